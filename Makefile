@@ -1,0 +1,42 @@
+# The two commands a new machine needs: `make serve` (installs, builds the demo model, serves on :8080)
+# and `make test`. Everything lands in .venv and build/.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_MODEL := build/demo-model
+
+.PHONY: install demo-model serve test unit integration lint clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts/install-torch.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	scripts/install-torch.sh $(PY)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed
+
+$(DEMO_MODEL)/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task question-answering --size full -o $(DEMO_MODEL)
+
+demo-model: $(DEMO_MODEL)/config.json
+
+serve: install demo-model
+	HF_MODEL_DIR=$(DEMO_MODEL) entrypoint/serve
+
+lint: install
+	$(VENV)/bin/ruff check container tests
+	$(VENV)/bin/mypy
+
+unit: install
+	$(VENV)/bin/pytest tests/unit -q
+
+integration: install
+	$(VENV)/bin/pytest tests/integration -q
+
+test: install lint
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf build

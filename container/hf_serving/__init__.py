@@ -1,0 +1,1 @@
+"""A SageMaker-compatible inference container for Hugging Face NLP models (see the README)."""

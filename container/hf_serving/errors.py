@@ -1,0 +1,75 @@
+"""One exception hierarchy with a status and a stable code, and one function that renders any error.
+
+The task code raises these without knowing about HTTP transport; `error_body` is the only place that
+turns an exception into the JSON clients see. Unknown exceptions become a generic 500: their text and
+traceback go to the server log only, never into a response.
+
+Every error body has one shape, the same one nginx uses for the errors it answers itself
+(docker/nginx.conf): {"error": {"code": ..., "message": ..., "request_id": ...}}.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sagemaker_inference.errors import BaseInferenceToolkitError
+
+
+class ConfigurationError(Exception):
+    """A setting or the model directory is unusable; raised at start, never per request."""
+
+
+class ServingError(BaseInferenceToolkitError):
+    """An error a client should see, with its HTTP status and a stable machine-readable code.
+
+    It extends sagemaker-inference's BaseInferenceToolkitError so that user hooks written for AWS's
+    containers, which raise that class, keep their status here too.
+    """
+
+    status = 500
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(self.status, message, message)
+
+
+class BadRequest(ServingError):
+    status = 400
+    code = "bad_request"
+
+
+class NotAcceptable(ServingError):
+    status = 406
+    code = "not_acceptable"
+
+
+class PayloadTooLarge(ServingError):
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ServingError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+INTERNAL_ERROR_MESSAGE = "internal server error; the server log has the details under this request_id"
+
+_CODES_BY_STATUS = {cls.status: cls.code for cls in
+                    (BadRequest, NotAcceptable, PayloadTooLarge, UnsupportedMediaType, ServingError)}
+
+
+def status_and_message(exc: BaseException) -> tuple[int, str, str]:
+    """(status, code, message) for any exception; only ServingError-like ones show their message."""
+    if isinstance(exc, ServingError):
+        return exc.status, exc.code, exc.message
+    if isinstance(exc, BaseInferenceToolkitError):
+        status = int(exc.status_code)
+        if 400 <= status < 500:
+            return status, _CODES_BY_STATUS.get(status, "client_error"), str(exc.message)
+    return 500, "internal_error", INTERNAL_ERROR_MESSAGE
+
+
+def error_body(status_code: str, message: str, request_id: str | None) -> bytes:
+    return json.dumps({"error": {"code": status_code, "message": message, "request_id": request_id}},
+                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,180 @@
+"""Every environment variable the container reads, named once and read once into a frozen object.
+
+A bad value fails at start with a message naming the variable and what it accepts. Nothing else in the
+package reads os.environ: the launcher and the model server's worker each call `Settings.from_environ()`
+once (the worker inherits the launcher's environment through the Java model server).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hf_serving.errors import ConfigurationError
+
+DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
+BATCH_STRATEGIES = ("SINGLE_RECORD", "MULTI_RECORD")
+LOG_LEVELS = {"10": "DEBUG", "20": "INFO", "30": "WARNING", "40": "ERROR", "50": "CRITICAL"}
+TRUE_WORDS = ("1", "true", "yes", "on")
+FALSE_WORDS = ("0", "false", "no", "off", "")
+
+
+@dataclass(frozen=True)
+class PortRange:
+    low: int
+    high: int
+
+    def __contains__(self, port: object) -> bool:
+        return isinstance(port, int) and self.low <= port <= self.high
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The container's configuration; see the README's table for what each field does."""
+
+    # Where the model comes from.
+    model_dir: Path = Path("/opt/ml/model")
+    model_id: str | None = None
+    model_revision: str | None = None
+    hub_token: str | None = field(default=None, repr=False)
+    task: str | None = None
+    trust_remote_code: bool = False
+    user_program: str = "inference.py"
+    install_code_requirements: bool = False
+    # How it runs.
+    dtype: str = "auto"
+    workers: int | None = None
+    threads: int | None = None
+    batch_size: int = 1
+    max_batch_delay_ms: int = 5
+    # The HTTP edge.
+    port: int = 8080
+    safe_port_range: PortRange | None = None
+    invocation_timeout_s: int = 60
+    max_payload_mb: int = 6
+    default_accept: str = "application/json"
+    # Batch Transform.
+    batch_strategy: str = "MULTI_RECORD"
+    max_concurrent_transforms: int | None = None
+    # Plumbing.
+    log_level: str = "INFO"
+    jvm_args: str | None = None
+    runtime_dir: Path | None = None
+    code_dir_override: Path | None = None
+    bind_address: str = "0.0.0.0"
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = _Env(os.environ if environ is None else environ)
+        return cls(
+            model_dir=Path(env.text("HF_MODEL_DIR") or "/opt/ml/model"),
+            model_id=env.text("HF_MODEL_ID"),
+            model_revision=env.text("HF_MODEL_REVISION"),
+            hub_token=env.text("HF_TOKEN") or env.text("HF_API_TOKEN"),
+            task=env.text("HF_TASK"),
+            trust_remote_code=env.flag("HF_TRUST_REMOTE_CODE", False),
+            user_program=env.text("SAGEMAKER_PROGRAM") or "inference.py",
+            install_code_requirements=env.flag("INSTALL_CODE_REQUIREMENTS", False),
+            dtype=env.choice("MODEL_DTYPE", DTYPES, "auto"),
+            workers=env.integer("SAGEMAKER_MODEL_SERVER_WORKERS", None, low=1),
+            threads=env.integer("MODEL_SERVER_THREADS", None, low=1),
+            batch_size=env.integer("MODEL_SERVER_BATCH_SIZE", 1, low=1) or 1,
+            max_batch_delay_ms=env.integer("MODEL_SERVER_MAX_BATCH_DELAY_MS", 5, low=0) or 0,
+            port=env.integer("SAGEMAKER_BIND_TO_PORT", 8080, low=1, high=65535) or 8080,
+            safe_port_range=env.port_range("SAGEMAKER_SAFE_PORT_RANGE"),
+            invocation_timeout_s=env.integer("SAGEMAKER_MODEL_SERVER_TIMEOUT", 60, low=1) or 60,
+            max_payload_mb=env.integer("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6, low=1, high=100) or 6,
+            default_accept=env.text("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json",
+            batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BATCH_STRATEGIES, "MULTI_RECORD"),
+            max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
+            log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),
+            jvm_args=env.text("SAGEMAKER_MODEL_SERVER_VMARGS"),
+            runtime_dir=Path(p) if (p := env.text("SERVE_RUNTIME_DIR")) else None,
+            code_dir_override=Path(p) if (p := env.text("SERVE_CODE_DIR")) else None,
+            bind_address=env.text("SERVE_BIND_ADDRESS") or "0.0.0.0",
+        )
+
+    @property
+    def code_dir(self) -> Path:
+        """code/ of the model archive; the launcher passes it on when the weights come from the Hub."""
+        return self.code_dir_override or self.model_dir / "code"
+
+
+class _Env:
+    """Typed reads of one environment mapping; every failure names the variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str) -> str | None:
+        value = self._environ.get(name, "").strip()
+        return value or None
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self._environ.get(name)
+        if raw is None:
+            return default
+        word = raw.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+        raise ConfigurationError(f"{name}={raw!r} is not a boolean: use true or false")
+
+    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        for choice in choices:
+            if raw.lower() == choice.lower():
+                return choice
+        raise ConfigurationError(f"{name}={raw!r} is not one of: {', '.join(choices)}")
+
+    def integer(self, name: str, default: int | None, low: int | None = None,
+                high: int | None = None) -> int | None:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name}={raw!r} is not an integer") from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
+            raise ConfigurationError(f"{name}={value} is outside {bounds}")
+        return value
+
+    def port_range(self, name: str) -> PortRange | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        try:
+            low_text, high_text = raw.replace(" ", "").split("-")
+            low, high = int(low_text), int(high_text)
+        except ValueError:
+            raise ConfigurationError(f"{name}={raw!r} is not a range like 20000-20999") from None
+        if not 1 <= low < high <= 65535:
+            raise ConfigurationError(f"{name}={raw!r} is not a range of ports with low < high")
+        return PortRange(low, high)
+
+    def log_level(self, name: str) -> str:
+        raw = self.text(name)
+        if raw is None:
+            return "INFO"
+        level = LOG_LEVELS.get(raw, raw.upper())
+        if level not in LOG_LEVELS.values():
+            raise ConfigurationError(f"{name}={raw!r} is not a log level (10-50 or DEBUG..CRITICAL)")
+        return level
+
+
+_current: Settings | None = None
+
+
+def current_settings() -> Settings:
+    """The process's settings, read from its environment on first use and never again."""
+    global _current
+    if _current is None:
+        _current = Settings.from_environ()
+    return _current

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from hf_serving.errors import ConfigurationError
+from hf_serving.settings import PortRange, Settings
+
+
+def test_defaults_match_the_sagemaker_contract():
+    settings = Settings.from_environ({})
+    assert settings.model_dir == Path("/opt/ml/model")
+    assert settings.port == 8080
+    assert settings.invocation_timeout_s == 60
+    assert settings.max_payload_mb == 6
+    assert settings.user_program == "inference.py"
+    assert settings.trust_remote_code is False
+    assert settings.install_code_requirements is False
+    assert settings.code_dir == Path("/opt/ml/model/code")
+
+
+def test_reads_each_variable():
+    settings = Settings.from_environ({
+        "HF_MODEL_DIR": "/models/qa", "HF_MODEL_ID": "org/model", "HF_MODEL_REVISION": "abc",
+        "HF_API_TOKEN": "secret", "HF_TASK": "question-answering", "SAGEMAKER_BIND_TO_PORT": "9090",
+        "SAGEMAKER_SAFE_PORT_RANGE": "20000-20999", "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT": "30", "MODEL_DTYPE": "BFloat16", "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SERVE_CODE_DIR": "/opt/ml/model/code"})
+    assert settings.model_dir == Path("/models/qa")
+    assert (settings.model_id, settings.model_revision, settings.hub_token) == ("org/model", "abc", "secret")
+    assert settings.port == 9090
+    assert settings.safe_port_range == PortRange(20000, 20999)
+    assert 20500 in settings.safe_port_range and 21000 not in settings.safe_port_range
+    assert (settings.workers, settings.invocation_timeout_s, settings.dtype) == (2, 30, "bfloat16")
+    assert settings.log_level == "INFO"
+    assert settings.code_dir == Path("/opt/ml/model/code")
+
+
+def test_hub_token_never_shows_in_repr():
+    assert "secret" not in repr(Settings.from_environ({"HF_TOKEN": "secret"}))
+
+
+@pytest.mark.parametrize(("name", "value", "named"), [
+    ("SAGEMAKER_BIND_TO_PORT", "http", "not an integer"),
+    ("SAGEMAKER_BIND_TO_PORT", "70000", "outside"),
+    ("SAGEMAKER_SAFE_PORT_RANGE", "20999-20000", "low < high"),
+    ("SAGEMAKER_SAFE_PORT_RANGE", "20000", "range like"),
+    ("MODEL_DTYPE", "fp8", "auto, float32, bfloat16, float16, int8"),
+    ("HF_TRUST_REMOTE_CODE", "maybe", "boolean"),
+    ("SAGEMAKER_MODEL_SERVER_WORKERS", "0", "outside"),
+    ("SAGEMAKER_CONTAINER_LOG_LEVEL", "LOUD", "log level"),
+])
+def test_bad_values_fail_naming_the_variable(name, value, named):
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_environ({name: value})
+    assert name in str(caught.value)
+    assert named in str(caught.value)
