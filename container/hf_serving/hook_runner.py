@@ -1,0 +1,105 @@
+"""The SageMaker handler contract: default hooks, a user's overrides, and running them for one request.
+
+Built on sagemaker-inference's Transformer, which already knows the contract users write against:
+it imports the user's module (SAGEMAKER_PROGRAM, default inference.py), takes each hook it defines and
+the default for each it does not, refuses transform_fn mixed with the other request hooks, and calls
+model_fn with or without a context. What it gets wrong for a server we replace here: its transform()
+reads request 0's headers for a whole batch and puts tracebacks in response bodies. Here each request
+runs alone through `run_request`, with its own headers and its own errors (handler_service.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from sagemaker_inference.default_inference_handler import DefaultInferenceHandler
+from sagemaker_inference.transformer import Transformer
+
+from hf_serving.request_context import RequestContext
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOOKS_PATH = Path(__file__).resolve().parent.parent / "code" / "inference.py"
+HOOK_NAMES = ("model_fn", "input_fn", "predict_fn", "output_fn", "transform_fn")
+
+
+def load_module_from_path(path: Path, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class ContainerDefaults(DefaultInferenceHandler):
+    """The defaults of container/code/inference.py in the shape sagemaker-inference expects."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+        self.default_model_fn = module.model_fn
+        self.default_input_fn = module.input_fn
+        self.default_predict_fn = module.predict_fn
+        self.default_output_fn = module.output_fn
+
+
+class HookRunner(Transformer):
+    def __init__(self, code_dir: Path, default_hooks_path: Path = DEFAULT_HOOKS_PATH) -> None:
+        defaults = ContainerDefaults(load_module_from_path(default_hooks_path, "hf_serving_default_hooks"))
+        super().__init__(default_inference_handler=defaults)
+        self.defaults = defaults
+        self.code_dir = code_dir
+        if code_dir.is_dir() and str(code_dir) not in sys.path:
+            # The user's module and any sibling modules it imports resolve from their code/ directory.
+            sys.path.insert(0, str(code_dir))
+
+    def load(self, model_dir: Path, server_context: Any) -> Any:
+        """Import the user's hooks (if any) and run model_fn; returns the loaded model."""
+        self.validate_and_initialize(model_dir=str(model_dir), context=server_context)
+        overridden = self.overridden_hooks()
+        log.info("handler hooks: %s", ", ".join(
+            f"{name} ({'user' if name in overridden else 'default'})" for name in HOOK_NAMES
+            if name != "transform_fn" or name in overridden))
+        return self._model
+
+    @property
+    def model(self) -> Any:
+        return self._model
+
+    def overridden_hooks(self) -> set[str]:
+        defaults = {self.defaults.default_model_fn, self.defaults.default_input_fn,
+                    self.defaults.default_predict_fn, self.defaults.default_output_fn,
+                    self._default_transform_fn}
+        current = {"model_fn": self._model_fn, "input_fn": self._input_fn, "predict_fn": self._predict_fn,
+                   "output_fn": self._output_fn, "transform_fn": self._transform_fn}
+        return {name for name, fn in current.items() if fn not in defaults}
+
+    def run_request(self, body: bytes, content_type: str | None, accept: str | None,
+                    context: RequestContext) -> tuple[bytes | str, str]:
+        """One request through transform_fn, or input_fn -> predict_fn -> output_fn."""
+        if self._transform_fn != self._default_transform_fn:
+            result = call_hook(self._transform_fn, (self._model, body, content_type, accept), context)
+        else:
+            data = call_hook(self._input_fn, (body, content_type), context)
+            prediction = call_hook(self._predict_fn, (data, self._model), context)
+            result = call_hook(self._output_fn, (prediction, accept), context)
+        if isinstance(result, tuple):
+            return result[0], result[1]
+        return result, accept or ""
+
+
+def call_hook(func: Callable[..., Any], args: tuple, context: RequestContext) -> Any:
+    """Call a hook with or without the trailing context argument, as its signature asks."""
+    parameters = inspect.signature(func).parameters
+    positional = [p for p in parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(positional) > len(args) or any(p.kind is p.VAR_POSITIONAL for p in parameters.values()):
+        return func(*args, context)
+    return func(*args)

@@ -1,0 +1,138 @@
+"""multi-model-server, started and configured by this project rather than by sagemaker-inference.
+
+sagemaker_inference.model_server cannot be used as it is: it imports pkg_resources (gone from
+setuptools >= 81), writes /etc/sagemaker-mms.properties, binds both APIs to 0.0.0.0, reads the timeout
+as minutes, ignores SAGEMAKER_SAFE_PORT_RANGE, and starts MMS through a CLI that daemonises Java and
+keeps a global pid file. Here Java runs in the foreground as our child, with a configuration written
+to our runtime directory, both APIs on 127.0.0.1, and the model registered through the management API
+so that batch size, batch delay and worker count are ours to set (startup models get batch size 1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+MODEL_NAME = "model"
+HANDLER = "hf_serving.handler_service:handle"
+
+LOG4J2_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<!-- multi-model-server logs to stdout only: the platform collects the container's output. -->
+<Configuration>
+  <Appenders>
+    <Console name="STDOUT" target="SYSTEM_OUT">
+      <PatternLayout pattern="%d{ISO8601} [%-5p] %c{1} - %m%n"/>
+    </Console>
+  </Appenders>
+  <Loggers>
+    <Logger name="ACCESS_LOG" level="off"/>
+    <Logger name="MODEL_METRICS" level="off"/>
+    <Logger name="MMS_METRICS" level="off"/>
+    <Logger name="io.netty" level="error"/>
+    <Logger name="org.apache" level="off"/>
+    <Logger name="MODEL_LOG" level="info"/>
+    <Logger name="com.amazonaws.ml.mms" level="{level}"/>
+    <Root level="warn"><AppenderRef ref="STDOUT"/></Root>
+  </Loggers>
+</Configuration>
+"""
+
+
+@dataclass(frozen=True)
+class MmsConfig:
+    inference_port: int
+    management_port: int
+    workers: int
+    batch_size: int
+    max_batch_delay_ms: int
+    response_timeout_s: int
+    max_request_bytes: int
+    jvm_args: str
+    log_level: str
+
+
+def write_runtime_files(runtime_dir: Path, config: MmsConfig) -> Path:
+    """config.properties, log4j2.xml and a model store whose only entry points at our handler."""
+    model_store = runtime_dir / "model-store"
+    manifest_dir = model_store / MODEL_NAME / "MAR-INF"
+    manifest_dir.mkdir(parents=True, exist_ok=True)
+    manifest = {"specificationVersion": "1.0", "implementationVersion": "1.0", "modelServerVersion": "1.0",
+                "runtime": "python", "model": {"modelName": MODEL_NAME, "handler": HANDLER,
+                                               "modelVersion": "1.0"}}
+    (manifest_dir / "MANIFEST.json").write_text(json.dumps(manifest))
+    mms_level = "info" if config.log_level in ("DEBUG", "INFO") else "warn"
+    (runtime_dir / "log4j2.xml").write_text(LOG4J2_XML.replace("{level}", mms_level))
+    properties = {
+        "inference_address": f"http://127.0.0.1:{config.inference_port}",
+        "management_address": f"http://127.0.0.1:{config.management_port}",
+        "model_store": str(model_store),
+        "default_workers_per_model": str(config.workers),
+        # MMS reads these as seconds; past it MMS kills the worker, so it is kept well above nginx's
+        # invocation timeout, which answers the client with a 504 first.
+        "default_response_timeout": str(config.response_timeout_s),
+        "unregister_model_timeout": str(config.response_timeout_s),
+        "max_request_size": str(config.max_request_bytes),
+        "max_response_size": str(config.max_request_bytes),
+        "decode_input_request": "false",
+        "async_logging": "true",
+        "enable_envvars_config": "false",
+        "preload_model": "false",
+    }
+    (runtime_dir / "config.properties").write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
+    return model_store
+
+
+def java_command(runtime_dir: Path, jvm_args: str) -> list[str]:
+    import mms
+
+    mms_home = Path(mms.__file__).resolve().parent.parent
+    java_home = os.environ.get("JAVA_HOME")
+    java = str(Path(java_home) / "bin" / "java") if java_home else "java"
+    return [java, f"-Dmodel_server_home={mms_home}",
+            f"-Dlog4j.configurationFile=file://{runtime_dir / 'log4j2.xml'}",
+            f"-Djava.io.tmpdir={runtime_dir}", *jvm_args.split(),
+            "-cp", f".:{mms_home / 'mms' / 'frontend' / '*'}", "com.amazonaws.ml.mms.ModelServer",
+            "--python", sys.executable, "-f", str(runtime_dir / "config.properties"),
+            "-s", str(runtime_dir / "model-store")]
+
+
+class ManagementClient:
+    """The few calls of MMS's management API the launcher needs, on loopback."""
+
+    def __init__(self, port: int) -> None:
+        self.base = f"http://127.0.0.1:{port}"
+
+    def is_up(self) -> bool:
+        try:
+            self._request("GET", "/models", timeout=1.0)
+        except (OSError, urllib.error.URLError):
+            return False
+        return True
+
+    def register(self, config: MmsConfig, timeout_s: float) -> None:
+        """Register and start the workers; returns once every worker has loaded the model."""
+        query = urllib.parse.urlencode({
+            "url": MODEL_NAME, "model_name": MODEL_NAME, "handler": HANDLER, "runtime": "python",
+            "batch_size": config.batch_size, "max_batch_delay": config.max_batch_delay_ms,
+            "initial_workers": config.workers, "synchronous": "true",
+            "response_timeout": config.response_timeout_s})
+        self._request("POST", f"/models?{query}", timeout=timeout_s)
+
+    def ready_workers(self) -> int:
+        """Workers MMS reports as READY for our model (0 while none can serve)."""
+        description = json.loads(self._request("GET", f"/models/{MODEL_NAME}", timeout=1.0))
+        if isinstance(description, list):  # MMS answers a list with one entry per version
+            description = description[0] if description else {}
+        workers = description.get("workers", [])
+        return sum(1 for worker in workers if worker.get("status") == "READY")
+
+    def _request(self, method: str, path: str, timeout: float) -> bytes:
+        request = urllib.request.Request(self.base + path, method=method)
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return bytes(response.read())

@@ -1,0 +1,32 @@
+"""docker/nginx.conf rendered for this start, and the command that runs it in the foreground."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+# The repository's (and the image's) layout: container/hf_serving/launcher/nginx.py -> docker/nginx.conf
+TEMPLATE_PATH = Path(__file__).resolve().parents[3] / "docker" / "nginx.conf"
+_PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
+
+
+def render(template: str, values: dict[str, str | int]) -> str:
+    missing = sorted(set(_PLACEHOLDER.findall(template)) - set(values))
+    if missing:
+        raise ValueError(f"nginx template needs values for {', '.join(missing)}")
+    return _PLACEHOLDER.sub(lambda match: str(values[match.group(1)]), template)
+
+
+def write_config(runtime_dir: Path, values: dict[str, str | int], template_path: Path = TEMPLATE_PATH) -> Path:
+    # Only the parent: nginx creates its scratch directories itself, owned by its worker user.
+    (runtime_dir / "nginx").mkdir(mode=0o755, parents=True, exist_ok=True)
+    path = runtime_dir / "nginx.conf"
+    path.write_text(render(template_path.read_text(), {"RUNTIME_DIR": str(runtime_dir), **values}))
+    return path
+
+
+def nginx_command(config_path: Path) -> list[str]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    return [nginx, "-c", str(config_path), "-p", str(config_path.parent), "-e", "stderr",
+            "-g", "daemon off;"]

@@ -1,0 +1,104 @@
+"""Child processes of the launcher, supervised as a PID 1 must: signals forwarded, every child reaped.
+
+Each child starts in its own process group, so a signal reaches the whole tree under it (Java and
+the Python workers it forks). The launcher is also made a child subreaper, so processes orphaned by a
+dying child (MMS's Python worker when Java exits) are re-parented to it and reaped here, even when it
+is not PID 1 (entrypoint/serve run by hand or by tests).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def become_subreaper() -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: orphans go to init instead
+        log.debug("could not become a child subreaper")
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen
+    exit_status: int | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def running(self) -> bool:
+        return self.exit_status is None
+
+
+class Children:
+    def __init__(self) -> None:
+        self.by_pid: dict[int, Child] = {}
+
+    def start(self, name: str, command: list[str], env: Mapping[str, str]) -> Child:
+        log.debug("starting %s: %s", name, " ".join(command))
+        process = subprocess.Popen(command, env=dict(env), start_new_session=True, stdin=subprocess.DEVNULL)
+        child = Child(name, process)
+        self.by_pid[process.pid] = child
+        return child
+
+    def reap(self) -> list[Child]:
+        """Collect every exited process, ours or orphaned; returns our children that exited."""
+        exited: list[Child] = []
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return exited
+            if pid == 0:
+                return exited
+            child = self.by_pid.get(pid)
+            if child is not None:
+                child.exit_status = os.waitstatus_to_exitcode(status)
+                child.process.returncode = child.exit_status  # Popen must not wait for it again
+                exited.append(child)
+
+    def signal_group(self, child: Child, signum: int) -> None:
+        try:
+            os.killpg(child.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def wait_for(self, child: Child, timeout_s: float) -> bool:
+        deadline = time.monotonic() + timeout_s
+        while child.running and time.monotonic() < deadline:
+            self.reap()
+            time.sleep(0.05)
+        return not child.running
+
+    def stop_group(self, child: Child, grace_s: float) -> None:
+        """SIGTERM the child's whole process group, then SIGKILL what is left after grace_s."""
+        self.signal_group(child, signal.SIGTERM)
+        self.wait_for(child, grace_s)
+        # The group may outlive its leader (a worker still writing): nothing of it stays behind.
+        self.signal_group(child, signal.SIGKILL)
+        self.wait_for(child, 2.0)
+
+    def reap_all(self, timeout_s: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.reap()
+            try:
+                os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            time.sleep(0.05)

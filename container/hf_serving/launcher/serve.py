@@ -1,0 +1,219 @@
+"""`serve`: configure, start and supervise nginx and multi-model-server until told to stop.
+
+Exit status: 0 after SIGTERM/SIGINT once in-flight requests finished; 1 if nginx or MMS died on its
+own or the model failed to load; 2 for a configuration error (named in one log line).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+from pathlib import Path
+
+from hf_serving import hardware
+from hf_serving.concurrency import effective_threads, effective_workers
+from hf_serving.errors import ConfigurationError
+from hf_serving.handler_service import LOAD_FAILURE_FILE
+from hf_serving.launcher import mms, nginx
+from hf_serving.launcher.ports import pick_ports
+from hf_serving.launcher.processes import Children, become_subreaper
+from hf_serving.launcher.readiness import Readiness, watch_workers
+from hf_serving.model_source import has_random_weights, resolve_model_dir
+from hf_serving.settings import Settings
+from hf_serving.tasks import detect_task, read_config
+
+log = logging.getLogger("hf_serving.serve")
+
+SHUTDOWN_GRACE_S = 25.0  # SageMaker sends SIGKILL 30 s after SIGTERM
+STARTUP_TIMEOUT_S = 600.0
+
+
+class Fatal(Exception):
+    """The stack cannot go on: log the reason and exit 1."""
+
+
+def main() -> int:
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    try:
+        settings = Settings.from_environ()
+        logging.getLogger().setLevel(settings.log_level)
+        model_dir = resolve_model_dir(settings)
+        return Stack(settings, model_dir).run()
+    except ConfigurationError as exc:
+        log.error("configuration error: %s", exc)
+        return 2
+
+
+class Stack:
+    def __init__(self, settings: Settings, model_dir: Path) -> None:
+        self.settings = settings
+        self.model_dir = model_dir
+        self.task = detect_task(read_config(model_dir), settings.task)
+        self.workers = effective_workers(settings)
+        self.threads = effective_threads(settings, self.workers)
+        ports = pick_ports(2, settings.safe_port_range, exclude={settings.port})
+        self.mms_config = mms.MmsConfig(
+            inference_port=ports[0], management_port=ports[1], workers=self.workers,
+            batch_size=settings.batch_size, max_batch_delay_ms=settings.max_batch_delay_ms,
+            response_timeout_s=max(2 * settings.invocation_timeout_s, settings.invocation_timeout_s + 60),
+            max_request_bytes=(settings.max_payload_mb + 1) * 1024 * 1024,
+            jvm_args=settings.jvm_args or "-Xms64m -Xmx1g -XX:+UseSerialGC -XX:-UseContainerSupport",
+            log_level=settings.log_level)
+        self.runtime_dir = settings.runtime_dir or Path(tempfile.mkdtemp(prefix="hf-serving-"))
+        self.runtime_dir.mkdir(parents=True, exist_ok=True)
+        # nginx's workers run as another user when the launcher is root: they must see the ready file.
+        self.runtime_dir.chmod(0o755)
+        self.readiness = Readiness(self.runtime_dir / "ready")
+        self.stop_requested = threading.Event()
+        self.registration_error: str | None = None
+        self.children = Children()
+
+    def run(self) -> int:
+        self._install_code_requirements()
+        self._print_banner()
+        (self.runtime_dir / LOAD_FAILURE_FILE).unlink(missing_ok=True)
+        become_subreaper()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.stop_requested.set())
+        try:
+            return self._supervise()
+        finally:
+            if self.settings.runtime_dir is None:
+                shutil.rmtree(self.runtime_dir, ignore_errors=True)
+
+    def _supervise(self) -> int:
+        env = self._child_env()
+        nginx_conf = nginx.write_config(self.runtime_dir, self._nginx_values())
+        mms.write_runtime_files(self.runtime_dir, self.mms_config)
+        front = self.children.start("nginx", nginx.nginx_command(nginx_conf), env)
+        back = self.children.start("model server", mms.java_command(self.runtime_dir, self.mms_config.jvm_args),
+                                   env)
+        client = mms.ManagementClient(self.mms_config.management_port)
+        threading.Thread(target=self._register, args=(client,), name="register", daemon=True).start()
+        threading.Thread(target=watch_workers, args=(self.readiness, client, self.stop_requested),
+                         name="watch-workers", daemon=True).start()
+        try:
+            while not self.stop_requested.wait(0.1):
+                self._check_health()
+        except Fatal as exc:
+            log.error("%s; stopping the container", exc)
+            self._shutdown(front, back, graceful=False)
+            return 1
+        log.info("stop requested: finishing in-flight requests (up to %.0f s)", SHUTDOWN_GRACE_S)
+        self._shutdown(front, back, graceful=True)
+        log.info("stopped")
+        return 0
+
+    def _check_health(self) -> None:
+        for child in self.children.reap():
+            raise Fatal(f"{child.name} exited on its own with status {child.exit_status}")
+        failure = self.runtime_dir / LOAD_FAILURE_FILE
+        if failure.exists():
+            raise Fatal(f"the model failed to load: {failure.read_text(encoding='utf-8').strip()}")
+        if self.registration_error is not None:
+            raise Fatal(self.registration_error)
+
+    def _register(self, client: mms.ManagementClient) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not client.is_up():
+            if self.stop_requested.is_set() or time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+        started = time.monotonic()
+        try:
+            client.register(self.mms_config, timeout_s=max(1.0, deadline - time.monotonic()))
+        except (OSError, urllib.error.URLError) as exc:
+            detail = exc.read().decode(errors="replace") if isinstance(exc, urllib.error.HTTPError) else exc
+            if not self.stop_requested.is_set():
+                self.registration_error = f"the model server could not start the model: {detail}"
+            return
+        log.info("model registered with %d worker(s) in %.1f s", self.workers, time.monotonic() - started)
+        self.readiness.set("ready", "model loaded and warmed up")
+
+    def _shutdown(self, front, back, graceful: bool) -> None:
+        self.readiness.set("stopping", "the container is stopping")
+        if front.running:
+            # SIGQUIT: nginx stops accepting, finishes the requests in flight, then exits.
+            self.children.signal_group(front, signal.SIGQUIT if graceful else signal.SIGTERM)
+            if not self.children.wait_for(front, SHUTDOWN_GRACE_S if graceful else 2.0):
+                self.children.stop_group(front, 1.0)
+        if back.running:
+            self.children.stop_group(back, 3.0)
+        else:
+            self.children.signal_group(back, signal.SIGKILL)  # its orphaned workers, if any
+        self.children.reap_all()
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            # The worker reads the resolved model directory (the Hub download, if any) and code/ from here.
+            "HF_MODEL_DIR": str(self.model_dir), "SERVE_CODE_DIR": str(self.settings.code_dir),
+            "SERVE_RUNTIME_DIR": str(self.runtime_dir),
+            "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers), "MODEL_SERVER_THREADS": str(self.threads),
+            # MMS's worker forces OMP_NUM_THREADS=1 unless it is set.
+            "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads),
+            "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]),
+                                                      env.get("PYTHONPATH", "")) if p),
+        })
+        return env
+
+    def _nginx_values(self) -> dict[str, str | int]:
+        return {"PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
+                "MMS_PORT": self.mms_config.inference_port, "READY_FILE": str(self.readiness.ready_file),
+                "EXECUTION_PARAMETERS": json.dumps(self._execution_parameters(), separators=(",", ":")),
+                "MAX_BODY_BYTES": self.settings.max_payload_mb * 1024 * 1024,
+                "MAX_PAYLOAD_MB": self.settings.max_payload_mb,
+                "INVOCATION_TIMEOUT_S": self.settings.invocation_timeout_s}
+
+    def _execution_parameters(self) -> dict[str, object]:
+        return {"MaxConcurrentTransforms": self.settings.max_concurrent_transforms or self.workers,
+                "BatchStrategy": self.settings.batch_strategy,
+                "MaxPayloadInMB": self.settings.max_payload_mb}
+
+    def _install_code_requirements(self) -> None:
+        requirements = self.settings.code_dir / "requirements.txt"
+        if not requirements.is_file():
+            return
+        if not self.settings.install_code_requirements:
+            log.info("%s skipped: set INSTALL_CODE_REQUIREMENTS=true to pip-install it at start", requirements)
+            return
+        log.info("installing %s", requirements)
+        result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "-r", str(requirements)],
+                                check=False)
+        if result.returncode != 0:
+            raise ConfigurationError(f"pip could not install {requirements} (exit {result.returncode})")
+
+    def _print_banner(self) -> None:
+        s = self.settings
+        from_hub = self.model_dir != s.model_dir.resolve()
+        source = (f"Hugging Face Hub {s.model_id}@{s.model_revision or 'main'} -> {self.model_dir}"
+                  if from_hub else f"directory {self.model_dir}")
+        dtype = (f"auto -> {hardware.describe_auto_dtype_on_cpu()}" if s.dtype == "auto" and not hardware.gpu_count()
+                 else s.dtype)
+        lines = [
+            f"model source: {source}",
+            f"task: {self.task.value} ({'HF_TASK' if s.task else 'from config.json architectures'})",
+            f"workers: {self.workers}, torch threads per worker: {self.threads}, "
+            f"batch size: {s.batch_size} (max delay {s.max_batch_delay_ms} ms)",
+            f"ports: public {s.bind_address}:{s.port}; on 127.0.0.1 model server {self.mms_config.inference_port}, "
+            f"management {self.mms_config.management_port}",
+            f"dtype: {dtype}",
+            f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "
+            f"user code: {s.code_dir if s.code_dir.is_dir() else 'none'}",
+        ]
+        for line in lines:
+            log.info("%s", line)
+        if has_random_weights(self.model_dir):
+            log.warning("SERVING RANDOM WEIGHTS: %s is a demo model built offline; its answers are meaningless",
+                        self.model_dir)
