@@ -1,0 +1,95 @@
+"""serve refuses to start without a usable model, and exits non-zero when a part of the stack dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import psutil
+import pytest
+import requests
+
+from tests.integration.stack import Stack, model_dir_with_code
+
+pytestmark = pytest.mark.integration
+
+FAILING_MODEL_FN = '''
+def model_fn(model_dir):
+    raise ValueError("broken weights: the checkpoint is truncated")
+'''
+
+
+def test_no_model_anywhere_exits_at_once_naming_both_options(tmp_path):
+    stack = Stack(None, tmp_path / "serve.log").start()
+    try:
+        assert stack.wait_exit(timeout_s=30) == 2
+    finally:
+        stack.kill_everything()
+    errors = [line for line in stack.log().splitlines() if "ERROR" in line]
+    assert len(errors) == 1
+    assert "HF_MODEL_DIR" in errors[0] and "HF_MODEL_ID" in errors[0]
+
+
+def test_an_unsupported_task_is_a_clear_start_up_error(tmp_path):
+    model_dir = model_dir_with_code(tmp_path)
+    config = json.loads((model_dir / "config.json").read_text())
+    (model_dir / "config.json").write_text(json.dumps({**config, "architectures": ["GPT2LMHeadModel"]}))
+    stack = Stack(model_dir, tmp_path / "serve.log").start()
+    try:
+        assert stack.wait_exit(timeout_s=30) == 2
+    finally:
+        stack.kill_everything()
+    assert "GPT2LMHeadModel" in stack.log() and "HF_TASK" in stack.log()
+
+
+def test_a_bad_setting_is_refused_naming_the_variable(tmp_path):
+    stack = Stack(model_dir_with_code(tmp_path), tmp_path / "serve.log", MODEL_DTYPE="fp4").start()
+    try:
+        assert stack.wait_exit(timeout_s=30) == 2
+    finally:
+        stack.kill_everything()
+    assert "MODEL_DTYPE='fp4' is not one of" in stack.log()
+
+
+def test_a_failing_model_fn_logs_the_cause_and_exits_non_zero_without_a_ready_ping(tmp_path):
+    stack = Stack(model_dir_with_code(tmp_path, code=FAILING_MODEL_FN), tmp_path / "serve.log").start()
+    pings = []
+    try:
+        deadline = time.monotonic() + 60
+        while stack.process.poll() is None and time.monotonic() < deadline:
+            stack.track()
+            try:
+                pings.append(stack.ping(timeout=2.0).status_code)
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        code = stack.wait_exit(timeout_s=10)
+    finally:
+        stack.kill_everything()
+    assert code == 1
+    assert 200 not in pings and 503 in pings
+    log = stack.log()
+    assert "broken weights: the checkpoint is truncated" in log
+    assert "the model failed to load" in log
+    assert stack.survivors() == []
+
+
+@pytest.mark.parametrize("victim", ["nginx: master", "com.amazonaws.ml.mms.ModelServer"])
+def test_serve_exits_non_zero_when_nginx_or_the_model_server_dies(tmp_path, victim):
+    stack = Stack(model_dir_with_code(tmp_path), tmp_path / "serve.log").start()
+    try:
+        stack.wait_ready()
+        [target] = [p for p in stack.descendants.values() if victim in " ".join(p.cmdline())]
+        os.kill(target.pid, signal.SIGKILL)
+        started = time.monotonic()
+        code = stack.wait_exit(timeout_s=30)
+        elapsed = time.monotonic() - started
+    finally:
+        stack.kill_everything()
+    assert code == 1
+    assert elapsed < 10
+    assert "exited on its own" in stack.log()
+    assert [p for p in stack.survivors() if p.pid != target.pid] == []
+    assert not psutil.pid_exists(target.pid) or psutil.Process(target.pid).status() == psutil.STATUS_ZOMBIE

@@ -1,0 +1,158 @@
+"""The hooks and the handler service, called directly with a stand-in for MMS's context (no server)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from hf_serving import settings as settings_module
+from hf_serving.handler_service import HandlerService
+from hf_serving.hook_runner import DEFAULT_HOOKS_PATH, call_hook, load_module_from_path
+from hf_serving.request_context import RequestContext
+from hf_serving.settings import Settings
+
+TINY_QA = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-qa"
+CONTEXT = "The container listens on port 8080 for requests."
+
+
+class FakeServerContext:
+    """The parts of mms.context.Context the handler uses, for a batch of requests."""
+
+    def __init__(self, headers: list[dict[str, str]]) -> None:
+        self.headers = headers
+        self.statuses: dict[int, tuple[int, str]] = {}
+        self.response_headers: dict[int, dict[str, str]] = {i: {} for i in range(len(headers))}
+        self.system_properties = {"model_dir": str(TINY_QA)}
+
+    def get_all_request_header(self, index):
+        return self.headers[index]
+
+    def get_request_id(self, index):
+        return f"mms-{index}"
+
+    def set_response_status(self, code, phrase, idx):
+        self.statuses[idx] = (code, phrase)
+
+    def set_response_content_type(self, idx, value):
+        self.response_headers[idx]["content-type"] = value
+
+    def set_response_header(self, idx, key, value):
+        self.response_headers[idx][key] = value
+
+
+@pytest.fixture
+def settings(monkeypatch, tmp_path):
+    current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code")
+    monkeypatch.setattr(settings_module, "_current", current)
+    yield current
+    sys.modules.pop("inference", None)  # a user module imported by one test must not leak into the next
+    if str(tmp_path / "code") in sys.path:
+        sys.path.remove(str(tmp_path / "code"))
+
+
+def service_for(settings: Settings) -> HandlerService:
+    service = HandlerService(settings)
+    service.initialize(FakeServerContext([]))
+    return service
+
+
+def json_request(body: object, **headers: str) -> tuple[dict, dict[str, str]]:
+    return {"body": json.dumps(body).encode()}, {"Content-Type": "application/json", **headers}
+
+
+def run_batch(service: HandlerService, requests: list[tuple[dict, dict[str, str]]]):
+    context = FakeServerContext([headers for _, headers in requests])
+    bodies = service.handle_batch([request for request, _ in requests], context)
+    return bodies, context
+
+
+def test_default_hooks_answer_with_offsets_into_the_context(settings):
+    service = service_for(settings)
+    [body], context = run_batch(service, [json_request({"question": "Which port?", "context": CONTEXT})])
+    answer = json.loads(body)
+    assert context.statuses[0] == (200, "OK")
+    assert context.response_headers[0]["content-type"] == "application/json"
+    assert CONTEXT[answer["start"]:answer["end"]] == answer["answer"]
+    assert 0 < answer["score"] <= 1
+
+
+def test_each_request_of_a_batch_keeps_its_own_headers_and_error(settings):
+    service = service_for(settings)
+    good = json_request({"question": "Which port?", "context": CONTEXT}, **{"X-Request-Id": "good"})
+    bodies, context = run_batch(service, [
+        good,
+        ({"body": b"{not json"}, {"Content-Type": "application/json", "X-Request-Id": "bad-json"}),
+        ({"body": b"hello"}, {"content-type": "text/plain", "x-request-id": "bad-type"}),
+        json_request({"question": "q", "context": "c"}, Accept="text/html"),
+        good,
+    ])
+    assert [context.statuses[i][0] for i in range(5)] == [200, 400, 415, 406, 200]
+    assert bodies[0] == bodies[4]
+    assert json.loads(bodies[1])["error"]["request_id"] == "bad-json"
+    assert json.loads(bodies[2])["error"]["code"] == "unsupported_media_type"
+    assert json.loads(bodies[3])["error"]["request_id"] == "mms-3"  # no X-Request-Id: the server's id
+
+
+def test_an_unexpected_exception_is_a_generic_500_and_logged(settings, caplog):
+    (settings.code_dir).mkdir()
+    (settings.code_dir / "inference.py").write_text(
+        "def predict_fn(data, model):\n    raise KeyError('internal detail')\n")
+    service = service_for(settings)
+    [body], context = run_batch(service, [json_request({"question": "q", "context": "c"})])
+    assert context.statuses[0][0] == 500
+    error = json.loads(body)["error"]
+    assert error["code"] == "internal_error" and "internal detail" not in body.decode()
+    assert "internal detail" in caplog.text
+
+
+def test_a_user_hook_replaces_only_its_default_and_may_take_the_context(settings):
+    settings.code_dir.mkdir()
+    (settings.code_dir / "inference.py").write_text(
+        "import json\n"
+        "def output_fn(prediction, accept, context):\n"
+        "    context.set_custom_attributes('got=' + str(context.custom_attributes))\n"
+        "    return json.dumps({'wrapped': prediction}), 'application/vnd.test+json'\n")
+    service = service_for(settings)
+    assert service.hooks.overridden_hooks() == {"output_fn"}
+    [body], context = run_batch(service, [json_request(
+        {"question": "Which port?", "context": CONTEXT}, **{"X-Amzn-SageMaker-Custom-Attributes": "k=v"})])
+    wrapped = json.loads(body)["wrapped"]
+    assert CONTEXT[wrapped["start"]:wrapped["end"]] == wrapped["answer"]
+    assert context.response_headers[0]["content-type"] == "application/vnd.test+json"
+    assert context.response_headers[0]["X-Amzn-SageMaker-Custom-Attributes"] == "got=k=v"
+
+
+def test_transform_fn_with_other_request_hooks_is_refused_at_load(settings):
+    settings.code_dir.mkdir()
+    (settings.code_dir / "inference.py").write_text(
+        "def transform_fn(model, body, content_type, accept):\n    return body\n"
+        "def input_fn(body, content_type):\n    return body\n")
+    with pytest.raises(ValueError, match="transform_fn"):
+        service_for(settings)
+
+
+def test_transform_fn_alone_handles_the_whole_request(settings):
+    settings.code_dir.mkdir()
+    (settings.code_dir / "inference.py").write_text(
+        "def transform_fn(model, body, content_type, accept):\n"
+        "    return body.upper(), 'text/plain'\n")
+    service = service_for(settings)
+    [body], context = run_batch(service, [({"body": b"shout"}, {"Content-Type": "text/plain"})])
+    assert (body, context.statuses[0][0]) == (b"SHOUT", 200)
+    assert context.response_headers[0]["content-type"] == "text/plain"
+
+
+def test_call_hook_passes_the_context_only_to_hooks_that_take_it():
+    context = RequestContext(None, 0, {"X-Request-Id": "r1"})
+    assert call_hook(lambda a, b: (a, b), (1, 2), context) == (1, 2)
+    assert call_hook(lambda a, b, ctx: ctx.request_id, (1, 2), context) == "r1"
+    assert call_hook(lambda a, b, context=None: context, (1, 2), context) is context
+
+
+def test_the_default_hooks_module_defines_every_hook():
+    module = load_module_from_path(DEFAULT_HOOKS_PATH, "defaults_under_test")
+    for name in ("model_fn", "input_fn", "predict_fn", "output_fn"):
+        assert callable(getattr(module, name))
