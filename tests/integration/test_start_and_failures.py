@@ -93,3 +93,16 @@ def test_serve_exits_non_zero_when_nginx_or_the_model_server_dies(tmp_path, vict
     assert "exited on its own" in stack.log()
     assert [p for p in stack.survivors() if p.pid != target.pid] == []
     assert not psutil.pid_exists(target.pid) or psutil.Process(target.pid).status() == psutil.STATUS_ZOMBIE
+
+
+def test_sigint_stops_the_stack_cleanly_too(tmp_path):
+    stack = Stack(model_dir_with_code(tmp_path), tmp_path / "serve.log").start()
+    try:
+        stack.wait_ready()
+        stack.process.send_signal(signal.SIGINT)
+        code = stack.wait_exit(timeout_s=30)
+    finally:
+        stack.kill_everything()
+    assert code == 0
+    assert stack.survivors() == []
+    assert "stopped" in stack.log()

@@ -116,6 +116,17 @@ def test_an_exception_in_a_hook_is_a_generic_500_with_the_traceback_in_the_log_o
     assert loading_stack.invoke({"question": "Where?", "context": "here"}).status_code == 200
 
 
+def test_ping_answers_200_within_2_s_while_every_worker_is_busy(loading_stack):
+    busy = threading.Thread(target=loading_stack.invoke, args=({"question": "sleep", "context": "2"},))
+    busy.start()
+    time.sleep(0.3)
+    for _ in range(5):
+        started = time.monotonic()
+        assert loading_stack.ping(timeout=2.0).status_code == 200
+        assert time.monotonic() - started < 0.5
+    busy.join()
+
+
 def test_over_the_invocation_timeout_is_a_json_504_and_the_worker_serves_afterwards(loading_stack):
     started = time.monotonic()
     response = loading_stack.invoke({"question": "sleep", "context": str(INVOCATION_TIMEOUT_S + 2)})

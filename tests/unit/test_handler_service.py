@@ -125,6 +125,19 @@ def test_a_user_hook_replaces_only_its_default_and_may_take_the_context(settings
     assert context.response_headers[0]["X-Amzn-SageMaker-Custom-Attributes"] == "got=k=v"
 
 
+def test_sagemaker_program_names_the_users_file(settings, monkeypatch):
+    settings.code_dir.mkdir()
+    (settings.code_dir / "inference.py").write_text("def predict_fn(data, model):\n    return 'wrong file'\n")
+    (settings.code_dir / "handlers.py").write_text("def predict_fn(data, model):\n    return {'from': 'handlers'}\n")
+    monkeypatch.setenv("SAGEMAKER_PROGRAM", "handlers.py")
+    try:
+        service = service_for(settings)
+        [body], _ = run_batch(service, [json_request({"question": "q", "context": "c"})])
+    finally:
+        sys.modules.pop("handlers", None)
+    assert json.loads(body) == {"from": "handlers"}
+
+
 def test_transform_fn_with_other_request_hooks_is_refused_at_load(settings):
     settings.code_dir.mkdir()
     (settings.code_dir / "inference.py").write_text(

@@ -194,6 +194,10 @@ class Stack:
         if result.returncode != 0:
             raise ConfigurationError(f"pip could not install {requirements} (exit {result.returncode})")
 
+    def _user_code(self) -> str:
+        program = self.settings.code_dir / self.settings.user_program
+        return str(program) if program.is_file() else f"none ({program} does not exist)"
+
     def _print_banner(self) -> None:
         s = self.settings
         from_hub = self.model_dir != s.model_dir.resolve()
@@ -210,7 +214,7 @@ class Stack:
             f"management {self.mms_config.management_port}",
             f"dtype: {dtype}",
             f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "
-            f"user code: {s.code_dir if s.code_dir.is_dir() else 'none'}",
+            f"user code: {self._user_code()}",
         ]
         for line in lines:
             log.info("%s", line)
