@@ -6,19 +6,26 @@ matching function below, and the others stay. Each hook may take a trailing `con
 model_fn gets the model server's context; the request hooks get a hf_serving.request_context.RequestContext
 (request_id, custom_attributes, set_custom_attributes, get_request_header, set_response_header).
 
-These defaults stay thin: the task logic lives in hf_serving (served_model, question_answering).
+input_fn returns the decoded JSON value for application/json, and a hf_serving.records.RecordBatch for the
+Batch Transform formats (application/jsonlines, text/csv); predict_fn returns JSON-able data, or a
+RecordResults for a RecordBatch. These defaults stay thin: the task logic lives in hf_serving.
 """
 
 from __future__ import annotations
 
-from hf_serving import media
+from hf_serving import media, records
 from hf_serving.errors import NotAcceptable
 from hf_serving.model_loading import load_served_model
 from hf_serving.served_model import ServedModel
 from hf_serving.settings import current_settings
 
-INPUT_TYPES = (media.JSON,)
-OUTPUT_TYPES = (media.JSON,)
+INPUT_TYPES = (media.JSON, media.JSONLINES, media.CSV)
+# What each kind of request can be answered in; the first is the answer when Accept leaves it open.
+OUTPUT_TYPES = {
+    media.JSON: (media.JSON, media.JSONLINES),
+    media.JSONLINES: (media.JSONLINES, media.JSON),
+    media.CSV: (media.CSV, media.JSON),
+}
 
 
 def model_fn(model_dir, context=None) -> ServedModel:
@@ -29,19 +36,36 @@ def model_fn(model_dir, context=None) -> ServedModel:
 
 
 def input_fn(input_data, content_type, context=None) -> object:
-    """Decode the request body; Content-Type must be application/json (any charset parameter: UTF-8)."""
-    media.require_content_type(content_type, INPUT_TYPES)
-    return media.decode_json(media.decode_text(input_data))
+    """Decode the body: JSON, JSON Lines or CSV, in UTF-8 (any charset parameter naming UTF-8)."""
+    essence = media.require_content_type(content_type, INPUT_TYPES)
+    text = media.decode_text(input_data)
+    if essence == media.JSONLINES:
+        return records.decode_jsonlines(text)
+    if essence == media.CSV:
+        return records.decode_csv(text)
+    return media.decode_json(text)
 
 
 def predict_fn(data, model: ServedModel, context=None) -> object:
     """Validate the decoded request for the model's task and answer it."""
+    if isinstance(data, records.RecordBatch):
+        return model.predict_records(data)
     return model.predict(data)
 
 
 def output_fn(prediction, accept, context=None) -> tuple[bytes, str]:
     """Encode the answer as the client asked (Accept), returning the body and its Content-Type."""
-    response_type = media.negotiate_accept(accept, OUTPUT_TYPES, media.JSON)
-    if response_type != media.JSON:
-        raise NotAcceptable(f"Accept {accept!r} is not supported")
-    return media.encode_json(prediction), media.JSON
+    request_type = prediction.format if isinstance(prediction, records.RecordResults) else media.JSON
+    supported = OUTPUT_TYPES[request_type]
+    default = current_settings().default_accept
+    response_type = media.negotiate_accept(accept, supported, default if default in supported else supported[0])
+    results = prediction.results if isinstance(prediction, records.RecordResults) else None
+    if response_type == media.CSV and results is not None:
+        return records.encode_csv(results), media.CSV
+    if response_type == media.JSONLINES:
+        lines = results if results is not None else (prediction if isinstance(prediction, list) else [prediction])
+        return records.encode_jsonlines(lines), media.JSONLINES
+    if response_type == media.JSON:
+        body = records.encode_json_list(results) if results is not None else media.encode_json(prediction)
+        return body, media.JSON
+    raise NotAcceptable(f"Accept {accept!r} is not supported")

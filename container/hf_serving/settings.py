@@ -54,8 +54,9 @@ class Settings:
     safe_port_range: PortRange | None = None
     invocation_timeout_s: int = 60
     max_payload_mb: int = 6
-    default_accept: str = "application/json"
+    default_accept: str | None = None  # None: answer in the request's own format
     # Batch Transform.
+    batch_mode: bool = False
     batch_strategy: str = "MULTI_RECORD"
     max_concurrent_transforms: int | None = None
     # Plumbing.
@@ -84,9 +85,12 @@ class Settings:
             max_batch_delay_ms=env.integer("MODEL_SERVER_MAX_BATCH_DELAY_MS", 5, low=0) or 0,
             port=env.integer("SAGEMAKER_BIND_TO_PORT", 8080, low=1, high=65535) or 8080,
             safe_port_range=env.port_range("SAGEMAKER_SAFE_PORT_RANGE"),
-            invocation_timeout_s=env.integer("SAGEMAKER_MODEL_SERVER_TIMEOUT", 60, low=1) or 60,
+            # Batch Transform allows up to an hour per request (the platform enforces the job's own limit).
+            invocation_timeout_s=env.integer("SAGEMAKER_MODEL_SERVER_TIMEOUT",
+                                             3600 if env.flag("SAGEMAKER_BATCH", False) else 60, low=1) or 60,
             max_payload_mb=env.integer("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6, low=1, high=100) or 6,
-            default_accept=env.text("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or "application/json",
+            default_accept=env.text("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
+            batch_mode=env.flag("SAGEMAKER_BATCH", False),
             batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BATCH_STRATEGIES, "MULTI_RECORD"),
             max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
             log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),

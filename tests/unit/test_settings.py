@@ -54,3 +54,12 @@ def test_bad_values_fail_naming_the_variable(name, value, named):
         Settings.from_environ({name: value})
     assert name in str(caught.value)
     assert named in str(caught.value)
+
+
+def test_batch_transform_mode_allows_an_hour_per_request_unless_told_otherwise():
+    assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).invocation_timeout_s == 3600
+    assert Settings.from_environ({"SAGEMAKER_BATCH": "true",
+                                  "SAGEMAKER_MODEL_SERVER_TIMEOUT": "120"}).invocation_timeout_s == 120
+    settings = Settings.from_environ({"SAGEMAKER_BATCH_STRATEGY": "single_record",
+                                      "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "4"})
+    assert (settings.batch_strategy, settings.max_concurrent_transforms) == ("SINGLE_RECORD", 4)
