@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_MODEL := build/demo-model
 
-.PHONY: install demo-model serve test unit integration lint clean
+.PHONY: install demo-model demo-models serve test unit integration lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,19 @@ $(DEMO_MODEL)/config.json: | $(VENV)/.installed
 
 demo-model: $(DEMO_MODEL)/config.json
 
-serve: install demo-model
-	HF_MODEL_DIR=$(DEMO_MODEL) entrypoint/serve
+# Text classifiers of the real size with random weights: SST-2's labels, and six emotions.
+build/demo-sentiment/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task text-classification --labels sentiment -o build/demo-sentiment
+
+build/demo-emotion/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task text-classification --labels emotion -o build/demo-emotion
+
+demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json
+
+# `make serve MODEL_DIR=build/demo-emotion` serves another model directory.
+MODEL_DIR ?= $(DEMO_MODEL)
+serve: install demo-models
+	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve
 
 lint: install
 	$(VENV)/bin/ruff check container tests

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from hf_serving import hardware
+from hf_serving.classification_model import TextClassificationModel
 from hf_serving.concurrency import effective_threads, effective_workers
 from hf_serving.errors import ConfigurationError
 from hf_serving.model_source import has_random_weights
@@ -31,7 +32,7 @@ def resolve_dtype(setting: str, device: str):  # -> torch.dtype
 def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0) -> ServedModel:
     import torch
     import transformers
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers import AutoModelForQuestionAnswering, AutoModelForSequenceClassification, AutoTokenizer
 
     transformers.utils.logging.disable_progress_bar()  # a progress bar is noise in a server's log
 
@@ -46,16 +47,16 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
     tokenizer = AutoTokenizer.from_pretrained(model_dir, trust_remote_code=settings.trust_remote_code)
     if not tokenizer.is_fast:
         raise ConfigurationError(f"{model_dir} has no fast tokenizer (tokenizer.json); offsets need one")
-    if task is Task.QUESTION_ANSWERING:
-        model = AutoModelForQuestionAnswering.from_pretrained(
-            model_dir, dtype=dtype, trust_remote_code=settings.trust_remote_code)
-    else:
-        raise ConfigurationError(f"task {task.value} is not served yet")
+    auto_class = (AutoModelForQuestionAnswering if task is Task.QUESTION_ANSWERING
+                  else AutoModelForSequenceClassification)
+    model = auto_class.from_pretrained(model_dir, dtype=dtype, trust_remote_code=settings.trust_remote_code)
     model = _finish(model, settings.dtype, device)
     log.info("loaded %s model from %s: device %s, dtype %s, %d torch threads", task.value, model_dir, device,
              str(dtype).removeprefix("torch.") if settings.dtype != "int8" else "int8 (dynamic)",
              torch.get_num_threads())
-    return QuestionAnsweringModel(model, tokenizer, device)
+    if task is Task.QUESTION_ANSWERING:
+        return QuestionAnsweringModel(model, tokenizer, device)
+    return TextClassificationModel(model, tokenizer, device)
 
 
 def _finish(model, dtype_setting: str, device: str):
