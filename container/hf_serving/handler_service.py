@@ -2,9 +2,11 @@
 
 MMS calls handle(None, context) once when the worker starts (load the model, then one warm-up
 inference: only then may /ping say ready), and handle(batch, context) for every batch of requests.
-Each request of a batch is decoded, validated, answered and encoded on its own, with its own headers;
-a bad one gets its own JSON error and the others are answered. Nothing raised here escapes to MMS,
-which would answer 503 for the whole batch, or kill the worker.
+Each request of a batch is decoded, validated and encoded on its own, with its own headers; a bad one
+gets its own JSON error and the others are answered. With the default input_fn and predict_fn, the
+valid JSON requests of a batch share one model pass (MODEL_SERVER_BATCH_SIZE > 1 makes MMS send
+batches). Nothing raised here escapes to MMS, which would answer 503 for the whole batch, or kill the
+worker.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 from hf_serving.errors import error_body, status_and_message
 from hf_serving.hook_runner import HookRunner
 from hf_serving.media import JSON
+from hf_serving.records import RecordBatch
 from hf_serving.request_context import RequestContext
 from hf_serving.settings import Settings, current_settings
 
@@ -40,29 +44,80 @@ class HandlerService:
         log.info("model ready in %.1f s (model_fn and warm-up)", time.monotonic() - started)
 
     def handle_batch(self, batch: list[dict], server_context: Any) -> list[bytes | str]:
-        return [self._handle_one(index, request, server_context) for index, request in enumerate(batch)]
-
-    def _handle_one(self, index: int, request: dict, server_context: Any) -> bytes | str:
         started = time.monotonic()
+        pending = [_Pending.of(index, request, server_context) for index, request in enumerate(batch)]
+        if len(pending) > 1 and self.hooks.can_batch():
+            outcomes = self._run_together(pending)
+        else:
+            outcomes = [_attempt(self.hooks.run_request, p.body, p.content_type, p.accept, p.context)
+                        for p in pending]
+        return [self._respond(p, outcome, server_context, started)
+                for p, outcome in zip(pending, outcomes, strict=True)]
+
+    def _run_together(self, pending: list[_Pending]) -> list[Outcome]:
+        """The JSON requests of a model-server batch in one model pass; each keeps its own error."""
+        decoded = [_attempt(self.hooks.decode, p.body, p.content_type, p.context) for p in pending]
+        predictions: list[Any] = list(decoded)
+        together = [i for i, data in enumerate(decoded) if not isinstance(data, BaseException | RecordBatch)]
+        try:
+            results = self.hooks.model.predict_records(RecordBatch(JSON, [decoded[i] for i in together])).results
+            for index, result in zip(together, results, strict=True):
+                predictions[index] = result
+        except Exception:  # unexpected here: answer them one by one, each with its own error
+            log.warning("a batch of %d failed together; answering one by one", len(together), exc_info=True)
+            together = []
+        for index, p in enumerate(pending):
+            if index not in together and not isinstance(decoded[index], BaseException):
+                predictions[index] = _attempt(self.hooks.predict, decoded[index], p.context)
+        return [prediction if isinstance(prediction, BaseException)
+                else _attempt(self.hooks.encode, prediction, p.accept, p.context)
+                for p, prediction in zip(pending, predictions, strict=True)]
+
+    def _respond(self, p: _Pending, outcome: Outcome, server_context: Any, started: float) -> bytes | str:
+        response: bytes | str
+        if isinstance(outcome, BaseException):
+            status, code, message = status_and_message(outcome)
+            if status >= 500:
+                log.error("request %s failed", p.context.request_id, exc_info=outcome)
+            response, response_type = error_body(code, message, p.context.request_id), JSON
+        else:
+            status, (response, response_type) = 200, outcome
+        server_context.set_response_status(status, _phrase(status), p.index)
+        server_context.set_response_content_type(p.index, response_type)
+        log.info("request %s status %d in %.1f ms", p.context.request_id, status,
+                 (time.monotonic() - started) * 1000)
+        return response
+
+
+Outcome = tuple[bytes | str, str] | BaseException
+
+
+def _attempt(function: Any, *args: Any) -> Any:
+    """The function's result, or the exception it raised (each request keeps its own error)."""
+    try:
+        return function(*args)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes that request's JSON error
+        return exc
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """One request of a model-server batch, with its own headers."""
+
+    index: int
+    context: RequestContext
+    body: bytes
+    content_type: str | None
+    accept: str | None
+
+    @classmethod
+    def of(cls, index: int, request: dict, server_context: Any) -> _Pending:
         context = RequestContext(server_context, index, server_context.get_all_request_header(index))
-        content_type = context.get_request_header("Content-Type")
-        accept = context.get_request_header("Accept")
         body = request.get("body")
         if body is None:
             body = request.get("data", b"")
-        try:
-            response, response_type = self.hooks.run_request(body, content_type, accept, context)
-            status = 200
-        except Exception as exc:
-            status, code, message = status_and_message(exc)
-            if status >= 500:
-                log.error("request %s failed", context.request_id, exc_info=True)
-            response, response_type = error_body(code, message, context.request_id), JSON
-        server_context.set_response_status(status, _phrase(status), index)
-        server_context.set_response_content_type(index, response_type)
-        log.info("request %s status %d in %.1f ms", context.request_id, status,
-                 (time.monotonic() - started) * 1000)
-        return response
+        return cls(index, context, body, context.get_request_header("Content-Type"),
+                   context.get_request_header("Accept"))
 
 
 def _phrase(status: int) -> str:
@@ -92,7 +147,38 @@ def handle(data: list[dict] | None, context: Any) -> list[bytes | str] | None:
             raise
     if data is None:
         return None
+    context.request_processor = [_FramedRequest(rp) for rp in context.request_processor]
     return _service.handle_batch(data, context)
+
+
+class _WireHeaders(dict):
+    """Response headers as MMS frames them for Java: Content-Type travels in its own field only.
+
+    MMS 1.1.11's Java decoder (CodecUtils.readMap) throws CorruptedFrameException, and MMS kills the
+    worker, when a socket read ends inside a response's header map, which happens under load as soon
+    as the map is not empty (every response had Content-Type in it). Left out of the map, the map is
+    empty unless a hook sets another header.
+    """
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__((k, v) for k, v in headers.items() if k.lower() != "content-type")
+        self.content_type = headers.get("content-type")
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.content_type if key == "content-type" else super().get(key, default)
+
+
+class _FramedRequest:
+    """MMS's per-request processor, sending its response headers as _WireHeaders."""
+
+    def __init__(self, processor: Any) -> None:
+        self._processor = processor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._processor, name)
+
+    def get_response_headers(self) -> dict[str, str]:
+        return _WireHeaders(self._processor.get_response_headers())
 
 
 LOAD_FAILURE_FILE = "model-load-failed"

@@ -56,6 +56,7 @@ class HookRunner(Transformer):
         super().__init__(default_inference_handler=defaults)
         self.defaults = defaults
         self.code_dir = code_dir
+        self.overridden: set[str] = set()
         if code_dir.is_dir() and str(code_dir) not in sys.path:
             # The user's module and any sibling modules it imports resolve from their code/ directory.
             sys.path.insert(0, str(code_dir))
@@ -63,7 +64,7 @@ class HookRunner(Transformer):
     def load(self, model_dir: Path, server_context: Any) -> Any:
         """Import the user's hooks (if any) and run model_fn; returns the loaded model."""
         self.validate_and_initialize(model_dir=str(model_dir), context=server_context)
-        overridden = self.overridden_hooks()
+        self.overridden = overridden = self.overridden_hooks()
         log.info("handler hooks: %s", ", ".join(
             f"{name} ({'user' if name in overridden else 'default'})" for name in HOOK_NAMES
             if name != "transform_fn" or name in overridden))
@@ -81,18 +82,35 @@ class HookRunner(Transformer):
                    "output_fn": self._output_fn, "transform_fn": self._transform_fn}
         return {name for name, fn in current.items() if fn not in defaults}
 
+    def can_batch(self) -> bool:
+        """Requests of one model-server batch may share a model pass: decoding and prediction are ours."""
+        return not {"input_fn", "predict_fn", "transform_fn"} & self.overridden and hasattr(
+            self._model, "predict_records")
+
     def run_request(self, body: bytes, content_type: str | None, accept: str | None,
                     context: RequestContext) -> tuple[bytes | str, str]:
         """One request through transform_fn, or input_fn -> predict_fn -> output_fn."""
         if self._transform_fn != self._default_transform_fn:
             result = call_hook(self._transform_fn, (self._model, body, content_type, accept), context)
-        else:
-            data = call_hook(self._input_fn, (body, content_type), context)
-            prediction = call_hook(self._predict_fn, (data, self._model), context)
-            result = call_hook(self._output_fn, (prediction, accept), context)
-        if isinstance(result, tuple):
-            return result[0], result[1]
-        return result, accept or ""
+            return _body_and_type(result, accept)
+        data = self.decode(body, content_type, context)
+        return self.encode(self.predict(data, context), accept, context)
+
+    def decode(self, body: bytes, content_type: str | None, context: RequestContext) -> Any:
+        return call_hook(self._input_fn, (body, content_type), context)
+
+    def predict(self, data: Any, context: RequestContext) -> Any:
+        return call_hook(self._predict_fn, (data, self._model), context)
+
+    def encode(self, prediction: Any, accept: str | None, context: RequestContext) -> tuple[bytes | str, str]:
+        return _body_and_type(call_hook(self._output_fn, (prediction, accept), context), accept)
+
+
+def _body_and_type(result: Any, accept: str | None) -> tuple[bytes | str, str]:
+    """output_fn and transform_fn may return the body alone (then it is of the Accept type) or (body, type)."""
+    if isinstance(result, tuple):
+        return result[0], result[1]
+    return result, accept or ""
 
 
 def call_hook(func: Callable[..., Any], args: tuple, context: RequestContext) -> Any:

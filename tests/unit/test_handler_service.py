@@ -169,3 +169,38 @@ def test_the_default_hooks_module_defines_every_hook():
     module = load_module_from_path(DEFAULT_HOOKS_PATH, "defaults_under_test")
     for name in ("model_fn", "input_fn", "predict_fn", "output_fn"):
         assert callable(getattr(module, name))
+
+
+def test_a_model_server_batch_shares_one_model_pass_and_keeps_each_error(settings):
+    service = service_for(settings)
+    calls = []
+    original = service.hooks.model.predict_records
+    service.hooks.model.predict_records = lambda batch: calls.append(len(batch.records)) or original(batch)
+    second = {"inputs": {"question": "Where?", "context": "Requests go to the invocations route."},
+              "parameters": {"top_k": 2}}
+    requests = [
+        json_request({"question": "Which port?", "context": CONTEXT}),
+        ({"body": b"{broken"}, {"Content-Type": "application/json"}),
+        json_request(second),
+        ({"body": b'{"question": "Which port?", "context": "On 8080."}\n'},
+         {"Content-Type": "application/jsonlines"}),
+        json_request({"question": "q"}, Accept="application/json"),
+    ]
+    for number, (_, headers) in enumerate(requests):
+        headers["X-Request-Id"] = f"r{number}"  # the same ids whether sent together or alone
+    together, context = run_batch(service, requests)
+    assert calls[0] == 3  # the three decodable JSON requests, in one call
+    alone = [run_batch(service, [request])[0][0] for request in requests]
+    assert together == alone
+    assert [context.statuses[i][0] for i in range(5)] == [200, 400, 200, 200, 400]
+    assert json.loads(together[4])["error"]["message"] == "context is missing"
+
+
+def test_a_user_predict_fn_turns_batching_off(settings):
+    settings.code_dir.mkdir()
+    (settings.code_dir / "inference.py").write_text(
+        "def predict_fn(data, model):\n    return {'seen': data['question']}\n")
+    service = service_for(settings)
+    assert not service.hooks.can_batch()
+    bodies, _ = run_batch(service, [json_request({"question": "a"}), json_request({"question": "b"})])
+    assert [json.loads(b) for b in bodies] == [{"seen": "a"}, {"seen": "b"}]
