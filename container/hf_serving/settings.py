@@ -55,6 +55,11 @@ class Settings:
     invocation_timeout_s: int = 60
     max_payload_mb: int = 6
     default_accept: str | None = None  # None: answer in the request's own format
+    # Outside SageMaker (e.g. Kubernetes): optional API key and per-client rate limit, checked by nginx.
+    api_key: str | None = field(default=None, repr=False)
+    rate_limit_rps: int | None = None
+    rate_limit_burst: int | None = None
+    client_timeout_s: int = 20
     # Batch Transform.
     batch_mode: bool = False
     batch_strategy: str = "MULTI_RECORD"
@@ -90,6 +95,10 @@ class Settings:
                                              3600 if env.flag("SAGEMAKER_BATCH", False) else 60, low=1) or 60,
             max_payload_mb=env.integer("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6, low=1, high=100) or 6,
             default_accept=env.text("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
+            api_key=env.api_key("SERVE_API_KEY"),
+            rate_limit_rps=env.integer("SERVE_RATE_LIMIT_RPS", None, low=1),
+            rate_limit_burst=env.integer("SERVE_RATE_LIMIT_BURST", None, low=0),
+            client_timeout_s=env.integer("SERVE_CLIENT_TIMEOUT_S", 20, low=1, high=3600) or 20,
             batch_mode=env.flag("SAGEMAKER_BATCH", False),
             batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BATCH_STRATEGIES, "MULTI_RECORD"),
             max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
@@ -162,6 +171,15 @@ class _Env:
         if not 1 <= low < high <= 65535:
             raise ConfigurationError(f"{name}={raw!r} is not a range of ports with low < high")
         return PortRange(low, high)
+
+    def api_key(self, name: str) -> str | None:
+        raw = self.text(name)
+        if raw is None:
+            return None
+        if len(raw) < 16 or not all(c.isascii() and (c.isalnum() or c in "-_.~") for c in raw):
+            # The value is never echoed: it is a secret.
+            raise ConfigurationError(f"{name} must be at least 16 characters of A-Z, a-z, 0-9, '-', '_', '.', '~'")
+        return raw
 
     def log_level(self, name: str) -> str:
         raw = self.text(name)

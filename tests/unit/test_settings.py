@@ -63,3 +63,12 @@ def test_batch_transform_mode_allows_an_hour_per_request_unless_told_otherwise()
     settings = Settings.from_environ({"SAGEMAKER_BATCH_STRATEGY": "single_record",
                                       "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "4"})
     assert (settings.batch_strategy, settings.max_concurrent_transforms) == ("SINGLE_RECORD", 4)
+
+
+def test_api_key_must_be_long_and_plain_and_is_never_echoed():
+    assert Settings.from_environ({"SERVE_API_KEY": "abcdefghijklmnop-_.~"}).api_key == "abcdefghijklmnop-_.~"
+    for bad in ("short", 'has"quote-and-is-long-enough', "has space and is long enough"):
+        with pytest.raises(ConfigurationError) as caught:
+            Settings.from_environ({"SERVE_API_KEY": bad})
+        assert "SERVE_API_KEY" in str(caught.value) and bad not in str(caught.value)
+    assert "abcdefghijklmnop" not in repr(Settings.from_environ({"SERVE_API_KEY": "abcdefghijklmnop"}))

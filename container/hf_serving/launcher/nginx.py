@@ -22,6 +22,7 @@ def write_config(runtime_dir: Path, values: dict[str, str | int], template_path:
     # Only the parent: nginx creates its scratch directories itself, owned by its worker user.
     (runtime_dir / "nginx").mkdir(mode=0o755, parents=True, exist_ok=True)
     path = runtime_dir / "nginx.conf"
+    path.touch(mode=0o600)  # it may hold the API key
     path.write_text(render(template_path.read_text(), {"RUNTIME_DIR": str(runtime_dir), **values}))
     return path
 

@@ -24,6 +24,7 @@ from hf_serving.concurrency import effective_threads, effective_workers
 from hf_serving.errors import ConfigurationError
 from hf_serving.handler_service import LOAD_FAILURE_FILE
 from hf_serving.launcher import mms, nginx
+from hf_serving.launcher.edge import edge_values
 from hf_serving.launcher.ports import pick_ports
 from hf_serving.launcher.processes import Children, become_subreaper
 from hf_serving.launcher.readiness import Readiness, watch_workers
@@ -169,7 +170,7 @@ class Stack:
         return env
 
     def _nginx_values(self) -> dict[str, str | int]:
-        return {"PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
+        return {**edge_values(self.settings), "PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
                 "MMS_PORT": self.mms_config.inference_port, "READY_FILE": str(self.readiness.ready_file),
                 "EXECUTION_PARAMETERS": json.dumps(self._execution_parameters(), separators=(",", ":")),
                 "MAX_BODY_BYTES": self.settings.max_payload_mb * 1024 * 1024,
@@ -213,6 +214,8 @@ class Stack:
             f"ports: public {s.bind_address}:{s.port}; on 127.0.0.1 model server {self.mms_config.inference_port}, "
             f"management {self.mms_config.management_port}",
             f"dtype: {dtype}",
+            f"API key: {'required' if s.api_key else 'off'}, rate limit: "
+            f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}",
             f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "
             f"user code: {self._user_code()}",
         ]

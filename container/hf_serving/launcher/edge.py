@@ -1,0 +1,43 @@
+"""The optional parts of nginx's configuration, rendered from settings: API key and per-client rate limit."""
+
+from __future__ import annotations
+
+from hf_serving.settings import Settings
+
+_UNAUTHORIZED = ('            return 401 \'{"error":{"code":"unauthorized","message":"missing or wrong API key: '
+                 'send X-Api-Key or Authorization: Bearer","request_id":"$request_id"}}\';')
+
+
+def api_key_maps(settings: Settings) -> str:
+    if settings.api_key is None:
+        return ""
+    # The key's alphabet is checked in settings, so it needs no escaping here.
+    return (f'    map $http_x_api_key $api_key_in_header {{ default 0; "{settings.api_key}" 1; }}\n'
+            f'    map $http_authorization $api_key_in_bearer {{ default 0; "Bearer {settings.api_key}" 1; }}\n'
+            '    map "${api_key_in_header}${api_key_in_bearer}" $api_key_missing { default 0; "00" 1; }')
+
+
+def api_key_check(settings: Settings) -> str:
+    if settings.api_key is None:
+        return ""
+    return f'            if ($api_key_missing) {{\n{_UNAUTHORIZED}\n            }}'
+
+
+def rate_limit_zone(settings: Settings) -> str:
+    if settings.rate_limit_rps is None:
+        return ""
+    return f"    limit_req_zone $binary_remote_addr zone=per_client:10m rate={settings.rate_limit_rps}r/s;"
+
+
+def rate_limit(settings: Settings) -> str:
+    if settings.rate_limit_rps is None:
+        return ""
+    burst = settings.rate_limit_burst if settings.rate_limit_burst is not None else settings.rate_limit_rps
+    return (f"            limit_req zone=per_client burst={burst} nodelay;\n"
+            "            limit_req_status 429;")
+
+
+def edge_values(settings: Settings) -> dict[str, str | int]:
+    return {"API_KEY_MAPS": api_key_maps(settings), "API_KEY_CHECK": api_key_check(settings),
+            "RATE_LIMIT_ZONE": rate_limit_zone(settings), "RATE_LIMIT": rate_limit(settings),
+            "CLIENT_TIMEOUT_S": settings.client_timeout_s}

@@ -1,0 +1,101 @@
+"""API key, per-client rate limit, slow clients, and secrets that never reach a log or a response."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+import requests
+
+from tests.integration.stack import Stack, model_dir_with_code
+
+pytestmark = pytest.mark.integration
+
+API_KEY = "k3y-for-tests_0123456789"
+HUB_TOKEN = "hf_never_print_this_token_42"
+GOOD = {"question": "Which port?", "context": "The container listens on port 8080."}
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("security")
+    running = Stack(model_dir_with_code(tmp), tmp / "serve.log", SERVE_API_KEY=API_KEY, HF_TOKEN=HUB_TOKEN,
+                    SERVE_CLIENT_TIMEOUT_S="2").start()
+    try:
+        yield running.wait_ready()
+    finally:
+        running.kill_everything()
+
+
+def test_ping_needs_no_key_so_health_probes_work(stack):
+    assert stack.ping().json() == {"status": "ready"}
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "wrong-key-0123456789"},
+                                     {"Authorization": f"Basic {API_KEY}"}, {"X-Api-Key": API_KEY + "x"}])
+def test_invocations_without_the_right_key_are_401_json(stack, headers):
+    response = requests.post(f"{stack.url}/invocations", json=GOOD, headers=headers, timeout=10)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "unauthorized" and error["request_id"] == response.headers["X-Request-Id"]
+    assert requests.get(f"{stack.url}/execution-parameters", headers=headers, timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("headers", [{"X-Api-Key": API_KEY}, {"Authorization": f"Bearer {API_KEY}"}])
+def test_the_key_in_either_header_is_accepted(stack, headers):
+    response = requests.post(f"{stack.url}/invocations", json=GOOD, headers=headers, timeout=10)
+    assert response.status_code == 200
+    answer = response.json()
+    assert GOOD["context"][answer["start"]:answer["end"]] == answer["answer"]
+
+
+def test_a_client_over_its_rate_gets_429_json(tmp_path):
+    limited = Stack(model_dir_with_code(tmp_path), tmp_path / "serve.log", SERVE_RATE_LIMIT_RPS="1",
+                    SERVE_RATE_LIMIT_BURST="2").start()
+    try:
+        limited.wait_ready()
+        statuses = [limited.invoke(GOOD) for _ in range(8)]
+        time.sleep(2.5)  # the bucket refills
+        after = limited.invoke(GOOD)
+    finally:
+        limited.kill_everything()
+    codes = [r.status_code for r in statuses]
+    assert codes[:3] == [200, 200, 200]  # one a second, plus a burst of two
+    assert 429 in codes
+    rejected = next(r for r in statuses if r.status_code == 429)
+    assert rejected.json()["error"]["code"] == "rate_limited"
+    assert "rate limit: 1 req/s per client" in limited.log()
+    assert after.status_code == 200
+
+
+def test_the_management_api_and_model_server_routes_are_not_exposed(stack):
+    for path in ("/models", "/models/model", "/predictions/model", "/api-description", "/metrics"):
+        response = requests.get(f"{stack.url}{path}", headers={"X-Api-Key": API_KEY}, timeout=10)
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_slow_client_ties_up_no_worker_and_is_cut_off(stack):
+    trickler = socket.create_connection(("127.0.0.1", stack.port), timeout=30)
+    trickler.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"X-Api-Key: " + API_KEY.encode() + b"\r\nContent-Length: 1000\r\n\r\n{\"question\":")
+    started = time.monotonic()
+    # Meanwhile the model answers others at once: nothing reached a worker yet.
+    response = requests.post(f"{stack.url}/invocations", json=GOOD, headers={"X-Api-Key": API_KEY}, timeout=10)
+    assert response.status_code == 200
+    assert time.monotonic() - started < 1.5
+    reply = b""
+    while chunk := trickler.recv(4096):  # nginx gives up on the body after SERVE_CLIENT_TIMEOUT_S
+        reply += chunk
+    assert 1.5 < time.monotonic() - started < 10
+    assert reply == b"" or reply.startswith(b"HTTP/1.1 408")
+    trickler.close()
+
+
+def test_secrets_never_reach_the_log_or_a_response(stack):
+    response = requests.post(f"{stack.url}/invocations", json=GOOD, headers={"X-Api-Key": API_KEY}, timeout=10)
+    assert HUB_TOKEN not in response.text and API_KEY not in response.text
+    log = stack.log()
+    assert "API key: required" in log
+    assert HUB_TOKEN not in log and API_KEY not in log
