@@ -53,6 +53,10 @@ class UnsupportedMediaType(ServingError):
     code = "unsupported_media_type"
 
 
+# The Content-Type of every error this project's handler answers. nginx tells the handler's 500s from
+# multi-model-server's own (a worker died while answering: retryable, so a 503) by this exact value.
+ERROR_CONTENT_TYPE = "application/json; charset=utf-8"
+
 INTERNAL_ERROR_MESSAGE = "internal server error; the server log has the details under this request_id"
 
 _CODES_BY_STATUS = {cls.status: cls.code for cls in

@@ -19,12 +19,13 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from hf_serving.errors import error_body, status_and_message
+from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
 from hf_serving.hook_runner import HookRunner
 from hf_serving.media import JSON
 from hf_serving.records import RecordBatch
 from hf_serving.request_context import RequestContext
 from hf_serving.settings import Settings, current_settings
+from hf_serving.worker_reports import report_load_failure, report_worker_ready
 
 log = logging.getLogger("hf_serving.requests")
 
@@ -79,7 +80,7 @@ class HandlerService:
             status, code, message = status_and_message(outcome)
             if status >= 500:
                 log.error("request %s failed", p.context.request_id, exc_info=outcome)
-            response, response_type = error_body(code, message, p.context.request_id), JSON
+            response, response_type = error_body(code, message, p.context.request_id), ERROR_CONTENT_TYPE
         else:
             status, (response, response_type) = 200, outcome
         server_context.set_response_status(status, _phrase(status), p.index)
@@ -142,9 +143,12 @@ def handle(data: list[dict] | None, context: Any) -> list[bytes | str] | None:
             # Logged here with its cause, and told to the launcher, which exits non-zero: MMS alone
             # would retry the worker forever while its /ping said healthy.
             log.critical("model failed to load from %s", Path(settings.model_dir), exc_info=True)
-            _report_load_failure(settings, exc)
+            if settings.runtime_dir is not None:
+                report_load_failure(settings.runtime_dir, exc)
             _service = None
             raise
+        if settings.runtime_dir is not None:
+            report_worker_ready(settings.runtime_dir)
     if data is None:
         return None
     context.request_processor = [_FramedRequest(rp) for rp in context.request_processor]
@@ -179,15 +183,6 @@ class _FramedRequest:
 
     def get_response_headers(self) -> dict[str, str]:
         return _WireHeaders(self._processor.get_response_headers())
-
-
-LOAD_FAILURE_FILE = "model-load-failed"
-
-
-def _report_load_failure(settings: Settings, exc: BaseException) -> None:
-    if settings.runtime_dir is not None:
-        summary = f"{type(exc).__name__}: {exc}"
-        (settings.runtime_dir / LOAD_FAILURE_FILE).write_text(summary[:2000] + "\n", encoding="utf-8")
 
 
 def _configure_logging() -> None:

@@ -124,14 +124,6 @@ class ManagementClient:
             "response_timeout": config.response_timeout_s})
         self._request("POST", f"/models?{query}", timeout=timeout_s)
 
-    def ready_workers(self) -> int:
-        """Workers MMS reports as READY for our model (0 while none can serve)."""
-        description = json.loads(self._request("GET", f"/models/{MODEL_NAME}", timeout=1.0))
-        if isinstance(description, list):  # MMS answers a list with one entry per version
-            description = description[0] if description else {}
-        workers = description.get("workers", [])
-        return sum(1 for worker in workers if worker.get("status") == "READY")
-
     def _request(self, method: str, path: str, timeout: float) -> bytes:
         request = urllib.request.Request(self.base + path, method=method)
         with urllib.request.urlopen(request, timeout=timeout) as response:

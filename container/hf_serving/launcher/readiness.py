@@ -4,17 +4,18 @@ MMS's own /ping says healthy before the model is loaded and after it failed for 
 answers /ping itself from the presence of the ready file (docker/nginx.conf), and refuses
 /invocations with a fast 503 while it is absent, instead of letting requests queue in MMS until they
 time out. The launcher creates the file once the model is registered (model_fn and one warm-up
-inference done in every worker) and removes it whenever MMS reports no READY worker, or on shutdown.
+inference done in every worker) and removes it whenever no worker is alive with its model loaded
+(hf_serving.worker_reports: MMS itself reports a worker READY after its process died), or on shutdown.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import urllib.error
+import time
 from pathlib import Path
 
-from hf_serving.launcher.mms import ManagementClient
+from hf_serving.worker_reports import ready_worker_pids
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,7 @@ class Readiness:
         self.ready_file = ready_file
         self._lock = threading.Lock()
         self._state = "loading"
+        self._since = time.monotonic()
         ready_file.unlink(missing_ok=True)
 
     def set(self, state: str, reason: str) -> None:
@@ -33,7 +35,7 @@ class Readiness:
             if self._state == "stopping" or self._state == state:
                 return  # nothing brings a stopping container back
             log.info("readiness: %s (%s)", state, reason)
-            self._state = state
+            self._state, self._since = state, time.monotonic()
             if state == "ready":
                 self.ready_file.touch()
             else:
@@ -44,19 +46,20 @@ class Readiness:
         with self._lock:
             return self._state
 
+    def degraded_for(self) -> float:
+        """Seconds since the last ready worker went away; 0 unless degraded."""
+        with self._lock:
+            return time.monotonic() - self._since if self._state == "degraded" else 0.0
 
-def watch_workers(readiness: Readiness, client: ManagementClient, stop: threading.Event,
-                  interval_s: float = 0.25) -> None:
-    """Keep readiness in step with MMS's workers once the model is registered."""
+
+def watch_workers(readiness: Readiness, runtime_dir: Path, stop: threading.Event,
+                  interval_s: float = 0.2) -> None:
+    """Keep readiness in step with the workers' own reports once the model is registered."""
     while not stop.wait(interval_s):
         if readiness.state not in ("ready", "degraded"):
             continue
-        try:
-            ready = client.ready_workers()
-        except (OSError, urllib.error.URLError, ValueError) as exc:
-            readiness.set("degraded", f"the model server does not answer: {exc}")
-            continue
-        if ready > 0:
-            readiness.set("ready", f"{ready} worker(s) ready")
+        ready = ready_worker_pids(runtime_dir)
+        if ready:
+            readiness.set("ready", f"{len(ready)} worker(s) ready")
         else:
-            readiness.set("degraded", "no model worker is ready (restarting)")
+            readiness.set("degraded", "no model worker is alive and loaded (the model server restarts it)")

@@ -22,7 +22,6 @@ from pathlib import Path
 from hf_serving import hardware
 from hf_serving.concurrency import effective_threads, effective_workers
 from hf_serving.errors import ConfigurationError
-from hf_serving.handler_service import LOAD_FAILURE_FILE
 from hf_serving.launcher import mms, nginx
 from hf_serving.launcher.edge import edge_values
 from hf_serving.launcher.ports import pick_ports
@@ -31,10 +30,14 @@ from hf_serving.launcher.readiness import Readiness, watch_workers
 from hf_serving.model_source import has_random_weights, resolve_model_dir
 from hf_serving.settings import Settings
 from hf_serving.tasks import detect_task, read_config
+from hf_serving.worker_reports import LOAD_FAILURE_FILE, READY_WORKERS_DIR, load_failure
 
 log = logging.getLogger("hf_serving.serve")
 
 SHUTDOWN_GRACE_S = 25.0  # SageMaker sends SIGKILL 30 s after SIGTERM
+# MMS restarts a dead worker; if none is back after this long it will not be (MMS cannot restart a worker
+# whose listener process died), and a new container is the way out.
+DEGRADED_LIMIT_S = 180.0
 STARTUP_TIMEOUT_S = 600.0
 
 
@@ -83,6 +86,7 @@ class Stack:
         self._install_code_requirements()
         self._print_banner()
         (self.runtime_dir / LOAD_FAILURE_FILE).unlink(missing_ok=True)
+        shutil.rmtree(self.runtime_dir / READY_WORKERS_DIR, ignore_errors=True)
         become_subreaper()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop_requested.set())
@@ -101,7 +105,7 @@ class Stack:
                                    env)
         client = mms.ManagementClient(self.mms_config.management_port)
         threading.Thread(target=self._register, args=(client,), name="register", daemon=True).start()
-        threading.Thread(target=watch_workers, args=(self.readiness, client, self.stop_requested),
+        threading.Thread(target=watch_workers, args=(self.readiness, self.runtime_dir, self.stop_requested),
                          name="watch-workers", daemon=True).start()
         try:
             while not self.stop_requested.wait(0.1):
@@ -118,11 +122,13 @@ class Stack:
     def _check_health(self) -> None:
         for child in self.children.reap():
             raise Fatal(f"{child.name} exited on its own with status {child.exit_status}")
-        failure = self.runtime_dir / LOAD_FAILURE_FILE
-        if failure.exists():
-            raise Fatal(f"the model failed to load: {failure.read_text(encoding='utf-8').strip()}")
+        failure = load_failure(self.runtime_dir)
+        if failure is not None:
+            raise Fatal(f"the model failed to load: {failure}")
         if self.registration_error is not None:
             raise Fatal(self.registration_error)
+        if self.readiness.degraded_for() > DEGRADED_LIMIT_S:
+            raise Fatal(f"no model worker came back within {DEGRADED_LIMIT_S:.0f} s")
 
     def _register(self, client: mms.ManagementClient) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
