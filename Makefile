@@ -51,3 +51,28 @@ test: install lint
 
 clean:
 	rm -rf build
+
+# The image and the deployment path (docs/DEPLOYMENT.md). Their tools (SageMaker SDK 2.x, moto, papermill,
+# hadolint) live in .venv-deploy; the stack under test still runs from .venv through entrypoint/serve.
+DEPLOY_VENV := .venv-deploy
+
+.PHONY: install-deploy image image-test deploy-test
+
+$(DEPLOY_VENV)/.installed: requirements-deploy.txt pyproject.toml
+	$(PYTHON) -m venv $(DEPLOY_VENV)
+	echo '*' > $(DEPLOY_VENV)/.gitignore
+	$(DEPLOY_VENV)/bin/python -m pip install -q --upgrade pip
+	$(DEPLOY_VENV)/bin/python -m pip install -q -r requirements-deploy.txt
+	$(DEPLOY_VENV)/bin/python -m pip install -q --no-deps -e .
+	touch $@
+
+install-deploy: $(DEPLOY_VENV)/.installed
+
+image:
+	scripts/image-build.sh
+
+image-test: install-deploy
+	scripts/image-test.sh
+
+deploy-test: install install-deploy
+	$(DEPLOY_VENV)/bin/pytest tests/deploy -q

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Builds the image and runs it as SageMaker does (`IMAGE serve`, the model mounted read-only at
+# /opt/ml/model, the port published on 127.0.0.1 only), checks /ping and real answers through the
+# container's port, then stops it and checks that SIGTERM was honoured (exit 0 or 143, not 137).
+#   scripts/image-test.sh [IMAGE]        ENGINE=docker|podman as in scripts/image-engine.sh
+# Works with podman (no daemon) and with Docker (`docker stop` is always given -t).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/image-engine.sh
+
+image=${1:-localhost/hf-serving:cpu}
+model=$PWD/tests/fixtures/tiny-qa
+name=hf-serving-image-test-$$
+hadolint=${HADOLINT:-.venv-deploy/bin/hadolint}
+passed=0
+
+check() {  # check DESCRIPTION COMMAND...: run it, count it, stop at the first failure
+    if "${@:2}"; then passed=$((passed + 1)); echo "image-test: ok   $1"
+    else echo "image-test: FAIL $1" >&2; echo "image-test: $passed passed, 1 failed" >&2; exit 1; fi
+}
+
+cleanup() { "$ENGINE" rm -f "$name" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+lint() {
+    [ -x "$hadolint" ] || { echo "no hadolint at $hadolint: run make install-deploy" >&2; return 1; }
+    "$hadolint" --failure-threshold error docker/Dockerfile docker/Dockerfile.gpu
+}
+check "hadolint (failure threshold: error) on docker/Dockerfile and docker/Dockerfile.gpu" lint
+
+started=$(date +%s)
+check "build $image" scripts/image-build.sh "$image"
+build_s=$(( $(date +%s) - started ))
+
+metadata() {
+    local label ports entrypoint
+    label=$("$ENGINE" image inspect --format \
+        '{{index .Config.Labels "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"}}' "$image")
+    ports=$("$ENGINE" image inspect --format '{{json .Config.ExposedPorts}}' "$image")
+    entrypoint=$("$ENGINE" image inspect --format '{{json .Config.Entrypoint}}' "$image")
+    echo "label accept-bind-to-port=$label, exposed $ports, entrypoint $entrypoint"
+    [ "$label" = true ] && [[ $ports == *'"8080/tcp"'* ]] && [ "$entrypoint" = '["/opt/hf-serving/entrypoint/serve"]' ]
+}
+check "label, EXPOSE 8080 and exec-form ENTRYPOINT" metadata
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$ENGINE" run -d --name "$name" -p "127.0.0.1:$port:8080" -v "$model:/opt/ml/model:ro" "$image" serve >/dev/null
+url=http://127.0.0.1:$port
+
+wait_ready() {
+    local deadline=$(( $(date +%s) + 180 ))
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        if [ "$("$ENGINE" inspect --format '{{.State.Running}}' "$name")" != true ]; then
+            "$ENGINE" logs "$name" 2>&1 | tail -n 40 >&2; return 1
+        fi
+        python3 - "$url" <<'EOF' && return 0
+import sys, urllib.request
+try:
+    sys.exit(0 if urllib.request.urlopen(sys.argv[1] + "/ping", timeout=2).status == 200 else 1)
+except OSError:
+    sys.exit(1)
+EOF
+        sleep 1
+    done
+    "$ENGINE" logs "$name" 2>&1 | tail -n 40 >&2
+    return 1
+}
+started=$(date +%s)
+check "/ping 200 through 127.0.0.1:$port" wait_ready
+ready_s=$(( $(date +%s) - started ))
+
+answers() {
+    python3 - "$url" <<'EOF'
+import json, sys, urllib.error, urllib.request
+
+url = sys.argv[1]
+
+def call(path, body=None, raw=None):
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+status, body = call("/ping")
+assert (status, body) == (200, {"status": "ready"}), (status, body)
+context = "The Eiffel Tower is a wrought-iron lattice tower in Paris, France."
+status, body = call("/invocations", {"question": "Where is the Eiffel Tower?", "context": context})
+assert status == 200 and set(body) == {"answer", "score", "start", "end"}, (status, body)
+assert body["answer"] and context[body["start"]:body["end"]] == body["answer"], body
+print("single:", body)
+pairs = [{"question": "Who wrote Hamlet?", "context": "Hamlet is a tragedy written by William Shakespeare."},
+         {"question": "What is the capital of Italy?", "context": "Rome is the capital of Italy."}]
+status, body = call("/invocations", {"inputs": pairs})
+assert status == 200 and isinstance(body, list) and len(body) == 2, (status, body)
+for pair, answer in zip(pairs, body):
+    assert pair["context"][answer["start"]:answer["end"]] == answer["answer"], answer
+print("batch:", body)
+status, body = call("/invocations", raw=b"{not json")
+assert status == 400 and body["error"]["code"] == "bad_request", (status, body)
+status, body = call("/execution-parameters")
+assert status == 200 and body["MaxPayloadInMB"] == 6, (status, body)
+EOF
+}
+check "answers through the container's port (single, batch, a 400, /execution-parameters)" answers
+
+read_only() { ! "$ENGINE" exec "$name" sh -c 'touch /opt/ml/model/probe' 2>/dev/null; }
+check "/opt/ml/model is read-only inside the container" read_only
+
+stopped() {
+    "$ENGINE" stop -t 20 "$name" >/dev/null
+    local code
+    code=$("$ENGINE" inspect --format '{{.State.ExitCode}}' "$name")
+    "$ENGINE" logs "$name" 2>&1 | tail -n 4
+    echo "exit code after SIGTERM: $code"
+    [ "$code" = 0 ] || [ "$code" = 143 ]
+}
+check "SIGTERM honoured (exit 0 or 143, not 137)" stopped
+
+size=$("$ENGINE" image inspect --format '{{.Size}}' "$image")
+echo "image-test: $image is $((size / 1000000)) MB; build ${build_s} s, ready ${ready_s} s after start ($ENGINE)"
+echo "image-test: $passed passed, 0 failed"
