@@ -1,10 +1,10 @@
-"""python -m hf_serving serve | demo-model ..."""
+"""python -m hf_serving serve | demo-model ... | package ... | deploy ..."""
 
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m hf_serving {serve,demo-model} [options]"
+USAGE = "usage: python -m hf_serving {serve,demo-model,package,deploy} [options]"
 
 
 def main(argv: list[str]) -> int:
@@ -17,6 +17,14 @@ def main(argv: list[str]) -> int:
         from hf_serving.demo_model import main as demo_model
 
         return demo_model(rest)
+    if command == "package":
+        from hf_serving.packaging import main as package
+
+        return package(rest)
+    if command == "deploy":
+        from hf_serving.deploy import main as deploy
+
+        return deploy(rest)
     print(USAGE, file=sys.stderr)
     return 2
 
