@@ -29,10 +29,15 @@ OUTPUT_TYPES = {
 
 
 def model_fn(model_dir, context=None) -> ServedModel:
-    """Load the model in model_dir (config.json, weights, tokenizer) for the task it was trained for."""
+    """Load the model in model_dir (config.json, weights, tokenizer) for the task it was trained for.
+
+    On a GPU machine the model server gives each worker its own GPU (system_properties["gpu_id"]).
+    """
     from pathlib import Path
 
-    return load_served_model(Path(model_dir), current_settings())
+    properties = getattr(context, "system_properties", None) or {}
+    gpu_id = properties.get("gpu_id")
+    return load_served_model(Path(model_dir), current_settings(), worker_index=int(gpu_id or 0))
 
 
 def input_fn(input_data, content_type, context=None) -> object:
