@@ -75,5 +75,6 @@ def status_and_message(exc: BaseException) -> tuple[int, str, str]:
 
 
 def error_body(status_code: str, message: str, request_id: str | None) -> bytes:
+    # "replace": a message quoting a lone surrogate (say, from a user hook) must not turn an error into a crash.
     return json.dumps({"error": {"code": status_code, "message": message, "request_id": request_id}},
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+                      ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -103,19 +104,45 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# A \uD800-\uDFFF escape, or such a code point already in the text. Python's json decodes one that pairs with
+# nothing into a lone surrogate, which no tokenizer takes and UTF-8 cannot encode (I-JSON, RFC 7493, forbids it).
+_SURROGATE_IN_TEXT = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _reject_lone_surrogates(value: object, what: str) -> None:
+    pending = [value]  # iteratively: the nesting may be as deep as the recursion limit allows
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                raise BadRequest(f"{what} is not valid JSON for this endpoint: \\u{ord(found.group()):04x} is a lone "
+                                 "UTF-16 surrogate, not a Unicode character")
+        elif isinstance(item, dict):
+            pending.extend(item)
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+
+
 def decode_json(text: str, what: str = "the body") -> object:
-    """Strict JSON: no NaN/Infinity, no duplicate keys, no overflowing floats, bounded nesting."""
+    """Strict JSON: no NaN/Infinity, no duplicate keys, no overflowing floats, no lone surrogates, bounded
+    nesting."""
     if not text.strip():
         raise BadRequest(f"{what} is empty: send a JSON document")
     try:
-        return json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys,
-                          parse_float=_finite_float)
+        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys,
+                           parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise BadRequest(f"{what} is nested too deeply") from None
     except ValueError as exc:  # e.g. integers past Python's digit limit
         raise BadRequest(f"{what} is not valid JSON for this endpoint: {str(exc)[:120]}") from None
+    if _SURROGATE_IN_TEXT.search(text):
+        _reject_lone_surrogates(value, what)
+    return value
 
 
 def encode_json(value: object) -> bytes:
