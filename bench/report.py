@@ -1,0 +1,156 @@
+"""Turning the raw measurements of a run into summaries, the issue's goals, and a Markdown report."""
+
+from __future__ import annotations
+
+import math
+
+from loadgen import percentile
+
+BASELINE = "aws"
+OURS = "ours"
+# (kind, concurrency, minimum req/s ratio of ours over peer (a), p99 must also be lower)
+THROUGHPUT_GOALS = (("qa380", 4, 4.0, True), ("qa160", 4, 3.0, False), ("clf60", 4, 3.0, False))
+MAX_OVERHEAD_MS = 5.0
+MAX_COLD_START_S = 15.0
+
+
+def summarize(cells: list[dict], latencies: dict[tuple[str, str, int], list[float]]) -> dict:
+    """Per server, kind and concurrency: req/s averaged over the passes, percentiles over all their requests."""
+    summary: dict = {}
+    for cell in cells:
+        key = (cell["server"], cell["kind"], cell["concurrency"])
+        entry = summary.setdefault(cell["server"], {}).setdefault(cell["kind"], {}).setdefault(
+            str(cell["concurrency"]), {"rps_per_pass": [], "errors": 0})
+        entry["rps_per_pass"].append(cell["rps"])
+        entry["errors"] += cell["errors"]
+        pooled = latencies.get(key, [])
+        entry["requests"] = len(pooled)
+        for q in (50, 95, 99):
+            entry[f"p{q}_ms"] = round(percentile(pooled, q), 2) if pooled else None
+    for kinds in summary.values():
+        for levels in kinds.values():
+            for entry in levels.values():
+                rates = entry["rps_per_pass"]
+                entry["rps"] = round(sum(rates) / len(rates), 2)
+                entry["rps_per_pass"] = [round(rate, 2) for rate in rates]
+    return summary
+
+
+def _entry(summary: dict, server: str, kind: str, concurrency: int) -> dict | None:
+    return summary.get(server, {}).get(kind, {}).get(str(concurrency))
+
+
+def goals(summary: dict, starts: list[dict], overhead: dict) -> list[dict]:
+    results = []
+    for kind, concurrency, ratio, p99_lower in THROUGHPUT_GOALS:
+        ours, peer = _entry(summary, OURS, kind, concurrency), _entry(summary, BASELINE, kind, concurrency)
+        if ours is None or peer is None:
+            continue
+        value = ours["rps"] / peer["rps"] if peer["rps"] else math.inf
+        results.append({"goal": f"{kind} c={concurrency}: req/s vs peer (a)", "value": f"{value:.2f}x",
+                        "target": f">= {ratio:g}x", "met": value >= ratio})
+        if p99_lower and ours["p99_ms"] is not None and peer["p99_ms"] is not None:
+            results.append({"goal": f"{kind} c={concurrency}: p99 vs peer (a)",
+                            "value": f"{ours['p99_ms']:.0f} ms vs {peer['p99_ms']:.0f} ms",
+                            "target": "lower", "met": ours["p99_ms"] < peer["p99_ms"]})
+    if "qa160" in overhead:
+        value = overhead["qa160"]["overhead_p50_ms"]
+        results.append({"goal": "serving overhead, qa160 c=1 (p50 stack - p50 in-process)", "value": f"{value:.1f} ms",
+                        "target": f"<= {MAX_OVERHEAD_MS:g} ms", "met": value <= MAX_OVERHEAD_MS})
+    ours_qa = [s for s in starts if s["server"] == OURS and s["model"] == "qa" and s.get("cold_start_s")]
+    if ours_qa:
+        worst = max(s["cold_start_s"] for s in ours_qa)
+        results.append({"goal": "cold start, ours on the demo QA model (worst start)", "value": f"{worst:.1f} s",
+                        "target": f"<= {MAX_COLD_START_S:g} s", "met": worst <= MAX_COLD_START_S})
+    for model in ("qa", "clf"):
+        ours_rss = [s["peak_rss_mb"] for s in starts if s["server"] == OURS and s["model"] == model
+                    and "error" not in s]
+        peer_rss = [s["peak_rss_mb"] for s in starts if s["server"] == BASELINE and s["model"] == model
+                    and "error" not in s]
+        if ours_rss and peer_rss:
+            results.append({"goal": f"peak RSS of the whole stack, {model} model, vs peer (a)",
+                            "value": f"{max(ours_rss):.0f} MB vs {max(peer_rss):.0f} MB", "target": "not higher",
+                            "met": max(ours_rss) <= max(peer_rss)})
+    return results
+
+
+def overhead_table(summary: dict, inprocess: list[dict]) -> dict:
+    """Stack latency at c=1 minus the same hooks in-process, per kind (p50 and mean of each side)."""
+    by_kind: dict[str, list[dict]] = {}
+    for row in inprocess:
+        by_kind.setdefault(row["kind"], []).append(row)
+    table = {}
+    for kind, rows in by_kind.items():
+        stack = _entry(summary, OURS, kind, 1)
+        if stack is None or stack["p50_ms"] is None:
+            continue
+        in_p50 = sorted(row["p50_ms"] for row in rows)[len(rows) // 2]
+        table[kind] = {"stack_p50_ms": stack["p50_ms"], "inprocess_p50_ms": round(in_p50, 2),
+                       "overhead_p50_ms": round(stack["p50_ms"] - in_p50, 2)}
+    return table
+
+
+def markdown(result: dict) -> str:
+    meta, config, summary = result["meta"], result["config"], result["summary"]
+    servers = [key for key in config["servers"] if key in summary]
+    labels = {key: result["servers"][key]["label"] for key in servers}
+    lines = [f"# Benchmark {meta['started_utc']}", "",
+             f"{meta['cpu']}, {meta['cores']} usable cores; commit {meta['commit']}; load average at start "
+             f"{meta['load_start']}, at end {meta.get('load_end')}. {config['passes']} pass(es) over the servers "
+             "in the same order (A B A B), "
+             f"{config['warmup_s']:g} s warm-up + {config['seconds']:g} s per cell; closed loop at concurrency "
+             f"{', '.join(map(str, config['concurrency']))}.", ""]
+    if result["goals"]:
+        lines += ["## Goals (ratios from this run)", "", "| goal | value | target | met |", "|---|---|---|---|"]
+        lines += [f"| {g['goal']} | {g['value']} | {g['target']} | {'yes' if g['met'] else '**no**'} |"
+                  for g in result["goals"]]
+        lines.append("")
+    lines += ["## Throughput and latency", "",
+              "req/s is the mean over passes; percentiles pool every request of every pass (ms).", "",
+              "| request | c | " + " | ".join(labels[s] for s in servers) + " |",
+              "|---|---|" + "---|" * len(servers)]
+    for kind, info in config["kinds"].items():
+        for concurrency in config["concurrency"]:
+            row = []
+            for server in servers:
+                entry = _entry(summary, server, kind, concurrency)
+                if entry is None:
+                    row.append("-")
+                    continue
+                text = (f"{entry['rps']:.1f}/s; p50 {entry['p50_ms']:.0f}, p95 {entry['p95_ms']:.0f}, "
+                        f"p99 {entry['p99_ms']:.0f}" if entry["p50_ms"] is not None else "no answer")
+                if entry["errors"]:
+                    text += f"; **{entry['errors']} errors**"
+                row.append(text)
+            lines.append(f"| {kind} ({info['tokens']} tokens) | {concurrency} | " + " | ".join(row) + " |")
+    lines += ["", "## Starts", "", "Cold start: process start to the first /ping 200. First answer: to the first "
+              "200 from /invocations (multi-model-server's /ping says 200 before the model is loaded).", "",
+              "Stop: SIGTERM to the launcher until every process it started is gone (SIGKILL after 30 s).", "",
+              "| server | model | pass | cold start | first answer | peak RSS (all processes) | stop | exit "
+              "| outlived the launcher | killed after 30 s |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for start in result["starts"]:
+        if "error" in start:
+            lines.append(f"| {start['server']} | {start['model']} | {start['pass']} | **failed: "
+                         f"{start['error']}** | | | | | | |")
+            continue
+        lines.append(f"| {labels.get(start['server'], start['server'])} | {start['model']} | {start['pass']} | "
+                     f"{start['cold_start_s']:.1f} s | {start['first_answer_s']:.1f} s | "
+                     f"{start['peak_rss_mb']:.0f} MB | {start['stop_s']:.1f} s | {start['exit_code']} | "
+                     f"{', '.join(start['outlived_launcher']) or 'nothing'} | "
+                     f"{', '.join(start['killed_after_grace']) or 'nothing'} |")
+    if result["overhead"]:
+        lines += ["", "## Serving overhead (ours, default configuration)", "",
+                  "| request | stack p50 at c=1 | same hooks in-process p50 | overhead |", "|---|---|---|---|"]
+        lines += [f"| {kind} | {row['stack_p50_ms']:.1f} ms | {row['inprocess_p50_ms']:.1f} ms | "
+                  f"{row['overhead_p50_ms']:.1f} ms |" for kind, row in result["overhead"].items()]
+    client = result["loadgen"]
+    lines += ["", "## Load generator", "",
+              f"{client['cpu_s']:.1f} s of CPU for {client['requests']} requests over {client['wall_s']:.0f} s "
+              f"of load: {client['cpu_ms_per_request']:.2f} ms per request, {100 * client['cpu_share']:.1f}% of "
+              "one core on average (its threads' CPU time). The RSS sampler took "
+              f"{client['rss_sampler_cpu_s']:.1f} s of CPU over {client['servers_up_s']:.0f} s of servers running.",
+              "", "## Servers", ""]
+    lines += [f"- **{labels[key]}**: {result['servers'][key]['description']}" for key in servers]
+    lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,176 @@
+"""The servers under test, and how one of them is started, probed for readiness and stopped.
+
+Only one server runs at a time. AWS's toolkit runs in a PID namespace of its own, as in its container: it
+looks for "the" multi-model-server among every process it can see, and would otherwise find (and on
+SIGTERM, signal) another one running on this machine; as its namespace's PID 1 it also reaps the Java
+process that the MMS CLI orphans, and when it exits the kernel ends what is left, as Docker would.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from processes import ProcessTree, RssSampler
+
+ROOT = Path(__file__).resolve().parents[1]
+VENVS = Path(os.environ.get("BENCH_VENVS", ROOT / "build" / "bench-venvs"))
+MODEL_DIRS = {"qa": ROOT / "build" / "demo-model", "clf": ROOT / "build" / "demo-sentiment"}
+TASKS = {"qa": "question-answering", "clf": "text-classification"}
+START_DEADLINE_S = 180.0
+STOP_GRACE_S = 30.0
+# Configuration that must not leak from the caller's shell into a server ("default" must mean default).
+SCRUBBED_PREFIXES = ("HF_", "SAGEMAKER_", "MODEL_", "MMS_", "SERVE_", "OMP_", "MKL_", "TORCH", "PYTHONPATH")
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    key: str
+    label: str
+    description: str
+    in_pid_namespace: bool = False
+
+    def command_and_env(self, model: str, port: int, work_dir: Path) -> tuple[list[str], dict[str, str], Path]:
+        model_dir = MODEL_DIRS[model]
+        env = {k: v for k, v in os.environ.items() if not k.startswith(SCRUBBED_PREFIXES)}
+        env["PYTHONUNBUFFERED"] = "1"
+        if self.key.startswith("ours"):
+            env.update(HF_MODEL_DIR=str(model_dir), SAGEMAKER_BIND_TO_PORT=str(port), SERVE_BIND_ADDRESS="127.0.0.1")
+            if self.key == "ours-fp32":
+                env["MODEL_DTYPE"] = "float32"
+            return [str(ROOT / "entrypoint" / "serve")], env, ROOT
+        if self.key == "aws":
+            return _aws_command(model_dir, port, work_dir, env)
+        if self.key == "flask":
+            env.update(PEER_MODEL_DIR=str(model_dir), PEER_TASK=TASKS[model])
+            command = [str(VENVS / "flask" / "bin" / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                       "--chdir", str(ROOT / "bench" / "peers" / "flask"), "app:app"]
+            return command, env, ROOT
+        raise ValueError(self.key)
+
+
+def _aws_command(model_dir: Path, port: int, work_dir: Path, env: dict[str, str]):
+    """The toolkit serves $SAGEMAKER_BASE_DIR/model and keeps MMS's pid file in the temp directory."""
+    base = work_dir / "aws-base"
+    base.mkdir(parents=True, exist_ok=True)
+    link = base / "model"
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(model_dir)
+    temp = work_dir / "aws-tmp"
+    temp.mkdir(exist_ok=True)
+    address = f"http://127.0.0.1:{port}"
+    env.update(SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_BIND_TO_PORT=str(port), MMS_INFERENCE_ADDRESS=address,
+               MMS_MANAGEMENT_ADDRESS=address, SAGEMAKER_MODEL_SERVER_WORKERS="2", OMP_NUM_THREADS="1",
+               TMPDIR=str(temp), TEMP=str(temp), PYTHONPATH=str(ROOT / "bench" / "peers" / "aws"),
+               PATH=f"{VENVS / 'aws' / 'bin'}{os.pathsep}{env.get('PATH', '')}")  # it runs `multi-model-server`
+    command = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
+               str(VENVS / "aws" / "bin" / "python"), "-m", "sagemaker_huggingface_inference_toolkit.serving"]
+    return command, env, work_dir
+
+
+SERVERS = {
+    "ours": ServerSpec("ours", "ours (default)",
+                       "this container, default configuration (whatever the defaults are at run time)"),
+    "aws": ServerSpec("aws", "AWS HF toolkit",
+                      "sagemaker-huggingface-inference-toolkit 2.6.0 on multi-model-server 1.1.11, "
+                      "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container",
+                      in_pid_namespace=True),
+    "ours-fp32": ServerSpec("ours-fp32", "ours (float32)", "this container with MODEL_DTYPE=float32"),
+    "flask": ServerSpec("flask", "Flask + gunicorn",
+                        "Flask + gunicorn (2 sync workers) + transformers 5.2.0 pipeline, default torch threads"),
+}
+
+
+def free_port(low: int = 20000, high: int = 32000) -> int:
+    """A free loopback port below 32767: multi-model-server refuses higher ones ("Invalid port number")."""
+    for port in random.sample(range(low, high), 200):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{high}")
+
+
+class RunningServer:
+    def __init__(self, spec: ServerSpec, model: str, work_dir: Path, log_path: Path) -> None:
+        self.spec, self.model = spec, model
+        self.port = free_port()
+        command, env, cwd = spec.command_and_env(model, self.port, work_dir)
+        self.log_path = log_path
+        self.started = time.monotonic()
+        with log_path.open("wb") as log:
+            self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        self.tree = ProcessTree(self.process)
+        self.sampler = RssSampler(self.tree)
+        self.sampler.start()
+
+    def _get(self, path: str, timeout_s: float = 2.0) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
+
+    def _post(self, body: bytes, timeout_s: float = 30.0) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
+        try:
+            connection.request("POST", "/invocations", body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def _poll(self, probe, what: str) -> float:
+        deadline = self.started + START_DEADLINE_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.spec.key} exited with {self.process.returncode} before {what}; "
+                                   f"see {self.log_path}")
+            try:
+                if probe():
+                    return time.monotonic() - self.started
+            except (OSError, http.client.HTTPException):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.spec.key}: no {what} within {START_DEADLINE_S:.0f} s; see {self.log_path}")
+
+    def wait_ping(self) -> float:
+        """Seconds from the start to the first /ping 200."""
+        return self._poll(lambda: self._get("/ping") == 200, "/ping 200")
+
+    def wait_first_answer(self, body: bytes) -> tuple[float, bytes]:
+        """Seconds from the start to the first 200 from /invocations (MMS says 'healthy' before it can answer)."""
+        answer: list[bytes] = []
+
+        def probe() -> bool:
+            status, payload = self._post(body)
+            if status == 200:
+                answer.append(payload)
+            return status == 200
+        return self._poll(probe, "answer from /invocations"), answer[0]
+
+    def stop(self) -> dict:
+        """SIGTERM as the platform sends it, to the launcher or, in a PID namespace, to its PID 1."""
+        target = None
+        if self.spec.in_pid_namespace:
+            children = [p.pid for p in self.tree.processes() if p.ppid == self.process.pid]
+            target = children[0] if children else None
+        outcome = self.tree.stop(STOP_GRACE_S, signal_target=target)
+        self.sampler.stop_event.set()
+        self.sampler.join()
+        return {**outcome, "peak_rss_mb": round(self.sampler.peak_bytes / 2**20, 1),
+                "processes_at_peak": self.sampler.peak_processes, "rss_sampler_cpu_s": round(self.sampler.cpu_s, 2),
+                "seconds_up": round(time.monotonic() - self.started, 1)}
