@@ -84,15 +84,19 @@ def decode_text(body: bytes | bytearray | str) -> str:
         raise BadRequest(f"the body is not valid UTF-8 (byte {exc.start})") from None
 
 
+class _Refused(Exception):
+    """Raised by the json hooks below, which do not know what they decode; decode_json names it."""
+
+
 def _reject_constant(name: str) -> float:
-    raise BadRequest(f"the body is not valid JSON: {name} is not a JSON number")
+    raise _Refused(f"is not valid JSON: {name} is not a JSON number")
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
     result: dict[str, object] = {}
     for key, value in pairs:
         if key in result:
-            raise BadRequest(f"the body is not valid JSON for this endpoint: key {key!r} appears twice")
+            raise _Refused(f"is not valid JSON for this endpoint: key {key!r} appears twice")
         result[key] = value
     return result
 
@@ -100,7 +104,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
 def _finite_float(text: str) -> float:
     value = float(text)
     if math.isinf(value):
-        raise BadRequest(f"the body is not valid JSON for this endpoint: number {text[:40]} is out of range")
+        raise _Refused(f"is not valid JSON for this endpoint: number {text[:40]} is out of range")
     return value
 
 
@@ -134,6 +138,8 @@ def decode_json(text: str, what: str = "the body") -> object:
     try:
         value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys,
                            parse_float=_finite_float)
+    except _Refused as exc:
+        raise BadRequest(f"{what} {exc}") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
