@@ -73,8 +73,9 @@ def decode_spans(start: np.ndarray, end: np.ndarray, topk: int, max_answer_len: 
                  desired_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The `topk` best (start, end) spans of one window; start/end/desired_tokens have shape (1, n)."""
     outer = np.matmul(np.expand_dims(start, -1), np.expand_dims(end, 1))
-    # Zero out spans that end before they start or are longer than max_answer_len tokens.
-    candidates = np.tril(np.triu(outer), max_answer_len - 1)
+    # Zero out spans that end before they start or are longer than max_answer_len tokens. No span is longer
+    # than the window: capped there, a huge max_answer_len cannot overflow numpy's C long (it was a 500).
+    candidates = np.tril(np.triu(outer), min(max_answer_len, outer.shape[-1]) - 1)
     scores_flat = candidates.flatten()
     idx_sort: np.ndarray
     if topk == 1:
