@@ -14,13 +14,20 @@ dockerfile=${DOCKERFILE:-docker/Dockerfile}
 args=(build -t "$image" -f "$dockerfile")
 [ "$ENGINE" = podman ] && args+=(--pull=never)  # the base exists only locally (scripts/podman-setup.sh)
 
-torch_version=${TORCH_VERSION:-2.13.0}
+torch_version=$(sed -n 's/^ARG TORCH_VERSION=\([0-9.]*\)+cpu$/\1/p' "$dockerfile")  # the Dockerfile's own pin
 if [ -z "${TORCH_FIND_LINKS:-}" ] && [ "$dockerfile" = docker/Dockerfile ]; then
     pip=python3
     [ -x .venv/bin/python ] && pip=.venv/bin/python
     for dir in ${PIP_FIND_LINKS:-} $("$pip" -m pip config get global.find-links 2>/dev/null || true); do
         if ls "$dir"/torch-"$torch_version"+cpu-*.whl >/dev/null 2>&1; then
-            port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+            # The same port each time when it is free: the URL is a build argument, part of the layer cache's key.
+            port=$(python3 -c 'import socket
+s = socket.socket()
+try:
+    s.bind(("127.0.0.1", 38317))
+except OSError:
+    s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
             python3 -m http.server "$port" --bind 127.0.0.1 --directory "$dir" >/dev/null 2>&1 &
             server=$!
             trap 'kill "$server" 2>/dev/null || true' EXIT
@@ -35,6 +42,11 @@ if [ -n "${TORCH_FIND_LINKS:-}" ]; then
     args+=(--network=host --build-arg "TORCH_FIND_LINKS=$TORCH_FIND_LINKS")
 fi
 
+previous=$("$ENGINE" image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 started=$(date +%s)
 "$ENGINE" "${args[@]}" .
+# The image this tag named before is now only disk space (1.6 GB): repeated CI runs must not pile them up.
+if [ -n "$previous" ] && [ "$previous" != "$("$ENGINE" image inspect --format '{{.Id}}' "$image")" ]; then
+    "$ENGINE" rmi "$previous" >/dev/null 2>&1 || true
+fi
 echo "image-build: $image built with $ENGINE in $(( $(date +%s) - started )) s" >&2

@@ -231,7 +231,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--autoscaling-max", type=int, help="scale between --instance-count and this many")
     create.add_argument("--autoscaling-target", type=float, help="invocations per instance per minute to aim at")
     create.add_argument("--startup-timeout", type=int, help="seconds the container may take to pass /ping (60-3600)")
-    create.add_argument("--no-wait", action="store_true", help="return once the endpoint is Creating")
+    create.add_argument("--no-wait", action="store_true",
+                        help="return once the endpoint is Creating (autoscaling, which needs InService, still waits)")
     create.add_argument("--poll", type=float, default=30.0, help=argparse.SUPPRESS)
     wait = commands.add_parser("wait", help="until the endpoint is InService")
     wait.add_argument("name")
