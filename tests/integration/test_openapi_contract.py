@@ -1,0 +1,278 @@
+"""docs/openapi.yaml against the real stack (schemathesis), and hostile HTTP that only a raw socket sends.
+
+The stack runs with a 2 s client timeout so that a body shorter than its Content-Length is cut off quickly.
+Every test also checks that the server log gained no traceback: client errors are logged as one line.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.integration.stack import ROOT, TINY_QA, Stack
+
+pytestmark = pytest.mark.integration
+
+OPENAPI = ROOT / "docs" / "openapi.yaml"
+CLIENT_TIMEOUT_S = 2
+MAX_BODY = 6 * 1024 * 1024  # SAGEMAKER_MAX_PAYLOAD_IN_MB's default, in bytes as nginx counts them
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
+          response_headers_conformance]
+
+
+@schemathesis.serializer("application/jsonlines")
+def _jsonlines_as_text(ctx, value):
+    """The description says a JSON Lines body is a string: send it as UTF-8 text."""
+    return value.encode("utf-8") if isinstance(value, str) else json.dumps(value).encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("contract-stack")
+    running = Stack(TINY_QA, tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).start()
+    try:
+        yield running.wait_ready()
+    finally:
+        running.kill_everything()
+
+
+@pytest.fixture
+def quiet_log(stack) -> Iterator[None]:
+    """Fails the test if the server log gains a Python or Java traceback while it runs."""
+    before = len(stack.log())
+    yield
+    added = stack.log()[before:]
+    assert "Traceback" not in added, added[-4000:]
+    assert "\tat " not in added and "Exception" not in added, added[-4000:]
+
+
+# One test per operation. (Eager, with the stack's URL given per call: schemathesis' lazy
+# from_fixture loader reads a pytest-internal attribute that pytest 9 no longer has.)
+contract = schemathesis.openapi.from_path(OPENAPI)
+
+
+@contract.parametrize()
+# quiet_log checks the log once, after all of an operation's examples: meant to span them.
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+def test_the_stack_answers_as_its_openapi_description_says(case, stack, quiet_log):
+    case.call_and_validate(base_url=stack.url, checks=CHECKS, timeout=30)
+
+
+# Raw HTTP: what a well-behaved client library will not send.
+
+@dataclass(frozen=True)
+class RawResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def error(self) -> dict:
+        """The JSON error body, checked for the one shape every error has."""
+        assert self.headers["content-type"].startswith("application/json"), self
+        document = json.loads(self.body)
+        assert set(document) == {"error"} and set(document["error"]) == {"code", "message", "request_id"}
+        assert document["error"]["request_id"] == self.headers["x-request-id"]
+        assert b"Traceback" not in self.body
+        return document["error"]
+
+
+class RawConnection:
+    """A socket that parses whatever responses come back, Content-Length delimited, until it closes."""
+
+    def __init__(self, stack: Stack, timeout: float) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", stack.port), timeout=timeout)
+        self.buffer = b""
+        self.closed = False
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def _fill(self) -> bool:
+        try:
+            chunk = self.sock.recv(65536)
+        except ConnectionResetError:
+            chunk = b""
+        if not chunk:
+            self.closed = True
+            return False
+        self.buffer += chunk
+        return True
+
+    def response(self) -> RawResponse | None:
+        """The next response, or None if the server closed the connection without one."""
+        while b"\r\n\r\n" not in self.buffer:
+            if not self._fill():
+                return None
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+        length = int(headers.get("content-length", "0"))
+        while len(self.buffer) < length:
+            if not self._fill():
+                break
+        body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return RawResponse(int(status_line.split()[1]), headers, body)
+
+    def wait_closed(self) -> bytes:
+        """Everything the server still sends, until it closes the connection."""
+        while self._fill():
+            pass
+        return self.buffer
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@contextmanager
+def raw_connection(stack: Stack, timeout: float = CLIENT_TIMEOUT_S + 8) -> Iterator[RawConnection]:
+    connection = RawConnection(stack, timeout)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def post_head(content_length: int | str, content_type: str = "application/json", extra: str = "") -> bytes:
+    return (f"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {content_length}\r\n{extra}\r\n").encode("latin-1")
+
+
+QUESTION = b'{"question": "Which port?", "context": "The container listens on port 8080."}'
+
+
+def test_a_content_length_shorter_than_the_body_is_two_400s_in_the_error_shape(stack, quiet_log):
+    # The handler gets a truncated document; nginx reads the rest ('port 8080."}') as the next request line.
+    with raw_connection(stack) as connection:
+        connection.send(post_head(len(QUESTION) - 14) + QUESTION)
+        first, second = connection.response(), connection.response()
+        assert first is not None and second is not None
+        assert (first.status, first.error()["code"]) == (400, "bad_request")
+        assert "not valid JSON" in first.error()["message"]
+        assert (second.status, second.error()["code"]) == (400, "bad_request")
+        assert connection.wait_closed() == b""
+    assert stack.invoke(data=QUESTION).status_code == 200
+
+
+def test_a_content_length_longer_than_the_body_is_cut_off_after_the_client_timeout(stack, quiet_log):
+    started = time.monotonic()
+    with raw_connection(stack) as connection:
+        connection.send(post_head(len(QUESTION) + 100) + QUESTION)
+        leftover = connection.response()  # nginx waits for the rest, then closes without an answer
+        elapsed = time.monotonic() - started
+    assert leftover is None
+    assert CLIENT_TIMEOUT_S - 0.5 <= elapsed <= CLIENT_TIMEOUT_S + 5
+    assert stack.invoke(data=QUESTION).status_code == 200  # no worker was held
+
+
+@pytest.mark.parametrize("content_length", ["abc", "-1", "99999999999999999999999", "5\r\nContent-Length: 7"])
+def test_an_unreadable_content_length_is_a_400_in_the_error_shape(stack, quiet_log, content_length):
+    with raw_connection(stack) as connection:
+        connection.send(post_head(content_length) + QUESTION)
+        response = connection.response()
+    assert response is not None and response.status == 400
+    assert response.error() == {**response.error(), "code": "bad_request", "message": "malformed HTTP request"}
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "code"), [
+    (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+    (b"POST /invocations HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400, "bad_request"),  # no Host
+    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", 400, "bad_request"),
+    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}",
+     400, "bad_request"),
+    (b"TRACE /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
+    (b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
+    (b"POST /invocations HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"),
+], ids=["request-line", "no-host", "header-too-large", "chunked-and-length", "trace", "uri-too-long",
+        "unknown-transfer-encoding", "http-2-request-line"])
+def test_nginx_refuses_malformed_http_in_the_error_shape(stack, quiet_log, request_bytes, status, code):
+    with raw_connection(stack) as connection:
+        connection.send(request_bytes)
+        response = connection.response()
+    assert response is not None and response.status == status
+    assert response.error()["code"] == code
+
+
+def test_a_body_at_the_limit_is_read_and_one_byte_more_is_a_413(stack, quiet_log):
+    def body_of(size: int) -> bytes:
+        start, end = b'{"question": "q", "context": "c", "padding": "', b'"}'
+        return start + b"a" * (size - len(start) - len(end)) + end
+
+    at_limit = stack.invoke(data=body_of(MAX_BODY))
+    assert at_limit.status_code == 400 and "unknown field(s) padding" in at_limit.json()["error"]["message"]
+    over = stack.invoke(data=body_of(MAX_BODY + 1))
+    assert over.status_code == 413
+    assert over.json()["error"]["code"] == "payload_too_large"
+    assert over.json()["error"]["request_id"] == over.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize("how", ["declared Content-Length, no body sent", "chunked"])
+def test_a_body_over_6_mb_is_a_413_before_it_is_read(stack, quiet_log, how):
+    with raw_connection(stack) as connection:
+        if how == "chunked":
+            chunk = b"a" * 1024 * 1024
+            connection.send(b"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n")
+            try:
+                for _ in range(7):
+                    connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # nginx answered and stopped reading: the answer is still there to read
+        else:
+            connection.send(post_head(7 * 1024 * 1024))
+        response = connection.response()
+    assert response is not None and response.status == 413
+    error = response.error()
+    assert (error["code"], error["message"]) == ("payload_too_large", "the body is over 6 MB")
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/jsonlines", "text/csv"])
+@pytest.mark.parametrize("body", [b"\xff\xfe", b'{"question": "caf\xc3", "context": "c"}', b"\xc0\xaf",
+                                  b'{"question": "\xed\xa0\x80", "context": "c"}'],
+                         ids=["bom-bytes", "truncated", "overlong", "encoded-surrogate"])
+def test_invalid_utf8_is_a_400_through_the_stack(stack, quiet_log, content_type, body):
+    response = stack.invoke(data=body, content_type=content_type)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "bad_request" and "not valid UTF-8" in error["message"]
+    assert error["request_id"] == response.headers["X-Request-Id"]
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
+    (b'{"question": "q", "context": "c", "parameters": {"top_k": 1' + b"0" * 5000 + b"}}", "digits"),
+    (b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 1e999}}', "out of range"),
+    (b'{"question": "q", "context": "c", "x": Infinity}', "Infinity is not a JSON number"),
+    (b'{"question": "q\x00", "context": "c"}', "Invalid control character"),
+    (b'{"question": "\\ud800", "context": "c"}', "lone UTF-16 surrogate"),
+    (b'{"question": "a", "context": "c", "question": "b"}', "appears twice"),
+])
+def test_hostile_json_is_a_400_through_the_stack(stack, quiet_log, body, fragment):
+    response = stack.invoke(data=body)
+    assert response.status_code == 400, response.text
+    assert fragment in response.json()["error"]["message"]
+
+
+def test_the_stack_still_answers_after_the_hostile_requests(stack, quiet_log):
+    assert stack.ping().json() == {"status": "ready"}
+    response = stack.invoke(data=QUESTION)
+    assert response.status_code == 200 and set(response.json()) == {"answer", "score", "start", "end"}
+    assert requests.get(f"{stack.url}/execution-parameters", timeout=5).status_code == 200
