@@ -12,6 +12,7 @@ from mms.protocol.otf_message_handler import create_predict_response
 
 from hf_serving import handler_service
 from hf_serving import settings as settings_module
+from hf_serving.errors import ERROR_CONTENT_TYPE
 from hf_serving.settings import Settings
 
 TINY_QA = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-qa"
@@ -85,7 +86,7 @@ def test_content_type_travels_in_its_own_field_and_the_header_map_is_empty(worke
     predictions = run(mms_context(3), [good, b"{broken", good])
     assert [p["status"] for p in predictions] == [200, 400, 200]
     assert [p["phrase"] for p in predictions] == ["OK", "Bad Request", "OK"]
-    assert all(p["content_type"] == "application/json" for p in predictions)
+    assert [p["content_type"] for p in predictions] == ["application/json", ERROR_CONTENT_TYPE, "application/json"]
     assert all(p["headers"] == {} for p in predictions)
     assert json.loads(predictions[1]["body"])["error"]["code"] == "bad_request"
 
