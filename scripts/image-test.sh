@@ -106,6 +106,14 @@ EOF
 }
 check "answers through the container's port (single, batch, a 400, /execution-parameters)" answers
 
+non_root() {  # every process in the container: serve, nginx, Java and the Python workers
+    local uids
+    uids=$("$ENGINE" exec "$name" sh -c 'cat /proc/[0-9]*/status 2>/dev/null' | awk '/^Uid:/ {print $2}' | sort -u)
+    echo "processes in the container run as uid(s): $(echo $uids)"
+    [ -n "$uids" ] && ! grep -qx 0 <<<"$uids"
+}
+check "serve, nginx, the model server and its workers run as a non-root user" non_root
+
 read_only() { ! "$ENGINE" exec "$name" sh -c 'touch /opt/ml/model/probe' 2>/dev/null; }
 check "/opt/ml/model is read-only inside the container" read_only
 

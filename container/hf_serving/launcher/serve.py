@@ -171,7 +171,7 @@ class Stack:
             "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads),
             "TOKENIZERS_PARALLELISM": "false", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
             "PYTHONPATH": os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]),
-                                                      env.get("PYTHONPATH", "")) if p),
+                                                      str(self._code_packages), env.get("PYTHONPATH", "")) if p),
         })
         return env
 
@@ -188,6 +188,11 @@ class Stack:
                 "BatchStrategy": self.settings.batch_strategy,
                 "MaxPayloadInMB": self.settings.max_payload_mb}
 
+    @property
+    def _code_packages(self) -> Path:
+        """Where code/requirements.txt is installed (INSTALL_CODE_REQUIREMENTS=true); on the workers' path."""
+        return self.runtime_dir / "code-packages"
+
     def _install_code_requirements(self) -> None:
         requirements = self.settings.code_dir / "requirements.txt"
         if not requirements.is_file():
@@ -196,8 +201,9 @@ class Stack:
             log.info("%s skipped: set INSTALL_CODE_REQUIREMENTS=true to pip-install it at start", requirements)
             return
         log.info("installing %s", requirements)
-        result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "-r", str(requirements)],
-                                check=False)
+        # Into the runtime directory, not the venv: the image's venv belongs to root and serve runs as a user.
+        result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "--target",
+                                 str(self._code_packages), "-r", str(requirements)], check=False)
         if result.returncode != 0:
             raise ConfigurationError(f"pip could not install {requirements} (exit {result.returncode})")
 
