@@ -102,3 +102,10 @@ audit: install
 
 audit-pins: install
 	$(PY) scripts/audit_pins.py -r requirements.txt torch==$(TORCH_PIN)
+
+# Soak (reliability/soak.py): the real stack at ~80% of its measured maximum for SOAK_MINUTES, valid and
+# invalid requests mixed; writes reliability/results/soak-latest.{json,md}. Outside CI (minutes).
+SOAK_MINUTES ?= 5
+.PHONY: soak
+soak: install demo-model
+	$(PY) -m reliability.soak --minutes $(SOAK_MINUTES) --model-dir $(DEMO_MODEL)
