@@ -144,6 +144,9 @@ def test_unknown_route_is_404_and_wrong_method_405(stack):
 
     assert_error(requests.get(f"{stack.url}/models", timeout=5), 404, "not_found", "no such route")
     assert_error(requests.get(f"{stack.url}/invocations", timeout=5), 405, "method_not_allowed", "POST")
+    for path in ("/ping", "/execution-parameters"):
+        assert_error(requests.put(f"{stack.url}{path}", timeout=5), 405, "method_not_allowed", "GET")
+        assert_error(requests.post(f"{stack.url}{path}", json={}, timeout=5), 405, "method_not_allowed", "GET")
 
 
 def test_execution_parameters(stack):
