@@ -19,6 +19,7 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from hf_serving.deadline import DeadlineExceeded, deadline_after
 from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
 from hf_serving.hook_runner import HookRunner
 from hf_serving.media import JSON
@@ -47,11 +48,12 @@ class HandlerService:
     def handle_batch(self, batch: list[dict], server_context: Any) -> list[bytes | str]:
         started = time.monotonic()
         pending = [_Pending.of(index, request, server_context) for index, request in enumerate(batch)]
-        if len(pending) > 1 and self.hooks.can_batch():
-            outcomes = self._run_together(pending)
-        else:
-            outcomes = [_attempt(self.hooks.run_request, p.body, p.content_type, p.accept, p.context)
-                        for p in pending]
+        with deadline_after(self.settings.invocation_timeout_s):
+            if len(pending) > 1 and self.hooks.can_batch():
+                outcomes = self._run_together(pending)
+            else:
+                outcomes = [_attempt(self.hooks.run_request, p.body, p.content_type, p.accept, p.context)
+                            for p in pending]
         return [self._respond(p, outcome, server_context, started)
                 for p, outcome in zip(pending, outcomes, strict=True)]
 
@@ -78,7 +80,9 @@ class HandlerService:
         response: bytes | str
         if isinstance(outcome, BaseException):
             status, code, message = status_and_message(outcome)
-            if status >= 500:
+            if isinstance(outcome, DeadlineExceeded):
+                log.warning("request %s abandoned: %s", p.context.request_id, outcome.message)
+            elif status >= 500:
                 log.error("request %s failed", p.context.request_id, exc_info=outcome)
             response, response_type = error_body(code, message, p.context.request_id), ERROR_CONTENT_TYPE
         else:

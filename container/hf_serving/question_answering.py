@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hf_serving import deadline
 from hf_serving.errors import BadRequest
 from hf_serving.qa_decoding import WindowLogits, decode_answers
 
@@ -237,6 +238,7 @@ class QuestionAnswerer:
         """Float32 (start, end) logits of each window, unpadded, in order."""
         found: list[tuple[np.ndarray, np.ndarray]] = []
         for begin in range(0, len(windows), self.max_batch_size):
+            deadline.check()  # a request past the invocation timeout is abandoned between chunks
             chunk = windows[begin:begin + self.max_batch_size]
             with torch.inference_mode():
                 output = self.model(**self._padded_batch(chunk), **self._forward_extras)

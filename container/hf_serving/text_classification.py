@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hf_serving import deadline
 from hf_serving.errors import BadRequest
 from hf_serving.media import json_type_name
 
@@ -96,6 +97,7 @@ class TextClassifier:
         rows: dict[int, np.ndarray] = {}
         with torch.inference_mode():
             for start in range(0, len(order), self.max_batch_size):
+                deadline.check()  # a request past the invocation timeout is abandoned between chunks
                 chunk = order[start:start + self.max_batch_size]
                 encoded = self.tokenizer([texts[i] for i in chunk], truncation=True, max_length=self.max_length,
                                          padding="longest", return_tensors="pt").to(self.device)
