@@ -10,6 +10,7 @@ runs alone through `run_request`, with its own headers and its own errors (handl
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import logging
@@ -115,9 +116,14 @@ def _body_and_type(result: Any, accept: str | None) -> tuple[bytes | str, str]:
 
 def call_hook(func: Callable[..., Any], args: tuple, context: RequestContext) -> Any:
     """Call a hook with or without the trailing context argument, as its signature asks."""
-    parameters = inspect.signature(func).parameters
-    positional = [p for p in parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(positional) > len(args) or any(p.kind is p.VAR_POSITIONAL for p in parameters.values()):
+    if _takes_context(func, len(args)):
         return func(*args, context)
     return func(*args)
+
+
+@functools.cache
+def _takes_context(func: Callable[..., Any], arg_count: int) -> bool:
+    """Read once per hook, not per request: a positional slot after the arguments, or *args."""
+    parameters = inspect.signature(func).parameters.values()
+    positional = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) > arg_count or any(p.kind is p.VAR_POSITIONAL for p in parameters)
