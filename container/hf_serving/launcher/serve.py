@@ -156,8 +156,9 @@ class Stack:
                 self.children.stop_group(front, 1.0)
         if back.running:
             self.children.stop_group(back, 3.0)
-        else:
-            self.children.signal_group(back, signal.SIGKILL)  # its orphaned workers, if any
+        for child in (front, back):
+            # A group can outlive its leader: nginx's worker when its master was killed, MMS's Python workers.
+            self.children.signal_group(child, signal.SIGKILL)
         self.children.reap_all()
 
     def _child_env(self) -> dict[str, str]:
