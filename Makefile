@@ -77,6 +77,29 @@ image-test: install-deploy
 deploy-test: install install-deploy
 	$(DEPLOY_VENV)/bin/pytest tests/deploy -q
 
+# Evaluation (docs/EVALUATION.md): exact match, F1 and latency on a SQuAD v1.1-format file, in-process with the
+# dtype fidelity gate (exit 1 if a dtype disagrees with float32), or through a running endpoint:
+#   make evaluate [DATA=dev-v1.1.json] [MODEL_DIR=dir | ENDPOINT=http://localhost:8080] [EVAL_ARGS=--limit 500]
+# MODEL_DIR given on the command line or in the environment wins; otherwise the trained fixture (not serve's default).
+DATA ?= tests/fixtures/squad-sample.json
+DTYPES ?= float32,bfloat16,float16,int8
+EVAL_MODEL_DIR = $(if $(filter command line environment,$(origin MODEL_DIR)),$(MODEL_DIR),tests/fixtures/trained-qa)
+QA_DATA := build/qa-data
+
+.PHONY: evaluate fixture-qa
+
+evaluate: install
+ifdef ENDPOINT
+	$(PY) -m hf_serving.evaluate $(DATA) --endpoint $(ENDPOINT) $(EVAL_ARGS)
+else
+	$(PY) -m hf_serving.evaluate $(DATA) --model-dir $(EVAL_MODEL_DIR) --compare-dtypes $(DTYPES) $(EVAL_ARGS)
+endif
+
+# Regenerate the QA set (seeded) and retrain tests/fixtures/trained-qa on CPU (minutes).
+fixture-qa: install
+	$(PY) scripts/generate_qa_dataset.py $(QA_DATA) --sample-out tests/fixtures/squad-sample.json
+	$(PY) scripts/train_qa_fixture.py --data $(QA_DATA) --out tests/fixtures/trained-qa
+
 # The benchmark of issue 6 (bench/README.md): ours against AWS's HF toolkit and a Flask server, each started in turn
 # on the demo models, never two at once; about 20 minutes on 2 cores, on a quiet machine. Writes
 # bench/results/latest.{json,md,png}. A smoke run that writes elsewhere:
