@@ -35,6 +35,7 @@ class ServerSpec:
     label: str
     description: str
     in_pid_namespace: bool = False
+    env: tuple[tuple[str, str], ...] = ()  # extra configuration of our server (a variant named ours:K=V;K=V)
 
     def command_and_env(self, model: str, port: int, work_dir: Path) -> tuple[list[str], dict[str, str], Path]:
         model_dir = MODEL_DIRS[model]
@@ -44,6 +45,7 @@ class ServerSpec:
             env.update(HF_MODEL_DIR=str(model_dir), SAGEMAKER_BIND_TO_PORT=str(port), SERVE_BIND_ADDRESS="127.0.0.1")
             if self.key == "ours-fp32":
                 env["MODEL_DTYPE"] = "float32"
+            env.update(self.env)
             return [str(ROOT / "entrypoint" / "serve")], env, ROOT
         if self.key == "aws":
             return _aws_command(model_dir, port, work_dir, env)
@@ -86,6 +88,20 @@ SERVERS = {
     "flask": ServerSpec("flask", "Flask + gunicorn",
                         "Flask + gunicorn (2 sync workers) + transformers 5.2.0 pipeline, default torch threads"),
 }
+
+
+def server_spec(key: str) -> ServerSpec:
+    """A named server, or a variant of ours with extra settings, e.g. `ours:MODEL_SERVER_BATCH_SIZE=4;...`:
+    how the defaults were chosen (bench/README.md)."""
+    if key in SERVERS:
+        return SERVERS[key]
+    base, _, settings = key.partition(":")
+    pairs = tuple(tuple(item.split("=", 1)) for item in settings.split(";") if item)
+    if base != "ours" or not pairs or any(len(pair) != 2 or not pair[0] for pair in pairs):
+        raise KeyError(key)
+    return ServerSpec(key, f"ours ({', '.join(f'{k}={v}' for k, v in pairs)})",
+                      "this container with " + ", ".join(f"{k}={v}" for k, v in pairs),
+                      env=pairs)  # type: ignore[arg-type]
 
 
 def free_port(low: int = 20000, high: int = 32000) -> int:
