@@ -102,7 +102,7 @@ class TextClassifier:
                 encoded = self.tokenizer([texts[i] for i in chunk], truncation=True, max_length=self.max_length,
                                          padding="longest", return_tensors="pt").to(self.device)
                 output = self.model(**encoded)
-                for index, row in zip(chunk, output.logits.float().cpu().numpy(), strict=True):
+                for index, row in zip(chunk, output["logits"].float().cpu().numpy(), strict=True):
                     rows[index] = row
         return np.stack([rows[i] for i in range(len(texts))])
 

@@ -72,3 +72,14 @@ def test_api_key_must_be_long_and_plain_and_is_never_echoed():
             Settings.from_environ({"SERVE_API_KEY": bad})
         assert "SERVE_API_KEY" in str(caught.value) and bad not in str(caught.value)
     assert "abcdefghijklmnop" not in repr(Settings.from_environ({"SERVE_API_KEY": "abcdefghijklmnop"}))
+
+
+def test_real_time_endpoints_batch_by_default_and_batch_transform_does_not():
+    real_time = Settings.from_environ({})
+    assert (real_time.batch_size, real_time.max_batch_delay_ms, real_time.engine) == (8, 2, "auto")
+    assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).batch_size == 1
+    told = Settings.from_environ({"SAGEMAKER_BATCH": "true", "MODEL_SERVER_BATCH_SIZE": "4",
+                                  "MODEL_SERVER_MAX_BATCH_DELAY_MS": "0", "MODEL_ENGINE": "Torch"})
+    assert (told.batch_size, told.max_batch_delay_ms, told.engine) == (4, 0, "torch")
+    with pytest.raises(ConfigurationError, match="MODEL_ENGINE"):
+        Settings.from_environ({"MODEL_ENGINE": "onnx"})

@@ -1,0 +1,65 @@
+"""The OpenVINO engine: when it is chosen, and that it answers as torch does on the same weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hf_serving import openvino_engine
+from hf_serving.errors import ConfigurationError
+from hf_serving.model_loading import choose_engine, load_served_model
+from hf_serving.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+TRAINED_QA = FIXTURES / "trained-qa"
+CONTEXT = ("Nina Quinn founded Nimbus Games in 1931. In 1974, Elena Popescu was born in Osaka. "
+           "Jonas Ito was born in Lima in 1902. Rosa's car is pink.")
+QUESTIONS = ["Where was Elena Popescu born?", "Who founded Nimbus Games?", "What colour is Rosa's car?",
+             "In which year was Jonas Ito born?"]
+
+pytestmark = pytest.mark.skipif(not openvino_engine.available(), reason="openvino is in requirements.txt")
+
+
+def test_auto_takes_openvino_for_bfloat16_on_cpu_and_torch_for_the_rest():
+    assert choose_engine("auto", "bfloat16", "cpu") == "openvino"
+    for dtype in ("float32", "float16", "int8"):  # float32 stays the pipeline-exact reference
+        assert choose_engine("auto", dtype, "cpu") == "torch"
+    assert choose_engine("auto", "bfloat16", "cuda:0") == "torch"
+    assert choose_engine("torch", "bfloat16", "cpu") == "torch"
+    assert choose_engine("openvino", "float32", "cpu") == "openvino"
+
+
+@pytest.mark.parametrize(("dtype", "device"), [("int8", "cpu"), ("float16", "cpu"), ("bfloat16", "cuda:0")])
+def test_asking_openvino_for_what_it_does_not_serve_is_a_configuration_error(dtype, device):
+    with pytest.raises(ConfigurationError, match=f"MODEL_ENGINE=openvino serves float32 and bfloat16 on CPU, "
+                                                 f"not {dtype} on {device}"):
+        choose_engine("openvino", dtype, device)
+
+
+def _load(engine: str, dtype: str):
+    return load_served_model(TRAINED_QA, Settings(model_dir=TRAINED_QA, dtype=dtype, engine=engine))
+
+
+def test_openvino_float32_gives_torchs_answers_offsets_and_scores():
+    torch_model, ov_model = _load("torch", "float32"), _load("openvino", "float32")
+    assert isinstance(ov_model.model, openvino_engine.OpenVINOModel)
+    payload = {"inputs": [{"question": q, "context": CONTEXT} for q in QUESTIONS], "parameters": {"top_k": 3}}
+    expected, got = torch_model.predict(payload), ov_model.predict(payload)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert [(a["answer"], a["start"], a["end"]) for a in mine] == [(a["answer"], a["start"], a["end"])
+                                                                       for a in theirs]
+        np.testing.assert_allclose([a["score"] for a in mine], [a["score"] for a in theirs], rtol=1e-4, atol=1e-5)
+    assert [item[0]["answer"] for item in got] == ["Osaka", "Nina Quinn", "pink", "1902"]
+
+
+def test_openvino_bfloat16_answers_right_in_a_padded_batch_and_alone():
+    model = _load("openvino", "bfloat16")
+    questions = [*QUESTIONS, "Where was Jonas Ito born?"]
+    batch = model.predict({"inputs": [{"question": q, "context": CONTEXT} for q in questions]})
+    alone = [model.predict({"question": q, "context": CONTEXT}) for q in questions]
+    assert [a["answer"] for a in batch] == ["Osaka", "Nina Quinn", "pink", "1902", "Lima"]
+    assert [(a["answer"], a["start"], a["end"]) for a in batch] == [(a["answer"], a["start"], a["end"])
+                                                                     for a in alone]
+    assert CONTEXT[batch[0]["start"]:batch[0]["end"]] == "Osaka"
