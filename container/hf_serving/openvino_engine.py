@@ -13,6 +13,7 @@ the transformers config.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
@@ -21,7 +22,17 @@ from typing import Any
 PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
 
 
+def _block_telemetry() -> None:
+    """OpenVINO's model conversion sends usage telemetry to Google Analytics unless a consent file in $HOME
+    says no, forking a process per event (seen here: 30 forks of the worker while one model converted, each
+    briefly doubling its resident memory). A server must not phone home: openvino_telemetry is made
+    unimportable in this process, so OpenVINO takes its own no-op stub (openvino.tools.ovc.telemetry_stub)."""
+    if "openvino_telemetry" not in sys.modules:
+        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]  # import raises ImportError
+
+
 def available() -> bool:
+    _block_telemetry()
     try:
         import openvino  # noqa: F401
     except ImportError:
@@ -34,6 +45,7 @@ class OpenVINOModel:
 
     def __init__(self, torch_model: Any, input_names: Sequence[str], output_names: Sequence[str], dtype: str,
                  threads: int, pin_threads: bool) -> None:
+        _block_telemetry()
         import openvino as ov
         import torch
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +65,15 @@ def test_openvino_bfloat16_answers_right_in_a_padded_batch_and_alone():
     assert [(a["answer"], a["start"], a["end"]) for a in batch] == [(a["answer"], a["start"], a["end"])
                                                                      for a in alone]
     assert CONTEXT[batch[0]["start"]:batch[0]["end"]] == "Osaka"
+
+
+def test_loading_sends_no_telemetry_and_starts_no_process(tmp_path, monkeypatch):
+    """OpenVINO's conversion would otherwise fork a process per Google Analytics event (30 per model here)."""
+    monkeypatch.setenv("HOME", str(tmp_path))  # where its consent and client-id files would go
+    forks: list[int] = []
+    os.register_at_fork(before=lambda: forks.append(1))
+    model = _load("openvino", "bfloat16")
+    assert model.predict({"question": QUESTIONS[0], "context": CONTEXT})["answer"] == "Osaka"
+    assert forks == []
+    assert sys.modules["openvino_telemetry"] is None
+    assert list(tmp_path.iterdir()) == []
