@@ -76,7 +76,7 @@ def test_api_key_must_be_long_and_plain_and_is_never_echoed():
 
 def test_real_time_endpoints_batch_by_default_and_batch_transform_does_not():
     real_time = Settings.from_environ({})
-    assert (real_time.batch_size, real_time.max_batch_delay_ms, real_time.engine) == (8, 2, "auto")
+    assert (real_time.batch_size, real_time.max_batch_delay_ms, real_time.engine) == (8, 1, "auto")
     assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).batch_size == 1
     told = Settings.from_environ({"SAGEMAKER_BATCH": "true", "MODEL_SERVER_BATCH_SIZE": "4",
                                   "MODEL_SERVER_MAX_BATCH_DELAY_MS": "0", "MODEL_ENGINE": "Torch"})
