@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import ipaddress
+import re
 
 import psutil
 import pytest
@@ -200,7 +201,10 @@ def test_internal_servers_listen_on_loopback_inside_the_safe_range(stack):
 def test_start_up_log_prints_the_configuration_and_warnings(stack):
     log = stack.log()
     for line in ("model source: directory", "task: question-answering (from config.json architectures)",
-                 "workers: 1, torch threads per worker:", "ports: public 127.0.0.1:", "dtype: float32",
+                 "workers: 1, torch threads per worker:", "ports: public 127.0.0.1:",
+                 "dtype: float32; engine: auto (OpenVINO for bfloat16 on CPU, else torch)",
                  "SERVING RANDOM WEIGHTS", "requirements.txt skipped: set INSTALL_CODE_REQUIREMENTS=true"):
         assert line in log
     assert "this-package-does-not-exist" not in log  # skipped: pip never ran
+    # The worker's own line: float32 stays on torch, the pipeline-exact reference.
+    assert re.search(r"loaded question-answering model from \S+: torch \S+, device cpu, dtype float32", log)

@@ -226,7 +226,8 @@ class Stack:
             f"batch size: {s.batch_size} (max delay {s.max_batch_delay_ms} ms)",
             f"ports: public {s.bind_address}:{s.port}; on 127.0.0.1 model server {self.mms_config.inference_port}, "
             f"management {self.mms_config.management_port}",
-            f"dtype: {dtype}",
+            f"dtype: {dtype}; engine: {s.engine}"
+            + (" (OpenVINO for bfloat16 on CPU, else torch)" if s.engine == "auto" else ""),
             f"API key: {'required' if s.api_key else 'off'}, rate limit: "
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}",
             f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "
