@@ -75,9 +75,10 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
         # Converted from float32 weights: OpenVINO makes its own bf16 copy when it compiles.
         torch_model = auto_class.from_pretrained(model_dir, dtype=torch.float32,
                                                  trust_remote_code=settings.trust_remote_code)
-        accepted = inspect.signature(torch_model.forward).parameters
+        # The tokenizer's outputs that forward() takes (a tokenizer may make some a model does not take).
+        given = set(tokenizer.model_input_names)
         model = openvino_engine.OpenVINOModel(
-            torch_model, [name for name in tokenizer.model_input_names if name in accepted],
+            torch_model, [name for name in inspect.signature(torch_model.forward).parameters if name in given],
             OUTPUT_NAMES[task], dtype_name, threads=torch.get_num_threads(), pin_threads=workers == 1)
         del torch_model  # OpenVINO holds its own copy of the weights
         engine_name = openvino_engine.describe()

@@ -77,3 +77,46 @@ def test_loading_sends_no_telemetry_and_starts_no_process(tmp_path, monkeypatch)
     assert forks == []
     assert sys.modules["openvino_telemetry"] is None
     assert list(tmp_path.iterdir()) == []
+
+
+def _tiny_bert(out_dir: Path, task: str) -> Path:
+    """A BERT (its inputs include token_type_ids, which DistilBERT's lack), random weights, the real vocabulary."""
+    import torch
+    from transformers import BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertTokenizerFast
+
+    from hf_serving.demo_model import build_tokenizer
+
+    build_tokenizer().save_pretrained(out_dir / "vocab")
+    tokenizer = BertTokenizerFast.from_pretrained(out_dir / "vocab")
+    torch.manual_seed(5)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, num_labels=2 if task == "qa" else 3)
+    model = (BertForQuestionAnswering if task == "qa" else BertForSequenceClassification)(config).eval()
+    model.save_pretrained(out_dir / task)
+    tokenizer.save_pretrained(out_dir / task)
+    return out_dir / task
+
+
+def test_a_bert_with_token_type_ids_answers_as_on_torch(tmp_path):
+    model_dir = _tiny_bert(tmp_path, "qa")
+    on_torch, on_openvino = (load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32",
+                                                                   engine=engine)) for engine in ("torch", "openvino"))
+    assert on_openvino.model.input_names == ["input_ids", "attention_mask", "token_type_ids"]
+    payload = {"inputs": [{"question": q, "context": CONTEXT} for q in QUESTIONS], "parameters": {"top_k": 2}}
+    expected, got = on_torch.predict(payload), on_openvino.predict(payload)
+    for mine, theirs in zip(got, expected, strict=True):
+        assert [(a["answer"], a["start"], a["end"]) for a in mine] == [(a["answer"], a["start"], a["end"])
+                                                                       for a in theirs]
+        np.testing.assert_allclose([a["score"] for a in mine], [a["score"] for a in theirs], rtol=1e-4, atol=1e-6)
+
+
+def test_a_bert_classifier_scores_as_on_torch(tmp_path):
+    model_dir = _tiny_bert(tmp_path, "clf")
+    on_torch, on_openvino = (load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32",
+                                                                   engine=engine)) for engine in ("torch", "openvino"))
+    texts = ["short", "a somewhat longer text, so that the batch is padded", "mid length text"]
+    payload = {"inputs": texts, "parameters": {"top_k": None}}
+    expected, got = on_torch.predict(payload), on_openvino.predict(payload)
+    assert [[s["label"] for s in row] for row in got] == [[s["label"] for s in row] for row in expected]
+    np.testing.assert_allclose([[s["score"] for s in row] for row in got],
+                               [[s["score"] for s in row] for row in expected], rtol=1e-4, atol=1e-6)
