@@ -71,18 +71,18 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
         raise ConfigurationError(f"{model_dir} has no fast tokenizer (tokenizer.json); offsets need one")
     auto_class = (AutoModelForQuestionAnswering if task is Task.QUESTION_ANSWERING
                   else AutoModelForSequenceClassification)
+    model = None
     if engine == "openvino":
-        # Converted from float32 weights: OpenVINO makes its own bf16 copy when it compiles.
-        torch_model = auto_class.from_pretrained(model_dir, dtype=torch.float32,
-                                                 trust_remote_code=settings.trust_remote_code)
-        # The tokenizer's outputs that forward() takes (a tokenizer may make some a model does not take).
-        given = set(tokenizer.model_input_names)
-        model = openvino_engine.OpenVINOModel(
-            torch_model, [name for name in inspect.signature(torch_model.forward).parameters if name in given],
-            OUTPUT_NAMES[task], dtype_name, threads=torch.get_num_threads(), pin_threads=workers == 1)
-        del torch_model  # OpenVINO holds its own copy of the weights
-        engine_name = openvino_engine.describe()
-    else:
+        try:
+            model = _compile_openvino(model_dir, settings, auto_class, tokenizer, task, dtype_name, workers)
+            engine_name = openvino_engine.describe()
+        except Exception as exc:
+            if settings.engine == "openvino":
+                raise
+            # auto must never stop a model that torch serves: OpenVINO cannot convert every architecture.
+            log.warning("OpenVINO could not convert %s (%s: %s); serving it on torch instead", model_dir,
+                        type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    if model is None:
         model = auto_class.from_pretrained(model_dir, dtype=dtype, trust_remote_code=settings.trust_remote_code)
         model = _finish(model, settings.dtype, device)
         engine_name = f"torch {torch.__version__}"
@@ -91,6 +91,20 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
     if task is Task.QUESTION_ANSWERING:
         return QuestionAnsweringModel(model, tokenizer, device)
     return TextClassificationModel(model, tokenizer, device)
+
+
+def _compile_openvino(model_dir: Path, settings: Settings, auto_class, tokenizer, task: Task, dtype_name: str,
+                      workers: int) -> openvino_engine.OpenVINOModel:
+    import torch
+
+    # Converted from float32 weights: OpenVINO makes its own bf16 copy when it compiles.
+    torch_model = auto_class.from_pretrained(model_dir, dtype=torch.float32,
+                                             trust_remote_code=settings.trust_remote_code)
+    # The tokenizer's outputs that forward() takes (a tokenizer may make some a model does not take).
+    given = set(tokenizer.model_input_names)
+    return openvino_engine.OpenVINOModel(
+        torch_model, [name for name in inspect.signature(torch_model.forward).parameters if name in given],
+        OUTPUT_NAMES[task], dtype_name, threads=torch.get_num_threads(), pin_threads=workers == 1)
 
 
 def _finish(model, dtype_setting: str, device: str):

@@ -120,3 +120,19 @@ def test_a_bert_classifier_scores_as_on_torch(tmp_path):
     assert [[s["label"] for s in row] for row in got] == [[s["label"] for s in row] for row in expected]
     np.testing.assert_allclose([[s["score"] for s in row] for row in got],
                                [[s["score"] for s in row] for row in expected], rtol=1e-4, atol=1e-6)
+
+
+def test_auto_serves_on_torch_when_openvino_cannot_convert_and_openvino_asked_for_fails(monkeypatch, caplog):
+    def cannot_convert(*args, **kwargs):
+        raise RuntimeError("Couldn't get TorchScript module by tracing.\nmore detail")
+
+    openvino_model = openvino_engine.OpenVINOModel
+    monkeypatch.setattr(openvino_engine, "OpenVINOModel", cannot_convert)
+    model = _load("auto", "bfloat16")
+    assert not isinstance(model.model, openvino_model)
+    assert str(model.model.dtype) == "torch.bfloat16"
+    assert model.predict({"question": QUESTIONS[0], "context": CONTEXT})["answer"] == "Osaka"
+    assert (f"OpenVINO could not convert {TRAINED_QA} (RuntimeError: Couldn't get TorchScript module by tracing.); "
+            "serving it on torch instead") in caplog.text
+    with pytest.raises(RuntimeError, match="TorchScript"):
+        _load("openvino", "bfloat16")
