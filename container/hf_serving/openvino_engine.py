@@ -55,6 +55,7 @@ class OpenVINOModel:
         self.dtype = getattr(torch, dtype)
         self.input_names = list(input_names)
         self.output_names = list(output_names)
+        return_dict = torch_model.config.return_dict
         torch_model.config.return_dict = False  # a tuple of tensors traces; a ModelOutput does not
         example = {name: torch.ones((1, 16), dtype=torch.long) for name in self.input_names}
         try:
@@ -66,7 +67,7 @@ class OpenVINOModel:
                 graph = ov.convert_model(torch_model.float().eval(), example_input=example,
                                          input=[(name, [-1, -1], ov.Type.i64) for name in self.input_names])
         finally:
-            torch_model.config.return_dict = True
+            torch_model.config.return_dict = return_dict
         # Threads as the rest of the worker uses them (cores / workers). Several workers must not all pin
         # their threads to the same cores (seen here: total throughput halves).
         config = {"INFERENCE_PRECISION_HINT": PRECISION_HINTS[dtype], "PERFORMANCE_HINT": "LATENCY",
@@ -83,9 +84,6 @@ class OpenVINOModel:
         return {name: torch.from_numpy(results[index].copy()) for index, name in enumerate(self.output_names)}
 
     forward = __call__  # the decoders inspect model.forward's signature (use_cache); this one takes none
-
-    def eval(self) -> OpenVINOModel:
-        return self
 
 
 def describe() -> str:
