@@ -78,10 +78,10 @@ def estimate_s(args, models: dict[str, list[str]]) -> float:
 
 
 def machine_meta() -> dict:
-    cpu = next((line.partition(":")[2].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    flags = next((set(line.partition(":")[2].split()) for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("flags")), set())
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    cpu = next((line.partition(":")[2].strip() for line in cpuinfo if line.startswith("model name")),
+               platform.processor())
+    flags = next((set(line.partition(":")[2].split()) for line in cpuinfo if line.startswith("flags")), set())
     # What decides bf16 and int8 speed here: AMX tiles (Intel Sapphire Rapids and later) or AVX-512 only.
     cpu += " (" + (", ".join(sorted(flags & {"amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni"})) or "no bf16") + ")"
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,

@@ -34,7 +34,7 @@ def resolve_dtype(setting: str, device: str):  # -> torch.dtype
 
 
 def choose_engine(setting: str, dtype_name: str, device: str) -> str:
-    """torch or openvino. auto: OpenVINO for bfloat16 on CPU (~1.5x torch's speed here); torch for float32,
+    """torch or openvino. auto: OpenVINO for bfloat16 on CPU (~1.4x torch's req/s, bench/README.md); torch for float32,
     the reference that answers exactly as transformers' pipeline did, and for GPUs, float16 and int8."""
     if setting == "torch":
         return "torch"
@@ -87,7 +87,7 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
         model = _finish(model, settings.dtype, device)
         engine_name = f"torch {torch.__version__}"
     log.info("loaded %s model from %s: %s, device %s, dtype %s, %d threads", task.value, model_dir, engine_name,
-             device, dtype_name if settings.dtype != "int8" else "int8 (dynamic)", torch.get_num_threads())
+             device, "int8 (dynamic)" if dtype_name == "int8" else dtype_name, torch.get_num_threads())
     if task is Task.QUESTION_ANSWERING:
         return QuestionAnsweringModel(model, tokenizer, device)
     return TextClassificationModel(model, tokenizer, device)

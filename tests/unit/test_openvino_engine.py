@@ -40,8 +40,16 @@ def test_asking_openvino_for_what_it_does_not_serve_is_a_configuration_error(dty
         choose_engine("openvino", dtype, device)
 
 
-def _load(engine: str, dtype: str):
-    return load_served_model(TRAINED_QA, Settings(model_dir=TRAINED_QA, dtype=dtype, engine=engine))
+def _load(engine: str, dtype: str, model_dir: Path = TRAINED_QA):
+    return load_served_model(model_dir, Settings(model_dir=model_dir, dtype=dtype, engine=engine))
+
+
+def _assert_same_answers(got: list, expected: list, atol: float) -> None:
+    """Same answer texts and offsets, in the same order, scores equal within float32 noise."""
+    for mine, theirs in zip(got, expected, strict=True):
+        assert [(a["answer"], a["start"], a["end"]) for a in mine] == [(a["answer"], a["start"], a["end"])
+                                                                       for a in theirs]
+        np.testing.assert_allclose([a["score"] for a in mine], [a["score"] for a in theirs], rtol=1e-4, atol=atol)
 
 
 def test_openvino_float32_gives_torchs_answers_offsets_and_scores():
@@ -49,10 +57,7 @@ def test_openvino_float32_gives_torchs_answers_offsets_and_scores():
     assert isinstance(ov_model.model, openvino_engine.OpenVINOModel)
     payload = {"inputs": [{"question": q, "context": CONTEXT} for q in QUESTIONS], "parameters": {"top_k": 3}}
     expected, got = torch_model.predict(payload), ov_model.predict(payload)
-    for mine, theirs in zip(got, expected, strict=True):
-        assert [(a["answer"], a["start"], a["end"]) for a in mine] == [(a["answer"], a["start"], a["end"])
-                                                                       for a in theirs]
-        np.testing.assert_allclose([a["score"] for a in mine], [a["score"] for a in theirs], rtol=1e-4, atol=1e-5)
+    _assert_same_answers(got, expected, atol=1e-5)
     assert [item[0]["answer"] for item in got] == ["Osaka", "Nina Quinn", "pink", "1902"]
 
 
@@ -99,21 +104,15 @@ def _tiny_bert(out_dir: Path, task: str) -> Path:
 
 def test_a_bert_with_token_type_ids_answers_as_on_torch(tmp_path):
     model_dir = _tiny_bert(tmp_path, "qa")
-    on_torch, on_openvino = (load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32",
-                                                                   engine=engine)) for engine in ("torch", "openvino"))
+    on_torch, on_openvino = (_load(engine, "float32", model_dir) for engine in ("torch", "openvino"))
     assert on_openvino.model.input_names == ["input_ids", "attention_mask", "token_type_ids"]
     payload = {"inputs": [{"question": q, "context": CONTEXT} for q in QUESTIONS], "parameters": {"top_k": 2}}
-    expected, got = on_torch.predict(payload), on_openvino.predict(payload)
-    for mine, theirs in zip(got, expected, strict=True):
-        assert [(a["answer"], a["start"], a["end"]) for a in mine] == [(a["answer"], a["start"], a["end"])
-                                                                       for a in theirs]
-        np.testing.assert_allclose([a["score"] for a in mine], [a["score"] for a in theirs], rtol=1e-4, atol=1e-6)
+    _assert_same_answers(on_openvino.predict(payload), on_torch.predict(payload), atol=1e-6)
 
 
 def test_a_bert_classifier_scores_as_on_torch(tmp_path):
     model_dir = _tiny_bert(tmp_path, "clf")
-    on_torch, on_openvino = (load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32",
-                                                                   engine=engine)) for engine in ("torch", "openvino"))
+    on_torch, on_openvino = (_load(engine, "float32", model_dir) for engine in ("torch", "openvino"))
     texts = ["short", "a somewhat longer text, so that the batch is padded", "mid length text"]
     payload = {"inputs": texts, "parameters": {"top_k": None}}
     expected, got = on_torch.predict(payload), on_openvino.predict(payload)
