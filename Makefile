@@ -15,7 +15,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-install: $(VENV)/.installed
+# multi-model-server's response decoder, replaced (container/mms_fix/ModelResponseDecoder.java says why).
+MMS_FIX := container/mms_fix/classes/source.sha256
+$(MMS_FIX): container/mms_fix/ModelResponseDecoder.java | $(VENV)/.installed
+	$(PY) -m hf_serving mms-fix
+
+install: $(VENV)/.installed $(MMS_FIX)
 
 $(DEMO_MODEL)/config.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task question-answering --size full -o $(DEMO_MODEL)

@@ -1,10 +1,10 @@
-"""python -m hf_serving serve | demo-model ... | package ... | deploy ..."""
+"""python -m hf_serving serve | demo-model ... | package ... | deploy ... | mms-fix"""
 
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m hf_serving {serve,demo-model,package,deploy} [options]"
+USAGE = "usage: python -m hf_serving {serve,demo-model,package,deploy,mms-fix} [options]"
 
 
 def main(argv: list[str]) -> int:
@@ -25,6 +25,11 @@ def main(argv: list[str]) -> int:
         from hf_serving.deploy import main as deploy
 
         return deploy(rest)
+    if command == "mms-fix":  # at install and image build: MMS's fixed response decoder, compiled once
+        from hf_serving.launcher.mms import build_fixed_decoder
+
+        print(f"compiled {build_fixed_decoder()}")
+        return 0
     print(USAGE, file=sys.stderr)
     return 2
 

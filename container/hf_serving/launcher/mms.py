@@ -19,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from hf_serving.launcher import mms_fix
+
 MODEL_NAME = "model"
 HANDLER = "hf_serving.handler_service:handle"
 
@@ -88,16 +90,34 @@ def write_runtime_files(runtime_dir: Path, config: MmsConfig) -> Path:
     return model_store
 
 
-def java_command(runtime_dir: Path, jvm_args: str) -> list[str]:
+def java_executable() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    return str(Path(java_home) / "bin" / "java") if java_home else "java"
+
+
+def mms_home() -> Path:
     import mms
 
-    mms_home = Path(mms.__file__).resolve().parent.parent
-    java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home) / "bin" / "java") if java_home else "java"
-    return [java, f"-Dmodel_server_home={mms_home}",
+    return Path(mms.__file__).resolve().parent.parent
+
+
+def model_server_jar() -> Path:
+    return mms_home() / "mms" / "frontend" / "model-server.jar"
+
+
+def build_fixed_decoder() -> Path:
+    """The fixed decoder that installs and images ship, compiled once (python -m hf_serving mms-fix)."""
+    return mms_fix.compile_into(mms_fix.PREBUILT, java_executable(), model_server_jar())
+
+
+def java_command(runtime_dir: Path, jvm_args: str) -> list[str]:
+    java, jar = java_executable(), model_server_jar()
+    # First on the class path, so that it replaces MMS's decoder of worker responses (mms_fix.py says why).
+    fixed = mms_fix.class_dir_for(runtime_dir, java, jar)
+    return [java, f"-Dmodel_server_home={mms_home()}",
             f"-Dlog4j.configurationFile=file://{runtime_dir / 'log4j2.xml'}",
             f"-Djava.io.tmpdir={runtime_dir}", *jvm_args.split(),
-            "-cp", f".:{mms_home / 'mms' / 'frontend' / '*'}", "com.amazonaws.ml.mms.ModelServer",
+            "-cp", f"{fixed}:.:{jar.parent / '*'}", "com.amazonaws.ml.mms.ModelServer",
             "--python", sys.executable, "-f", str(runtime_dir / "config.properties"),
             "-s", str(runtime_dir / "model-store")]
 

@@ -1,0 +1,56 @@
+"""multi-model-server 1.1.11's decoder of worker responses, replaced: container/mms_fix/ModelResponseDecoder.java.
+
+MMS's own decoder kills the worker when a response arrives split inside a status code or a header (large
+batches, large answers). The fixed class is compiled once against MMS's jar with the JRE's own compiler module
+(Debian's and Ubuntu's openjdk-17-jre-headless carry jdk.compiler; no JDK needed) and put first on MMS's class
+path. `python -m hf_serving mms-fix` compiles it into container/mms_fix/classes at install and image build;
+where that copy is missing or older than the source, the launcher compiles one into its runtime directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+SOURCE = Path(__file__).resolve().parents[2] / "mms_fix" / "ModelResponseDecoder.java"
+PREBUILT = SOURCE.parent / "classes"
+_STAMP = "source.sha256"  # which source a class directory was compiled from
+COMPILE_TIMEOUT_S = 120.0
+
+
+class MmsFixError(RuntimeError):
+    """The fixed decoder could not be compiled: MMS must not run without it."""
+
+
+def source_digest() -> str:
+    return hashlib.sha256(SOURCE.read_bytes()).hexdigest()
+
+
+def is_current(class_dir: Path) -> bool:
+    stamp = class_dir / _STAMP
+    return stamp.is_file() and stamp.read_text().strip() == source_digest()
+
+
+def compile_into(class_dir: Path, java: str, mms_jar: Path) -> Path:
+    """Compile the decoder against MMS's jar into class_dir; returns class_dir."""
+    class_dir.mkdir(parents=True, exist_ok=True)
+    command = [java, "-m", "jdk.compiler/com.sun.tools.javac.Main", "-nowarn", "-encoding", "UTF-8",
+               "-cp", str(mms_jar), "-d", str(class_dir), str(SOURCE)]
+    try:
+        completed = subprocess.run(command, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise MmsFixError(f"could not run {java} to compile {SOURCE.name}: {exc}") from exc
+    if completed.returncode != 0:
+        raise MmsFixError(f"compiling {SOURCE.name} failed (the JRE needs the jdk.compiler module, as "
+                          f"openjdk-17-jre-headless has): {(completed.stderr or completed.stdout).strip()[-800:]}")
+    (class_dir / _STAMP).write_text(source_digest() + "\n")
+    return class_dir
+
+
+def class_dir_for(runtime_dir: Path, java: str, mms_jar: Path) -> Path:
+    """The directory to put first on MMS's class path: the prebuilt one when current, else one compiled now."""
+    if is_current(PREBUILT):
+        return PREBUILT
+    return compile_into(runtime_dir / "mms-fix", java, mms_jar)
+
