@@ -2,6 +2,8 @@ from pathlib import Path
 
 import pytest
 
+from hf_serving import hardware
+from hf_serving.concurrency import effective_batch_size, effective_threads, effective_workers
 from hf_serving.errors import ConfigurationError
 from hf_serving.settings import PortRange, Settings
 
@@ -76,10 +78,33 @@ def test_api_key_must_be_long_and_plain_and_is_never_echoed():
 
 def test_real_time_endpoints_batch_by_default_and_batch_transform_does_not():
     real_time = Settings.from_environ({})
-    assert (real_time.batch_size, real_time.max_batch_delay_ms, real_time.engine) == (8, 1, "auto")
+    assert (real_time.batch_size, real_time.max_batch_delay_ms, real_time.engine) == (None, 1, "auto")
     assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).batch_size == 1
     told = Settings.from_environ({"SAGEMAKER_BATCH": "true", "MODEL_SERVER_BATCH_SIZE": "4",
                                   "MODEL_SERVER_MAX_BATCH_DELAY_MS": "0", "MODEL_ENGINE": "Torch"})
     assert (told.batch_size, told.max_batch_delay_ms, told.engine) == (4, 0, "torch")
     with pytest.raises(ConfigurationError, match="MODEL_ENGINE"):
         Settings.from_environ({"MODEL_ENGINE": "onnx"})
+
+
+@pytest.mark.parametrize(("gpus", "cores", "expected"), [
+    (0, 2, (1, 2, 8)),     # CPU: one worker batching 8 requests on every core
+    (0, 16, (1, 16, 8)),
+    (1, 16, (2, 8, 32)),   # GPU: two workers per GPU, batches of 32, the cores shared between them
+    (4, 32, (8, 4, 32)),
+])
+def test_workers_threads_and_batch_size_follow_the_hardware(monkeypatch, gpus, cores, expected):
+    monkeypatch.setattr(hardware, "gpu_count", lambda: gpus)
+    monkeypatch.setattr(hardware, "usable_cores", lambda: cores)
+    settings = Settings.from_environ({})
+    workers = effective_workers(settings)
+    assert (workers, effective_threads(settings, workers), effective_batch_size(settings)) == expected
+
+
+def test_settings_beat_the_hardware_defaults(monkeypatch):
+    monkeypatch.setattr(hardware, "gpu_count", lambda: 1)
+    monkeypatch.setattr(hardware, "usable_cores", lambda: 16)
+    settings = Settings.from_environ({"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_BATCH_SIZE": "64",
+                                      "MODEL_SERVER_THREADS": "3"})
+    assert (effective_workers(settings), effective_threads(settings, 1), effective_batch_size(settings)) == (1, 3, 64)
+    assert effective_batch_size(Settings.from_environ({"SAGEMAKER_BATCH": "true"})) == 1
