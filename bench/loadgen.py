@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
@@ -109,20 +110,82 @@ class _Worker(threading.Thread):
 def run_closed_loop(host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float,
                     validate: Callable[[object], bool], timeout_s: float = 120.0) -> CellResult:
     """Keep `concurrency` requests in flight for `seconds`; requests in flight at the deadline complete."""
+    return _run_threads(host, port, path, body, concurrency, seconds, validate, timeout_s).result()
+
+
+@dataclass
+class _ThreadsOutcome:
+    concurrency: int
+    first_sent: float
+    last_read: float
+    latencies_ms: list[float]
+    errors: int
+    error_samples: list[str]
+    invalid: int
+    client_cpu_s: float
+    seconds: float
+
+    def result(self) -> CellResult:
+        return _merge([self], self.concurrency, self.seconds)
+
+
+def _run_threads(host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float,
+                 validate: Callable[[object], bool], timeout_s: float) -> _ThreadsOutcome:
     deadline = time.perf_counter() + seconds
     workers = [_Worker(host, port, path, body, deadline, validate, timeout_s) for _ in range(concurrency)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    first = min(worker.first_sent for worker in workers)
-    last = max(worker.last_read for worker in workers)
-    return CellResult(
+    return _ThreadsOutcome(
         concurrency=concurrency,
-        seconds=max(0.0, last - first) if last > 0 else seconds,
+        first_sent=min(worker.first_sent for worker in workers),
+        last_read=max(worker.last_read for worker in workers),
         latencies_ms=[latency for worker in workers for latency in worker.latencies_ms],
         errors=sum(worker.errors for worker in workers),
         error_samples=[sample for worker in workers for sample in worker.error_samples][:5],
         invalid=sum(worker.invalid for worker in workers),
         client_cpu_s=sum(worker.cpu_s for worker in workers),
+        seconds=seconds,
     )
+
+
+def _merge(parts: list[_ThreadsOutcome], concurrency: int, seconds: float) -> CellResult:
+    first = min(part.first_sent for part in parts)
+    last = max(part.last_read for part in parts)
+    return CellResult(
+        concurrency=concurrency,
+        seconds=max(0.0, last - first) if last > 0 else seconds,
+        latencies_ms=[latency for part in parts for latency in part.latencies_ms],
+        errors=sum(part.errors for part in parts),
+        error_samples=[sample for part in parts for sample in part.error_samples][:5],
+        invalid=sum(part.invalid for part in parts),
+        client_cpu_s=sum(part.client_cpu_s for part in parts),
+    )
+
+
+def run_closed_loop_processes(host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float,
+                              validate: Callable[[object], bool], processes: int,
+                              timeout_s: float = 120.0) -> CellResult:
+    """The same closed loop with its connections spread over `processes` forked processes.
+
+    One Python process's threads share one interpreter lock, which caps a client at a few thousand small
+    requests per second: enough against 2 CPU cores, not against a GPU server at concurrency 64.
+    """
+    processes = max(1, min(processes, concurrency))
+    if processes == 1:
+        return run_closed_loop(host, port, path, body, concurrency, seconds, validate, timeout_s)
+    context = multiprocessing.get_context("fork")  # fork: `validate` may be a closure
+    queue = context.Queue()
+    shares = [concurrency // processes + (1 if index < concurrency % processes else 0) for index in range(processes)]
+
+    def child(share: int) -> None:
+        queue.put(_run_threads(host, port, path, body, share, seconds, validate, timeout_s))
+
+    children = [context.Process(target=child, args=(share,), daemon=True) for share in shares]
+    for process in children:
+        process.start()
+    parts = [queue.get(timeout=seconds + timeout_s + 60) for _ in children]
+    for process in children:
+        process.join()
+    return _merge(parts, concurrency, seconds)
