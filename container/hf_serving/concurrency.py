@@ -8,18 +8,18 @@ from hf_serving.settings import Settings
 
 # Several workers per GPU: while one worker's batch is on the GPU, the others tokenise and decode their own. The
 # host side of a batch takes longer than the model there; each worker's Python runs on about one core, so the
-# count follows the cores each GPU has. On an H100 with 16 cores, QA at 378 tokens, concurrency 64: 1 worker
-# 984 req/s, 2 workers 1,714, 3 workers 2,138 (bench/results/gpu-latest.md). The model's memory (~130 MB in
-# bf16) is nothing beside a GPU's.
+# count follows the cores each GPU has. On an H100 with 16 cores, QA at 378 tokens, concurrency 64, two runs:
+# 1 worker 984-1,022 req/s, 2 workers 1,714, 3 workers 1,976-2,138, 4 workers 2,727 (bench/README.md, "GPU").
+# The model's memory (~130 MB in bf16) is nothing beside a GPU's.
 CORES_PER_GPU_WORKER = 4
-MAX_WORKERS_PER_GPU = 3  # the most measured; more than 3 was not
+MAX_WORKERS_PER_GPU = 4  # the most measured; more than 4 was not
 # Requests per model pass: 8 on CPU (the model is compute-bound from small batches on); 32 per GPU worker.
 CPU_BATCH_SIZE = 8
 GPU_BATCH_SIZE = 32
 
 
 def effective_workers(settings: Settings) -> int:
-    """MMS workers: on GPUs one per 4 cores of each, 1 to 3 per GPU; on CPU one, which batches on every core."""
+    """MMS workers: on GPUs one per 4 cores of each, 1 to 4 per GPU; on CPU one, which batches on every core."""
     if settings.workers is not None:
         return settings.workers
     gpus = hardware.gpu_count()

@@ -90,12 +90,14 @@ def test_real_time_endpoints_batch_by_default_and_batch_transform_does_not():
 @pytest.mark.parametrize(("gpus", "cores", "expected"), [
     (0, 2, (1, 2, 8)),     # CPU: one worker batching 8 requests on every core
     (0, 16, (1, 16, 8)),
-    (1, 16, (3, 5, 32)),   # GPU: a worker per 4 cores, at most 3 per GPU, batches of 32, the cores shared
+    (1, 16, (4, 4, 32)),   # GPU: a worker per 4 cores, at most 4 per GPU, batches of 32, the cores shared
+    (1, 32, (4, 8, 32)),
     (1, 8, (2, 4, 32)),
     (1, 4, (1, 4, 32)),
     (1, 2, (1, 2, 32)),
     (4, 32, (8, 4, 32)),
     (8, 96, (24, 4, 32)),
+    (1, 12, (3, 4, 32)),
 ])
 def test_workers_threads_and_batch_size_follow_the_hardware(monkeypatch, gpus, cores, expected):
     monkeypatch.setattr(hardware, "gpu_count", lambda: gpus)
