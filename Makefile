@@ -114,6 +114,13 @@ bench: install demo-models
 	PYTHON=$(PYTHON) bench/peers/setup.sh
 	$(PY) bench/run.py $(BENCH_ARGS)
 
+# The GPU benchmark of issue 6 (bench/README.md, "GPU"): model only, hooks in-process and the whole stack at
+# concurrency 1/16/64 on one GPU. Needs a CUDA build of torch in the Python it runs (PY=... to point at one),
+# java and nginx. Writes bench/results/gpu-latest.{json,md}.
+.PHONY: bench-gpu
+bench-gpu: install demo-model
+	$(PY) bench/gpu.py $(BENCH_GPU_ARGS)
+
 # Known vulnerabilities in what the container runs on: requirements.txt, resolved, and the torch pin that
 # scripts/install-torch.sh installs (its own dependencies come with it in audit-pins only: pip-audit would
 # resolve PyPI's CUDA build). pip-audit asks PyPI's per-release JSON API; --strict fails on a package it
