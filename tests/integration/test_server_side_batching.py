@@ -13,15 +13,19 @@ pytestmark = pytest.mark.integration
 CONTEXT = "The container listens on port 8080. Requests go to /invocations as JSON, and answers come back."
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("batching")
-    running = Stack(model_dir_with_code(tmp), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE="8",
-                    MODEL_SERVER_MAX_BATCH_DELAY_MS="20").start()
+def batching_stack(tmp_path_factory, name: str, batch_size: int, delay_ms: int):
+    tmp = tmp_path_factory.mktemp(name)
+    running = Stack(model_dir_with_code(tmp), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE=str(batch_size),
+                    MODEL_SERVER_MAX_BATCH_DELAY_MS=str(delay_ms)).start()
     try:
         yield running.wait_ready()
     finally:
         running.kill_everything()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    yield from batching_stack(tmp_path_factory, "batching", 8, 20)
 
 
 def body(i: int) -> dict:
@@ -50,13 +54,7 @@ def batch_sizes(log: str) -> list[int]:
 
 @pytest.fixture(scope="module")
 def large_batches(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("large-batches")
-    running = Stack(model_dir_with_code(tmp), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE="32",
-                    MODEL_SERVER_MAX_BATCH_DELAY_MS="50").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from batching_stack(tmp_path_factory, "large-batches", 32, 50)
 
 
 def test_batch_responses_longer_than_a_socket_read_keep_the_worker_alive(large_batches):
