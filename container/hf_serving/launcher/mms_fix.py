@@ -4,7 +4,8 @@ MMS's own decoder kills the worker when a response arrives split inside a status
 batches, large answers). The fixed class is compiled once against MMS's jar with the JRE's own compiler module
 (Debian's and Ubuntu's openjdk-17-jre-headless carry jdk.compiler; no JDK needed) and put first on MMS's class
 path. `python -m hf_serving mms-fix` compiles it into container/mms_fix/classes at install and image build;
-where that copy is missing or older than the source, the launcher compiles one into its runtime directory.
+where that copy is missing or was compiled from another version of the source (a digest beside it says which),
+the launcher compiles one into its runtime directory.
 """
 
 from __future__ import annotations

@@ -175,8 +175,8 @@ class Stack:
             "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers), "MODEL_SERVER_THREADS": str(self.threads),
             # MMS's worker forces OMP_NUM_THREADS=1 unless it is set.
             "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads),
-            # A batch's tokenisation on every core where a GPU runs the model (on a 16-core GPU host it cut the
-            # host side of a batch of 64 by ~20 ms); off on CPU, where it would compete with torch's threads.
+            # A batch's tokenisation on every core where a GPU runs the model (there the host side is the limit:
+            # bench/README.md, "GPU"); off on CPU, where it would compete with torch's threads for the cores.
             "TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM",
                                                      "true" if hardware.gpu_count() else "false"),
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
