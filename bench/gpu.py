@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import payloads
 from loadgen import percentile, run_closed_loop_processes
 from run import cell_record
-from servers import MODEL_DIRS, ROOT, RunningServer, ServerSpec
+from servers import MODEL_DIRS, ROOT, SERVERS, RunningServer, ServerSpec, server_spec
 
 sys.path.insert(0, str(ROOT / "container"))
 
@@ -103,7 +104,7 @@ def model_only(model_dir: Path, dtypes: list[str], batch_sizes: list[int], secon
                     served.model(**inputs)
                 sync()
                 calls, started = 0, time.perf_counter()
-                while (elapsed := time.perf_counter() - started) < seconds / len(batch_sizes):
+                while time.perf_counter() - started < seconds / len(batch_sizes):
                     served.model(**inputs)
                     calls += 1
                     if calls % 8 == 0:
@@ -172,14 +173,13 @@ class GpuSampler(threading.Thread):
 
 
 def variant_spec(variant: str, model_dir: Path = MODEL_DIRS["qa"]) -> ServerSpec:
-    pairs = [] if variant == "default" else [tuple(item.split("=", 1)) for item in variant.split(";") if item]
-    pairs.append(("HF_MODEL_DIR", str(model_dir)))
-    # The server runs on the Python of this run, with its packages (scrubbed from a default server's environment).
+    """Our server by default or as a variant `K=V;K=V` (servers.server_spec), on model_dir and this run's Python."""
+    spec = SERVERS["ours"] if variant == "default" else server_spec(f"ours:{variant}")
+    extra = [("HF_MODEL_DIR", str(model_dir)), ("HF_SERVING_PYTHON", sys.executable)]
+    # The server runs with this run's packages (a server's environment is scrubbed of PYTHONPATH otherwise).
     if os.environ.get("PYTHONPATH"):
-        pairs.append(("PYTHONPATH", os.environ["PYTHONPATH"]))
-    pairs.append(("HF_SERVING_PYTHON", sys.executable))
-    label = "ours (default)" if variant == "default" else f"ours ({variant.replace(';', ', ')})"
-    return ServerSpec(f"ours:{variant}", label, label, env=tuple(pairs))  # type: ignore[arg-type]
+        extra.append(("PYTHONPATH", os.environ["PYTHONPATH"]))
+    return replace(spec, key=f"ours:{variant}", env=spec.env + tuple(extra))
 
 
 def end_to_end(args: argparse.Namespace, kind: payloads.RequestKind, work_dir: Path) -> tuple[list[dict], list[dict]]:
