@@ -15,7 +15,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-COLOURS = {"ours": "#1b7837", "ours-fp32": "#7fbf7b", "aws": "#d95f02", "flask": "#7570b3"}
+COLOURS = {"ours": "#1b7837", "ours-int8": "#00441b", "ours-fp32": "#7fbf7b", "aws": "#d95f02",
+           "flask": "#7570b3"}
 
 
 def main(results_path: str, png_path: str) -> int:

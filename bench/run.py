@@ -42,7 +42,8 @@ COLD_START_GUESS_S = 12.0  # for the up-front estimate only
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", default="ours,aws,ours-fp32,flask", help="comma-separated, in run order")
+    parser.add_argument("--servers", default="ours,aws,ours-int8,ours-fp32,flask",
+                        help="comma-separated, in run order")
     parser.add_argument("--kinds", default="qa160,qa380,clf60", help="request kinds (bench/payloads.py)")
     parser.add_argument("--concurrency", default="1,4", help="closed-loop concurrency levels")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per cell")
@@ -242,6 +243,7 @@ def write_results(args, meta: dict, kinds: dict[str, payloads.RequestKind], benc
                     "servers_up_s": round(sum(s.get("seconds_up", 0.0) for s in bench.starts), 1)},
     }
     result["goals"] = report.goals(summary, bench.starts, overhead)
+    result["other_configurations"] = report.variant_ratios(summary, args.servers)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / args.name
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")

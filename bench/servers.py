@@ -43,8 +43,6 @@ class ServerSpec:
         env["PYTHONUNBUFFERED"] = "1"
         if self.key.startswith("ours"):
             env.update(HF_MODEL_DIR=str(model_dir), SAGEMAKER_BIND_TO_PORT=str(port), SERVE_BIND_ADDRESS="127.0.0.1")
-            if self.key == "ours-fp32":
-                env["MODEL_DTYPE"] = "float32"
             env.update(self.env)
             return [str(ROOT / "entrypoint" / "serve")], env, ROOT
         if self.key == "aws":
@@ -84,7 +82,11 @@ SERVERS = {
                       "sagemaker-huggingface-inference-toolkit 2.6.0 on multi-model-server 1.1.11, "
                       "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container",
                       in_pid_namespace=True),
-    "ours-fp32": ServerSpec("ours-fp32", "ours (float32)", "this container with MODEL_DTYPE=float32"),
+    "ours-int8": ServerSpec("ours-int8", "ours (int8)",
+                            "this container with MODEL_DTYPE=int8 (opt-in: int8 weights and dot products)",
+                            env=(("MODEL_DTYPE", "int8"),)),
+    "ours-fp32": ServerSpec("ours-fp32", "ours (float32)", "this container with MODEL_DTYPE=float32",
+                            env=(("MODEL_DTYPE", "float32"),)),
     "flask": ServerSpec("flask", "Flask + gunicorn",
                         "Flask + gunicorn (2 sync workers) + transformers 5.2.0 pipeline, default torch threads"),
 }

@@ -19,6 +19,9 @@ log = logging.getLogger(__name__)
 
 # What the decoders read from a forward pass, by task, in the order the models return them.
 OUTPUT_NAMES = {Task.QUESTION_ANSWERING: ["start_logits", "end_logits"], Task.TEXT_CLASSIFICATION: ["logits"]}
+# What MODEL_DTYPE=int8 means on each engine, for the log.
+INT8_KINDS = {"OpenVINO": "int8 (int8 weights; activations quantised at run time)",
+              "torch": "int8 (torch dynamic quantisation)"}
 
 
 def resolve_dtype(setting: str, device: str):  # -> torch.dtype
@@ -34,19 +37,20 @@ def resolve_dtype(setting: str, device: str):  # -> torch.dtype
 
 
 def choose_engine(setting: str, dtype_name: str, device: str) -> str:
-    """torch or openvino. auto: OpenVINO for bfloat16 on CPU (~1.4x torch's req/s, bench/README.md); torch for float32,
-    the reference that answers exactly as transformers' pipeline did, and for GPUs, float16 and int8."""
+    """torch or openvino. auto: OpenVINO for bfloat16 on CPU (~1.4x torch's req/s, bench/README.md) and int8 on CPU
+    (~2.4x torch's dynamic int8 model-only, openvino_int8.py); torch for float32, the reference that answers
+    exactly as transformers' pipeline did, and for GPUs and float16."""
     if setting == "torch":
         return "torch"
-    fits = device == "cpu" and dtype_name in openvino_engine.PRECISION_HINTS
+    fits = device == "cpu" and dtype_name in openvino_engine.SERVED_DTYPES
     if setting == "openvino":
         if not fits:
-            raise ConfigurationError(f"MODEL_ENGINE=openvino serves {' and '.join(openvino_engine.PRECISION_HINTS)} "
-                                     f"on CPU, not {dtype_name} on {device}")
+            served = ", ".join(openvino_engine.SERVED_DTYPES[:-1]) + f" and {openvino_engine.SERVED_DTYPES[-1]}"
+            raise ConfigurationError(f"MODEL_ENGINE=openvino serves {served} on CPU, not {dtype_name} on {device}")
         if not openvino_engine.available():
             raise ConfigurationError("MODEL_ENGINE=openvino, but the openvino package is not installed")
         return "openvino"
-    return "openvino" if fits and dtype_name == "bfloat16" and openvino_engine.available() else "torch"
+    return "openvino" if fits and dtype_name != "float32" and openvino_engine.available() else "torch"
 
 
 def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0) -> ServedModel:
@@ -87,7 +91,8 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
         model = _finish(model, settings.dtype, device)
         engine_name = f"torch {torch.__version__}"
     log.info("loaded %s model from %s: %s, device %s, dtype %s, %d threads", task.value, model_dir, engine_name,
-             device, "int8 (dynamic)" if dtype_name == "int8" else dtype_name, torch.get_num_threads())
+             device, INT8_KINDS[engine_name.split()[0]] if dtype_name == "int8" else dtype_name,
+             torch.get_num_threads())
     if task is Task.QUESTION_ANSWERING:
         return QuestionAnsweringModel(model, tokenizer, device)
     return TextClassificationModel(model, tokenizer, device)

@@ -18,8 +18,11 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
-# OpenVINO's inference precision for each MODEL_DTYPE it serves; the others stay on torch.
-PRECISION_HINTS = {"float32": "f32", "bfloat16": "bf16"}
+from hf_serving import hardware, openvino_int8
+
+# The MODEL_DTYPEs OpenVINO serves; the others stay on torch. int8 is int8 weights and dot products
+# (openvino_int8.py), with the rest of the graph in bf16 where the CPU runs it fast.
+SERVED_DTYPES = ("float32", "bfloat16", "int8")
 
 
 def _block_telemetry() -> None:
@@ -49,10 +52,11 @@ class OpenVINOModel:
         import openvino as ov
         import torch
 
-        if dtype not in PRECISION_HINTS:
-            raise ValueError(f"OpenVINO serves {', '.join(PRECISION_HINTS)}, not {dtype}")
+        if dtype not in SERVED_DTYPES:
+            raise ValueError(f"OpenVINO serves {', '.join(SERVED_DTYPES)}, not {dtype}")
         self.config = torch_model.config
-        self.dtype = getattr(torch, dtype)
+        # The MODEL_DTYPE it runs, by name (int8 here has no torch dtype); torch models have a torch.dtype.
+        self.dtype = dtype
         self.input_names = list(input_names)
         self.output_names = list(output_names)
         return_dict = torch_model.config.return_dict
@@ -68,11 +72,9 @@ class OpenVINOModel:
                                          input=[(name, [-1, -1], ov.Type.i64) for name in self.input_names])
         finally:
             torch_model.config.return_dict = return_dict
-        # Threads as the rest of the worker uses them (cores / workers). Several workers must not all pin
-        # their threads to the same cores (seen here: total throughput halves).
-        config = {"INFERENCE_PRECISION_HINT": PRECISION_HINTS[dtype], "PERFORMANCE_HINT": "LATENCY",
-                  "INFERENCE_NUM_THREADS": threads, "ENABLE_CPU_PINNING": pin_threads}
-        self._compiled = ov.Core().compile_model(graph, "CPU", config)
+        if dtype == "int8":
+            openvino_int8.compress_linear_weights(graph)
+        self._compiled = ov.Core().compile_model(graph, "CPU", compile_config(dtype, threads, pin_threads))
         self._request = self._compiled.create_infer_request()  # one worker runs one request at a time
 
     def __call__(self, **inputs: Any) -> dict[str, Any]:
@@ -84,6 +86,21 @@ class OpenVINOModel:
         return {name: torch.from_numpy(results[index].copy()) for index, name in enumerate(self.output_names)}
 
     forward = __call__  # the decoders inspect model.forward's signature (use_cache); this one takes none
+
+
+def compile_config(dtype: str, threads: int, pin_threads: bool) -> dict[str, Any]:
+    """The CPU plugin's settings for a MODEL_DTYPE. Threads as the rest of the worker uses them (cores /
+    workers). Several workers must not all pin their threads to the same cores (seen here: total throughput
+    halves)."""
+    precision = {"float32": "f32", "bfloat16": "bf16"}.get(dtype)
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,
+                              "ENABLE_CPU_PINNING": pin_threads}
+    if dtype == "int8":
+        # What is not an int8 dot product (attention, GELU, layer norms) runs as bf16 would.
+        precision = "bf16" if hardware.cpu_has_fast_bf16() else "f32"
+        config["DYNAMIC_QUANTIZATION_GROUP_SIZE"] = openvino_int8.ACTIVATION_GROUP_SIZE
+    config["INFERENCE_PRECISION_HINT"] = precision
+    return config
 
 
 def describe() -> str:

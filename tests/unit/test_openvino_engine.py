@@ -24,18 +24,20 @@ QUESTIONS = ["Where was Elena Popescu born?", "Who founded Nimbus Games?", "What
 pytestmark = pytest.mark.skipif(not openvino_engine.available(), reason="openvino is in requirements.txt")
 
 
-def test_auto_takes_openvino_for_bfloat16_on_cpu_and_torch_for_the_rest():
+def test_auto_takes_openvino_for_bfloat16_and_int8_on_cpu_and_torch_for_the_rest():
     assert choose_engine("auto", "bfloat16", "cpu") == "openvino"
-    for dtype in ("float32", "float16", "int8"):  # float32 stays the pipeline-exact reference
+    assert choose_engine("auto", "int8", "cpu") == "openvino"
+    for dtype in ("float32", "float16"):  # float32 stays the pipeline-exact reference
         assert choose_engine("auto", dtype, "cpu") == "torch"
+    assert choose_engine("torch", "int8", "cpu") == "torch"
     assert choose_engine("auto", "bfloat16", "cuda:0") == "torch"
     assert choose_engine("torch", "bfloat16", "cpu") == "torch"
     assert choose_engine("openvino", "float32", "cpu") == "openvino"
 
 
-@pytest.mark.parametrize(("dtype", "device"), [("int8", "cpu"), ("float16", "cpu"), ("bfloat16", "cuda:0")])
+@pytest.mark.parametrize(("dtype", "device"), [("float16", "cpu"), ("bfloat16", "cuda:0"), ("int8", "cuda:0")])
 def test_asking_openvino_for_what_it_does_not_serve_is_a_configuration_error(dtype, device):
-    with pytest.raises(ConfigurationError, match=f"MODEL_ENGINE=openvino serves float32 and bfloat16 on CPU, "
+    with pytest.raises(ConfigurationError, match=f"MODEL_ENGINE=openvino serves float32, bfloat16 and int8 on CPU, "
                                                  f"not {dtype} on {device}"):
         choose_engine("openvino", dtype, device)
 
@@ -70,6 +72,44 @@ def test_openvino_bfloat16_answers_right_in_a_padded_batch_and_alone():
     assert [(a["answer"], a["start"], a["end"]) for a in batch] == [(a["answer"], a["start"], a["end"])
                                                                      for a in alone]
     assert CONTEXT[batch[0]["start"]:batch[0]["end"]] == "Osaka"
+
+
+def _runtime_layers(model) -> list[tuple[str, str]]:
+    """(layer type, runtime precision) of every node OpenVINO's CPU plugin compiled."""
+    runtime = model.model._compiled.get_runtime_model()
+    return [(node.get_rt_info()["layerType"].astype(str), node.get_rt_info()["runtimePrecision"].astype(str))
+            for node in runtime.get_ordered_ops()]
+
+
+def test_openvino_int8_runs_every_linear_layer_on_int8_weights_and_answers_right():
+    import torch
+
+    model = _load("auto", "int8")
+    assert isinstance(model.model, openvino_engine.OpenVINOModel) and model.model.dtype == "int8"
+    linear_layers = [layer for layer in _runtime_layers(model) if layer[0] == "FullyConnected"]
+    # 3 transformer layers x (q, k, v, out, 2 feed-forward) + the span head, as torch has them
+    assert len(linear_layers) == sum(isinstance(module, torch.nn.Linear) for module in
+                                     _load("torch", "float32").model.modules()) == 19
+    assert set(linear_layers) == {("FullyConnected", "i8")}
+    assert {precision for kind, precision in _runtime_layers(_load("openvino", "bfloat16"))
+            if kind == "FullyConnected"} == {"bf16"}
+    questions = [*QUESTIONS, "Where was Jonas Ito born?"]
+    batch = model.predict({"inputs": [{"question": q, "context": CONTEXT} for q in questions]})
+    alone = [model.predict({"question": q, "context": CONTEXT}) for q in questions]
+    assert [(a["answer"], a["start"], a["end"]) for a in batch] == [
+        ("Osaka", 76, 81), ("Nina Quinn", 0, 10), ("pink", 133, 137), ("1902", 113, 117), ("Lima", 105, 109)]
+    assert [(a["answer"], a["start"], a["end"]) for a in batch] == [(a["answer"], a["start"], a["end"])
+                                                                     for a in alone]
+
+
+@pytest.mark.parametrize(("fast_bf16", "precision"), [(True, "bf16"), (False, "f32")])
+def test_int8_runs_the_rest_of_the_graph_in_bf16_only_where_the_cpu_has_it(monkeypatch, fast_bf16, precision):
+    monkeypatch.setattr(openvino_engine.hardware, "cpu_has_fast_bf16", lambda: fast_bf16)
+    config = openvino_engine.compile_config("int8", threads=2, pin_threads=True)
+    assert config == {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": 2, "ENABLE_CPU_PINNING": True,
+                      "INFERENCE_PRECISION_HINT": precision, "DYNAMIC_QUANTIZATION_GROUP_SIZE": 128}
+    assert openvino_engine.compile_config("bfloat16", 1, False)["INFERENCE_PRECISION_HINT"] == "bf16"
+    assert "DYNAMIC_QUANTIZATION_GROUP_SIZE" not in openvino_engine.compile_config("bfloat16", 1, False)
 
 
 def test_loading_sends_no_telemetry_and_starts_no_process(tmp_path, monkeypatch):
