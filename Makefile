@@ -106,7 +106,7 @@ fixture-qa: install
 	$(PY) scripts/train_qa_fixture.py --data $(QA_DATA) --out tests/fixtures/trained-qa
 
 # The benchmark of issue 6 (bench/README.md): ours against AWS's HF toolkit and a Flask server, each started in turn
-# on the demo models, never two at once; about 20 minutes on 2 cores, on a quiet machine. Writes
+# on the demo models, never two at once; about 25 minutes on 2 cores, on a quiet machine. Writes
 # bench/results/latest.{json,md,png}. A smoke run that writes elsewhere:
 #   make bench BENCH_ARGS="--seconds 2 --warmup 1 --passes 1 --kinds qa160 --out build/bench-smoke"
 .PHONY: bench

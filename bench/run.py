@@ -6,7 +6,7 @@ warm-up, measured for peak RSS over its whole process tree, and stopped. Passes 
 (A B A B) so that drift of a shared machine falls on every server alike. Writes NAME.json, NAME.md and
 NAME.png under --out. See bench/README.md.
 
-    .venv/bin/python bench/run.py                          # the full run (about 20 minutes)
+    .venv/bin/python bench/run.py                          # the full run (about 25 minutes)
     .venv/bin/python bench/run.py --seconds 2 --warmup 1 --passes 1 --kinds qa160 --out build/bench-smoke
 """
 

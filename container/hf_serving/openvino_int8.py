@@ -19,9 +19,9 @@ import numpy as np
 
 # Activations are quantised in groups of this many input channels, each group with its own scale. Smaller
 # groups follow outliers more closely; the speed is not monotonic. Model-only at 378 tokens, 2 threads, best of
-# 4 rounds against OpenVINO bf16's 105.9 ms: 32 (OpenVINO's CPU default) ~12% faster than bf16, 64 81.8 ms,
-# 128 76.6 ms, 256 75.3 ms, 768 77.4 ms, 3072 (one group for the widest layer) 102.6 ms. 128 divides every
-# hidden size in the BERT family (768, 1024, 3072, 4096).
+# 4 rounds against OpenVINO bf16's 105.9 ms: 64 81.8 ms, 128 76.6 ms, 256 75.3 ms, 768 77.4 ms, 3072 (one group
+# for the widest layer) 102.6 ms; OpenVINO's CPU default, 32, was only ~10% faster than bf16 in another run
+# (bench/README.md). 128 divides every hidden size in the BERT family (768, 1024, 3072, 4096).
 ACTIVATION_GROUP_SIZE = 128
 
 

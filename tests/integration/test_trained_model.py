@@ -1,4 +1,5 @@
-"""The real stack serving the trained fixture: the RIGHT answers, and `hf_serving.evaluate --endpoint`."""
+"""The real stack serving the trained fixture: the RIGHT answers, and `hf_serving.evaluate --endpoint`, in
+float32 (the reference) and in int8 (OpenVINO's int8 weights and dot products, opt-in)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
+from hf_serving import openvino_engine
 from tests.integration.stack import ROOT, Stack
 
 pytestmark = pytest.mark.integration
@@ -30,18 +33,26 @@ QUESTIONS = {
 }
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("trained-stack")
-    running = Stack(TRAINED_QA, tmp / "serve.log").start()
+# What the model loader logs for each MODEL_DTYPE served here: the engine and dtype really in use.
+LOADED_AS = {"float32": f"torch {torch.__version__}, device cpu, dtype float32",
+             "int8": f"{openvino_engine.describe()}, device cpu, "
+                     "dtype int8 (int8 weights; activations quantised at run time)"}
+
+
+@pytest.fixture(scope="module", params=sorted(LOADED_AS))
+def stack(tmp_path_factory, request):
+    tmp = tmp_path_factory.mktemp(f"trained-stack-{request.param}")
+    running = Stack(TRAINED_QA, tmp / "serve.log", MODEL_DTYPE=request.param).start()
     try:
         yield running.wait_ready()
     finally:
         running.kill_everything()
 
 
-def test_serves_the_trained_weights_without_the_random_weights_warning(stack):
+def test_serves_the_trained_weights_in_the_dtype_asked_without_the_random_weights_warning(stack):
     assert "SERVING RANDOM WEIGHTS" not in stack.log()
+    loaded_as = LOADED_AS[stack.env["MODEL_DTYPE"]]
+    assert f"loaded question-answering model from {TRAINED_QA}: {loaded_as}" in stack.log()
 
 
 def test_answers_held_out_questions_right(stack):
