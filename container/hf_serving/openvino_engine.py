@@ -13,34 +13,18 @@ the transformers config.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
-from hf_serving import hardware, openvino_int8
+from hf_serving import hardware, openvino_int8, openvino_runtime
 
 # The MODEL_DTYPEs OpenVINO serves; the others stay on torch. int8 is int8 weights and dot products
 # (openvino_int8.py), with the rest of the graph in bf16 where the CPU runs it fast.
 SERVED_DTYPES = ("float32", "bfloat16", "int8")
 
 
-def _block_telemetry() -> None:
-    """OpenVINO's model conversion sends usage telemetry to Google Analytics unless a consent file in $HOME
-    says no, forking a process per event (seen here: 30 forks of the worker while one model converted, each
-    briefly doubling its resident memory). A server must not phone home: openvino_telemetry is made
-    unimportable in this process, so OpenVINO takes its own no-op stub (openvino.tools.ovc.telemetry_stub)."""
-    if "openvino_telemetry" not in sys.modules:
-        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]  # import raises ImportError
-
-
-def available() -> bool:
-    _block_telemetry()
-    try:
-        import openvino  # noqa: F401
-    except ImportError:
-        return False
-    return True
+available = openvino_runtime.available
 
 
 class OpenVINOModel:
@@ -48,9 +32,9 @@ class OpenVINOModel:
 
     def __init__(self, torch_model: Any, input_names: Sequence[str], output_names: Sequence[str], dtype: str,
                  threads: int, pin_threads: bool) -> None:
-        _block_telemetry()
-        import openvino as ov
         import torch
+
+        ov = openvino_runtime.load()
 
         if dtype not in SERVED_DTYPES:
             raise ValueError(f"OpenVINO serves {', '.join(SERVED_DTYPES)}, not {dtype}")
@@ -104,6 +88,4 @@ def compile_config(dtype: str, threads: int, pin_threads: bool) -> dict[str, Any
 
 
 def describe() -> str:
-    import openvino as ov
-
-    return f"OpenVINO {ov.get_version().split('-')[0]}"
+    return f"OpenVINO {openvino_runtime.load().get_version().split('-')[0]}"

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from hf_serving import openvino_runtime
+
 # Activations are quantised in groups of this many input channels, each group with its own scale. Smaller
 # groups follow outliers more closely; the speed is not monotonic. Model-only at 378 tokens, 2 threads, best of
 # 4 rounds against OpenVINO bf16's 105.9 ms: 64 81.8 ms, 128 76.6 ms, 256 75.3 ms, 768 77.4 ms, 3072 (one group
@@ -39,7 +41,7 @@ def compress_linear_weights(graph: Any) -> int:
     """Replace every float32 constant weight of a MatMul (torch's Linear layers) with int8 values and their
     per-channel scales, in place. Returns how many were replaced. Activation-by-activation MatMuls (attention
     scores) have no constant weight and stay in the inference precision."""
-    import openvino as ov
+    ov = openvino_runtime.load()
     import openvino.opset13 as ops
 
     replaced = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -122,6 +123,17 @@ def test_loading_sends_no_telemetry_and_starts_no_process(tmp_path, monkeypatch)
     assert forks == []
     assert sys.modules["openvino_telemetry"] is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_the_version_first_still_keeps_the_telemetry_out():
+    """`import openvino` imports its telemetry: whatever touches OpenVINO first must block it (it was let in
+    by describe() once, and every later model conversion forked)."""
+    code = ("import sys\nfrom hf_serving import openvino_engine\nprint(openvino_engine.describe())\n"
+            "print(sys.modules['openvino_telemetry'])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(Path(openvino_engine.__file__).parents[1])})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [openvino_engine.describe(), "None"]
 
 
 def _tiny_bert(out_dir: Path, task: str) -> Path:
