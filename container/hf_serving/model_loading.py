@@ -20,8 +20,8 @@ log = logging.getLogger(__name__)
 # What the decoders read from a forward pass, by task, in the order the models return them.
 OUTPUT_NAMES = {Task.QUESTION_ANSWERING: ["start_logits", "end_logits"], Task.TEXT_CLASSIFICATION: ["logits"]}
 # What MODEL_DTYPE=int8 means on each engine, for the log.
-INT8_KINDS = {"OpenVINO": "int8 (int8 weights; activations quantised at run time)",
-              "torch": "int8 (torch dynamic quantisation)"}
+INT8_ON_OPENVINO = "int8 (int8 weights; activations quantised at run time)"
+INT8_ON_TORCH = "int8 (torch dynamic quantisation)"
 
 
 def resolve_dtype(setting: str, device: str):  # -> torch.dtype
@@ -90,9 +90,11 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
         model = auto_class.from_pretrained(model_dir, dtype=dtype, trust_remote_code=settings.trust_remote_code)
         model = _finish(model, settings.dtype, device)
         engine_name = f"torch {torch.__version__}"
+    dtype_text = dtype_name
+    if dtype_name == "int8":
+        dtype_text = INT8_ON_OPENVINO if isinstance(model, openvino_engine.OpenVINOModel) else INT8_ON_TORCH
     log.info("loaded %s model from %s: %s, device %s, dtype %s, %d threads", task.value, model_dir, engine_name,
-             device, INT8_KINDS[engine_name.split()[0]] if dtype_name == "int8" else dtype_name,
-             torch.get_num_threads())
+             device, dtype_text, torch.get_num_threads())
     if task is Task.QUESTION_ANSWERING:
         return QuestionAnsweringModel(model, tokenizer, device)
     return TextClassificationModel(model, tokenizer, device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -101,6 +102,25 @@ def test_openvino_int8_runs_every_linear_layer_on_int8_weights_and_answers_right
         ("Osaka", 76, 81), ("Nina Quinn", 0, 10), ("pink", 133, 137), ("1902", 113, 117), ("Lima", 105, 109)]
     assert [(a["answer"], a["start"], a["end"]) for a in batch] == [(a["answer"], a["start"], a["end"])
                                                                      for a in alone]
+
+
+def test_int8_on_torch_is_torchs_dynamic_quantisation_and_the_log_says_which(caplog):
+    caplog.set_level(logging.INFO, logger="hf_serving.model_loading")
+    # torch 2.13 warns that torch.ao's dynamic int8 is deprecated (it moved to torchao).
+    with pytest.warns(UserWarning, match="quantize_per_tensor"):
+        model = _load("torch", "int8")
+    assert not isinstance(model.model, openvino_engine.OpenVINOModel)
+    assert any(type(module).__name__ == "Linear" and "quantized" in type(module).__module__
+               for module in model.model.modules())
+    assert "dtype int8 (torch dynamic quantisation)" in caplog.text
+    assert model.predict({"question": QUESTIONS[0], "context": CONTEXT})["answer"] == "Osaka"
+    assert "dtype int8 (int8 weights; activations quantised at run time)" in _load_logging("auto", "int8", caplog)
+
+
+def _load_logging(engine: str, dtype: str, caplog) -> str:
+    caplog.clear()
+    _load(engine, dtype)
+    return caplog.text
 
 
 @pytest.mark.parametrize(("fast_bf16", "precision"), [(True, "bf16"), (False, "f32")])
