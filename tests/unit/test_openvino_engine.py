@@ -193,6 +193,21 @@ def test_a_bert_classifier_scores_as_on_torch(tmp_path):
                                [[s["score"] for s in row] for row in expected], rtol=1e-4, atol=1e-6)
 
 
+def test_a_bert_classifier_runs_every_linear_layer_in_int8_and_scores_as_float32_does(tmp_path):
+    """A BERT (token_type_ids) with a classification head; the trained QA fixture is where int8's answers are
+    held to float32's. This one's random scores all lie near 1/3, so they are compared to 5e-4, in order."""
+    model_dir = _tiny_bert(tmp_path, "clf")
+    reference, int8 = _load("torch", "float32", model_dir), _load("auto", "int8", model_dir)
+    assert int8.model.input_names == ["input_ids", "attention_mask", "token_type_ids"]
+    assert {layer for layer in _runtime_layers(int8) if layer[0] == "FullyConnected"} == {("FullyConnected", "i8")}
+    texts = ["short", "a somewhat longer text, so that the batch is padded", "mid length text"]
+    payload = {"inputs": texts, "parameters": {"top_k": None}}
+    expected, got = reference.predict(payload), int8.predict(payload)
+    assert [[s["label"] for s in row] for row in got] == [[s["label"] for s in row] for row in expected]
+    np.testing.assert_allclose([[s["score"] for s in row] for row in got],
+                               [[s["score"] for s in row] for row in expected], atol=5e-4)
+
+
 def test_auto_serves_on_torch_when_openvino_cannot_convert_and_openvino_asked_for_fails(monkeypatch, caplog):
     def cannot_convert(*args, **kwargs):
         raise RuntimeError("Couldn't get TorchScript module by tracing.\nmore detail")
