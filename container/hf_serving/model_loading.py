@@ -6,7 +6,7 @@ import inspect
 import logging
 from pathlib import Path
 
-from hf_serving import hardware, openvino_engine
+from hf_serving import hardware, openvino_engine, openvino_runtime
 from hf_serving.classification_model import TextClassificationModel
 from hf_serving.concurrency import effective_threads, effective_workers
 from hf_serving.errors import ConfigurationError
@@ -47,10 +47,10 @@ def choose_engine(setting: str, dtype_name: str, device: str) -> str:
         if not fits:
             served = ", ".join(openvino_engine.SERVED_DTYPES[:-1]) + f" and {openvino_engine.SERVED_DTYPES[-1]}"
             raise ConfigurationError(f"MODEL_ENGINE=openvino serves {served} on CPU, not {dtype_name} on {device}")
-        if not openvino_engine.available():
+        if not openvino_runtime.available():
             raise ConfigurationError("MODEL_ENGINE=openvino, but the openvino package is not installed")
         return "openvino"
-    return "openvino" if fits and dtype_name != "float32" and openvino_engine.available() else "torch"
+    return "openvino" if fits and dtype_name != "float32" and openvino_runtime.available() else "torch"
 
 
 def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0) -> ServedModel:

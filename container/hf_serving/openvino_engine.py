@@ -24,9 +24,6 @@ from hf_serving import hardware, openvino_int8, openvino_runtime
 SERVED_DTYPES = ("float32", "bfloat16", "int8")
 
 
-available = openvino_runtime.available
-
-
 class OpenVINOModel:
     """A *ForQuestionAnswering or *ForSequenceClassification model, compiled by OpenVINO for the CPU."""
 
@@ -76,14 +73,14 @@ def compile_config(dtype: str, threads: int, pin_threads: bool) -> dict[str, Any
     """The CPU plugin's settings for a MODEL_DTYPE. Threads as the rest of the worker uses them (cores /
     workers). Several workers must not all pin their threads to the same cores (seen here: total throughput
     halves)."""
-    precision = {"float32": "f32", "bfloat16": "bf16"}.get(dtype)
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,
                               "ENABLE_CPU_PINNING": pin_threads}
     if dtype == "int8":
         # What is not an int8 dot product (attention, GELU, layer norms) runs as bf16 would.
-        precision = "bf16" if hardware.cpu_has_fast_bf16() else "f32"
+        config["INFERENCE_PRECISION_HINT"] = "bf16" if hardware.cpu_has_fast_bf16() else "f32"
         config["DYNAMIC_QUANTIZATION_GROUP_SIZE"] = openvino_int8.ACTIVATION_GROUP_SIZE
-    config["INFERENCE_PRECISION_HINT"] = precision
+    else:
+        config["INFERENCE_PRECISION_HINT"] = {"float32": "f32", "bfloat16": "bf16"}[dtype]
     return config
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hf_serving import openvino_engine
+from hf_serving import openvino_engine, openvino_runtime
 from hf_serving.errors import ConfigurationError
 from hf_serving.model_loading import choose_engine, load_served_model
 from hf_serving.settings import Settings
@@ -23,7 +23,7 @@ CONTEXT = ("Nina Quinn founded Nimbus Games in 1931. In 1974, Elena Popescu was 
 QUESTIONS = ["Where was Elena Popescu born?", "Who founded Nimbus Games?", "What colour is Rosa's car?",
              "In which year was Jonas Ito born?"]
 
-pytestmark = pytest.mark.skipif(not openvino_engine.available(), reason="openvino is in requirements.txt")
+pytestmark = pytest.mark.skipif(not openvino_runtime.available(), reason="openvino is in requirements.txt")
 
 
 def test_auto_takes_openvino_for_bfloat16_and_int8_on_cpu_and_torch_for_the_rest():

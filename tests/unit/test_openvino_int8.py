@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hf_serving import openvino_engine, openvino_int8, openvino_runtime
+from hf_serving import openvino_int8, openvino_runtime
 
-pytestmark = pytest.mark.skipif(not openvino_engine.available(), reason="openvino is in requirements.txt")
+pytestmark = pytest.mark.skipif(not openvino_runtime.available(), reason="openvino is in requirements.txt")
 
 
 def test_symmetric_int8_keeps_every_weight_within_half_a_step_of_its_channel_scale():
