@@ -73,7 +73,11 @@ def test_a_killed_worker_is_replaced_while_requests_get_fast_503s_and_nothing_ha
     assert 503 in [status for _, status in pings] and pings[-1][1] == 200
     first_503 = next(at for at, status in pings if status == 503)
     assert first_503 < 1.5  # /ping noticed within moments
-    assert probes and all(status == 503 and took < 1.0 for status, took in probes)
+    # Every probe was answered at once, never queued behind the restart. All but the last were refused; the last may
+    # find the new worker ready already (the ready file can reappear between its /ping and its POST).
+    assert probes and all(took < 1.0 for _, took in probes), probes
+    statuses = [status for status, _ in probes]
+    assert 503 in statuses and set(statuses[:-1]) <= {503} and statuses[-1] in (200, 503), probes
     assert all(status in (200, 503) for _, status, _ in outcomes)  # the request the worker died on: 503
     assert max(took for _, _, took in outcomes) < 30
     after = [status for started, status, _ in outcomes if started > killed_at + pings[-1][0] + 0.2]
