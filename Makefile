@@ -15,9 +15,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-# multi-model-server's response decoder, replaced (container/mms_fix/ModelResponseDecoder.java says why).
-MMS_FIX := container/mms_fix/classes/source.sha256
-$(MMS_FIX): container/mms_fix/ModelResponseDecoder.java | $(VENV)/.installed
+# multi-model-server's response decoder, replaced (container/hf_serving/launcher/java/ModelResponseDecoder.java says why).
+MMS_FIX := container/hf_serving/launcher/java/classes/source.sha256
+$(MMS_FIX): container/hf_serving/launcher/java/ModelResponseDecoder.java | $(VENV)/.installed
 	$(PY) -m hf_serving mms-fix
 
 install: $(VENV)/.installed $(MMS_FIX)
@@ -95,9 +95,9 @@ QA_DATA := build/qa-data
 
 evaluate: install
 ifdef ENDPOINT
-	$(PY) -m hf_serving.evaluate $(DATA) --endpoint $(ENDPOINT) $(EVAL_ARGS)
+	$(PY) -m hf_serving.tools.evaluate $(DATA) --endpoint $(ENDPOINT) $(EVAL_ARGS)
 else
-	$(PY) -m hf_serving.evaluate $(DATA) --model-dir $(EVAL_MODEL_DIR) --compare-dtypes $(DTYPES) $(EVAL_ARGS)
+	$(PY) -m hf_serving.tools.evaluate $(DATA) --model-dir $(EVAL_MODEL_DIR) --compare-dtypes $(DTYPES) $(EVAL_ARGS)
 endif
 
 # Regenerate the QA set (seeded) and retrain tests/fixtures/trained-qa on CPU (minutes).
@@ -112,14 +112,14 @@ fixture-qa: install
 .PHONY: bench
 bench: install demo-models
 	PYTHON=$(PYTHON) bench/peers/setup.sh
-	$(PY) bench/run.py $(BENCH_ARGS)
+	$(PY) -m bench.run $(BENCH_ARGS)
 
 # The GPU benchmark of issue 6 (bench/README.md, "GPU"): model only, hooks in-process and the whole stack at
 # concurrency 1/16/64 on one GPU. Needs a CUDA build of torch in the Python it runs (PY=... to point at one),
 # java and nginx. Writes bench/results/gpu-latest.{json,md}.
 .PHONY: bench-gpu
 bench-gpu: install demo-model
-	$(PY) bench/gpu.py $(BENCH_GPU_ARGS)
+	$(PY) -m bench.gpu $(BENCH_GPU_ARGS)
 
 # Known vulnerabilities in what the container runs on: requirements.txt, resolved, and the torch pin that
 # scripts/install-torch.sh installs (its own dependencies come with it in audit-pins only: pip-audit would

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
-from tests.integration.stack import Stack
+from tests.support.stack import Stack
 
 QUESTION = {"question": "Which port does the container listen on?",
             "context": ("The container listens on port 8080 and answers questions about the documents it is "

@@ -23,9 +23,10 @@ from typing import Any
 import torch
 from transformers import DistilBertConfig, DistilBertForQuestionAnswering, DistilBertTokenizerFast
 
-from hf_serving.demo_model import build_tokenizer
-from hf_serving.question_answering import QAInput, QAParameters, QuestionAnswerer
-from hf_serving.squad_metrics import SquadExample, load_squad, score
+from hf_serving.engines.torch_engine import TorchEngine
+from hf_serving.tasks.question_answering.answerer import QAInput, QAParameters, QuestionAnswerer
+from hf_serving.tools.demo_models import build_tokenizer
+from hf_serving.tools.squad_metrics import SquadExample, load_squad, score
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CHARACTERS = string.ascii_lowercase + string.digits
@@ -143,7 +144,9 @@ def train(model: DistilBertForQuestionAnswering, curriculum: list[dict[str, Any]
 
 def evaluate(model: Any, tokenizer: Any, examples: list[SquadExample]) -> dict[str, dict[str, float]]:
     """EM/F1 through the serving code's own decoding, overall and by question phrasing (seen / new)."""
-    answerer = QuestionAnswerer(model, tokenizer)
+    engine = TorchEngine(model.eval(), ["input_ids", "attention_mask"], ["start_logits", "end_logits"], "float32",
+                         "cpu")
+    answerer = QuestionAnswerer(engine, tokenizer, model.config)
     answers = answerer([QAInput(e.question, e.context) for e in examples], QAParameters())
     predictions = {e.id: found[0].answer for e, found in zip(examples, answers, strict=True)}
     groups = {"all": examples, "seen phrasing": [e for e in examples if e.id.endswith("-seen")],

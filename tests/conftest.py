@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hf_serving.demo_model import EMOTION_LABELS, SENTIMENT_LABELS, build_model
-from hf_serving.tasks import Task
+from hf_serving.tasks.registry import Task
+from hf_serving.tools.demo_models import EMOTION_LABELS, SENTIMENT_LABELS, build_model
 
 
 @pytest.fixture(scope="session")

@@ -14,15 +14,15 @@ def main(argv: list[str]) -> int:
 
         return serve()
     if command == "demo-model":
-        from hf_serving.demo_model import main as demo_model
+        from hf_serving.tools.demo_models import main as demo_model
 
         return demo_model(rest)
     if command == "package":
-        from hf_serving.packaging import main as package
+        from hf_serving.tools.packaging import main as package
 
         return package(rest)
     if command == "deploy":
-        from hf_serving.deploy import main as deploy
+        from hf_serving.tools.deploy import main as deploy
 
         return deploy(rest)
     if command == "mms-fix":  # at install and image build: MMS's fixed response decoder, compiled once

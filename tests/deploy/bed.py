@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from tests.integration.stack import Stack
+from tests.support.stack import Stack
 
 REGION = "us-east-1"
 ROLE = "arn:aws:iam::123456789012:role/hf-serving-test"

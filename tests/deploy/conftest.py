@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.deploy.bed import REGION, SDK_CONFIG, AwsBed, ProxyTrap, endpoint_status
-from tests.integration.stack import TINY_QA, Stack
+from tests.support.stack import TINY_QA, Stack
 
 
 @pytest.fixture(scope="session")

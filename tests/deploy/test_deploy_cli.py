@@ -11,10 +11,10 @@ import pytest
 pytest.importorskip("moto", reason="moto lives in .venv-deploy: run make deploy-test")
 
 from hf_serving.__main__ import main as hf_serving_main
-from hf_serving.deploy import Deployer, DeployError, EndpointSpec
-from hf_serving.packaging import write_archive
+from hf_serving.tools.deploy import Deployer, DeployError, EndpointSpec
+from hf_serving.tools.packaging import write_archive
 from tests.deploy.bed import ROLE, AwsBed, answer_is_a_span, direct_answer
-from tests.integration.stack import TINY_QA
+from tests.support.stack import TINY_QA
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/hf-serving:cpu"
 QUESTION = {"question": "Where is the Eiffel Tower?",

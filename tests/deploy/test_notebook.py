@@ -22,7 +22,7 @@ pytest.importorskip("papermill", reason="papermill lives in .venv-deploy: run ma
 import nbformat
 
 from tests.deploy.bed import REGION, ROLE, answer_is_a_span, direct_answer
-from tests.integration.stack import ROOT, TINY_QA
+from tests.support.stack import ROOT, TINY_QA
 
 NOTEBOOK = ROOT / "notebooks" / "Model_Deployment_Docker.ipynb"
 REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"

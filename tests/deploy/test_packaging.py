@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from hf_serving.__main__ import main as hf_serving_main
-from hf_serving.packaging import InvalidModel, check_archive, check_model_dir, write_archive
-from hf_serving.tasks import Task
-from tests.integration.stack import TINY_QA, Stack
+from hf_serving.tasks.registry import Task
+from hf_serving.tools.packaging import InvalidModel, check_archive, check_model_dir, write_archive
+from tests.support.stack import TINY_QA, Stack
 
 HOOKS = '''
 def output_fn(prediction, accept):

@@ -9,7 +9,7 @@ import json
 import pytest
 import requests
 
-from tests.integration.stack import Stack, model_dir_with_code
+from tests.support.stack import Stack, model_dir_with_code
 
 pytestmark = pytest.mark.integration
 

@@ -25,7 +25,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.integration.stack import ROOT, TINY_QA, Stack
+from tests.support.stack import ROOT, TINY_QA, Stack
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.integration.stack import Stack, model_dir_with_code
+from tests.support.stack import Stack, model_dir_with_code
 
 pytestmark = pytest.mark.integration
 

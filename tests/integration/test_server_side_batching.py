@@ -6,7 +6,7 @@ import concurrent.futures
 
 import pytest
 
-from tests.integration.stack import Stack, model_dir_with_code
+from tests.support.stack import Stack, model_dir_with_code
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import re
 import psutil
 import pytest
 
-from tests.integration.stack import Stack, model_dir_with_code
+from tests.support.stack import Stack, model_dir_with_code
 
 pytestmark = pytest.mark.integration
 

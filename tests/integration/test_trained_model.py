@@ -1,4 +1,4 @@
-"""The real stack serving the trained fixture: the RIGHT answers, and `hf_serving.evaluate --endpoint`, in
+"""The real stack serving the trained fixture: the RIGHT answers, and `hf_serving.tools.evaluate --endpoint`, in
 float32 (the reference) and in int8 (OpenVINO's int8 weights and dot products, opt-in)."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ import sys
 import pytest
 import torch
 
-from hf_serving import openvino_engine
-from tests.integration.stack import ROOT, Stack
+from hf_serving.engines.openvino import engine as openvino_engine
+from tests.support.paths import SQUAD_SAMPLE as SAMPLE
+from tests.support.paths import TRAINED_QA
+from tests.support.stack import ROOT, Stack
 
 pytestmark = pytest.mark.integration
 
-TRAINED_QA = ROOT / "tests" / "fixtures" / "trained-qa"
-SAMPLE = ROOT / "tests" / "fixtures" / "squad-sample.json"
 
 # Held-out questions: their subjects (Elena Popescu, Jonas Ito, Nimbus Games, Rosa's hat and car) are in the
 # generator's dev-only pools, never in training, and four use a phrasing never asked of that relation in
@@ -34,9 +34,9 @@ QUESTIONS = {
 
 
 # What the model loader logs for each MODEL_DTYPE served here: the engine and dtype really in use.
-LOADED_AS = {"float32": f"torch {torch.__version__}, device cpu, dtype float32",
-             "int8": f"{openvino_engine.describe()}, device cpu, "
-                     "dtype int8 (int8 weights; activations quantised at run time)"}
+LOADED_AS = {"float32": f"question-answering on torch {torch.__version__}, device cpu, dtype float32",
+             "int8": f"question-answering on {openvino_engine.describe()} (int8 weights; activations quantised at "
+                     "run time), device cpu, dtype int8"}
 
 
 @pytest.fixture(scope="module", params=sorted(LOADED_AS))
@@ -52,7 +52,8 @@ def stack(tmp_path_factory, request):
 def test_serves_the_trained_weights_in_the_dtype_asked_without_the_random_weights_warning(stack):
     assert "SERVING RANDOM WEIGHTS" not in stack.log()
     loaded_as = LOADED_AS[stack.env["MODEL_DTYPE"]]
-    assert f"loaded question-answering model from {TRAINED_QA}: {loaded_as}" in stack.log()
+    assert f"loaded {TRAINED_QA}: {loaded_as}" in stack.log()  # the worker's line
+    assert f"serving {loaded_as}" in stack.log()  # the launcher's, from the worker's report
 
 
 def test_answers_held_out_questions_right(stack):
@@ -74,7 +75,7 @@ def test_a_batch_gets_each_right_answer_in_order(stack):
 @pytest.mark.parametrize("batch_size", [1, 8])
 def test_evaluate_through_the_endpoint_scores_the_fixture(stack, tmp_path, batch_size):
     figures = tmp_path / "figures.json"
-    done = subprocess.run([sys.executable, "-m", "hf_serving.evaluate", str(SAMPLE), "--endpoint", stack.url,
+    done = subprocess.run([sys.executable, "-m", "hf_serving.tools.evaluate", str(SAMPLE), "--endpoint", stack.url,
                            "--batch-size", str(batch_size), "--json-out", str(figures)],
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.integration.stack import Stack, model_dir_with_code
+from tests.support.stack import Stack, model_dir_with_code
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,7 @@ GATE = Path(__file__).parent / "gate"
 
 
 def model_fn(model_dir, context):
-    from hf_serving.model_loading import load_served_model
+    from hf_serving.loading.loader import load_served_model
     from hf_serving.settings import current_settings
 
     deadline = time.monotonic() + 120

@@ -1,6 +1,6 @@
 """Write tests/fixtures/qa_goldens.json: what transformers 5.2.0's question-answering pipeline answered.
 
-transformers >= 5.3 has no question-answering pipeline; hf_serving.question_answering reproduces it,
+transformers >= 5.3 has no question-answering pipeline; hf_serving.tasks.question_answering.answerer reproduces it,
 and tests/unit/test_question_answering.py compares its answers with these. Run this in a side venv
 that has the last transformers with the pipeline (never in the project's venv), from the repo root:
 
@@ -9,7 +9,7 @@ that has the last transformers with the pipeline (never in the project's venv), 
     /tmp/tf52-venv/bin/python tests/parity/make_qa_goldens.py
 
 The model is the committed random-weight fixture tests/fixtures/tiny-qa (float32, cpu), rebuilt if
-needed with hf_serving.demo_model.build_model(Path("tests/fixtures/tiny-qa"), Task.QUESTION_ANSWERING,
+needed with hf_serving.tools.demo_models.build_model(Path("tests/fixtures/tiny-qa"), Task.QUESTION_ANSWERING,
 size="tiny", seed=0). Each case holds its inputs, the pipeline parameters, the tokenizer's padding
 side, and either the answers (one list per input, best first) or the error the pipeline raised.
 """

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from hf_serving import deadline
 from hf_serving.deadline import DeadlineExceeded, deadline_after
-from hf_serving.model_loading import load_served_model
+from hf_serving.loading.loader import load_served_model
 from hf_serving.settings import Settings
-from tests.unit.test_handler_service import FakeServerContext, json_request, service_for
+from tests.support.fakes import FakeServerContext, json_request, service_for
+from tests.support.paths import TINY_QA
 
-TINY_QA = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-qa"
 LONG = {"question": "Which port?", "context": "The container listens on port 8080. " * 400}
 
 

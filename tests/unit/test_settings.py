@@ -3,8 +3,8 @@ from pathlib import Path
 import pytest
 
 from hf_serving import hardware
-from hf_serving.concurrency import effective_batch_size, effective_threads, effective_workers
 from hf_serving.errors import ConfigurationError
+from hf_serving.loading.sizing import effective_batch_size, effective_threads, effective_workers
 from hf_serving.settings import PortRange, Settings
 
 

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hf_serving.launcher import mms_fix
+from hf_serving.serving import handler_service
 
 MODEL_NAME = "model"
-HANDLER = "hf_serving.handler_service:handle"
+# MMS imports the handler by this name in each worker.
+HANDLER = f"{handler_service.__name__}:{handler_service.handle.__name__}"
 
 LOG4J2_XML = """<?xml version="1.0" encoding="UTF-8"?>
 <!-- multi-model-server logs to stdout only: the platform collects the container's output. -->

@@ -1,9 +1,9 @@
-"""multi-model-server 1.1.11's decoder of worker responses, replaced: container/mms_fix/ModelResponseDecoder.java.
+"""multi-model-server 1.1.11's decoder of worker responses, replaced: launcher/java/ModelResponseDecoder.java.
 
 MMS's own decoder kills the worker when a response arrives split inside a status code or a header (large
 batches, large answers). The fixed class is compiled once against MMS's jar with the JRE's own compiler module
 (Debian's and Ubuntu's openjdk-17-jre-headless carry jdk.compiler; no JDK needed) and put first on MMS's class
-path. `python -m hf_serving mms-fix` compiles it into container/mms_fix/classes at install and image build;
+path. `python -m hf_serving mms-fix` compiles it into launcher/java/classes at install and image build;
 where that copy is missing or was compiled from another version of the source (a digest beside it says which),
 the launcher compiles one into its runtime directory.
 """
@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import subprocess
+from importlib.resources import files
 from pathlib import Path
 
-SOURCE = Path(__file__).resolve().parents[2] / "mms_fix" / "ModelResponseDecoder.java"
+# Package data, beside this module; the compiled classes go next to it when the package's directory is writable.
+SOURCE = Path(str(files("hf_serving.launcher") / "java" / "ModelResponseDecoder.java"))
 PREBUILT = SOURCE.parent / "classes"
 _STAMP = "source.sha256"  # which source a class directory was compiled from
 COMPILE_TIMEOUT_S = 120.0

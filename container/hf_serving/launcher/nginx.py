@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import shutil
+from importlib.resources import files
 from pathlib import Path
 
-# The repository's (and the image's) layout: container/hf_serving/launcher/nginx.py -> docker/nginx.conf
-TEMPLATE_PATH = Path(__file__).resolve().parents[3] / "docker" / "nginx.conf"
+# Package data: in git a link to docker/nginx.conf (the user's layout keeps the file there), in a wheel the file.
+TEMPLATE_PATH = Path(str(files("hf_serving.launcher") / "templates" / "nginx.conf"))
 _PLACEHOLDER = re.compile(r"\{\{([A-Z_]+)\}\}")
 
 

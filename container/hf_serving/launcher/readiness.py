@@ -5,7 +5,7 @@ answers /ping itself from the presence of the ready file (docker/nginx.conf), an
 /invocations with a fast 503 while it is absent, instead of letting requests queue in MMS until they
 time out. The launcher creates the file once the model is registered (model_fn and one warm-up
 inference done in every worker) and removes it whenever no worker is alive with its model loaded
-(hf_serving.worker_reports: MMS itself reports a worker READY after its process died), or on shutdown.
+(hf_serving.serving.worker_reports: MMS itself reports a worker READY after its process died), or on shutdown.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from hf_serving.worker_reports import ready_worker_pids
+from hf_serving.serving.worker_reports import ready_worker_pids
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,9 @@ import time
 import urllib.error
 from pathlib import Path
 
+import hf_serving
 from hf_serving import hardware
-from hf_serving.concurrency import effective_batch_size, effective_threads, effective_workers
+from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
 from hf_serving.launcher import mms, nginx
 from hf_serving.launcher.edge import edge_values
@@ -28,10 +29,16 @@ from hf_serving.launcher.mms_fix import MmsFixError
 from hf_serving.launcher.ports import pick_ports
 from hf_serving.launcher.processes import Children, become_subreaper
 from hf_serving.launcher.readiness import Readiness, watch_workers
-from hf_serving.model_source import has_random_weights, resolve_model_dir
+from hf_serving.loading.sizing import effective_batch_size, effective_threads, effective_workers
+from hf_serving.loading.source import has_random_weights, resolve_model_dir
+from hf_serving.serving.worker_reports import (
+    LOAD_FAILURE_FILE,
+    READY_WORKERS_DIR,
+    load_failure,
+    ready_worker_descriptions,
+)
 from hf_serving.settings import Settings
-from hf_serving.tasks import detect_task, read_config
-from hf_serving.worker_reports import LOAD_FAILURE_FILE, READY_WORKERS_DIR, load_failure
+from hf_serving.tasks.registry import detect_task
 
 log = logging.getLogger("hf_serving.serve")
 
@@ -63,7 +70,7 @@ class Stack:
     def __init__(self, settings: Settings, model_dir: Path) -> None:
         self.settings = settings
         self.model_dir = model_dir
-        self.task = detect_task(read_config(model_dir), settings.task)
+        self.task = detect_task(model_dir, settings.task)
         self.workers = effective_workers(settings)
         self.threads = effective_threads(settings, self.workers)
         ports = pick_ports(2, settings.safe_port_range, exclude={settings.port})
@@ -150,6 +157,8 @@ class Stack:
                 self.registration_error = f"the model server could not start the model: {detail}"
             return
         log.info("model registered with %d worker(s) in %.1f s", self.workers, time.monotonic() - started)
+        for loaded in sorted(set(ready_worker_descriptions(self.runtime_dir))):
+            log.info("serving %s", loaded)  # what the workers really loaded, fallbacks included
         self.readiness.set("ready", "model loaded and warmed up")
 
     def _shutdown(self, front, back, graceful: bool) -> None:
@@ -180,7 +189,8 @@ class Stack:
             "TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM",
                                                      "true" if hardware.gpu_count() else "false"),
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[2]),
+            # The workers import hf_serving from where the launcher did (an install, or a checkout's container/).
+            "PYTHONPATH": os.pathsep.join(p for p in (str(Path(hf_serving.__file__).resolve().parents[1]),
                                                       str(self._code_packages), env.get("PYTHONPATH", "")) if p),
         })
         return env
@@ -226,17 +236,16 @@ class Stack:
         from_hub = self.model_dir != s.model_dir.resolve()
         source = (f"Hugging Face Hub {s.model_id}@{s.model_revision or 'main'} -> {self.model_dir}"
                   if from_hub else f"directory {self.model_dir}")
-        dtype = (f"auto -> {hardware.describe_auto_dtype_on_cpu()}" if s.dtype == "auto" and not hardware.gpu_count()
-                 else s.dtype)
+        found_by = ("HF_TASK" if s.task else "from the sentence-transformers layout, modules.json"
+                    if self.task.owns_directory(self.model_dir) else "from config.json architectures")
         lines = [
             f"model source: {source}",
-            f"task: {self.task.value} ({'HF_TASK' if s.task else 'from config.json architectures'})",
+            f"task: {self.task.task.value} ({found_by})",
             f"workers: {self.workers}, torch threads per worker: {self.threads}, "
             f"batch size: {self.mms_config.batch_size} (max delay {s.max_batch_delay_ms} ms)",
             f"ports: public {s.bind_address}:{s.port}; on 127.0.0.1 model server {self.mms_config.inference_port}, "
             f"management {self.mms_config.management_port}",
-            f"dtype: {dtype}; engine: {s.engine}"
-            + (" (OpenVINO for bfloat16 on CPU, else torch)" if s.engine == "auto" else ""),
+            select.describe_plan(s.engine, s.dtype, hardware.gpu_count()),
             f"API key: {'required' if s.api_key else 'off'}, rate limit: "
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}",
             f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "

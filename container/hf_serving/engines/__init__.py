@@ -1,0 +1,1 @@
+"""Engines run a model on arrays: the contract, torch, OpenVINO, and the choice between them."""

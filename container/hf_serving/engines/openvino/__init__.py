@@ -1,0 +1,1 @@
+"""OpenVINO, the CPU engine for bfloat16 and int8."""

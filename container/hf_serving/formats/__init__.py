@@ -1,0 +1,1 @@
+"""Content types in and out: JSON, JSON Lines and CSV records, Accept negotiation."""

@@ -1,0 +1,1 @@
+"""From a model source (directory, Hub) to a served model: sizing, engine, task."""

@@ -1,0 +1,66 @@
+"""What the model server's Python workers tell the launcher, through files in the runtime directory.
+
+multi-model-server cannot be trusted on either point: it retries a worker whose model_fn fails forever
+(while its /ping says healthy), and it reports a worker READY after the worker's process died. So each
+worker reports for itself: a load failure with its cause, and a file named by its PID once its model is
+loaded and warmed up. A worker is ready while that file exists and its process is alive.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import psutil
+
+LOAD_FAILURE_FILE = "model-load-failed"
+READY_WORKERS_DIR = "ready-workers"
+
+
+def report_load_failure(runtime_dir: Path, exc: BaseException) -> None:
+    summary = f"{type(exc).__name__}: {exc}"
+    (runtime_dir / LOAD_FAILURE_FILE).write_text(summary[:2000] + "\n", encoding="utf-8")
+
+
+def load_failure(runtime_dir: Path) -> str | None:
+    path = runtime_dir / LOAD_FAILURE_FILE
+    return path.read_text(encoding="utf-8").strip() if path.exists() else None
+
+
+def report_worker_ready(runtime_dir: Path, loaded: str) -> None:
+    """`loaded` says what this worker serves (task, engine, device, dtype), for the launcher's log."""
+    directory = runtime_dir / READY_WORKERS_DIR
+    directory.mkdir(exist_ok=True)
+    partial = directory / f".{os.getpid()}.partial"
+    partial.write_text(loaded + "\n", encoding="utf-8")
+    partial.rename(directory / str(os.getpid()))  # whole or absent: the watcher may read it at any moment
+
+
+def ready_worker_descriptions(runtime_dir: Path) -> list[str]:
+    """What each live, ready worker reported it loaded."""
+    directory = runtime_dir / READY_WORKERS_DIR
+    found = []
+    for pid in ready_worker_pids(runtime_dir):
+        try:
+            found.append((directory / str(pid)).read_text(encoding="utf-8").strip())
+        except OSError:  # gone since: it died
+            continue
+    return found
+
+
+def ready_worker_pids(runtime_dir: Path) -> list[int]:
+    """PIDs of workers that loaded the model and are still alive; forgets the dead ones."""
+    alive = []
+    directory = runtime_dir / READY_WORKERS_DIR
+    for path in directory.iterdir() if directory.is_dir() else []:
+        if path.name.startswith("."):
+            continue  # a report being written
+        try:
+            running = psutil.Process(int(path.name)).status() != psutil.STATUS_ZOMBIE
+        except (ValueError, psutil.NoSuchProcess):
+            running = False
+        if running:
+            alive.append(int(path.name))
+        else:
+            path.unlink(missing_ok=True)
+    return alive

@@ -1,0 +1,1 @@
+"""The tasks served: one package each, a shared batching base, and the registry that ties them to models."""

@@ -1,0 +1,188 @@
+"""What every task shares: the Task names, what model_fn returns, and the batching written once for all tasks.
+
+A task is a request parser, one call that answers many items in one model pass, and a formatter. The stage that
+serves a model-server batch or a Batch Transform file (parse each record on its own, group the records that
+share parameters, flatten their items into one model call, split the results back in order, give each bad record
+its own error) is `BatchedModel.predict_records`, here, for every task.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
+
+from hf_serving.deadline import DeadlineExceeded
+from hf_serving.engines.base import Engine
+from hf_serving.errors import BadRequest, ServingError
+from hf_serving.formats.media import CSV
+from hf_serving.formats.records import RecordBatch, RecordResults
+
+
+class Task(enum.Enum):
+    QUESTION_ANSWERING = "question-answering"
+    TEXT_CLASSIFICATION = "text-classification"
+    SENTENCE_EMBEDDINGS = "sentence-embeddings"
+    FEATURE_EXTRACTION = "feature-extraction"
+
+
+class ServedModel(Protocol):
+    """What the default model_fn returns and the default predict_fn calls."""
+
+    task: Task
+    engine: Engine
+
+    def predict(self, payload: object) -> object:
+        """Validate one decoded JSON payload (BadRequest naming the field) and answer it."""
+        ...
+
+    def predict_records(self, batch: RecordBatch) -> RecordResults:
+        """Answer many records at once; each bad record gets its own error, in place."""
+        ...
+
+    def warmup_payload(self) -> object:
+        """A valid request payload, run once at start before /ping reports ready."""
+        ...
+
+    def describe(self) -> str:
+        """What was loaded, for the log: task, engine, device, dtype."""
+        ...
+
+
+@dataclass(frozen=True)
+class LoadedParts:
+    """What the loader hands a task: the engine running the model, and what the task code reads beside it."""
+
+    engine: Engine
+    tokenizer: Any  # a transformers fast tokenizer
+    config: Any  # the transformers config (labels, position limit); no torch in it
+    model_dir: Path  # the directory served, for task files beside the weights (sentence-transformers' modules)
+
+
+Item = TypeVar("Item")
+Parameters = TypeVar("Parameters", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class ParsedRequest(Generic[Item, Parameters]):
+    items: list[Item]
+    parameters: Parameters
+    is_batch: bool  # a list came in, so a list goes out even for one item
+
+
+def _same_directory(model_dir: Path) -> Path:
+    return model_dir
+
+
+def _never(model_dir: Path) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One task's row of the registry (tasks/registry.py): everything the loader and the launcher need to know."""
+
+    task: Task
+    names: tuple[str, ...]  # HF_TASK spellings, from the Hugging Face toolkit and pipelines
+    architecture_suffixes: tuple[str, ...]  # config.json architectures it serves ("...ForQuestionAnswering")
+    auto_model: str  # the transformers AutoModel class that loads the weights
+    output_names: tuple[str, ...]  # what the task code reads from a forward pass, in the model's order
+    csv_columns: tuple[str, ...]  # a Batch Transform CSV row's columns
+    parse_request: Callable[[object], ParsedRequest]
+    served_model: Callable[[TaskSpec, LoadedParts], ServedModel]
+    weights_dir: Callable[[Path], Path] = _same_directory  # where the transformer's files are in a model dir
+    owns_directory: Callable[[Path], bool] = _never  # a layout that names the task (sentence-transformers')
+
+
+class BatchedModel(ABC, Generic[Item, Parameters]):
+    """A served model of one task. Subclasses give `answer` (one model pass for many items), `format` and
+    `warmup_payload`; the registry's row gives the task, its request parser and its CSV columns."""
+
+    def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
+        self.spec = spec
+        self.task = spec.task
+        self.parse = spec.parse_request
+        self.csv_columns = spec.csv_columns
+        self.engine = parts.engine
+
+    @abstractmethod
+    def answer(self, items: list[Item], parameters: Parameters) -> list[object]:
+        """One result per item, in order, from as few model passes as the engine's batch size allows."""
+
+    @abstractmethod
+    def format(self, request: ParsedRequest[Item, Parameters], results: list[object]) -> object:
+        """The response body's shape for this request (one result, or a list)."""
+
+    @abstractmethod
+    def warmup_payload(self) -> object: ...
+
+    def describe(self) -> str:
+        return (f"{self.task.value} on {self.engine.description}, device {self.engine.device}, "
+                f"dtype {self.engine.dtype}")
+
+    def predict(self, payload: object) -> object:
+        request = self.parse(payload)
+        return self.format(request, self.answer(request.items, request.parameters))
+
+    def predict_records(self, batch: RecordBatch) -> RecordResults:
+        requests = [self._parse_record(record, batch.format) for record in batch.records]
+        if batch.format == CSV:
+            strict_csv(requests)
+        results: list[object] = list(requests)  # errors stay in place; requests are replaced by answers
+        groups: dict[Hashable, list[tuple[int, ParsedRequest]]] = {}
+        for index, request in enumerate(requests):
+            if isinstance(request, ParsedRequest):
+                groups.setdefault(request.parameters, []).append((index, request))
+        for parameters, group in groups.items():
+            self._answer_together(group, parameters, results)
+        if batch.format == CSV:
+            strict_csv(results)
+        return RecordResults(batch.format, results)
+
+    def _answer_together(self, group: list[tuple[int, ParsedRequest]], parameters: Any,
+                         results: list[object]) -> None:
+        """One model pass for every record that shares these parameters; one by one if one of them fails."""
+        try:
+            flat = self.answer([item for _, request in group for item in request.items], parameters)
+        except DeadlineExceeded as exc:  # out of time for all of them: trying each again would only be later
+            for index, _ in group:
+                results[index] = exc
+            return
+        except ServingError:  # one record's items failed the model (QA: a question too long): find which
+            for index, request in group:
+                try:
+                    results[index] = self.format(request, self.answer(request.items, parameters))
+                except ServingError as exc:
+                    results[index] = exc
+            return
+        offset = 0
+        for index, request in group:
+            results[index] = self.format(request, flat[offset:offset + len(request.items)])
+            offset += len(request.items)
+
+    def _parse_record(self, record: object, record_format: str) -> ParsedRequest | ServingError:
+        if isinstance(record, ServingError):
+            return record
+        try:
+            return self.parse(self._csv_payload(record) if record_format == CSV else record)
+        except ServingError as exc:
+            return exc
+
+    def _csv_payload(self, row: object) -> object:
+        """A CSV row as the JSON payload it stands for: one column is the text, several are named fields."""
+        columns = self.csv_columns
+        if not isinstance(row, list) or len(row) != len(columns):
+            quote = " (quote it if it holds commas)" if len(columns) == 1 else ""
+            raise BadRequest(f"a row must have {len(columns)} column{'s' if len(columns) > 1 else ''}: "
+                             f"{','.join(columns)}{quote}")
+        return row[0] if len(columns) == 1 else dict(zip(columns, row, strict=True))
+
+
+def strict_csv(results: Sequence[object]) -> None:
+    """CSV has no room for an error object: a bad row fails the request, naming the row."""
+    for number, result in enumerate(results, start=1):
+        if isinstance(result, ServingError):
+            raise type(result)(f"row {number}: {result.message}")

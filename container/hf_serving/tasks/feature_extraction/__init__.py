@@ -1,0 +1,1 @@
+"""Per-token features: the transformers feature-extraction pipeline's hidden states, one row per token."""

@@ -1,0 +1,36 @@
+"""HF_TASK=feature-extraction: the hidden state of every token, as transformers' feature-extraction pipeline and
+AWS's Hugging Face toolkit return it.
+
+Per text, a [1][tokens][hidden] nested list (the pipeline kept the batch axis of its one-text forward pass),
+special tokens included, padding excluded. Unlike the pipeline, a text longer than the model's maximum is
+truncated instead of failing. For one vector per text, serve the model as sentence-embeddings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hf_serving.tasks import text_batches
+from hf_serving.tasks.base import BatchedModel, LoadedParts, ParsedRequest, TaskSpec
+
+
+class FeatureExtractionModel(BatchedModel[str, None]):
+    def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
+        super().__init__(spec, parts)
+        self.tokenizer = parts.tokenizer
+        self.max_length = text_batches.max_length(parts.tokenizer, parts.config)
+
+    def answer(self, items: list[str], parameters: None) -> list[object]:
+        rows = text_batches.tokenize(self.tokenizer, items, self.max_length)
+        return text_batches.run_sorted(self.engine, self.tokenizer, rows, _unpadded_states)
+
+    def format(self, request: ParsedRequest[str, None], results: list[object]) -> object:
+        return results if request.is_batch else results[0]
+
+    def warmup_payload(self) -> object:
+        return {"inputs": ["The container started.", "Warming up the model before /ping says ready."]}
+
+
+def _unpadded_states(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[object]:
+    states, lengths = outputs["last_hidden_state"], feed["attention_mask"].sum(axis=1)
+    return [[states[row, :length].tolist()] for row, length in enumerate(lengths)]

@@ -1,0 +1,260 @@
+"""Extractive question answering with the answers transformers 5.2.0's QuestionAnsweringPipeline gave.
+
+transformers >= 5.3 has no question-answering pipeline, so this module does its work for fast
+tokenizers: split each context into windows of max_seq_len tokens overlapping by doc_stride, run the
+model, decode spans per window (hf_serving.tasks.question_answering.decoding), map tokens back to whole words of the
+context, and merge identical answers across windows. Differences from the pipeline are in speed only:
+all windows of all inputs of a call are tokenized in one batch call and run through the model in
+chunks padded to their longest window; decoding always looks at each window unpadded, as the
+pipeline saw it.
+
+    answerer = QuestionAnswerer(engine, tokenizer, config)
+    answerer([QAInput("Where do I live?", "I live in Berlin")], QAParameters(top_k=2))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from hf_serving import deadline
+from hf_serving.engines.base import Engine
+from hf_serving.errors import BadRequest
+from hf_serving.tasks.padding import pad_rows, pad_values
+from hf_serving.tasks.question_answering.decoding import WindowLogits, decode_answers
+
+# The pipeline's defaults: max_seq_len = min(model_max_length, 384), doc_stride = min(max_seq_len // 2, 128).
+_DEFAULT_MAX_SEQ_LEN = 384
+_DEFAULT_MAX_DOC_STRIDE = 128
+_PARAMETER_MINIMUMS = {"top_k": 1, "max_answer_len": 1, "max_seq_len": 32, "doc_stride": 1,
+                       "max_question_len": 1}
+_NULLABLE_PARAMETERS = {"max_seq_len", "doc_stride"}
+
+
+@dataclass(frozen=True)
+class QAParameters:
+    """The pipeline's parameters. max_question_len is accepted and, as in the pipeline with a fast
+    tokenizer, has no effect: questions are never truncated (only the slow-tokenizer path used it)."""
+
+    top_k: int = 1
+    max_answer_len: int = 15
+    max_seq_len: int | None = None  # None: min(tokenizer.model_max_length, 384)
+    doc_stride: int | None = None  # None: min(max_seq_len // 2, 128)
+    max_question_len: int = 64
+    handle_impossible_answer: bool = False
+
+    @classmethod
+    def from_request(cls, parameters: object) -> QAParameters:
+        """Validate a request's "parameters" value (None or a JSON object); errors name the parameter."""
+        if parameters is None:
+            return cls()
+        if not isinstance(parameters, dict):
+            raise BadRequest("parameters must be a JSON object")
+        known = [field.name for field in fields(cls)]
+        unknown = sorted(str(name) for name in parameters if name not in known)
+        if unknown:
+            raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(known)})")
+        values: dict[str, Any] = {name: _checked_parameter(name, value) for name, value in parameters.items()}
+        max_seq_len, doc_stride = values.get("max_seq_len"), values.get("doc_stride")
+        if max_seq_len is not None and doc_stride is not None and doc_stride >= max_seq_len:
+            raise BadRequest(f"parameters.doc_stride ({doc_stride}) must be < parameters.max_seq_len "
+                             f"({max_seq_len})")
+        return cls(**values)
+
+
+def _checked_parameter(name: str, value: object) -> int | bool | None:
+    if name == "handle_impossible_answer":
+        if not isinstance(value, bool):
+            raise BadRequest("parameters.handle_impossible_answer must be true or false")
+        return value
+    if value is None and name in _NULLABLE_PARAMETERS:
+        return None
+    minimum = _PARAMETER_MINIMUMS[name]
+    # bool is an int subclass in Python, but true is not a length.
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        nullable = " or null" if name in _NULLABLE_PARAMETERS else ""
+        raise BadRequest(f"parameters.{name} must be an integer >= {minimum}{nullable}")
+    return value
+
+
+@dataclass(frozen=True)
+class QAInput:
+    question: str
+    context: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    answer: str
+    score: float
+    start: int  # character offsets into the context
+    end: int
+
+    def to_dict(self) -> dict:
+        return {"score": self.score, "start": self.start, "end": self.end, "answer": self.answer}
+
+
+@dataclass(frozen=True)
+class _Window:
+    """One model input: a window of one input's context, unpadded, with what decoding needs."""
+
+    input_index: int
+    model_inputs: dict[str, list[int]]
+    p_mask: np.ndarray  # 1 where a token cannot be part of an answer
+    encoding: Any  # tokenizers.Encoding: maps tokens to words and characters
+    pad_offset: int  # the pipeline's left-padding shift (see _window)
+
+
+class QuestionAnswerer:
+    """Answers (question, context) pairs with an engine running a *ForQuestionAnswering model (outputs
+    start_logits and end_logits), its fast tokenizer and its config."""
+
+    def __init__(self, engine: Engine, tokenizer: Any, config: Any) -> None:
+        if not getattr(tokenizer, "is_fast", False):
+            raise ValueError("QuestionAnswerer needs a fast (tokenizers-backed) tokenizer")
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.config = config
+        # The pipeline read answers from the context's side of the pair, which depends on padding_side.
+        self._question_first = tokenizer.padding_side == "right"
+        self._pad_values = pad_values(tokenizer)
+
+    def __call__(self, inputs: Sequence[QAInput], params: QAParameters) -> list[list[Answer]]:
+        """Up to params.top_k answers per input, best first, in input order."""
+        if not inputs:
+            return []
+        max_seq_len, doc_stride = self._window_sizes(params)
+        _check_not_empty(inputs)
+        self._check_questions_leave_room(inputs, max_seq_len, doc_stride)
+        windows = self._windows(inputs, max_seq_len, doc_stride)
+        per_input: list[list[WindowLogits]] = [[] for _ in inputs]
+        for window, (start, end) in zip(windows, self._logits(windows), strict=True):
+            per_input[window.input_index].append(
+                WindowLogits(start, end, window.p_mask, window.encoding, window.pad_offset))
+        return [self._answers(item.context, item_windows, params)
+                for item, item_windows in zip(inputs, per_input, strict=True)]
+
+    def _answers(self, context: str, windows: list[WindowLogits], params: QAParameters) -> list[Answer]:
+        sequence_index = 1 if self._question_first else 0  # the side of the pair that holds the context
+        ranked = decode_answers(context, windows, params.top_k, params.max_answer_len,
+                                params.handle_impossible_answer, sequence_index)
+        return [Answer(found.answer, found.score, found.start, found.end) for found in ranked]
+
+    def _model_max_length(self) -> int:
+        # Tokenizers without a limit report a huge sentinel; the position embeddings are the real bound.
+        limits = [int(self.tokenizer.model_max_length)]
+        positions = getattr(self.config, "max_position_embeddings", None)
+        if isinstance(positions, int):
+            limits.append(positions)
+        return min(limits)
+
+    def _window_sizes(self, params: QAParameters) -> tuple[int, int]:
+        limit = self._model_max_length()
+        max_seq_len = params.max_seq_len
+        if max_seq_len is None:
+            max_seq_len = min(self.tokenizer.model_max_length, _DEFAULT_MAX_SEQ_LEN, limit)
+        elif max_seq_len > limit:
+            raise BadRequest(f"parameters.max_seq_len must be <= {limit}, this model's maximum")
+        doc_stride = params.doc_stride
+        if doc_stride is None:
+            doc_stride = min(max_seq_len // 2, _DEFAULT_MAX_DOC_STRIDE)
+        # The pipeline raised ValueError for doc_stride > max_seq_len; equal fails in the tokenizer.
+        if doc_stride >= max_seq_len:
+            raise BadRequest(f"parameters.doc_stride ({doc_stride}) must be < max_seq_len ({max_seq_len})")
+        return max_seq_len, doc_stride
+
+    def _check_questions_leave_room(self, inputs: Sequence[QAInput], max_seq_len: int,
+                                    doc_stride: int) -> None:
+        """Reject, by index, the inputs on which the pipeline's tokenizer call failed.
+
+        Questions are never truncated. When a context must be cut, each window keeps
+        max_seq_len - question - special tokens of it, and the tokenizer fails (an error, or a Rust
+        panic that would abort the whole batch) unless that is more than doc_stride.
+        """
+        specials = self.tokenizer.num_special_tokens_to_add(pair=True)
+        question_lengths = self._token_counts([item.question for item in inputs])
+        at_risk = [index for index, length in enumerate(question_lengths)
+                   if max_seq_len - length - specials <= doc_stride]
+        if not at_risk:
+            return
+        context_lengths = self._token_counts([inputs[index].context for index in at_risk])
+        for index, context_length in zip(at_risk, context_lengths, strict=True):
+            question_length = question_lengths[index]
+            if question_length + context_length + specials > max_seq_len:
+                room = max(max_seq_len - question_length - specials, 0)
+                raise BadRequest(
+                    f"inputs[{index}].question is {question_length} tokens long: with "
+                    f"max_seq_len={max_seq_len} it leaves {room} tokens per window for the context, "
+                    f"which must be more than doc_stride={doc_stride}; shorten the question, raise "
+                    f"max_seq_len or lower doc_stride")
+
+    def _token_counts(self, texts: list[str]) -> list[int]:
+        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+
+    def _windows(self, inputs: Sequence[QAInput], max_seq_len: int, doc_stride: int) -> list[_Window]:
+        questions = [item.question for item in inputs]
+        contexts = [item.context for item in inputs]
+        # No padding here: windows are padded per model chunk, and decoded unpadded like the pipeline's.
+        # Only what the model takes is asked for: transformers turns each output into Python lists, which was
+        # the largest host-side cost of a batch on a GPU host. Offsets are read from the Encoding objects.
+        encoded = self.tokenizer(
+            text=questions if self._question_first else contexts,
+            text_pair=contexts if self._question_first else questions,
+            padding=False,
+            truncation="only_second" if self._question_first else "only_first",
+            max_length=max_seq_len,
+            stride=doc_stride,
+            return_token_type_ids="token_type_ids" in self.tokenizer.model_input_names,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=False,
+        )
+        names = [name for name in self.tokenizer.model_input_names if name in encoded]
+        return [self._window(encoded, row, names) for row in range(len(encoded["input_ids"]))]
+
+    def _window(self, encoded: Any, row: int, names: list[str]) -> _Window:
+        input_ids = np.asarray(encoded["input_ids"][row])
+        if self._question_first:
+            p_mask = np.array([sequence != 1 for sequence in encoded.sequence_ids(row)], dtype=np.int64)
+        else:
+            # The pipeline masked nothing when the context comes first: question tokens may be answers.
+            p_mask = np.zeros(len(input_ids), dtype=np.int64)
+        # Kept unmasked, wherever a [CLS] id occurs: its probability is the "no answer" score.
+        if self.tokenizer.cls_token_id is not None:
+            p_mask[input_ids == self.tokenizer.cls_token_id] = 0
+        # The pipeline shifted token indices by the pad ids in an unpadded window (left padding only):
+        # zero unless the text itself contains the pad token.
+        pad_id = self.tokenizer.pad_token_id
+        left = self.tokenizer.padding_side == "left" and pad_id is not None
+        pad_offset = int((input_ids == pad_id).sum()) if left else 0
+        return _Window(input_index=encoded["overflow_to_sample_mapping"][row],
+                       model_inputs={name: encoded[name][row] for name in names},
+                       p_mask=p_mask, encoding=encoded.encodings[row], pad_offset=pad_offset)
+
+    def _logits(self, windows: list[_Window]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Float32 (start, end) logits of each window, unpadded, in order.
+
+        Each chunk is right-padded to its longest window (tasks/padding.py). The pipeline ran each window
+        alone, unpadded; the attention mask hides the pads, so the logits of real tokens do not change.
+        """
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        names = list(windows[0].model_inputs) if windows else []
+        for begin in range(0, len(windows), self.engine.max_batch_size):
+            deadline.check()  # a request past the invocation timeout is abandoned between chunks
+            chunk = windows[begin:begin + self.engine.max_batch_size]
+            output = self.engine.run(pad_rows([window.model_inputs for window in chunk], names, self._pad_values))
+            start_rows, end_rows = output["start_logits"], output["end_logits"]
+            for row, window in enumerate(chunk):
+                length = len(window.model_inputs["input_ids"])
+                found.append((start_rows[row, :length], end_rows[row, :length]))
+        return found
+
+
+def _check_not_empty(inputs: Sequence[QAInput]) -> None:
+    # The pipeline rejected empty strings (not whitespace-only ones) with ValueError.
+    for index, item in enumerate(inputs):
+        for name in ("question", "context"):
+            if getattr(item, name) == "":
+                raise BadRequest(f"inputs[{index}].{name} cannot be empty")

@@ -1,0 +1,86 @@
+"""The task table: which tasks this container serves, and how a model directory names its task.
+
+Adding a task is one package under tasks/ (its requests, its algorithm, its served model) and one row here.
+The loader, the launcher's banner, the packaging checks and HF_TASK's accepted values all read this table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from hf_serving.errors import ConfigurationError
+from hf_serving.tasks.base import Task, TaskSpec
+from hf_serving.tasks.feature_extraction.served import FeatureExtractionModel
+from hf_serving.tasks.question_answering.requests import parse_qa_request
+from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
+from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
+from hf_serving.tasks.sentence_embeddings.requests import parse_embeddings_request
+from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
+from hf_serving.tasks.text_classification.requests import parse_classification_request
+from hf_serving.tasks.text_classification.served import TextClassificationModel
+from hf_serving.tasks.text_inputs import parse_plain_text_request
+
+TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
+    TaskSpec(Task.QUESTION_ANSWERING, names=("question-answering",),
+             architecture_suffixes=("ForQuestionAnswering",), auto_model="AutoModelForQuestionAnswering",
+             output_names=("start_logits", "end_logits"), csv_columns=("question", "context"),
+             parse_request=parse_qa_request, served_model=QuestionAnsweringModel),
+    TaskSpec(Task.TEXT_CLASSIFICATION, names=("text-classification", "sentiment-analysis"),
+             architecture_suffixes=("ForSequenceClassification",), auto_model="AutoModelForSequenceClassification",
+             output_names=("logits",), csv_columns=("text",),
+             parse_request=parse_classification_request, served_model=TextClassificationModel),
+    # A sentence-transformers directory (modules.json) names this task itself; HF_TASK names it for a plain
+    # encoder, which is then mean-pooled as sentence-transformers does.
+    TaskSpec(Task.SENTENCE_EMBEDDINGS, names=("sentence-embeddings",), architecture_suffixes=(),
+             auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
+             parse_request=parse_embeddings_request, served_model=SentenceEmbeddingsModel,
+             weights_dir=transformer_dir, owns_directory=is_sentence_transformers_dir),
+    # The transformers pipeline's per-token hidden states (AWS's Hugging Face toolkit serves this task).
+    TaskSpec(Task.FEATURE_EXTRACTION, names=("feature-extraction",), architecture_suffixes=(),
+             auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
+             parse_request=parse_plain_text_request, served_model=FeatureExtractionModel,
+             weights_dir=transformer_dir),
+)}
+
+ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
+
+
+def read_config(model_dir: Path) -> dict:
+    path = model_dir / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path} does not exist: the model directory has no config.json") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigurationError(f"{path} is not readable JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ConfigurationError(f"{path} does not hold a JSON object")
+    return config
+
+
+def task_named(name: str) -> Task:
+    task = ALIASES.get(name.strip().lower())
+    if task is None:
+        raise ConfigurationError(f"HF_TASK={name!r} is not supported: use one of {', '.join(sorted(ALIASES))}")
+    return task
+
+
+def detect_task(model_dir: Path, forced: str | None) -> TaskSpec:
+    """HF_TASK when set, else the task the directory's layout names, else the one config.json's architectures
+    imply."""
+    if forced is not None:
+        return TASKS[task_named(forced)]
+    for spec in TASKS.values():
+        if spec.owns_directory(model_dir):
+            return spec
+    architectures = read_config(model_dir).get("architectures") or []
+    for architecture in architectures:
+        for spec in TASKS.values():
+            if isinstance(architecture, str) and architecture.endswith(spec.architecture_suffixes):
+                return spec
+    served = ", ".join(f"...{suffix}" for spec in TASKS.values() for suffix in spec.architecture_suffixes)
+    raise ConfigurationError(
+        f"cannot tell the task from config.json architectures {architectures!r}: this container serves {served} "
+        f"models and sentence-transformers directories (modules.json); set HF_TASK to force one "
+        f"({', '.join(sorted(ALIASES))})")

@@ -1,0 +1,1 @@
+"""Sentence embeddings: sentence-transformers models served as pooled, optionally normalised vectors."""

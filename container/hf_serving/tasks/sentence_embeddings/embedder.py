@@ -1,0 +1,75 @@
+"""Sentence embeddings as sentence-transformers' encode() computes them, batched across requests.
+
+The Transformer module's token states come from the engine; the rest of the module list (prompt, lower-casing,
+truncation at max_seq_length, Pooling, Normalize) is applied here in numpy, from the model's own files
+(tasks/sentence_embeddings/layout.py). In float32 the vectors equal encode()'s to a cosine of 0.99999
+(tests/unit/tasks/sentence_embeddings/test_fidelity.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from hf_serving.engines.base import Engine
+from hf_serving.errors import BadRequest, PayloadTooLarge
+from hf_serving.tasks import text_batches
+from hf_serving.tasks.sentence_embeddings.layout import SentenceTransformerLayout
+from hf_serving.tasks.sentence_embeddings.pooling import normalize, pool, truncate_dimensions
+from hf_serving.tasks.sentence_embeddings.requests import EmbeddingParameters
+
+
+class SentenceEmbedder:
+    def __init__(self, engine: Engine, tokenizer: Any, config: Any, layout: SentenceTransformerLayout) -> None:
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.layout = layout
+        self.max_length = text_batches.max_length(tokenizer, config, layout.max_seq_length)
+
+    @property
+    def dimension(self) -> int | None:
+        return self.layout.pooling.output_dimension()
+
+    def __call__(self, texts: Sequence[str], params: EmbeddingParameters) -> list[list[float]]:
+        texts = self._prepared(texts, params)
+        if not params.truncate:
+            self._check_lengths(texts)
+        rows = text_batches.tokenize(self.tokenizer, texts, self.max_length, params.truncation_direction)
+        vectors = np.stack(text_batches.run_sorted(self.engine, self.tokenizer, rows, self._pooled))
+        normalized = self.layout.normalize if params.normalize is None else params.normalize
+        if params.dimensions is None:  # the model's own pipeline, as encode() runs it: Normalize, then truncate_dim
+            if normalized:
+                vectors = normalize(vectors)
+            if self.layout.truncate_dim is not None:
+                vectors = truncate_dimensions(vectors, self.layout.truncate_dim)
+        else:  # text-embeddings-inference's dimensions: cut first, then normalise, so the vectors stay unit length
+            if params.dimensions > vectors.shape[1]:
+                raise BadRequest(f"parameters.dimensions must be <= {vectors.shape[1]}, this model's dimension")
+            vectors = truncate_dimensions(vectors, params.dimensions)
+            if normalized:
+                vectors = normalize(vectors)
+        return vectors.tolist()
+
+    def _prepared(self, texts: Sequence[str], params: EmbeddingParameters) -> list[str]:
+        """The prompt in front and lower-casing, as sentence-transformers' Transformer module does first."""
+        name = params.prompt_name or self.layout.default_prompt_name
+        prompt = ""
+        if name is not None:
+            if name not in self.layout.prompts:
+                known = ", ".join(sorted(self.layout.prompts)) or "none"
+                raise BadRequest(f"parameters.prompt_name {name!r} is not one of this model's prompts ({known})")
+            prompt = self.layout.prompts[name]
+        prepared = [prompt + text for text in texts]
+        return [text.lower() for text in prepared] if self.layout.do_lower_case else prepared
+
+    def _check_lengths(self, texts: list[str]) -> None:
+        lengths = [len(ids) for ids in self.tokenizer(texts, truncation=False)["input_ids"]]
+        for index, length in enumerate(lengths):
+            if length > self.max_length:
+                raise PayloadTooLarge(f"inputs[{index}] is {length} tokens long, over this model's "
+                                      f"{self.max_length}: send truncate: true, or a shorter text")
+
+    def _pooled(self, outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return list(pool(self.layout.pooling, outputs["last_hidden_state"], feed["attention_mask"]))

@@ -1,0 +1,25 @@
+"""The served sentence-embeddings model: a list of vectors, one per input text."""
+
+from __future__ import annotations
+
+from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
+from hf_serving.tasks.sentence_embeddings.embedder import SentenceEmbedder
+from hf_serving.tasks.sentence_embeddings.layout import SentenceTransformerLayout, is_sentence_transformers_dir
+from hf_serving.tasks.sentence_embeddings.requests import EmbeddingParameters, EmbeddingsRequest
+
+
+class SentenceEmbeddingsModel(BatchedModel[str, EmbeddingParameters]):
+    def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
+        super().__init__(spec, parts)
+        layout = (SentenceTransformerLayout.read(parts.model_dir) if is_sentence_transformers_dir(parts.model_dir)
+                  else SentenceTransformerLayout.plain(parts.model_dir))
+        self.embedder = SentenceEmbedder(parts.engine, parts.tokenizer, parts.config, layout)
+
+    def answer(self, items: list[str], parameters: EmbeddingParameters) -> list[object]:
+        return list(self.embedder(items, parameters))
+
+    def format(self, request: EmbeddingsRequest, results: list[object]) -> object:
+        return results  # always a list of vectors, as text-embeddings-inference answers
+
+    def warmup_payload(self) -> object:
+        return {"inputs": ["The container started.", "Warming up the model before /ping says ready."]}

@@ -1,0 +1,54 @@
+"""Texts through an engine, shortest first: tokenised once, padded per chunk to its own longest text.
+
+Sorting by length means each chunk pads little; the results are put back in the caller's order. The deadline is
+checked between chunks, so a request past the invocation timeout stops costing the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+
+from hf_serving import deadline
+from hf_serving.engines.base import Engine
+from hf_serving.tasks.padding import pad_rows, pad_values
+
+Row = TypeVar("Row")
+
+
+def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int, truncation_side: str = "right") -> list[dict]:
+    """One dict of token lists per text, truncated to max_length tokens from the given side."""
+    default_side = tokenizer.truncation_side
+    tokenizer.truncation_side = truncation_side  # read at each call; a worker tokenises one request at a time
+    try:
+        encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+    finally:
+        tokenizer.truncation_side = default_side
+    return [{name: encoded[name][index] for name in encoded} for index in range(len(texts))]
+
+
+def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],
+               read: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], Sequence[Row]]) -> list[Row]:
+    """read(outputs, feed) gives one result per row of a chunk; returns them for every row, in the rows' order.
+    feed holds the chunk's padded inputs (attention_mask among them: a task that pools needs it)."""
+    order = sorted(range(len(rows)), key=lambda index: len(rows[index]["input_ids"]))
+    names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in rows[0]]
+    names += [name for name in engine.input_names if name not in names]
+    values = pad_values(tokenizer)
+    found: dict[int, Row] = {}
+    for start in range(0, len(order), engine.max_batch_size):
+        deadline.check()
+        chunk = order[start:start + engine.max_batch_size]
+        feed = pad_rows([rows[index] for index in chunk], names, values)
+        for index, result in zip(chunk, read(engine.run(feed), feed), strict=True):
+            found[index] = result
+    return [found[index] for index in range(len(rows))]
+
+
+def max_length(tokenizer: Any, config: Any, cap: int | None = None) -> int:
+    """The most tokens a text may keep: the tokenizer's limit, the position embeddings, and a task's own cap."""
+    limits = [n for n in (tokenizer.model_max_length, getattr(config, "max_position_embeddings", None), cap)
+              if isinstance(n, int) and 0 < n < 1_000_000]  # tokenizers without a limit report a huge sentinel
+    return min(limits) if limits else 512

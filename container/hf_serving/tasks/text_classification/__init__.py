@@ -1,0 +1,1 @@
+"""Text classification (sentiment, emotion, ...): request shapes, the classifier and its served model."""

@@ -1,0 +1,98 @@
+"""Text classification scored as transformers' text-classification pipeline scores it, but batched.
+
+Same labels, same scores (float32 logits through the same numpy softmax/sigmoid), same output shapes,
+including the pipeline's legacy shape when the request names no top_k: one {"label", "score"} per text.
+Unlike the pipeline, texts longer than the model's maximum are truncated instead of crashing the model
+(a known failure of AWS's container), and a batch is sorted by length and padded per chunk to its longest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hf_serving.engines.base import Engine
+from hf_serving.errors import BadRequest
+from hf_serving.formats.media import json_type_name
+from hf_serving.tasks import text_batches
+
+FUNCTIONS = ("softmax", "sigmoid", "none")
+_KNOWN = {"top_k", "function_to_apply"}
+
+
+@dataclass(frozen=True)
+class ClassificationParameters:
+    top_k: int | None = 1
+    legacy: bool = True  # no top_k in the request: the pipeline's one-dict-per-text shape
+    function_to_apply: str | None = None  # None: from the model's config, as the pipeline decides
+
+    @classmethod
+    def from_request(cls, parameters: object) -> ClassificationParameters:
+        if parameters is None:
+            return cls()
+        if not isinstance(parameters, dict):
+            raise BadRequest(f"parameters must be a JSON object, not {json_type_name(parameters)}")
+        unknown = sorted(set(parameters) - _KNOWN)
+        if unknown:
+            raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(sorted(_KNOWN))})")
+        function = parameters.get("function_to_apply")
+        if function is not None and (not isinstance(function, str) or function.lower() not in FUNCTIONS):
+            raise BadRequest(f"parameters.function_to_apply must be one of {', '.join(FUNCTIONS)}")
+        if "top_k" not in parameters:
+            return cls(function_to_apply=function.lower() if function else None)
+        top_k = parameters["top_k"]
+        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
+            raise BadRequest("parameters.top_k must be an integer >= 1, or null for every label")
+        return cls(top_k=top_k, legacy=False, function_to_apply=function.lower() if function else None)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def _sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+class TextClassifier:
+    def __init__(self, engine: Engine, tokenizer: Any, config: Any) -> None:
+        self.engine = engine
+        self.tokenizer = tokenizer
+        self.id2label = {int(k): v for k, v in config.id2label.items()}
+        self.max_length = text_batches.max_length(tokenizer, config)
+        self.default_function = self._default_function(config)
+
+    @staticmethod
+    def _default_function(config: Any) -> str:
+        """The pipeline's choice when the request names none."""
+        if config.problem_type == "regression":
+            return "none"
+        if config.problem_type == "multi_label_classification" or config.num_labels == 1:
+            return "sigmoid"
+        if config.problem_type == "single_label_classification" or config.num_labels > 1:
+            return "softmax"
+        return str(getattr(config, "function_to_apply", "none")).lower()
+
+    def __call__(self, texts: Sequence[str], params: ClassificationParameters) -> list[object]:
+        """One result per text, in order: a dict (legacy shape) or a list of dicts sorted by score."""
+        logits = self.logits(texts)
+        function = params.function_to_apply or self.default_function
+        scores = {"softmax": _softmax, "sigmoid": _sigmoid}.get(function, lambda x: x)(logits)
+        return [self._result(row, params) for row in scores]
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """float32 logits, one row per text (truncated to the model's maximum)."""
+        rows = text_batches.tokenize(self.tokenizer, texts, self.max_length)
+        return np.stack(text_batches.run_sorted(self.engine, self.tokenizer, rows,
+                                                lambda outputs, _: list(outputs["logits"])))
+
+    def _result(self, scores: np.ndarray, params: ClassificationParameters) -> object:
+        if params.legacy:
+            return {"label": self.id2label[scores.argmax().item()], "score": scores.max().item()}
+        ranked = [{"label": self.id2label[i], "score": score.item()} for i, score in enumerate(scores)]
+        ranked.sort(key=lambda entry: entry["score"], reverse=True)
+        return ranked if params.top_k is None else ranked[:params.top_k]

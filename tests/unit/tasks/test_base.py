@@ -1,0 +1,39 @@
+
+import pytest
+
+from hf_serving.errors import BadRequest
+from hf_serving.formats.records import RecordBatch
+from hf_serving.loading.loader import load_served_model
+from hf_serving.settings import Settings
+from tests.support.paths import TINY_QA
+
+GOOD = {"question": "Which port?", "context": "The container listens on port 8080. " * 20}
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_served_model(TINY_QA, Settings(model_dir=TINY_QA, dtype="float32"))
+
+
+def test_records_sharing_parameters_run_together_and_match_single_requests(model):
+    second = {"question": "Where?", "context": "Requests go to the invocations route."}
+    results = model.predict_records(RecordBatch("application/jsonlines", [GOOD, second])).results
+    assert results == [model.predict(GOOD), model.predict(second)]
+
+
+def test_one_record_the_tokenizer_refuses_does_not_fail_the_others(model):
+    parameters = {"max_seq_len": 48, "doc_stride": 16}
+    too_long = {"inputs": {"question": "why " * 60, "context": "a long context " * 30}, "parameters": parameters}
+    good = {"inputs": GOOD, "parameters": parameters}
+    results = model.predict_records(RecordBatch("application/jsonlines", [good, too_long, good])).results
+    assert results[0] == results[2] == model.predict(good)
+    assert isinstance(results[1], BadRequest)
+    with pytest.raises(BadRequest):
+        model.predict(too_long)
+
+
+def test_csv_rows_must_have_two_columns_and_errors_name_the_row(model):
+    with pytest.raises(BadRequest, match="row 2: a row must have 2 columns: question,context"):
+        model.predict_records(RecordBatch("text/csv", [["q", "c"], ["only one"]]))
+    results = model.predict_records(RecordBatch("text/csv", [[GOOD["question"], GOOD["context"]]])).results
+    assert results == [model.predict(GOOD)]
