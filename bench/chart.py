@@ -1,7 +1,8 @@
 """One PNG from a results JSON: req/s (left) and p99 latency (right) per server, request kind and concurrency.
 
-Run in the chart venv (bench/peers/setup.sh builds it; matplotlib stays out of the container):
-    build/bench-venvs/chart/bin/python bench/chart.py bench/results/latest.json bench/results/latest.png
+Run in the chart venv (bench/peers/setup.sh builds it; matplotlib stays out of the container), from the
+repository root:
+    build/bench-venvs/chart/bin/python -m bench.chart bench/results/latest.json bench/results/latest.png
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 COLOURS = {"ours": "#1b7837", "ours-int8": "#00441b", "ours-fp32": "#7fbf7b", "aws": "#d95f02",
-           "flask": "#7570b3"}
+           "flask": "#7570b3", "st-fastapi": "#e7298a"}
+
+
+def _size(info: dict) -> str:
+    texts = info.get("texts", 1)
+    return f"{texts}x{info['tokens']} tok" if texts > 1 else f"{info['tokens']} tok"
 
 
 def main(results_path: str, png_path: str) -> int:
@@ -39,7 +45,7 @@ def main(results_path: str, png_path: str) -> int:
         rps_axis.bar_label(bars, fmt="%.1f", fontsize=7)
         bars = p99_axis.bar(positions, p99, width, label=label, color=colour)
         p99_axis.bar_label(bars, fmt="%.0f", fontsize=7)
-    names = [f"{kind}\n{config['kinds'][kind]['tokens']} tok, c={c}" for kind, c in groups]
+    names = [f"{kind}\n{_size(config['kinds'][kind])}, c={c}" for kind, c in groups]
     for axis, title in ((rps_axis, "throughput (req/s, higher is better)"),
                         (p99_axis, "p99 latency (ms, log scale, lower is better)")):
         axis.set_xticks(range(len(groups)), names, fontsize=8)

@@ -9,9 +9,11 @@ Three measurements on the same full-size demo model (random weights) and the sam
    concurrency (1, 16, 64 by default) with the client spread over several processes, for each variant of
    the settings given (the first is the default configuration).
 
-Writes NAME.json and NAME.md under --out. Needs a CUDA GPU, java and nginx (bench/README.md, "GPU").
+Writes NAME.json and NAME.md under --out. Needs a CUDA GPU, java and nginx (bench/README.md, "GPU"), and
+hf_serving importable (the project's venv has it installed editable; another Python needs PYTHONPATH=container,
+which the servers it starts inherit). From the repository root:
 
-    python bench/gpu.py --seconds 15 --variants 'default,MODEL_SERVER_BATCH_SIZE=64'
+    python -m bench.gpu --seconds 15 --variants 'default,MODEL_SERVER_BATCH_SIZE=64'
 """
 
 from __future__ import annotations
@@ -28,13 +30,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import payloads
-from loadgen import percentile, run_closed_loop_processes
-from run import cell_record
-from servers import MODEL_DIRS, ROOT, SERVERS, RunningServer, ServerSpec, server_spec
-
-sys.path.insert(0, str(ROOT / "container"))
+from bench import payloads
+from bench.loadgen import percentile, run_closed_loop_processes
+from bench.run import cell_record
+from bench.servers import MODEL_DIRS, ROOT, SERVERS, RunningServer, ServerSpec, server_spec
 
 SEQ_LEN = 384
 
@@ -82,7 +81,7 @@ def gpu_meta() -> dict:
 
 
 def load(model_dir: Path, dtype: str):
-    from hf_serving.model_loading import load_served_model
+    from hf_serving.loading.loader import load_served_model
     from hf_serving.settings import Settings
 
     return load_served_model(model_dir, Settings.from_environ({"HF_MODEL_DIR": str(model_dir), "MODEL_DTYPE": dtype}))
@@ -123,8 +122,8 @@ def model_only(model_dir: Path, dtypes: list[str], batch_sizes: list[int], secon
 
 def hooks_in_process(model_dir: Path, body: bytes, batches: list[int], seconds: float) -> list[dict]:
     """The default predict_fn on N decoded requests at once, as a worker runs a model-server batch."""
-    from hf_serving.media import JSON
-    from hf_serving.records import RecordBatch
+    from hf_serving.formats.media import JSON
+    from hf_serving.formats.records import RecordBatch
 
     served = load(model_dir, "auto")
     payload = json.loads(body)
@@ -243,7 +242,7 @@ def markdown(result: dict) -> str:
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    kind = payloads.build(args.model_dir, args.model_dir)["qa380"]
+    kind = payloads.build({"qa": args.model_dir})["qa380"]
     meta = gpu_meta()
     work_dir = ROOT / "build" / "bench-runs" / ("gpu-" + meta["started_utc"].replace(":", ""))
     work_dir.mkdir(parents=True, exist_ok=True)

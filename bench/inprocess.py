@@ -1,11 +1,12 @@
 """The container's own hooks called in-process, without any server: the baseline for serving overhead.
 
-Run by bench/run.py in a subprocess of the project's venv, while no server runs, with the environment that
-the default server gets: model_fn loads the model exactly as a worker does (same dtype, same threads), then
-input_fn -> predict_fn -> output_fn run on the benchmark's own request bodies, one at a time.
+Run by bench/run.py (`python -m bench.inprocess`, from the repository root) in a subprocess of the project's
+venv, while no server runs, with the environment that the default server gets: model_fn loads the model
+exactly as a worker does (same dtype, same threads), then input_fn -> predict_fn -> output_fn run on the
+benchmark's own request bodies, one at a time.
 Prints one JSON object: per request kind, latency percentiles in milliseconds.
 
-    python bench/inprocess.py MODEL_DIR SECONDS WARMUP_SECONDS KIND=BODY_FILE [KIND=BODY_FILE ...]
+    python -m bench.inprocess MODEL_DIR SECONDS WARMUP_SECONDS KIND=BODY_FILE [KIND=BODY_FILE ...]
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench.loadgen import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadgen import percentile  # noqa: E402
 
 
 def load_hooks():

@@ -1,14 +1,16 @@
-"""The benchmark's fixed request bodies: QA at ~160 and ~380 tokens, classification at ~60.
+"""The benchmark's fixed request bodies: QA at ~160 and ~380 tokens, classification at ~60, and sentence
+embeddings of one and of eight ~60-token texts.
 
 Token counts are what the model sees (question + context + [CLS]/[SEP], or text + [CLS]/[SEP]) with the
-demo model's real uncased tokenizer; `check_token_counts` verifies them before every run, so that an edit
-of the text cannot silently move a request out of its size class or past the 384-token QA window.
-Every server gets the same bytes.
+model's own tokenizer: the demo models' real uncased vocabulary, and all-MiniLM-L6-v2's for the embeddings;
+`check_token_counts` verifies them before every run, so that an edit of the text cannot silently move a
+request out of its size class or past the 384-token QA window. Every server gets the same bytes.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,13 +52,55 @@ REVIEW = ("I bought this coffee grinder after my old one broke, and I have mixed
           "does not close properly. Cleaning it takes far too long. For the price, I hoped for better.")
 
 
+# Eight different texts of ~60 tokens each (help-desk, news, product and recipe sentences), as an embeddings
+# service indexes them: emb1 sends the first, emb8 all eight in one request.
+TEXTS = (
+    "Our return policy lets you send back any unopened item within thirty days of delivery for a full refund. "
+    "Opened items can be exchanged for store credit, provided they are undamaged and come with the original "
+    "receipt and packaging. Shipping costs for returns are paid by the customer.",
+    "To reset your password, open the sign-in page, choose the forgotten password link and enter the email "
+    "address on your account. We will send a link that stays valid for one hour; after that you will need "
+    "to request a new one from the same page on your phone or computer.",
+    "The museum is open from ten in the morning until six in the evening every day except Monday. Guided "
+    "tours in English leave the main hall at eleven and at three, and tickets for them can be bought at the "
+    "front desk or online up to a week in advance of your visit.",
+    "Heavy rain is expected across the northern valleys tonight, with up to forty millimetres in places and "
+    "a serious risk of local flooding near the rivers. Drivers are advised to avoid the mountain passes until "
+    "the roads have been checked by the highway crews early tomorrow morning, probably before eight.",
+    "The new laptop has a fourteen-inch screen, sixteen gigabytes of memory and a battery that lasts about "
+    "eleven hours of video playback. It weighs just under one and a half kilograms and charges through either "
+    "of its two ports, from empty to full in about ninety minutes.",
+    "Preheat the oven to one hundred and eighty degrees, then mix the flour, sugar and butter until the "
+    "dough is smooth. Roll it out thinly, cut it into rounds and bake them for twelve minutes, until the "
+    "edges turn golden. Let them cool before serving.",
+    "The city council approved a plan to add two hundred kilometres of protected bicycle lanes over the next "
+    "five years. The first routes will connect the central station with the university and the hospital "
+    "on the eastern side of the river, and work on them starts in the spring of next year.",
+    "Customers on the annual plan can add up to five team members at no extra cost. Each member gets their "
+    "own login, shared folders and a separate storage quota, and the account owner can remove access at any "
+    "time from the settings page, without contacting our support team.",
+)
+
+# Which model (bench/servers.py MODEL_DIRS) serves each request kind, and the token range of each sequence.
+KIND_MODELS = {"qa160": "qa", "qa380": "qa", "clf60": "clf", "emb1": "emb", "emb8": "emb"}
+EXPECTED_TOKENS = {"qa160": (150, 170), "qa380": (370, QA_WINDOW), "clf60": (50, 70), "emb1": (50, 70),
+                   "emb8": (50, 70)}
+
+
 @dataclass(frozen=True)
 class RequestKind:
-    name: str           # qa160, qa380, clf60
-    model: str          # "qa" or "clf": which model directory serves it
+    name: str           # qa160, qa380, clf60, emb1, emb8
+    model: str          # "qa", "clf" or "emb": which model directory serves it
     body: bytes
-    tokens: int         # as the model sees it
+    tokens: int         # as the model sees it; for several texts, the longest of them
     description: str
+    lengths: tuple[int, ...] = ()  # embeddings: the tokens of each text of the request
+    dim: int | None = None         # embeddings: the size of every vector in the answer (None: any, all equal)
+
+    @property
+    def texts(self) -> int:
+        """Sequences per request: what a request is worth in seq/s."""
+        return len(self.lengths) or 1
 
 
 def _tokenizer(model_dir: Path):
@@ -80,30 +124,59 @@ def _context(tokenizer, target: int) -> tuple[str, int]:
     return context, tokens
 
 
-def build(qa_model_dir: Path, clf_model_dir: Path) -> dict[str, RequestKind]:
-    qa_tokenizer = _tokenizer(qa_model_dir)
+def _embedding_dim(model_dir: Path) -> int | None:
+    """The size of a sentence-transformers model's vectors, from its pooling module's config."""
+    pooling = model_dir / "1_Pooling" / "config.json"
+    return json.loads(pooling.read_text()).get("word_embedding_dimension") if pooling.exists() else None
+
+
+def build(model_dirs: Mapping[str, Path]) -> dict[str, RequestKind]:
+    """The request kinds of every model in `model_dirs` ("qa", "clf", "emb"), token counts checked."""
     kinds = {}
-    for name, target in (("qa160", 164), ("qa380", 382)):
-        context, tokens = _context(qa_tokenizer, target)
-        body = json.dumps({"inputs": {"question": QUESTION, "context": context}}).encode()
-        kinds[name] = RequestKind(name, "qa", body, tokens, f"QA, {tokens} tokens (one window)")
-    clf_tokens = len(_tokenizer(clf_model_dir).encode(REVIEW).ids)
-    kinds["clf60"] = RequestKind("clf60", "clf", json.dumps({"inputs": REVIEW}).encode(), clf_tokens,
-                                 f"classification, {clf_tokens} tokens")
+    if "qa" in model_dirs:
+        qa_tokenizer = _tokenizer(model_dirs["qa"])
+        for name, target in (("qa160", 164), ("qa380", 382)):
+            context, tokens = _context(qa_tokenizer, target)
+            body = json.dumps({"inputs": {"question": QUESTION, "context": context}}).encode()
+            kinds[name] = RequestKind(name, "qa", body, tokens, f"QA, {tokens} tokens (one window)")
+    if "clf" in model_dirs:
+        clf_tokens = len(_tokenizer(model_dirs["clf"]).encode(REVIEW).ids)
+        kinds["clf60"] = RequestKind("clf60", "clf", json.dumps({"inputs": REVIEW}).encode(), clf_tokens,
+                                     f"classification, {clf_tokens} tokens")
+    if "emb" in model_dirs:
+        emb_tokenizer, dim = _tokenizer(model_dirs["emb"]), _embedding_dim(model_dirs["emb"])
+        lengths = tuple(len(emb_tokenizer.encode(text).ids) for text in TEXTS)
+        kinds["emb1"] = RequestKind("emb1", "emb", json.dumps({"inputs": TEXTS[0]}).encode(), lengths[0],
+                                    f"sentence embeddings, one text of {lengths[0]} tokens", lengths[:1], dim)
+        kinds["emb8"] = RequestKind("emb8", "emb", json.dumps({"inputs": list(TEXTS)}).encode(), max(lengths),
+                                    f"sentence embeddings, {len(TEXTS)} texts of {min(lengths)}-{max(lengths)} "
+                                    "tokens in one request", lengths, dim)
     check_token_counts(kinds)
     return kinds
 
 
-def check_token_counts(kinds: dict[str, RequestKind]) -> None:
-    expected = {"qa160": (150, 170), "qa380": (370, QA_WINDOW), "clf60": (50, 70)}
-    for name, (low, high) in expected.items():
-        tokens = kinds[name].tokens
-        if not low <= tokens <= high:
-            raise ValueError(f"request {name} has {tokens} tokens, outside {low}-{high}: edit bench/payloads.py")
+def check_token_counts(kinds: Mapping[str, RequestKind]) -> None:
+    for name, kind in kinds.items():
+        low, high = EXPECTED_TOKENS[name]
+        for tokens in kind.lengths or (kind.tokens,):
+            if not low <= tokens <= high:
+                raise ValueError(f"request {name} has a sequence of {tokens} tokens, outside {low}-{high}: "
+                                 "edit bench/payloads.py")
+
+
+def _vector(value: object, dim: int | None) -> bool:
+    return (isinstance(value, list) and len(value) > 0 and (dim is None or len(value) == dim)
+            and all(isinstance(x, float | int) and not isinstance(x, bool) for x in value))
 
 
 def valid_response(kind: RequestKind, payload: object) -> bool:
-    """The answer has the shape every server promises: a QA answer object, or one label with a score."""
+    """The answer has the shape every server promises: a QA answer object, one label with a score, or one
+    vector per text (for a single text, a bare vector is taken too), all of the same size."""
+    if kind.model == "emb":
+        vectors = [payload] if kind.texts == 1 and _vector(payload, kind.dim) else payload
+        return (isinstance(vectors, list) and len(vectors) == kind.texts
+                and all(_vector(vector, kind.dim) for vector in vectors)
+                and len({len(vector) for vector in vectors}) == 1)
     if kind.model == "qa":
         answer = payload[0] if isinstance(payload, list) and len(payload) == 1 else payload
         return isinstance(answer, dict) and {"answer", "score", "start", "end"} <= answer.keys()

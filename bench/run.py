@@ -1,13 +1,17 @@
-"""The benchmark of issue 6: our container against AWS's Hugging Face toolkit and a Flask tutorial server.
+"""The benchmark of issue 6: our container against AWS's Hugging Face toolkit, a Flask tutorial server and a
+FastAPI sentence-transformers server.
 
-Every server is started in turn (never two at once) on the same demo model, timed from start to /ping 200
-and to its first answer, loaded with the same requests by a closed-loop client at each concurrency after a
-warm-up, measured for peak RSS over its whole process tree, and stopped. Passes repeat the same order
-(A B A B) so that drift of a shared machine falls on every server alike. Writes NAME.json, NAME.md and
-NAME.png under --out. See bench/README.md.
+Every server is started in turn (never two at once) on each model it serves (servers.ServerSpec.models: a
+server x model pair it does not serve is skipped), timed from start to /ping 200 and to its first answer,
+loaded with the same requests by a closed-loop client at each concurrency after a warm-up, measured for peak
+RSS over its whole process tree, and stopped. Passes repeat the same order (A B A B) so that drift of a
+shared machine falls on every server alike. In-process references run while no server does: our hooks
+(bench/inprocess.py) and, for the embeddings, sentence-transformers' encode() (bench/embed_reference.py).
+Writes NAME.json, NAME.md and NAME.png under --out. See bench/README.md. From the repository root:
 
-    .venv/bin/python bench/run.py                          # the full run (about 25 minutes)
-    .venv/bin/python bench/run.py --seconds 2 --warmup 1 --passes 1 --kinds qa160 --out build/bench-smoke
+    .venv/bin/python -m bench.run                          # the full run (about 40 minutes)
+    .venv/bin/python -m bench.run --seconds 2 --warmup 1 --passes 1 --kinds qa160 --out build/bench-smoke
+    .venv/bin/python -m bench.run --servers ours,st-fastapi --kinds emb1,emb8   # the embeddings cell only
 """
 
 from __future__ import annotations
@@ -23,12 +27,11 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import payloads
-import report
-from loadgen import CellResult, percentile, run_closed_loop
-from servers import (
+from bench import payloads, report
+from bench.loadgen import CellResult, percentile, run_closed_loop
+from bench.servers import (
     MODEL_DIRS,
+    MODEL_HINTS,
     ROOT,
     SERVERS,
     STOP_GRACE_S,
@@ -42,14 +45,15 @@ COLD_START_GUESS_S = 12.0  # for the up-front estimate only
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--servers", default="ours,aws,ours-int8,ours-fp32,flask",
-                        help="comma-separated, in run order")
-    parser.add_argument("--kinds", default="qa160,qa380,clf60", help="request kinds (bench/payloads.py)")
+    parser.add_argument("--servers", default="ours,aws,st-fastapi,ours-int8,ours-fp32,flask",
+                        help="comma-separated, in run order (each runs on the models it serves)")
+    parser.add_argument("--kinds", default="qa160,qa380,clf60,emb1,emb8", help="request kinds (bench/payloads.py)")
     parser.add_argument("--concurrency", default="1,4", help="closed-loop concurrency levels")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per cell")
     parser.add_argument("--warmup", type=float, default=3.0, help="warm-up seconds per server and kind")
     parser.add_argument("--passes", type=int, default=2, help="repetitions of the whole server order")
-    parser.add_argument("--no-overhead", action="store_true", help="skip the in-process baseline of our hooks")
+    parser.add_argument("--no-overhead", action="store_true",
+                        help="skip the in-process references: our hooks, and sentence-transformers' encode()")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where results go")
     parser.add_argument("--name", default="latest", help="file stem of the results")
     args = parser.parse_args(argv)
@@ -59,6 +63,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     unknown = [s for s in args.servers if not _known_server(s)]
     if unknown:
         parser.error(f"unknown server(s) {unknown}; known: {', '.join(SERVERS)}")
+    if unknown := [name for name in args.kinds if name not in payloads.KIND_MODELS]:
+        parser.error(f"unknown request kind(s) {unknown}; known: {', '.join(payloads.KIND_MODELS)}")
     return args
 
 
@@ -70,11 +76,26 @@ def _known_server(key: str) -> bool:
     return True
 
 
+def serving_pairs(servers: list[str], models: dict[str, list[str]]) -> tuple[list[tuple[str, str]], list[dict]]:
+    """The (model, server) starts of one pass in run order, and the pairs skipped because a server does not
+    serve that model (ServerSpec.models)."""
+    pairs, skipped = [], []
+    for model in models:
+        for key in servers:
+            if server_spec(key).serves(model):
+                pairs.append((model, key))
+            else:
+                skipped.append({"server": key, "model": model})
+    return pairs, skipped
+
+
 def estimate_s(args, models: dict[str, list[str]]) -> float:
     per_kind = args.warmup + args.seconds * len(args.concurrency)
-    starts = sum(len(args.servers) * (COLD_START_GUESS_S + 3 + per_kind * len(kinds)) for kinds in models.values())
-    overhead = 0.0 if args.no_overhead or "ours" not in args.servers else sum(
-        6 + (args.warmup + args.seconds) * len(kinds) for kinds in models.values())
+    pairs, _ = serving_pairs(args.servers, models)
+    starts = sum(COLD_START_GUESS_S + 3 + per_kind * len(models[model]) for model, _ in pairs)
+    in_process = [model for model, key in pairs if key == "ours"] + (["emb"] if "emb" in models else [])
+    overhead = 0.0 if args.no_overhead else sum(6 + (args.warmup + args.seconds) * len(models[model])
+                                                for model in in_process)
     return args.passes * (starts + overhead)
 
 
@@ -92,10 +113,16 @@ def machine_meta() -> dict:
             "load_start": [round(x, 2) for x in os.getloadavg()]}
 
 
-def check_venvs(servers: list[str]) -> None:
-    for key in ("aws", "flask"):
-        if key in servers and not (VENVS / key / ".installed").exists():
-            sys.exit(f"peer venv {VENVS / key} is missing: run bench/peers/setup.sh (make bench does)")
+def check_venvs(pairs: list[tuple[str, str]]) -> None:
+    for venv in dict.fromkeys(server_spec(key).venv for _, key in pairs):
+        if venv and not (VENVS / venv / ".installed").exists():
+            sys.exit(f"peer venv {VENVS / venv} is missing: run bench/peers/setup.sh (make bench does)")
+
+
+def check_model_dirs(models: dict[str, list[str]]) -> None:
+    for model in models:
+        if not MODEL_DIRS[model].is_dir():
+            sys.exit(f"model directory {MODEL_DIRS[model]} ({model}) is missing: {MODEL_HINTS[model]}")
 
 
 def cell_record(server: str, kind: str, pass_no: int, result: CellResult) -> dict:
@@ -114,6 +141,7 @@ class Benchmark:
         self.cells: list[dict] = []
         self.starts: list[dict] = []
         self.inprocess: list[dict] = []
+        self.reference: list[dict] = []
         self.latencies: dict[tuple[str, str, int], list[float]] = defaultdict(list)
 
     def run_start(self, key: str, model: str, pass_no: int) -> None:
@@ -170,57 +198,87 @@ class Benchmark:
     def run_inprocess(self, model: str, pass_no: int) -> None:
         """Our hooks in this machine's same conditions, no server running: the serving-overhead baseline."""
         kinds = [k for k in self.kinds.values() if k.model == model]
+        _, env, _ = SERVERS["ours"].command_and_env(model, 8080, self.work_dir)  # the port is never bound
+        env["PYTHONPATH"] = str(ROOT / "container")
+        measured = self._in_process(sys.executable, "bench.inprocess", model, kinds, env,
+                                    f"inprocess-{model}-pass{pass_no}.log", "in-process hooks")
+        for kind, stats in (measured or {}).get("kinds", {}).items():
+            self.inprocess.append({"kind": kind, "pass": pass_no, **{k: round(v, 2) for k, v in stats.items()}})
+            print(f"  in-process hooks {kind}: p50 {stats['p50_ms']:.1f} ms ({stats['requests']} calls)", flush=True)
+
+    def run_reference(self, pass_no: int) -> None:
+        """The embeddings' model-only reference: sentence-transformers' encode() on the same texts, in a process
+        of its own while no server runs, in the FastAPI peer's venv (its packages and environment) when built."""
+        kinds = [k for k in self.kinds.values() if k.model == "emb"]
+        peer_python = VENVS / "st-fastapi" / "bin" / "python"
+        python = str(peer_python) if peer_python.exists() else sys.executable
+        _, env, _ = SERVERS["st-fastapi"].command_and_env("emb", 8080, self.work_dir)  # the port is never bound
+        measured = self._in_process(python, "bench.embed_reference", "emb", kinds, env,
+                                    f"reference-emb-pass{pass_no}.log", "encode() in-process")
+        for kind, stats in (measured or {}).get("kinds", {}).items():
+            self.reference.append({"kind": kind, "pass": pass_no, "python": python,
+                                   **{k: round(v, 2) for k, v in stats.items()}})
+            print(f"  encode() in-process {kind}: {stats['ms_per_call']:.1f} ms per call (p50 {stats['p50_ms']:.1f}), "
+                  f"{stats['seq_per_s']:.1f} seq/s ({stats['calls']} calls of {stats['texts']} texts)", flush=True)
+
+    def _in_process(self, python: str, module: str, model: str, kinds: list[payloads.RequestKind],
+                    env: dict[str, str], log_name: str, what: str) -> dict | None:
+        """Run `python -m module MODEL_DIR SECONDS WARMUP KIND=BODY_FILE...` from the repository root; its last
+        line of output is a JSON object."""
         files = []
         for kind in kinds:
             path = self.work_dir / f"{kind.name}.json"
             path.write_bytes(kind.body)
             files.append(f"{kind.name}={path}")
-        _, env, _ = SERVERS["ours"].command_and_env(model, 8080, self.work_dir)  # the port is never bound
-        env["PYTHONPATH"] = str(ROOT / "container")
-        completed = subprocess.run([sys.executable, str(ROOT / "bench" / "inprocess.py"), str(MODEL_DIRS[model]),
-                                    str(self.args.seconds), str(self.args.warmup), *files],
-                                   env=env, capture_output=True, text=True)
-        (self.work_dir / f"inprocess-{model}-pass{pass_no}.log").write_text(completed.stderr)
+        completed = subprocess.run([python, "-m", module, str(MODEL_DIRS[model]), str(self.args.seconds),
+                                    str(self.args.warmup), *files],
+                                   env=env, cwd=ROOT, capture_output=True, text=True)
+        (self.work_dir / log_name).write_text(completed.stderr)
         if completed.returncode != 0:
-            print(f"  in-process hooks FAILED: {completed.stderr[-500:]}", flush=True)
-            return
-        measured = json.loads(completed.stdout.strip().splitlines()[-1])
-        for kind, stats in measured["kinds"].items():
-            self.inprocess.append({"kind": kind, "pass": pass_no, **{k: round(v, 2) for k, v in stats.items()}})
-            print(f"  in-process hooks {kind}: p50 {stats['p50_ms']:.1f} ms ({stats['requests']} calls)", flush=True)
+            print(f"  {what} FAILED: {completed.stderr[-500:]}", flush=True)
+            return None
+        return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
-    check_venvs(args.servers)
-    all_kinds = payloads.build(MODEL_DIRS["qa"], MODEL_DIRS["clf"])
-    if unknown := [name for name in args.kinds if name not in all_kinds]:
-        sys.exit(f"unknown request kind(s) {unknown}; known: {', '.join(all_kinds)}")
+    models: dict[str, list[str]] = {}
+    for name in args.kinds:
+        models.setdefault(payloads.KIND_MODELS[name], []).append(name)
+    pairs, skipped = serving_pairs(args.servers, models)
+    if not pairs:
+        sys.exit(f"none of the servers {args.servers} serves the models of {args.kinds} (bench/servers.py SERVERS)")
+    check_model_dirs(models)
+    check_venvs(pairs)
+    all_kinds = payloads.build({model: MODEL_DIRS[model] for model in models})
     kinds = {name: all_kinds[name] for name in args.kinds}
     # SIGTERM unwinds like Ctrl-C: the running server is stopped by run_start's `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    models: dict[str, list[str]] = {}
-    for kind in kinds.values():
-        models.setdefault(kind.model, []).append(kind.name)
     meta = machine_meta()
     work_dir = ROOT / "build" / "bench-runs" / meta["started_utc"].replace(":", "")
     work_dir.mkdir(parents=True, exist_ok=True)
     print(f"bench: {', '.join(args.servers)} x {', '.join(kinds)} x c={args.concurrency}, {args.passes} pass(es); "
           f"estimated {estimate_s(args, models) / 60:.0f} min; logs in {work_dir.relative_to(ROOT)}", flush=True)
+    if skipped:
+        print("not served, skipped: " + ", ".join(f"{s['server']} x {s['model']}" for s in skipped), flush=True)
     bench = Benchmark(args, kinds, work_dir)
     for pass_no in range(1, args.passes + 1):
         for model in models:
-            for key in args.servers:
+            for key in [key for served, key in pairs if served == model]:
                 print(f"pass {pass_no}: {server_spec(key).label}, {model} model", flush=True)
                 bench.run_start(key, model, pass_no)
                 if key == "ours" and not args.no_overhead:
                     bench.run_inprocess(model, pass_no)
+            if model == "emb" and not args.no_overhead:
+                print(f"pass {pass_no}: sentence-transformers encode() in-process, emb model", flush=True)
+                bench.run_reference(pass_no)
     meta["load_end"] = [round(x, 2) for x in os.getloadavg()]
-    write_results(args, meta, kinds, bench)
+    write_results(args, meta, kinds, bench, skipped)
     return 0
 
 
-def write_results(args, meta: dict, kinds: dict[str, payloads.RequestKind], bench: Benchmark) -> None:
+def write_results(args, meta: dict, kinds: dict[str, payloads.RequestKind], bench: Benchmark,
+                  skipped: list[dict]) -> None:
     summary = report.summarize(bench.cells, bench.latencies)
     overhead = report.overhead_table(summary, bench.inprocess)
     cpu_s = sum(cell["client_cpu_s"] for cell in bench.cells)
@@ -230,12 +288,16 @@ def write_results(args, meta: dict, kinds: dict[str, payloads.RequestKind], benc
         "meta": meta,
         "config": {"servers": args.servers, "concurrency": args.concurrency, "seconds": args.seconds,
                    "warmup_s": args.warmup, "passes": args.passes,
-                   "kinds": {k.name: {"tokens": k.tokens, "model": k.model, "description": k.description}
-                             for k in kinds.values()}},
-        "servers": {key: {"label": server_spec(key).label, "description": server_spec(key).description}
-                    for key in args.servers},
+                   "kinds": {k.name: {"tokens": k.tokens, "texts": k.texts, "model": k.model,
+                                      "description": k.description} for k in kinds.values()}},
+        "servers": {key: {"label": server_spec(key).label, "description": server_spec(key).description,
+                          "models": list(server_spec(key).models)} for key in args.servers},
+        "not_served": skipped,
         "summary": summary, "overhead": overhead, "starts": bench.starts, "cells": bench.cells,
         "inprocess": bench.inprocess,
+        "model_reference": report.reference_table(summary, bench.reference,
+                                                  {k.name: k.texts for k in kinds.values()}),
+        "reference_runs": bench.reference,
         "loadgen": {"cpu_s": round(cpu_s, 2), "requests": requests, "wall_s": round(wall_s, 1),
                     "cpu_ms_per_request": round(1000 * cpu_s / requests, 3) if requests else 0.0,
                     "cpu_share": round(cpu_s / wall_s, 4) if wall_s else 0.0,
@@ -261,8 +323,8 @@ def draw_chart(stem: Path) -> Path | None:
     if not python.exists():
         return None
     png = stem.with_suffix(".png")
-    completed = subprocess.run([str(python), str(ROOT / "bench" / "chart.py"), str(stem.with_suffix(".json")),
-                                str(png)], capture_output=True, text=True)
+    completed = subprocess.run([str(python), "-m", "bench.chart", str(stem.with_suffix(".json")), str(png)],
+                               cwd=ROOT, capture_output=True, text=True)
     if completed.returncode != 0:
         print(f"chart failed: {completed.stderr[-500:]}")
         return None

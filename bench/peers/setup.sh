@@ -29,4 +29,5 @@ build_venv() {  # name, requirements file, needs torch (yes/no)
 
 build_venv aws "$root/bench/peers/aws/requirements.txt" yes
 build_venv flask "$root/bench/peers/flask/requirements.txt" yes
+build_venv st-fastapi "$root/bench/peers/st-fastapi/requirements.txt" yes
 build_venv chart "$root/bench/requirements-chart.txt" no
