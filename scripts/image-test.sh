@@ -117,9 +117,9 @@ check "serve, nginx, the model server and its workers run as a non-root user" no
 read_only() { ! "$ENGINE" exec "$name" sh -c 'touch /opt/ml/model/probe' 2>/dev/null; }
 check "/opt/ml/model is read-only inside the container" read_only
 
-decoder_fix() {  # MMS's fixed response decoder (container/mms_fix), compiled at build time, first on Java's class path
+decoder_fix() {  # MMS's fixed response decoder (launcher/java), compiled at build time, first on Java's class path
     "$ENGINE" exec "$name" sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " < "$f"; echo; done' \
-        | grep -q -- "-cp /opt/hf-serving/container/mms_fix/classes:"
+        | grep -q -- "-cp /opt/hf-serving/container/hf_serving/launcher/java/classes:"
 }
 check "the model server runs with the fixed response decoder built into the image" decoder_fix
 

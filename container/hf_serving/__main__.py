@@ -34,5 +34,10 @@ def main(argv: list[str]) -> int:
     return 2
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """The hf-serving console script."""
     sys.exit(main(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    run()

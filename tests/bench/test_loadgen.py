@@ -7,6 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
 from bench.loadgen import run_closed_loop, run_closed_loop_processes
 
 

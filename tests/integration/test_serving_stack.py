@@ -202,9 +202,10 @@ def test_start_up_log_prints_the_configuration_and_warnings(stack):
     log = stack.log()
     for line in ("model source: directory", "task: question-answering (from config.json architectures)",
                  "workers: 1, torch threads per worker:", "ports: public 127.0.0.1:",
-                 "dtype: float32; engine: auto (OpenVINO for bfloat16 on CPU, else torch)",
+                 "dtype: float32; engine: auto -> torch",  # float32 stays on torch, the exact reference
+                 "serving question-answering on torch",  # what the worker really loaded, from its report
                  "SERVING RANDOM WEIGHTS", "requirements.txt skipped: set INSTALL_CODE_REQUIREMENTS=true"):
         assert line in log
     assert "this-package-does-not-exist" not in log  # skipped: pip never ran
     # The worker's own line: float32 stays on torch, the pipeline-exact reference.
-    assert re.search(r"loaded question-answering model from \S+: torch \S+, device cpu, dtype float32", log)
+    assert re.search(r"loaded \S+: question-answering on torch \S+, device cpu, dtype float32", log)

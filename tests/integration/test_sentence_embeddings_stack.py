@@ -1,0 +1,87 @@
+"""The real all-MiniLM-L6-v2 through the real stack (nginx, multi-model-server, Java, the handler): vectors equal to
+sentence-transformers' encode(), errors naming the item, Batch Transform records, concurrent requests batched."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from tests.support.paths import minilm
+from tests.support.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+TEXTS = ["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby.",
+         "Ein Mann isst Brot. Café, 東京, 😀", "word " * 400]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("embeddings-stack")
+    running = Stack(minilm(), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE="8").start()
+    try:
+        yield running.wait_ready()
+    finally:
+        running.kill_everything()
+
+
+@pytest.fixture(scope="module")
+def expected():
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(str(minilm()), device="cpu").encode(TEXTS, convert_to_numpy=True)
+
+
+def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+def test_the_banner_names_the_task_found_in_modules_json_and_what_the_worker_loaded(stack):
+    log = stack.log()
+    assert "task: sentence-embeddings (from the sentence-transformers layout, modules.json)" in log
+    assert "serving sentence-embeddings on torch" in log and "dtype float32" in log
+    assert "SERVING RANDOM WEIGHTS" not in log  # a trained model
+
+
+def test_vectors_equal_encode_one_per_input_in_order(stack, expected):
+    response = stack.invoke({"inputs": TEXTS})
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/json")
+    vectors = np.array(response.json())
+    assert vectors.shape == (len(TEXTS), 384)
+    assert _cosines(vectors, expected).min() >= 0.99999
+    single = stack.invoke({"inputs": TEXTS[0]})
+    assert single.status_code == 200 and len(single.json()) == 1  # a list of one vector, as TEI answers
+    assert _cosines(np.array(single.json()), expected[:1])[0] >= 0.99999
+
+
+@pytest.mark.parametrize(("body", "fragment"), [
+    ({"inputs": ["fine", ""]}, "inputs[1] must not be empty"),
+    ({"inputs": ["fine", 7]}, "inputs[1] must be a string, not number"),
+    ({"inputs": "x", "normalize": "no"}, "normalize must be true or false"),
+])
+def test_bad_input_is_a_400_json_error_naming_the_item(stack, body, fragment):
+    response = stack.invoke(body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "bad_request" and fragment in error["message"] and error["request_id"]
+
+
+def test_json_lines_records_answer_line_by_line_and_a_bad_line_keeps_its_own_error(stack, expected):
+    lines = "\n".join(json.dumps(record) for record in ({"inputs": TEXTS[0]}, {"inputs": ""}, TEXTS[1:3])) + "\n"
+    response = stack.invoke(data=lines, content_type="application/jsonlines")
+    assert response.status_code == 200
+    first, error, pair = (json.loads(line) for line in response.text.splitlines())
+    assert _cosines(np.array(first), expected[:1])[0] >= 0.99999
+    assert error["error"]["code"] == "bad_request" and error["error"]["line"] == 2
+    assert _cosines(np.array(pair), expected[1:3]).min() >= 0.99999
+
+
+def test_concurrent_requests_are_all_answered_right(stack, expected):
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(lambda i: stack.invoke({"inputs": [TEXTS[i % 3]]}), range(24)))
+    assert [r.status_code for r in responses] == [200] * 24
+    for index, response in enumerate(responses):
+        assert _cosines(np.array(response.json()), expected[index % 3:index % 3 + 1])[0] >= 0.99999
