@@ -25,8 +25,9 @@ def stack(tmp_path_factory, tiny_emotion):
         running.kill_everything()
 
 
-def test_the_task_comes_from_config_json(stack):
+def test_the_task_comes_from_config_json_and_the_banner_says_what_the_worker_loaded(stack):
     assert "task: text-classification (from config.json architectures)" in stack.log()
+    assert "serving text-classification on torch" in stack.log() and "dtype float32" in stack.log()
 
 
 def test_one_text_gives_the_top_label_in_a_list(stack):

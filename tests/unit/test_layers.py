@@ -1,0 +1,72 @@
+"""The package's floors run one way: serving -> loading -> engines and tasks -> formats, settings -> errors.
+
+An import that goes up (a task reaching into another task, a format importing a task, task code importing torch)
+is the first sign that the tree no longer shows the architecture; this test names the file and the import.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import hf_serving
+
+PACKAGE = Path(hf_serving.__file__).parent
+BASE_MODULES = {"settings", "errors", "deadline", "hardware"}
+# What each part may import from hf_serving (by first component after "hf_serving."), besides itself.
+MAY_IMPORT = {
+    "formats": BASE_MODULES,
+    "engines": BASE_MODULES,
+    "tasks": BASE_MODULES | {"formats", "engines.base"},
+    "loading": BASE_MODULES | {"formats", "engines", "tasks"},
+    "serving": BASE_MODULES | {"formats", "engines", "tasks", "loading"},
+    "launcher": BASE_MODULES | {"formats", "engines", "tasks", "loading", "serving"},
+    "tools": BASE_MODULES | {"formats", "engines", "tasks", "loading", "serving", "launcher"},
+}
+# Libraries that belong to an engine: task code sees arrays only.
+ENGINE_LIBRARIES = ("torch", "openvino")
+
+
+def _imports(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.extend([node.module] + [f"{node.module}.{alias.name}" for alias in node.names])
+    return found
+
+
+def _modules(part: str) -> list[Path]:
+    return sorted((PACKAGE / part).rglob("*.py"))
+
+
+@pytest.mark.parametrize("part", sorted(MAY_IMPORT))
+def test_each_part_imports_only_what_is_below_it(part):
+    wrong = []
+    for path in _modules(part):
+        for name in _imports(path):
+            if not name.startswith("hf_serving.") or name.startswith(f"hf_serving.{part}"):
+                continue
+            target = name.removeprefix("hf_serving.")
+            if not any(target == allowed or target.startswith(f"{allowed}.") for allowed in MAY_IMPORT[part]):
+                wrong.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert wrong == []
+
+
+def test_task_code_never_imports_an_engine_library_and_no_task_imports_another():
+    wrong = []
+    tasks = {path.name for path in (PACKAGE / "tasks").iterdir() if path.is_dir() and path.name != "__pycache__"}
+    for path in _modules("tasks"):
+        own = path.relative_to(PACKAGE / "tasks").parts[0]
+        for name in _imports(path):
+            if name.split(".")[0] in ENGINE_LIBRARIES:
+                wrong.append(f"{path.relative_to(PACKAGE)} imports {name}")
+            parts = name.split(".")
+            if parts[:2] == ["hf_serving", "tasks"] and len(parts) > 2 and parts[2] in tasks - {own}:
+                if path.name != "registry.py":  # the table is the one place that knows every task
+                    wrong.append(f"{path.relative_to(PACKAGE)} imports {name}")
+    assert wrong == []
+    assert {"question_answering", "text_classification", "sentence_embeddings", "feature_extraction"} <= tasks
