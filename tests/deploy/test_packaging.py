@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hf_serving.__main__ import main as hf_serving_main
-from hf_serving.tasks.registry import Task
+from hf_serving.tasks.base import Task
 from hf_serving.tools.packaging import InvalidModel, check_archive, check_model_dir, write_archive
 from tests.support.stack import TINY_QA, Stack
 
@@ -115,8 +115,10 @@ def test_every_problem_is_named_at_once(tmp_path):
     with pytest.raises(InvalidModel) as refused:
         check_model_dir(tmp_path)
     assert [line for line in str(refused.value).splitlines() if line.startswith("  - ")] == [
-        "  - cannot tell the task from config.json architectures []: this container serves ...ForQuestionAnswering "
-        "and ...ForSequenceClassification models; set HF_TASK to force one",
+        "  - cannot tell the task from config.json architectures []: this container serves ...ForQuestionAnswering, "
+        "...ForSequenceClassification models and sentence-transformers directories (modules.json); set HF_TASK to "
+        "force one (feature-extraction, question-answering, sentence-embeddings, sentiment-analysis, "
+        "text-classification)",
         "  - no weights: expected one of model.safetensors, pytorch_model.bin, model.safetensors.index.json, "
         "pytorch_model.bin.index.json (model.save_pretrained(dir) writes them)",
         "  - no tokenizer: expected tokenizer.json or vocab.txt or vocab.json + merges.txt "
