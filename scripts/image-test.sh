@@ -118,8 +118,9 @@ read_only() { ! "$ENGINE" exec "$name" sh -c 'touch /opt/ml/model/probe' 2>/dev/
 check "/opt/ml/model is read-only inside the container" read_only
 
 decoder_fix() {  # MMS's fixed response decoder (launcher/java), compiled at build time, first on Java's class path
-    "$ENGINE" exec "$name" sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " < "$f"; echo; done' \
-        | grep -q -- "-cp /opt/hf-serving/container/hf_serving/launcher/java/classes:"
+    local cmdlines  # read whole first: grep -q closing the pipe early would fail the pipeline (pipefail)
+    cmdlines=$("$ENGINE" exec "$name" sh -c 'for f in /proc/[0-9]*/cmdline; do tr "\0" " " < "$f"; echo; done')
+    grep -q -- "-cp /opt/hf-serving/container/hf_serving/launcher/java/classes:" <<<"$cmdlines"
 }
 check "the model server runs with the fixed response decoder built into the image" decoder_fix
 
