@@ -70,7 +70,7 @@ class Stack:
     def __init__(self, settings: Settings, model_dir: Path) -> None:
         self.settings = settings
         self.model_dir = model_dir
-        self.task = detect_task(model_dir, settings.task)
+        self.task_spec = detect_task(model_dir, settings.task)  # refused here, before any process starts
         self.workers = effective_workers(settings)
         self.threads = effective_threads(settings, self.workers)
         ports = pick_ports(2, settings.safe_port_range, exclude={settings.port})
@@ -237,10 +237,10 @@ class Stack:
         source = (f"Hugging Face Hub {s.model_id}@{s.model_revision or 'main'} -> {self.model_dir}"
                   if from_hub else f"directory {self.model_dir}")
         found_by = ("HF_TASK" if s.task else "from the sentence-transformers layout, modules.json"
-                    if self.task.owns_directory(self.model_dir) else "from config.json architectures")
+                    if self.task_spec.owns_directory(self.model_dir) else "from config.json architectures")
         lines = [
             f"model source: {source}",
-            f"task: {self.task.task.value} ({found_by})",
+            f"task: {self.task_spec.task.value} ({found_by})",
             f"workers: {self.workers}, torch threads per worker: {self.threads}, "
             f"batch size: {self.mms_config.batch_size} (max delay {s.max_batch_delay_ms} ms)",
             f"ports: public {s.bind_address}:{s.port}; on 127.0.0.1 model server {self.mms_config.inference_port}, "
