@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_MODEL := build/demo-model
 
-.PHONY: install demo-model demo-models serve test unit integration lint clean
+.PHONY: install host-packages demo-model demo-models serve test unit integration lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,13 @@ build/demo-embeddings/modules.json: | $(VENV)/.installed
 
 demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json build/demo-embeddings/modules.json
 
+# nginx and a Java runtime from Debian's packages, installed where missing (as root or with sudo), else the command.
+host-packages:
+	scripts/host-packages.sh
+
 # `make serve MODEL_DIR=build/demo-emotion` (or build/demo-embeddings) serves another model directory.
 MODEL_DIR ?= $(DEMO_MODEL)
-serve: install demo-models
+serve: host-packages install demo-models
 	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve
 
 lint: install
@@ -52,10 +56,10 @@ lint: install
 unit: install
 	$(VENV)/bin/pytest tests/unit -q
 
-integration: install
+integration: host-packages install
 	$(VENV)/bin/pytest tests/integration -q
 
-test: install lint
+test: host-packages install lint
 	$(VENV)/bin/pytest -q
 
 clean:

@@ -11,7 +11,6 @@ so that batch size, batch delay and worker count are ours to set (startup models
 from __future__ import annotations
 
 import json
-import os
 import sys
 import urllib.error
 import urllib.parse
@@ -19,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from hf_serving.launcher import mms_fix
+from hf_serving.launcher import host_tools, mms_fix
 from hf_serving.serving import handler_service
 
 MODEL_NAME = "model"
@@ -93,8 +92,7 @@ def write_runtime_files(runtime_dir: Path, config: MmsConfig) -> Path:
 
 
 def java_executable() -> str:
-    java_home = os.environ.get("JAVA_HOME")
-    return str(Path(java_home) / "bin" / "java") if java_home else "java"
+    return host_tools.java_path() or "java"  # serve checked that there is one before starting anything
 
 
 def mms_home() -> Path:

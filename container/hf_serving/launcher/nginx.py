@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
 from importlib.resources import files
 from pathlib import Path
+
+from hf_serving.launcher import host_tools
 
 # Package data: in git a link to docker/nginx.conf (the user's layout keeps the file there), in a wheel the file.
 TEMPLATE_PATH = Path(str(files("hf_serving.launcher") / "templates" / "nginx.conf"))
@@ -29,6 +30,6 @@ def write_config(runtime_dir: Path, values: dict[str, str | int], template_path:
 
 
 def nginx_command(config_path: Path) -> list[str]:
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    nginx = host_tools.nginx_path() or "nginx"  # serve checked that there is one before starting anything
     return [nginx, "-c", str(config_path), "-p", str(config_path.parent), "-e", "stderr",
             "-g", "daemon off;"]

@@ -1,7 +1,8 @@
 """`serve`: configure, start and supervise nginx and multi-model-server until told to stop.
 
 Exit status: 0 after SIGTERM/SIGINT once in-flight requests finished; 1 if nginx or MMS died on its
-own or the model failed to load; 2 for a configuration error (named in one log line).
+own or the model failed to load; 2 for a configuration error or a host without nginx or Java (named in one log
+line, before anything starts).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import hf_serving
 from hf_serving import hardware
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
-from hf_serving.launcher import mms, nginx
+from hf_serving.launcher import host_tools, mms, nginx
 from hf_serving.launcher.edge import edge_values
 from hf_serving.launcher.mms_fix import MmsFixError
 from hf_serving.launcher.ports import pick_ports
@@ -56,6 +57,10 @@ class Fatal(Exception):
 def main() -> int:
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
+    lacking = host_tools.missing()
+    if lacking:
+        log.error("%s", host_tools.describe_missing(lacking))
+        return 2
     try:
         settings = Settings.from_environ()
         logging.getLogger().setLevel(settings.log_level)

@@ -1,0 +1,63 @@
+"""What `serve` needs from the host besides Python: nginx and a Java runtime, looked for before anything starts.
+
+On a bare host the launcher must say in one line what is missing and which Debian package provides it, then exit 2,
+instead of starting Java and failing with a traceback when nginx cannot be run. The image and .ci/run install both;
+`make serve` installs them where it may (scripts/host-packages.sh).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+# sbin is off a non-root user's PATH on Debian, but nginx lives there.
+_EXTRA_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
+
+
+@dataclass(frozen=True)
+class HostTool:
+    name: str
+    debian_package: str
+
+
+NGINX = HostTool("nginx", "nginx-light")
+JAVA = HostTool("java", "openjdk-17-jre-headless")
+
+
+def _executable(path: Path) -> bool:
+    return path.is_file() and os.access(path, os.X_OK)
+
+
+def nginx_path(environ: Mapping[str, str] | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    search = os.pathsep.join([env.get("PATH", ""), *_EXTRA_DIRS])
+    found = shutil.which("nginx", path=search)
+    return found if found and _executable(Path(found)) else None
+
+
+def java_path(environ: Mapping[str, str] | None = None) -> str | None:
+    """$JAVA_HOME/bin/java when JAVA_HOME is set (multi-model-server's own rule), else java on PATH."""
+    env = os.environ if environ is None else environ
+    home = env.get("JAVA_HOME", "").strip()
+    if home:
+        java = Path(home) / "bin" / "java"
+        return str(java) if _executable(java) else None
+    found = shutil.which("java", path=env.get("PATH", ""))
+    return found if found and _executable(Path(found).resolve()) else None
+
+
+def missing(environ: Mapping[str, str] | None = None) -> list[HostTool]:
+    return [tool for tool, path in ((NGINX, nginx_path(environ)), (JAVA, java_path(environ))) if path is None]
+
+
+def describe_missing(tools: list[HostTool], environ: Mapping[str, str] | None = None) -> str:
+    """One line: what is missing, and the command that installs it."""
+    env = os.environ if environ is None else environ
+    names = " and ".join(tool.name for tool in tools)
+    where = f" (JAVA_HOME={env['JAVA_HOME']} has no bin/java)" if JAVA in tools and env.get("JAVA_HOME") else ""
+    packages = " ".join(tool.debian_package for tool in tools)
+    return (f"serve needs {names}, which this host lacks{where}: install Debian's "
+            f"{packages} (apt-get install -y --no-install-recommends {packages})")
