@@ -193,21 +193,37 @@ def test_an_unreadable_content_length_is_a_400_in_the_error_shape(stack, quiet_l
 @pytest.mark.parametrize(("request_bytes", "status", "code"), [
     (b"GARBAGE\r\n\r\n", 400, "bad_request"),
     (b"POST /invocations HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400, "bad_request"),  # no Host
-    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", 400, "bad_request"),
+    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", 431,
+     "request_header_fields_too_large"),
     (b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}",
      400, "bad_request"),
     (b"TRACE /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
     (b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
     (b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
     (b"POST /invocations HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"),
+    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+     b"zz\r\nabc\r\n0\r\n\r\n", 400, "bad_request"),
+    (b"POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405, "method_not_allowed"),
+    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+     b"X-Amzn-SageMaker-Custom-Attributes: a\x01b\r\nContent-Length: 2\r\n\r\n{}", 400, "bad_request"),
+    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\x7f\r\nContent-Length: 2\r\n\r\n{}",
+     400, "bad_request"),
 ], ids=["request-line", "no-host", "header-too-large", "chunked-and-length", "trace", "uri-too-long",
-        "unknown-transfer-encoding", "http-2-request-line"])
+        "unknown-transfer-encoding", "http-2-request-line", "malformed-chunked-body", "post-on-ping",
+        "control-character-in-custom-attributes", "control-character-in-content-type"])
 def test_nginx_refuses_malformed_http_in_the_error_shape(stack, quiet_log, request_bytes, status, code):
     with raw_connection(stack) as connection:
         connection.send(request_bytes)
         response = connection.response()
     assert response is not None and response.status == status
     assert response.error()["code"] == code
+
+
+def test_a_control_character_in_a_header_the_handler_never_sees_is_dropped_not_refused(stack, quiet_log):
+    with raw_connection(stack) as connection:
+        connection.send(post_head(len(QUESTION), extra="X-Something: a\x01b\r\n") + QUESTION)
+        response = connection.response()
+    assert response is not None and response.status == 200 and "answer" in json.loads(response.body)
 
 
 def test_a_body_at_the_limit_is_read_and_one_byte_more_is_a_413(stack, quiet_log):

@@ -85,3 +85,12 @@ def test_concurrent_requests_are_all_answered_right(stack, expected):
     assert [r.status_code for r in responses] == [200] * 24
     for index, response in enumerate(responses):
         assert _cosines(np.array(response.json()), expected[index % 3:index % 3 + 1])[0] >= 0.99999
+
+
+def test_the_handlers_own_413_reaches_the_client_with_its_own_message(stack):
+    """nginx's edge turns only its own 413 (a body over the limit) into its message; the handler's passes through."""
+    response = stack.invoke({"inputs": ["short", "word " * 300], "truncate": False})
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "payload_too_large" and error["request_id"] == response.headers["X-Request-Id"]
+    assert error["message"].startswith("inputs[1] is 302 tokens long, over this model's 256")

@@ -13,7 +13,7 @@ from tests.support.stack import Stack, model_dir_with_code
 pytestmark = pytest.mark.integration
 
 # The user's hooks: model_fn waits for a gate file (so the test sees the stack while it loads), predict_fn
-# adds two test behaviours around the default one, output_fn wraps answers and echoes custom attributes.
+# adds three test behaviours around the default one, output_fn wraps answers and echoes custom attributes.
 USER_CODE = '''
 import json
 import time
@@ -32,8 +32,10 @@ def model_fn(model_dir, context):
     return load_served_model(Path(model_dir), current_settings())
 
 
-def predict_fn(data, model):
+def predict_fn(data, model, context):
     question = data.get("question") if isinstance(data, dict) else None
+    if question == "headers":
+        return {name: context.get_request_header(name) for name in data["context"].split(",")}
     if question == "sleep":
         time.sleep(float(data["context"]))
         return {"slept": float(data["context"])}
@@ -138,6 +140,19 @@ def test_over_the_invocation_timeout_is_a_json_504_and_the_worker_serves_afterwa
     assert "user_output" in after.json()
 
 
+def test_a_hook_sees_the_headers_sagemaker_forwards_and_no_other(loading_stack):
+    loading_stack.wait_ready()
+    names = "Accept,X-Amzn-SageMaker-Target-Model,X-Amzn-SageMaker-Inference-Id,X-Something,Authorization,X-Request-Id"
+    response = loading_stack.invoke({"question": "headers", "context": names}, Accept="application/json",
+                                    X_Amzn_SageMaker_Target_Model="sentiment.tar.gz",
+                                    X_Amzn_SageMaker_Inference_Id="inference-7", X_Something="dropped",
+                                    Authorization="Bearer not-for-the-worker")
+    assert response.status_code == 200, response.text
+    seen = response.json()["user_output"]
+    assert seen == {"Accept": "application/json", "X-Amzn-SageMaker-Target-Model": "sentiment.tar.gz",
+                    "X-Amzn-SageMaker-Inference-Id": "inference-7", "X-Something": None, "Authorization": None,
+                    "X-Request-Id": response.headers["X-Request-Id"]}
+
 def test_sigterm_lets_the_request_in_flight_finish_then_exits_0_leaving_nothing(loading_stack):
     loading_stack.track()
     assert loading_stack.descendants
@@ -153,3 +168,4 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0_leaving_nothing(
     assert code == 0
     assert loading_stack.survivors() == []
     assert "stop requested: finishing in-flight requests" in loading_stack.log()
+

@@ -78,7 +78,8 @@ class Stack:
         self.task_spec = detect_task(model_dir, settings.task)  # refused here, before any process starts
         self.workers = effective_workers(settings)
         self.threads = effective_threads(settings, self.workers)
-        ports = pick_ports(2, settings.safe_port_range, exclude={settings.port})
+        ports = pick_ports(3, settings.safe_port_range, exclude={settings.port})
+        self.edge_port = ports[2]  # nginx's inner hop to the model server (docker/nginx.conf)
         self.mms_config = mms.MmsConfig(
             inference_port=ports[0], management_port=ports[1], workers=self.workers,
             batch_size=effective_batch_size(settings), max_batch_delay_ms=settings.max_batch_delay_ms,
@@ -202,11 +203,14 @@ class Stack:
 
     def _nginx_values(self) -> dict[str, str | int]:
         return {**edge_values(self.settings), "PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
-                "MMS_PORT": self.mms_config.inference_port, "READY_FILE": str(self.readiness.ready_file),
+                "MMS_PORT": self.mms_config.inference_port, "EDGE_PORT": self.edge_port,
+                "READY_FILE": str(self.readiness.ready_file),
                 "EXECUTION_PARAMETERS": json.dumps(self._execution_parameters(), separators=(",", ":")),
                 "MAX_BODY_BYTES": self.settings.max_payload_mb * 1024 * 1024,
                 "MAX_PAYLOAD_MB": self.settings.max_payload_mb,
-                "INVOCATION_TIMEOUT_S": self.settings.invocation_timeout_s}
+                "INVOCATION_TIMEOUT_S": self.settings.invocation_timeout_s,
+                # The inner hop answers 504 at the invocation timeout: the public one waits a little longer for it.
+                "OUTER_READ_TIMEOUT_S": self.settings.invocation_timeout_s + 5}
 
     def _execution_parameters(self) -> dict[str, object]:
         return {"MaxConcurrentTransforms": self.settings.max_concurrent_transforms or self.workers,
@@ -249,7 +253,7 @@ class Stack:
             f"workers: {self.workers}, torch threads per worker: {self.threads}, "
             f"batch size: {self.mms_config.batch_size} (max delay {s.max_batch_delay_ms} ms)",
             f"ports: public {s.bind_address}:{s.port}; on 127.0.0.1 model server {self.mms_config.inference_port}, "
-            f"management {self.mms_config.management_port}",
+            f"management {self.mms_config.management_port}, nginx's inner hop {self.edge_port}",
             select.describe_plan(s.engine, s.dtype, hardware.gpu_count()),
             f"API key: {'required' if s.api_key else 'off'}, rate limit: "
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}",
