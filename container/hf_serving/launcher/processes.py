@@ -93,6 +93,18 @@ class Children:
         self.signal_group(child, signal.SIGKILL)
         self.wait_for(child, 2.0)
 
+    def wait_group_gone(self, child: Child, timeout_s: float) -> bool:
+        """Until no process of the child's group is left (reaping what exits), or the timeout."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.reap()
+            try:
+                os.killpg(child.pid, 0)
+            except ProcessLookupError:
+                return True
+            time.sleep(0.02)
+        return False
+
     def reap_all(self, timeout_s: float = 5.0) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

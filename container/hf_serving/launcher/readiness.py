@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 class Readiness:
-    """loading -> ready <-> degraded -> stopping, mirrored by the ready file."""
+    """loading -> ready <-> degraded -> stopping, mirrored by the ready file; restarting (the model server is
+    being restarted) leads back to ready once it has registered the model again."""
 
     def __init__(self, ready_file: Path) -> None:
         self.ready_file = ready_file

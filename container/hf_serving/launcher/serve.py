@@ -1,8 +1,9 @@
 """`serve`: configure, start and supervise nginx and multi-model-server until told to stop.
 
-Exit status: 0 after SIGTERM/SIGINT once in-flight requests finished; 1 if nginx or MMS died on its
-own or the model failed to load; 2 for a configuration error or a host without nginx or Java (named in one log
-line, before anything starts).
+nginx, the model server (Java) and MMS's worker listeners are restarted when they die (launcher/supervision.py),
+a few times a minute at most. Exit status: 0 after SIGTERM/SIGINT once in-flight requests finished; 1 if the model
+failed to load or a child kept dying; 2 for a configuration error or a host without nginx or Java (named in one
+log line, before anything starts).
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from hf_serving.launcher import host_tools, mms, nginx
 from hf_serving.launcher.edge import edge_values
 from hf_serving.launcher.mms_fix import MmsFixError
 from hf_serving.launcher.ports import pick_ports
-from hf_serving.launcher.processes import Children, become_subreaper
+from hf_serving.launcher.processes import Child, Children, become_subreaper
 from hf_serving.launcher.readiness import Readiness, watch_workers
+from hf_serving.launcher.supervision import RestartBudget, model_listeners
 from hf_serving.loading.sizing import effective_batch_size, effective_threads, effective_workers
 from hf_serving.loading.source import has_random_weights, resolve_model_dir
 from hf_serving.serving.worker_reports import (
@@ -44,10 +46,12 @@ from hf_serving.tasks.registry import detect_task
 log = logging.getLogger("hf_serving.serve")
 
 SHUTDOWN_GRACE_S = 25.0  # SageMaker sends SIGKILL 30 s after SIGTERM
-# MMS restarts a dead worker; if none is back after this long it will not be (MMS cannot restart a worker
-# whose listener process died), and a new container is the way out.
-DEGRADED_LIMIT_S = 180.0
+# MMS restarts a dead worker within seconds; if none is back after this long, the model server is restarted.
+DEGRADED_LIMIT_S = 20.0
 STARTUP_TIMEOUT_S = 600.0
+# Restarts of nginx or of the model server allowed per child in any minute; past that the container exits 1.
+RESTARTS_PER_MINUTE = 5
+LISTENER_CHECK_INTERVAL_S = 0.5
 
 
 class Fatal(Exception):
@@ -95,6 +99,13 @@ class Stack:
         self.stop_requested = threading.Event()
         self.registration_error: str | None = None
         self.children = Children()
+        self.env: dict[str, str] = {}
+        self.front: Child | None = None  # nginx
+        self.back: Child | None = None  # the model server (Java, with MMS's Python processes under it)
+        self.generation = 0  # of the model server: a registration of one that died since counts for nothing
+        self.listeners: set[int] = set()
+        self.listeners_checked = 0.0
+        self.budgets = {name: RestartBudget(RESTARTS_PER_MINUTE, 60.0) for name in ("nginx", "model server")}
 
     def run(self) -> int:
         self._install_code_requirements()
@@ -111,18 +122,16 @@ class Stack:
                 shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
     def _supervise(self) -> int:
-        env = self._child_env()
+        self.env = self._child_env()
         try:
-            model_server = mms.java_command(self.runtime_dir, self.mms_config.jvm_args)
+            self.model_server_command = mms.java_command(self.runtime_dir, self.mms_config.jvm_args)
         except MmsFixError as exc:
             log.error("%s", exc)
             return 1
-        nginx_conf = nginx.write_config(self.runtime_dir, self._nginx_values())
+        self.nginx_conf = nginx.write_config(self.runtime_dir, self._nginx_values())
         mms.write_runtime_files(self.runtime_dir, self.mms_config)
-        front = self.children.start("nginx", nginx.nginx_command(nginx_conf), env)
-        back = self.children.start("model server", model_server, env)
-        client = mms.ManagementClient(self.mms_config.management_port)
-        threading.Thread(target=self._register, args=(client,), name="register", daemon=True).start()
+        self.front = self.children.start("nginx", nginx.nginx_command(self.nginx_conf), self.env)
+        self._start_model_server()
         threading.Thread(target=watch_workers, args=(self.readiness, self.runtime_dir, self.stop_requested),
                          name="watch-workers", daemon=True).start()
         try:
@@ -130,28 +139,63 @@ class Stack:
                 self._check_health()
         except Fatal as exc:
             log.error("%s; stopping the container", exc)
-            self._shutdown(front, back, graceful=False)
+            self._shutdown(graceful=False)
             return 1
         log.info("stop requested: finishing in-flight requests (up to %.0f s)", SHUTDOWN_GRACE_S)
-        self._shutdown(front, back, graceful=True)
+        self._shutdown(graceful=True)
         log.info("stopped")
         return 0
 
+    def _start_model_server(self) -> None:
+        self.generation += 1
+        self.listeners = set()
+        self.back = self.children.start("model server", self.model_server_command, self.env)
+        client = mms.ManagementClient(self.mms_config.management_port)
+        threading.Thread(target=self._register, args=(client, self.generation), name="register", daemon=True).start()
+
     def _check_health(self) -> None:
         for child in self.children.reap():
-            raise Fatal(f"{child.name} exited on its own with status {child.exit_status}")
+            if not self.stop_requested.is_set() and child in (self.front, self.back):
+                self._restart(child, f"exited on its own with status {child.exit_status}")
         failure = load_failure(self.runtime_dir)
         if failure is not None:
             raise Fatal(f"the model failed to load: {failure}")
         if self.registration_error is not None:
             raise Fatal(self.registration_error)
-        if self.readiness.degraded_for() > DEGRADED_LIMIT_S:
-            raise Fatal(f"no model worker came back within {DEGRADED_LIMIT_S:.0f} s")
+        if self.readiness.state in ("ready", "degraded"):  # registered: its listeners are up, or were
+            self._check_listeners()
+        if self.readiness.degraded_for() > DEGRADED_LIMIT_S and self.back is not None:
+            self._restart(self.back, f"has had no model worker for {DEGRADED_LIMIT_S:.0f} s")
 
-    def _register(self, client: mms.ManagementClient) -> None:
+    def _check_listeners(self) -> None:
+        """MMS never restarts a worker listener that died: the model server is restarted instead."""
+        now = time.monotonic()
+        if now - self.listeners_checked < LISTENER_CHECK_INTERVAL_S or self.back is None:
+            return
+        self.listeners_checked = now
+        if self.listeners - model_listeners(self.back.pid):
+            self._restart(self.back, "lost a worker listener, which multi-model-server never restarts")
+
+    def _restart(self, child: Child, why: str) -> None:
+        if not self.budgets[child.name].spend():
+            raise Fatal(f"{child.name} {why}, more than {RESTARTS_PER_MINUTE} times in a minute")
+        log.warning("%s %s: restarting it", child.name, why)
+        # The whole group: nginx's workers outlive a killed master and hold the port; Java's Python processes.
+        if child.running:
+            self.children.stop_group(child, 2.0)
+        self.children.signal_group(child, signal.SIGKILL)
+        self.children.wait_group_gone(child, 5.0)  # its listening sockets are free only then
+        if child is self.front:
+            self.front = self.children.start("nginx", nginx.nginx_command(self.nginx_conf), self.env)
+            return
+        self.readiness.set("restarting", f"the model server {why}")
+        shutil.rmtree(self.runtime_dir / READY_WORKERS_DIR, ignore_errors=True)
+        self._start_model_server()
+
+    def _register(self, client: mms.ManagementClient, generation: int) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while not client.is_up():
-            if self.stop_requested.is_set() or time.monotonic() > deadline:
+            if self.stop_requested.is_set() or time.monotonic() > deadline or generation != self.generation:
                 return
             time.sleep(0.1)
         started = time.monotonic()
@@ -159,16 +203,21 @@ class Stack:
             client.register(self.mms_config, timeout_s=max(1.0, deadline - time.monotonic()))
         except (OSError, urllib.error.URLError) as exc:
             detail = exc.read().decode(errors="replace") if isinstance(exc, urllib.error.HTTPError) else exc
-            if not self.stop_requested.is_set():
+            if not self.stop_requested.is_set() and generation == self.generation:
                 self.registration_error = f"the model server could not start the model: {detail}"
             return
+        if generation != self.generation or self.back is None:
+            return  # that model server died while it registered; its successor registers itself
+        self.listeners = model_listeners(self.back.pid)  # every worker has loaded: its listener is up
         log.info("model registered with %d worker(s) in %.1f s", self.workers, time.monotonic() - started)
         for loaded in sorted(set(ready_worker_descriptions(self.runtime_dir))):
             log.info("serving %s", loaded)  # what the workers really loaded, fallbacks included
         self.readiness.set("ready", "model loaded and warmed up")
 
-    def _shutdown(self, front, back, graceful: bool) -> None:
+    def _shutdown(self, graceful: bool) -> None:
         self.readiness.set("stopping", "the container is stopping")
+        front, back = self.front, self.back
+        assert front is not None and back is not None
         if front.running:
             # SIGQUIT: nginx stops accepting, finishes the requests in flight, then exits.
             self.children.signal_group(front, signal.SIGQUIT if graceful else signal.SIGTERM)
