@@ -104,6 +104,11 @@ def machine_meta() -> dict:
     cpu = next((line.partition(":")[2].strip() for line in cpuinfo if line.startswith("model name")),
                platform.processor())
     flags = next((set(line.partition(":")[2].split()) for line in cpuinfo if line.startswith("flags")), set())
+    # The family and model tell CPU generations apart where the model name does not ("AMD EPYC" is Zen 4 as family
+    # 25 and Zen 5 as family 26, and Zen 5 runs AVX-512 bf16 at twice the width): compare figures within one family.
+    family, model = (next((line.partition(":")[2].strip() for line in cpuinfo if line.split(":")[0].strip() == key),
+                          "?") for key in ("cpu family", "model"))
+    cpu += f" family {family} model {model}"
     # What decides bf16 and int8 speed here: AMX tiles (Intel Sapphire Rapids and later) or AVX-512 only.
     cpu += " (" + (", ".join(sorted(flags & {"amx_bf16", "amx_int8", "avx512_bf16", "avx512_vnni"})) or "no bf16") + ")"
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
