@@ -8,6 +8,7 @@ its own error) is `BatchedModel.predict_records`, here, for every task.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
@@ -17,7 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from hf_serving.deadline import DeadlineExceeded
 from hf_serving.engines.base import Engine
-from hf_serving.errors import BadRequest, ServingError
+from hf_serving.errors import BadRequest, PayloadTooLarge, ServingError
 from hf_serving.formats.media import CSV
 from hf_serving.formats.records import RecordBatch, RecordResults
 
@@ -61,6 +62,14 @@ class LoadedParts:
     config: Any  # the transformers config (labels, position limit); no torch in it
     model_dir: Path  # the directory served, for task files beside the weights (sentence-transformers' modules)
 
+
+# Text per model call: a call's memory grows with its text (the tokenizer's windows: ~840 MB over the loaded model
+# for one 6 MB context, measured in-process), so a request's items are answered in slices of about this much. 1 MB
+# of text is ~250k tokens, hundreds of model passes: nothing is lost to the split.
+SLICE_CHARS = 1_000_000
+# A record's own text, at most: a Batch Transform request may hold 100 MB (SAGEMAKER_MAX_PAYLOAD_IN_MB), but what one
+# record costs is bounded by a real-time request's limit.
+RECORD_CHARS = 6 * 1024 * 1024
 
 Item = TypeVar("Item")
 Parameters = TypeVar("Parameters", bound=Hashable)
@@ -125,7 +134,20 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
 
     def predict(self, payload: object) -> object:
         request = self.parse(payload)
-        return self.format(request, self.answer(request.items, request.parameters))
+        return self.format(request, self._answer_in_slices(request.items, request.parameters))
+
+    def _answer_in_slices(self, items: list[Item], parameters: Parameters) -> list[object]:
+        """answer() on consecutive slices of about SLICE_CHARS of text each (at least one item), results in order."""
+        results: list[object] = []
+        start = 0
+        while start < len(items):
+            end, size = start + 1, item_chars(items[start])
+            while end < len(items) and size + item_chars(items[end]) <= SLICE_CHARS:
+                size += item_chars(items[end])
+                end += 1
+            results.extend(self.answer(items[start:end], parameters))
+            start = end
+        return results
 
     def predict_records(self, batch: RecordBatch) -> RecordResults:
         requests = [self._parse_record(record, batch.format) for record in batch.records]
@@ -134,7 +156,13 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         results: list[object] = list(requests)  # errors stay in place; requests are replaced by answers
         groups: dict[Hashable, list[tuple[int, ParsedRequest]]] = {}
         for index, request in enumerate(requests):
-            if isinstance(request, ParsedRequest):
+            if not isinstance(request, ParsedRequest):
+                continue
+            largest = max((item_chars(item) for item in request.items), default=0)
+            if largest > RECORD_CHARS:
+                results[index] = PayloadTooLarge(f"a record's text is {largest:,} characters, over the "
+                                                 f"{RECORD_CHARS:,} one record may hold")
+            else:
                 groups.setdefault(request.parameters, []).append((index, request))
         for parameters, group in groups.items():
             self._answer_together(group, parameters, results)
@@ -146,7 +174,7 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
                          results: list[object]) -> None:
         """One model pass for every record that shares these parameters; one by one if one of them fails."""
         try:
-            flat = self.answer([item for _, request in group for item in request.items], parameters)
+            flat = self._answer_in_slices([item for _, request in group for item in request.items], parameters)
         except DeadlineExceeded as exc:  # out of time for all of them: trying each again would only be later
             for index, _ in group:
                 results[index] = exc
@@ -154,7 +182,7 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         except ServingError:  # one record's items failed the model (QA: a question too long): find which
             for index, request in group:
                 try:
-                    results[index] = self.format(request, self.answer(request.items, parameters))
+                    results[index] = self.format(request, self._answer_in_slices(request.items, parameters))
                 except ServingError as exc:
                     results[index] = exc
             return
@@ -179,6 +207,17 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
             raise BadRequest(f"a row must have {len(columns)} column{'s' if len(columns) > 1 else ''}: "
                              f"{','.join(columns)}{quote}")
         return row[0] if len(columns) == 1 else dict(zip(columns, row, strict=True))
+
+
+def item_chars(item: object) -> int:
+    """The text an item holds: a string's length, or the sum of a dataclass item's string fields (QA's question and
+    context)."""
+    if isinstance(item, str):
+        return len(item)
+    if dataclasses.is_dataclass(item):
+        return sum(len(value) for value in (getattr(item, field.name) for field in dataclasses.fields(item))
+                   if isinstance(value, str))
+    return 0
 
 
 def strict_csv(results: Sequence[object]) -> None:

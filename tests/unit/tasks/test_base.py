@@ -37,3 +37,34 @@ def test_csv_rows_must_have_two_columns_and_errors_name_the_row(model):
         model.predict_records(RecordBatch("text/csv", [["q", "c"], ["only one"]]))
     results = model.predict_records(RecordBatch("text/csv", [[GOOD["question"], GOOD["context"]]])).results
     assert results == [model.predict(GOOD)]
+
+
+def test_a_request_is_answered_in_slices_of_text_in_order(model, monkeypatch):
+    from hf_serving.tasks import base
+
+    questions = [f"Which port, {n}?" for n in range(5)]
+    monkeypatch.setattr(base, "SLICE_CHARS", 2 * len(questions[0] + GOOD["context"]))
+    calls = []
+    original = model.answer
+
+    def counted(items, parameters):
+        calls.append(len(items))
+        return original(items, parameters)
+
+    monkeypatch.setattr(model, "answer", counted)
+    together = model.predict({"inputs": [{"question": q, "context": GOOD["context"]} for q in questions]})
+    assert calls == [2, 2, 1]  # two items' text per call
+    monkeypatch.setattr(base, "SLICE_CHARS", 10**9)
+    assert together == model.predict({"inputs": [{"question": q, "context": GOOD["context"]} for q in questions]})
+
+
+def test_a_record_over_the_per_record_limit_is_a_413_in_its_place_and_the_others_are_answered(model, monkeypatch):
+    from hf_serving.errors import PayloadTooLarge
+    from hf_serving.tasks import base
+
+    monkeypatch.setattr(base, "RECORD_CHARS", 1000)
+    huge = {"question": "Which port?", "context": "word " * 300}
+    results = model.predict_records(RecordBatch("application/jsonlines", [GOOD, huge, GOOD])).results
+    assert results[0] == results[2] == model.predict(GOOD)
+    assert isinstance(results[1], PayloadTooLarge)
+    assert results[1].message == "a record's text is 1,511 characters, over the 1,000 one record may hold"
