@@ -34,8 +34,7 @@ def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],
     """read(outputs, feed) gives one result per row of a chunk; returns them for every row, in the rows' order.
     feed holds the chunk's padded inputs (attention_mask among them: a task that pools needs it)."""
     order = sorted(range(len(rows)), key=lambda index: len(rows[index]["input_ids"]))
-    names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in rows[0]]
-    names += [name for name in engine.input_names if name not in names]
+    names = list(rows[0])  # everything the tokenizer made: the engine takes its inputs from it, a pooling task the mask
     values = pad_values(tokenizer)
     found: dict[int, Row] = {}
     for start in range(0, len(order), engine.max_batch_size):

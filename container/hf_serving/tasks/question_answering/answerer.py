@@ -23,6 +23,7 @@ import numpy as np
 from hf_serving import deadline
 from hf_serving.engines.base import Engine
 from hf_serving.errors import BadRequest
+from hf_serving.tasks import text_batches
 from hf_serving.tasks.padding import pad_rows, pad_values
 from hf_serving.tasks.question_answering.decoding import WindowLogits, decode_answers
 
@@ -121,6 +122,7 @@ class QuestionAnswerer:
         # The pipeline read answers from the context's side of the pair, which depends on padding_side.
         self._question_first = tokenizer.padding_side == "right"
         self._pad_values = pad_values(tokenizer)
+        self._max_length = text_batches.max_length(tokenizer, config)  # the tokenizer's and the positions' limit
 
     def __call__(self, inputs: Sequence[QAInput], params: QAParameters) -> list[list[Answer]]:
         """Up to params.top_k answers per input, best first, in input order."""
@@ -143,16 +145,8 @@ class QuestionAnswerer:
                                 params.handle_impossible_answer, sequence_index)
         return [Answer(found.answer, found.score, found.start, found.end) for found in ranked]
 
-    def _model_max_length(self) -> int:
-        # Tokenizers without a limit report a huge sentinel; the position embeddings are the real bound.
-        limits = [int(self.tokenizer.model_max_length)]
-        positions = getattr(self.config, "max_position_embeddings", None)
-        if isinstance(positions, int):
-            limits.append(positions)
-        return min(limits)
-
     def _window_sizes(self, params: QAParameters) -> tuple[int, int]:
-        limit = self._model_max_length()
+        limit = self._max_length
         max_seq_len = params.max_seq_len
         if max_seq_len is None:
             max_seq_len = min(self.tokenizer.model_max_length, _DEFAULT_MAX_SEQ_LEN, limit)
