@@ -1,11 +1,13 @@
 #!/bin/sh
-# The host packages `serve` runs on outside the image: nginx and a Java runtime (with its jdk.compiler module,
+# The host packages `serve` runs on outside the image: nginx with its Lua module, and a Java runtime (with its jdk.compiler module,
 # which compiles multi-model-server's fixed decoder). Installs what is missing on Debian or Ubuntu when it may
 # (root, or sudo without a password); otherwise prints the one command to run and exits 1. Used by `make serve`
 # and .ci/run.
 set -eu
 packages=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages="$packages nginx-light"
+# Admission control runs on nginx's Lua module (container/hf_serving/launcher/admission.py).
+[ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || packages="$packages libnginx-mod-http-lua"
 if [ -n "${JAVA_HOME:-}" ]; then [ -x "$JAVA_HOME/bin/java" ] || packages="$packages openjdk-17-jre-headless"
 else command -v java >/dev/null 2>&1 || packages="$packages openjdk-17-jre-headless"; fi
 [ -n "$packages" ] || exit 0

@@ -62,6 +62,8 @@ class Settings:
     rate_limit_rps: int | None = None
     rate_limit_burst: int | None = None
     client_timeout_s: int = 20
+    # Admission control (launcher/admission.py): the longest a request may wait at the edge for the model to start it.
+    queue_timeout_s: float = 5.0
     # Batch Transform.
     batch_mode: bool = False
     batch_strategy: str = "MULTI_RECORD"
@@ -107,6 +109,12 @@ class Settings:
             rate_limit_rps=env.integer("SERVE_RATE_LIMIT_RPS", None, low=1),
             rate_limit_burst=env.integer("SERVE_RATE_LIMIT_BURST", None, low=0),
             client_timeout_s=env.integer("SERVE_CLIENT_TIMEOUT_S", 20, low=1, high=3600) or 20,
+            # Real-time callers want a fast answer or a fast refusal; a Batch Transform job sends only as many
+            # requests as it was told (MaxConcurrentTransforms) and needs every one answered: they wait as long as
+            # the invocation timeout allows.
+            queue_timeout_s=env.number("SERVE_QUEUE_TIMEOUT_S",
+                                       float(env.integer("SAGEMAKER_MODEL_SERVER_TIMEOUT", 3600, low=1) or 3600)
+                                       if env.flag("SAGEMAKER_BATCH", False) else 5.0, low=0.0, high=3600.0),
             batch_mode=env.flag("SAGEMAKER_BATCH", False),
             batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BATCH_STRATEGIES, "MULTI_RECORD"),
             max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
@@ -165,6 +173,18 @@ class _Env:
         if (low is not None and value < low) or (high is not None and value > high):
             bounds = f"{low if low is not None else '-inf'}..{high if high is not None else 'inf'}"
             raise ConfigurationError(f"{name}={value} is outside {bounds}")
+        return value
+
+    def number(self, name: str, default: float, low: float, high: float) -> float:
+        raw = self.text(name)
+        if raw is None:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigurationError(f"{name}={raw!r} is not a number") from None
+        if not low <= value <= high:  # also refuses nan
+            raise ConfigurationError(f"{name}={value} is outside {low:g}..{high:g}")
         return value
 
     def port_range(self, name: str) -> PortRange | None:

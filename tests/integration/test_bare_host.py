@@ -40,9 +40,12 @@ def _real(name: str) -> str:
     (["java"], "serve needs java, which this host lacks: install Debian's openjdk-17-jre-headless"),
     (["nginx", "java"], "serve needs nginx and java, which this host lacks: install Debian's nginx-light "
                         "openjdk-17-jre-headless"),
+    (["/usr/lib/nginx/modules/ngx_http_lua_module.so"],
+     "serve needs nginx's Lua module, which this host lacks: install Debian's libnginx-mod-http-lua (apt-get "
+     "install -y --no-install-recommends libnginx-mod-http-lua)"),
 ])
 def test_serve_exits_2_with_one_line_and_starts_nothing(tmp_path, hidden, line):
-    done = _serve_without([_real(name) for name in hidden], tmp_path)
+    done = _serve_without([name if name.startswith("/") else _real(name) for name in hidden], tmp_path)
     output = done.stdout + done.stderr
     assert done.returncode == 2, output
     assert line in output
@@ -65,6 +68,15 @@ def test_make_serves_installer_prints_the_one_command_where_it_may_not_install()
     assert done.returncode == 1
     assert done.stderr.strip() == ("serve needs nginx-light: run  sudo apt-get update && sudo apt-get install -y "
                                    "--no-install-recommends nginx-light")
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="drops to another user with setpriv")
+def test_make_serves_installer_asks_for_nginxs_lua_module_where_it_is_missing():
+    done = _host_packages_without(["/usr/lib/nginx/modules/ngx_http_lua_module.so"],
+                                  ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+    assert done.returncode == 1
+    assert done.stderr.strip() == ("serve needs libnginx-mod-http-lua: run  sudo apt-get update && sudo apt-get "
+                                   "install -y --no-install-recommends libnginx-mod-http-lua")
 
 
 def test_make_serves_installer_names_the_packages_where_there_is_no_apt():

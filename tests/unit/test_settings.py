@@ -114,3 +114,17 @@ def test_settings_beat_the_hardware_defaults(monkeypatch):
                                       "MODEL_SERVER_THREADS": "3"})
     assert (effective_workers(settings), effective_threads(settings, 1), effective_batch_size(settings)) == (1, 3, 64)
     assert effective_batch_size(Settings.from_environ({"SAGEMAKER_BATCH": "true"})) == 1
+
+
+def test_the_queue_bound_is_seconds_with_a_real_time_default_and_the_invocation_timeout_under_batch_transform():
+    assert Settings.from_environ({}).queue_timeout_s == 5.0
+    assert Settings.from_environ({"SERVE_QUEUE_TIMEOUT_S": "0.5"}).queue_timeout_s == 0.5
+    assert Settings.from_environ({"SERVE_QUEUE_TIMEOUT_S": "0"}).queue_timeout_s == 0.0
+    assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).queue_timeout_s == 3600.0
+    assert Settings.from_environ({"SAGEMAKER_BATCH": "true", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "600"}
+                                 ).queue_timeout_s == 600.0
+    assert Settings.from_environ({"SAGEMAKER_BATCH": "true", "SERVE_QUEUE_TIMEOUT_S": "30"}).queue_timeout_s == 30.0
+    for bad, message in (("-1", "outside 0..3600"), ("soon", "is not a number"), ("nan", "outside"),
+                         ("7200", "outside 0..3600")):
+        with pytest.raises(ConfigurationError, match=f"SERVE_QUEUE_TIMEOUT_S.*{message}"):
+            Settings.from_environ({"SERVE_QUEUE_TIMEOUT_S": bad})

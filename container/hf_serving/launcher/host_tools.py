@@ -25,6 +25,12 @@ class HostTool:
 
 NGINX = HostTool("nginx", "nginx-light")
 JAVA = HostTool("java", "openjdk-17-jre-headless")
+# nginx's Lua module, which admission control runs on (launcher/admission.py), and the kit it needs.
+NGINX_LUA = HostTool("nginx's Lua module", "libnginx-mod-http-lua")
+NGINX_MODULE_FILES = ("ndk_http_module.so", "ngx_http_lua_module.so")
+# Where Debian, Ubuntu and RPM-based systems put nginx's dynamic modules.
+_MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules", "/usr/lib64/nginx/modules",
+                "/etc/nginx/modules")
 
 
 def _executable(path: Path) -> bool:
@@ -36,6 +42,21 @@ def nginx_path(environ: Mapping[str, str] | None = None) -> str | None:
     search = os.pathsep.join([env.get("PATH", ""), *_EXTRA_DIRS])
     found = shutil.which("nginx", path=search)
     return found if found and _executable(Path(found)) else None
+
+
+def nginx_modules_dir(environ: Mapping[str, str] | None = None) -> Path | None:
+    """The directory holding nginx's Lua module and its kit: a system's usual places, or beside an nginx elsewhere."""
+    nginx = nginx_path(environ)
+    beside = [str(Path(nginx).resolve().parent.parent / "lib" / "nginx" / "modules")] if nginx else []
+    for directory in (*_MODULE_DIRS, *beside):
+        if all((Path(directory) / name).is_file() for name in NGINX_MODULE_FILES):
+            return Path(directory)
+    return None
+
+
+def nginx_load_module_lines(environ: Mapping[str, str] | None = None) -> str:
+    directory = nginx_modules_dir(environ) or Path(_MODULE_DIRS[0])  # serve checked that there is one
+    return "\n".join(f"load_module {directory / name};" for name in NGINX_MODULE_FILES)
 
 
 def java_path(environ: Mapping[str, str] | None = None) -> str | None:
@@ -50,7 +71,8 @@ def java_path(environ: Mapping[str, str] | None = None) -> str | None:
 
 
 def missing(environ: Mapping[str, str] | None = None) -> list[HostTool]:
-    return [tool for tool, path in ((NGINX, nginx_path(environ)), (JAVA, java_path(environ))) if path is None]
+    found = ((NGINX, nginx_path(environ)), (NGINX_LUA, nginx_modules_dir(environ)), (JAVA, java_path(environ)))
+    return [tool for tool, path in found if path is None]
 
 
 def describe_missing(tools: list[HostTool], environ: Mapping[str, str] | None = None) -> str:

@@ -56,6 +56,7 @@ class MmsConfig:
     max_batch_delay_ms: int
     response_timeout_s: int
     max_request_bytes: int
+    job_queue_size: int
     jvm_args: str
     log_level: str
 
@@ -82,6 +83,7 @@ def write_runtime_files(runtime_dir: Path, config: MmsConfig) -> Path:
         "unregister_model_timeout": str(config.response_timeout_s),
         "max_request_size": str(config.max_request_bytes),
         "max_response_size": str(config.max_request_bytes),
+        "job_queue_size": str(config.job_queue_size),
         "decode_input_request": "false",
         "async_logging": "true",
         "enable_envvars_config": "false",

@@ -25,7 +25,7 @@ import hf_serving
 from hf_serving import hardware
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
-from hf_serving.launcher import host_tools, mms, nginx
+from hf_serving.launcher import admission, host_tools, mms, nginx
 from hf_serving.launcher.edge import edge_values
 from hf_serving.launcher.mms_fix import MmsFixError
 from hf_serving.launcher.ports import pick_ports
@@ -89,6 +89,8 @@ class Stack:
             batch_size=effective_batch_size(settings), max_batch_delay_ms=settings.max_batch_delay_ms,
             response_timeout_s=max(2 * settings.invocation_timeout_s, settings.invocation_timeout_s + 60),
             max_request_bytes=(settings.max_payload_mb + 1) * 1024 * 1024,
+            # Never full: nginx lets at most this many requests in at once (launcher/admission.py).
+            job_queue_size=admission.slots(self.workers, effective_batch_size(settings)) + 16,
             jvm_args=settings.jvm_args or "-Xms64m -Xmx1g -XX:+UseSerialGC -XX:-UseContainerSupport",
             log_level=settings.log_level)
         self.runtime_dir = settings.runtime_dir or Path(tempfile.mkdtemp(prefix="hf-serving-"))
@@ -251,7 +253,10 @@ class Stack:
         return env
 
     def _nginx_values(self) -> dict[str, str | int]:
-        return {**edge_values(self.settings), "PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
+        return {**edge_values(self.settings),
+                **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size),
+                "NGINX_MODULES": host_tools.nginx_load_module_lines(),
+                "PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
                 "MMS_PORT": self.mms_config.inference_port, "EDGE_PORT": self.edge_port,
                 "READY_FILE": str(self.readiness.ready_file),
                 "EXECUTION_PARAMETERS": json.dumps(self._execution_parameters(), separators=(",", ":")),
@@ -306,6 +311,7 @@ class Stack:
             select.describe_plan(s.engine, s.dtype, hardware.gpu_count()),
             f"API key: {'required' if s.api_key else 'off'}, rate limit: "
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}",
+            admission.describe(s, self.workers, self.mms_config.batch_size),
             f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "
             f"user code: {self._user_code()}",
         ]

@@ -52,3 +52,19 @@ def test_a_wrong_java_home_is_named(tmp_path):
 
 def test_this_host_has_both():
     assert host_tools.missing() == [], os.environ.get("PATH")
+
+
+def test_nginx_lua_module_is_found_in_a_system_directory_or_beside_an_nginx_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setattr(host_tools, "_MODULE_DIRS", (str(tmp_path / "system"),))
+    nginx = _tool(tmp_path / "opt" / "sbin", "nginx")
+    env = {"PATH": str(nginx.parent)}
+    assert host_tools.nginx_modules_dir(env) is None
+    assert host_tools.NGINX_LUA in host_tools.missing(env)
+    assert "libnginx-mod-http-lua" in host_tools.describe_missing([host_tools.NGINX_LUA], env)
+    beside = tmp_path / "opt" / "lib" / "nginx" / "modules"
+    beside.mkdir(parents=True)
+    for name in host_tools.NGINX_MODULE_FILES:
+        (beside / name).write_bytes(b"")
+    assert host_tools.nginx_modules_dir(env) == beside
+    assert host_tools.nginx_load_module_lines(env).splitlines() == [
+        f"load_module {beside}/ndk_http_module.so;", f"load_module {beside}/ngx_http_lua_module.so;"]
