@@ -148,7 +148,19 @@ audit-pins: install
 
 # Soak (reliability/soak.py): the real stack at ~80% of its measured maximum for SOAK_MINUTES, valid and
 # invalid requests mixed; writes reliability/results/soak-latest.{json,md}. Outside CI (minutes).
-SOAK_MINUTES ?= 5
-.PHONY: soak
-soak: install demo-model
+SOAK_MINUTES ?= 10
+.PHONY: soak overload memory-check
+soak: host-packages install demo-model
 	$(PY) -m reliability.soak --minutes $(SOAK_MINUTES) --model-dir $(DEMO_MODEL)
+
+# Overload (reliability/overload.py): 300 connections with no back-off against 1 and 2 workers, goodput and
+# latencies against concurrency 4; writes reliability/results/overload-latest.{json,md}. Root (a CPU cgroup caps
+# the flood's client). Outside CI (~4 minutes).
+overload: host-packages install demo-model
+	$(PY) -m reliability.overload --model-dir $(DEMO_MODEL)
+
+# The largest requests the limits allow, with the whole stack in a memory cgroup of MEMORY_LIMIT_MB
+# (reliability/memory_limit.py); writes reliability/results/memory-latest.{json,md}. Root. Outside CI (~10 minutes).
+MEMORY_LIMIT_MB ?= 2048
+memory-check: host-packages install demo-model
+	$(PY) -m reliability.memory_limit --model-dir $(DEMO_MODEL) --limit-mb $(MEMORY_LIMIT_MB)

@@ -53,11 +53,12 @@ class Stack:
         self.env.pop("HF_MODEL_ID", None)
         self.env["HF_MODEL_DIR"] = str(model_dir) if model_dir else str(log_path.parent / "no-model-here")
         self.process: subprocess.Popen | None = None
+        self.command = [str(SERVE)]  # a caller may put a wrapper in front (reliability/memory_limit.py: a cgroup)
         self.descendants: dict[int, psutil.Process] = {}
 
     def start(self) -> Stack:
         with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen([str(SERVE)], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            self.process = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)
         return self
 
