@@ -23,6 +23,7 @@ from hf_serving.deadline import DeadlineExceeded, deadline_after
 from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
 from hf_serving.formats.media import JSON
 from hf_serving.formats.records import RecordBatch
+from hf_serving.serving import memory
 from hf_serving.serving.hook_runner import HookRunner
 from hf_serving.serving.request_context import RequestContext
 from hf_serving.serving.worker_reports import report_load_failure, report_worker_ready
@@ -59,8 +60,11 @@ class HandlerService:
             else:
                 outcomes = [_attempt(self.hooks.run_request, p.body, p.content_type, p.accept, p.context)
                             for p in pending]
-        return [self._respond(p, outcome, server_context, started)
-                for p, outcome in zip(pending, outcomes, strict=True)]
+        responses = [self._respond(p, outcome, server_context, started)
+                     for p, outcome in zip(pending, outcomes, strict=True)]
+        del outcomes
+        memory.after_request(sum(len(p.body) for p in pending))
+        return responses
 
     def _run_together(self, pending: list[_Pending]) -> list[Outcome]:
         """The JSON requests of a model-server batch in one model pass; each keeps its own error."""
