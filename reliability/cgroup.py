@@ -81,6 +81,12 @@ def memory_peak(path: Path) -> int:
     return int((path / name).read_text())
 
 
+def reset_memory_peak(path: Path) -> None:
+    """v1 only: v2's memory.peak cannot be reset before kernel 6.12, so it is the peak since the group began."""
+    if not V2:
+        (path / "memory.max_usage_in_bytes").write_text("0")
+
+
 def oom_kills(path: Path) -> int:
     if V2:
         events = dict(line.split() for line in (path / "memory.events").read_text().splitlines())

@@ -24,6 +24,7 @@ import requests
 from bench.payloads import build
 from bench.run import machine_meta
 from reliability import cgroup
+from reliability.report import heading
 from tests.support.paths import SERVE
 from tests.support.stack import Stack
 
@@ -51,11 +52,6 @@ def one_long_context(question: str, passage: str, limit_bytes: int) -> bytes:
 def usage(group: Path) -> int:
     name = "memory.current" if cgroup.V2 else "memory.usage_in_bytes"
     return int((group / name).read_text())
-
-
-def reset_peak(group: Path) -> None:
-    if not cgroup.V2:
-        (group / "memory.max_usage_in_bytes").write_text("0")
 
 
 def anonymous(group: Path) -> int:
@@ -91,7 +87,7 @@ def run_cases(stack: Stack, group: Path, cases: list[tuple[str, bytes, str]], ti
     results = []
     for name, body, content_type in cases:
         settle(stack)
-        reset_peak(group)
+        cgroup.reset_memory_peak(group)
         before = anonymous(group)
         started = time.monotonic()
         with AnonymousPeak(group) as sampled:
@@ -194,10 +190,9 @@ def main() -> int:
                             and all(case["status"] in (200, 400, 413, 504) for case in run["cases"])
                             for run in summary["runs"])
     (args.out / "memory-latest.json").write_text(json.dumps(summary, indent=2) + "\n")
-    lines = [f"# Memory under a limit: {'PASSED' if summary['passed'] else 'FAILED'}", "",
-             f"Host: {summary['host']['cpu']}, {summary['host']['cores']} cores; commit {summary['host']['commit']}, "
-             f"{summary['host']['started_utc']}. The whole stack (nginx, Java, one worker) in a memory cgroup of "
-             f"{args.limit_mb} MB, no swap; full-size demo QA model (random weights), MODEL_DTYPE=auto.", ""]
+    lines = [*heading("Memory under a limit", summary["passed"], summary["host"]),
+             f"The whole stack (nginx, Java, one worker) in a memory cgroup of {args.limit_mb} MB, no swap; full-size "
+             "demo QA model (random weights), MODEL_DTYPE=auto.", ""]
     for run in summary["runs"]:
         lines += [f"## {run['mode']}", "", f"Idle: {run['idle_mb']} MB. After the cases: /ping {run['ping_after']}, "
                   f"a normal request {run['answer_after']}, restarts {run['restarts']}, OOM kills {run['oom_kills']}.",

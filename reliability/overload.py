@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-import requests
 
 from bench.loadgen import percentile, run_closed_loop
 from bench.payloads import build
 from bench.run import machine_meta
+from hf_serving.launcher.admission import BATCHES_PER_WORKER
 from reliability import cgroup
+from reliability.report import heading
 from tests.support.stack import Stack
 
 FLOOD_CONNECTIONS = 296
@@ -117,12 +118,6 @@ def nginx_cpu_s(stack: Stack) -> float:
     return total
 
 
-def admission_state(stack: Stack) -> dict:
-    port = re.search(r"nginx's inner hop (\d+)", stack.log())
-    assert port is not None
-    return requests.get(f"http://127.0.0.1:{port.group(1)}/admission", timeout=5).json()
-
-
 def ms(values: list[float], q: float) -> float:
     return round(percentile(values, q) * 1000, 1) if values else float("nan")
 
@@ -133,7 +128,7 @@ def run_configuration(name: str, model_dir: Path, body: bytes, seconds: float, o
     stack = Stack(model_dir, log, MODEL_DTYPE="auto", **env).start()
     try:
         stack.wait_ready(deadline_s=300)
-        state = admission_state(stack)
+        state = stack.admission()
         valid = lambda answer: isinstance(answer, dict) and "answer" in answer  # noqa: E731
         run_closed_loop("127.0.0.1", stack.port, "/invocations", body, 4, 5.0, valid)  # warm-up
         baseline = run_closed_loop("127.0.0.1", stack.port, "/invocations", body, 4, 20.0, valid)
@@ -178,7 +173,7 @@ def flood_once(stack: Stack, log: Path, name: str, body: bytes, seconds: float, 
         nginx_used = nginx_cpu_s(stack) - nginx_before
         flood_cpu = psutil.Process(flood.pid).cpu_times()
         flood.wait(timeout=seconds + 180)
-    final_state = admission_state(stack)
+    final_state = stack.admission()
     time.sleep(1.5)  # nginx flushes its access log every second
     access = log.read_text(errors="replace")[log_offset:] if log.exists() else ""
 
@@ -200,9 +195,8 @@ def flood_once(stack: Stack, log: Path, name: str, body: bytes, seconds: float, 
     in_window = sum(1 for at in flooded["finished_s"].get("200", []) if at <= seconds) + sum(
         1 for at in invocations.finished if at <= until)
     goodput = in_window / seconds
-    workers, batch = int(env.get("SAGEMAKER_MODEL_SERVER_WORKERS", "1")), state["slots"] // 2 // int(
-        env.get("SAGEMAKER_MODEL_SERVER_WORKERS", "1"))
-    batch_time_s = workers * batch / goodput if goodput else float("nan")
+    # One batch of every worker: half the slots (launcher/admission.py).
+    batch_time_s = state["slots"] / BATCHES_PER_WORKER / goodput if goodput else float("nan")
     accepted_limit_ms = (state["bound_s"] + 2 * batch_time_s) * 1000
     result = {
         "configuration": f"{name}, flood capped at {cap:g} core" if capped else name, "env": env,
@@ -248,9 +242,7 @@ def write(results: list[dict], out: Path) -> None:
     summary = {"host": machine_meta(), "results": results,
                "passed": all(all(r["goals"].values()) for r in results)}
     (out / "overload-latest.json").write_text(json.dumps(summary, indent=2) + "\n")
-    host = summary["host"]
-    lines = [f"# Overload: {'PASSED' if summary['passed'] else 'FAILED'}", "",
-             f"Host: {host['cpu']}, {host['cores']} cores; commit {host['commit']}, {host['started_utc']}.", "",
+    lines = [*heading("Overload", summary["passed"], summary["host"]),
              f"{FLOOD_CONNECTIONS + PROBE_CONNECTIONS} connections with no back-off for "
              f"{results[0]['flood_seconds']:g} s "
              f"({FLOOD_CONNECTIONS} from one event loop in a CPU-capped cgroup, {PROBE_CONNECTIONS} "

@@ -33,6 +33,7 @@ from pathlib import Path
 import psutil
 
 from bench.run import machine_meta
+from reliability.report import heading
 from tests.support.stack import Stack
 
 QUESTION = {"question": "Which port does the container listen on?",
@@ -62,23 +63,10 @@ class Kill:
     pid: int = 0
 
 
-def worker_pid(stack: Stack) -> int:
-    """The forked model worker: a model_service_worker whose parent is one too (the listener)."""
-    assert stack.process is not None
-    for process in psutil.Process(stack.process.pid).children(recursive=True):
-        try:
-            if "model_service_worker" in " ".join(process.cmdline()) and \
-                    "model_service_worker" in " ".join(process.parent().cmdline()):
-                return process.pid
-        except psutil.NoSuchProcess:
-            continue
-    raise RuntimeError("no model worker found")
-
-
 def kill_worker_at(stack: Stack, start: float, at: float, kill: Kill) -> None:
     while time.monotonic() < start + at:
         time.sleep(0.05)
-    kill.pid = worker_pid(stack)
+    kill.pid = stack.forked_workers()[0].pid
     os.kill(kill.pid, signal.SIGKILL)
     kill.at = time.monotonic() - start
     time.sleep(0.2)
@@ -205,9 +193,7 @@ def summarise(results: list[Result], rss: list[tuple[float, int]], rate: float, 
 def write(summary: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "soak-latest.json").write_text(json.dumps(summary, indent=2) + "\n")
-    host = summary["host"]
-    lines = [f"# Soak: {'PASSED' if summary['passed'] else 'FAILED'}", "",
-             f"Host: {host['cpu']}, {host['cores']} cores; commit {host['commit']}, {host['started_utc']}.", "",
+    lines = [*heading("Soak", summary["passed"], summary["host"]),
              f"Measured maximum {summary['max_throughput_rps']} req/s; offered {summary['offered_rps']} req/s "
              f"open loop for {len(summary['per_minute'])} min ({summary['requests']} requests, 10% invalid); "
              f"unexpected statuses: {summary['unexpected_statuses']}; lost (no answer): {summary['lost']}; RSS "

@@ -78,6 +78,9 @@ class Settings:
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = _Env(os.environ if environ is None else environ)
+        batch_mode = env.flag("SAGEMAKER_BATCH", False)
+        # Batch Transform allows up to an hour per request (the platform enforces the job's own limit).
+        invocation_timeout_s = env.integer("SAGEMAKER_MODEL_SERVER_TIMEOUT", 3600 if batch_mode else 60, low=1) or 60
         return cls(
             model_dir=Path(env.text("HF_MODEL_DIR") or "/opt/ml/model"),
             model_id=env.text("HF_MODEL_ID"),
@@ -95,14 +98,12 @@ class Settings:
             # first request waiting at most 1 ms for company (chosen with `make bench` variants: 2 ms cost ~2 ms
             # at concurrency 1 for no more throughput). Within 1 ms MMS drains what is queued.
             # Batch Transform requests already carry many records each: one request per pass there.
-            batch_size=env.integer("MODEL_SERVER_BATCH_SIZE", 1 if env.flag("SAGEMAKER_BATCH", False) else None,
+            batch_size=env.integer("MODEL_SERVER_BATCH_SIZE", 1 if batch_mode else None,
                                    low=1),
             max_batch_delay_ms=env.integer("MODEL_SERVER_MAX_BATCH_DELAY_MS", 1, low=0) or 0,
             port=env.integer("SAGEMAKER_BIND_TO_PORT", 8080, low=1, high=65535) or 8080,
             safe_port_range=env.port_range("SAGEMAKER_SAFE_PORT_RANGE"),
-            # Batch Transform allows up to an hour per request (the platform enforces the job's own limit).
-            invocation_timeout_s=env.integer("SAGEMAKER_MODEL_SERVER_TIMEOUT",
-                                             3600 if env.flag("SAGEMAKER_BATCH", False) else 60, low=1) or 60,
+            invocation_timeout_s=invocation_timeout_s,
             max_payload_mb=env.integer("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6, low=1, high=100) or 6,
             default_accept=env.text("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
             api_key=env.api_key("SERVE_API_KEY"),
@@ -112,10 +113,9 @@ class Settings:
             # Real-time callers want a fast answer or a fast refusal; a Batch Transform job sends only as many
             # requests as it was told (MaxConcurrentTransforms) and needs every one answered: they wait as long as
             # the invocation timeout allows.
-            queue_timeout_s=env.number("SERVE_QUEUE_TIMEOUT_S",
-                                       float(env.integer("SAGEMAKER_MODEL_SERVER_TIMEOUT", 3600, low=1) or 3600)
-                                       if env.flag("SAGEMAKER_BATCH", False) else 5.0, low=0.0, high=3600.0),
-            batch_mode=env.flag("SAGEMAKER_BATCH", False),
+            queue_timeout_s=env.number("SERVE_QUEUE_TIMEOUT_S", float(invocation_timeout_s) if batch_mode else 5.0,
+                                       low=0.0, high=3600.0),
+            batch_mode=batch_mode,
             batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BATCH_STRATEGIES, "MULTI_RECORD"),
             max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
             log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),

@@ -18,11 +18,8 @@ GOOD = {"question": "Which port?", "context": "The container listens on port 808
 
 
 def ready_workers(stack: Stack) -> list[int]:
-    """The processes that hold the model: MMS's worker listener forks one per connection from Java."""
-    stack.descendants.clear()
     stack.track()
-    return [pid for pid, process in stack.descendants.items() if "model_service_worker" in " ".join(process.cmdline())
-            and "model_service_worker" in " ".join(process.parent().cmdline())]
+    return [process.pid for process in stack.forked_workers()]
 
 
 def test_a_killed_worker_is_replaced_while_requests_get_fast_503s_and_nothing_hangs(tmp_path):

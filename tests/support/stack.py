@@ -7,6 +7,7 @@ so that tests can check none outlives it.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -73,6 +74,25 @@ class Stack:
                 self.descendants.setdefault(child.pid, child)
         except psutil.NoSuchProcess:
             pass
+
+    def forked_workers(self) -> list[psutil.Process]:
+        """The processes that hold the model: MMS's worker listener forks one per connection from Java."""
+        assert self.process is not None
+        workers = []
+        for process in psutil.Process(self.process.pid).children(recursive=True):
+            try:
+                if "model_service_worker" in " ".join(process.cmdline()) and \
+                        "model_service_worker" in " ".join(process.parent().cmdline()):
+                    workers.append(process)
+            except psutil.NoSuchProcess:
+                continue
+        return workers
+
+    def admission(self) -> dict:
+        """Admission control's state, from nginx's loopback-only inner hop (the banner names its port)."""
+        port = re.search(r"nginx's inner hop (\d+)", self.log())
+        assert port is not None, "no inner hop port in the log yet"
+        return requests.get(f"http://127.0.0.1:{port.group(1)}/admission", timeout=5).json()
 
     def ping(self, timeout: float = 2.0) -> requests.Response:
         return requests.get(f"{self.url}/ping", timeout=timeout)

@@ -62,7 +62,6 @@ class HandlerService:
                             for p in pending]
         responses = [self._respond(p, outcome, server_context, started)
                      for p, outcome in zip(pending, outcomes, strict=True)]
-        del outcomes
         memory.after_request(sum(len(p.body) for p in pending))
         return responses
 
