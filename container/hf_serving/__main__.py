@@ -1,10 +1,10 @@
-"""python -m hf_serving serve | demo-model ... | package ... | deploy ... | mms-fix"""
+"""python -m hf_serving serve | demo-model ... | package ... | deploy ... | mms-fix | zygote SOCKET DIR"""
 
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m hf_serving {serve,demo-model,package,deploy,mms-fix} [options]"
+USAGE = "usage: python -m hf_serving {serve,demo-model,package,deploy,mms-fix,zygote} [options]"
 
 
 def main(argv: list[str]) -> int:
@@ -30,6 +30,10 @@ def main(argv: list[str]) -> int:
 
         print(f"compiled {build_fixed_decoder()}")
         return 0
+    if command == "zygote" and len(rest) == 2:  # started by serve on a multi-model endpoint (launcher/zygote.py)
+        from hf_serving.launcher.zygote import main as zygote
+
+        return zygote(rest)
     print(USAGE, file=sys.stderr)
     return 2
 

@@ -64,6 +64,10 @@ class Settings:
     client_timeout_s: int = 20
     # Admission control (launcher/admission.py): the longest a request may wait at the edge for the model to start it.
     queue_timeout_s: float = 5.0
+    # Multi-model endpoints (SAGEMAKER_MULTI_MODEL, hf_serving/multi_model): models loaded by POST /models.
+    multi_model: bool = False
+    memory_limit_mb: int | None = None  # None: the container's memory limit, else the host's memory
+    memory_headroom_mb: int | None = None  # None: multi_model.memory_budget.default_headroom
     # Batch Transform.
     batch_mode: bool = False
     batch_strategy: str = "MULTI_RECORD"
@@ -115,6 +119,9 @@ class Settings:
             # the invocation timeout allows.
             queue_timeout_s=env.number("SERVE_QUEUE_TIMEOUT_S", float(invocation_timeout_s) if batch_mode else 5.0,
                                        low=0.0, high=3600.0),
+            multi_model=env.flag("SAGEMAKER_MULTI_MODEL", False),
+            memory_limit_mb=env.integer("SERVE_MEMORY_LIMIT_MB", None, low=64),
+            memory_headroom_mb=env.integer("SERVE_MEMORY_HEADROOM_MB", None, low=0),
             batch_mode=batch_mode,
             batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BATCH_STRATEGIES, "MULTI_RECORD"),
             max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
@@ -220,6 +227,12 @@ class _Env:
 
 
 _current: Settings | None = None
+
+
+def use_settings(settings: Settings) -> None:
+    """Make `settings` the process's own: a multi-model worker's, whose model directory is its model's."""
+    global _current
+    _current = settings
 
 
 def current_settings() -> Settings:

@@ -10,7 +10,6 @@ so that batch size, batch delay and worker count are ours to set (startup models
 
 from __future__ import annotations
 
-import json
 import sys
 import urllib.error
 import urllib.parse
@@ -19,9 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hf_serving.launcher import host_tools, mms_fix
+from hf_serving.loading import model_store
 from hf_serving.serving import handler_service
 
-MODEL_NAME = "model"
+MODEL_NAME = model_store.SINGLE_MODEL_NAME
 # MMS imports the handler by this name in each worker.
 HANDLER = f"{handler_service.__name__}:{handler_service.handle.__name__}"
 
@@ -61,21 +61,23 @@ class MmsConfig:
     log_level: str
 
 
-def write_runtime_files(runtime_dir: Path, config: MmsConfig) -> Path:
-    """config.properties, log4j2.xml and a model store whose only entry points at our handler."""
-    model_store = runtime_dir / "model-store"
-    manifest_dir = model_store / MODEL_NAME / "MAR-INF"
-    manifest_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {"specificationVersion": "1.0", "implementationVersion": "1.0", "modelServerVersion": "1.0",
-                "runtime": "python", "model": {"modelName": MODEL_NAME, "handler": HANDLER,
-                                               "modelVersion": "1.0"}}
-    (manifest_dir / "MANIFEST.json").write_text(json.dumps(manifest))
+def model_store_dir(runtime_dir: Path) -> Path:
+    return runtime_dir / "model-store"
+
+
+def write_runtime_files(runtime_dir: Path, config: MmsConfig, single_model: bool = True) -> Path:
+    """config.properties, log4j2.xml and a model store: one entry pointing at our handler on a single-model
+    endpoint, none yet on a multi-model one (POST /models adds them)."""
+    model_store_path = model_store_dir(runtime_dir)
+    model_store_path.mkdir(parents=True, exist_ok=True)
+    if single_model:
+        model_store.write_manifest(model_store_path, MODEL_NAME, HANDLER)
     mms_level = "info" if config.log_level in ("DEBUG", "INFO") else "warn"
     (runtime_dir / "log4j2.xml").write_text(LOG4J2_XML.replace("{level}", mms_level))
     properties = {
         "inference_address": f"http://127.0.0.1:{config.inference_port}",
         "management_address": f"http://127.0.0.1:{config.management_port}",
-        "model_store": str(model_store),
+        "model_store": str(model_store_path),
         "default_workers_per_model": str(config.workers),
         # MMS reads these as seconds; past it MMS kills the worker, so it is kept well above nginx's
         # invocation timeout, which answers the client with a 504 first.
@@ -90,7 +92,7 @@ def write_runtime_files(runtime_dir: Path, config: MmsConfig) -> Path:
         "preload_model": "false",
     }
     (runtime_dir / "config.properties").write_text("".join(f"{k}={v}\n" for k, v in properties.items()))
-    return model_store
+    return model_store_path
 
 
 def java_executable() -> str:
@@ -112,7 +114,8 @@ def build_fixed_decoder() -> Path:
     return mms_fix.compile_into(mms_fix.PREBUILT, java_executable(), model_server_jar())
 
 
-def java_command(runtime_dir: Path, jvm_args: str) -> list[str]:
+def java_command(runtime_dir: Path, jvm_args: str, python: str = sys.executable) -> list[str]:
+    """`python`: what MMS runs its worker listeners with (a multi-model endpoint's: the zygote's wrapper)."""
     java, jar = java_executable(), model_server_jar()
     # First on the class path, so that it replaces MMS's decoder of worker responses (mms_fix.py says why).
     fixed = mms_fix.class_dir_for(runtime_dir, java, jar)
@@ -120,7 +123,7 @@ def java_command(runtime_dir: Path, jvm_args: str) -> list[str]:
             f"-Dlog4j.configurationFile=file://{runtime_dir / 'log4j2.xml'}",
             f"-Djava.io.tmpdir={runtime_dir}", *jvm_args.split(),
             "-cp", f"{fixed}:.:{jar.parent / '*'}", "com.amazonaws.ml.mms.ModelServer",
-            "--python", sys.executable, "-f", str(runtime_dir / "config.properties"),
+            "--python", python, "-f", str(runtime_dir / "config.properties"),
             "-s", str(runtime_dir / "model-store")]
 
 
@@ -137,14 +140,23 @@ class ManagementClient:
             return False
         return True
 
-    def register(self, config: MmsConfig, timeout_s: float) -> None:
-        """Register and start the workers; returns once every worker has loaded the model."""
+    def register(self, config: MmsConfig, timeout_s: float, name: str = MODEL_NAME,
+                 synchronous: bool = True) -> None:
+        """Register the store entry `name` and start its workers; when synchronous, returns once every worker has
+        loaded the model (a multi-model endpoint registers without waiting and watches its workers' own reports:
+        MMS retries a worker whose load fails forever)."""
         query = urllib.parse.urlencode({
-            "url": MODEL_NAME, "model_name": MODEL_NAME, "handler": HANDLER, "runtime": "python",
+            "url": name, "model_name": name, "handler": HANDLER, "runtime": "python",
             "batch_size": config.batch_size, "max_batch_delay": config.max_batch_delay_ms,
-            "initial_workers": config.workers, "synchronous": "true",
-            "response_timeout": config.response_timeout_s})
+            "initial_workers": config.workers, "synchronous": "true" if synchronous else "false",
+            # MMS reads a model's own response_timeout as minutes (RegisterModelRequest): in seconds it would be
+            # hours. Rounded up, never below the configured default (seconds) that the workers must outlast.
+            "response_timeout": max(1, -(-config.response_timeout_s // 60))})
         self._request("POST", f"/models?{query}", timeout=timeout_s)
+
+    def unregister(self, name: str, timeout_s: float) -> None:
+        """Stop the model's workers and forget it (404 from MMS: it was not registered)."""
+        self._request("DELETE", f"/models/{urllib.parse.quote(name)}", timeout=timeout_s)
 
     def _request(self, method: str, path: str, timeout: float) -> bytes:
         request = urllib.request.Request(self.base + path, method=method)

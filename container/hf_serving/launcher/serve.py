@@ -25,15 +25,20 @@ import hf_serving
 from hf_serving import hardware
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
-from hf_serving.launcher import admission, host_tools, mms, nginx
+from hf_serving.launcher import admission, host_tools, mms, nginx, zygote
 from hf_serving.launcher.edge import edge_values
 from hf_serving.launcher.mms_fix import MmsFixError
+from hf_serving.launcher.model_server_models import MmsModels, listener_models
 from hf_serving.launcher.ports import pick_ports
 from hf_serving.launcher.processes import Child, Children, become_subreaper
 from hf_serving.launcher.readiness import Readiness, watch_workers
 from hf_serving.launcher.supervision import RestartBudget, model_listeners
 from hf_serving.loading.sizing import effective_batch_size, effective_threads, effective_workers
 from hf_serving.loading.source import has_random_weights, resolve_model_dir
+from hf_serving.multi_model.api import ModelsApi
+from hf_serving.multi_model.lifecycle import Lifecycle
+from hf_serving.multi_model.memory_budget import MemoryBudget, process_tree
+from hf_serving.multi_model.registry import READY
 from hf_serving.serving.worker_reports import (
     LOAD_FAILURE_FILE,
     READY_WORKERS_DIR,
@@ -68,7 +73,8 @@ def main() -> int:
     try:
         settings = Settings.from_environ()
         logging.getLogger().setLevel(settings.log_level)
-        model_dir = resolve_model_dir(settings)
+        # A multi-model endpoint starts with no model: SageMaker loads them with POST /models.
+        model_dir = None if settings.multi_model else resolve_model_dir(settings)
         return Stack(settings, model_dir).run()
     except ConfigurationError as exc:
         log.error("configuration error: %s", exc)
@@ -76,14 +82,16 @@ def main() -> int:
 
 
 class Stack:
-    def __init__(self, settings: Settings, model_dir: Path) -> None:
+    def __init__(self, settings: Settings, model_dir: Path | None) -> None:
         self.settings = settings
         self.model_dir = model_dir
-        self.task_spec = detect_task(model_dir, settings.task)  # refused here, before any process starts
-        self.workers = effective_workers(settings)
+        # Refused here, before any process starts.
+        self.task_spec = detect_task(model_dir, settings.task) if model_dir is not None else None
+        self.workers = effective_workers(settings)  # of the model; per model on a multi-model endpoint
         self.threads = effective_threads(settings, self.workers)
-        ports = pick_ports(3, settings.safe_port_range, exclude={settings.port})
+        ports = pick_ports(4, settings.safe_port_range, exclude={settings.port})
         self.edge_port = ports[2]  # nginx's inner hop to the model server (docker/nginx.conf)
+        self.models_api_port = ports[3]  # the launcher's model management API (multi-model endpoints)
         self.mms_config = mms.MmsConfig(
             inference_port=ports[0], management_port=ports[1], workers=self.workers,
             batch_size=effective_batch_size(settings), max_batch_delay_ms=settings.max_batch_delay_ms,
@@ -103,11 +111,21 @@ class Stack:
         self.children = Children()
         self.env: dict[str, str] = {}
         self.front: Child | None = None  # nginx
+        self.zygote: Child | None = None  # a multi-model endpoint's model processes fork from it (launcher/zygote.py)
         self.back: Child | None = None  # the model server (Java, with MMS's Python processes under it)
         self.generation = 0  # of the model server: a registration of one that died since counts for nothing
-        self.listeners: set[int] = set()
+        self.listeners: dict[int, str] = {}  # pid -> the model it serves
         self.listeners_checked = 0.0
-        self.budgets = {name: RestartBudget(RESTARTS_PER_MINUTE, 60.0) for name in ("nginx", "model server")}
+        self.budgets = {name: RestartBudget(RESTARTS_PER_MINUTE, 60.0) for name in ("nginx", "model server", "zygote")}
+        self.lifecycle: Lifecycle | None = None
+        self.models_api: ModelsApi | None = None
+        if settings.multi_model:
+            self.budget = MemoryBudget(settings, lambda: process_tree(os.getpid()))
+            models = MmsModels(self.mms_config, lambda: self.back.pid if self.back is not None else None,
+                               self.edge_port, register_timeout_s=60.0, zygote_children=self._zygote_children)
+            self.lifecycle = Lifecycle(settings, self.runtime_dir, mms.model_store_dir(self.runtime_dir), mms.HANDLER,
+                                       models, self.budget, self.workers, hardware.gpu_count(),
+                                       on_change=self._note_listeners)
 
     def run(self) -> int:
         self._install_code_requirements()
@@ -126,16 +144,24 @@ class Stack:
     def _supervise(self) -> int:
         self.env = self._child_env()
         try:
-            self.model_server_command = mms.java_command(self.runtime_dir, self.mms_config.jvm_args)
+            python = sys.executable
+            if self.lifecycle is not None:
+                python = str(zygote.wrapper_script(self.runtime_dir, self._zygote_socket))
+                self.zygote = self.children.start("zygote", self._zygote_command, self.env)
+            self.model_server_command = mms.java_command(self.runtime_dir, self.mms_config.jvm_args, python)
         except MmsFixError as exc:
             log.error("%s", exc)
             return 1
         self.nginx_conf = nginx.write_config(self.runtime_dir, self._nginx_values())
-        mms.write_runtime_files(self.runtime_dir, self.mms_config)
+        mms.write_runtime_files(self.runtime_dir, self.mms_config, single_model=self.lifecycle is None)
+        if self.lifecycle is not None:
+            self.models_api = ModelsApi(self.lifecycle, self.models_api_port)
+            self.models_api.start()
         self.front = self.children.start("nginx", nginx.nginx_command(self.nginx_conf), self.env)
         self._start_model_server()
-        threading.Thread(target=watch_workers, args=(self.readiness, self.runtime_dir, self.stop_requested),
-                         name="watch-workers", daemon=True).start()
+        if self.lifecycle is None:  # a multi-model endpoint's loads watch their own workers
+            threading.Thread(target=watch_workers, args=(self.readiness, self.runtime_dir, self.stop_requested),
+                             name="watch-workers", daemon=True).start()
         try:
             while not self.stop_requested.wait(0.1):
                 self._check_health()
@@ -150,14 +176,27 @@ class Stack:
 
     def _start_model_server(self) -> None:
         self.generation += 1
-        self.listeners = set()
+        self.listeners = {}
         self.back = self.children.start("model server", self.model_server_command, self.env)
         client = mms.ManagementClient(self.mms_config.management_port)
-        threading.Thread(target=self._register, args=(client, self.generation), name="register", daemon=True).start()
+        target = self._register if self.lifecycle is None else self._serve_models
+        threading.Thread(target=target, args=(client, self.generation), name="register", daemon=True).start()
+
+    @property
+    def _zygote_socket(self) -> Path:
+        return self.runtime_dir / "zygote.sock"
+
+    @property
+    def _zygote_children(self) -> Path:
+        return self.runtime_dir / "zygote-children"
+
+    @property
+    def _zygote_command(self) -> list[str]:
+        return [sys.executable, "-m", "hf_serving", "zygote", str(self._zygote_socket), str(self._zygote_children)]
 
     def _check_health(self) -> None:
         for child in self.children.reap():
-            if not self.stop_requested.is_set() and child in (self.front, self.back):
+            if not self.stop_requested.is_set() and child in (self.front, self.back, self.zygote):
                 self._restart(child, f"exited on its own with status {child.exit_status}")
         failure = load_failure(self.runtime_dir)
         if failure is not None:
@@ -175,8 +214,21 @@ class Stack:
         if now - self.listeners_checked < LISTENER_CHECK_INTERVAL_S or self.back is None:
             return
         self.listeners_checked = now
-        if self.listeners - model_listeners(self.back.pid):
+        alive = model_listeners(self.back.pid)
+        lost = [model for pid, model in self.listeners.items() if pid not in alive and self._still_served(model)]
+        if lost:
             self._restart(self.back, "lost a worker listener, which multi-model-server never restarts")
+
+    def _still_served(self, model: str) -> bool:
+        """Whether a listener's model should still have one (not a model of a multi-model endpoint unloaded since)."""
+        if self.lifecycle is None:
+            return True
+        return any(r.entry.mms_name == model and r.state == READY for r in self.lifecycle.registry.all())
+
+    def _note_listeners(self) -> None:
+        """A multi-model endpoint's models changed: the listeners of the ready ones are the ones to watch."""
+        if self.back is not None:
+            self.listeners = listener_models(self.back.pid)
 
     def _restart(self, child: Child, why: str) -> None:
         if not self.budgets[child.name].spend():
@@ -189,6 +241,10 @@ class Stack:
         self.children.wait_group_gone(child, 5.0)  # its listening sockets are free only then
         if child is self.front:
             self.front = self.children.start("nginx", nginx.nginx_command(self.nginx_conf), self.env)
+            return
+        if child is self.zygote:
+            # Its forked processes went with it (same group): MMS restarts their workers through the new one.
+            self.zygote = self.children.start("zygote", self._zygote_command, self.env)
             return
         self.readiness.set("restarting", f"the model server {why}")
         shutil.rmtree(self.runtime_dir / READY_WORKERS_DIR, ignore_errors=True)
@@ -210,16 +266,33 @@ class Stack:
             return
         if generation != self.generation or self.back is None:
             return  # that model server died while it registered; its successor registers itself
-        self.listeners = model_listeners(self.back.pid)  # every worker has loaded: its listener is up
+        self.listeners = listener_models(self.back.pid)  # every worker has loaded: its listener is up
         log.info("model registered with %d worker(s) in %.1f s", self.workers, time.monotonic() - started)
         for loaded in sorted(set(ready_worker_descriptions(self.runtime_dir))):
             log.info("serving %s", loaded)  # what the workers really loaded, fallbacks included
         self.readiness.set("ready", "model loaded and warmed up")
 
+    def _serve_models(self, client: mms.ManagementClient, generation: int) -> None:
+        """A multi-model endpoint is ready once its model server answers, with no model; after a restart of the
+        model server, the models it held are started again first."""
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not client.is_up():
+            if self.stop_requested.is_set() or time.monotonic() > deadline or generation != self.generation:
+                if time.monotonic() > deadline:
+                    self.registration_error = "the model server did not start"
+                return
+            time.sleep(0.1)
+        assert self.lifecycle is not None
+        if generation > 1:
+            self.lifecycle.reregister_all()
+        self._note_listeners()
+        self.readiness.set("ready", "the model server is up; models are loaded by POST /models")
+
     def _shutdown(self, graceful: bool) -> None:
         self.readiness.set("stopping", "the container is stopping")
         front, back = self.front, self.back
         assert front is not None and back is not None
+        extra = [self.zygote] if self.zygote is not None else []
         if front.running:
             # SIGQUIT: nginx stops accepting, finishes the requests in flight, then exits.
             self.children.signal_group(front, signal.SIGQUIT if graceful else signal.SIGTERM)
@@ -227,16 +300,20 @@ class Stack:
                 self.children.stop_group(front, 1.0)
         if back.running:
             self.children.stop_group(back, 3.0)
-        for child in (front, back):
+        for child in (front, back, *extra):
             # A group can outlive its leader: nginx's worker when its master was killed, MMS's Python workers.
             self.children.signal_group(child, signal.SIGKILL)
         self.children.reap_all()
+        if self.models_api is not None:
+            self.models_api.stop()
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
+        if self.model_dir is not None:
+            # The worker reads the resolved model directory (the Hub download, if any) and code/ from here; a
+            # multi-model endpoint's workers, from their model's store entry.
+            env.update({"HF_MODEL_DIR": str(self.model_dir), "SERVE_CODE_DIR": str(self.settings.code_dir)})
         env.update({
-            # The worker reads the resolved model directory (the Hub download, if any) and code/ from here.
-            "HF_MODEL_DIR": str(self.model_dir), "SERVE_CODE_DIR": str(self.settings.code_dir),
             "SERVE_RUNTIME_DIR": str(self.runtime_dir),
             "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers), "MODEL_SERVER_THREADS": str(self.threads),
             # MMS's worker forces OMP_NUM_THREADS=1 unless it is set.
@@ -256,6 +333,7 @@ class Stack:
         return {**edge_values(self.settings),
                 **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size),
                 "NGINX_MODULES": host_tools.nginx_load_module_lines(),
+                "MULTI_MODEL": int(self.lifecycle is not None), "MODELS_API_PORT": self.models_api_port,
                 "PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
                 "MMS_PORT": self.mms_config.inference_port, "EDGE_PORT": self.edge_port,
                 "READY_FILE": str(self.readiness.ready_file),
@@ -278,7 +356,7 @@ class Stack:
 
     def _install_code_requirements(self) -> None:
         requirements = self.settings.code_dir / "requirements.txt"
-        if not requirements.is_file():
+        if self.model_dir is None or not requirements.is_file():  # a multi-model endpoint's: at each load
             return
         if not self.settings.install_code_requirements:
             log.info("%s skipped: set INSTALL_CODE_REQUIREMENTS=true to pip-install it at start", requirements)
@@ -291,20 +369,30 @@ class Stack:
             raise ConfigurationError(f"pip could not install {requirements} (exit {result.returncode})")
 
     def _user_code(self) -> str:
+        if self.model_dir is None:
+            return "each model's own code/ (if any)"
         program = self.settings.code_dir / self.settings.user_program
         return str(program) if program.is_file() else f"none ({program} does not exist)"
 
-    def _print_banner(self) -> None:
+    def _model_lines(self) -> list[str]:
         s = self.settings
+        if self.model_dir is None or self.task_spec is None:
+            assert self.lifecycle is not None
+            return ["mode: multi-model endpoint (SAGEMAKER_MULTI_MODEL): no model until POST /models; each model's "
+                    "task, weights and code/ from its own directory", self.budget.describe()]
         from_hub = self.model_dir != s.model_dir.resolve()
         source = (f"Hugging Face Hub {s.model_id}@{s.model_revision or 'main'} -> {self.model_dir}"
                   if from_hub else f"directory {self.model_dir}")
         found_by = ("HF_TASK" if s.task else "from the sentence-transformers layout, modules.json"
                     if self.task_spec.owns_directory(self.model_dir) else "from config.json architectures")
+        return [f"model source: {source}", f"task: {self.task_spec.task.value} ({found_by})"]
+
+    def _print_banner(self) -> None:
+        s = self.settings
+        per_model = " per model" if self.lifecycle is not None else ""
         lines = [
-            f"model source: {source}",
-            f"task: {self.task_spec.task.value} ({found_by})",
-            f"workers: {self.workers}, torch threads per worker: {self.threads}, "
+            *self._model_lines(),
+            f"workers{per_model}: {self.workers}, torch threads per worker: {self.threads}, "
             f"batch size: {self.mms_config.batch_size} (max delay {s.max_batch_delay_ms} ms)",
             f"ports: public {s.bind_address}:{s.port}; on 127.0.0.1 model server {self.mms_config.inference_port}, "
             f"management {self.mms_config.management_port}, nginx's inner hop {self.edge_port}",
@@ -317,6 +405,6 @@ class Stack:
         ]
         for line in lines:
             log.info("%s", line)
-        if has_random_weights(self.model_dir):
+        if self.model_dir is not None and has_random_weights(self.model_dir):
             log.warning("SERVING RANDOM WEIGHTS: %s is a demo model built offline; its answers are meaningless",
                         self.model_dir)

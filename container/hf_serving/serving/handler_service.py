@@ -11,6 +11,7 @@ worker.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import time
@@ -23,19 +24,22 @@ from hf_serving.deadline import DeadlineExceeded, deadline_after
 from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
 from hf_serving.formats.media import JSON
 from hf_serving.formats.records import RecordBatch
+from hf_serving.loading import model_store
 from hf_serving.serving import memory
 from hf_serving.serving.hook_runner import HookRunner
 from hf_serving.serving.request_context import RequestContext
 from hf_serving.serving.worker_reports import report_load_failure, report_worker_ready
-from hf_serving.settings import Settings, current_settings
+from hf_serving.settings import Settings, current_settings, use_settings
 
 log = logging.getLogger("hf_serving.requests")
 
 
 class HandlerService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, model_name: str | None = None) -> None:
         self.settings = settings
         self.hooks = HookRunner(settings.code_dir)
+        # On a multi-model endpoint every request's log line names its model.
+        self.log_prefix = f"model {model_name!r} " if model_name is not None else ""
 
     def initialize(self, server_context: Any) -> None:
         started = time.monotonic()
@@ -97,7 +101,7 @@ class HandlerService:
             status, (response, response_type) = 200, outcome
         server_context.set_response_status(status, _phrase(status), p.index)
         server_context.set_response_content_type(p.index, response_type)
-        log.info("request %s status %d in %.1f ms", p.context.request_id, status,
+        log.info("%srequest %s status %d in %.1f ms", self.log_prefix, p.context.request_id, status,
                  (time.monotonic() - started) * 1000)
         return response
 
@@ -143,24 +147,46 @@ def _phrase(status: int) -> str:
 _service: HandlerService | None = None
 
 
+def _worker_settings(context: Any) -> tuple[Settings, Path | None, str | None]:
+    """This worker's settings, the directory it reports to the launcher in, and its model's name.
+
+    On a multi-model endpoint the store entry MMS gave the worker names the model's own directory: its weights,
+    its config (so its own task) and its own code/inference.py. Its reports go to the model's scratch directory.
+    """
+    settings = current_settings()
+    properties = getattr(context, "system_properties", None) or {}
+    entry = model_store.read_entry(Path(properties.get("model_dir") or "."))
+    if entry is None:
+        return settings, settings.runtime_dir, None
+    settings = dataclasses.replace(settings, model_dir=entry.url, code_dir_override=None)
+    use_settings(settings)
+    reports = None
+    if settings.runtime_dir is not None:
+        reports = model_store.scratch_dir(settings.runtime_dir, entry.mms_name)
+        packages = reports / model_store.CODE_PACKAGES
+        if packages.is_dir():
+            sys.path.insert(0, str(packages))
+    return settings, reports, entry.name
+
+
 def handle(data: list[dict] | None, context: Any) -> list[bytes | str] | None:
     global _service
     if _service is None:
         _configure_logging()
-        settings = current_settings()
-        _service = HandlerService(settings)
+        settings, reports, model_name = _worker_settings(context)
+        _service = HandlerService(settings, model_name)
         try:
             _service.initialize(context)
         except BaseException as exc:
-            # Logged here with its cause, and told to the launcher, which exits non-zero: MMS alone
-            # would retry the worker forever while its /ping said healthy.
+            # Logged here with its cause, and told to the launcher: MMS alone would retry the worker forever while
+            # its /ping said healthy. A single-model container exits non-zero; a multi-model one answers the load.
             log.critical("model failed to load from %s", Path(settings.model_dir), exc_info=True)
-            if settings.runtime_dir is not None:
-                report_load_failure(settings.runtime_dir, exc)
+            if reports is not None:
+                report_load_failure(reports, exc)
             _service = None
             raise
-        if settings.runtime_dir is not None:
-            report_worker_ready(settings.runtime_dir, _service.loaded_description())
+        if reports is not None:
+            report_worker_ready(reports, _service.loaded_description())
     if data is None:
         return None
     context.request_processor = [_FramedRequest(rp) for rp in context.request_processor]

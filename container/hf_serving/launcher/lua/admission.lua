@@ -18,27 +18,39 @@ local M = {}
 
 local EWMA_WEIGHT = 0.1 -- of the newest service time: the mean follows a change of load within a few batches
 
-local slots, bound, sema
-local service_s -- recent mean seconds a request holds a slot; nil until one has finished
-local counts = {admitted_at_once = 0, admitted_after_wait = 0, refused_predicted = 0, refused_waited = 0}
+-- One pool of slots per model: on a multi-model endpoint each model has its own workers, so one model's queue
+-- never holds up another's. A single-model endpoint has the one pool "model".
+local slots, bound
+local pools = {}
+local COUNTS = {"admitted_at_once", "admitted_after_wait", "refused_predicted", "refused_waited"}
 -- The slots held, by request id: who gives each back ("public": the public server, "model": the inner hop, once the
--- request has reached it) and since when. A request the inner hop has taken keeps its slot until the model server
--- answers it, even when its client hangs up: the model's work goes on, so the model server never holds more
--- than the slots.
+-- request has reached it), since when, and of which pool. A request the inner hop has taken keeps its slot until
+-- the model server answers it, even when its client hangs up: the model's work goes on, so the model server never
+-- holds more than the slots.
 local held = {}
 
 function M.start(config)
     slots, bound = config.slots, config.bound_s
-    sema = assert(semaphore.new(slots))
 end
 
-local function waiting()
-    local available = sema:count()
+local function pool(name)
+    local found = pools[name]
+    if not found then
+        -- service_s: the recent mean seconds a request holds a slot; nil until one has finished
+        found = {sema = assert(semaphore.new(slots)), service_s = nil,
+                 counts = {admitted_at_once = 0, admitted_after_wait = 0, refused_predicted = 0, refused_waited = 0}}
+        pools[name] = found
+    end
+    return found
+end
+
+local function waiting(p)
+    local available = p.sema:count()
     return available < 0 and -available or 0
 end
 
-local function refuse(reason, retry_after_s)
-    counts[reason] = counts[reason] + 1
+local function refuse(p, reason, retry_after_s)
+    p.counts[reason] = p.counts[reason] + 1
     local retry = math.max(1, math.ceil(retry_after_s))
     ngx.var.admission_retry_after = retry
     ngx.status = ngx.HTTP_SERVICE_UNAVAILABLE
@@ -48,39 +60,42 @@ local function refuse(reason, retry_after_s)
     return ngx.exit(ngx.HTTP_SERVICE_UNAVAILABLE)
 end
 
-local function hold(reason)
-    counts[reason] = counts[reason] + 1
-    held[ngx.var.request_id] = {by = "public", since = ngx.now()}
+local function hold(p, reason)
+    p.counts[reason] = p.counts[reason] + 1
+    held[ngx.var.request_id] = {by = "public", since = ngx.now(), pool = p}
 end
 
 local function give_back(id, slot, sample)
     held[id] = nil
+    local p = slot.pool
     if sample then
         local held_s = ngx.now() - slot.since
-        service_s = service_s and service_s + EWMA_WEIGHT * (held_s - service_s) or held_s
+        p.service_s = p.service_s and p.service_s + EWMA_WEIGHT * (held_s - p.service_s) or held_s
     end
-    sema:post(1)
+    p.sema:post(1)
 end
 
--- access_by_lua on the public /invocations. The body is read first, so that a slow upload holds no slot and a
--- malformed or oversized body is refused by nginx as before (error_page), before any slot is taken.
-function M.admit()
+-- access_by_lua on the public /invocations (name "model") and /models/{name}/invoke (the model's name in the stack).
+-- The body is read first, so that a slow upload holds no slot and a malformed or oversized body is refused by nginx as
+-- before (error_page), before any slot is taken.
+function M.admit(name)
+    local p = pool(name or "model")
     ngx.req.read_body()
     ngx.update_time()
-    if waiting() == 0 and sema:wait(0) then
-        return hold("admitted_at_once")
+    if waiting(p) == 0 and p.sema:wait(0) then
+        return hold(p, "admitted_at_once")
     end
-    local ahead = waiting() + 1
-    local predicted_s = service_s and ahead * service_s / slots or 0
+    local ahead = waiting(p) + 1
+    local predicted_s = p.service_s and ahead * p.service_s / slots or 0
     if predicted_s > bound or bound == 0 then
-        return refuse("refused_predicted", predicted_s)
+        return refuse(p, "refused_predicted", predicted_s)
     end
-    local ok = sema:wait(bound)
+    local ok = p.sema:wait(bound)
     if not ok then
-        return refuse("refused_waited", bound)
+        return refuse(p, "refused_waited", bound)
     end
     ngx.update_time()
-    return hold("admitted_after_wait")
+    return hold(p, "admitted_after_wait")
 end
 
 -- access_by_lua on the inner hop: the request reached it, so the slot is given back when the model server answers.
@@ -114,14 +129,51 @@ function M.release_model()
     end
 end
 
--- GET /admission on the loopback-only inner server: the state, for tests and operators.
+-- GET /admission on the loopback-only inner server: the state, for tests and operators. The top-level figures add up
+-- every pool; "pools" has each one, by the model's name in the stack.
+local function pool_state(p)
+    local available = p.sema:count()
+    local state = {in_service = slots - math.max(available, 0), waiting = waiting(p),
+                   service_s = p.service_s or "null"}
+    for _, key in ipairs(COUNTS) do
+        state[key] = p.counts[key]
+    end
+    return state
+end
+
+-- JSON for the report's flat tables of numbers (Debian's lua-nginx-module comes without cjson); names are simple.
+local function encode(value)
+    if type(value) == "table" then
+        local parts = {}
+        for key, item in pairs(value) do
+            parts[#parts + 1] = '"' .. key .. '":' .. encode(item)
+        end
+        return "{" .. table.concat(parts, ",") .. "}"
+    end
+    return value == nil and "null" or tostring(value)
+end
+
 function M.report()
-    local available = sema:count()
+    local total = {slots = slots, bound_s = bound, in_service = 0, waiting = 0, pools = {}}
+    for _, key in ipairs(COUNTS) do
+        total[key] = 0
+    end
+    local service_sum, sampled = 0, 0
+    for name, p in pairs(pools) do
+        local state = pool_state(p)
+        total.pools[name] = state
+        total.in_service = total.in_service + state.in_service
+        total.waiting = total.waiting + state.waiting
+        for _, key in ipairs(COUNTS) do
+            total[key] = total[key] + state[key]
+        end
+        if p.service_s then
+            service_sum, sampled = service_sum + p.service_s, sampled + 1
+        end
+    end
+    total.service_s = sampled > 0 and service_sum / sampled or "null"
     ngx.header["Content-Type"] = "application/json"
-    ngx.print('{"slots":', slots, ',"bound_s":', bound, ',"in_service":', slots - math.max(available, 0),
-        ',"waiting":', waiting(), ',"service_s":', service_s or 'null',
-        ',"admitted_at_once":', counts.admitted_at_once, ',"admitted_after_wait":', counts.admitted_after_wait,
-        ',"refused_predicted":', counts.refused_predicted, ',"refused_waited":', counts.refused_waited, '}')
+    ngx.print(encode(total))
 end
 
 return M

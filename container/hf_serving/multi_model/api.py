@@ -1,0 +1,153 @@
+"""SageMaker's model management API for multi-model endpoints, served on loopback behind nginx's /models.
+
+  POST   /models              {"model_name", "url"}: 200 once loaded and warmed; 409 if loaded; 507 if it would not
+                              fit the memory budget; 4xx/5xx naming the cause when it cannot load
+  GET    /models              ?next_page_token=&limit=: {"models": [{"modelName", "modelUrl"}], "nextPageToken"}
+  GET    /models/{name}       the model, or 404
+  DELETE /models/{name}       200 once its processes are gone, or 404
+
+Every error has the container's shape ({"error": {"code", "message", "request_id"}}); the request id is the one
+nginx gave the request. Each request runs on its own thread: a load takes seconds and must not hold up a listing
+or another model's load.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import urllib.parse
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from hf_serving.errors import ERROR_CONTENT_TYPE, error_body
+from hf_serving.multi_model.lifecycle import ApiError, Lifecycle, describe
+
+log = logging.getLogger("hf_serving.models")
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+MAX_BODY_BYTES = 64 * 1024
+
+
+class ModelsApi:
+    def __init__(self, lifecycle: Lifecycle, port: int) -> None:
+        self.lifecycle = lifecycle
+        handler = type("Handler", (_Handler,), {"api": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server.daemon_threads = True
+
+    def start(self) -> None:
+        threading.Thread(target=self.server.serve_forever, name="models-api", daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, Any]:
+        parts = [urllib.parse.unquote(part) for part in path.split("/")[1:]]
+        if parts == ["models"]:
+            if method == "GET":
+                return 200, self._list(query)
+            if method == "POST":
+                fields = _fields(query, body)
+                loaded = self.lifecycle.load(fields.get("model_name"), fields.get("url"))
+                return 200, describe(loaded)
+            raise ApiError(405, "method_not_allowed", "use GET or POST for /models")
+        if len(parts) == 2 and parts[0] == "models" and parts[1]:
+            name = parts[1]
+            if method == "GET":
+                record = self.lifecycle.registry.get(name)
+                if record is None:
+                    raise ApiError(404, "model_not_found", f"model {name!r} is not loaded")
+                return 200, describe(record)
+            if method == "DELETE":
+                self.lifecycle.unload(name)
+                return 200, {"status": f"model {name!r} unloaded"}
+            raise ApiError(405, "method_not_allowed", "use GET or DELETE for /models/{name}")
+        raise ApiError(404, "not_found", "no such route")
+
+    def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        limit = _integer(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        start = _integer(query, "next_page_token", 0, 0, None)
+        records = self.lifecycle.registry.all()
+        page = records[start:start + limit]
+        following = start + limit
+        return {"models": [{"modelName": r.name, "modelUrl": str(r.url)} for r in page],
+                "nextPageToken": str(following) if following < len(records) else None}
+
+
+def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
+    """POST /models's fields: a JSON body (what SageMaker sends), or query parameters (MMS's own style)."""
+    fields: dict[str, Any] = {key: values[-1] for key, values in query.items()}
+    if body.strip():
+        try:
+            decoded = json.loads(body)
+        except ValueError:
+            raise ApiError(400, "bad_request", "the body is not JSON: send {\"model_name\": ..., \"url\": ...}") \
+                from None
+        if not isinstance(decoded, dict):
+            raise ApiError(400, "bad_request", "the body must be a JSON object with model_name and url")
+        fields.update(decoded)
+    return fields
+
+
+def _integer(query: dict[str, list[str]], name: str, default: int, low: int, high: int | None) -> int:
+    raw = query.get(name, [""])[-1]
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request", f"{name} must be an integer") from None
+    if value < low or (high is not None and value > high):
+        raise ApiError(400, "bad_request", f"{name} must be between {low} and {high if high is not None else 'any'}")
+    return value
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: ModelsApi
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._serve("GET")
+
+    def do_POST(self) -> None:
+        self._serve("POST")
+
+    def do_DELETE(self) -> None:
+        self._serve("DELETE")
+
+    def do_PUT(self) -> None:
+        self._serve("PUT")
+
+    def _serve(self, method: str) -> None:
+        request_id = self.headers.get("X-Request-Id")
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                raise ApiError(413, "payload_too_large", "a /models request body is at most 64 KB")
+            body = self.rfile.read(length) if length else b""
+            split = urllib.parse.urlsplit(self.path)
+            status, answer = self.api.route(method, split.path, urllib.parse.parse_qs(split.query), body)
+            payload, content_type = json.dumps(answer).encode(), "application/json"
+        except ApiError as exc:
+            if exc.status >= 500:
+                log.warning("%s %s: %d %s", method, self.path, exc.status, exc.message)
+            status, payload, content_type = exc.status, error_body(exc.code, exc.message, request_id), \
+                ERROR_CONTENT_TYPE
+        except Exception:
+            log.exception("%s %s failed", method, self.path)
+            status = 500
+            payload = error_body("internal_error", "internal server error; the server log has the details under "
+                                 "this request_id", request_id)
+            content_type = ERROR_CONTENT_TYPE
+        self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return

@@ -1,0 +1,335 @@
+"""A multi-model endpoint (SAGEMAKER_MULTI_MODEL=true) on the real stack: SageMaker's model management API, models of
+three tasks side by side, each with its own code, failed loads that leave nothing behind, unloads that free the
+processes, and traffic to one model untouched by another's load, unload or crash."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+import requests
+
+from hf_serving.loading.model_store import mms_name
+from tests.support.paths import TINY_QA, minilm
+from tests.support.stack import Stack
+
+QA_BODY = {"inputs": {"question": "Where did Alice meet Bob?", "context": "Alice met Bob in Paris last spring."}}
+HOOKED_CODE = '''
+def output_fn(prediction, accept, context):
+    import json
+    return json.dumps({"from_user_code": True, "prediction": prediction}), "application/json"
+'''
+FAILING_CODE = '''
+def model_fn(model_dir):
+    raise ValueError("this model_fn always fails")
+'''
+
+
+def load(stack: Stack, name: str, url: Path | str, **headers: str) -> requests.Response:
+    return requests.post(f"{stack.url}/models", json={"model_name": name, "url": str(url)}, headers=headers,
+                         timeout=400)
+
+
+def invoke(stack: Stack, name: str, body: object, **headers: str) -> requests.Response:
+    return requests.post(f"{stack.url}/models/{name}/invoke", json=body, timeout=60,
+                         headers={"Content-Type": "application/json", **headers})
+
+
+def alive(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def workers_of(stack: Stack, name: str) -> list[psutil.Process]:
+    """The model's loaded workers, from the reports they leave in its scratch directory (SERVE_RUNTIME_DIR)."""
+    reports = Path(stack.env["SERVE_RUNTIME_DIR"]) / "models" / mms_name(name) / "ready-workers"
+    found = []
+    for path in reports.glob("[0-9]*") if reports.is_dir() else []:
+        try:
+            found.append(psutil.Process(int(path.name)))
+        except psutil.NoSuchProcess:
+            continue
+    return [process for process in found if alive(process)]
+
+
+def processes_of(stack: Stack, name: str) -> list[psutil.Process]:
+    """MMS's clients for the model (`--model-name`), its workers and their listeners (forked by the zygote)."""
+    assert stack.process is not None
+    found = []
+    for process in psutil.Process(stack.process.pid).children(recursive=True):
+        try:
+            if mms_name(name) in process.cmdline() and alive(process):
+                found.append(process)
+        except psutil.NoSuchProcess:
+            continue
+    for worker in workers_of(stack, name):
+        found.append(worker)
+        parent = worker.parent()
+        if parent is not None and "zygote" in parent.cmdline() and parent.parent() is not None and \
+                "zygote" in parent.parent().cmdline():  # the listener, not the zygote itself
+            found.append(parent)
+    return found
+
+
+def zygote_forks(stack: Stack) -> int:
+    assert stack.process is not None
+    count = 0
+    for process in psutil.Process(stack.process.pid).children(recursive=True):
+        try:
+            command = process.cmdline()
+            if "zygote" in command and process.parent().cmdline() != psutil.Process(stack.process.pid).cmdline():
+                count += 1
+        except psutil.NoSuchProcess:
+            continue
+    return count
+
+
+def with_code(tmp_path: Path, source: Path, code: str) -> Path:
+    target = tmp_path / f"{source.name}-with-code"
+    shutil.copytree(source, target)
+    (target / "code").mkdir()
+    (target / "code" / "inference.py").write_text(code)
+    return target
+
+
+@pytest.fixture(scope="module")
+def mme(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mme")
+    runtime = tempfile.mkdtemp(prefix="mme-runtime-")  # under /tmp: nginx's workers (another user) must reach it
+    stack = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_RUNTIME_DIR=runtime).start()
+    try:
+        yield stack.wait_ready()
+    finally:
+        stack.terminate()
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_ping_is_200_with_no_model_and_the_list_is_empty(mme):
+    assert mme.ping().status_code == 200
+    listed = requests.get(f"{mme.url}/models", timeout=5)
+    assert (listed.status_code, listed.json()) == (200, {"models": [], "nextPageToken": None})
+    assert "mode: multi-model endpoint" in mme.log()
+    assert "memory budget:" in mme.log()
+
+
+def test_three_tasks_load_and_answer_side_by_side(mme, tiny_sentiment):
+    for name, url, task in (("qa", TINY_QA, "question-answering"),
+                            ("sentiment.tar.gz", tiny_sentiment, "text-classification"),
+                            ("embeddings", minilm(), "sentence-embeddings")):
+        loaded = load(mme, name, url)
+        assert loaded.status_code == 200, loaded.text
+        assert (loaded.json()["modelName"], loaded.json()["status"], loaded.json()["task"]) == (name, "ready", task)
+    answer = invoke(mme, "qa", QA_BODY, **{"X-Amzn-SageMaker-Target-Model": "qa.tar.gz"})
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    context = QA_BODY["inputs"]["context"]
+    assert context[found["start"]:found["end"]] == found["answer"] and found["answer"]
+    labels = invoke(mme, "sentiment.tar.gz", {"inputs": ["good", "bad"]})
+    assert labels.status_code == 200, labels.text
+    assert len(labels.json()) == 2  # the top label of each text
+    assert {row["label"] for row in labels.json()} <= {"NEGATIVE", "POSITIVE"}
+    vectors = invoke(mme, "embeddings", {"inputs": ["a sentence", "another one"]})
+    assert vectors.status_code == 200, vectors.text
+    assert [len(v) for v in vectors.json()] == [384, 384]
+    # Each model's name on its request lines: nginx's access line and the handler's own.
+    deadline = time.monotonic() + 5
+    while "target_model=\"qa.tar.gz\"" not in mme.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert 'model=qa target_model="qa.tar.gz"' in mme.log()
+    assert "model 'sentiment.tar.gz' request" in mme.log()
+
+
+def test_a_second_load_is_409_and_describe_and_list_page(mme):
+    assert load(mme, "qa", TINY_QA).status_code in (200, 409)  # loaded by the test above when it ran
+    again = load(mme, "qa", TINY_QA)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "model_already_loaded" and again.json()["error"]["request_id"]
+    described = requests.get(f"{mme.url}/models/qa", timeout=5)
+    assert described.status_code == 200
+    assert (described.json()["modelName"], described.json()["modelUrl"]) == ("qa", str(TINY_QA.resolve()))
+    names = [m["modelName"] for m in requests.get(f"{mme.url}/models", timeout=5).json()["models"]]
+    assert names == sorted(names) and "qa" in names
+    first = requests.get(f"{mme.url}/models", params={"limit": 1}, timeout=5).json()
+    assert [m["modelName"] for m in first["models"]] == names[:1]
+    paged, token = [], first["nextPageToken"] if len(names) > 1 else None
+    while token is not None:
+        page = requests.get(f"{mme.url}/models", params={"limit": 1, "next_page_token": token}, timeout=5).json()
+        paged += [m["modelName"] for m in page["models"]]
+        token = page["nextPageToken"]
+    assert names[:1] + paged == names
+
+
+def test_unknown_models_and_routes_are_json_404s(mme):
+    for response in (invoke(mme, "never-loaded", {"inputs": "x"}),
+                     requests.get(f"{mme.url}/models/never-loaded", timeout=5),
+                     requests.delete(f"{mme.url}/models/never-loaded", timeout=5)):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "model_not_found"
+        assert response.json()["error"]["request_id"] == response.headers["X-Request-Id"]
+    single = mme.invoke({"inputs": "x"})
+    assert single.status_code == 404 and "/models/{name}/invoke" in single.json()["error"]["message"]
+    wrong = requests.put(f"{mme.url}/models", timeout=5)
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(("body", "status", "code"), [
+    (b"not json", 400, "bad_request"),
+    (b'{"model_name": "x"}', 400, "bad_request"),
+    (b'{"model_name": "a/b", "url": "/tmp"}', 400, "bad_request"),
+    (b'{"model_name": "x", "url": "/no/such/dir"}', 404, "model_files_not_found"),
+])
+def test_a_bad_load_request_is_a_json_4xx(mme, body, status, code):
+    response = requests.post(f"{mme.url}/models", data=body, timeout=10)
+    assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text
+
+
+def test_each_model_runs_its_own_code(mme, tmp_path):
+    hooked = with_code(tmp_path, TINY_QA, HOOKED_CODE)
+    assert load(mme, "hooked-qa", hooked).status_code == 200
+    assert load(mme, "qa", TINY_QA).status_code in (200, 409)
+    with_hooks = invoke(mme, "hooked-qa", QA_BODY).json()
+    plain = invoke(mme, "qa", QA_BODY).json()
+    assert with_hooks == {"from_user_code": True, "prediction": plain}
+    assert requests.delete(f"{mme.url}/models/hooked-qa", timeout=60).status_code == 200
+
+
+@pytest.mark.parametrize("failure", ["model_fn raises", "corrupt weights", "unknown architecture"])
+def test_a_model_that_cannot_load_is_an_error_naming_the_cause_and_leaves_nothing(mme, tmp_path, failure):
+    assert load(mme, "qa", TINY_QA).status_code in (200, 409)
+    before = zygote_forks(mme)
+    if failure == "model_fn raises":
+        url, status, code, cause = with_code(tmp_path, TINY_QA, FAILING_CODE), 500, "model_load_failed", \
+            "ValueError: this model_fn always fails"
+    elif failure == "corrupt weights":
+        url = tmp_path / "corrupt"
+        shutil.copytree(TINY_QA, url)
+        for weights in url.glob("*.safetensors"):
+            weights.write_bytes(b"\x00" * 64)
+        status, code, cause = 500, "model_load_failed", "failed to load"
+    else:
+        url = tmp_path / "unknown"
+        shutil.copytree(TINY_QA, url)
+        config = (url / "config.json").read_text().replace("DistilBertForQuestionAnswering", "DistilBertForMagic")
+        (url / "config.json").write_text(config)
+        status, code, cause = 400, "unsupported_model", "DistilBertForMagic"
+    failed = load(mme, "broken", url)
+    assert (failed.status_code, failed.json()["error"]["code"]) == (status, code), failed.text
+    assert cause in failed.json()["error"]["message"]
+    assert requests.get(f"{mme.url}/models/broken", timeout=5).status_code == 404
+    assert processes_of(mme, "broken") == [] and zygote_forks(mme) == before
+    assert invoke(mme, "qa", QA_BODY).status_code == 200 and mme.ping().status_code == 200
+    assert invoke(mme, "broken", QA_BODY).status_code == 404
+
+
+def test_delete_answers_once_the_model_processes_are_gone_and_it_can_load_again(mme, tiny_sentiment):
+    assert load(mme, "to-unload", tiny_sentiment).status_code == 200
+    processes = processes_of(mme, "to-unload")
+    assert len(processes) == 3, processes  # MMS's client, the listener the zygote forked for it, the worker
+    assert invoke(mme, "to-unload", {"inputs": "fine"}).status_code == 200
+    deleted = requests.delete(f"{mme.url}/models/to-unload", timeout=60)
+    assert (deleted.status_code, deleted.json()) == (200, {"status": "model 'to-unload' unloaded"})
+    assert [p for p in processes if alive(p)] == []
+    gone = invoke(mme, "to-unload", {"inputs": "fine"})
+    assert (gone.status_code, gone.json()["error"]["code"]) == (404, "model_not_found")
+    assert requests.delete(f"{mme.url}/models/to-unload", timeout=60).status_code == 404
+    assert load(mme, "to-unload", tiny_sentiment).status_code == 200
+    assert invoke(mme, "to-unload", {"inputs": "fine"}).status_code == 200
+    assert requests.delete(f"{mme.url}/models/to-unload", timeout=60).status_code == 200
+
+
+class Traffic:
+    """Invocations of one model, two at a time, recording every status, until stopped."""
+
+    def __init__(self, stack: Stack, name: str) -> None:
+        self.stack, self.name = stack, name
+        self.statuses: list[int] = []
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self._run, daemon=True) for _ in range(2)]
+
+    def _run(self) -> None:
+        session = requests.Session()
+        while not self.stop.is_set():
+            response = session.post(f"{self.stack.url}/models/{self.name}/invoke", json=QA_BODY, timeout=60)
+            self.statuses.append(response.status_code)
+
+    def __enter__(self) -> Traffic:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=60)
+
+
+def test_loading_unloading_and_a_crash_elsewhere_leave_another_model_serving(mme, tiny_sentiment):
+    assert load(mme, "qa", TINY_QA).status_code in (200, 409)
+    with Traffic(mme, "qa") as traffic:
+        for _ in range(3):
+            assert load(mme, "churn", tiny_sentiment).status_code == 200
+            assert invoke(mme, "churn", {"inputs": "ok"}).status_code == 200
+            assert requests.delete(f"{mme.url}/models/churn", timeout=60).status_code == 200
+        assert load(mme, "crashing", tiny_sentiment).status_code == 200
+        workers = workers_of(mme, "crashing")
+        assert len(workers) == 1, workers
+        workers[0].send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while invoke(mme, "crashing", {"inputs": "ok"}).status_code != 200:
+            assert time.monotonic() < deadline, "the killed model's worker never came back"
+            time.sleep(0.2)
+        assert requests.delete(f"{mme.url}/models/crashing", timeout=60).status_code == 200
+    assert len(traffic.statuses) > 20
+    assert set(traffic.statuses) == {200}, sorted(set(traffic.statuses))
+
+
+@pytest.fixture(scope="module")
+def small_mme(tmp_path_factory):
+    """A tight memory budget and an API key: SERVE_MEMORY_LIMIT_MB stands in for the container's limit."""
+    tmp = tmp_path_factory.mktemp("small-mme")
+    runtime = tempfile.mkdtemp(prefix="mme-runtime-")
+    stack = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_MEMORY_LIMIT_MB="900",
+                  SERVE_MEMORY_HEADROOM_MB="0", SERVE_API_KEY="k" * 20, SERVE_RUNTIME_DIR=runtime).start()
+    try:
+        yield stack.wait_ready()
+    finally:
+        stack.terminate()
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_models_need_the_api_key_outside_sagemaker(small_mme):
+    for response in (requests.get(f"{small_mme.url}/models", timeout=5), load(small_mme, "x", TINY_QA),
+                     invoke(small_mme, "x", QA_BODY)):
+        assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
+    assert requests.get(f"{small_mme.url}/models", headers={"X-Api-Key": "k" * 20}, timeout=5).status_code == 200
+
+
+def test_a_load_past_the_memory_budget_is_507_before_anything_starts_and_fits_again_after_an_unload(small_mme):
+    key = {"X-Api-Key": "k" * 20}
+    loaded, refusal = [], None
+    for index in range(12):
+        before = zygote_forks(small_mme)
+        response = load(small_mme, f"qa-{index}", TINY_QA, **key)
+        if response.status_code == 507:
+            refusal = response
+            assert zygote_forks(small_mme) == before  # refused before any process started
+            break
+        assert response.status_code == 200, response.text
+        loaded.append(f"qa-{index}")
+    assert refusal is not None, "12 models fitted in a 900 MB budget"
+    assert loaded, "not even one model fitted"
+    error = refusal.json()["error"]
+    assert error["code"] == "insufficient_memory" and "MB" in error["message"]
+    # What SageMaker does next: unload the least recently used model, and retry.
+    assert requests.delete(f"{small_mme.url}/models/{loaded[0]}", headers=key, timeout=60).status_code == 200
+    retried = load(small_mme, "qa-retried", TINY_QA, **key)
+    assert retried.status_code == 200, retried.text
+    assert invoke(small_mme, "qa-retried", QA_BODY, **key).status_code == 200
