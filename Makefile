@@ -122,6 +122,14 @@ bench: install demo-models
 	PYTHON=$(PYTHON) bench/peers/setup.sh
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+# Multi-model endpoints (bench/mme.py): ours against AWS's HF toolkit on multi-model-server, one at a time, on copies
+# of the full-size demo classifier: models resident, memory per model, load time, invocation latency against
+# single-model mode, and another model's latency while models load and unload. Writes bench/results/mme-latest.*.
+.PHONY: bench-mme
+bench-mme: install demo-models
+	PYTHON=$(PYTHON) bench/peers/setup.sh aws
+	$(PY) -m bench.mme $(BENCH_MME_ARGS)
+
 # The GPU benchmark of issue 6 (bench/README.md, "GPU"): model only, hooks in-process and the whole stack at
 # concurrency 1/16/64 on one GPU. Needs a CUDA build of torch in the Python it runs (PY=... to point at one),
 # java and nginx. Writes bench/results/gpu-latest.{json,md}.

@@ -33,15 +33,18 @@ check "build $image" scripts/image-build.sh "$image"
 build_s=$(( $(date +%s) - started ))
 
 metadata() {
-    local label ports entrypoint
+    local label mme ports entrypoint
     label=$("$ENGINE" image inspect --format \
         '{{index .Config.Labels "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"}}' "$image")
+    mme=$("$ENGINE" image inspect --format \
+        '{{index .Config.Labels "com.amazonaws.sagemaker.capabilities.multi-models"}}' "$image")
     ports=$("$ENGINE" image inspect --format '{{json .Config.ExposedPorts}}' "$image")
     entrypoint=$("$ENGINE" image inspect --format '{{json .Config.Entrypoint}}' "$image")
-    echo "label accept-bind-to-port=$label, exposed $ports, entrypoint $entrypoint"
-    [ "$label" = true ] && [[ $ports == *'"8080/tcp"'* ]] && [ "$entrypoint" = '["/opt/hf-serving/entrypoint/serve"]' ]
+    echo "labels accept-bind-to-port=$label multi-models=$mme, exposed $ports, entrypoint $entrypoint"
+    [ "$label" = true ] && [ "$mme" = true ] && [[ $ports == *'"8080/tcp"'* ]] \
+        && [ "$entrypoint" = '["/opt/hf-serving/entrypoint/serve"]' ]
 }
-check "label, EXPOSE 8080 and exec-form ENTRYPOINT" metadata
+check "labels, EXPOSE 8080 and exec-form ENTRYPOINT" metadata
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$ENGINE" run -d --name "$name" -p "127.0.0.1:$port:8080" -v "$model:/opt/ml/model:ro" "$image" serve >/dev/null
@@ -133,6 +136,57 @@ stopped() {
     [ "$code" = 0 ] || [ "$code" = 143 ]
 }
 check "SIGTERM honoured (exit 0 or 143, not 137)" stopped
+
+# A multi-model endpoint, as SageMaker runs one: SAGEMAKER_MULTI_MODEL=true, no model at start, the models'
+# directories under /opt/ml/models (read-only), each loaded by POST /models. Two tasks: QA and sentiment.
+models=$(mktemp -d)
+mme_name=$name-mme
+trap 'cleanup; "$ENGINE" rm -f "$mme_name" >/dev/null 2>&1 || true; rm -rf "$models"' EXIT
+mkdir -p "$models/qa" "$models/sentiment"
+cp -r "$model" "$models/qa/model"
+.venv/bin/python -m hf_serving demo-model --task text-classification --labels sentiment --size tiny \
+    -o "$models/sentiment/model" >/dev/null
+chmod -R a+rX "$models"
+mme_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$ENGINE" run -d --name "$mme_name" -p "127.0.0.1:$mme_port:8080" -e SAGEMAKER_MULTI_MODEL=true \
+    -v "$models:/opt/ml/models:ro" "$image" serve >/dev/null
+name=$mme_name url=http://127.0.0.1:$mme_port check "multi-model: /ping 200 with no model" wait_ready
+
+multi_model() {
+    python3 - "http://127.0.0.1:$mme_port" <<'EOF'
+import json, sys, urllib.error, urllib.request
+
+url = sys.argv[1]
+
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+assert call("GET", "/models") == (200, {"models": [], "nextPageToken": None})
+for name in ("qa", "sentiment"):
+    status, body = call("POST", "/models", {"model_name": name, "url": f"/opt/ml/models/{name}/model"})
+    assert status == 200 and body["status"] == "ready", (status, body)
+    print(f"loaded {name} in {body['loadSeconds']} s: {body['loaded']}")
+context = "The Eiffel Tower is a wrought-iron lattice tower in Paris, France."
+status, body = call("POST", "/models/qa/invoke", {"question": "Where is the Eiffel Tower?", "context": context})
+assert status == 200 and body["answer"] and context[body["start"]:body["end"]] == body["answer"], (status, body)
+status, body = call("POST", "/models/sentiment/invoke", {"inputs": "What a lovely day."})
+assert status == 200 and body[0]["label"] in ("NEGATIVE", "POSITIVE"), (status, body)
+assert call("POST", "/models", {"model_name": "qa", "url": "/opt/ml/models/qa/model"})[0] == 409
+assert call("DELETE", "/models/qa") == (200, {"status": "model 'qa' unloaded"})
+status, body = call("POST", "/models/qa/invoke", {"question": "Where?", "context": context})
+assert status == 404 and body["error"]["code"] == "model_not_found", (status, body)
+assert [m["modelName"] for m in call("GET", "/models")[1]["models"]] == ["sentiment"]
+print("multi-model: two tasks loaded, answered, one unloaded")
+EOF
+}
+check "multi-model: load two models of two tasks, answer, 409, unload, 404" multi_model
 
 size=$("$ENGINE" image inspect --format '{{.Size}}' "$image")
 echo "image-test: $image is $((size / 1000000)) MB; build ${build_s} s, ready ${ready_s} s after start ($ENGINE)"

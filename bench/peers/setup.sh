@@ -27,7 +27,12 @@ build_venv() {  # name, requirements file, needs torch (yes/no)
     echo "$stamp" > "$venv/.installed"
 }
 
-build_venv aws "$root/bench/peers/aws/requirements.txt" yes
-build_venv flask "$root/bench/peers/flask/requirements.txt" yes
-build_venv st-fastapi "$root/bench/peers/st-fastapi/requirements.txt" yes
-build_venv chart "$root/bench/requirements-chart.txt" no
+# With arguments, only the venvs named (make bench-mme needs peer (a)'s alone).
+wanted=${*:-aws flask st-fastapi chart}
+for name in $wanted; do
+    case $name in
+        aws|flask|st-fastapi) build_venv "$name" "$root/bench/peers/$name/requirements.txt" yes ;;
+        chart) build_venv chart "$root/bench/requirements-chart.txt" no ;;
+        *) echo "bench/peers/setup.sh: no venv named $name" >&2; exit 2 ;;
+    esac
+done

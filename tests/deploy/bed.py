@@ -51,6 +51,7 @@ class AwsBed:
     moto_url: str
     shim: Any  # tests.deploy.shim.RuntimeShim
     stack: Stack
+    mme_stack: Stack  # SAGEMAKER_MULTI_MODEL=true, behind the shim's multi-model endpoints
     env: dict[str, str]  # what a client process (the notebook's kernel) needs to use this bed
 
     def client(self, service: str) -> Any:
@@ -72,6 +73,29 @@ class AwsBed:
     def reset(self) -> None:
         requests.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
         self.shim.invoked.clear()
+        front = self.shim.multi_model
+        for name in list(front.loaded):  # a new account: the multi-model container holds nothing either
+            requests.delete(f"{self.mme_stack.url}/models/{name}", timeout=60)
+        front.loaded.clear()
+        front.events.clear()
+
+
+def endpoint_container(bed: AwsBed, name: str) -> dict[str, Any] | None:
+    """The PrimaryContainer of the model behind an endpoint (its Mode says whether it is a multi-model one)."""
+    from botocore.exceptions import ClientError
+
+    sagemaker = bed.client("sagemaker")
+    try:
+        config = sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+        variant = sagemaker.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]
+        return dict(sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"])
+    except (ClientError, KeyError, IndexError):
+        return None
+
+
+def fetch_s3(bed: AwsBed, uri: str) -> bytes:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bytes(bed.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def endpoint_status(bed: AwsBed, name: str) -> str | None:

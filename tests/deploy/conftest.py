@@ -8,11 +8,14 @@ The moto and shim fixtures need .venv-deploy (`make deploy-test`); in .venv thei
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.deploy.bed import REGION, SDK_CONFIG, AwsBed, ProxyTrap, endpoint_status
+from tests.deploy.bed import REGION, SDK_CONFIG, AwsBed, ProxyTrap, endpoint_container, endpoint_status, fetch_s3
 from tests.support.stack import TINY_QA, Stack
 
 
@@ -21,6 +24,23 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The real stack (nginx + multi-model-server + torch) serving tests/fixtures/tiny-qa."""
     log = tmp_path_factory.mktemp("deploy-stack") / "serve.log"
     running = Stack(TINY_QA, log).start()
+    try:
+        yield running.wait_ready()
+    finally:
+        running.terminate()
+        running.kill_everything()
+
+
+# A budget for a few tiny models besides the stack itself (~350 MB): more targets make the front unload some.
+MME_MEMORY_LIMIT_MB = "700"
+
+
+@pytest.fixture(scope="session")
+def mme_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The real stack as a multi-model endpoint, with a small memory budget."""
+    log = tmp_path_factory.mktemp("deploy-mme-stack") / "serve.log"
+    running = Stack(None, log, SAGEMAKER_MULTI_MODEL="true", SERVE_MEMORY_LIMIT_MB=MME_MEMORY_LIMIT_MB,
+                    SERVE_MEMORY_HEADROOM_MB="0").start()
     try:
         yield running.wait_ready()
     finally:
@@ -46,11 +66,12 @@ def no_egress(proxy_trap: ProxyTrap) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def aws_bed(stack: Stack, proxy_trap: ProxyTrap, tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsBed]:
+def aws_bed(stack: Stack, mme_stack: Stack, proxy_trap: ProxyTrap,
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsBed]:
     pytest.importorskip("moto", reason="moto lives in .venv-deploy: run make deploy-test")
     from moto.server import ThreadedMotoServer
 
-    from tests.deploy.shim import RuntimeShim
+    from tests.deploy.shim import MultiModelFront, RuntimeShim
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -62,8 +83,11 @@ def aws_bed(stack: Stack, proxy_trap: ProxyTrap, tmp_path_factory: pytest.TempPa
            "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": moto_url,
            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(sdk_config), "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
            **proxy_trap.env()}
-    bed = AwsBed(moto_url, None, stack, env)
-    shim = RuntimeShim(stack.url, endpoint_status=lambda name: endpoint_status(bed, name)).start()
+    bed = AwsBed(moto_url, None, stack, mme_stack, env)
+    models_dir = Path(tempfile.mkdtemp(prefix="mme-models-"))  # nginx's workers (another user) never read it
+    front = MultiModelFront(mme_stack.url, models_dir, fetch=lambda uri: fetch_s3(bed, uri))
+    shim = RuntimeShim(stack.url, endpoint_status=lambda name: endpoint_status(bed, name),
+                       container_of=lambda name: endpoint_container(bed, name), multi_model=front).start()
     bed.shim = shim
     env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = shim.url
     with pytest.MonkeyPatch.context() as patch:
@@ -76,6 +100,7 @@ def aws_bed(stack: Stack, proxy_trap: ProxyTrap, tmp_path_factory: pytest.TempPa
         finally:
             shim.stop()
             server.stop()
+            shutil.rmtree(models_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 pytest.importorskip("moto", reason="moto lives in .venv-deploy: run make deploy-test")
 
@@ -94,6 +95,50 @@ def test_upload_create_invoke_delete_leaves_nothing_behind(aws, tmp_path, capsys
     assert code == 0 and "deleted: nothing named qa was left" in err
 
 
+def test_a_multi_model_endpoint_loads_each_target_on_first_use_and_unloads_on_507(aws, tmp_path, capsys,
+                                                                              tiny_sentiment):
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket="models")
+    qa_archive, sentiment_archive = tmp_path / "qa.tar.gz", tmp_path / "sentiment.tar.gz"
+    write_archive(TINY_QA, qa_archive)
+    write_archive(tiny_sentiment, sentiment_archive)
+    # More copies of the QA model than the container's 700 MB budget holds (tests/deploy/conftest.py).
+    qa_targets = [f"qa-{index}.tar.gz" for index in range(8)]
+    for target in qa_targets:
+        s3.upload_file(str(qa_archive), "models", f"mme/{target}")
+    s3.upload_file(str(sentiment_archive), "models", "mme/sentiment.tar.gz")
+    code, out, err = deploy(capsys, "create", "multi", "--image-uri", IMAGE, "--model-data", "s3://models/mme/",
+                            "--role", ROLE, "--multi-model", "--poll", "0.05")
+    assert code == 0, err
+    container = aws.client("sagemaker").describe_model(ModelName="multi")["PrimaryContainer"]
+    assert (container["Mode"], container["ModelDataUrl"]) == ("MultiModel", "s3://models/mme/")
+
+    code, out, err = deploy(capsys, "invoke", "multi", json.dumps({"inputs": "what a day"}),
+                            "--target-model", "sentiment.tar.gz")
+    assert code == 0, err
+    [label] = json.loads(out)
+    assert label["label"] in ("NEGATIVE", "POSITIVE") and 0 < label["score"] <= 1
+    expected = direct_answer(aws.stack, QUESTION)  # the same weights, served by the single-model stack
+    for target in qa_targets:
+        code, out, err = deploy(capsys, "invoke", "multi", json.dumps(QUESTION), "--target-model", target)
+        assert code == 0, err
+        assert same_answers(json.loads(out), expected)
+    events = aws.shim.multi_model.events
+    assert any(event.startswith("507 ") for event in events), events
+    assert events.index(next(e for e in events if e.startswith("507 "))) + 1 < len(events)
+    assert all(events[i + 1].startswith("unload ") for i, e in enumerate(events) if e.startswith("507 "))
+    # What the container holds is what the front believes it holds.
+    listed = requests.get(f"{aws.mme_stack.url}/models", timeout=10).json()["models"]
+    assert sorted(m["modelName"] for m in listed) == sorted(aws.shim.multi_model.loaded)
+
+    code, out, err = deploy(capsys, "invoke", "multi", json.dumps(QUESTION), "--target-model", "missing.tar.gz")
+    assert code == 1 and "ValidationError" in err and "missing.tar.gz" in err
+    code, out, err = deploy(capsys, "invoke", "multi", json.dumps(QUESTION))
+    assert code == 1 and "TargetModel is required" in err
+    Deployer().delete("multi")
+    assert aws.leftovers() == NOTHING
+
+
 def test_a_failed_create_leaves_nothing_behind(aws, tmp_path, capsys):
     model_data = uploaded_model(aws, tmp_path)
     code, out, err = deploy(capsys, "create", "broken", "--image-uri", IMAGE, "--model-data", model_data,
@@ -129,6 +174,8 @@ def test_invoke_of_an_unknown_endpoint(aws, capsys):
      "give --autoscaling-max and --autoscaling-target together"),
     (["upload", "model.tar.gz", "https://example.com/model.tar.gz"],
      "'https://example.com/model.tar.gz' is not an S3 object URI"),
+    (["create", "x", "--image-uri", IMAGE, "--model-data", "s3://b/model.tar.gz", "--role", ROLE, "--multi-model"],
+     "--multi-model needs --model-data to be an S3 prefix ending in '/'"),
 ])
 def test_argument_errors_name_the_argument(aws, capsys, args, message):
     code, out, err = deploy(capsys, *args)

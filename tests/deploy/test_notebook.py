@@ -108,9 +108,10 @@ def test_local_mode_answers_with_requests_and_the_sdks_local_session(stack, tmp_
     assert not (tmp_path / "docker.log").exists()  # local mode never builds, logs in or pushes
 
 
-def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path):
+def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, tiny_sentiment):
     lines = run_notebook(tmp_path, aws.env, MODE="sagemaker", REGION=REGION, ROLE=ROLE, MODEL_DIR=str(TINY_QA),
-                         ENDPOINT_NAME="qa-notebook", AUTOSCALING=True, POLL_S=1)
+                         ENDPOINT_NAME="qa-notebook", AUTOSCALING=True, POLL_S=1, MULTI_MODEL=True,
+                         MME_MODELS=f"qa={TINY_QA},sentiment={tiny_sentiment}")
     image = f"{REGISTRY}/hf-serving:cpu"
     assert (tmp_path / "docker.log").read_text().splitlines() == [
         f"build -t {image} -f docker/Dockerfile .",
@@ -122,7 +123,14 @@ def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path):
     assert "qa-notebook InService" in lines
     for label in ("sagemaker predictor single", "sagemaker predictor batch", "sagemaker boto3 single"):
         assert_stack_answers(aws.stack, lines, label)
-    assert aws.shim.invoked == ["qa-notebook"] * 3
+    # The multi-model endpoint: MultiDataModel's archives under one prefix, each loaded on its first invocation.
+    assert "multi-model endpoint models: ['qa.tar.gz', 'sentiment.tar.gz']" in lines
+    assert_stack_answers(aws.stack, lines, "mme qa")  # the same weights as the single-model endpoint's
+    [(review, labels)] = calls(lines, "mme sentiment")
+    assert len(labels) == len(review["inputs"]) == 2
+    assert all(label["label"] in ("NEGATIVE", "POSITIVE") and 0 < label["score"] <= 1 for label in labels)
+    assert aws.shim.invoked == ["qa-notebook"] * 3 + ["qa-notebook-multi"] * 2
+    assert [event.split()[0] for event in aws.shim.multi_model.events] == ["load", "load"]
     assert next(line for line in lines if line.startswith("transform job ")).endswith(": Completed")
     assert "autoscaling: [('endpoint/qa-notebook/variant/AllTraffic', 1, 2)]" in lines
     assert "left behind: {'endpoints': [], 'endpoint configs': [], 'models': []}" in lines

@@ -30,10 +30,10 @@ from hf_serving.tasks.registry import read_config
 MIB = 1024 * 1024
 MIN_HEADROOM_BYTES = 256 * MIB
 HEADROOM_SHARE = 0.10
-# What a model worker holds besides its weights, measured (bench/results/mme-*.md): Python with torch,
-# transformers and tokenizers imported (~180 MB of private pages), the tokenizer, torch's allocator arenas and a
-# batch's activations at the sequence lengths the tasks use.
-WORKER_BASE_BYTES = 300 * MIB
+# What a model worker holds besides its weights: forked from the zygote (launcher/zygote.py), ~40 MB of its own when
+# idle (its listener, its tokenizer, torch's allocator), measured on tests/fixtures/tiny-qa, and room for a
+# batch's activations at 8 x 512 tokens (bench/results/mme-latest.md has the measured cost per model).
+WORKER_BASE_BYTES = 120 * MIB
 WEIGHT_FILES = ("*.safetensors", "*.bin", "*.pt")
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "int8": 1}
 CGROUP_ROOT = Path("/sys/fs/cgroup")

@@ -4,8 +4,10 @@
     python -m hf_serving deploy create NAME --image-uri URI --model-data s3://... --role ARN
         [--instance-type ml.m5.xlarge] [--instance-count 1] [--env KEY=VALUE ...]
         [--autoscaling-max N --autoscaling-target INVOCATIONS_PER_INSTANCE] [--no-wait]
+        [--multi-model]   (a multi-model endpoint: --model-data is the S3 prefix holding the models' .tar.gz)
     python -m hf_serving deploy wait NAME
     python -m hf_serving deploy invoke NAME '{"question": "...", "context": "..."}'   (or @request.json)
+        [--target-model sentiment.tar.gz]   (on a multi-model endpoint: the archive under the prefix)
     python -m hf_serving deploy delete NAME [--with-model-data]
 
 The model, the endpoint configuration and the endpoint all take NAME, so `delete NAME` finds and removes
@@ -45,6 +47,7 @@ class EndpointSpec:
     autoscaling_max: int | None = None
     autoscaling_target: float | None = None  # invocations per instance per minute
     startup_timeout_s: int | None = None
+    multi_model: bool = False  # Mode=MultiModel: model_data is a prefix, each invocation names its model
 
 
 class Deployer:
@@ -73,6 +76,8 @@ class Deployer:
         created: list[Callable[[], None]] = []
         try:
             container = {"Image": spec.image_uri, "ModelDataUrl": spec.model_data, "Environment": spec.env}
+            if spec.multi_model:
+                container["Mode"] = "MultiModel"
             self.sagemaker.create_model(ModelName=spec.name, ExecutionRoleArn=spec.role, PrimaryContainer=container)
             created.append(lambda: self.sagemaker.delete_model(ModelName=spec.name))
             self.say(f"created model {spec.name} ({spec.image_uri}, {spec.model_data})")
@@ -131,12 +136,14 @@ class Deployer:
         self.say(f"autoscaling {spec.name}: {spec.instance_count}-{spec.autoscaling_max} instances, "
                  f"target {spec.autoscaling_target:g} invocations per instance per minute")
 
-    def invoke(self, name: str, body: bytes, content_type: str = "application/json") -> Any:
+    def invoke(self, name: str, body: bytes, content_type: str = "application/json",
+               target_model: str | None = None) -> Any:
         from botocore.exceptions import ClientError
 
+        extra = {"TargetModel": target_model} if target_model else {}
         try:
             response = self.runtime.invoke_endpoint(EndpointName=name, Body=body, ContentType=content_type,
-                                                    Accept="application/json")
+                                                    Accept="application/json", **extra)
         except ClientError as exc:
             error = exc.response.get("Error", {})
             original = exc.response.get("OriginalMessage") or error.get("Message", "")
@@ -223,7 +230,8 @@ def _parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create", help="model, endpoint config and endpoint, all named NAME")
     create.add_argument("name")
     create.add_argument("--image-uri", required=True, help="the image in ECR: ACCOUNT.dkr.ecr.REGION.amazonaws.com/...")
-    create.add_argument("--model-data", required=True, help="s3://.../model.tar.gz")
+    create.add_argument("--model-data", required=True,
+                        help="s3://.../model.tar.gz; with --multi-model the prefix s3://.../models/")
     create.add_argument("--role", required=True, help="an IAM role ARN that SageMaker may assume")
     create.add_argument("--instance-type", default="ml.m5.xlarge")
     create.add_argument("--instance-count", type=int, default=1)
@@ -231,6 +239,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--autoscaling-max", type=int, help="scale between --instance-count and this many")
     create.add_argument("--autoscaling-target", type=float, help="invocations per instance per minute to aim at")
     create.add_argument("--startup-timeout", type=int, help="seconds the container may take to pass /ping (60-3600)")
+    create.add_argument("--multi-model", action="store_true",
+                        help="a multi-model endpoint (Mode=MultiModel): models loaded on first use")
     create.add_argument("--no-wait", action="store_true",
                         help="return once the endpoint is Creating (autoscaling, which needs InService, still waits)")
     create.add_argument("--poll", type=float, default=30.0, help=argparse.SUPPRESS)
@@ -240,6 +250,7 @@ def _parser() -> argparse.ArgumentParser:
     invoke = commands.add_parser("invoke", help="POST a JSON body to the endpoint and print the answer")
     invoke.add_argument("name")
     invoke.add_argument("body", help="the JSON request, or @FILE")
+    invoke.add_argument("--target-model", help="a multi-model endpoint's model: its archive under the prefix")
     delete = commands.add_parser("delete", help="remove what `create NAME` made")
     delete.add_argument("name")
     delete.add_argument("--with-model-data", action="store_true", help="also delete the model's model.tar.gz")
@@ -255,14 +266,16 @@ def main(argv: list[str]) -> int:
         elif args.command == "create":
             if (args.autoscaling_max is None) != (args.autoscaling_target is None):
                 raise DeployError("give --autoscaling-max and --autoscaling-target together")
+            if args.multi_model and not (args.model_data.startswith("s3://") and args.model_data.endswith("/")):
+                raise DeployError("--multi-model needs --model-data to be an S3 prefix ending in '/'")
             spec = EndpointSpec(args.name, args.image_uri, args.model_data, args.role, args.instance_type,
                                 args.instance_count, _parse_env(args.env), args.autoscaling_max,
-                                args.autoscaling_target, args.startup_timeout)
+                                args.autoscaling_target, args.startup_timeout, args.multi_model)
             deployer.create(spec, wait=not args.no_wait, poll_s=args.poll)
         elif args.command == "wait":
             deployer.wait(args.name, poll_s=args.poll)
         elif args.command == "invoke":
-            print(json.dumps(deployer.invoke(args.name, _read_body(args.body))))
+            print(json.dumps(deployer.invoke(args.name, _read_body(args.body), target_model=args.target_model)))
         else:
             deployer.delete(args.name, with_model_data=args.with_model_data)
     except DeployError as exc:
