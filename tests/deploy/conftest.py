@@ -8,7 +8,9 @@ The moto and shim fixtures need .venv-deploy (`make deploy-test`); in .venv thei
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.bed import REGION, SDK_CONFIG, AwsBed, ProxyTrap, endpoint_container, endpoint_status, fetch_s3
-from tests.support.stack import TINY_QA, Stack
+from tests.support.stack import ROOT, TINY_QA, Stack
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +31,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     finally:
         running.terminate()
         running.kill_everything()
+
+
+@pytest.fixture(scope="session")
+def tiny_sentiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny sentiment classifier, built by the stack's own Python: .venv-deploy has no torch."""
+    out = tmp_path_factory.mktemp("tiny-sentiment") / "model"
+    python = os.environ.get("HF_SERVING_PYTHON") or str(ROOT / ".venv" / "bin" / "python")
+    subprocess.run([python, "-m", "hf_serving", "demo-model", "--task", "text-classification", "--labels",
+                    "sentiment", "--size", "tiny", "-o", str(out)], check=True, capture_output=True, cwd=ROOT,
+                   env={**os.environ, "PYTHONPATH": str(ROOT / "container")})
+    return out
 
 
 # A budget for a few tiny models besides the stack itself (~350 MB): more targets make the front unload some.
