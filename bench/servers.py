@@ -66,6 +66,7 @@ class ServerSpec:
             env.update(self.env)
             return [str(ROOT / "entrypoint" / "serve")], env, ROOT
         if self.key == "aws":
+            env.update(self.env)  # e.g. SAGEMAKER_MULTI_MODEL=true (bench/mme.py)
             return _aws_command(model_dir, port, work_dir, env)
         if self.key == "flask":
             env.update(PEER_MODEL_DIR=str(model_dir), PEER_TASK=TASKS[model])

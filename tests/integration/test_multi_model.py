@@ -291,13 +291,48 @@ def test_loading_unloading_and_a_crash_elsewhere_leave_another_model_serving(mme
     assert set(traffic.statuses) == {200}, sorted(set(traffic.statuses))
 
 
+def test_a_dead_worker_listener_restarts_the_model_server_which_loads_every_model_again(mme, tiny_sentiment):
+    """Run last against this stack: the whole model server restarts."""
+    assert load(mme, "qa", TINY_QA).status_code in (200, 409)
+    assert load(mme, "second", tiny_sentiment).status_code in (200, 409)
+    [worker] = workers_of(mme, "qa")
+    listener = worker.parent()
+    assert listener is not None and "zygote" in listener.cmdline()
+    listener.send_signal(signal.SIGKILL)
+    deadline = time.monotonic() + 90
+    while "lost a worker listener" not in mme.log():
+        assert time.monotonic() < deadline, "the launcher never noticed"
+        time.sleep(0.2)
+    for name, body in (("qa", QA_BODY), ("second", {"inputs": "fine"})):
+        while True:
+            try:
+                if invoke(mme, name, body).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, f"model {name} never answered again"
+            time.sleep(0.3)
+    assert "starting model 'qa' again after the model server's restart" in mme.log()
+    assert {m["modelName"] for m in requests.get(f"{mme.url}/models", timeout=5).json()["models"]} >= {"qa", "second"}
+
+
+SLOW_CODE = '''
+import time
+
+def predict_fn(data, model):
+    time.sleep(data.pop("sleep_s", 0))
+    return model.predict(data)
+'''
+
+
 @pytest.fixture(scope="module")
 def small_mme(tmp_path_factory):
     """A tight memory budget and an API key: SERVE_MEMORY_LIMIT_MB stands in for the container's limit."""
     tmp = tmp_path_factory.mktemp("small-mme")
     runtime = tempfile.mkdtemp(prefix="mme-runtime-")
     stack = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_MEMORY_LIMIT_MB="900",
-                  SERVE_MEMORY_HEADROOM_MB="0", SERVE_API_KEY="k" * 20, SERVE_RUNTIME_DIR=runtime).start()
+                  SERVE_MEMORY_HEADROOM_MB="0", SERVE_API_KEY="k" * 20, SERVE_RUNTIME_DIR=runtime,
+                  SAGEMAKER_MODEL_SERVER_TIMEOUT="3").start()
     try:
         yield stack.wait_ready()
     finally:
@@ -310,6 +345,28 @@ def test_models_need_the_api_key_outside_sagemaker(small_mme):
                      invoke(small_mme, "x", QA_BODY)):
         assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
     assert requests.get(f"{small_mme.url}/models", headers={"X-Api-Key": "k" * 20}, timeout=5).status_code == 200
+
+
+def test_one_model_over_the_invocation_timeout_is_a_504_and_the_others_answer_meanwhile(small_mme, tmp_path):
+    key = {"X-Api-Key": "k" * 20}
+    assert load(small_mme, "slow", with_code(tmp_path, TINY_QA, SLOW_CODE), **key).status_code == 200
+    assert load(small_mme, "fast", TINY_QA, **key).status_code == 200
+    results: dict[str, requests.Response] = {}
+    slow = threading.Thread(target=lambda: results.update(slow=invoke(small_mme, "slow", {**QA_BODY, "sleep_s": 6},
+                                                                     **key)))
+    slow.start()
+    time.sleep(0.5)
+    fast = [invoke(small_mme, "fast", QA_BODY, **key) for _ in range(5)]
+    slow.join(timeout=30)
+    assert [r.status_code for r in fast] == [200] * 5
+    timed_out = results["slow"]
+    assert (timed_out.status_code, timed_out.json()["error"]["code"]) == (504, "timeout")
+    deadline = time.monotonic() + 30
+    while (again := invoke(small_mme, "slow", QA_BODY, **key)).status_code != 200:  # its worker serves again
+        assert time.monotonic() < deadline, again.text
+        time.sleep(0.5)
+    for name in ("slow", "fast"):
+        assert requests.delete(f"{small_mme.url}/models/{name}", headers=key, timeout=60).status_code == 200
 
 
 def test_a_load_past_the_memory_budget_is_507_before_anything_starts_and_fits_again_after_an_unload(small_mme):

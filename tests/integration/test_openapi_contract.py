@@ -67,12 +67,36 @@ def quiet_log(stack) -> Iterator[None]:
 contract = schemathesis.openapi.from_path(OPENAPI)
 
 
-@contract.parametrize()
+@contract.exclude(tag="multi-model").parametrize()
 # quiet_log checks the log once, after all of an operation's examples: meant to span them.
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_the_stack_answers_as_its_openapi_description_says(case, stack, quiet_log):
     case.call_and_validate(base_url=stack.url, checks=CHECKS, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def mme_stack(tmp_path_factory):
+    """A multi-model endpoint with one model loaded, for the multi-model operations."""
+    tmp = tmp_path_factory.mktemp("contract-mme")
+    running = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true",
+                    SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).start()
+    try:
+        running.wait_ready()
+        loaded = requests.post(f"{running.url}/models", json={"model_name": "qa", "url": str(TINY_QA)}, timeout=120)
+        assert loaded.status_code == 200, loaded.text
+        yield running
+    finally:
+        running.kill_everything()
+
+
+@contract.include(tag="multi-model").parametrize()
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+def test_a_multi_model_endpoint_answers_as_the_description_says(case, mme_stack):
+    before = len(mme_stack.log())
+    case.call_and_validate(base_url=mme_stack.url, checks=CHECKS, timeout=60)
+    assert "Traceback" not in mme_stack.log()[before:]
 
 
 # Raw HTTP: what a well-behaved client library will not send.

@@ -147,6 +147,7 @@ class Stack:
             python = sys.executable
             if self.lifecycle is not None:
                 python = str(zygote.wrapper_script(self.runtime_dir, self._zygote_socket))
+                self._zygote_socket.unlink(missing_ok=True)  # a previous run's, in a SERVE_RUNTIME_DIR kept
                 self.zygote = self.children.start("zygote", self._zygote_command, self.env)
             self.model_server_command = mms.java_command(self.runtime_dir, self.mms_config.jvm_args, python)
         except MmsFixError as exc:
@@ -276,10 +277,11 @@ class Stack:
         """A multi-model endpoint is ready once its model server answers, with no model; after a restart of the
         model server, the models it held are started again first."""
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while not client.is_up():
+        # The zygote too: its socket appears once torch and transformers are imported, and the first load is fast.
+        while not (client.is_up() and self._zygote_socket.exists()):
             if self.stop_requested.is_set() or time.monotonic() > deadline or generation != self.generation:
                 if time.monotonic() > deadline:
-                    self.registration_error = "the model server did not start"
+                    self.registration_error = "the model server or the zygote did not start"
                 return
             time.sleep(0.1)
         assert self.lifecycle is not None

@@ -1,0 +1,216 @@
+"""The model management API's routing and answers, and the lifecycle's checks and bookkeeping, with a fake model
+server whose workers report through the same files real ones write (the real stack: tests/integration)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from hf_serving.loading import model_store
+from hf_serving.multi_model.api import ModelsApi
+from hf_serving.multi_model.lifecycle import ApiError, Lifecycle, _classify_failure
+from hf_serving.multi_model.registry import LOADING, READY
+from hf_serving.serving.worker_reports import report_load_failure, report_worker_ready
+from hf_serving.settings import Settings
+from tests.support.paths import TINY_QA
+
+
+class FakeBudget:
+    def __init__(self, free: int) -> None:
+        self.free = free
+
+    def available_bytes(self, reserved_bytes: int = 0) -> int:
+        return self.free - reserved_bytes
+
+
+class FakeServer:
+    """Registering starts a 'worker' that reports ready (or the failure given) in the model's scratch directory."""
+
+    def __init__(self, runtime_dir: Path) -> None:
+        self.runtime_dir = runtime_dir
+        self.failure: BaseException | None = None
+        self.registered: list[str] = []
+        self.unregistered: list[str] = []
+        self.hold = threading.Event()
+        self.hold.set()
+
+    def register(self, name: str, workers: int) -> None:
+        self.registered.append(name)
+        scratch = model_store.scratch_dir(self.runtime_dir, name)
+
+        def report() -> None:
+            self.hold.wait()
+            if self.failure is not None:
+                report_load_failure(scratch, self.failure)
+            else:
+                report_worker_ready(scratch, "question-answering on a fake worker")
+        threading.Thread(target=report, daemon=True).start()
+
+    def unregister(self, name: str) -> None:
+        self.unregistered.append(name)
+
+    def processes_of(self, name: str) -> list:
+        return []
+
+    def in_flight(self, name: str) -> int:
+        return 0
+
+
+@pytest.fixture
+def parts(tmp_path):
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    server = FakeServer(runtime)
+    changes: list[str] = []
+    lifecycle = Lifecycle(Settings(dtype="float32"), runtime, runtime / "model-store", "handler:handle", server,
+                          FakeBudget(10**12), workers_per_model=1, gpus=0, on_change=lambda: changes.append("x"))
+    return lifecycle, server, runtime, changes
+
+
+def test_a_load_answers_once_the_worker_reported_ready_and_an_unload_removes_everything(parts):
+    lifecycle, server, runtime, changes = parts
+    record = lifecycle.load("qa", str(TINY_QA))
+    assert (record.state, record.task, record.loaded) == (READY, "question-answering",
+                                                          "question-answering on a fake worker")
+    name = model_store.mms_name("qa")
+    assert server.registered == [name]
+    entry = model_store.read_entry(runtime / "model-store" / name)
+    assert entry == model_store.StoreEntry("qa", TINY_QA.resolve())
+    assert (model_store.scratch_dir(runtime, name) / model_store.SERVING_MARK).exists()
+    with pytest.raises(ApiError) as again:
+        lifecycle.load("qa", str(TINY_QA))
+    assert (again.value.status, again.value.code) == (409, "model_already_loaded")
+    lifecycle.unload("qa")
+    assert server.unregistered == [name]
+    assert not (runtime / "model-store" / name).exists() and not model_store.scratch_dir(runtime, name).exists()
+    assert lifecycle.registry.get("qa") is None and changes == ["x", "x"]
+    with pytest.raises(ApiError) as missing:
+        lifecycle.unload("qa")
+    assert (missing.value.status, missing.value.code) == (404, "model_not_found")
+
+
+def test_a_worker_load_failure_is_answered_with_its_cause_and_undone(parts):
+    lifecycle, server, runtime, _ = parts
+    server.failure = ValueError("this model_fn always fails")
+    with pytest.raises(ApiError) as failed:
+        lifecycle.load("broken", str(TINY_QA))
+    assert (failed.value.status, failed.value.code) == (500, "model_load_failed")
+    assert "ValueError: this model_fn always fails" in failed.value.message
+    assert server.unregistered == [model_store.mms_name("broken")]
+    assert lifecycle.registry.all() == [] and not (runtime / "models" / model_store.mms_name("broken")).exists()
+
+
+def test_a_load_over_the_budget_is_507_before_anything_is_registered(parts):
+    lifecycle, server, _, _ = parts
+    lifecycle.budget = FakeBudget(1000)
+    with pytest.raises(ApiError) as refused:
+        lifecycle.load("qa", str(TINY_QA))
+    assert (refused.value.status, refused.value.code) == (507, "insufficient_memory")
+    assert "MB" in refused.value.message and server.registered == [] and lifecycle.registry.all() == []
+
+
+def test_loads_under_way_count_against_the_budget(parts):
+    lifecycle, server, _, _ = parts
+    server.hold.clear()  # the first load's worker does not report yet
+    first = threading.Thread(target=lifecycle.load, args=("first", str(TINY_QA)), daemon=True)
+    first.start()
+    while lifecycle.registry.get("first") is None:
+        pass
+    estimate = lifecycle.registry.get("first").estimate_bytes
+    lifecycle.budget = FakeBudget(estimate + estimate // 2)  # room for one and a half models
+    assert lifecycle.registry.get("first").state == LOADING
+    with pytest.raises(ApiError) as refused:
+        lifecycle.load("second", str(TINY_QA))
+    assert refused.value.status == 507
+    with pytest.raises(ApiError) as busy:
+        lifecycle.unload("first")
+    assert (busy.value.status, busy.value.code) == (409, "model_busy")
+    server.hold.set()
+    first.join(timeout=10)
+    assert lifecycle.registry.get("first").state == READY
+
+
+@pytest.mark.parametrize(("name", "url", "status", "code"), [
+    (None, str(TINY_QA), 400, "bad_request"),
+    ("", str(TINY_QA), 400, "bad_request"),
+    ("a/b", str(TINY_QA), 400, "bad_request"),
+    ("x" * 257, str(TINY_QA), 400, "bad_request"),
+    ("ok", None, 400, "bad_request"),
+    ("ok", "relative/dir", 404, "model_files_not_found"),
+    ("ok", "/no/such/dir", 404, "model_files_not_found"),
+])
+def test_bad_names_and_urls_are_refused_before_anything_starts(parts, name, url, status, code):
+    lifecycle, server, _, _ = parts
+    with pytest.raises(ApiError) as refused:
+        lifecycle.load(name, url)
+    assert (refused.value.status, refused.value.code) == (status, code)
+    assert server.registered == []
+
+
+def test_an_architecture_no_task_serves_is_400_naming_it(parts, tmp_path):
+    lifecycle, _, _, _ = parts
+    model = tmp_path / "odd"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"architectures": ["BertForMagic"]}))
+    with pytest.raises(ApiError) as refused:
+        lifecycle.load("odd", str(model))
+    assert (refused.value.status, refused.value.code) == (400, "unsupported_model")
+    assert "BertForMagic" in refused.value.message
+
+
+@pytest.mark.parametrize(("failure", "status", "code"), [
+    ("MemoryError: out of memory", 507, "insufficient_memory"),
+    ("ConfigurationError: no fast tokenizer", 400, "unsupported_model"),
+    ("OSError: bad weights", 500, "model_load_failed"),
+])
+def test_worker_failures_map_to_statuses(failure, status, code):
+    assert _classify_failure("m", failure)[:2] == (status, code)
+
+
+@pytest.fixture
+def api(parts):
+    lifecycle = parts[0]
+    server = ModelsApi(lifecycle, 0)
+    server.start()
+    yield f"http://127.0.0.1:{server.server.server_address[1]}", lifecycle
+    server.stop()
+
+
+def test_the_api_lists_pages_describes_and_answers_errors_in_the_container_shape(api):
+    url, lifecycle = api
+    for name in ("c", "a", "b"):
+        assert requests.post(f"{url}/models", json={"model_name": name, "url": str(TINY_QA)}, timeout=10).ok
+    assert requests.post(f"{url}/models?model_name=d&url={TINY_QA}", timeout=10).status_code == 200  # MMS's style
+    listed = requests.get(f"{url}/models", timeout=5).json()
+    assert [m["modelName"] for m in listed["models"]] == ["a", "b", "c", "d"] and listed["nextPageToken"] is None
+    page = requests.get(f"{url}/models?limit=3", timeout=5).json()
+    assert [m["modelName"] for m in page["models"]] == ["a", "b", "c"] and page["nextPageToken"] == "3"
+    rest = requests.get(f"{url}/models?limit=3&next_page_token=3", timeout=5).json()
+    assert [m["modelName"] for m in rest["models"]] == ["d"] and rest["nextPageToken"] is None
+    described = requests.get(f"{url}/models/a", timeout=5).json()
+    assert (described["modelName"], described["modelUrl"], described["status"]) == ("a", str(TINY_QA.resolve()),
+                                                                                    "ready")
+    missing = requests.get(f"{url}/models/zzz", headers={"X-Request-Id": "rid-1"}, timeout=5)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": {"code": "model_not_found", "message": "model 'zzz' is not loaded",
+                                        "request_id": "rid-1"}}
+    for bad in ("not json", "[1, 2]"):
+        response = requests.post(f"{url}/models", data=bad, timeout=5)
+        assert (response.status_code, response.json()["error"]["code"]) == (400, "bad_request")
+    assert requests.get(f"{url}/models?limit=0", timeout=5).status_code == 400
+    assert requests.get(f"{url}/models?limit=x", timeout=5).status_code == 400
+    assert requests.put(f"{url}/models", timeout=5).status_code == 405
+    assert requests.get(f"{url}/elsewhere", timeout=5).status_code == 404
+    deleted = requests.delete(f"{url}/models/a", timeout=5)
+    assert (deleted.status_code, deleted.json()) == (200, {"status": "model 'a' unloaded"})
+    assert [r.name for r in lifecycle.registry.all()] == ["b", "c", "d"]
+
+
+def test_a_name_with_percent_encoded_characters_is_decoded(api):
+    url, _ = api
+    assert requests.post(f"{url}/models", json={"model_name": "a b.tar.gz", "url": str(TINY_QA)}, timeout=10).ok
+    assert requests.get(f"{url}/models/a%20b.tar.gz", timeout=5).json()["modelName"] == "a b.tar.gz"
