@@ -4,8 +4,8 @@ one server at a time, on copies of the same full-size DistilBERT sentiment class
 For each server, started with SAGEMAKER_MULTI_MODEL=true and no model:
 * models are loaded one by one (POST /models, as SageMaker sends it) until a 507 or the cap; after each load the
   memory of the server's whole process tree is read as the sum of proportional set sizes (a page shared by n
-  processes counts 1/n each: what the machine really holds), and the time from POST to its 200 is kept (the weights
-  are in the page cache after the first load: every copy links the same files);
+  processes counts 1/n each: what the machine really holds), and the time from POST to its 200 is kept (each
+  model is a copy of the files of its own, in the page cache: the copying put it there);
 * then, with every model loaded, invocations of one model, one at a time (latency p50/p99), against ours in
   single-model mode on the same model;
 * ours only: the same model's latency under load (2 clients) while another model is loaded and unloaded, three
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import shutil
 import threading
 import time
 from datetime import UTC, datetime
@@ -33,7 +34,7 @@ from bench.run import machine_meta
 from bench.servers import MODEL_DIRS, ROOT, RunningServer, ServerSpec, server_spec
 
 MODEL = "clf"  # build/demo-sentiment: DistilBERT-base size, 66 M parameters, float32 weights (255 MB)
-SEQUENTIAL_REQUESTS = 100
+SEQUENTIAL_REQUESTS = 300
 CHURN_ROUNDS = 3
 MIB = 2**20
 
@@ -60,16 +61,14 @@ def tree_pss_bytes(server: RunningServer) -> int:
 
 
 def model_copies(work_dir: Path, count: int) -> list[Path]:
-    """`count` model directories, each a link to the same files (what differs between customers' fine-tuned models
-    is the values in the weights, not their size)."""
+    """`count` model directories, each a copy of the model's files: a model per customer is that many files of
+    weights, in page cache once each (links to one file would share its pages and flatter every server)."""
     directories = []
     for index in range(count):
-        directory = work_dir / "models" / f"m{index}"
-        directory.mkdir(parents=True, exist_ok=True)
-        link = directory / "model"
-        if not link.exists():
-            link.symlink_to(MODEL_DIRS[MODEL].resolve(), target_is_directory=True)
-        directories.append(link)
+        copy = work_dir / "models" / f"m{index}" / "model"
+        if not (copy / "config.json").exists():
+            shutil.copytree(MODEL_DIRS[MODEL].resolve(), copy, dirs_exist_ok=True)
+        directories.append(copy)
     return directories
 
 
@@ -231,8 +230,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(results: dict[str, Any]) -> str:
     lines = [f"# Multi-model endpoints: ours against AWS's HF toolkit ({results['date']})", "",
-             f"Host: {results['host']}. Model: {results['model']} (random weights), copies linked to the same "
-             f"files; the cap is {results['cap']} models per server. Memory is the proportional set size of the "
+             f"Host: {results['host']}. Model: {results['model']} (random weights), one copy of its files per "
+             f"model; the cap is {results['cap']} models per server. Memory is the proportional set size of the "
              "server's whole process tree.", "",
              "| server | base MB | models loaded | MB per additional model | load s (first, median) | stopped by |",
              "|---|---|---|---|---|---|"]

@@ -325,6 +325,11 @@ class Stack:
             "TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM",
                                                      "true" if hardware.gpu_count() else "false"),
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            # Several models' threads share the cores of a multi-model endpoint: a thread waiting for work sleeps
+            # instead of spinning, or a model loading beside a busy one stalls it (p99 5x steady state, against
+            # 1.5-1.9x passive: bench/README.md, "Multi-model endpoints"). libgomp reads it once, in the zygote.
+            **({"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")} if self.lifecycle is not None
+               else {}),
             # The workers import hf_serving from where the launcher did (an install, or a checkout's container/).
             "PYTHONPATH": os.pathsep.join(p for p in (str(Path(hf_serving.__file__).resolve().parents[1]),
                                                       str(self._code_packages), env.get("PYTHONPATH", "")) if p),
