@@ -18,6 +18,7 @@ import requests
 from hf_serving.loading.model_store import mms_name
 from tests.support.paths import TINY_QA, minilm
 from tests.support.stack import Stack
+from tests.support.wheels import module_wheel
 
 QA_BODY = {"inputs": {"question": "Where did Alice meet Bob?", "context": "Alice met Bob in Paris last spring."}}
 HOOKED_CODE = '''
@@ -332,7 +333,7 @@ def small_mme(tmp_path_factory):
     runtime = tempfile.mkdtemp(prefix="mme-runtime-")
     stack = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_MEMORY_LIMIT_MB="900",
                   SERVE_MEMORY_HEADROOM_MB="0", SERVE_API_KEY="k" * 20, SERVE_RUNTIME_DIR=runtime,
-                  SAGEMAKER_MODEL_SERVER_TIMEOUT="3").start()
+                  SAGEMAKER_MODEL_SERVER_TIMEOUT="3", INSTALL_CODE_REQUIREMENTS="true").start()
     try:
         yield stack.wait_ready()
     finally:
@@ -345,6 +346,33 @@ def test_models_need_the_api_key_outside_sagemaker(small_mme):
                      invoke(small_mme, "x", QA_BODY)):
         assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
     assert requests.get(f"{small_mme.url}/models", headers={"X-Api-Key": "k" * 20}, timeout=5).status_code == 200
+
+
+GREETS = '''
+import greeting_for_tests
+
+
+def predict_fn(data, model):
+    return {"greeting": greeting_for_tests.GREETING}
+'''
+
+
+def test_each_model_installs_its_own_requirements_and_a_failing_install_is_a_400(small_mme, tmp_path):
+    key = {"X-Api-Key": "k" * 20}
+    for name in ("greets-a", "greets-b"):
+        wheel = module_wheel(tmp_path / name / "wheel", "greeting_for_tests", f"GREETING = 'hello from {name}'\n")
+        model = with_code(tmp_path / name, TINY_QA, GREETS)
+        (model / "code" / "requirements.txt").write_text(f"{wheel}\n")
+        loaded = load(small_mme, name, model, **key)
+        assert loaded.status_code == 200, loaded.text
+    for name in ("greets-a", "greets-b"):  # the same module name, each model's own copy
+        assert invoke(small_mme, name, QA_BODY, **key).json() == {"greeting": f"hello from {name}"}
+        assert requests.delete(f"{small_mme.url}/models/{name}", headers=key, timeout=60).status_code == 200
+    broken = with_code(tmp_path / "broken", TINY_QA, GREETS)
+    (broken / "code" / "requirements.txt").write_text(f"{tmp_path / 'no-such-package.whl'}\n")
+    failed = load(small_mme, "broken-requirements", broken, **key)
+    assert (failed.status_code, failed.json()["error"]["code"]) == (400, "requirements_failed"), failed.text
+    assert requests.get(f"{small_mme.url}/models/broken-requirements", headers=key, timeout=5).status_code == 404
 
 
 def test_one_model_over_the_invocation_timeout_is_a_504_and_the_others_answer_meanwhile(small_mme, tmp_path):

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.support.stack import Stack, model_dir_with_code
+from tests.support.wheels import module_wheel
 
 pytestmark = pytest.mark.integration
 
@@ -87,21 +88,6 @@ def test_sigint_stops_the_stack_cleanly_too(tmp_path):
     assert "stopped" in stack.log()
 
 
-def _wheel(directory, name: str, source: str):
-    """A minimal pure-Python wheel, so that the install needs no network."""
-    import zipfile
-
-    path = directory / f"{name}-1.0-py3-none-any.whl"
-    info = f"{name}-1.0.dist-info"
-    with zipfile.ZipFile(path, "w") as wheel:
-        wheel.writestr(f"{name}.py", source)
-        wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-        wheel.writestr(f"{info}/WHEEL",
-                       "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n")
-        wheel.writestr(f"{info}/RECORD", "")
-    return path
-
-
 USES_ITS_REQUIREMENT = '''
 import greeting_for_tests
 
@@ -112,7 +98,7 @@ def predict_fn(data, model):
 
 
 def test_code_requirements_are_installed_only_when_opted_in_and_reach_the_workers(tmp_path):
-    wheel = _wheel(tmp_path, "greeting_for_tests", "GREETING = 'installed at start'\n")
+    wheel = module_wheel(tmp_path, "greeting_for_tests", "GREETING = 'installed at start'\n")
     model_dir = model_dir_with_code(tmp_path, code=USES_ITS_REQUIREMENT, requirements=f"{wheel}\n")
     stack = Stack(model_dir, tmp_path / "serve.log", INSTALL_CODE_REQUIREMENTS="true").start()
     try:

@@ -57,6 +57,7 @@ STARTUP_TIMEOUT_S = 600.0
 # Restarts of nginx or of the model server allowed per child in any minute; past that the container exits 1.
 RESTARTS_PER_MINUTE = 5
 LISTENER_CHECK_INTERVAL_S = 0.5
+MME_SPIN_COUNT = "10000"  # libgomp's spins before a waiting thread sleeps, on a multi-model endpoint
 
 
 class Fatal(Exception):
@@ -325,11 +326,12 @@ class Stack:
             "TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM",
                                                      "true" if hardware.gpu_count() else "false"),
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-            # Several models' threads share the cores of a multi-model endpoint: a thread waiting for work sleeps
-            # instead of spinning, or a model loading beside a busy one stalls it (p99 5x steady state, against
-            # 1.5-1.9x passive: bench/README.md, "Multi-model endpoints"). libgomp reads it once, in the zygote.
-            **({"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")} if self.lifecycle is not None
-               else {}),
+            # Several models' threads share the cores of a multi-model endpoint: a thread waiting for work spins a
+            # little (fast hand-offs within a forward pass), then sleeps. Spinning longer, as libgomp does by default,
+            # lets a model loading beside a busy one stall it (p99 3-5x steady state, 1.4x with this); never
+            # sleeping slows every pass (bench/README.md, "Multi-model endpoints"). Read once, by the zygote.
+            **({"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", MME_SPIN_COUNT)}
+               if self.lifecycle is not None and "OMP_WAIT_POLICY" not in os.environ else {}),
             # The workers import hf_serving from where the launcher did (an install, or a checkout's container/).
             "PYTHONPATH": os.pathsep.join(p for p in (str(Path(hf_serving.__file__).resolve().parents[1]),
                                                       str(self._code_packages), env.get("PYTHONPATH", "")) if p),
