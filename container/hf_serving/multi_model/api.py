@@ -119,8 +119,6 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve("DELETE")
 
-    def do_PUT(self) -> None:
-        self._serve("PUT")
 
     def _serve(self, method: str) -> None:
         request_id = self.headers.get("X-Request-Id")

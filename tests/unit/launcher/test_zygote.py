@@ -66,26 +66,26 @@ def test_the_forked_process_runs_the_script_with_the_clients_argv_cwd_env_and_st
 
 def test_signals_to_the_client_reach_the_forked_process_and_its_status_comes_back(zygote_process):
     wrapper, script, children, _ = zygote_process
-    client = subprocess.Popen([str(wrapper), str(script), "term"], stdout=subprocess.PIPE, text=True)
-    assert client.stdout is not None
-    assert client.stdout.readline().startswith("argv ['term']")
-    forked = int(client.stdout.readline().split()[1])
-    assert forked != client.pid
-    assert (children / str(client.pid)).read_text() == str(forked)  # how the launcher finds a model's processes
-    client.send_signal(signal.SIGTERM)
-    assert client.wait(timeout=10) == 7
-    assert client.stdout.read().strip() == "got SIGTERM"
+    with subprocess.Popen([str(wrapper), str(script), "term"], stdout=subprocess.PIPE, text=True) as client:
+        assert client.stdout is not None
+        assert client.stdout.readline().startswith("argv ['term']")
+        forked = int(client.stdout.readline().split()[1])
+        assert forked != client.pid
+        assert (children / str(client.pid)).read_text() == str(forked)  # how the launcher finds model processes
+        client.send_signal(signal.SIGTERM)
+        assert client.wait(timeout=10) == 7
+        assert client.stdout.read().strip() == "got SIGTERM"
     wait_for(lambda: not (children / str(client.pid)).exists())
 
 
 def test_a_client_killed_outright_takes_the_forked_process_with_it(zygote_process):
     wrapper, script, _, _ = zygote_process
-    client = subprocess.Popen([str(wrapper), str(script), "sleep"], stdout=subprocess.PIPE, text=True)
-    assert client.stdout is not None
-    client.stdout.readline()
-    forked = psutil.Process(int(client.stdout.readline().split()[1]))
-    client.kill()  # what Java's destroyForcibly does
-    client.wait(timeout=10)
+    with subprocess.Popen([str(wrapper), str(script), "sleep"], stdout=subprocess.PIPE, text=True) as client:
+        assert client.stdout is not None
+        client.stdout.readline()
+        forked = psutil.Process(int(client.stdout.readline().split()[1]))
+        client.kill()  # what Java's destroyForcibly does
+        client.wait(timeout=10)
     wait_for(lambda: not forked.is_running() or forked.status() == psutil.STATUS_ZOMBIE)
 
 

@@ -203,7 +203,8 @@ def test_the_api_lists_pages_describes_and_answers_errors_in_the_container_shape
         assert (response.status_code, response.json()["error"]["code"]) == (400, "bad_request")
     assert requests.get(f"{url}/models?limit=0", timeout=5).status_code == 400
     assert requests.get(f"{url}/models?limit=x", timeout=5).status_code == 400
-    assert requests.put(f"{url}/models", timeout=5).status_code == 405
+    assert requests.delete(f"{url}/models", timeout=5).status_code == 405
+    assert requests.post(f"{url}/models/a", timeout=5).status_code == 405
     assert requests.get(f"{url}/elsewhere", timeout=5).status_code == 404
     deleted = requests.delete(f"{url}/models/a", timeout=5)
     assert (deleted.status_code, deleted.json()) == (200, {"status": "model 'a' unloaded"})
