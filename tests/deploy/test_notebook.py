@@ -130,7 +130,12 @@ def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, 
     assert len(labels) == len(review["inputs"]) == 2
     assert all(label["label"] in ("NEGATIVE", "POSITIVE") and 0 < label["score"] <= 1 for label in labels)
     assert aws.shim.invoked == ["qa-notebook"] * 3 + ["qa-notebook-multi"] * 2
-    assert [event.split()[0] for event in aws.shim.multi_model.events] == ["load", "load"]
+    # Two loads; the front's small memory budget (tests/deploy/conftest.py) may have made it unload one between.
+    events = aws.shim.multi_model.events
+    loads = [event for event in events if event.startswith("load ")]
+    assert len(loads) == len(set(loads)) == 2, events  # each target loaded once, on its first invocation
+    assert all(events[i + 1].startswith("unload ") for i, event in enumerate(events) if event.startswith("507 ")), \
+        events
     assert next(line for line in lines if line.startswith("transform job ")).endswith(": Completed")
     assert "autoscaling: [('endpoint/qa-notebook/variant/AllTraffic', 1, 2)]" in lines
     assert "left behind: {'endpoints': [], 'endpoint configs': [], 'models': []}" in lines

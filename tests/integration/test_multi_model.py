@@ -230,6 +230,39 @@ def test_a_model_that_cannot_load_is_an_error_naming_the_cause_and_leaves_nothin
     assert invoke(mme, "broken", QA_BODY).status_code == 404
 
 
+SLOW_LOAD_CODE = '''
+import time
+
+from hf_serving.serving.default_hooks import model_fn as default_model_fn
+
+
+def model_fn(model_dir, context=None):
+    time.sleep(4)
+    return default_model_fn(model_dir, context)
+'''
+
+
+def test_an_invocation_of_a_model_still_loading_waits_for_the_load(mme, tmp_path):
+    slow = with_code(tmp_path, TINY_QA, SLOW_LOAD_CODE)
+    loaded: dict[str, requests.Response] = {}
+    loader = threading.Thread(target=lambda: loaded.update(response=load(mme, "slow-load", slow)))
+    loader.start()
+    deadline = time.monotonic() + 30
+    while requests.get(f"{mme.url}/models/slow-load", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "the load never started"
+        time.sleep(0.05)
+    time.sleep(1.0)  # registered with the model server, its model_fn still sleeping
+    assert requests.get(f"{mme.url}/models/slow-load", timeout=5).json()["status"] == "loading"
+    began = time.monotonic()
+    answer = invoke(mme, "slow-load", QA_BODY)
+    loader.join(timeout=60)
+    assert loaded["response"].status_code == 200, loaded["response"].text
+    assert answer.status_code == 200, answer.text
+    assert QA_BODY["inputs"]["context"][answer.json()["start"]:answer.json()["end"]] == answer.json()["answer"]
+    assert time.monotonic() - began > 1.0  # it waited for model_fn rather than failing at once
+    assert requests.delete(f"{mme.url}/models/slow-load", timeout=60).status_code == 200
+
+
 def test_delete_answers_once_the_model_processes_are_gone_and_it_can_load_again(mme, tiny_sentiment):
     assert load(mme, "to-unload", tiny_sentiment).status_code == 200
     processes = processes_of(mme, "to-unload")
