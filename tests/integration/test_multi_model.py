@@ -26,6 +26,14 @@ def output_fn(prediction, accept, context):
     import json
     return json.dumps({"from_user_code": True, "prediction": prediction}), "application/json"
 '''
+DYING_CODE = '''
+import os
+import signal
+
+
+def model_fn(model_dir):
+    os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would: no word to anyone
+'''
 FAILING_CODE = '''
 def model_fn(model_dir):
     raise ValueError("this model_fn always fails")
@@ -202,7 +210,8 @@ def test_each_model_runs_its_own_code(mme, tmp_path):
     assert requests.delete(f"{mme.url}/models/hooked-qa", timeout=60).status_code == 200
 
 
-@pytest.mark.parametrize("failure", ["model_fn raises", "corrupt weights", "unknown architecture"])
+@pytest.mark.parametrize("failure", ["model_fn raises", "corrupt weights", "unknown architecture",
+                                     "worker killed"])
 def test_a_model_that_cannot_load_is_an_error_naming_the_cause_and_leaves_nothing(mme, tmp_path, failure):
     assert load(mme, "qa", TINY_QA).status_code in (200, 409)
     before = zygote_forks(mme)
@@ -215,6 +224,9 @@ def test_a_model_that_cannot_load_is_an_error_naming_the_cause_and_leaves_nothin
         for weights in url.glob("*.safetensors"):
             weights.write_bytes(b"\x00" * 64)
         status, code, cause = 500, "model_load_failed", "failed to load"
+    elif failure == "worker killed":
+        url, status, code, cause = with_code(tmp_path, TINY_QA, DYING_CODE), 500, "model_load_failed", \
+            "died 3 times while loading"
     else:
         url = tmp_path / "unknown"
         shutil.copytree(TINY_QA, url)

@@ -32,7 +32,7 @@ from hf_serving.loading import model_store
 from hf_serving.loading.model_store import StoreEntry
 from hf_serving.multi_model.memory_budget import MIB, MemoryBudget, estimate_model_bytes
 from hf_serving.multi_model.registry import LOADING, Conflict, ModelRecord, Registry
-from hf_serving.serving.worker_reports import load_failure, ready_worker_descriptions
+from hf_serving.serving.worker_reports import load_failure, ready_worker_descriptions, workers_died_loading
 from hf_serving.settings import Settings
 from hf_serving.tasks.registry import detect_task
 
@@ -43,6 +43,7 @@ UNLOAD_DRAIN_S = 30.0  # invocations in flight on a model being unloaded may fin
 PROCESS_EXIT_S = 20.0
 MAX_NAME_LENGTH = 256
 POLL_S = 0.05
+MAX_LOAD_ATTEMPTS = 3  # worker starts per worker before a load whose workers keep dying is given up
 
 
 @dataclass(frozen=True)
@@ -184,8 +185,22 @@ class Lifecycle:
             described = ready_worker_descriptions(scratch)
             if len(described) >= self.workers:
                 return described[0]
+            deaths = workers_died_loading(scratch)  # MMS starts a dead worker again, forever
+            if deaths >= self.workers * MAX_LOAD_ATTEMPTS:
+                raise ApiError(*self._died_while_loading(entry, deaths))
             time.sleep(POLL_S)
         raise ApiError(504, "load_timeout", f"model {entry.name!r} was not loaded within {LOAD_TIMEOUT_S:.0f} s")
+
+    def _died_while_loading(self, entry: StoreEntry, deaths: int) -> tuple[int, str, str]:
+        """A worker that dies without a word (killed by the kernel, a crash in native code, os._exit in model_fn):
+        MMS would start it again forever. Out of memory when the budget has no room for the model any more."""
+        record = self.registry.get(entry.name)
+        estimate = record.estimate_bytes if record is not None else 0
+        if self.budget.available_bytes() < estimate:
+            return 507, "insufficient_memory", (f"model {entry.name!r}: its worker died {deaths} times while loading, "
+                                                "and the memory budget has no room for it: unload a model and retry")
+        return 500, "model_load_failed", (f"model {entry.name!r}: its worker process died {deaths} times while "
+                                          "loading, without an error (killed by a signal, or a crash in native code)")
 
     def _drain(self, entry: StoreEntry) -> None:
         deadline = time.monotonic() + UNLOAD_DRAIN_S

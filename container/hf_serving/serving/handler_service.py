@@ -28,7 +28,7 @@ from hf_serving.loading import model_store
 from hf_serving.serving import memory
 from hf_serving.serving.hook_runner import HookRunner
 from hf_serving.serving.request_context import RequestContext
-from hf_serving.serving.worker_reports import report_load_failure, report_worker_ready
+from hf_serving.serving.worker_reports import report_load_failure, report_worker_ready, report_worker_started
 from hf_serving.settings import Settings, current_settings, use_settings
 
 log = logging.getLogger("hf_serving.requests")
@@ -174,6 +174,8 @@ def handle(data: list[dict] | None, context: Any) -> list[bytes | str] | None:
     if _service is None:
         _configure_logging()
         settings, reports, model_name = _worker_settings(context)
+        if reports is not None and model_name is not None:
+            report_worker_started(reports)  # a multi-model load counts the workers that die without a word
         _service = HandlerService(settings, model_name)
         try:
             _service.initialize(context)

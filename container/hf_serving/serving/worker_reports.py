@@ -15,6 +15,7 @@ import psutil
 
 LOAD_FAILURE_FILE = "model-load-failed"
 READY_WORKERS_DIR = "ready-workers"
+STARTED_WORKERS_DIR = "started-workers"  # a file per worker that began loading: one that dies unheard is counted
 
 
 def report_load_failure(runtime_dir: Path, exc: BaseException) -> None:
@@ -34,6 +35,27 @@ def report_worker_ready(runtime_dir: Path, loaded: str) -> None:
     partial = directory / f".{os.getpid()}.partial"
     partial.write_text(loaded + "\n", encoding="utf-8")
     partial.rename(directory / str(os.getpid()))  # whole or absent: the watcher may read it at any moment
+
+
+def report_worker_started(runtime_dir: Path) -> None:
+    directory = runtime_dir / STARTED_WORKERS_DIR
+    directory.mkdir(exist_ok=True)
+    (directory / str(os.getpid())).touch()
+
+
+def workers_died_loading(runtime_dir: Path) -> int:
+    """Workers that began loading and died without reporting ready or failed (killed by a signal, a native crash)."""
+    directory = runtime_dir / STARTED_WORKERS_DIR
+    ready = runtime_dir / READY_WORKERS_DIR
+    died = 0
+    for path in directory.iterdir() if directory.is_dir() else []:
+        try:
+            alive = psutil.Process(int(path.name)).status() != psutil.STATUS_ZOMBIE
+        except (ValueError, psutil.NoSuchProcess):
+            alive = False
+        if not alive and not (ready / path.name).exists():
+            died += 1
+    return died
 
 
 def ready_worker_descriptions(runtime_dir: Path) -> list[str]:
