@@ -9,6 +9,7 @@ import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -109,16 +110,20 @@ def with_code(tmp_path: Path, source: Path, code: str) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def mme(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("mme")
+def running_mme(log_dir: Path, **env: str) -> Iterator[Stack]:
+    """A multi-model stack whose runtime directory (SERVE_RUNTIME_DIR, read by workers_of) the test can see."""
     runtime = tempfile.mkdtemp(prefix="mme-runtime-")  # under /tmp: nginx's workers (another user) must reach it
-    stack = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_RUNTIME_DIR=runtime).start()
+    stack = Stack(None, log_dir / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_RUNTIME_DIR=runtime, **env).start()
     try:
         yield stack.wait_ready()
     finally:
         stack.terminate()
         shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def mme(tmp_path_factory):
+    yield from running_mme(tmp_path_factory.mktemp("mme"))
 
 
 def test_ping_is_200_with_no_model_and_the_list_is_empty(mme):
@@ -374,16 +379,9 @@ def predict_fn(data, model):
 @pytest.fixture(scope="module")
 def small_mme(tmp_path_factory):
     """A tight memory budget and an API key: SERVE_MEMORY_LIMIT_MB stands in for the container's limit."""
-    tmp = tmp_path_factory.mktemp("small-mme")
-    runtime = tempfile.mkdtemp(prefix="mme-runtime-")
-    stack = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_MEMORY_LIMIT_MB="900",
-                  SERVE_MEMORY_HEADROOM_MB="0", SERVE_API_KEY="k" * 20, SERVE_RUNTIME_DIR=runtime,
-                  SAGEMAKER_MODEL_SERVER_TIMEOUT="3", INSTALL_CODE_REQUIREMENTS="true").start()
-    try:
-        yield stack.wait_ready()
-    finally:
-        stack.terminate()
-        shutil.rmtree(runtime, ignore_errors=True)
+    yield from running_mme(tmp_path_factory.mktemp("small-mme"), SERVE_MEMORY_LIMIT_MB="900",
+                           SERVE_MEMORY_HEADROOM_MB="0", SERVE_API_KEY="k" * 20,
+                           SAGEMAKER_MODEL_SERVER_TIMEOUT="3", INSTALL_CODE_REQUIREMENTS="true")
 
 
 def test_models_need_the_api_key_outside_sagemaker(small_mme):

@@ -3,7 +3,6 @@ processes, count its invocations in flight (multi_model/lifecycle.py's ModelServ
 
 from __future__ import annotations
 
-import itertools
 import json
 import urllib.error
 import urllib.request
@@ -14,7 +13,7 @@ from pathlib import Path
 import psutil
 
 from hf_serving.launcher import mms
-from hf_serving.launcher.supervision import LISTENER_SCRIPT
+from hf_serving.launcher.supervision import LISTENER_SCRIPT, model_name_argument
 
 REQUEST_TIMEOUT_S = 30.0
 
@@ -57,7 +56,7 @@ class MmsModels:
                     continue
             except psutil.NoSuchProcess:
                 continue
-            if _model_name(command) == name:
+            if model_name_argument(command) == name:
                 found.append(process)
                 found.extend(self._forked_for(process.pid))
         return found
@@ -80,27 +79,3 @@ class MmsModels:
             return 0
         pool = state.get("pools", {}).get(name) or {}
         return int(pool.get("in_service", 0)) + int(pool.get("waiting", 0))
-
-
-def _model_name(command: list[str]) -> str | None:
-    for flag, value in itertools.pairwise(command):
-        if flag == "--model-name":
-            return value
-    return None
-
-
-def listener_models(java_pid: int) -> dict[int, str]:
-    """The worker listeners Java started, each with the name of its model."""
-    try:
-        children = psutil.Process(java_pid).children()
-    except psutil.NoSuchProcess:
-        return {}
-    found = {}
-    for child in children:
-        try:
-            command = child.cmdline()
-            if child.status() != psutil.STATUS_ZOMBIE and any(LISTENER_SCRIPT in part for part in command):
-                found[child.pid] = _model_name(command) or ""
-        except psutil.NoSuchProcess:
-            continue
-    return found

@@ -13,7 +13,6 @@ import logging
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,11 +27,12 @@ from hf_serving.errors import ConfigurationError
 from hf_serving.launcher import admission, host_tools, mms, nginx, zygote
 from hf_serving.launcher.edge import edge_values
 from hf_serving.launcher.mms_fix import MmsFixError
-from hf_serving.launcher.model_server_models import MmsModels, listener_models
+from hf_serving.launcher.model_server_models import MmsModels
 from hf_serving.launcher.ports import pick_ports
 from hf_serving.launcher.processes import Child, Children, become_subreaper
 from hf_serving.launcher.readiness import Readiness, watch_workers
-from hf_serving.launcher.supervision import RestartBudget, model_listeners
+from hf_serving.launcher.supervision import RestartBudget, listener_models, model_listeners
+from hf_serving.loading import code_requirements
 from hf_serving.loading.sizing import effective_batch_size, effective_threads, effective_workers
 from hf_serving.loading.source import has_random_weights, resolve_model_dir
 from hf_serving.multi_model.api import ModelsApi
@@ -371,11 +371,9 @@ class Stack:
             log.info("%s skipped: set INSTALL_CODE_REQUIREMENTS=true to pip-install it at start", requirements)
             return
         log.info("installing %s", requirements)
-        # Into the runtime directory, not the venv: the image's venv belongs to root and serve runs as a user.
-        result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "--target",
-                                 str(self._code_packages), "-r", str(requirements)], check=False)
-        if result.returncode != 0:
-            raise ConfigurationError(f"pip could not install {requirements} (exit {result.returncode})")
+        failure = code_requirements.install(requirements, self._code_packages)
+        if failure is not None:
+            raise ConfigurationError(f"pip could not install {requirements} ({failure})")
 
     def _user_code(self) -> str:
         if self.model_dir is None:

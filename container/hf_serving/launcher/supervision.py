@@ -9,6 +9,7 @@ does when Java or nginx exits. A child that keeps dying is not restarted forever
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import deque
 
@@ -38,15 +39,30 @@ class RestartBudget:
 
 def model_listeners(java_pid: int) -> set[int]:
     """PIDs of the worker listeners Java started (its direct children running the listener script)."""
+    return set(listener_models(java_pid))
+
+
+def listener_models(java_pid: int) -> dict[int, str]:
+    """The worker listeners Java started, each with the name of its model (`--model-name`; with the zygote, the
+    clients that stand in for them)."""
     try:
         children = psutil.Process(java_pid).children()
     except psutil.NoSuchProcess:
-        return set()
-    found = set()
+        return {}
+    found = {}
     for child in children:
         try:
-            if child.status() != psutil.STATUS_ZOMBIE and any(LISTENER_SCRIPT in part for part in child.cmdline()):
-                found.add(child.pid)
+            command = child.cmdline()
+            if child.status() != psutil.STATUS_ZOMBIE and any(LISTENER_SCRIPT in part for part in command):
+                found[child.pid] = model_name_argument(command) or ""
         except psutil.NoSuchProcess:
             continue
     return found
+
+
+def model_name_argument(command: list[str]) -> str | None:
+    """The model a listener serves, from the arguments MMS starts it with."""
+    for flag, value in itertools.pairwise(command):
+        if flag == "--model-name":
+            return value
+    return None

@@ -141,7 +141,7 @@ class _Handler(BaseHTTPRequestHandler):
             payload = error_body("internal_error", "internal server error; the server log has the details under "
                                  "this request_id", request_id)
             content_type = ERROR_CONTENT_TYPE
-        self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")
+        self.send_response(status, HTTPStatus(status).phrase)  # every status this API answers is a standard one
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 from collections.abc import Callable
@@ -28,7 +26,7 @@ import psutil
 
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
-from hf_serving.loading import model_store
+from hf_serving.loading import code_requirements, model_store
 from hf_serving.loading.model_store import StoreEntry
 from hf_serving.multi_model.memory_budget import MIB, MemoryBudget, estimate_model_bytes
 from hf_serving.multi_model.registry import LOADING, Conflict, ModelRecord, Registry
@@ -168,13 +166,10 @@ class Lifecycle:
             log.info("%s skipped: set INSTALL_CODE_REQUIREMENTS=true to pip-install it at load", requirements)
             return
         log.info("installing %s for model %r", requirements, entry.name)
-        target = scratch / model_store.CODE_PACKAGES
-        result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "--target", str(target),
-                                 "-r", str(requirements)], check=False, capture_output=True, text=True)
-        if result.returncode != 0:
-            tail = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]
+        failure = code_requirements.install(requirements, scratch / model_store.CODE_PACKAGES)
+        if failure is not None:
             raise ApiError(400, "requirements_failed", f"pip could not install {requirements} for model "
-                           f"{entry.name!r} (exit {result.returncode}): {tail[0][:300]}")
+                           f"{entry.name!r} ({failure})")
 
     def _wait_until_ready(self, entry: StoreEntry, deadline: float) -> str:
         scratch = model_store.scratch_dir(self.runtime_dir, entry.mms_name)

@@ -17,7 +17,6 @@ already under way have taken theirs.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +161,3 @@ def process_tree(root_pid: int) -> list[int]:
         return [root.pid, *(child.pid for child in root.children(recursive=True))]
     except psutil.NoSuchProcess:
         return []
-
-
-def own_pid_tree() -> list[int]:
-    return process_tree(os.getpid())

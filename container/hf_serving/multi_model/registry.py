@@ -8,9 +8,8 @@ in this table is a 404 (nginx checks the model's serving mark, hf_serving/loadin
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hf_serving.loading.model_store import StoreEntry
@@ -24,7 +23,6 @@ class ModelRecord:
     state: str
     task: str
     estimate_bytes: int
-    started_at: float = field(default_factory=time.time)
     load_s: float | None = None
     loaded: str | None = None  # what the workers report they serve (task, engine, dtype)
 
