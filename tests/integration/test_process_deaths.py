@@ -28,8 +28,15 @@ KILLS = 3
 def _processes(stack: Stack) -> list[psutil.Process]:
     stack.descendants.clear()
     stack.track()
-    return [process for process in stack.descendants.values() if process.is_running()
-            and process.status() != psutil.STATUS_ZOMBIE]
+    return [process for process in stack.descendants.values() if _alive(process)]
+
+
+def _alive(process: psutil.Process) -> bool:
+    # The process may exit between any two questions asked of it (the worker being replaced does).
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _cmdline(process: psutil.Process) -> str:
@@ -39,14 +46,22 @@ def _cmdline(process: psutil.Process) -> str:
         return ""
 
 
+def _parent_cmdline(process: psutil.Process) -> str:
+    try:
+        parent = process.parent()
+    except psutil.NoSuchProcess:
+        return ""
+    return _cmdline(parent) if parent is not None else ""
+
+
 def _listeners(stack: Stack) -> list[psutil.Process]:
     return [p for p in _processes(stack) if "model_service_worker" in _cmdline(p)
-            and "com.amazonaws.ml.mms.ModelServer" in _cmdline(p.parent())]
+            and "com.amazonaws.ml.mms.ModelServer" in _parent_cmdline(p)]
 
 
 def _forked_workers(stack: Stack) -> list[psutil.Process]:
     return [p for p in _processes(stack) if "model_service_worker" in _cmdline(p)
-            and "model_service_worker" in _cmdline(p.parent())]
+            and "model_service_worker" in _parent_cmdline(p)]
 
 
 VICTIMS: dict[str, Callable[[Stack], list[psutil.Process]]] = {
