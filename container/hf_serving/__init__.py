@@ -1,1 +1,8 @@
 """A SageMaker-compatible inference container for Hugging Face NLP models (see the README)."""
+
+from importlib import metadata as _metadata
+
+try:
+    __version__ = _metadata.version("hf-serving")
+except _metadata.PackageNotFoundError:  # run from a checkout's container/ without an install
+    __version__ = "0+unknown"

@@ -17,6 +17,8 @@ from hf_serving.errors import ConfigurationError
 DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
 ENGINES = ("auto", "torch", "openvino")
 BATCH_STRATEGIES = ("SINGLE_RECORD", "MULTI_RECORD")
+METRICS_ACCESS = ("public", "key", "off")
+LOG_FORMATS = ("text", "json")
 LOG_LEVELS = {"10": "DEBUG", "20": "INFO", "30": "WARNING", "40": "ERROR", "50": "CRITICAL"}
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
@@ -72,6 +74,10 @@ class Settings:
     batch_mode: bool = False
     batch_strategy: str = "MULTI_RECORD"
     max_concurrent_transforms: int | None = None
+    # Observability (docs/METRICS.md): /metrics public (SageMaker's scraper sends no key), behind the API key, or off.
+    metrics: str = "public"
+    log_format: str = "text"  # or json: one object per line
+    log_ping: bool = False  # /ping's access lines (a health checker's every few seconds)
     # Plumbing.
     log_level: str = "INFO"
     jvm_args: str | None = None
@@ -125,6 +131,9 @@ class Settings:
             batch_mode=batch_mode,
             batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BATCH_STRATEGIES, "MULTI_RECORD"),
             max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
+            metrics=_metrics_access(env),
+            log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "text"),
+            log_ping=env.flag("SERVE_LOG_PING", False),
             log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),
             jvm_args=env.text("SAGEMAKER_MODEL_SERVER_VMARGS"),
             runtime_dir=Path(p) if (p := env.text("SERVE_RUNTIME_DIR")) else None,
@@ -227,6 +236,13 @@ class _Env:
 
 
 _current: Settings | None = None
+
+
+def _metrics_access(env: _Env) -> str:
+    access = env.choice("SERVE_METRICS", METRICS_ACCESS, "public")
+    if access == "key" and env.api_key("SERVE_API_KEY") is None:
+        raise ConfigurationError("SERVE_METRICS=key needs SERVE_API_KEY: there is no key to ask for")
+    return access
 
 
 def use_settings(settings: Settings) -> None:

@@ -34,6 +34,8 @@ class RecordResults:
 
     format: str
     results: list[object]
+    # The tokens the model read for each record, where the task could tell them apart (None: not known)
+    tokens: list[int | None] | None = None
 
 
 def decode_jsonlines(text: str) -> RecordBatch:

@@ -1,4 +1,5 @@
-"""The optional parts of nginx's configuration, rendered from settings: API key and per-client rate limit."""
+"""The optional parts of nginx's configuration, rendered from settings: API key, per-client rate limit, /metrics'
+access, the access log's format."""
 
 from __future__ import annotations
 
@@ -37,7 +38,16 @@ def rate_limit(settings: Settings) -> str:
             "            limit_req_status 429;")
 
 
+def metrics_access(settings: Settings) -> str:
+    """/metrics' own check: none (SageMaker's scraper sends no key), the API key's, or the route is off."""
+    if settings.metrics == "off":
+        return ('            return 404 \'{"error":{"code":"not_found","message":"metrics are off (SERVE_METRICS=off)",'
+                '"request_id":"$request_id"}}\';')
+    return api_key_check(settings) if settings.metrics == "key" else ""
+
+
 def edge_values(settings: Settings) -> dict[str, str | int]:
     return {"API_KEY_MAPS": api_key_maps(settings), "API_KEY_CHECK": api_key_check(settings),
             "RATE_LIMIT_ZONE": rate_limit_zone(settings), "RATE_LIMIT": rate_limit(settings),
-            "CLIENT_TIMEOUT_S": settings.client_timeout_s}
+            "CLIENT_TIMEOUT_S": settings.client_timeout_s, "METRICS_ACCESS": metrics_access(settings),
+            "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping)}

@@ -25,13 +25,12 @@ MODEL_NAME = model_store.SINGLE_MODEL_NAME
 # MMS imports the handler by this name in each worker.
 HANDLER = f"{handler_service.__name__}:{handler_service.handle.__name__}"
 
+# multi-model-server logs to stdout only: the platform collects the container's output. A Java exception's stack trace
+# is one line (its line breaks escaped), not dozens: a worker that keeps dying prints one per retry.
 LOG4J2_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<!-- multi-model-server logs to stdout only: the platform collects the container's output. -->
 <Configuration>
   <Appenders>
-    <Console name="STDOUT" target="SYSTEM_OUT">
-      <PatternLayout pattern="%d{ISO8601} [%-5p] %c{1} - %m%n"/>
-    </Console>
+{appenders}
   </Appenders>
   <Loggers>
     <Logger name="ACCESS_LOG" level="off"/>
@@ -41,10 +40,41 @@ LOG4J2_XML = """<?xml version="1.0" encoding="UTF-8"?>
     <Logger name="org.apache" level="off"/>
     <Logger name="MODEL_LOG" level="info"/>
     <Logger name="com.amazonaws.ml.mms" level="{level}"/>
-    <Root level="warn"><AppenderRef ref="STDOUT"/></Root>
+    <Root level="warn">
+{appender_refs}
+    </Root>
   </Loggers>
 </Configuration>
 """
+_TEXT_APPENDERS = """    <Console name="STDOUT" target="SYSTEM_OUT">
+      <PatternLayout alwaysWriteExceptions="false">
+        <Pattern>%d{ISO8601} [%-5p] %c{1} - %m%notEmpty{ %enc{%throwable}{CRLF}}%n</Pattern>
+      </PatternLayout>
+    </Console>"""
+_TEXT_REFS = '      <AppenderRef ref="STDOUT"/>'
+# LOG_FORMAT=json: a worker's lines are JSON already (observability/logs.py) and pass through as they are; every other
+# line becomes an object with the keys the Python side uses.
+_JSON_APPENDERS = """    <Console name="RAW" target="SYSTEM_OUT">
+      <PatternLayout pattern="%m%n" alwaysWriteExceptions="false"/>
+    </Console>
+    <Console name="JSON" target="SYSTEM_OUT">
+      <PatternLayout alwaysWriteExceptions="false">
+        <Pattern>{"time": "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX}", "level": "%p", "logger": "%c", \
+"message": "%enc{%m}{JSON}"%notEmpty{, "exception": "%enc{%throwable}{JSON}"}}%n</Pattern>
+      </PatternLayout>
+    </Console>"""
+_JSON_LINE = r"^\{.*\}$"
+_JSON_REFS = (f'      <AppenderRef ref="RAW"><RegexFilter regex="{_JSON_LINE}" useRawMsg="true" onMatch="ACCEPT" '
+              'onMismatch="DENY"/></AppenderRef>\n'
+              f'      <AppenderRef ref="JSON"><RegexFilter regex="{_JSON_LINE}" useRawMsg="true" onMatch="DENY" '
+              'onMismatch="ACCEPT"/></AppenderRef>')
+
+
+def log4j2_xml(level: str, log_format: str) -> str:
+    json_lines = log_format == "json"
+    return (LOG4J2_XML.replace("{level}", level)
+            .replace("{appenders}", _JSON_APPENDERS if json_lines else _TEXT_APPENDERS)
+            .replace("{appender_refs}", _JSON_REFS if json_lines else _TEXT_REFS))
 
 
 @dataclass(frozen=True)
@@ -59,6 +89,7 @@ class MmsConfig:
     job_queue_size: int
     jvm_args: str
     log_level: str
+    log_format: str = "text"
 
 
 def model_store_dir(runtime_dir: Path) -> Path:
@@ -73,7 +104,7 @@ def write_runtime_files(runtime_dir: Path, config: MmsConfig, single_model: bool
     if single_model:
         model_store.write_manifest(model_store_path, MODEL_NAME, HANDLER)
     mms_level = "info" if config.log_level in ("DEBUG", "INFO") else "warn"
-    (runtime_dir / "log4j2.xml").write_text(LOG4J2_XML.replace("{level}", mms_level))
+    (runtime_dir / "log4j2.xml").write_text(log4j2_xml(mms_level, config.log_format))
     properties = {
         "inference_address": f"http://127.0.0.1:{config.inference_port}",
         "management_address": f"http://127.0.0.1:{config.management_port}",

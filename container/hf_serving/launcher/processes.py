@@ -13,9 +13,12 @@ import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from hf_serving.observability import log_relay
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +49,18 @@ class Child:
 
 
 class Children:
-    def __init__(self) -> None:
+    def __init__(self, json_logs: bool = False) -> None:
         self.by_pid: dict[int, Child] = {}
+        # LOG_FORMAT=json: every line a child prints becomes JSON (observability/log_relay.py).
+        self.json_logs = json_logs
 
     def start(self, name: str, command: list[str], env: Mapping[str, str]) -> Child:
         log.debug("starting %s: %s", name, " ".join(command))
-        process = subprocess.Popen(command, env=dict(env), start_new_session=True, stdin=subprocess.DEVNULL)
+        output = subprocess.PIPE if self.json_logs else None
+        process = subprocess.Popen(command, env=dict(env), start_new_session=True, stdin=subprocess.DEVNULL,
+                                   stdout=output, stderr=subprocess.STDOUT if self.json_logs else None)
+        if process.stdout is not None:
+            log_relay.start(process.stdout, name, sys.stdout.buffer)
         child = Child(name, process)
         self.by_pid[process.pid] = child
         return child

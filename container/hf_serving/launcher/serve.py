@@ -8,6 +8,7 @@ log line, before anything starts).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -39,9 +40,12 @@ from hf_serving.multi_model.api import ModelsApi
 from hf_serving.multi_model.lifecycle import Lifecycle
 from hf_serving.multi_model.memory_budget import MemoryBudget, process_tree
 from hf_serving.multi_model.registry import READY
+from hf_serving.observability import collector, logs
+from hf_serving.observability.metrics_server import MetricsServer
 from hf_serving.serving.worker_reports import (
     LOAD_FAILURE_FILE,
     READY_WORKERS_DIR,
+    SERVED_MARK,
     load_failure,
     ready_worker_descriptions,
 )
@@ -57,6 +61,7 @@ STARTUP_TIMEOUT_S = 600.0
 # Restarts of nginx or of the model server allowed per child in any minute; past that the container exits 1.
 RESTARTS_PER_MINUTE = 5
 LISTENER_CHECK_INTERVAL_S = 0.5
+TEXT_LOG_PATTERN = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MME_SPIN_COUNT = "10000"  # libgomp's spins before a waiting thread sleeps, on a multi-model endpoint
 
 
@@ -65,15 +70,14 @@ class Fatal(Exception):
 
 
 def main() -> int:
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logs.configure(sys.stdout, os.environ.get("LOG_FORMAT", "text").lower(), "INFO", TEXT_LOG_PATTERN)
     lacking = host_tools.missing()
     if lacking:
         log.error("%s", host_tools.describe_missing(lacking))
         return 2
     try:
         settings = Settings.from_environ()
-        logging.getLogger().setLevel(settings.log_level)
+        logs.configure(sys.stdout, settings.log_format, settings.log_level, TEXT_LOG_PATTERN)
         # A multi-model endpoint starts with no model: SageMaker loads them with POST /models.
         model_dir = None if settings.multi_model else resolve_model_dir(settings)
         return Stack(settings, model_dir).run()
@@ -90,9 +94,10 @@ class Stack:
         self.task_spec = detect_task(model_dir, settings.task) if model_dir is not None else None
         self.workers = effective_workers(settings)  # of the model; per model on a multi-model endpoint
         self.threads = effective_threads(settings, self.workers)
-        ports = pick_ports(4, settings.safe_port_range, exclude={settings.port})
+        ports = pick_ports(5, settings.safe_port_range, exclude={settings.port})
         self.edge_port = ports[2]  # nginx's inner hop to the model server (docker/nginx.conf)
         self.models_api_port = ports[3]  # the launcher's model management API (multi-model endpoints)
+        self.metrics_port = ports[4]  # the workers' metrics, for nginx's /metrics
         self.mms_config = mms.MmsConfig(
             inference_port=ports[0], management_port=ports[1], workers=self.workers,
             batch_size=effective_batch_size(settings), max_batch_delay_ms=settings.max_batch_delay_ms,
@@ -101,7 +106,7 @@ class Stack:
             # Never full: nginx lets at most this many requests in at once (launcher/admission.py).
             job_queue_size=admission.slots(self.workers, effective_batch_size(settings)) + 16,
             jvm_args=settings.jvm_args or "-Xms64m -Xmx1g -XX:+UseSerialGC -XX:-UseContainerSupport",
-            log_level=settings.log_level)
+            log_level=settings.log_level, log_format=settings.log_format)
         self.runtime_dir = settings.runtime_dir or Path(tempfile.mkdtemp(prefix="hf-serving-"))
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         # nginx's workers run as another user when the launcher is root: they must see the ready file.
@@ -109,7 +114,7 @@ class Stack:
         self.readiness = Readiness(self.runtime_dir / "ready")
         self.stop_requested = threading.Event()
         self.registration_error: str | None = None
-        self.children = Children()
+        self.children = Children(json_logs=settings.log_format == logs.JSON_FORMAT)
         self.env: dict[str, str] = {}
         self.front: Child | None = None  # nginx
         self.zygote: Child | None = None  # a multi-model endpoint's model processes fork from it (launcher/zygote.py)
@@ -120,6 +125,7 @@ class Stack:
         self.budgets = {name: RestartBudget(RESTARTS_PER_MINUTE, 60.0) for name in ("nginx", "model server", "zygote")}
         self.lifecycle: Lifecycle | None = None
         self.models_api: ModelsApi | None = None
+        self.metrics_server: MetricsServer | None = None
         if settings.multi_model:
             self.budget = MemoryBudget(settings, lambda: process_tree(os.getpid()))
             models = MmsModels(self.mms_config, lambda: self.back.pid if self.back is not None else None,
@@ -131,8 +137,10 @@ class Stack:
     def run(self) -> int:
         self._install_code_requirements()
         self._print_banner()
-        (self.runtime_dir / LOAD_FAILURE_FILE).unlink(missing_ok=True)
+        for stale in (LOAD_FAILURE_FILE, SERVED_MARK):  # a previous run's, in a SERVE_RUNTIME_DIR kept
+            (self.runtime_dir / stale).unlink(missing_ok=True)
         shutil.rmtree(self.runtime_dir / READY_WORKERS_DIR, ignore_errors=True)
+        collector.reset_directory(self._metrics_dir)
         become_subreaper()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: self.stop_requested.set())
@@ -159,6 +167,9 @@ class Stack:
         if self.lifecycle is not None:
             self.models_api = ModelsApi(self.lifecycle, self.models_api_port)
             self.models_api.start()
+        self.metrics_server = MetricsServer(collector.WorkerMetricsCollector(self._metrics_dir, self._models_loaded),
+                                            self.metrics_port)
+        self.metrics_server.start()
         self.front = self.children.start("nginx", nginx.nginx_command(self.nginx_conf), self.env)
         self._start_model_server()
         if self.lifecycle is None:  # a multi-model endpoint's loads watch their own workers
@@ -183,6 +194,15 @@ class Stack:
         client = mms.ManagementClient(self.mms_config.management_port)
         target = self._register if self.lifecycle is None else self._serve_models
         threading.Thread(target=target, args=(client, self.generation), name="register", daemon=True).start()
+
+    @property
+    def _metrics_dir(self) -> Path:
+        return self.runtime_dir / "metrics"
+
+    def _models_loaded(self) -> int:
+        if self.lifecycle is None:
+            return int(self.readiness.state == "ready")
+        return sum(record.state == READY for record in self.lifecycle.registry.all())
 
     @property
     def _zygote_socket(self) -> Path:
@@ -307,8 +327,9 @@ class Stack:
             # A group can outlive its leader: nginx's worker when its master was killed, MMS's Python workers.
             self.children.signal_group(child, signal.SIGKILL)
         self.children.reap_all()
-        if self.models_api is not None:
-            self.models_api.stop()
+        for server in (self.models_api, self.metrics_server):
+            if server is not None:
+                server.stop()
 
     def _child_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -326,6 +347,8 @@ class Stack:
             "TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM",
                                                      "true" if hardware.gpu_count() else "false"),
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+            # Each worker's metrics, in files the launcher sums for /metrics (observability/worker_metrics.py).
+            "PROMETHEUS_MULTIPROC_DIR": str(self._metrics_dir),
             # Several models' threads share the cores of a multi-model endpoint: a thread waiting for work spins a
             # little (fast hand-offs within a forward pass), then sleeps. Spinning longer, as libgomp does by default,
             # lets a model loading beside a busy one stall it (p99 3-5x steady state, 1.4x with this); never
@@ -343,6 +366,7 @@ class Stack:
                 **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size),
                 "NGINX_MODULES": host_tools.nginx_load_module_lines(),
                 "MULTI_MODEL": int(self.lifecycle is not None), "MODELS_API_PORT": self.models_api_port,
+                "METRICS_PORT": self.metrics_port,
                 "PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
                 "MMS_PORT": self.mms_config.inference_port, "EDGE_PORT": self.edge_port,
                 "READY_FILE": str(self.readiness.ready_file),
@@ -412,6 +436,16 @@ class Stack:
         ]
         for line in lines:
             log.info("%s", line)
+        if s.log_format == logs.JSON_FORMAT:  # the same, as fields (secrets, which settings never repr, left out)
+            log.info("start-up configuration", extra={"configuration": {
+                **{f.name: _plain(getattr(s, f.name)) for f in dataclasses.fields(s) if f.repr},
+                "workers": self.workers, "threads": self.threads, "batch_size": self.mms_config.batch_size,
+                "task": self.task_spec.task.value if self.task_spec is not None else None,
+                "model_dir": str(self.model_dir) if self.model_dir is not None else None}})
         if self.model_dir is not None and has_random_weights(self.model_dir):
             log.warning("SERVING RANDOM WEIGHTS: %s is a demo model built offline; its answers are meaningless",
                         self.model_dir)
+
+
+def _plain(value: object) -> object:
+    return value if value is None or isinstance(value, bool | int | float | str) else str(value)

@@ -25,10 +25,19 @@ from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
 from hf_serving.formats.media import JSON
 from hf_serving.formats.records import RecordBatch
 from hf_serving.loading import model_store
+from hf_serving.observability import logs, stage_clock
+from hf_serving.observability.request_timing import REQUEST_START, SERVER_TIMING, RequestTiming, queue_seconds
+from hf_serving.observability.stage_clock import StageClock
+from hf_serving.observability.worker_metrics import SINGLE_MODEL_LABEL, WorkerMetrics
 from hf_serving.serving import memory
 from hf_serving.serving.hook_runner import HookRunner
 from hf_serving.serving.request_context import RequestContext
-from hf_serving.serving.worker_reports import report_load_failure, report_worker_ready, report_worker_started
+from hf_serving.serving.worker_reports import (
+    report_load_failure,
+    report_worker_ready,
+    report_worker_started,
+    served_before,
+)
 from hf_serving.settings import Settings, current_settings, use_settings
 
 log = logging.getLogger("hf_serving.requests")
@@ -40,15 +49,23 @@ class HandlerService:
         self.hooks = HookRunner(settings.code_dir)
         # On a multi-model endpoint every request's log line names its model.
         self.log_prefix = f"model {model_name!r} " if model_name is not None else ""
+        self.model_label = model_name if model_name is not None else SINGLE_MODEL_LABEL
+        self.metrics: WorkerMetrics | None = None
 
-    def initialize(self, server_context: Any) -> None:
+    def initialize(self, server_context: Any, restarted: bool = False) -> None:
         started = time.monotonic()
         model = self.hooks.load(self.settings.model_dir, server_context)
         if "model_fn" in self.hooks.overridden_hooks() or not hasattr(model, "warmup_payload"):
             log.info("warm-up skipped: a user model_fn returned a model this container does not know")
         else:
             model.predict(model.warmup_payload())
-        log.info("model ready in %.1f s (model_fn and warm-up)", time.monotonic() - started)
+        took = time.monotonic() - started
+        log.info("model ready in %.1f s (model_fn and warm-up)", took)
+        task = getattr(getattr(model, "task", None), "value", "custom")  # a user model_fn's own model: "custom"
+        engine = getattr(model, "engine", None)
+        self.metrics = WorkerMetrics(self.model_label, task)
+        self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
+                            getattr(engine, "device", "unknown"), restarted)
 
     def loaded_description(self) -> str:
         model = self.hooks.model
@@ -56,39 +73,80 @@ class HandlerService:
         return describe() if callable(describe) else f"a {type(model).__name__} from a user model_fn"
 
     def handle_batch(self, batch: list[dict], server_context: Any) -> list[bytes | str]:
-        started = time.monotonic()
-        pending = [_Pending.of(index, request, server_context) for index, request in enumerate(batch)]
-        with deadline_after(self.settings.invocation_timeout_s):
-            if len(pending) > 1 and self.hooks.can_batch():
-                outcomes = self._run_together(pending)
-            else:
-                outcomes = [_attempt(self.hooks.run_request, p.body, p.content_type, p.accept, p.context)
-                            for p in pending]
-        responses = [self._respond(p, outcome, server_context, started)
-                     for p, outcome in zip(pending, outcomes, strict=True)]
+        started, now = time.monotonic(), time.time()
+        clock = stage_clock.begin()
+        try:
+            pending = [_Pending.of(index, request, server_context) for index, request in enumerate(batch)]
+            timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now))
+                       for p in pending]
+            with deadline_after(self.settings.invocation_timeout_s):
+                if len(pending) > 1 and self.hooks.can_batch():
+                    outcomes = self._run_together(pending, timings, clock)
+                else:
+                    outcomes = [self._run_alone(p, timing, clock) for p, timing in zip(pending, timings, strict=True)]
+            responses = [self._respond(p, outcome, timing, server_context, len(pending), started)
+                         for p, outcome, timing in zip(pending, outcomes, timings, strict=True)]
+            self._metrics().batch(len(pending), clock.pass_rows)
+        finally:
+            stage_clock.end()
         memory.after_request(sum(len(p.body) for p in pending))
         return responses
 
-    def _run_together(self, pending: list[_Pending]) -> list[Outcome]:
+    def _run_alone(self, p: _Pending, timing: RequestTiming, clock: StageClock) -> Outcome:
+        """One request through transform_fn, or input_fn -> predict_fn -> output_fn, each stage timed."""
+        tokenised, counted, begun = clock.tokenise_s, stage_clock.mark(), time.perf_counter()
+        if self.hooks.uses_transform_fn():
+            outcome = _attempt(self.hooks.transform, p.body, p.content_type, p.accept, p.context)
+            timing.tokenise_s = clock.tokenise_s - tokenised
+            timing.inference_s = time.perf_counter() - begun - timing.tokenise_s
+        else:
+            data = _attempt(self.hooks.decode, p.body, p.content_type, p.context)
+            decoded = time.perf_counter()
+            prediction = data if isinstance(data, BaseException) else _attempt(self.hooks.predict, data, p.context)
+            predicted = time.perf_counter()
+            outcome = prediction if isinstance(prediction, BaseException) else _attempt(
+                self.hooks.encode, prediction, p.accept, p.context)
+            inside = clock.tokenise_s - tokenised  # the tokenizer's part of predict_fn
+            timing.tokenise_s = decoded - begun + inside
+            timing.inference_s = predicted - decoded - inside
+            timing.encode_s = time.perf_counter() - predicted
+        counts = stage_clock.tokens_since(counted)
+        if counts and not isinstance(outcome, BaseException):
+            timing.tokens = sum(counts)
+        return outcome
+
+    def _run_together(self, pending: list[_Pending], timings: list[RequestTiming], clock: StageClock) -> list[Outcome]:
         """The JSON requests of a model-server batch in one model pass; each keeps its own error."""
-        decoded = [_attempt(self.hooks.decode, p.body, p.content_type, p.context) for p in pending]
+        decoded = [_timed(timing, "tokenise_s", self.hooks.decode, p.body, p.content_type, p.context)
+                   for p, timing in zip(pending, timings, strict=True)]
         predictions: list[Any] = list(decoded)
         together = [i for i, data in enumerate(decoded) if not isinstance(data, BaseException | RecordBatch)]
+        tokenised, begun = clock.tokenise_s, time.perf_counter()
         try:
-            results = self.hooks.model.predict_records(RecordBatch(JSON, [decoded[i] for i in together])).results
-            for index, result in zip(together, results, strict=True):
-                predictions[index] = result
+            answered = self.hooks.model.predict_records(RecordBatch(JSON, [decoded[i] for i in together]))
+            tokens = answered.tokens or [None] * len(together)
+            for index, result, count in zip(together, answered.results, tokens, strict=True):
+                predictions[index], timings[index].tokens = result, count
         except Exception:  # unexpected here: answer them one by one, each with its own error
             log.warning("a batch of %d failed together; answering one by one", len(together), exc_info=True)
             together = []
+        inside, shared = clock.tokenise_s - tokenised, time.perf_counter() - begun
+        for index in together:  # each waited for the whole pass
+            timings[index].tokenise_s += inside
+            timings[index].inference_s += shared - inside
         for index, p in enumerate(pending):
             if index not in together and not isinstance(decoded[index], BaseException):
+                tokenised, begun = clock.tokenise_s, time.perf_counter()
                 predictions[index] = _attempt(self.hooks.predict, decoded[index], p.context)
+                inside = clock.tokenise_s - tokenised
+                timings[index].tokenise_s += inside
+                timings[index].inference_s += time.perf_counter() - begun - inside
         return [prediction if isinstance(prediction, BaseException)
-                else _attempt(self.hooks.encode, prediction, p.accept, p.context)
-                for p, prediction in zip(pending, predictions, strict=True)]
+                else _timed(timing, "encode_s", self.hooks.encode, prediction, p.accept, p.context)
+                for p, prediction, timing in zip(pending, predictions, timings, strict=True)]
 
-    def _respond(self, p: _Pending, outcome: Outcome, server_context: Any, started: float) -> bytes | str:
+    def _respond(self, p: _Pending, outcome: Outcome, timing: RequestTiming, server_context: Any, batch_size: int,
+                 started: float) -> bytes | str:
         response: bytes | str
         if isinstance(outcome, BaseException):
             status, code, message = status_and_message(outcome)
@@ -101,12 +159,31 @@ class HandlerService:
             status, (response, response_type) = 200, outcome
         server_context.set_response_status(status, _phrase(status), p.index)
         server_context.set_response_content_type(p.index, response_type)
-        log.info("%srequest %s status %d in %.1f ms", self.log_prefix, p.context.request_id, status,
-                 (time.monotonic() - started) * 1000)
+        server_context.set_response_header(p.index, SERVER_TIMING, timing.server_timing())
+        self._metrics().request(timing.stages(), timing.tokens)
+        took_ms = (time.monotonic() - started) * 1000
+        log.info("%srequest %s status %d in %.1f ms", self.log_prefix, p.context.request_id, status, took_ms,
+                 extra={"request_id": p.context.request_id, "model": self.model_label, "status": status,
+                        "duration_ms": round(took_ms, 2), "batch_size": batch_size, "tokens": timing.tokens,
+                        "stages_ms": {stage: round(s * 1000, 2) for stage, s in timing.stages().items()}})
         return response
+
+    def _metrics(self) -> WorkerMetrics:
+        if self.metrics is None:  # before initialize() (a test driving handle_batch alone): the model's task unknown
+            self.metrics = WorkerMetrics(self.model_label, "unknown")
+        return self.metrics
 
 
 Outcome = tuple[bytes | str, str] | BaseException
+
+
+def _timed(timing: RequestTiming, stage: str, function: Any, *args: Any) -> Any:
+    """_attempt, adding the seconds it took to the timing's stage."""
+    begun = time.perf_counter()
+    try:
+        return _attempt(function, *args)
+    finally:
+        setattr(timing, stage, getattr(timing, stage) + time.perf_counter() - begun)
 
 
 def _attempt(function: Any, *args: Any) -> Any:
@@ -176,9 +253,10 @@ def handle(data: list[dict] | None, context: Any) -> list[bytes | str] | None:
         settings, reports, model_name = _worker_settings(context)
         if reports is not None and model_name is not None:
             report_worker_started(reports)  # a multi-model load counts the workers that die without a word
+        restarted = reports is not None and served_before(reports)
         _service = HandlerService(settings, model_name)
         try:
-            _service.initialize(context)
+            _service.initialize(context, restarted)
         except BaseException as exc:
             # Logged here with its cause, and told to the launcher: MMS alone would retry the worker forever while
             # its /ping said healthy. A single-model container exits non-zero; a multi-model one answers the load.
@@ -226,8 +304,8 @@ class _FramedRequest:
 
 
 def _configure_logging() -> None:
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(current_settings().log_level)
+    settings = current_settings()
+    # multi-model-server stamps each text line with its time.
+    logs.configure(sys.stdout, settings.log_format, settings.log_level, "%(levelname)s %(name)s: %(message)s")
+    # Its INFO lines are a per-request "[METRICS]" line each: /metrics has those figures (observability/).
+    logging.getLogger("mms.service").setLevel(logging.WARNING)

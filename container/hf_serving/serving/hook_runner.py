@@ -5,7 +5,7 @@ it imports the user's module (SAGEMAKER_PROGRAM, default inference.py), takes ea
 the default for each it does not, refuses transform_fn mixed with the other request hooks, and calls
 model_fn with or without a context. What it gets wrong for a server we replace here: its transform()
 reads request 0's headers for a whole batch and puts tracebacks in response bodies. Here each request
-runs alone through `run_request`, with its own headers and its own errors (handler_service.py).
+runs alone, with its own headers and its own errors (handler_service.py).
 """
 
 from __future__ import annotations
@@ -79,14 +79,14 @@ class HookRunner(Transformer):
         return not {"input_fn", "predict_fn", "transform_fn"} & self.overridden and hasattr(
             self._model, "predict_records")
 
-    def run_request(self, body: bytes, content_type: str | None, accept: str | None,
-                    context: RequestContext) -> tuple[bytes | str, str]:
-        """One request through transform_fn, or input_fn -> predict_fn -> output_fn."""
-        if self._transform_fn != self._default_transform_fn:
-            result = call_hook(self._transform_fn, (self._model, body, content_type, accept), context)
-            return _body_and_type(result, accept)
-        data = self.decode(body, content_type, context)
-        return self.encode(self.predict(data, context), accept, context)
+    def uses_transform_fn(self) -> bool:
+        return self._transform_fn != self._default_transform_fn
+
+    def transform(self, body: bytes, content_type: str | None, accept: str | None,
+                  context: RequestContext) -> tuple[bytes | str, str]:
+        """One request through the user's transform_fn (the handler runs the other hooks one by one)."""
+        result = call_hook(self._transform_fn, (self._model, body, content_type, accept), context)
+        return _body_and_type(result, accept)
 
     def decode(self, body: bytes, content_type: str | None, context: RequestContext) -> Any:
         return call_hook(self._input_fn, (body, content_type), context)

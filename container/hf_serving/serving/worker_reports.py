@@ -16,6 +16,8 @@ import psutil
 LOAD_FAILURE_FILE = "model-load-failed"
 READY_WORKERS_DIR = "ready-workers"
 STARTED_WORKERS_DIR = "started-workers"  # a file per worker that began loading: one that dies unheard is counted
+# Present once a worker has served the model: a worker starting after that is a restart (for /metrics).
+SERVED_MARK = "model-served"
 
 
 def report_load_failure(runtime_dir: Path, exc: BaseException) -> None:
@@ -35,6 +37,12 @@ def report_worker_ready(runtime_dir: Path, loaded: str) -> None:
     partial = directory / f".{os.getpid()}.partial"
     partial.write_text(loaded + "\n", encoding="utf-8")
     partial.rename(directory / str(os.getpid()))  # whole or absent: the watcher may read it at any moment
+    (runtime_dir / SERVED_MARK).touch()
+
+
+def served_before(runtime_dir: Path) -> bool:
+    """Whether a worker had loaded this model before this one started (this one is a restart)."""
+    return (runtime_dir / SERVED_MARK).exists()
 
 
 def report_worker_started(runtime_dir: Path) -> None:

@@ -21,6 +21,7 @@ from hf_serving.engines.base import Engine
 from hf_serving.errors import BadRequest, PayloadTooLarge, ServingError
 from hf_serving.formats.media import CSV
 from hf_serving.formats.records import RecordBatch, RecordResults
+from hf_serving.observability import stage_clock
 
 
 class Task(enum.Enum):
@@ -154,6 +155,7 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         if batch.format == CSV:
             strict_csv(requests)
         results: list[object] = list(requests)  # errors stay in place; requests are replaced by answers
+        tokens: list[int | None] = [None] * len(requests)
         groups: dict[Hashable, list[tuple[int, ParsedRequest]]] = {}
         for index, request in enumerate(requests):
             if not isinstance(request, ParsedRequest):
@@ -165,14 +167,16 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
             else:
                 groups.setdefault(request.parameters, []).append((index, request))
         for parameters, group in groups.items():
-            self._answer_together(group, parameters, results)
+            self._answer_together(group, parameters, results, tokens)
         if batch.format == CSV:
             strict_csv(results)
-        return RecordResults(batch.format, results)
+        return RecordResults(batch.format, results, tokens)
 
     def _answer_together(self, group: list[tuple[int, ParsedRequest]], parameters: Any,
-                         results: list[object]) -> None:
-        """One model pass for every record that shares these parameters; one by one if one of them fails."""
+                         results: list[object], tokens: list[int | None]) -> None:
+        """One model pass for every record that shares these parameters; one by one if one of them fails. Each
+        record's tokens are its own items' counts, which the task reports in item order (tasks/text_batches.py)."""
+        counted = stage_clock.mark()
         try:
             flat = self._answer_in_slices([item for _, request in group for item in request.items], parameters)
         except DeadlineExceeded as exc:  # out of time for all of them: trying each again would only be later
@@ -181,14 +185,19 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
             return
         except ServingError:  # one record's items failed the model (QA: a question too long): find which
             for index, request in group:
+                counted = stage_clock.mark()
                 try:
                     results[index] = self.format(request, self._answer_in_slices(request.items, parameters))
+                    tokens[index] = sum(stage_clock.tokens_since(counted))
                 except ServingError as exc:
                     results[index] = exc
             return
+        per_item = stage_clock.tokens_since(counted)
         offset = 0
         for index, request in group:
             results[index] = self.format(request, flat[offset:offset + len(request.items)])
+            if len(per_item) == len(flat):  # else the task did not report every item: unknown, not guessed
+                tokens[index] = sum(per_item[offset:offset + len(request.items)])
             offset += len(request.items)
 
     def _parse_record(self, record: object, record_format: str) -> ParsedRequest | ServingError:

@@ -13,6 +13,7 @@ import numpy as np
 
 from hf_serving import deadline
 from hf_serving.engines.base import Engine
+from hf_serving.observability import stage_clock
 from hf_serving.tasks.padding import pad_rows, pad_values
 
 Row = TypeVar("Row")
@@ -23,10 +24,13 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int, truncation_s
     default_side = tokenizer.truncation_side
     tokenizer.truncation_side = truncation_side  # read at each call; a worker tokenises one request at a time
     try:
-        encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
+        with stage_clock.tokenising():
+            encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
     finally:
         tokenizer.truncation_side = default_side
-    return [{name: encoded[name][index] for name in encoded} for index in range(len(texts))]
+    rows = [{name: encoded[name][index] for name in encoded} for index in range(len(texts))]
+    stage_clock.tokens([len(row["input_ids"]) for row in rows])
+    return rows
 
 
 def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],
@@ -41,6 +45,7 @@ def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],
         deadline.check()
         chunk = order[start:start + engine.max_batch_size]
         feed = pad_rows([rows[index] for index in chunk], names, values)
+        stage_clock.model_pass(len(chunk))
         for index, result in zip(chunk, read(engine.run(feed), feed), strict=True):
             found[index] = result
     return [found[index] for index in range(len(rows))]

@@ -7,6 +7,7 @@ tests/java/DecoderSplits.java whole and split in two at every byte, as a socket 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -69,7 +70,9 @@ def test_the_fixed_decoder_decodes_every_split_of_a_batch_response(worker, tmp_p
         request_id, content_type, status, phrase, headers, body = line.split("|", 5)
         assert (request_id, content_type, int(status), phrase) == (
             prediction["request_id"], prediction["content_type"], prediction["status"], prediction["phrase"])
-        assert headers == "{X-Amzn-SageMaker-Custom-Attributes=seen}" if status == "200" else headers == "{}"
+        # Every response has a header map now (Server-Timing), an answer also the user's header.
+        assert ("X-Amzn-SageMaker-Custom-Attributes=seen" in headers) == (status == "200")
+        assert re.search(r"Server-Timing=tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, encode;dur=[0-9.]+", headers)
         assert body == prediction["body"].decode()
     assert [p["status"] for p in expected].count(400) == 5
     assert len(splits) == frame.stat().st_size - 1

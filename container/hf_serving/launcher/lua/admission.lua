@@ -29,19 +29,23 @@ local COUNTS = {"admitted_at_once", "admitted_after_wait", "refused_predicted", 
 -- holds more than the slots.
 local held = {}
 
-function M.start(config)
-    slots, bound = config.slots, config.bound_s
-end
-
-local function pool(name)
+-- label: the model's own name, for /metrics (a multi-model endpoint's pools are named by its MD5 in the stack).
+local function pool(name, label)
     local found = pools[name]
     if not found then
         -- service_s: the recent mean seconds a request holds a slot; nil until one has finished
-        found = {sema = assert(semaphore.new(slots)), service_s = nil,
+        found = {sema = assert(semaphore.new(slots)), service_s = nil, label = label or name,
                  counts = {admitted_at_once = 0, admitted_after_wait = 0, refused_predicted = 0, refused_waited = 0}}
         pools[name] = found
     end
     return found
+end
+
+function M.start(config)
+    slots, bound = config.slots, config.bound_s
+    if config.single_model then
+        pool("model") -- its gauges exist from the start
+    end
 end
 
 local function waiting(p)
@@ -51,6 +55,7 @@ end
 
 local function refuse(p, reason, retry_after_s)
     p.counts[reason] = p.counts[reason] + 1
+    ngx.ctx.admission_refused = reason == "refused_predicted" and "predicted" or "waited" -- for /metrics
     local retry = math.max(1, math.ceil(retry_after_s))
     ngx.var.admission_retry_after = retry
     ngx.status = ngx.HTTP_SERVICE_UNAVAILABLE
@@ -78,8 +83,11 @@ end
 -- access_by_lua on the public /invocations (name "model") and /models/{name}/invoke (the model's name in the stack).
 -- The body is read first, so that a slow upload holds no slot and a malformed or oversized body is refused by nginx as
 -- before (error_page), before any slot is taken.
-function M.admit(name)
-    local p = pool(name or "model")
+function M.admit(name, label)
+    local p = pool(name or "model", label)
+    ngx.var.metrics_model = p.label
+    -- When nginx read the request, for the worker's queue stage (X-Request-Start: docker/nginx.conf).
+    ngx.var.request_received = string.format("t=%.3f", ngx.req.start_time())
     ngx.req.read_body()
     ngx.update_time()
     if waiting(p) == 0 and p.sema:wait(0) then
@@ -139,6 +147,17 @@ local function pool_state(p)
         state[key] = p.counts[key]
     end
     return state
+end
+
+-- For /metrics (launcher/lua/metrics.lua): each pool's model, slots, requests in service and waiting.
+function M.pools()
+    local states = {}
+    for _, p in pairs(pools) do
+        local state = pool_state(p)
+        state.model, state.slots = p.label, slots
+        states[#states + 1] = state
+    end
+    return states
 end
 
 -- JSON for the report's flat tables of numbers (Debian's lua-nginx-module comes without cjson); names are simple.

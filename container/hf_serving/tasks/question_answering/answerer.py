@@ -23,6 +23,7 @@ import numpy as np
 from hf_serving import deadline
 from hf_serving.engines.base import Engine
 from hf_serving.errors import BadRequest
+from hf_serving.observability import stage_clock
 from hf_serving.tasks import text_batches
 from hf_serving.tasks.padding import pad_rows, pad_values
 from hf_serving.tasks.question_answering.decoding import WindowLogits, decode_answers
@@ -186,7 +187,8 @@ class QuestionAnswerer:
                     f"max_seq_len or lower doc_stride")
 
     def _token_counts(self, texts: list[str]) -> list[int]:
-        return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        with stage_clock.tokenising():
+            return [len(ids) for ids in self.tokenizer(texts, add_special_tokens=False)["input_ids"]]
 
     def _windows(self, inputs: Sequence[QAInput], max_seq_len: int, doc_stride: int) -> list[_Window]:
         questions = [item.question for item in inputs]
@@ -194,7 +196,18 @@ class QuestionAnswerer:
         # No padding here: windows are padded per model chunk, and decoded unpadded like the pipeline's.
         # Only what the model takes is asked for: transformers turns each output into Python lists, which was
         # the largest host-side cost of a batch on a GPU host. Offsets are read from the Encoding objects.
-        encoded = self.tokenizer(
+        with stage_clock.tokenising():
+            encoded = self._encode_windows(questions, contexts, max_seq_len, doc_stride)
+        names = [name for name in self.tokenizer.model_input_names if name in encoded]
+        windows = [self._window(encoded, row, names) for row in range(len(encoded["input_ids"]))]
+        per_item = [0] * len(inputs)
+        for window in windows:
+            per_item[window.input_index] += len(window.model_inputs["input_ids"])
+        stage_clock.tokens(per_item)
+        return windows
+
+    def _encode_windows(self, questions: list[str], contexts: list[str], max_seq_len: int, doc_stride: int) -> Any:
+        return self.tokenizer(
             text=questions if self._question_first else contexts,
             text_pair=contexts if self._question_first else questions,
             padding=False,
@@ -205,8 +218,6 @@ class QuestionAnswerer:
             return_overflowing_tokens=True,
             return_offsets_mapping=False,
         )
-        names = [name for name in self.tokenizer.model_input_names if name in encoded]
-        return [self._window(encoded, row, names) for row in range(len(encoded["input_ids"]))]
 
     def _window(self, encoded: Any, row: int, names: list[str]) -> _Window:
         input_ids = np.asarray(encoded["input_ids"][row])
@@ -238,6 +249,7 @@ class QuestionAnswerer:
         for begin in range(0, len(windows), self.engine.max_batch_size):
             deadline.check()  # a request past the invocation timeout is abandoned between chunks
             chunk = windows[begin:begin + self.engine.max_batch_size]
+            stage_clock.model_pass(len(chunk))
             output = self.engine.run(pad_rows([window.model_inputs for window in chunk], names, self._pad_values))
             start_rows, end_rows = output["start_logits"], output["end_logits"]
             for row, window in enumerate(chunk):

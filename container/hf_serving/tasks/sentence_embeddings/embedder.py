@@ -15,6 +15,7 @@ import numpy as np
 
 from hf_serving.engines.base import Engine
 from hf_serving.errors import BadRequest, PayloadTooLarge
+from hf_serving.observability import stage_clock
 from hf_serving.tasks import text_batches
 from hf_serving.tasks.sentence_embeddings.layout import SentenceTransformerLayout
 from hf_serving.tasks.sentence_embeddings.pooling import normalize, pool, truncate_dimensions
@@ -65,7 +66,8 @@ class SentenceEmbedder:
         return [text.lower() for text in prepared] if self.layout.do_lower_case else prepared
 
     def _check_lengths(self, texts: list[str]) -> None:
-        lengths = [len(ids) for ids in self.tokenizer(texts, truncation=False)["input_ids"]]
+        with stage_clock.tokenising():
+            lengths = [len(ids) for ids in self.tokenizer(texts, truncation=False)["input_ids"]]
         for index, length in enumerate(lengths):
             if length > self.max_length:
                 raise PayloadTooLarge(f"inputs[{index}] is {length} tokens long, over this model's "

@@ -1,0 +1,179 @@
+-- The edge's part of GET /metrics, run inside nginx (lua-nginx-module): every response the public port sent, by
+-- route, status and model, with its end-to-end duration; admission control's queue, slots and refusals; readiness.
+-- The counts live in a shared dictionary (lua_shared_dict hf_metrics in docker/nginx.conf), which nginx's master
+-- holds: a worker killed and respawned keeps them. `serve` appends the workers' metrics, which the launcher renders
+-- (hf_serving/observability/collector.py), so one scrape covers the container. docs/METRICS.md lists the metrics.
+
+local M = {}
+
+-- Seconds, as prometheus_client writes them (its le labels and ours must be the same strings).
+local BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60}
+local BUCKET_LABELS = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5",
+                       "5.0", "10.0", "30.0", "60.0"}
+local SEP = "\31" -- between the label values of a key: a byte no route, status or model name holds
+local ready_file, single_model
+
+function M.start(config)
+    ready_file, single_model = config.ready_file, config.single_model
+end
+
+-- The route, one of a fixed few: a raw path would make a new series of every unknown URL a client sends.
+local function route_of(uri)
+    local path = uri and uri:match("^[^?]*") or ""
+    if path == "/invocations" or path == "/ping" or path == "/metrics" or path == "/execution-parameters"
+        or path == "/models" then
+        return path
+    end
+    if path:match("^/models/[^/]+/invoke$") then
+        return "/models/{name}/invoke"
+    end
+    if path:match("^/models/[^/]+$") then
+        return "/models/{name}"
+    end
+    return "other"
+end
+
+local function bucket_of(seconds)
+    for index, bound in ipairs(BUCKETS) do
+        if seconds <= bound then
+            return index
+        end
+    end
+    return #BUCKETS + 1
+end
+
+-- log_by_lua of the public server: once per response, whichever location (or error page) answered it.
+function M.record()
+    local dict = ngx.shared.hf_metrics
+    local route = route_of(ngx.var.request_uri)
+    -- The model: set by admission control once the request passed the checks that name a loaded model; every
+    -- /invocations of a single-model endpoint is the one model's.
+    local model = ngx.var.metrics_model or ""
+    if model == "" and single_model and route == "/invocations" then
+        model = "model"
+    end
+    ngx.update_time()
+    local seconds = ngx.now() - ngx.req.start_time()
+    local series = route .. SEP .. model
+    dict:incr("requests" .. SEP .. route .. SEP .. ngx.status .. SEP .. model, 1, 0)
+    dict:incr("duration" .. SEP .. series .. SEP .. bucket_of(seconds), 1, 0)
+    dict:incr("duration_sum" .. SEP .. series, seconds, 0)
+    local refused = ngx.ctx.admission_refused
+    if refused then
+        dict:incr("refusals" .. SEP .. model .. SEP .. refused, 1, 0)
+    end
+end
+
+-- header_filter_by_lua of the public server: the worker's stages (if it answered) and the total so far.
+function M.add_total()
+    ngx.update_time()
+    local total = string.format("total;dur=%.1f", (ngx.now() - ngx.req.start_time()) * 1000)
+    local stages = ngx.header["Server-Timing"]
+    if type(stages) == "table" then
+        stages = table.concat(stages, ", ")
+    end
+    ngx.header["Server-Timing"] = stages and stages ~= "" and (stages .. ", " .. total) or total
+end
+
+local function escape(value)
+    return (value:gsub("\\", "\\\\"):gsub("\n", "\\n"):gsub('"', '\\"'))
+end
+
+local function split(key)
+    local parts = {}
+    for part in (key .. SEP):gmatch("(.-)" .. SEP) do
+        parts[#parts + 1] = part
+    end
+    return parts
+end
+
+local function family(out, name, kind, help)
+    out[#out + 1] = "# HELP " .. name .. " " .. help .. "\n# TYPE " .. name .. " " .. kind .. "\n"
+end
+
+local function render_edge(out)
+    local dict = ngx.shared.hf_metrics
+    local requests, durations = {}, {}
+    local refusals = {}
+    for _, key in ipairs(dict:get_keys(0)) do
+        local parts = split(key)
+        local value = dict:get(key)
+        if parts[1] == "requests" then
+            requests[#requests + 1] = string.format('hf_serving_requests_total{route="%s",code="%s",model="%s"} %d\n',
+                parts[2], parts[3], escape(parts[4]), value)
+        elseif parts[1] == "duration" or parts[1] == "duration_sum" then
+            local series = parts[2] .. SEP .. parts[3]
+            local entry = durations[series] or {route = parts[2], model = parts[3], counts = {}, sum = 0}
+            durations[series] = entry
+            if parts[1] == "duration" then
+                entry.counts[tonumber(parts[4])] = value
+            else
+                entry.sum = value
+            end
+        elseif parts[1] == "refusals" then
+            refusals[#refusals + 1] = string.format('hf_serving_admission_refusals_total{model="%s",reason="%s"} %d\n',
+                escape(parts[2]), parts[3], value)
+        end
+    end
+    family(out, "hf_serving_requests_total", "counter", "Responses the public port sent, by route, status and model")
+    table.sort(requests)
+    out[#out + 1] = table.concat(requests)
+    family(out, "hf_serving_request_duration_seconds", "histogram",
+        "Seconds from the first byte of a request read to its response sent")
+    for _, entry in pairs(durations) do
+        local labels = string.format('route="%s",model="%s"', entry.route, escape(entry.model))
+        local cumulative = 0
+        for index, bound in ipairs(BUCKET_LABELS) do
+            cumulative = cumulative + (entry.counts[index] or 0)
+            out[#out + 1] = string.format('hf_serving_request_duration_seconds_bucket{%s,le="%s"} %d\n', labels,
+                bound, cumulative)
+        end
+        cumulative = cumulative + (entry.counts[#BUCKETS + 1] or 0)
+        out[#out + 1] = string.format('hf_serving_request_duration_seconds_bucket{%s,le="+Inf"} %d\n', labels,
+            cumulative)
+        out[#out + 1] = string.format('hf_serving_request_duration_seconds_count{%s} %d\n', labels, cumulative)
+        out[#out + 1] = string.format('hf_serving_request_duration_seconds_sum{%s} %.6f\n', labels, entry.sum)
+    end
+    family(out, "hf_serving_admission_refusals_total", "counter",
+        "Requests admission control refused (503): predicted, the wait would pass the bound; waited, it did")
+    out[#out + 1] = table.concat(refusals)
+end
+
+local function render_admission(out)
+    local pools = require("admission").pools()
+    local gauges = {
+        {"hf_serving_requests_in_flight", "Admitted requests inside the model server", "in_service"},
+        {"hf_serving_queue_size", "Requests waiting in admission control's queue", "waiting"},
+        {"hf_serving_admission_slots", "Requests the model server may hold at once", "slots"},
+    }
+    for _, gauge in ipairs(gauges) do
+        family(out, gauge[1], "gauge", gauge[2])
+        for _, state in ipairs(pools) do
+            out[#out + 1] = string.format('%s{model="%s"} %d\n', gauge[1], escape(state.model), state[gauge[3]])
+        end
+    end
+    family(out, "hf_serving_ready", "gauge", "1 while /ping answers 200")
+    local ready = io.open(ready_file, "r")
+    if ready then
+        ready:close()
+    end
+    out[#out + 1] = "hf_serving_ready " .. (ready and 1 or 0) .. "\n"
+end
+
+-- content_by_lua of GET /metrics.
+function M.serve()
+    local out = {}
+    render_edge(out)
+    render_admission(out)
+    local workers = ngx.location.capture("/.metrics/workers", {method = ngx.HTTP_GET})
+    local up = workers.status == 200
+    family(out, "hf_serving_worker_metrics_up", "gauge", "0 when the workers' metrics could not be read for this scrape")
+    out[#out + 1] = "hf_serving_worker_metrics_up " .. (up and 1 or 0) .. "\n"
+    if up then
+        out[#out + 1] = workers.body
+    end
+    ngx.header["Content-Type"] = "text/plain; version=0.0.4; charset=utf-8"
+    ngx.print(table.concat(out))
+end
+
+return M

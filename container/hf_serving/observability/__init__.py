@@ -1,0 +1,1 @@
+"""What the container tells an operator: Prometheus metrics, Server-Timing, machine-readable logs."""
