@@ -50,7 +50,7 @@ serve: host-packages install demo-models
 	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve
 
 lint: install
-	$(VENV)/bin/ruff check container tests bench scripts reliability
+	$(VENV)/bin/ruff check container tests bench scripts reliability load
 	$(VENV)/bin/mypy
 
 unit: install
@@ -172,3 +172,31 @@ overload: host-packages install demo-model
 MEMORY_LIMIT_MB ?= 2048
 memory-check: host-packages install demo-model
 	$(PY) -m reliability.memory_limit --model-dir $(DEMO_MODEL) --limit-mb $(MEMORY_LIMIT_MB)
+
+# Load test (load/README.md): locust, headless, USERS closed-loop users for DURATION against the container or any
+# URL, or against a SageMaker endpoint with URL=sagemaker://<endpoint-name> (boto3 from .venv, AWS's usual
+# credentials and region). Writes locust's CSV files and its HTML report (with charts) under LOAD_OUT:
+#   make load URL=http://127.0.0.1:8080 USERS=8 DURATION=60s [SPAWN_RATE=8] [MODEL=name] [PAYLOAD=qa] [ACCEPT=429,503]
+# Unset, MODEL, PAYLOAD and ACCEPT fall back to TARGET_MODEL, PAYLOAD and ACCEPT_STATUS in the environment. Users
+# finish the request they are in at the end (--stop-timeout), so every request sent is in the stats.
+URL ?= http://127.0.0.1:8080
+USERS ?= 8
+SPAWN_RATE ?= $(USERS)
+DURATION ?= 60s
+LOAD_OUT ?= build/load
+.PHONY: load
+load: $(VENV)/.installed
+	mkdir -p $(LOAD_OUT)
+	$(VENV)/bin/locust -f load/locustfile.py --headless --host '$(URL)' -u $(USERS) -r $(SPAWN_RATE) -t $(DURATION) \
+		--stop-timeout 120 --csv $(LOAD_OUT)/locust --html $(LOAD_OUT)/report.html \
+		$(if $(MODEL),--model '$(MODEL)') $(if $(PAYLOAD),--payload '$(PAYLOAD)') \
+		$(if $(ACCEPT),--accept-status '$(ACCEPT)') $(LOAD_ARGS); \
+	status=$$?; echo "load: report $(LOAD_OUT)/report.html, stats $(LOAD_OUT)/locust_stats.csv," \
+		"$(LOAD_OUT)/locust_stats_history.csv, $(LOAD_OUT)/locust_failures.csv"; exit $$status
+
+# A real Prometheus (Debian's package: scripts/observe-packages.sh installs it) in the foreground on 127.0.0.1:9090,
+# scraping a running stack's /metrics with deploy/prometheus/alerts.yml; data in build/prometheus. The dashboard:
+# deploy/grafana/hf-serving-dashboard.json. `make observe [URL=http://127.0.0.1:8080]` (scripts/observe.sh says more).
+.PHONY: observe
+observe:
+	scripts/observe.sh $(URL)

@@ -70,10 +70,14 @@ def test_a_client_over_its_rate_gets_429_json(tmp_path):
 
 
 def test_the_management_api_and_model_server_routes_are_not_exposed(stack):
-    for path in ("/models", "/models/model", "/predictions/model", "/api-description", "/metrics"):
+    for path in ("/models", "/models/model", "/predictions/model", "/api-description"):
         response = requests.get(f"{stack.url}{path}", headers={"X-Api-Key": API_KEY}, timeout=10)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
+    # /metrics is the container's own (docs/METRICS.md), not multi-model-server's, and asks no key by default.
+    response = requests.get(f"{stack.url}/metrics", timeout=10)
+    assert response.status_code == 200
+    assert "hf_serving_requests_total" in response.text and "ts_inference" not in response.text
 
 
 def test_a_slow_client_ties_up_no_worker_and_is_cut_off(stack):

@@ -6,6 +6,7 @@ import concurrent.futures
 
 import pytest
 
+from tests.support import metrics
 from tests.support.stack import Stack, model_dir_with_code
 
 pytestmark = pytest.mark.integration
@@ -44,12 +45,14 @@ def test_concurrent_requests_are_batched_answered_correctly_and_no_worker_dies(s
         assert response.json() == expected[i % 24]
     log = stack.log()
     assert "CorruptedFrameException" not in log and "worker process died" not in log.lower()
-    assert max(batch_sizes(log)) > 1
+    assert batches_over(stack, 1) > 0
 
 
-def batch_sizes(log: str) -> list[int]:
-    """MMS's PredictionTime metric line ends with the ids of the requests of that batch."""
-    return [line.rsplit("#hostname:", 1)[1].count(",") - 1 for line in log.splitlines() if "PredictionTime" in line]
+def batches_over(stack: Stack, size: int) -> float:
+    """Batches of more than `size` requests the workers answered, from /metrics' histogram."""
+    samples = metrics.scrape(stack.url)
+    every = metrics.total(samples, "hf_serving_batch_requests_count")
+    return every - metrics.total(samples, "hf_serving_batch_requests_bucket", le=f"{float(size)}")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +83,7 @@ def test_batch_responses_longer_than_a_socket_read_keep_the_worker_alive(large_b
         assert [a["score"] for a in got] == pytest.approx([a["score"] for a in alone], rel=1e-4)
     log = large_batches.log()
     assert "DecoderException" not in log and "worker process died" not in log.lower()
-    assert max(batch_sizes(log)) > 8
+    assert batches_over(large_batches, 8) > 0
 
 
 def spans(answer: dict) -> tuple[str, int, int]:

@@ -54,7 +54,8 @@ function M.record()
     end
     ngx.update_time()
     local seconds = ngx.now() - ngx.req.start_time()
-    local series = route .. SEP .. model
+    -- The status class too: a refusal answered in microseconds must not pull the answers' quantiles down.
+    local series = route .. SEP .. model .. SEP .. math.floor(ngx.status / 100) .. "xx"
     dict:incr("requests" .. SEP .. route .. SEP .. ngx.status .. SEP .. model, 1, 0)
     dict:incr("duration" .. SEP .. series .. SEP .. bucket_of(seconds), 1, 0)
     dict:incr("duration_sum" .. SEP .. series, seconds, 0)
@@ -102,17 +103,17 @@ local function render_edge(out)
             requests[#requests + 1] = string.format('hf_serving_requests_total{route="%s",code="%s",model="%s"} %d\n',
                 parts[2], parts[3], escape(parts[4]), value)
         elseif parts[1] == "duration" or parts[1] == "duration_sum" then
-            local series = parts[2] .. SEP .. parts[3]
-            local entry = durations[series] or {route = parts[2], model = parts[3], counts = {}, sum = 0}
+            local series = parts[2] .. SEP .. parts[3] .. SEP .. parts[4]
+            local entry = durations[series] or {route = parts[2], model = parts[3], class = parts[4], counts = {},
+                                                sum = 0}
             durations[series] = entry
             if parts[1] == "duration" then
-                entry.counts[tonumber(parts[4])] = value
+                entry.counts[tonumber(parts[5])] = value
             else
                 entry.sum = value
             end
         elseif parts[1] == "refusals" then
-            refusals[#refusals + 1] = string.format('hf_serving_admission_refusals_total{model="%s",reason="%s"} %d\n',
-                escape(parts[2]), parts[3], value)
+            refusals[parts[2] .. SEP .. parts[3]] = value
         end
     end
     family(out, "hf_serving_requests_total", "counter", "Responses the public port sent, by route, status and model")
@@ -121,7 +122,8 @@ local function render_edge(out)
     family(out, "hf_serving_request_duration_seconds", "histogram",
         "Seconds from the first byte of a request read to its response sent")
     for _, entry in pairs(durations) do
-        local labels = string.format('route="%s",model="%s"', entry.route, escape(entry.model))
+        local labels = string.format('route="%s",model="%s",status_class="%s"', entry.route, escape(entry.model),
+            entry.class)
         local cumulative = 0
         for index, bound in ipairs(BUCKET_LABELS) do
             cumulative = cumulative + (entry.counts[index] or 0)
@@ -134,9 +136,15 @@ local function render_edge(out)
         out[#out + 1] = string.format('hf_serving_request_duration_seconds_count{%s} %d\n', labels, cumulative)
         out[#out + 1] = string.format('hf_serving_request_duration_seconds_sum{%s} %.6f\n', labels, entry.sum)
     end
+    -- Every pool's two reasons from 0 on, so that the first refusals are an increase, not a new series.
     family(out, "hf_serving_admission_refusals_total", "counter",
         "Requests admission control refused (503): predicted, the wait would pass the bound; waited, it did")
-    out[#out + 1] = table.concat(refusals)
+    for _, state in ipairs(require("admission").pools()) do
+        for _, reason in ipairs({"predicted", "waited"}) do
+            out[#out + 1] = string.format('hf_serving_admission_refusals_total{model="%s",reason="%s"} %d\n',
+                escape(state.model), reason, refusals[state.model .. SEP .. reason] or 0)
+        end
+    end
 end
 
 local function render_admission(out)
