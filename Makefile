@@ -122,6 +122,12 @@ bench: install demo-models
 	PYTHON=$(PYTHON) bench/peers/setup.sh
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+# What /metrics costs (bench/metrics_overhead.py): ours against ours with SERVE_METRICS=off at concurrency 4, in
+# alternating passes; the goal is at most 1% of req/s. Writes bench/results/metrics-overhead.*.
+.PHONY: bench-metrics
+bench-metrics: install demo-models
+	$(PY) -m bench.metrics_overhead $(BENCH_ARGS)
+
 # Multi-model endpoints (bench/mme.py): ours against AWS's HF toolkit on multi-model-server, one at a time, on copies
 # of the full-size demo classifier: models resident, memory per model, load time, invocation latency against
 # single-model mode, and another model's latency while models load and unload. Writes bench/results/mme-latest.*.

@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from hf_serving.loading.model_store import mms_name
+from tests.support import metrics
 from tests.support.paths import TINY_QA, minilm
 from tests.support.stack import Stack
 from tests.support.wheels import module_wheel
@@ -159,6 +160,38 @@ def test_three_tasks_load_and_answer_side_by_side(mme, tiny_sentiment):
         time.sleep(0.2)
     assert 'model=qa target_model="qa.tar.gz"' in mme.log()
     assert "model 'sentiment.tar.gz' request" in mme.log()
+
+
+def test_metrics_are_per_model_by_name_and_follow_loads_and_unloads(mme, tiny_sentiment):
+    names = {"metrics-qa": (TINY_QA, "question-answering", QA_BODY),
+             "metrics sentiment": (tiny_sentiment, "text-classification", {"inputs": ["good"]})}
+    for name, (url, _, _) in names.items():
+        assert load(mme, name, url).status_code == 200
+    for name, (_, _, body) in names.items():
+        for _ in range(3):
+            assert invoke(mme, name, body).status_code == 200
+    assert invoke(mme, "not-loaded", QA_BODY).status_code == 404
+    samples = metrics.scrape(mme.url)
+    listed = len(requests.get(f"{mme.url}/models", params={"limit": 1000}, timeout=5).json()["models"])
+    assert metrics.total(samples, "hf_serving_models_loaded") == listed
+    for name, (_, task, _) in names.items():
+        invoked = {"route": "/models/{name}/invoke", "model": name}
+        assert metrics.total(samples, "hf_serving_requests_total", code="200", **invoked) == 3
+        assert metrics.total(samples, "hf_serving_workers_ready", model=name) >= 1
+        assert metrics.total(samples, "hf_serving_build_info", model=name, task=task) == 1
+        assert metrics.total(samples, "hf_serving_stage_duration_seconds_count", model=name, task=task,
+                             stage="inference") == 3
+        assert metrics.total(samples, "hf_serving_admission_slots", model=name) > 0
+    # A model that is not loaded has no series of its own: its 404 is counted without a name.
+    assert metrics.total(samples, "hf_serving_requests_total", route="/models/{name}/invoke", code="404",
+                         model="") >= 1
+    assert not [s for s in metrics.series(samples, "hf_serving_requests_total") if s["model"] == "not-loaded"]
+    assert requests.delete(f"{mme.url}/models/metrics-qa", timeout=60).status_code == 200
+    after = metrics.scrape(mme.url)
+    assert metrics.total(after, "hf_serving_models_loaded") == listed - 1
+    assert metrics.total(after, "hf_serving_workers_ready", model="metrics-qa") == 0  # its processes are gone
+    assert metrics.total(after, "hf_serving_requests_total", model="metrics-qa", code="200") == 3  # counts stay
+    assert requests.delete(f"{mme.url}/models/metrics sentiment", timeout=60).status_code == 200
 
 
 def test_a_second_load_is_409_and_describe_and_list_page(mme):

@@ -50,4 +50,5 @@ def edge_values(settings: Settings) -> dict[str, str | int]:
     return {"API_KEY_MAPS": api_key_maps(settings), "API_KEY_CHECK": api_key_check(settings),
             "RATE_LIMIT_ZONE": rate_limit_zone(settings), "RATE_LIMIT": rate_limit(settings),
             "CLIENT_TIMEOUT_S": settings.client_timeout_s, "METRICS_ACCESS": metrics_access(settings),
+            "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
             "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping)}

@@ -44,16 +44,19 @@ BUILD_INFO = Gauge("hf_serving_build_info", "What each model runs on (always 1)"
 
 
 class WorkerMetrics:
-    """One worker's model: the label values every observation carries, bound once."""
+    """One worker's model: the label values every observation carries, bound once. Disabled (SERVE_METRICS=off),
+    it records nothing."""
 
-    def __init__(self, model: str, task: str) -> None:
-        self.model, self.task = model, task
+    def __init__(self, model: str, task: str, enabled: bool = True) -> None:
+        self.model, self.task, self.enabled = model, task, enabled
         self._stages = {stage: STAGE_SECONDS.labels(model, task, stage) for stage in STAGES}
         self._batch = BATCH_REQUESTS.labels(model, task)
         self._rows = PASS_ROWS.labels(model, task)
         self._tokens = REQUEST_TOKENS.labels(model, task)
 
     def loaded(self, seconds: float, engine: str, dtype: str, device: str, restarted: bool) -> None:
+        if not self.enabled:
+            return
         MODEL_LOAD_SECONDS.labels(self.model, self.task).observe(seconds)
         BUILD_INFO.labels(self.model, hf_serving.__version__, self.task, engine, dtype, device).set(1)
         WORKERS_READY.labels(self.model).set(1)
@@ -62,12 +65,16 @@ class WorkerMetrics:
             restarts.inc()
 
     def request(self, stages: dict[str, float], tokens: int | None) -> None:
+        if not self.enabled:
+            return
         for stage, seconds in stages.items():
             self._stages[stage].observe(seconds)
         if tokens is not None:
             self._tokens.observe(tokens)
 
     def batch(self, requests: int, pass_rows: Sequence[int]) -> None:
+        if not self.enabled:
+            return
         self._batch.observe(requests)
         for rows in pass_rows:
             self._rows.observe(rows)

@@ -63,7 +63,7 @@ class HandlerService:
         log.info("model ready in %.1f s (model_fn and warm-up)", took)
         task = getattr(getattr(model, "task", None), "value", "custom")  # a user model_fn's own model: "custom"
         engine = getattr(model, "engine", None)
-        self.metrics = WorkerMetrics(self.model_label, task)
+        self.metrics = WorkerMetrics(self.model_label, task, enabled=self.settings.metrics != "off")
         self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
                             getattr(engine, "device", "unknown"), restarted)
 
@@ -170,7 +170,7 @@ class HandlerService:
 
     def _metrics(self) -> WorkerMetrics:
         if self.metrics is None:  # before initialize() (a test driving handle_batch alone): the model's task unknown
-            self.metrics = WorkerMetrics(self.model_label, "unknown")
+            self.metrics = WorkerMetrics(self.model_label, "unknown", enabled=self.settings.metrics != "off")
         return self.metrics
 
 

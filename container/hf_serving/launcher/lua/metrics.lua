@@ -11,10 +11,10 @@ local BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 local BUCKET_LABELS = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5",
                        "5.0", "10.0", "30.0", "60.0"}
 local SEP = "\31" -- between the label values of a key: a byte no route, status or model name holds
-local ready_file, single_model
+local ready_file, single_model, enabled
 
 function M.start(config)
-    ready_file, single_model = config.ready_file, config.single_model
+    ready_file, single_model, enabled = config.ready_file, config.single_model, config.enabled
 end
 
 -- The route, one of a fixed few: a raw path would make a new series of every unknown URL a client sends.
@@ -44,6 +44,9 @@ end
 
 -- log_by_lua of the public server: once per response, whichever location (or error page) answered it.
 function M.record()
+    if not enabled then -- SERVE_METRICS=off: nothing counted (what `make bench-metrics` compares against)
+        return
+    end
     local dict = ngx.shared.hf_metrics
     local route = route_of(ngx.var.request_uri)
     -- The model: set by admission control once the request passed the checks that name a loaded model; every

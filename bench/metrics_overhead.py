@@ -1,0 +1,68 @@
+"""make bench-metrics: what /metrics costs. Ours with metrics on (the default) against ours with SERVE_METRICS=off
+(nothing counted: not nginx's per-response counts, not the workers' histograms; Server-Timing stays), run side by
+side by bench.run in alternating passes, at concurrency 4. The goal (issue 16): at most 1% of req/s.
+
+    .venv/bin/python -m bench.metrics_overhead [--passes 4] [--seconds 20] [--kinds qa160,clf60]
+
+Writes bench/results/metrics-overhead.{json,md,png} (bench.run's report) and appends the on/off ratios to the .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from bench import run
+
+OFF = "ours:SERVE_METRICS=off"
+GOAL = 0.99  # req/s with metrics over req/s without
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passes", default="4")
+    parser.add_argument("--seconds", default="20")
+    parser.add_argument("--kinds", default="qa160,clf60")
+    parser.add_argument("--out", type=Path, default=run.ROOT / "bench" / "results")
+    parser.add_argument("--name", default="metrics-overhead")
+    args = parser.parse_args(argv)
+    run.main(["--servers", f"ours,{OFF}", "--kinds", args.kinds, "--concurrency", "4", "--passes", args.passes,
+              "--seconds", args.seconds, "--no-overhead", "--out", str(args.out), "--name", args.name])
+    result = json.loads((args.out / f"{args.name}.json").read_text())
+    rows = ratios(result["summary"])
+    report = args.out / f"{args.name}.md"
+    report.write_text(report.read_text() + "\n" + table(rows, result["meta"]["cpu"]))
+    print(table(rows, result["meta"]["cpu"]))
+    return 0
+
+
+def ratios(summary: dict) -> list[dict]:
+    rows = []
+    for kind, on in summary["ours"].items():
+        off = summary[OFF].get(kind)
+        if off is None:
+            continue
+        per_pass = [a / b for a, b in zip(on["4"]["rps_per_pass"], off["4"]["rps_per_pass"], strict=True) if b]
+        rows.append({"kind": kind, "rps_on": on["4"]["rps"], "rps_off": off["4"]["rps"],
+                     "ratio": on["4"]["rps"] / off["4"]["rps"], "median_pass_ratio": statistics.median(per_pass),
+                     "pass_ratios": per_pass, "p99_on": on["4"]["p99_ms"], "p99_off": off["4"]["p99_ms"]})
+    return rows
+
+
+def table(rows: list[dict], cpu: str) -> str:
+    lines = ["## Metrics on against off (SERVE_METRICS=off), concurrency 4", "", f"Host: {cpu}.", "",
+             "| request | req/s on | req/s off | on / off | median of the passes' ratios | passes | p99 on / off (ms) |"
+             " goal >= 0.99 |", "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        met = "yes" if row["median_pass_ratio"] >= GOAL else "**no**"
+        lines.append(f"| {row['kind']} | {row['rps_on']:.1f} | {row['rps_off']:.1f} | {row['ratio']:.3f} | "
+                     f"{row['median_pass_ratio']:.3f} | {', '.join(f'{r:.3f}' for r in row['pass_ratios'])} | "
+                     f"{row['p99_on']:.0f} / {row['p99_off']:.0f} | {met} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
