@@ -74,7 +74,7 @@ class Settings:
     batch_mode: bool = False
     batch_strategy: str = "MULTI_RECORD"
     max_concurrent_transforms: int | None = None
-    # Observability (docs/METRICS.md): /metrics public (SageMaker's scraper sends no key), behind the API key, or off.
+    # Observability (README): /metrics public (SageMaker's scraper sends no key), behind the API key, or off.
     metrics: str = "public"
     log_format: str = "text"  # or json: one object per line
     log_ping: bool = False  # /ping's access lines (a health checker's every few seconds)

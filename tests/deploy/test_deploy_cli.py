@@ -210,3 +210,29 @@ def test_wait_reports_sagemakers_failure_reason():
     assert "endpoint qa is Failed: The primary container did not pass the ping health check." in str(failure.value)
     assert "/aws/sagemaker/Endpoints/qa" in str(failure.value)
     assert said == ["endpoint qa: Creating", "endpoint qa: Failed"]
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ((), {"EnableDetailedObservability": True, "MetricPublishFrequencyInSeconds": 60}),
+    (("--metrics-publish-s", "10"), {"EnableDetailedObservability": True, "MetricPublishFrequencyInSeconds": 10}),
+    (("--no-detailed-observability",), {"EnableDetailedObservability": False}),
+])
+def test_detailed_observability_scrapes_metrics_unless_turned_off(aws, tmp_path, capsys, monkeypatch, args, expected):
+    """moto keeps no MetricsConfig: what boto3 sends is read on its way out."""
+    import botocore.client
+
+    sent: list[dict] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation, params):
+        if operation == "CreateEndpointConfig":
+            sent.append(params)
+        return original(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+    model_data = uploaded_model(aws, tmp_path)
+    code, _, err = deploy(capsys, "create", "qa", "--image-uri", IMAGE, "--model-data", model_data, "--role", ROLE,
+                          "--no-wait", *args)
+    assert code == 0, err
+    [params] = sent
+    assert params["MetricsConfig"] == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +107,12 @@ def test_local_mode_answers_with_requests_and_the_sdks_local_session(stack, tmp_
         assert_stack_answers(stack, lines, label)
     assert not [line for line in lines if line.startswith(("sagemaker ", "image:", "left behind"))]
     assert not (tmp_path / "docker.log").exists()  # local mode never builds, logs in or pushes
+    # Section 7a: the timing of a request and the container's own count of what it answered.
+    [timing] = [line for line in lines if line.startswith("server timing: ")]
+    assert re.fullmatch(r"server timing: queue;dur=[0-9.]+, tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, "
+                        r"encode;dur=[0-9.]+, total;dur=[0-9.]+", timing)
+    [counted] = [line for line in lines if line.startswith("metrics: ")]
+    assert 'hf_serving_requests_total{route="/invocations",code="200",model="model"}' in counted
 
 
 def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, tiny_sentiment):
@@ -138,6 +145,7 @@ def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, 
         events
     assert next(line for line in lines if line.startswith("transform job ")).endswith(": Completed")
     assert "autoscaling: [('endpoint/qa-notebook/variant/AllTraffic', 1, 2)]" in lines
+    assert any(line.startswith("detailed observability: ") for line in lines)
     assert "left behind: {'endpoints': [], 'endpoint configs': [], 'models': []}" in lines
     assert aws.leftovers() == {"models": [], "endpoint configs": [], "endpoints": [], "autoscaling targets": []}
     leftover_files = aws.client("s3").list_objects_v2(Bucket="sagemaker-us-east-1-123456789012").get("Contents", [])

@@ -48,6 +48,9 @@ class EndpointSpec:
     autoscaling_target: float | None = None  # invocations per instance per minute
     startup_timeout_s: int | None = None
     multi_model: bool = False  # Mode=MultiModel: model_data is a prefix, each invocation names its model
+    # SageMaker's detailed observability: it scrapes the container's GET /metrics on 8080 into CloudWatch this often
+    # (10, 30, 60, 120, 180, 240 or 300 s); None turns it off.
+    metrics_publish_s: int | None = 60
 
 
 class Deployer:
@@ -86,7 +89,8 @@ class Deployer:
                                        "InitialInstanceCount": spec.instance_count, "InitialVariantWeight": 1.0}
             if spec.startup_timeout_s is not None:
                 variant["ContainerStartupHealthCheckTimeoutInSeconds"] = spec.startup_timeout_s
-            self.sagemaker.create_endpoint_config(EndpointConfigName=spec.name, ProductionVariants=[variant])
+            self.sagemaker.create_endpoint_config(EndpointConfigName=spec.name, ProductionVariants=[variant],
+                                                  MetricsConfig=_metrics_config(spec.metrics_publish_s))
             created.append(lambda: self.sagemaker.delete_endpoint_config(EndpointConfigName=spec.name))
             self.say(f"created endpoint config {spec.name} ({spec.instance_count} x {spec.instance_type})")
             self.sagemaker.create_endpoint(EndpointName=spec.name, EndpointConfigName=spec.name)
@@ -239,6 +243,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--autoscaling-max", type=int, help="scale between --instance-count and this many")
     create.add_argument("--autoscaling-target", type=float, help="invocations per instance per minute to aim at")
     create.add_argument("--startup-timeout", type=int, help="seconds the container may take to pass /ping (60-3600)")
+    create.add_argument("--metrics-publish-s", type=int, default=60, choices=(10, 30, 60, 120, 180, 240, 300),
+                        help="detailed observability: how often SageMaker publishes /metrics to CloudWatch")
+    create.add_argument("--no-detailed-observability", action="store_true",
+                        help="do not scrape the container's /metrics (MetricsConfig.EnableDetailedObservability)")
     create.add_argument("--multi-model", action="store_true",
                         help="a multi-model endpoint (Mode=MultiModel): models loaded on first use")
     create.add_argument("--no-wait", action="store_true",
@@ -257,6 +265,13 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _metrics_config(publish_s: int | None) -> dict[str, Any]:
+    """Detailed observability: /metrics on 8080 is SageMaker's default path, so no ContainerMetricsConfig."""
+    if publish_s is None:
+        return {"EnableDetailedObservability": False}
+    return {"EnableDetailedObservability": True, "MetricPublishFrequencyInSeconds": publish_s}
+
+
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -270,7 +285,8 @@ def main(argv: list[str]) -> int:
                 raise DeployError("--multi-model needs --model-data to be an S3 prefix ending in '/'")
             spec = EndpointSpec(args.name, args.image_uri, args.model_data, args.role, args.instance_type,
                                 args.instance_count, _parse_env(args.env), args.autoscaling_max,
-                                args.autoscaling_target, args.startup_timeout, args.multi_model)
+                                args.autoscaling_target, args.startup_timeout, args.multi_model,
+                                None if args.no_detailed_observability else args.metrics_publish_s)
             deployer.create(spec, wait=not args.no_wait, poll_s=args.poll)
         elif args.command == "wait":
             deployer.wait(args.name, poll_s=args.poll)
