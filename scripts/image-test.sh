@@ -109,6 +109,30 @@ EOF
 }
 check "answers through the container's port (single, batch, a 400, /execution-parameters)" answers
 
+metrics() {  # /metrics inside the image: the edge's counts of the answers above and the worker's own series
+    python3 - "$url" <<'EOF'
+import re, sys, urllib.request
+
+url = sys.argv[1]
+request = urllib.request.Request(url + "/invocations", data=b'{"question": "Which port?", "context": "Port 8080."}',
+                                 headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(request, timeout=30) as response:
+    timing = response.headers["Server-Timing"]
+assert re.fullmatch(r"queue;dur=[0-9.]+, tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, encode;dur=[0-9.]+, "
+                    r"total;dur=[0-9.]+", timing), timing
+with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4"), response.headers
+    text = response.read().decode()
+answered = re.search(r'^hf_serving_requests_total\{route="/invocations",code="200",model="model"\} (\d+)', text, re.M)
+assert answered and int(answered.group(1)) >= 3, text[:2000]
+assert re.search(r'^hf_serving_workers_ready\{model="model"\} 1\.0$', text, re.M), text[-3000:]
+assert re.search(r'^hf_serving_stage_duration_seconds_count\{model="model",stage="inference",'
+                 r'task="question-answering"\} ', text, re.M), text[-3000:]
+print("metrics:", answered.group(0), "| server timing:", timing)
+EOF
+}
+check "/metrics counts the answers and the worker's stages; Server-Timing on an answer" metrics
+
 non_root() {  # every process in the container: serve, nginx, Java and the Python workers
     local uids
     uids=$("$ENGINE" exec "$name" sh -c 'cat /proc/[0-9]*/status 2>/dev/null' | awk '/^Uid:/ {print $2}' | sort -u)

@@ -15,23 +15,19 @@ import dataclasses
 import logging
 import sys
 import time
-from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from hf_serving.deadline import DeadlineExceeded, deadline_after
 from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
-from hf_serving.formats.media import JSON
-from hf_serving.formats.records import RecordBatch
 from hf_serving.loading import model_store
 from hf_serving.observability import logs, stage_clock
 from hf_serving.observability.request_timing import REQUEST_START, SERVER_TIMING, RequestTiming, queue_seconds
-from hf_serving.observability.stage_clock import StageClock
 from hf_serving.observability.worker_metrics import SINGLE_MODEL_LABEL, WorkerMetrics
-from hf_serving.serving import memory
+from hf_serving.serving import batch_runs, memory
+from hf_serving.serving.batch_runs import Outcome, Pending
 from hf_serving.serving.hook_runner import HookRunner
-from hf_serving.serving.request_context import RequestContext
 from hf_serving.serving.worker_reports import (
     report_load_failure,
     report_worker_ready,
@@ -76,14 +72,15 @@ class HandlerService:
         started, now = time.monotonic(), time.time()
         clock = stage_clock.begin()
         try:
-            pending = [_Pending.of(index, request, server_context) for index, request in enumerate(batch)]
+            pending = [Pending.of(index, request, server_context) for index, request in enumerate(batch)]
             timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now))
                        for p in pending]
             with deadline_after(self.settings.invocation_timeout_s):
                 if len(pending) > 1 and self.hooks.can_batch():
-                    outcomes = self._run_together(pending, timings, clock)
+                    outcomes = batch_runs.run_together(self.hooks, pending, timings, clock)
                 else:
-                    outcomes = [self._run_alone(p, timing, clock) for p, timing in zip(pending, timings, strict=True)]
+                    outcomes = [batch_runs.run_alone(self.hooks, p, timing, clock)
+                                for p, timing in zip(pending, timings, strict=True)]
             responses = [self._respond(p, outcome, timing, server_context, len(pending), started)
                          for p, outcome, timing in zip(pending, outcomes, timings, strict=True)]
             self._metrics().batch(len(pending), clock.pass_rows)
@@ -92,60 +89,7 @@ class HandlerService:
         memory.after_request(sum(len(p.body) for p in pending))
         return responses
 
-    def _run_alone(self, p: _Pending, timing: RequestTiming, clock: StageClock) -> Outcome:
-        """One request through transform_fn, or input_fn -> predict_fn -> output_fn, each stage timed."""
-        tokenised, counted, begun = clock.tokenise_s, stage_clock.mark(), time.perf_counter()
-        if self.hooks.uses_transform_fn():
-            outcome = _attempt(self.hooks.transform, p.body, p.content_type, p.accept, p.context)
-            timing.tokenise_s = clock.tokenise_s - tokenised
-            timing.inference_s = time.perf_counter() - begun - timing.tokenise_s
-        else:
-            data = _attempt(self.hooks.decode, p.body, p.content_type, p.context)
-            decoded = time.perf_counter()
-            prediction = data if isinstance(data, BaseException) else _attempt(self.hooks.predict, data, p.context)
-            predicted = time.perf_counter()
-            outcome = prediction if isinstance(prediction, BaseException) else _attempt(
-                self.hooks.encode, prediction, p.accept, p.context)
-            inside = clock.tokenise_s - tokenised  # the tokenizer's part of predict_fn
-            timing.tokenise_s = decoded - begun + inside
-            timing.inference_s = predicted - decoded - inside
-            timing.encode_s = time.perf_counter() - predicted
-        counts = stage_clock.tokens_since(counted)
-        if counts and not isinstance(outcome, BaseException):
-            timing.tokens = sum(counts)
-        return outcome
-
-    def _run_together(self, pending: list[_Pending], timings: list[RequestTiming], clock: StageClock) -> list[Outcome]:
-        """The JSON requests of a model-server batch in one model pass; each keeps its own error."""
-        decoded = [_timed(timing, "tokenise_s", self.hooks.decode, p.body, p.content_type, p.context)
-                   for p, timing in zip(pending, timings, strict=True)]
-        predictions: list[Any] = list(decoded)
-        together = [i for i, data in enumerate(decoded) if not isinstance(data, BaseException | RecordBatch)]
-        tokenised, begun = clock.tokenise_s, time.perf_counter()
-        try:
-            answered = self.hooks.model.predict_records(RecordBatch(JSON, [decoded[i] for i in together]))
-            tokens = answered.tokens or [None] * len(together)
-            for index, result, count in zip(together, answered.results, tokens, strict=True):
-                predictions[index], timings[index].tokens = result, count
-        except Exception:  # unexpected here: answer them one by one, each with its own error
-            log.warning("a batch of %d failed together; answering one by one", len(together), exc_info=True)
-            together = []
-        inside, shared = clock.tokenise_s - tokenised, time.perf_counter() - begun
-        for index in together:  # each waited for the whole pass
-            timings[index].tokenise_s += inside
-            timings[index].inference_s += shared - inside
-        for index, p in enumerate(pending):
-            if index not in together and not isinstance(decoded[index], BaseException):
-                tokenised, begun = clock.tokenise_s, time.perf_counter()
-                predictions[index] = _attempt(self.hooks.predict, decoded[index], p.context)
-                inside = clock.tokenise_s - tokenised
-                timings[index].tokenise_s += inside
-                timings[index].inference_s += time.perf_counter() - begun - inside
-        return [prediction if isinstance(prediction, BaseException)
-                else _timed(timing, "encode_s", self.hooks.encode, prediction, p.accept, p.context)
-                for p, prediction, timing in zip(pending, predictions, timings, strict=True)]
-
-    def _respond(self, p: _Pending, outcome: Outcome, timing: RequestTiming, server_context: Any, batch_size: int,
+    def _respond(self, p: Pending, outcome: Outcome, timing: RequestTiming, server_context: Any, batch_size: int,
                  started: float) -> bytes | str:
         response: bytes | str
         if isinstance(outcome, BaseException):
@@ -172,46 +116,6 @@ class HandlerService:
         if self.metrics is None:  # before initialize() (a test driving handle_batch alone): the model's task unknown
             self.metrics = WorkerMetrics(self.model_label, "unknown", enabled=self.settings.metrics != "off")
         return self.metrics
-
-
-Outcome = tuple[bytes | str, str] | BaseException
-
-
-def _timed(timing: RequestTiming, stage: str, function: Any, *args: Any) -> Any:
-    """_attempt, adding the seconds it took to the timing's stage."""
-    begun = time.perf_counter()
-    try:
-        return _attempt(function, *args)
-    finally:
-        setattr(timing, stage, getattr(timing, stage) + time.perf_counter() - begun)
-
-
-def _attempt(function: Any, *args: Any) -> Any:
-    """The function's result, or the exception it raised (each request keeps its own error)."""
-    try:
-        return function(*args)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes that request's JSON error
-        return exc
-
-
-@dataclass(frozen=True)
-class _Pending:
-    """One request of a model-server batch, with its own headers."""
-
-    index: int
-    context: RequestContext
-    body: bytes
-    content_type: str | None
-    accept: str | None
-
-    @classmethod
-    def of(cls, index: int, request: dict, server_context: Any) -> _Pending:
-        context = RequestContext(server_context, index, server_context.get_all_request_header(index))
-        body = request.get("body")
-        if body is None:
-            body = request.get("data", b"")
-        return cls(index, context, body, context.get_request_header("Content-Type"),
-                   context.get_request_header("Accept"))
 
 
 def _phrase(status: int) -> str:

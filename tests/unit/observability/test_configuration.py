@@ -43,6 +43,7 @@ def test_log4j_configuration_is_well_formed_and_escapes_stack_traces(log_format)
     assert patterns
     assert all(layout.get("alwaysWriteExceptions") == "false" for layout in root.iter("PatternLayout"))
     throwable = [p for p in patterns if "%throwable" in p]
-    assert throwable and all("%enc{%throwable}" in p for p in throwable)  # its line breaks escaped: one line
+    # Its line breaks escaped (one line), the blank around it trimmed.
+    assert throwable and all("%enc{%replace{%throwable}" in p for p in throwable)
     refs = list(root.iter("AppenderRef"))
     assert len(refs) == (2 if log_format == "json" else 1)

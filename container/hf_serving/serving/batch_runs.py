@@ -1,0 +1,118 @@
+"""Running the requests of one model-server batch through the hooks, each stage timed for Server-Timing and /metrics.
+
+Alone: transform_fn, or input_fn -> predict_fn -> output_fn. Together (the default hooks, JSON requests): each
+decoded on its own, one predict_records for all of them (one model pass), each encoded on its own. Either way each
+request keeps its own error: a hook's exception becomes that request's outcome, never the batch's.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from hf_serving.formats.media import JSON
+from hf_serving.formats.records import RecordBatch
+from hf_serving.observability import stage_clock
+from hf_serving.observability.request_timing import RequestTiming
+from hf_serving.observability.stage_clock import StageClock
+from hf_serving.serving.hook_runner import HookRunner
+from hf_serving.serving.request_context import RequestContext
+
+log = logging.getLogger("hf_serving.requests")
+
+
+Outcome = tuple[bytes | str, str] | BaseException
+
+
+def timed(timing: RequestTiming, stage: str, function: Any, *args: Any) -> Any:
+    """attempt, adding the seconds it took to the timing's stage."""
+    begun = time.perf_counter()
+    try:
+        return attempt(function, *args)
+    finally:
+        setattr(timing, stage, getattr(timing, stage) + time.perf_counter() - begun)
+
+
+def attempt(function: Any, *args: Any) -> Any:
+    """The function's result, or the exception it raised (each request keeps its own error)."""
+    try:
+        return function(*args)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes that request's JSON error
+        return exc
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One request of a model-server batch, with its own headers."""
+
+    index: int
+    context: RequestContext
+    body: bytes
+    content_type: str | None
+    accept: str | None
+
+    @classmethod
+    def of(cls, index: int, request: dict, server_context: Any) -> Pending:
+        context = RequestContext(server_context, index, server_context.get_all_request_header(index))
+        body = request.get("body")
+        if body is None:
+            body = request.get("data", b"")
+        return cls(index, context, body, context.get_request_header("Content-Type"),
+                   context.get_request_header("Accept"))
+
+
+def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: StageClock) -> Outcome:
+    """One request through transform_fn, or input_fn -> predict_fn -> output_fn, each stage timed."""
+    tokenised, counted, begun = clock.tokenise_s, stage_clock.mark(), time.perf_counter()
+    if hooks.uses_transform_fn():
+        outcome = attempt(hooks.transform, p.body, p.content_type, p.accept, p.context)
+        timing.tokenise_s = clock.tokenise_s - tokenised
+        timing.inference_s = time.perf_counter() - begun - timing.tokenise_s
+    else:
+        data = attempt(hooks.decode, p.body, p.content_type, p.context)
+        decoded = time.perf_counter()
+        prediction = data if isinstance(data, BaseException) else attempt(hooks.predict, data, p.context)
+        predicted = time.perf_counter()
+        outcome = prediction if isinstance(prediction, BaseException) else attempt(
+            hooks.encode, prediction, p.accept, p.context)
+        inside = clock.tokenise_s - tokenised  # the tokenizer's part of predict_fn
+        timing.tokenise_s = decoded - begun + inside
+        timing.inference_s = predicted - decoded - inside
+        timing.encode_s = time.perf_counter() - predicted
+    counts = stage_clock.tokens_since(counted)
+    if counts and not isinstance(outcome, BaseException):
+        timing.tokens = sum(counts)
+    return outcome
+
+def run_together(hooks: HookRunner, pending: list[Pending], timings: list[RequestTiming],
+             clock: StageClock) -> list[Outcome]:
+    """The JSON requests of a model-server batch in one model pass; each keeps its own error."""
+    decoded = [timed(timing, "tokenise_s", hooks.decode, p.body, p.content_type, p.context)
+               for p, timing in zip(pending, timings, strict=True)]
+    predictions: list[Any] = list(decoded)
+    together = [i for i, data in enumerate(decoded) if not isinstance(data, BaseException | RecordBatch)]
+    tokenised, begun = clock.tokenise_s, time.perf_counter()
+    try:
+        answered = hooks.model.predict_records(RecordBatch(JSON, [decoded[i] for i in together]))
+        tokens = answered.tokens or [None] * len(together)
+        for index, result, count in zip(together, answered.results, tokens, strict=True):
+            predictions[index], timings[index].tokens = result, count
+    except Exception:  # unexpected here: answer them one by one, each with its own error
+        log.warning("a batch of %d failed together; answering one by one", len(together), exc_info=True)
+        together = []
+    inside, shared = clock.tokenise_s - tokenised, time.perf_counter() - begun
+    for index in together:  # each waited for the whole pass
+        timings[index].tokenise_s += inside
+        timings[index].inference_s += shared - inside
+    for index, p in enumerate(pending):
+        if index not in together and not isinstance(decoded[index], BaseException):
+            tokenised, begun = clock.tokenise_s, time.perf_counter()
+            predictions[index] = attempt(hooks.predict, decoded[index], p.context)
+            inside = clock.tokenise_s - tokenised
+            timings[index].tokenise_s += inside
+            timings[index].inference_s += time.perf_counter() - begun - inside
+    return [prediction if isinstance(prediction, BaseException)
+            else timed(timing, "encode_s", hooks.encode, prediction, p.accept, p.context)
+            for p, prediction, timing in zip(pending, predictions, timings, strict=True)]
