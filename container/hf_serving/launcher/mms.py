@@ -48,7 +48,7 @@ LOG4J2_XML = """<?xml version="1.0" encoding="UTF-8"?>
 """
 _TEXT_APPENDERS = """    <Console name="STDOUT" target="SYSTEM_OUT">
       <PatternLayout alwaysWriteExceptions="false">
-        <Pattern>%d{ISO8601} [%-5p] %c{1} - %m%notEmpty{ %enc{%replace{%throwable}{^\s+|\s+$}{}}{CRLF}}%n</Pattern>
+        <Pattern>%d{ISO8601} [%-5p] %c{1} - %m%notEmpty{ %enc{%replace{%throwable}{^\\s+|\\s+$}{}}{CRLF}}%n</Pattern>
       </PatternLayout>
     </Console>"""
 _TEXT_REFS = '      <AppenderRef ref="STDOUT"/>'
@@ -60,7 +60,7 @@ _JSON_APPENDERS = """    <Console name="RAW" target="SYSTEM_OUT">
     <Console name="JSON" target="SYSTEM_OUT">
       <PatternLayout alwaysWriteExceptions="false">
         <Pattern>{"time": "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX}", "level": "%p", "logger": "%c", \
-"message": "%enc{%m}{JSON}"%notEmpty{, "exception": "%enc{%replace{%throwable}{^\s+|\s+$}{}}{JSON}"}}%n</Pattern>
+"message": "%enc{%m}{JSON}"%notEmpty{, "exception": "%enc{%replace{%throwable}{^\\s+|\\s+$}{}}{JSON}"}}%n</Pattern>
       </PatternLayout>
     </Console>"""
 _JSON_LINE = r"^\{.*\}$"
