@@ -15,7 +15,7 @@ import pytest
 import hf_serving
 
 PACKAGE = Path(hf_serving.__file__).parent
-BASE_MODULES = {"settings", "errors", "deadline", "hardware"}
+BASE_MODULES = {"settings", "errors", "deadline", "hardware", "loopback"}
 # What each part may import from hf_serving (by first component after "hf_serving."), besides itself.
 # observability sits on the floor beside formats: every layer reports to it (task code tells the stage clock what it
 # does), and it knows none of them.

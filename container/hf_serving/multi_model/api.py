@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import urllib.parse
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from hf_serving.errors import ERROR_CONTENT_TYPE, error_body
+from hf_serving.loopback import LoopbackServer
 from hf_serving.multi_model.lifecycle import ApiError, Lifecycle, describe
 
 log = logging.getLogger("hf_serving.models")
@@ -31,19 +31,10 @@ MAX_PAGE_SIZE = 1000
 MAX_BODY_BYTES = 64 * 1024
 
 
-class ModelsApi:
+class ModelsApi(LoopbackServer):
     def __init__(self, lifecycle: Lifecycle, port: int) -> None:
         self.lifecycle = lifecycle
-        handler = type("Handler", (_Handler,), {"api": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-
-    def start(self) -> None:
-        threading.Thread(target=self.server.serve_forever, name="models-api", daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(port, type("Handler", (_Handler,), {"api": self}), "models-api")
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, Any]:
         parts = [urllib.parse.unquote(part) for part in path.split("/")[1:]]

@@ -1,32 +1,23 @@
 """The launcher's metrics endpoint on loopback: nginx's /metrics appends what this answers to its own counts
-(launcher/lua/metrics.lua). One thread per scrape; a scrape reads a few small files."""
+(launcher/lua/metrics.lua). A scrape reads a few small files."""
 
 from __future__ import annotations
 
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from hf_serving.loopback import LoopbackServer
 from hf_serving.observability.collector import WorkerMetricsCollector
 
 log = logging.getLogger("hf_serving.metrics")
 
 
-class MetricsServer:
+class MetricsServer(LoopbackServer):
     def __init__(self, collector: WorkerMetricsCollector, port: int) -> None:
-        handler = type("Handler", (_Handler,), {"collector": collector})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
-
-    def start(self) -> None:
-        threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(port, type("Handler", (_Handler,), {"collector": collector}), "metrics")
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -22,7 +22,9 @@ SERVED_MARK = "model-served"
 
 def report_load_failure(runtime_dir: Path, exc: BaseException) -> None:
     summary = f"{type(exc).__name__}: {exc}"
-    (runtime_dir / LOAD_FAILURE_FILE).write_text(summary[:2000] + "\n", encoding="utf-8")
+    partial = runtime_dir / f".{LOAD_FAILURE_FILE}.{os.getpid()}.partial"
+    partial.write_text(summary[:2000] + "\n", encoding="utf-8")
+    partial.rename(runtime_dir / LOAD_FAILURE_FILE)  # whole or absent: the launcher reads it as soon as it exists
 
 
 def load_failure(runtime_dir: Path) -> str | None:
