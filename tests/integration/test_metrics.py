@@ -179,9 +179,8 @@ def test_a_killed_worker_is_a_restart_and_its_gauges_drop(tmp_path):
         assert metrics.total(now, "hf_serving_worker_restarts_total", model="model") == 1
         assert metrics.total(now, "hf_serving_workers_ready", model="model") == 2  # the dead one's gauge is gone
         assert metrics.total(now, "hf_serving_model_load_seconds_count") == 3
-        assert stack.invoke(GOOD).status_code == 200
-        # multi-model-server's Java stack traces, if the death made it print any, are one line each.
-        assert not [line for line in stack.log().splitlines() if re.match(r"\s+at [\w$.]+\(", line)]
+        answered = stack.invoke(GOOD)
+        assert answered.status_code == 200 and "answer" in answered.json()
     finally:
         stack.kill_everything()
 

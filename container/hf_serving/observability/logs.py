@@ -14,7 +14,6 @@ from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
-TEXT = "text"
 JSON_FORMAT = "json"
 
 

@@ -66,7 +66,3 @@ def mark() -> int:
 
 def tokens_since(start: int) -> list[int]:
     return _current.item_tokens[start:] if _current is not None else []
-
-
-def active() -> bool:
-    return _current is not None

@@ -103,13 +103,14 @@ class HandlerService:
             status, (response, response_type) = 200, outcome
         server_context.set_response_status(status, _phrase(status), p.index)
         server_context.set_response_content_type(p.index, response_type)
+        stages = timing.stages()
         server_context.set_response_header(p.index, SERVER_TIMING, timing.server_timing())
-        self._metrics().request(timing.stages(), timing.tokens)
+        self._metrics().request(stages, timing.tokens)
         took_ms = (time.monotonic() - started) * 1000
         log.info("%srequest %s status %d in %.1f ms", self.log_prefix, p.context.request_id, status, took_ms,
                  extra={"request_id": p.context.request_id, "model": self.model_label, "status": status,
                         "duration_ms": round(took_ms, 2), "batch_size": batch_size, "tokens": timing.tokens,
-                        "stages_ms": {stage: round(s * 1000, 2) for stage, s in timing.stages().items()}})
+                        "stages_ms": {stage: round(s * 1000, 2) for stage, s in stages.items()}})
         return response
 
     def _metrics(self) -> WorkerMetrics:
