@@ -6,16 +6,36 @@ import os
 from functools import cache
 from pathlib import Path
 
+from hf_serving import cgroup_cpu
+
 # CPU flags that make bf16 matrix work fast (PERFORMANCE.md: ~5x fp32 on AMX).
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
 
 
-def usable_cores() -> int:
-    """Cores this process may run on (cgroup/affinity aware), not the host's count."""
+def affinity_cores() -> int:
+    """Cores the scheduler may put this process on (cpusets, taskset), not the host's count."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
+
+
+def usable_cores() -> int:
+    """The cores to size threads and workers by: the smaller of the affinity and the cgroup's CPU quota."""
+    quota = cgroup_cpu.cpu_quota()
+    affinity = affinity_cores()
+    return min(affinity, quota.whole_cpus) if quota is not None else affinity
+
+
+def describe_cores() -> str:
+    """Which of the two limits sized the stack, for the start-up banner."""
+    quota = cgroup_cpu.cpu_quota()
+    affinity = affinity_cores()
+    if quota is None:
+        return f"cores: {affinity} (CPU affinity; no CPU quota)"
+    if quota.whole_cpus < affinity:
+        return f"cores: {quota.whole_cpus} (CPU quota {quota.cpus:g} CPUs, {quota.source}; affinity {affinity})"
+    return f"cores: {affinity} (CPU affinity; CPU quota {quota.cpus:g} CPUs is not below it)"
 
 
 @cache
