@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hf_serving.errors import ConfigurationError
 
@@ -78,6 +79,14 @@ class Settings:
     metrics: str = "public"
     log_format: str = "text"  # or json: one object per line
     log_ping: bool = False  # /ping's access lines (a health checker's every few seconds)
+    # The response cache (caching/): off, "memory" (an LRU per worker) or a redis:// or rediss:// URL (shared).
+    response_cache: str = "off"
+    response_cache_url: str | None = field(default=None, repr=False)  # its password may be in it: never shown
+    response_cache_password: str | None = field(default=None, repr=False)
+    response_cache_ttl_s: int = 3600
+    response_cache_max_mb: int = 256
+    response_cache_timeout_ms: int = 50
+    response_cache_user_hooks: bool = False  # cache answers of a user predict_fn/transform_fn too (opt in)
     # Plumbing.
     log_level: str = "INFO"
     jvm_args: str | None = None
@@ -134,6 +143,7 @@ class Settings:
             metrics=_metrics_access(env),
             log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "text"),
             log_ping=env.flag("SERVE_LOG_PING", False),
+            **_response_cache(env),
             log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),
             jvm_args=env.text("SAGEMAKER_MODEL_SERVER_VMARGS"),
             runtime_dir=Path(p) if (p := env.text("SERVE_RUNTIME_DIR")) else None,
@@ -243,6 +253,27 @@ def _metrics_access(env: _Env) -> str:
     if access == "key" and env.api_key("SERVE_API_KEY") is None:
         raise ConfigurationError("SERVE_METRICS=key needs SERVE_API_KEY: there is no key to ask for")
     return access
+
+
+def _response_cache(env: _Env) -> dict[str, Any]:
+    raw = env.text("RESPONSE_CACHE")
+    kind, url = "off", None
+    if raw is not None and raw.lower() not in ("off", "memory"):
+        if not raw.lower().startswith(("redis://", "rediss://", "unix://")):
+            # The value is not echoed: a URL may carry a password.
+            raise ConfigurationError("RESPONSE_CACHE must be off, memory, or a redis://, rediss:// or unix:// URL")
+        kind, url = "redis", raw
+    elif raw is not None:
+        kind = raw.lower()
+    return {
+        "response_cache": kind,
+        "response_cache_url": url,
+        "response_cache_password": env.text("RESPONSE_CACHE_PASSWORD"),
+        "response_cache_ttl_s": env.integer("RESPONSE_CACHE_TTL_S", 3600, low=1) or 3600,
+        "response_cache_max_mb": env.integer("RESPONSE_CACHE_MAX_MB", 256, low=1) or 256,
+        "response_cache_timeout_ms": env.integer("RESPONSE_CACHE_TIMEOUT_MS", 50, low=1, high=10_000) or 50,
+        "response_cache_user_hooks": env.flag("RESPONSE_CACHE_USER_HOOKS", False),
+    }
 
 
 def use_settings(settings: Settings) -> None:

@@ -1,5 +1,5 @@
 """The package's floors run one way: launcher -> multi_model -> serving -> loading -> engines and tasks -> formats and
-observability, settings -> errors.
+observability, settings -> errors; caching (the response cache) beside serving, on observability.
 
 An import that goes up (a task reaching into another task, a format importing a task, task code importing torch)
 is the first sign that the tree no longer shows the architecture; this test names the file and the import.
@@ -15,7 +15,7 @@ import pytest
 import hf_serving
 
 PACKAGE = Path(hf_serving.__file__).parent
-BASE_MODULES = {"settings", "errors", "deadline", "hardware", "loopback"}
+BASE_MODULES = {"settings", "errors", "deadline", "hardware", "cgroup_cpu", "loopback"}
 # What each part may import from hf_serving (by first component after "hf_serving."), besides itself.
 # observability sits on the floor beside formats: every layer reports to it (task code tells the stage clock what it
 # does), and it knows none of them.
@@ -23,12 +23,15 @@ MAY_IMPORT = {
     "formats": BASE_MODULES,
     "observability": BASE_MODULES,
     "engines": BASE_MODULES,
+    # The response cache: a model's answers kept by item; the handler attaches it, the task code calls it.
+    "caching": BASE_MODULES | {"observability"},
     "tasks": BASE_MODULES | {"formats", "engines.base", "observability"},
     "loading": BASE_MODULES | {"formats", "engines", "tasks", "observability"},
-    "serving": BASE_MODULES | {"formats", "engines", "tasks", "loading", "observability"},
-    "multi_model": BASE_MODULES | {"formats", "engines", "tasks", "loading", "serving", "observability"},
-    "launcher": BASE_MODULES | {"formats", "engines", "tasks", "loading", "serving", "multi_model", "observability"},
-    "tools": BASE_MODULES | {"formats", "engines", "tasks", "loading", "serving", "multi_model", "launcher",
+    "serving": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "observability"},
+    "multi_model": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "observability"},
+    "launcher": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "multi_model",
+                                "observability"},
+    "tools": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "multi_model", "launcher",
                              "observability"},
 }
 # Libraries that belong to an engine: task code sees arrays only.

@@ -36,6 +36,8 @@ class RecordResults:
     results: list[object]
     # The tokens the model read for each record, where the task could tell them apart (None: not known)
     tokens: list[int | None] | None = None
+    # Each record's items: found in the response cache or not (None: no cache)
+    cached: list[list[bool]] | None = None
 
 
 def decode_jsonlines(text: str) -> RecordBatch:

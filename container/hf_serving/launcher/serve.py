@@ -23,6 +23,7 @@ from pathlib import Path
 
 import hf_serving
 from hf_serving import hardware
+from hf_serving.caching import response_cache
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
 from hf_serving.launcher import admission, host_tools, mms, nginx, zygote
@@ -423,6 +424,7 @@ class Stack:
         per_model = " per model" if self.lifecycle is not None else ""
         lines = [
             *self._model_lines(),
+            hardware.describe_cores(),
             f"workers{per_model}: {self.workers}, torch threads per worker: {self.threads}, "
             f"batch size: {self.mms_config.batch_size} (max delay {s.max_batch_delay_ms} ms)",
             f"ports: public {s.bind_address}:{s.port}; on 127.0.0.1 model server {self.mms_config.inference_port}, "
@@ -431,6 +433,7 @@ class Stack:
             f"API key: {'required' if s.api_key else 'off'}, rate limit: "
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}",
             admission.describe(s, self.workers, self.mms_config.batch_size),
+            response_cache.describe(s),
             f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "
             f"user code: {self._user_code()}",
         ]

@@ -8,7 +8,7 @@ all of it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 REQUEST_START = "X-Request-Start"  # "t=<seconds since the epoch>", set by nginx (docker/nginx.conf)
 SERVER_TIMING = "Server-Timing"
@@ -22,6 +22,7 @@ class RequestTiming:
     inference_s: float = 0.0
     encode_s: float = 0.0
     tokens: int | None = None
+    cached: list[bool] = field(default_factory=list)  # its items' response-cache lookups: found or not
 
     def stages(self) -> dict[str, float]:
         stages = {"tokenise": self.tokenise_s, "inference": max(self.inference_s, 0.0), "encode": self.encode_s}

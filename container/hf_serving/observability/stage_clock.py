@@ -20,6 +20,7 @@ class StageClock:
     tokenise_s: float = 0.0  # inside the tokenizer calls
     item_tokens: list[int] = field(default_factory=list)  # one count per item the model read, in the order read
     pass_rows: list[int] = field(default_factory=list)  # rows of each model pass
+    item_cached: list[bool] = field(default_factory=list)  # per item looked up in the response cache: a hit?
 
 
 _current: StageClock | None = None
@@ -66,3 +67,24 @@ def mark() -> int:
 
 def tokens_since(start: int) -> list[int]:
     return _current.item_tokens[start:] if _current is not None else []
+
+
+def replace_tokens_since(start: int, per_item: list[int]) -> None:
+    """Put per_item in place of the counts after start (the response cache: its hits read no tokens)."""
+    if _current is not None:
+        del _current.item_tokens[start:]
+        _current.item_tokens.extend(per_item)
+
+
+def cached(per_item: list[bool]) -> None:
+    """Whether each item looked up in the response cache was found, in item order."""
+    if _current is not None:
+        _current.item_cached.extend(per_item)
+
+
+def cache_mark() -> int:
+    return len(_current.item_cached) if _current is not None else 0
+
+
+def cached_since(start: int) -> list[bool]:
+    return _current.item_cached[start:] if _current is not None else []

@@ -39,6 +39,10 @@ WORKER_RESTARTS = Counter("hf_serving_worker_restarts", "Workers started again a
                           ("model",))
 MODEL_LOAD_SECONDS = Histogram("hf_serving_model_load_seconds", "Seconds of model_fn and the warm-up, per worker",
                                ("model", "task"), buckets=LOAD_BUCKETS)
+CACHE_LOOKUPS = Counter("hf_serving_response_cache_lookups", "Items looked up in the response cache, by result",
+                        ("model", "task", "result"))
+CACHE_ERRORS = Counter("hf_serving_response_cache_errors", "Response cache calls that failed (answered without it)",
+                       ("model", "operation"))
 BUILD_INFO = Gauge("hf_serving_build_info", "What each model runs on (always 1)",
                    ("model", "version", "task", "engine", "dtype", "device"), multiprocess_mode="livemax")
 
@@ -71,6 +75,16 @@ class WorkerMetrics:
             self._stages[stage].observe(seconds)
         if tokens is not None:
             self._tokens.observe(tokens)
+
+    def cache_lookups(self, hits: int, misses: int) -> None:
+        if not self.enabled:
+            return
+        CACHE_LOOKUPS.labels(self.model, self.task, "hit").inc(hits)
+        CACHE_LOOKUPS.labels(self.model, self.task, "miss").inc(misses)
+
+    def cache_error(self, operation: str) -> None:
+        if self.enabled:
+            CACHE_ERRORS.labels(self.model, operation).inc()
 
     def batch(self, requests: int, pass_rows: Sequence[int]) -> None:
         if not self.enabled:

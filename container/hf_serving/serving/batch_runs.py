@@ -66,6 +66,7 @@ class Pending:
 def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: StageClock) -> Outcome:
     """One request through transform_fn, or input_fn -> predict_fn -> output_fn, each stage timed."""
     tokenised, counted, begun = clock.tokenise_s, stage_clock.mark(), time.perf_counter()
+    looked_up = stage_clock.cache_mark()
     if hooks.uses_transform_fn():
         outcome = attempt(hooks.transform, p.body, p.content_type, p.accept, p.context)
         timing.tokenise_s = clock.tokenise_s - tokenised
@@ -84,6 +85,7 @@ def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: Stage
     counts = stage_clock.tokens_since(counted)
     if counts and not isinstance(outcome, BaseException):
         timing.tokens = sum(counts)
+    timing.cached = stage_clock.cached_since(looked_up)
     return outcome
 
 def run_together(hooks: HookRunner, pending: list[Pending], timings: list[RequestTiming],
@@ -97,8 +99,9 @@ def run_together(hooks: HookRunner, pending: list[Pending], timings: list[Reques
     try:
         answered = hooks.model.predict_records(RecordBatch(JSON, [decoded[i] for i in together]))
         tokens = answered.tokens or [None] * len(together)
-        for index, result, count in zip(together, answered.results, tokens, strict=True):
-            predictions[index], timings[index].tokens = result, count
+        cached = answered.cached or [[] for _ in together]
+        for index, result, count, found in zip(together, answered.results, tokens, cached, strict=True):
+            predictions[index], timings[index].tokens, timings[index].cached = result, count, found
     except Exception:  # unexpected here: answer them one by one, each with its own error
         log.warning("a batch of %d failed together; answering one by one", len(together), exc_info=True)
         together = []
@@ -108,8 +111,9 @@ def run_together(hooks: HookRunner, pending: list[Pending], timings: list[Reques
         timings[index].inference_s += shared - inside
     for index, p in enumerate(pending):
         if index not in together and not isinstance(decoded[index], BaseException):
-            tokenised, begun = clock.tokenise_s, time.perf_counter()
+            tokenised, begun, looked_up = clock.tokenise_s, time.perf_counter(), stage_clock.cache_mark()
             predictions[index] = attempt(hooks.predict, decoded[index], p.context)
+            timings[index].cached = stage_clock.cached_since(looked_up)
             inside = clock.tokenise_s - tokenised
             timings[index].tokenise_s += inside
             timings[index].inference_s += time.perf_counter() - begun - inside

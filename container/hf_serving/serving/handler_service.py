@@ -19,6 +19,8 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+from hf_serving.caching import response_cache
+from hf_serving.caching.response_cache import ResponseCache
 from hf_serving.deadline import DeadlineExceeded, deadline_after
 from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
 from hf_serving.loading import model_store
@@ -47,6 +49,7 @@ class HandlerService:
         self.log_prefix = f"model {model_name!r} " if model_name is not None else ""
         self.model_label = model_name if model_name is not None else SINGLE_MODEL_LABEL
         self.metrics: WorkerMetrics | None = None
+        self.cache: ResponseCache | None = None
 
     def initialize(self, server_context: Any, restarted: bool = False) -> None:
         started = time.monotonic()
@@ -55,11 +58,14 @@ class HandlerService:
             log.info("warm-up skipped: a user model_fn returned a model this container does not know")
         else:
             model.predict(model.warmup_payload())
-        took = time.monotonic() - started
-        log.info("model ready in %.1f s (model_fn and warm-up)", took)
         task = getattr(getattr(model, "task", None), "value", "custom")  # a user model_fn's own model: "custom"
         engine = getattr(model, "engine", None)
         self.metrics = WorkerMetrics(self.model_label, task, enabled=self.settings.metrics != "off")
+        # After the warm-up, which must not fill it; the model's files are hashed for its identity (~1 s per GB).
+        self.cache = response_cache.for_model(self.settings, model, self.settings.model_dir,
+                                              self.hooks.overridden_hooks(), self.metrics)
+        took = time.monotonic() - started
+        log.info("model ready in %.1f s (model_fn and warm-up)", took)
         self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
                             getattr(engine, "device", "unknown"), restarted)
 
@@ -105,6 +111,8 @@ class HandlerService:
         server_context.set_response_content_type(p.index, response_type)
         stages = timing.stages()
         server_context.set_response_header(p.index, SERVER_TIMING, timing.server_timing())
+        if self.cache is not None:
+            server_context.set_response_header(p.index, response_cache.X_CACHE, response_cache.x_cache(timing.cached))
         self._metrics().request(stages, timing.tokens)
         took_ms = (time.monotonic() - started) * 1000
         log.info("%srequest %s status %d in %.1f ms", self.log_prefix, p.context.request_id, status, took_ms,

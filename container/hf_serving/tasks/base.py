@@ -24,6 +24,14 @@ from hf_serving.formats.records import RecordBatch, RecordResults
 from hf_serving.observability import stage_clock
 
 
+class AnswerCache(Protocol):
+    """The response cache as a model sees it (caching/response_cache.py): answers from the store, the rest from
+    compute."""
+
+    def answer(self, items: Sequence[Any], parameters: Any,
+               compute: Callable[[list[Any], Any], list[object]]) -> list[object]: ...
+
+
 class Task(enum.Enum):
     QUESTION_ANSWERING = "question-answering"
     TEXT_CLASSIFICATION = "text-classification"
@@ -117,6 +125,17 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         self.parse = spec.parse_request
         self.csv_columns = spec.csv_columns
         self.engine = parts.engine
+        self.cache: AnswerCache | None = None  # RESPONSE_CACHE (caching/response_cache.py attaches it)
+
+    def use_cache(self, cache: AnswerCache) -> None:
+        self.cache = cache
+
+    def encode_result(self, result: object) -> object:
+        """One answer() result as JSON, for the response cache (the tasks whose results are JSON already: as is)."""
+        return result
+
+    def decode_result(self, stored: object) -> object:
+        return stored
 
     @abstractmethod
     def answer(self, items: list[Item], parameters: Parameters) -> list[object]:
@@ -146,7 +165,10 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
             while end < len(items) and size + item_chars(items[end]) <= SLICE_CHARS:
                 size += item_chars(items[end])
                 end += 1
-            results.extend(self.answer(items[start:end], parameters))
+            if self.cache is not None:
+                results.extend(self.cache.answer(items[start:end], parameters, self.answer))
+            else:
+                results.extend(self.answer(items[start:end], parameters))
             start = end
         return results
 
@@ -156,6 +178,7 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
             strict_csv(requests)
         results: list[object] = list(requests)  # errors stay in place; requests are replaced by answers
         tokens: list[int | None] = [None] * len(requests)
+        cached: list[list[bool]] = [[] for _ in requests]
         groups: dict[Hashable, list[tuple[int, ParsedRequest]]] = {}
         for index, request in enumerate(requests):
             if not isinstance(request, ParsedRequest):
@@ -167,16 +190,17 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
             else:
                 groups.setdefault(request.parameters, []).append((index, request))
         for parameters, group in groups.items():
-            self._answer_together(group, parameters, results, tokens)
+            self._answer_together(group, parameters, results, tokens, cached)
         if batch.format == CSV:
             strict_csv(results)
-        return RecordResults(batch.format, results, tokens)
+        return RecordResults(batch.format, results, tokens, cached if self.cache is not None else None)
 
     def _answer_together(self, group: list[tuple[int, ParsedRequest]], parameters: Any,
-                         results: list[object], tokens: list[int | None]) -> None:
+                         results: list[object], tokens: list[int | None], cached: list[list[bool]]) -> None:
         """One model pass for every record that shares these parameters; one by one if one of them fails. Each
-        record's tokens are its own items' counts, which the task reports in item order (tasks/text_batches.py)."""
-        counted = stage_clock.mark()
+        record's tokens are its own items' counts, which the task reports in item order (tasks/text_batches.py),
+        and so are its items' response-cache lookups."""
+        counted, looked_up = stage_clock.mark(), stage_clock.cache_mark()
         try:
             flat = self._answer_in_slices([item for _, request in group for item in request.items], parameters)
         except DeadlineExceeded as exc:  # out of time for all of them: trying each again would only be later
@@ -185,19 +209,22 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
             return
         except ServingError:  # one record's items failed the model (QA: a question too long): find which
             for index, request in group:
-                counted = stage_clock.mark()
+                counted, looked_up = stage_clock.mark(), stage_clock.cache_mark()
                 try:
                     results[index] = self.format(request, self._answer_in_slices(request.items, parameters))
                     tokens[index] = sum(stage_clock.tokens_since(counted))
                 except ServingError as exc:
                     results[index] = exc
+                cached[index] = stage_clock.cached_since(looked_up)
             return
-        per_item = stage_clock.tokens_since(counted)
+        per_item, per_item_cached = stage_clock.tokens_since(counted), stage_clock.cached_since(looked_up)
         offset = 0
         for index, request in group:
             results[index] = self.format(request, flat[offset:offset + len(request.items)])
             if len(per_item) == len(flat):  # else the task did not report every item: unknown, not guessed
                 tokens[index] = sum(per_item[offset:offset + len(request.items)])
+            if len(per_item_cached) == len(flat):
+                cached[index] = per_item_cached[offset:offset + len(request.items)]
             offset += len(request.items)
 
     def _parse_record(self, record: object, record_format: str) -> ParsedRequest | ServingError:

@@ -15,6 +15,14 @@ class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters]):
     def answer(self, items: list[QAInput], parameters: QAParameters) -> list[object]:
         return list(self.answerer(items, parameters))
 
+    def encode_result(self, result: object) -> object:
+        answers: list[Answer] = result  # type: ignore[assignment]  # one item's answers, best first
+        return [answer.to_dict() for answer in answers]
+
+    def decode_result(self, stored: object) -> object:
+        return [Answer(answer=entry["answer"], score=entry["score"], start=entry["start"], end=entry["end"])
+                for entry in stored]  # type: ignore[attr-defined]
+
     def format(self, request: QARequest, results: list[object]) -> object:
         answers: list[list[Answer]] = results  # type: ignore[assignment]  # what answer() returned
         return format_answers(request, answers)

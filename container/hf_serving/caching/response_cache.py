@@ -1,0 +1,120 @@
+"""A model call's items answered from the cache where it has them; only the misses go through the model.
+
+BatchedModel (tasks/base.py) calls `answer` instead of its own answer() when a cache is attached: one lookup for
+every item of the call (MGET on Redis), one model call for the distinct misses, their answers stored (successes
+only: an error raises before anything is stored), every answer back in the items' order. Each item's hit or miss
+goes to the batch's clock, so the handler can say per request `X-Cache: hit | miss | partial`.
+
+Which models are cached (`for_model`): the container's own served models. A user predict_fn or transform_fn may not
+be deterministic, so a model with one is cached only with RESPONSE_CACHE_USER_HOOKS=true.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from hf_serving.caching.keys import item_key, model_identity
+from hf_serving.caching.stores import MemoryStore, RedisStore, Store, redact
+from hf_serving.observability import stage_clock
+from hf_serving.observability.worker_metrics import WorkerMetrics
+from hf_serving.settings import Settings
+
+log = logging.getLogger("hf_serving.cache")
+
+X_CACHE = "X-Cache"
+USER_HOOKS = ("predict_fn", "transform_fn")
+
+
+class ResponseCache:
+    def __init__(self, store: Store, identity: str, metrics: WorkerMetrics,
+                 encode: Callable[[object], object], decode: Callable[[object], object]) -> None:
+        self.store, self.identity, self.metrics = store, identity, metrics
+        self.encode, self.decode = encode, decode
+
+    def answer(self, items: Sequence[Any], parameters: Any,
+               compute: Callable[[list[Any], Any], list[object]]) -> list[object]:
+        keys = [item_key(self.identity, item, parameters) for item in items]
+        distinct = list(dict.fromkeys(keys))
+        found: dict[str, object] = {}
+        for key, value in zip(distinct, self.store.get_many(distinct), strict=True):
+            if value is not None:
+                try:
+                    found[key] = self.decode(json.loads(value))
+                except (ValueError, TypeError, KeyError):  # written by another version, or damaged: a miss
+                    pass
+        hits = [key in found for key in keys]
+        missing = [key for key in distinct if key not in found]
+        counted = stage_clock.mark()
+        if missing:
+            first = {key: keys.index(key) for key in missing}
+            computed = compute([items[first[key]] for key in missing], parameters)
+            read = stage_clock.tokens_since(counted)
+            fresh = dict(zip(missing, computed, strict=True))
+            self.store.set_many({key: json.dumps(self.encode(result), separators=(",", ":")).encode()
+                                 for key, result in fresh.items()})
+            found.update(fresh)
+            if len(read) == len(missing):  # each item's own count: 0 for a hit or a repeat the model did not read
+                tokens = dict(zip(missing, read, strict=True))
+                stage_clock.replace_tokens_since(counted, [
+                    tokens.pop(key, 0) if not hit else 0 for key, hit in zip(keys, hits, strict=True)])
+        else:
+            stage_clock.tokens([0] * len(keys))
+        stage_clock.cached(hits)
+        self.metrics.cache_lookups(sum(hits), len(hits) - sum(hits))
+        return [found[key] for key in keys]
+
+
+def describe(settings: Settings) -> str:
+    """The banner's line (the URL's password never shown)."""
+    return f"response cache: {_store_description(settings)}"
+
+
+def _store_description(settings: Settings) -> str:
+    if settings.response_cache == "memory":
+        return (f"memory (an LRU of {settings.response_cache_max_mb} MB per worker, "
+                f"TTL {settings.response_cache_ttl_s} s)")
+    if settings.response_cache == "redis" and settings.response_cache_url is not None:
+        return (f"redis {redact(settings.response_cache_url)} (TTL {settings.response_cache_ttl_s} s, "
+                f"timeout {settings.response_cache_timeout_ms} ms)")
+    return "off"
+
+
+def for_model(settings: Settings, model: Any, model_dir: Path, overridden_hooks: set[str],
+              metrics: WorkerMetrics) -> ResponseCache | None:
+    """The cache for this worker's model, or None: off, a model this container did not load, or user hooks that
+    did not opt in (each said once in the log)."""
+    if settings.response_cache == "off":
+        return None
+    if not hasattr(model, "use_cache"):
+        log.info("response cache: off for this model (a user model_fn's own model)")
+        return None
+    user = sorted(set(USER_HOOKS) & overridden_hooks)
+    if user and not settings.response_cache_user_hooks:
+        log.info("response cache: off for this model: its %s may not be deterministic "
+                 "(RESPONSE_CACHE_USER_HOOKS=true caches it anyway)", " and ".join(user))
+        return None
+    store: Store
+    if settings.response_cache == "memory":
+        store = MemoryStore(settings.response_cache_max_mb * 1024 * 1024, settings.response_cache_ttl_s)
+    else:
+        assert settings.response_cache_url is not None
+        store = RedisStore(settings.response_cache_url, settings.response_cache_password,
+                           settings.response_cache_ttl_s, settings.response_cache_timeout_ms / 1000,
+                           on_error=metrics.cache_error)
+    engine = model.engine
+    identity = model_identity(model_dir, model.task.value, str(engine.description), str(engine.dtype))
+    cache = ResponseCache(store, identity, metrics, model.encode_result, model.decode_result)
+    model.use_cache(cache)
+    log.info("response cache: %s, model identity %s", store.description, identity[:16])
+    return cache
+
+
+def x_cache(cached: list[bool]) -> str:
+    """One request's X-Cache from its items' lookups: none looked up (an error before the model) is a miss."""
+    if cached and all(cached):
+        return "hit"
+    return "partial" if any(cached) else "miss"
