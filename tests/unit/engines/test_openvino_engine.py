@@ -205,7 +205,14 @@ def test_a_bert_classifier_runs_every_linear_layer_in_int8_and_scores_as_float32
     model_dir = _tiny_bert(tmp_path, "clf")
     reference, int8 = _load("torch", "float32", model_dir), _load("auto", "int8", model_dir)
     assert int8.engine.input_names == ("input_ids", "attention_mask", "token_type_ids")
-    assert {layer for layer in _runtime_layers(int8) if layer[0] == "FullyConnected"} == {("FullyConnected", "i8")}
+    precisions = {precision for layer, precision in _runtime_layers(int8) if layer == "FullyConnected"}
+    if hardware.cpu_has_fast_bf16():
+        # With bf16 as the inference precision (AMX, AVX512-BF16) the CPU plugin runs this tiny model's 32x32
+        # matrices on weights decompressed to bf16, and its 32x64 ones in int8 (seen on a Xeon with AMX): the
+        # plugin's choice for small weights. The trained QA fixture's are all held to int8 in the test above.
+        assert "i8" in precisions and precisions <= {"i8", "bf16"}, precisions
+    else:
+        assert precisions == {"i8"}, precisions
     texts = ["short", "a somewhat longer text, so that the batch is padded", "mid length text"]
     payload = {"inputs": texts, "parameters": {"top_k": None}}
     expected, got = reference.predict(payload), int8.predict(payload)

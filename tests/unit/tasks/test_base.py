@@ -18,7 +18,12 @@ def model():
 def test_records_sharing_parameters_run_together_and_match_single_requests(model):
     second = {"question": "Where?", "context": "Requests go to the invocations route."}
     results = model.predict_records(RecordBatch("application/jsonlines", [GOOD, second])).results
-    assert results == [model.predict(GOOD), model.predict(second)]
+    alone = [model.predict(GOOD), model.predict(second)]
+    # The same answers and offsets; the scores to float32's precision: on some CPUs (a Xeon with AMX, seen here) a
+    # padded batch of two and a single row take different kernels, which differ in the last bits.
+    assert [{k: v for k, v in r.items() if k != "score"} for r in results] == [
+        {k: v for k, v in r.items() if k != "score"} for r in alone]
+    assert [r["score"] for r in results] == pytest.approx([r["score"] for r in alone], rel=1e-5)
 
 
 def test_one_record_the_tokenizer_refuses_does_not_fail_the_others(model):
