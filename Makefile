@@ -122,6 +122,14 @@ bench: install demo-models
 	PYTHON=$(PYTHON) bench/peers/setup.sh
 	$(PY) -m bench.run $(BENCH_ARGS)
 
+# The response cache (README, "Response cache"): the same ~380-token QA request through the whole stack, ours without
+# the cache (misses) and with RESPONSE_CACHE=memory (hits after the first), one after the other. Writes
+# bench/results/cache-hit.{json,md}; about 2 minutes.
+.PHONY: bench-cache
+bench-cache: install demo-model
+	$(PY) -m bench.run --servers ours,ours-cache --kinds qa380 --concurrency 4 --seconds 15 --warmup 3 --passes 1 \
+		--no-overhead --out bench/results --name cache-hit $(BENCH_ARGS)
+
 # What /metrics costs (bench/metrics_overhead.py): ours against ours with SERVE_METRICS=off at concurrency 4, in
 # alternating passes; the goal is at most 1% of req/s. Writes bench/results/metrics-overhead.*.
 .PHONY: bench-metrics

@@ -115,6 +115,10 @@ SERVERS = {
                             OURS_MODELS, env=(("MODEL_DTYPE", "int8"),)),
     "ours-fp32": ServerSpec("ours-fp32", "ours (float32)", "this container with MODEL_DTYPE=float32",
                             OURS_MODELS, env=(("MODEL_DTYPE", "float32"),)),
+    # The same request again and again: every one after the first a response-cache hit (README, Response cache).
+    "ours-cache": ServerSpec("ours-cache", "ours (cache hits)",
+                             "this container with RESPONSE_CACHE=memory, sent the same request: hits after the first",
+                             OURS_MODELS, env=(("RESPONSE_CACHE", "memory"),)),
     "flask": ServerSpec("flask", "Flask + gunicorn",
                         "Flask + gunicorn (2 sync workers) + transformers 5.2.0 pipeline, default torch threads",
                         ("qa", "clf"), venv="flask"),
