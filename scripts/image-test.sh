@@ -212,6 +212,40 @@ EOF
 }
 check "multi-model: load two models of two tasks, answer, 409, unload, 404" multi_model
 
+# A CPU quota, as `docker run --cpus=1` or a pod's CPU limit sets it: the host's cores stay schedulable (affinity),
+# only the CFS quota limits the container, and the stack must size its threads from the quota, not the cores.
+quota_name=$name-quota
+trap 'cleanup; "$ENGINE" rm -f "$mme_name" "$quota_name" >/dev/null 2>&1 || true; rm -rf "$models"' EXIT
+quota_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$ENGINE" run -d --name "$quota_name" --cpus=1 -p "127.0.0.1:$quota_port:8080" -v "$model:/opt/ml/model:ro" \
+    "$image" serve >/dev/null
+name=$quota_name url=http://127.0.0.1:$quota_port check "--cpus=1: /ping 200" wait_ready
+
+sized_by_quota() {
+    local banner environ
+    banner=$("$ENGINE" logs "$quota_name" 2>&1 | grep -E "cores: |torch threads per worker" || true)
+    echo "$banner"
+    # What the workers really got: OMP_NUM_THREADS in each Python worker's environment.
+    environ=$("$ENGINE" exec "$quota_name" sh -c \
+        'for f in /proc/[0-9]*/environ; do tr "\0" "\n" < "$f" 2>/dev/null | grep "^OMP_NUM_THREADS="; done' | sort -u)
+    echo "workers' environment: $(echo $environ)"
+    grep -q "cores: 1 (CPU quota 1 CPUs, cgroup v[12] " <<<"$banner" \
+        && grep -q "torch threads per worker: 1," <<<"$banner" && [ "$environ" = OMP_NUM_THREADS=1 ] \
+        && python3 - "http://127.0.0.1:$quota_port" <<'EOF'
+import json, sys, urllib.request
+context = "The Eiffel Tower is a wrought-iron lattice tower in Paris, France."
+request = urllib.request.Request(sys.argv[1] + "/invocations", headers={"Content-Type": "application/json"},
+                                 data=json.dumps({"question": "Where is it?", "context": context}).encode())
+with urllib.request.urlopen(request, timeout=30) as response:
+    body = json.loads(response.read())
+assert response.status == 200 and context[body["start"]:body["end"]] == body["answer"], body
+print("answer under the quota:", body)
+EOF
+}
+check "--cpus=1: sized from the CPU quota (banner, workers' OMP_NUM_THREADS=1) and answers" sized_by_quota
+"$ENGINE" rm -f "$quota_name" >/dev/null
+
+check "the Kubernetes manifests under podman kube play (scripts/image-test-kube.sh)" scripts/image-test-kube.sh "$image"
 size=$("$ENGINE" image inspect --format '{{.Size}}' "$image")
 echo "image-test: $image is $((size / 1000000)) MB; build ${build_s} s, ready ${ready_s} s after start ($ENGINE)"
 echo "image-test: $passed passed, 0 failed"

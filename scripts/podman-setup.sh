@@ -13,12 +13,14 @@ mkdir -p "$state"
 
 need=()
 for tool in podman runc debootstrap; do command -v "$tool" >/dev/null || need+=("$tool"); done
+# catatonit: the init of a pod's infra container (`podman kube play` in scripts/image-test-kube.sh builds it locally).
+command -v catatonit >/dev/null || [ -x /usr/libexec/podman/catatonit ] || need+=(catatonit)
 if [ ${#need[@]} -gt 0 ]; then
-    echo "podman-setup: installing podman runc debootstrap fuse-overlayfs slirp4netns uidmap" >&2
+    echo "podman-setup: installing podman runc debootstrap fuse-overlayfs slirp4netns uidmap catatonit" >&2
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends podman buildah runc debootstrap fuse-overlayfs slirp4netns \
-        uidmap >/dev/null
+        uidmap catatonit >/dev/null
 fi
 
 # crun (podman's default) fails on this cgroup hybrid; without explicit ulimits runc cannot set them.
