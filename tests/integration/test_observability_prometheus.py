@@ -234,8 +234,11 @@ def answers(stack: Stack) -> bool:
 def observed(tmp_path_factory) -> Iterator[tuple[Stack, Prometheus, Load]]:
     binary = promql.prometheus_tool("prometheus")
     tmp = tmp_path_factory.mktemp("observability")
+    # The response cache on, pointed at a Redis that is not there: every lookup a miss and the failures counted, so
+    # the dashboard's cache panel has both of its series (test_response_cache_stack.py has a real Redis).
     stack = Stack(model_dir_with_code(tmp, SLOW_CODE), tmp / "serve.log", SAGEMAKER_MODEL_SERVER_WORKERS="1",
-                  MODEL_SERVER_BATCH_SIZE="2", SERVE_QUEUE_TIMEOUT_S="0")
+                  MODEL_SERVER_BATCH_SIZE="2", SERVE_QUEUE_TIMEOUT_S="0",
+                  RESPONSE_CACHE=f"redis://127.0.0.1:{free_port()}/0", RESPONSE_CACHE_USER_HOOKS="true")
     prometheus = Prometheus(binary, tmp, f"127.0.0.1:{stack.port}")
     load = None
     try:

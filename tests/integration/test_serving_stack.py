@@ -72,7 +72,10 @@ def test_a_list_of_inputs_returns_a_list_of_answers_in_order(stack):
         response = stack.invoke(body)
         assert response.status_code == 200
         answers = response.json()
-        assert answers == one_by_one
+        # Scores to rel 1e-5: a padded batch differs from single rows in the last bits on some CPUs (AMX).
+        assert [{k: v for k, v in a.items() if k != "score"} for a in answers] == [
+            {k: v for k, v in a.items() if k != "score"} for a in one_by_one]
+        assert [a["score"] for a in answers] == pytest.approx([a["score"] for a in one_by_one], rel=1e-5)
         for answer, item in zip(answers, items, strict=True):
             assert_answer(answer, item["context"])
 
