@@ -9,6 +9,7 @@ import json
 import pytest
 import requests
 
+from tests.support.answers import same_answer
 from tests.support.stack import Stack, model_dir_with_code
 
 pytestmark = pytest.mark.integration
@@ -44,17 +45,6 @@ def expected(stack):
     return answers
 
 
-def same(got: object, alone: object) -> bool:
-    """The same answers and offsets; scores to float32's precision (on some CPUs, a Xeon with AMX seen here, a
-    padded batch and a single row take different kernels, which differ in a score's last bits)."""
-    if isinstance(got, list) and isinstance(alone, list):
-        return len(got) == len(alone) and all(same(g, a) for g, a in zip(got, alone, strict=True))
-    if isinstance(got, dict) and isinstance(alone, dict):
-        return got.keys() == alone.keys() and all(
-            got[k] == pytest.approx(alone[k], rel=1e-5) if k == "score" else got[k] == alone[k] for k in got)
-    return got == alone
-
-
 def jsonlines(*lines: object) -> bytes:
     return b"".join((line if isinstance(line, bytes) else json.dumps(line).encode()) + b"\n" for line in lines)
 
@@ -80,7 +70,7 @@ def test_multi_record_jsonlines_one_output_line_per_input_line_with_errors_in_pl
     assert response.headers["Content-Type"].startswith("application/jsonlines")
     lines = [json.loads(line) for line in response.text.splitlines()]
     assert len(lines) == 5
-    assert same(lines[0], expected[0]) and same(lines[2], expected[1]) and same(lines[4], expected[2]), lines
+    assert same_answer([lines[0], lines[2], lines[4]], expected), lines
     assert lines[1]["error"]["line"] == 2 and "not valid JSON" in lines[1]["error"]["message"]
     assert lines[3]["error"] == {"code": "bad_request", "message": "context is missing", "line": 4}
 
@@ -95,7 +85,7 @@ def test_jsonlines_answered_as_json_when_asked(stack, expected):
     response = stack.invoke(data=jsonlines(*RECORDS), content_type="application/jsonlines",
                             Accept="application/json")
     assert response.status_code == 200
-    assert same(response.json(), expected), response.json()
+    assert same_answer(response.json(), expected), response.json()
 
 
 def test_csv_rows_in_csv_answers_out(stack, expected):
@@ -118,7 +108,7 @@ def test_csv_answered_as_json_when_asked(stack, expected):
     body = "".join(f'"{r["question"]}","{r["context"]}"\n' for r in RECORDS[:2]).encode()
     response = stack.invoke(data=body, content_type="text/csv", Accept="application/json")
     assert response.status_code == 200
-    assert same(response.json(), expected[:2]), response.json()
+    assert same_answer(response.json(), expected[:2]), response.json()
 
 
 def test_a_bad_csv_row_is_a_400_naming_the_row(stack):
