@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from hf_serving.caching.keys import item_key, model_identity
@@ -50,8 +49,10 @@ class ResponseCache:
         missing = [key for key in distinct if key not in found]
         counted = stage_clock.mark()
         if missing:
-            first = {key: keys.index(key) for key in missing}
-            computed = compute([items[first[key]] for key in missing], parameters)
+            first: dict[str, Any] = {}
+            for key, item in zip(keys, items, strict=True):
+                first.setdefault(key, item)
+            computed = compute([first[key] for key in missing], parameters)
             read = stage_clock.tokens_since(counted)
             fresh = dict(zip(missing, computed, strict=True))
             self.store.set_many({key: json.dumps(self.encode(result), separators=(",", ":")).encode()
@@ -83,7 +84,7 @@ def _store_description(settings: Settings) -> str:
     return "off"
 
 
-def for_model(settings: Settings, model: Any, model_dir: Path, overridden_hooks: set[str],
+def for_model(settings: Settings, model: Any, overridden_hooks: set[str],
               metrics: WorkerMetrics) -> ResponseCache | None:
     """The cache for this worker's model, or None: off, a model this container did not load, or user hooks that
     did not opt in (each said once in the log)."""
@@ -106,10 +107,10 @@ def for_model(settings: Settings, model: Any, model_dir: Path, overridden_hooks:
                            settings.response_cache_ttl_s, settings.response_cache_timeout_ms / 1000,
                            on_error=metrics.cache_error)
     engine = model.engine
-    identity = model_identity(model_dir, model.task.value, str(engine.description), str(engine.dtype))
+    identity = model_identity(settings.model_dir, model.task.value, str(engine.description), str(engine.dtype))
     cache = ResponseCache(store, identity, metrics, model.encode_result, model.decode_result)
     model.use_cache(cache)
-    log.info("response cache: %s, model identity %s", store.description, identity[:16])
+    log.info("%s, model identity %s", describe(settings), identity[:16])
     return cache
 
 

@@ -23,8 +23,6 @@ RETRY_AFTER_S = 1.0  # after a failure, the store is left alone this long
 
 
 class Store(Protocol):
-    description: str
-
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
         """The value of each key, None for a miss (or for all of them when the store cannot be reached)."""
         ...
@@ -39,7 +37,6 @@ class MemoryStore:
 
     def __init__(self, max_bytes: int, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.max_bytes, self.ttl_s, self.clock = max_bytes, ttl_s, clock
-        self.description = f"memory (an LRU of {max_bytes // (1024 * 1024)} MB per worker, TTL {ttl_s:g} s)"
         self._entries: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self.bytes = 0
         self._lock = threading.Lock()  # a worker answers one batch at a time; the lock costs nothing then
@@ -99,7 +96,7 @@ class RedisStore:
         self.client = redis.Redis.from_url(url, **options)
         self.errors = (redis.RedisError, OSError)
         self.ttl_s, self.on_error, self.clock = ttl_s, on_error, clock
-        self.description = f"redis {redact(url)} (TTL {ttl_s} s, timeout {timeout_s * 1000:g} ms)"
+        self.where = redact(url)  # for the log: never the password
         self._resting_until = 0.0
         self._logged_at = -LOG_EVERY_S
 
@@ -133,8 +130,8 @@ class RedisStore:
         self.on_error(operation)
         if now - self._logged_at >= LOG_EVERY_S:
             self._logged_at = now
-            log.warning("response cache %s: %s failed (%s: %s); answering without the cache (said at most once a "
-                        "minute; counted in hf_serving_response_cache_errors_total)", self.description, operation,
+            log.warning("response cache redis %s: %s failed (%s: %s); answering without the cache (said at most once a "
+                        "minute; counted in hf_serving_response_cache_errors_total)", self.where, operation,
                         type(exc).__name__, exc)
 
 

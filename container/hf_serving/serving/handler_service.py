@@ -62,8 +62,7 @@ class HandlerService:
         engine = getattr(model, "engine", None)
         self.metrics = WorkerMetrics(self.model_label, task, enabled=self.settings.metrics != "off")
         # After the warm-up, which must not fill it; the model's files are hashed for its identity (~1 s per GB).
-        self.cache = response_cache.for_model(self.settings, model, self.settings.model_dir,
-                                              self.hooks.overridden_hooks(), self.metrics)
+        self.cache = response_cache.for_model(self.settings, model, self.hooks.overridden_hooks(), self.metrics)
         took = time.monotonic() - started
         log.info("model ready in %.1f s (model_fn and warm-up)", took)
         self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
