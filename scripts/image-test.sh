@@ -215,7 +215,9 @@ check "multi-model: load two models of two tasks, answer, 409, unload, 404" mult
 # A CPU quota, as `docker run --cpus=1` or a pod's CPU limit sets it: the host's cores stay schedulable (affinity),
 # only the CFS quota limits the container, and the stack must size its threads from the quota, not the cores.
 quota_name=$name-quota
-trap 'cleanup; "$ENGINE" rm -f "$mme_name" "$quota_name" >/dev/null 2>&1 || true; rm -rf "$models"' EXIT
+# One name per `rm -f`: podman 4.3 given a name that is already gone removes none of the others.
+trap 'cleanup; for c in "$mme_name" "$quota_name"; do "$ENGINE" rm -f "$c" >/dev/null 2>&1 || true; done
+      rm -rf "$models"' EXIT
 quota_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 "$ENGINE" run -d --name "$quota_name" --cpus=1 -p "127.0.0.1:$quota_port:8080" -v "$model:/opt/ml/model:ro" \
     "$image" serve >/dev/null
