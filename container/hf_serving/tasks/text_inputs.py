@@ -4,6 +4,7 @@ Accepted, as on AWS's Hugging Face container:
     {"inputs": "text", "parameters": {...}}          one result
     {"inputs": ["t1", "t2"], "parameters": {...}}    one result per text, in order
     "text" or ["t1", "t2"]                           the same without parameters
+and {"text": ...} wherever {"inputs": ...} is (tasks/envelope.py).
 A task may also take some parameters at the top level, beside "inputs" (text-embeddings-inference's shape:
 {"inputs": ..., "normalize": false}). A JSON Lines record is any of these; a CSV row is one text.
 """
@@ -16,6 +17,7 @@ from typing import TypeVar
 from hf_serving.errors import BadRequest
 from hf_serving.formats.media import json_type_name
 from hf_serving.tasks.base import ParsedRequest
+from hf_serving.tasks.envelope import input_field
 
 Parameters = TypeVar("Parameters")
 
@@ -23,13 +25,17 @@ Parameters = TypeVar("Parameters")
 def parse_text_request(payload: object, parse_parameters: Callable[[object], Parameters],
                        top_level: Collection[str] = ()) -> ParsedRequest[str, Parameters]:
     raw_parameters: object = None
+    field = "inputs"
     if isinstance(payload, dict):
-        unknown = sorted(set(payload) - {"inputs", "parameters", *top_level})
+        found = input_field(payload)
+        unknown = sorted(set(payload) - {found or "inputs", "parameters", *top_level})
         if unknown:
-            expected = ", ".join(["inputs", "parameters", *sorted(top_level)])
+            expected = ", ".join(["inputs (or text)", "parameters", *sorted(top_level)])
             raise BadRequest(f"unknown field(s) {', '.join(unknown)}: expected {expected}")
-        if "inputs" not in payload:
-            raise BadRequest("inputs is missing: send {\"inputs\": \"text\"} or {\"inputs\": [\"t1\", \"t2\"]}")
+        if found is None:
+            raise BadRequest("inputs is missing: send {\"inputs\": \"text\"} or {\"inputs\": [\"t1\", \"t2\"]} "
+                             "(\"text\" may stand for \"inputs\")")
+        field = found
         raw_parameters = payload.get("parameters")
         beside = {name: payload[name] for name in top_level if name in payload}
         if beside:
@@ -39,14 +45,14 @@ def parse_text_request(payload: object, parse_parameters: Callable[[object], Par
             if twice:
                 raise BadRequest(f"{', '.join(twice)} given both at the top level and in parameters")
             raw_parameters = {**(raw_parameters or {}), **beside}
-        payload = payload["inputs"]
+        payload = payload[field]
     parameters = parse_parameters(raw_parameters)
     if isinstance(payload, list):
         if not payload:
-            raise BadRequest("inputs must not be an empty list")
-        return ParsedRequest([_text(item, f"inputs[{i}]") for i, item in enumerate(payload)], parameters,
+            raise BadRequest(f"{field} must not be an empty list")
+        return ParsedRequest([_text(item, f"{field}[{i}]") for i, item in enumerate(payload)], parameters,
                              is_batch=True)
-    return ParsedRequest([_text(payload, "inputs")], parameters, is_batch=False)
+    return ParsedRequest([_text(payload, field)], parameters, is_batch=False)
 
 
 def _text(value: object, where: str) -> str:

@@ -5,6 +5,7 @@ Accepted, as on AWS's Hugging Face container plus what clients commonly send:
     {"inputs": {"question": q, "context": c}, "parameters": {...}}  one answer
     {"inputs": [{...}, {...}], "parameters": {...}}                 a list of answers, in order
     [{"question": q, "context": c}, ...]                            a list of answers, in order
+and {"text": ...} wherever {"inputs": ...} is (tasks/envelope.py).
 Every error names the offending field, e.g. "inputs[2].context must be a string".
 """
 
@@ -13,9 +14,9 @@ from __future__ import annotations
 from hf_serving.errors import BadRequest
 from hf_serving.formats.media import json_type_name
 from hf_serving.tasks.base import ParsedRequest
+from hf_serving.tasks.envelope import input_field
 from hf_serving.tasks.question_answering.answerer import Answer, QAInput, QAParameters
 
-_ENVELOPE_KEYS = {"inputs", "parameters"}
 _BARE_KEYS = {"question", "context", "parameters"}
 
 
@@ -27,18 +28,19 @@ def parse_qa_request(payload: object) -> QARequest:
         return ParsedRequest(_parse_items(payload, "inputs"), QAParameters(), is_batch=True)
     if not isinstance(payload, dict):
         raise BadRequest("the body must be a JSON object with question and context, or with inputs")
-    if "inputs" in payload:
-        _reject_unknown(payload, _ENVELOPE_KEYS)
-        inputs = payload["inputs"]
+    field = input_field(payload)
+    if field is not None:
+        _reject_unknown(payload, {field, "parameters"})
+        inputs = payload[field]
         parameters = QAParameters.from_request(payload.get("parameters"))
         if isinstance(inputs, list):
-            return ParsedRequest(_parse_items(inputs, "inputs"), parameters, is_batch=True)
-        return ParsedRequest([_parse_item(inputs, "inputs")], parameters, is_batch=False)
+            return ParsedRequest(_parse_items(inputs, field), parameters, is_batch=True)
+        return ParsedRequest([_parse_item(inputs, field)], parameters, is_batch=False)
     if "question" in payload or "context" in payload:
         _reject_unknown(payload, _BARE_KEYS)
         parameters = QAParameters.from_request(payload.get("parameters"))
         return ParsedRequest([_parse_item(payload, "body")], parameters, is_batch=False)
-    raise BadRequest('the body must hold "inputs", or "question" and "context"')
+    raise BadRequest('the body must hold "inputs" (or "text"), or "question" and "context"')
 
 
 def format_answers(request: QARequest, answers: list[list[Answer]]) -> object:

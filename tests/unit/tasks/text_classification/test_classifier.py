@@ -64,6 +64,14 @@ def test_a_batch_equals_its_texts_one_by_one(tiny_emotion):
         assert [e["score"] for e in mine] == pytest.approx([e["score"] for e in alone], abs=1e-5)
 
 
+@pytest.mark.parametrize("inputs", [TEXTS[0], TEXTS[:2]], ids=["a string", "a list"])
+@pytest.mark.parametrize("parameters", [None, {"top_k": None}], ids=["no parameters", "top_k null"])
+def test_text_stands_for_inputs_with_the_same_answer(tiny_emotion, inputs, parameters):
+    model = served(tiny_emotion)
+    extra = {} if parameters is None else {"parameters": parameters}
+    assert model.predict({"text": inputs, **extra}) == model.predict({"inputs": inputs, **extra})
+
+
 def test_every_emotion_label_comes_back_sorted(tiny_emotion):
     result = served(tiny_emotion).predict({"inputs": "so happy", "parameters": {"top_k": None}})
     assert sorted(e["label"] for e in result) == sorted(["sadness", "joy", "love", "anger", "fear", "surprise"])
@@ -76,7 +84,10 @@ def test_every_emotion_label_comes_back_sorted(tiny_emotion):
     ({"inputs": ["fine", "  "]}, "inputs[1] must not be empty"),
     ({"inputs": ["fine", 3]}, "inputs[1] must be a string, not number"),
     ({"inputs": []}, "inputs must not be an empty list"),
-    ({"text": "x"}, "unknown field(s) text"),
+    ({"txt": "x"}, "unknown field(s) txt"),
+    ({"text": "x", "inputs": "y"}, 'send the inputs as "inputs" or as "text", not both'),
+    ({"text": ["fine", ""]}, "text[1] must not be empty"),
+    ({"parameters": {}}, "inputs is missing"),
     ({"inputs": "x", "parameters": {"top_k": 0}}, "parameters.top_k must be an integer >= 1"),
     ({"inputs": "x", "parameters": {"top_k": True}}, "parameters.top_k"),
     ({"inputs": "x", "parameters": {"function_to_apply": "relu"}}, "function_to_apply must be one of"),
