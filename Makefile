@@ -38,7 +38,12 @@ build/demo-emotion/config.json: | $(VENV)/.installed
 build/demo-embeddings/modules.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task sentence-embeddings -o build/demo-embeddings
 
-demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json build/demo-embeddings/modules.json
+# A sentiment classifier with real weights, trained here on MiniLM (~20 s): its explanations mean something.
+build/demo-sentiment-trained/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task text-classification --trained -o build/demo-sentiment-trained
+
+demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json build/demo-embeddings/modules.json \
+	build/demo-sentiment-trained/config.json
 
 # nginx and a Java runtime from Debian's packages, installed where missing (as root or with sudo), else the command.
 host-packages:

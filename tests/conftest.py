@@ -1,4 +1,5 @@
-"""Models built once per test session: tiny text classifiers (random weights, the real vocabulary)."""
+"""Models built once per test session: tiny text classifiers (random weights, the real vocabulary), and a sentiment
+classifier trained here on MiniLM (real weights, for explanations that mean something)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 
 from hf_serving.tasks.registry import Task
 from hf_serving.tools.demo_models import EMOTION_LABELS, SENTIMENT_LABELS, build_model
+from hf_serving.tools.sentiment_minilm import train
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +33,9 @@ def tiny_multilabel(tmp_path_factory) -> Path:
     config = json.loads((path / "config.json").read_text())
     (path / "config.json").write_text(json.dumps({**config, "problem_type": "multi_label_classification"}))
     return path
+
+
+@pytest.fixture(scope="session")
+def trained_sentiment(tmp_path_factory) -> Path:
+    """all-MiniLM-L6-v2 fine-tuned on templated opinions (tools/sentiment_minilm.py): ~20 s, once per session."""
+    return train(tmp_path_factory.mktemp("trained-sentiment") / "model")

@@ -32,6 +32,12 @@ def deadline_after(seconds: float) -> Iterator[None]:
         _deadline.reset(token)
 
 
+def remaining() -> float | None:
+    """Seconds left before the deadline (negative once past it); None outside a deadline."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
+
+
 def check() -> None:
     deadline = _deadline.get()
     if deadline is not None and time.monotonic() > deadline:

@@ -37,6 +37,11 @@ def test_reads_each_variable():
     assert settings.code_dir == Path("/opt/ml/model/code")
 
 
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("on", True), ("OFF", False), ("false", False)])
+def test_explanations_are_on_unless_turned_off(value, expected):
+    assert Settings.from_environ({} if value is None else {"SERVE_EXPLAIN": value}).explain is expected
+
+
 def test_hub_token_never_shows_in_repr():
     assert "secret" not in repr(Settings.from_environ({"HF_TOKEN": "secret"}))
 
@@ -50,6 +55,7 @@ def test_hub_token_never_shows_in_repr():
     ("HF_TRUST_REMOTE_CODE", "maybe", "boolean"),
     ("SAGEMAKER_MODEL_SERVER_WORKERS", "0", "outside"),
     ("SAGEMAKER_CONTAINER_LOG_LEVEL", "LOUD", "log level"),
+    ("SERVE_EXPLAIN", "sometimes", "on, off"),
 ])
 def test_bad_values_fail_naming_the_variable(name, value, named):
     with pytest.raises(ConfigurationError) as caught:

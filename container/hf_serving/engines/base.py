@@ -8,7 +8,8 @@ task never learns which engine runs it. `max_batch_size` is how many rows the ta
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -27,4 +28,33 @@ class Engine(Protocol):
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One forward pass: int64 [rows, tokens] arrays in, float32 arrays out (copies the caller may keep)."""
+        ...
+
+
+# Explanations (engines/attribution.py): the same contract in array terms, for the engine that computes gradients.
+
+@dataclass(frozen=True)
+class Target:
+    """One output to explain: `output` (an output name), transformed over its last axis, at `index`."""
+
+    output: str  # "logits", "start_logits", "end_logits"
+    index: int  # a label, or a token position
+    transform: str = "none"  # "softmax", "sigmoid" or "none"
+
+
+@dataclass(frozen=True)
+class Attribution:
+    values: np.ndarray  # one per token of the input (0 where the baseline keeps the token)
+    output: float  # F(input)
+    baseline_output: float  # F(baseline)
+    delta: float  # sum(values) - (output - baseline_output): the quadrature's error
+    steps: int
+    converged: bool  # |delta| within the tolerance
+
+
+class Attributor(Protocol):
+    def attribute(self, inputs: Mapping[str, np.ndarray], baseline_ids: np.ndarray, targets: Sequence[Target],
+                  first_steps: int, max_steps: int) -> list[Attribution]:
+        """inputs: one row of int64 arrays, as run() takes them (extra names are ignored); baseline_ids: that row's
+        input_ids with the text's tokens replaced. One Attribution per target, in order."""
         ...

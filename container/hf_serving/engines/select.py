@@ -76,7 +76,7 @@ def load_engine(auto_model: Any, weights_dir: Path, input_names: Sequence[str], 
     if engine == "openvino":
         try:
             module = _torch_module(auto_model, weights_dir, "float32", trust_remote_code)  # OpenVINO makes bf16
-            return openvino_engine.OpenVINOEngine(module, _taken(module, input_names), output_names, dtype,
+            return openvino_engine.OpenVINOEngine(module, forward_inputs(module, input_names), output_names, dtype,
                                                   threads=threads, pin_threads=workers == 1)
         except Exception as exc:
             if engine_setting == "openvino":
@@ -87,7 +87,12 @@ def load_engine(auto_model: Any, weights_dir: Path, input_names: Sequence[str], 
 
     module = _torch_module(auto_model, weights_dir, dtype, trust_remote_code)
     module = _on_device(module, dtype, device)
-    return TorchEngine(module, _taken(module, input_names), output_names, dtype, device)
+    return TorchEngine(module, forward_inputs(module, input_names), output_names, dtype, device)
+
+
+def float32_torch_module(auto_model: Any, weights_dir: Path, device: str, trust_remote_code: bool) -> Any:
+    """The model as transformers defines it, in float32 on `device`: the reference, and what gradients run on."""
+    return _on_device(_torch_module(auto_model, weights_dir, "float32", trust_remote_code), "float32", device)
 
 
 def _torch_module(auto_model: Any, weights_dir: Path, dtype: str, trust_remote_code: bool) -> Any:
@@ -108,7 +113,7 @@ def _on_device(module: Any, dtype: str, device: str) -> Any:
     return module.to(device)
 
 
-def _taken(module: Any, offered: Sequence[str]) -> list[str]:
+def forward_inputs(module: Any, offered: Sequence[str]) -> list[str]:
     """The tokenizer's outputs that forward() takes, in forward's order (a tokenizer may make some a model does
     not take)."""
     given = set(offered)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
+from hf_serving.loading.explainer import attributor_source
 from hf_serving.loading.sizing import effective_threads, effective_workers
 from hf_serving.loading.source import has_random_weights
 from hf_serving.settings import Settings
@@ -38,9 +39,10 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
     if not tokenizer.is_fast:
         raise ConfigurationError(f"{weights_dir} has no fast tokenizer (tokenizer.json); offsets need one")
     config = transformers.AutoConfig.from_pretrained(weights_dir, trust_remote_code=settings.trust_remote_code)
-    engine = select.load_engine(getattr(transformers, spec.auto_model), weights_dir, tokenizer.model_input_names,
-                                spec.output_names, dtype, device, settings.engine, torch.get_num_threads(),
-                                workers, settings.trust_remote_code)
-    served = spec.served_model(spec, LoadedParts(engine, tokenizer, config, model_dir))
+    auto_model = getattr(transformers, spec.auto_model)
+    engine = select.load_engine(auto_model, weights_dir, tokenizer.model_input_names, spec.output_names, dtype,
+                                device, settings.engine, torch.get_num_threads(), workers, settings.trust_remote_code)
+    attributor = attributor_source(settings, engine, auto_model, weights_dir, tokenizer.model_input_names, device)
+    served = spec.served_model(spec, LoadedParts(engine, tokenizer, config, model_dir, attributor))
     log.info("loaded %s: %s, %d threads", model_dir, served.describe(), torch.get_num_threads())
     return served

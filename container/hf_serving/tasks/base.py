@@ -22,6 +22,7 @@ from hf_serving.errors import BadRequest, PayloadTooLarge, ServingError
 from hf_serving.formats.media import CSV
 from hf_serving.formats.records import RecordBatch, RecordResults
 from hf_serving.observability import stage_clock
+from hf_serving.tasks.explaining import NO_EXPLAINER, AttributorSource
 
 
 class AnswerCache(Protocol):
@@ -70,6 +71,8 @@ class LoadedParts:
     tokenizer: Any  # a transformers fast tokenizer
     config: Any  # the transformers config (labels, position limit); no torch in it
     model_dir: Path  # the directory served, for task files beside the weights (sentence-transformers' modules)
+    # Explanations: the float32 torch model's attributor, loaded at its first use (loading/explainer.py), or why not.
+    attributor: AttributorSource = NO_EXPLAINER
 
 
 # Text per model call: a call's memory grows with its text (the tokenizer's windows: ~840 MB over the loaded model

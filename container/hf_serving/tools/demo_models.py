@@ -7,10 +7,13 @@ ships, and RANDOM weights. Answers from these models are meaningless; their spee
 directory gets a RANDOM_WEIGHTS marker so that serve warns whenever it serves one.
 
 For sentence embeddings the demo is a real, trained model: sentence-transformers/all-MiniLM-L6-v2 as the same
-package ships it, copied in its sentence-transformers layout. Its vectors mean something.
+package ships it, copied in its sentence-transformers layout. Its vectors mean something. `--trained` makes a
+sentiment classifier with weights trained here (tools/sentiment_minilm.py), small in what it knows but real: its
+explanations mean something too.
 
     python -m hf_serving demo-model --task question-answering --size full -o build/demo-model
     python -m hf_serving demo-model --task sentence-embeddings -o build/demo-embeddings
+    python -m hf_serving demo-model --task text-classification --trained -o build/demo-sentiment-trained
 """
 
 from __future__ import annotations
@@ -122,11 +125,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
     parser.add_argument("--labels", choices=("sentiment", "emotion"), default="sentiment",
                         help="label set of a text-classification model")
+    parser.add_argument("--trained", action="store_true",
+                        help="text classification: a sentiment classifier trained here on MiniLM (real weights)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, default=Path("build/demo-model"))
     args = parser.parse_args(argv)
     if Task(args.task) is Task.SENTENCE_EMBEDDINGS:
         print(f"copied the real sentence-transformers/all-MiniLM-L6-v2 to {copy_minilm(args.output)}")
+        return 0
+    if args.trained:
+        if Task(args.task) is not Task.TEXT_CLASSIFICATION or args.labels != "sentiment":
+            parser.error("--trained makes a sentiment classifier: --task text-classification --labels sentiment")
+        from hf_serving.tools.sentiment_minilm import train
+
+        print(f"trained a sentiment classifier on MiniLM (real weights, a closed list of opinion words) into "
+              f"{train(args.output, args.seed)}")
         return 0
     labels = EMOTION_LABELS if args.labels == "emotion" else SENTIMENT_LABELS
     path = build_model(args.output, Task(args.task), args.size, labels, args.seed)

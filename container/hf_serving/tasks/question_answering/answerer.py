@@ -6,7 +6,8 @@ model, decode spans per window (hf_serving.tasks.question_answering.decoding), m
 context, and merge identical answers across windows. Differences from the pipeline are in speed only:
 all windows of all inputs of a call are tokenized in one batch call and run through the model in
 chunks padded to their longest window; decoding always looks at each window unpadded, as the
-pipeline saw it.
+pipeline saw it. With `explain`, each input's best answer also carries the attributions of the question's and the
+window's tokens to its start and end logits (tasks/explaining.py).
 
     answerer = QuestionAnswerer(engine, tokenizer, config)
     answerer([QAInput("Where do I live?", "I live in Berlin")], QAParameters(top_k=2))
@@ -15,16 +16,17 @@ pipeline saw it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
 
 from hf_serving import deadline
-from hf_serving.engines.base import Engine
+from hf_serving.engines.base import Engine, Target
 from hf_serving.errors import BadRequest
 from hf_serving.observability import stage_clock
-from hf_serving.tasks import text_batches
+from hf_serving.tasks import explaining, text_batches
+from hf_serving.tasks.explaining import AttributorSource, ExplainRequest, TokenSpan
 from hf_serving.tasks.padding import pad_rows, pad_values
 from hf_serving.tasks.question_answering.decoding import WindowLogits, decode_answers
 
@@ -47,6 +49,7 @@ class QAParameters:
     doc_stride: int | None = None  # None: min(max_seq_len // 2, 128)
     max_question_len: int = 64
     handle_impossible_answer: bool = False
+    explain: ExplainRequest = field(default_factory=ExplainRequest)
 
     @classmethod
     def from_request(cls, parameters: object) -> QAParameters:
@@ -55,11 +58,13 @@ class QAParameters:
             return cls()
         if not isinstance(parameters, dict):
             raise BadRequest("parameters must be a JSON object")
-        known = [field.name for field in fields(cls)]
+        known = [field.name for field in fields(cls) if field.name != "explain"] + list(explaining.NAMES)
         unknown = sorted(str(name) for name in parameters if name not in known)
         if unknown:
             raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(known)})")
-        values: dict[str, Any] = {name: _checked_parameter(name, value) for name, value in parameters.items()}
+        values: dict[str, Any] = {name: _checked_parameter(name, value) for name, value in parameters.items()
+                                  if name not in explaining.NAMES}
+        values["explain"] = explaining.explain_request(parameters)
         max_seq_len, doc_stride = values.get("max_seq_len"), values.get("doc_stride")
         if max_seq_len is not None and doc_stride is not None and doc_stride >= max_seq_len:
             raise BadRequest(f"parameters.doc_stride ({doc_stride}) must be < parameters.max_seq_len "
@@ -94,9 +99,11 @@ class Answer:
     score: float
     start: int  # character offsets into the context
     end: int
+    explanation: dict | None = None  # with `explain`, on an input's best answer
 
     def to_dict(self) -> dict:
-        return {"score": self.score, "start": self.start, "end": self.end, "answer": self.answer}
+        found = {"score": self.score, "start": self.start, "end": self.end, "answer": self.answer}
+        return found if self.explanation is None else {**found, "explanation": self.explanation}
 
 
 @dataclass(frozen=True)
@@ -114,10 +121,12 @@ class QuestionAnswerer:
     """Answers (question, context) pairs with an engine running a *ForQuestionAnswering model (outputs
     start_logits and end_logits), its fast tokenizer and its config."""
 
-    def __init__(self, engine: Engine, tokenizer: Any, config: Any) -> None:
+    def __init__(self, engine: Engine, tokenizer: Any, config: Any,
+                 attributor: AttributorSource = explaining.NO_EXPLAINER) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("QuestionAnswerer needs a fast (tokenizers-backed) tokenizer")
         self.engine = engine
+        self.attributor = attributor
         self.tokenizer = tokenizer
         self.config = config
         # The pipeline read answers from the context's side of the pair, which depends on padding_side.
@@ -137,8 +146,59 @@ class QuestionAnswerer:
         for window, (start, end) in zip(windows, self._logits(windows), strict=True):
             per_input[window.input_index].append(
                 WindowLogits(start, end, window.p_mask, window.encoding, window.pad_offset))
-        return [self._answers(item.context, item_windows, params)
-                for item, item_windows in zip(inputs, per_input, strict=True)]
+        answers = [self._answers(item.context, item_windows, params)
+                   for item, item_windows in zip(inputs, per_input, strict=True)]
+        if params.explain.enabled:
+            for item, found in zip(inputs, answers, strict=True):
+                found[0] = replace(found[0], explanation=self._explain(item, found[0], max_seq_len, doc_stride,
+                                                                        params.explain))
+        return answers
+
+    def _explain(self, item: QAInput, answer: Answer, max_seq_len: int, doc_stride: int,
+                 explain: ExplainRequest) -> dict:
+        """The attributions of the question's and the context's tokens, in the window that holds the answer best, to
+        the logits of the answer's first token being its start and of its last token being its end."""
+        attributor = self.attributor()
+        encoded = self._encode_windows([item.question], [item.context], max_seq_len, doc_stride)
+        row, start, end = self._answer_window(encoded, answer)
+        names = [name for name in self.tokenizer.model_input_names if name in encoded]
+        inputs = {name: np.array([encoded[name][row]], dtype=np.int64) for name in names}
+        sides = encoded.sequence_ids(row)
+        special = np.array([[side is None for side in sides]])
+        baseline = explaining.baseline_ids(inputs["input_ids"], special, self.tokenizer.pad_token_id or 0)
+        found = attributor.attribute(inputs, baseline, [Target("start_logits", start), Target("end_logits", end)],
+                                     explain.steps, explaining.MAX_STEPS)
+        context_side = 1 if self._question_first else 0
+        offsets = encoded.encodings[row].offsets
+        spans = [TokenSpan(position, first, last, "context" if side == context_side else "question")
+                 for position, (side, (first, last)) in enumerate(zip(sides, offsets, strict=True))
+                 if side is not None and last > first]
+        texts: dict[str | None, str] = {"question": item.question, "context": item.context}
+        return explaining.explanation(self.tokenizer.pad_token or "[PAD]", [
+            explaining.target_entry(name, f"{name} logit", attribution,
+                                    explaining.token_entries(spans, texts, attribution.values))
+            for name, attribution in zip(("start", "end"), found, strict=True)])
+
+    def _answer_window(self, encoded: Any, answer: Answer) -> tuple[int, int, int]:
+        """(window, start token, end token) of the answer: the window with the most context around it. The empty
+        answer (handle_impossible_answer) is the [CLS] token of the first window."""
+        context_side = 1 if self._question_first else 0
+        best: tuple[int, int, int, int] | None = None  # (room around the answer, window, start, end)
+        for row in range(len(encoded["input_ids"])):
+            offsets = encoded.encodings[row].offsets
+            tokens = [i for i, side in enumerate(encoded.sequence_ids(row)) if side == context_side]
+            starts = [i for i in tokens if offsets[i][0] <= answer.start < offsets[i][1]]
+            ends = [i for i in tokens if offsets[i][0] < answer.end <= offsets[i][1]]
+            if answer.answer and starts and ends:
+                room = min(starts[0] - tokens[0], tokens[-1] - ends[-1])
+                if best is None or room > best[0]:
+                    best = (room, row, starts[0], ends[-1])
+        if best is None:  # the empty answer: where the pipeline scored "no answer"
+            cls = self.tokenizer.cls_token_id
+            ids = list(encoded["input_ids"][0])
+            position = ids.index(cls) if cls in ids else 0
+            return 0, position, position
+        return best[1], best[2], best[3]
 
     def _answers(self, context: str, windows: list[WindowLogits], params: QAParameters) -> list[Answer]:
         sequence_index = 1 if self._question_first else 0  # the side of the pair that holds the context

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from hf_serving.errors import BadRequest
 from hf_serving.formats.media import json_type_name
+from hf_serving.tasks import explaining
 from hf_serving.tasks.base import ParsedRequest
 from hf_serving.tasks.envelope import input_field
 from hf_serving.tasks.question_answering.answerer import Answer, QAInput, QAParameters
@@ -24,6 +25,12 @@ QARequest = ParsedRequest[QAInput, QAParameters]
 
 
 def parse_qa_request(payload: object) -> QARequest:
+    request = _parse(payload)
+    explaining.check_item_count(request.parameters.explain, len(request.items), "question/context pairs")
+    return request
+
+
+def _parse(payload: object) -> QARequest:
     if isinstance(payload, list):
         return ParsedRequest(_parse_items(payload, "inputs"), QAParameters(), is_batch=True)
     if not isinstance(payload, dict):

@@ -10,7 +10,7 @@ from hf_serving.tasks.question_answering.requests import QARequest, format_answe
 class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
-        self.answerer = QuestionAnswerer(parts.engine, parts.tokenizer, parts.config)
+        self.answerer = QuestionAnswerer(parts.engine, parts.tokenizer, parts.config, parts.attributor)
 
     def answer(self, items: list[QAInput], parameters: QAParameters) -> list[object]:
         return list(self.answerer(items, parameters))
@@ -20,7 +20,8 @@ class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters]):
         return [answer.to_dict() for answer in answers]
 
     def decode_result(self, stored: object) -> object:
-        return [Answer(answer=entry["answer"], score=entry["score"], start=entry["start"], end=entry["end"])
+        return [Answer(answer=entry["answer"], score=entry["score"], start=entry["start"], end=entry["end"],
+                       explanation=entry.get("explanation"))
                 for entry in stored]  # type: ignore[attr-defined]
 
     def format(self, request: QARequest, results: list[object]) -> object:

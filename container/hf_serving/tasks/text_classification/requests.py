@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hf_serving.tasks import explaining
 from hf_serving.tasks.base import ParsedRequest
 from hf_serving.tasks.text_classification.classifier import ClassificationParameters
 from hf_serving.tasks.text_inputs import parse_text_request
@@ -10,4 +11,6 @@ ClassificationRequest = ParsedRequest[str, ClassificationParameters]
 
 
 def parse_classification_request(payload: object) -> ClassificationRequest:
-    return parse_text_request(payload, ClassificationParameters.from_request)
+    request = parse_text_request(payload, ClassificationParameters.from_request)
+    explaining.check_item_count(request.parameters.explain, len(request.items), "texts")
+    return request

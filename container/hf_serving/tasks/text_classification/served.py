@@ -10,7 +10,7 @@ from hf_serving.tasks.text_classification.requests import ClassificationRequest
 class TextClassificationModel(BatchedModel[str, ClassificationParameters]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
-        self.classifier = TextClassifier(parts.engine, parts.tokenizer, parts.config)
+        self.classifier = TextClassifier(parts.engine, parts.tokenizer, parts.config, parts.attributor)
 
     def answer(self, items: list[str], parameters: ClassificationParameters) -> list[object]:
         return self.classifier(items, parameters)

@@ -1,0 +1,111 @@
+"""Explanations, as the text tasks share them: the request's parameters, the baseline, and the response's shape.
+
+`"parameters": {"explain": true}` asks, beside each prediction, for the attribution of every token of its input to
+the output the prediction rests on (engines/attribution.py computes them: integrated gradients on the float32
+model). The response carries them as
+
+    "explanation": {"method": "integrated_gradients", "baseline": "[PAD]", "targets": [
+        {"target": "POSITIVE", "output": "softmax score", "value": F(text), "baseline_value": F(baseline),
+         "delta": sum - (value - baseline_value), "steps": 64, "converged": true,
+         "tokens": [{"token": "wonderful", "start": 14, "end": 23, "attribution": 0.41}, ...]}]}
+
+with each token's characters in the text (start/end offsets; a question-answering token also names its "field",
+question or context). Special tokens ([CLS], [SEP]) are kept in the baseline, so they have no attribution and are
+not listed.
+
+Bounds: at most MAX_EXPLAINED_ITEMS texts (question/context pairs) per request, and MAX_STEPS steps per output;
+the invocation timeout bounds the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from hf_serving.engines.base import Attribution, Attributor
+from hf_serving.errors import BadRequest
+from hf_serving.formats.media import json_type_name
+
+METHOD = "integrated_gradients"
+MAX_EXPLAINED_ITEMS = 8
+DEFAULT_STEPS = 32
+MAX_STEPS = 256
+NAMES = ("explain", "explain_steps")
+
+
+# What LoadedParts carries: the attributor, loaded on first use, or a BadRequest saying why there is none.
+AttributorSource = Callable[[], Attributor]
+
+
+def unavailable(reason: str) -> AttributorSource:
+    def refuse() -> Attributor:
+        raise BadRequest(f"explanations are not available here: {reason}")
+    return refuse
+
+
+NO_EXPLAINER = unavailable("this model was loaded without an explainer")
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    """What a request asked of explanations: none, or with how many steps to start."""
+
+    enabled: bool = False
+    steps: int = DEFAULT_STEPS
+
+
+def explain_request(parameters: Mapping[str, object]) -> ExplainRequest:
+    """explain and explain_steps from a request's parameters (the caller checks for unknown names)."""
+    enabled = parameters.get("explain", False)
+    if not isinstance(enabled, bool):
+        raise BadRequest(f"parameters.explain must be true or false, not {json_type_name(enabled)}")
+    steps = parameters.get("explain_steps", DEFAULT_STEPS)
+    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
+        raise BadRequest(f"parameters.explain_steps must be an integer from 1 to {MAX_STEPS}")
+    if "explain_steps" in parameters and not enabled:
+        raise BadRequest("parameters.explain_steps needs parameters.explain: true")
+    return ExplainRequest(enabled, steps)
+
+
+def check_item_count(explain: ExplainRequest, items: int, what: str) -> None:
+    if explain.enabled and items > MAX_EXPLAINED_ITEMS:
+        raise BadRequest(f"an explain request may hold at most {MAX_EXPLAINED_ITEMS} {what}, not {items}: "
+                         "send the others in requests of their own")
+
+
+def baseline_ids(input_ids: np.ndarray, special: np.ndarray, pad_id: int) -> np.ndarray:
+    """The input with every token but the special ones replaced by the pad token: the 'no text' reference."""
+    return np.where(special.astype(bool), input_ids, pad_id).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class TokenSpan:
+    """A token of the input that carries an attribution: where it is in the row, and in which text."""
+
+    position: int  # in the model's row
+    start: int  # character offsets into its text
+    end: int
+    field: str | None = None  # question answering: "question" or "context"
+
+
+def token_entries(spans: Sequence[TokenSpan], texts: Mapping[str | None, str], values: np.ndarray) -> list[dict]:
+    entries = []
+    for span in spans:
+        entry: dict[str, object] = {"token": texts[span.field][span.start:span.end]}
+        if span.field is not None:
+            entry["field"] = span.field
+        entry.update(start=span.start, end=span.end, attribution=float(values[span.position]))
+        entries.append(entry)
+    return entries
+
+
+def target_entry(target: str, output: str, attribution: Attribution, tokens: list[dict]) -> dict:
+    return {"target": target, "output": output, "value": attribution.output,
+            "baseline_value": attribution.baseline_output, "delta": attribution.delta, "steps": attribution.steps,
+            "converged": attribution.converged, "tokens": tokens}
+
+
+def explanation(baseline_token: str, targets: list[dict]) -> dict:
+    return {"method": METHOD, "baseline": baseline_token, "targets": targets}
