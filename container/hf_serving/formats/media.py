@@ -13,6 +13,7 @@ from hf_serving.errors import BadRequest, NotAcceptable, UnsupportedMediaType
 JSON = "application/json"
 JSONLINES = "application/jsonlines"
 CSV = "text/csv"
+HTML = "text/html"  # explanations only (formats/explanation_html.py)
 ANY = "*/*"
 
 # Clients and the SageMaker SDK spell JSON Lines several ways.

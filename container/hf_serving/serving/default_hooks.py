@@ -15,7 +15,7 @@ RecordResults for a RecordBatch. These defaults stay thin: the task logic lives 
 from __future__ import annotations
 
 from hf_serving.errors import NotAcceptable
-from hf_serving.formats import media, records
+from hf_serving.formats import explanation_html, media, records
 from hf_serving.loading.loader import load_served_model
 from hf_serving.settings import current_settings
 from hf_serving.tasks.base import ServedModel
@@ -60,12 +60,22 @@ def predict_fn(data, model: ServedModel, context=None) -> object:
 
 
 def output_fn(prediction, accept, context=None) -> tuple[bytes, str]:
-    """Encode the answer as the client asked (Accept), returning the body and its Content-Type."""
+    """Encode the answer as the client asked (Accept), returning the body and its Content-Type. An explain request
+    may also be answered as a page (text/html) that shows its attributions."""
     request_type = prediction.format if isinstance(prediction, records.RecordResults) else media.JSON
     supported = OUTPUT_TYPES[request_type]
-    default = current_settings().default_accept
-    response_type = media.negotiate_accept(accept, supported, default if default in supported else supported[0])
     results = prediction.results if isinstance(prediction, records.RecordResults) else None
+    if results is None and explanation_html.has_explanations(prediction):
+        supported = (*supported, media.HTML)
+    default = current_settings().default_accept
+    try:
+        response_type = media.negotiate_accept(accept, supported, default if default in supported else supported[0])
+    except NotAcceptable as exc:
+        if media.HTML in (accept or "") and media.HTML not in supported:
+            raise NotAcceptable(f"{exc.message} (text/html answers requests with \"explain\": true)") from None
+        raise
+    if response_type == media.HTML:
+        return explanation_html.render(prediction), explanation_html.CONTENT_TYPE
     if response_type == media.CSV and results is not None:
         return records.encode_csv(results), media.CSV
     if response_type == media.JSONLINES:
