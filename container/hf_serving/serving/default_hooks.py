@@ -63,7 +63,7 @@ def output_fn(prediction, accept, context=None) -> tuple[bytes, str]:
     """Encode the answer as the client asked (Accept), returning the body and its Content-Type. An explain request
     may also be answered as a page (text/html) that shows its attributions."""
     request_type = prediction.format if isinstance(prediction, records.RecordResults) else media.JSON
-    supported = OUTPUT_TYPES[request_type]
+    supported: tuple[str, ...] = OUTPUT_TYPES[request_type]
     results = prediction.results if isinstance(prediction, records.RecordResults) else None
     if results is None and explanation_html.has_explanations(prediction):
         supported = (*supported, media.HTML)
