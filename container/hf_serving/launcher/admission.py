@@ -33,9 +33,12 @@ def slots(workers: int, batch_size: int) -> int:
     return BATCHES_PER_WORKER * workers * batch_size
 
 
-def nginx_values(settings: Settings, workers: int, batch_size: int) -> dict[str, str | int]:
+def nginx_values(settings: Settings, workers: int, batch_size: int,
+                 explanation_worker: bool = False) -> dict[str, str | int]:
+    """Explain requests queue in a pool of their own, in front of their one worker (loading/explainer.py): a burst of
+    them is refused there and never takes a slot of the model's."""
     return {"ADMISSION_SLOTS": slots(workers, batch_size), "QUEUE_TIMEOUT_S": f"{settings.queue_timeout_s:g}",
-            "LUA_DIR": str(LUA_DIR)}
+            "EXPLAIN_SLOTS": slots(1, 1) if explanation_worker else 0, "LUA_DIR": str(LUA_DIR)}
 
 
 def describe(settings: Settings, workers: int, batch_size: int) -> str:

@@ -14,7 +14,7 @@ import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hf_serving.launcher import host_tools, mms_fix
@@ -92,17 +92,25 @@ class MmsConfig:
     log_format: str = "text"
 
 
+def explanation_config(config: MmsConfig) -> MmsConfig:
+    """The explanation worker's registration: one worker taking one request at a time, never a batch."""
+    return replace(config, workers=1, batch_size=1, max_batch_delay_ms=0)
+
+
 def model_store_dir(runtime_dir: Path) -> Path:
     return runtime_dir / "model-store"
 
 
-def write_runtime_files(runtime_dir: Path, config: MmsConfig, single_model: bool = True) -> Path:
+def write_runtime_files(runtime_dir: Path, config: MmsConfig, single_model: bool = True,
+                        explanation_worker: bool = False) -> Path:
     """config.properties, log4j2.xml and a model store: one entry pointing at our handler on a single-model
-    endpoint, none yet on a multi-model one (POST /models adds them)."""
+    endpoint (and one for its explanation worker), none yet on a multi-model one (POST /models adds them)."""
     model_store_path = model_store_dir(runtime_dir)
     model_store_path.mkdir(parents=True, exist_ok=True)
     if single_model:
         model_store.write_manifest(model_store_path, MODEL_NAME, HANDLER)
+    if explanation_worker:
+        model_store.write_explanation_entry(model_store_path, HANDLER)
     mms_level = "info" if config.log_level in ("DEBUG", "INFO") else "warn"
     (runtime_dir / "log4j2.xml").write_text(log4j2_xml(mms_level, config.log_format))
     properties = {

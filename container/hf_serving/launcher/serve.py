@@ -34,7 +34,7 @@ from hf_serving.launcher.ports import pick_ports
 from hf_serving.launcher.processes import Child, Children, become_subreaper
 from hf_serving.launcher.readiness import Readiness, watch_workers
 from hf_serving.launcher.supervision import RestartBudget, listener_models, model_listeners
-from hf_serving.loading import code_requirements
+from hf_serving.loading import code_requirements, model_store
 from hf_serving.loading.sizing import effective_batch_size, effective_threads, effective_workers
 from hf_serving.loading.source import has_random_weights, resolve_model_dir
 from hf_serving.multi_model.api import ModelsApi
@@ -51,6 +51,7 @@ from hf_serving.serving.worker_reports import (
     ready_worker_descriptions,
 )
 from hf_serving.settings import Settings
+from hf_serving.tasks.explaining import MAX_EXPLAINED_ITEMS, MAX_STEPS
 from hf_serving.tasks.registry import detect_task
 
 log = logging.getLogger("hf_serving.serve")
@@ -94,6 +95,8 @@ class Stack:
         # Refused here, before any process starts.
         self.task_spec = detect_task(model_dir, settings.task) if model_dir is not None else None
         self.workers = effective_workers(settings)  # of the model; per model on a multi-model endpoint
+        # Explain requests get a worker of their own (loading/explainer.py), on a single-model endpoint.
+        self.explanation_worker = settings.explain and not settings.multi_model
         self.threads = effective_threads(settings, self.workers)
         ports = pick_ports(5, settings.safe_port_range, exclude={settings.port})
         self.edge_port = ports[2]  # nginx's inner hop to the model server (docker/nginx.conf)
@@ -164,7 +167,8 @@ class Stack:
             log.error("%s", exc)
             return 1
         self.nginx_conf = nginx.write_config(self.runtime_dir, self._nginx_values())
-        mms.write_runtime_files(self.runtime_dir, self.mms_config, single_model=self.lifecycle is None)
+        mms.write_runtime_files(self.runtime_dir, self.mms_config, single_model=self.lifecycle is None,
+                                explanation_worker=self.explanation_worker)
         if self.lifecycle is not None:
             self.models_api = ModelsApi(self.lifecycle, self.models_api_port)
             self.models_api.start()
@@ -282,6 +286,9 @@ class Stack:
         started = time.monotonic()
         try:
             client.register(self.mms_config, timeout_s=max(1.0, deadline - time.monotonic()))
+            if self.explanation_worker:  # it loads its model at its first request: registered in a second or two
+                client.register(mms.explanation_config(self.mms_config), name=model_store.EXPLAIN_MODEL_NAME,
+                                timeout_s=max(1.0, deadline - time.monotonic()))
         except (OSError, urllib.error.URLError) as exc:
             detail = exc.read().decode(errors="replace") if isinstance(exc, urllib.error.HTTPError) else exc
             if not self.stop_requested.is_set() and generation == self.generation:
@@ -364,7 +371,8 @@ class Stack:
 
     def _nginx_values(self) -> dict[str, str | int]:
         return {**edge_values(self.settings),
-                **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size),
+                **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size,
+                                         self.explanation_worker),
                 "NGINX_MODULES": host_tools.nginx_load_module_lines(),
                 "MULTI_MODEL": int(self.lifecycle is not None), "MODELS_API_PORT": self.models_api_port,
                 "METRICS_PORT": self.metrics_port,
@@ -419,6 +427,12 @@ class Stack:
                     if self.task_spec.owns_directory(self.model_dir) else "from config.json architectures")
         return [f"model source: {source}", f"task: {self.task_spec.task.value} ({found_by})"]
 
+    def _explanations_line(self) -> str:
+        if self.explanation_worker:
+            return (f"explanations: on, in a worker of their own (float32 torch, loaded at the first explain request; "
+                    f"at most {MAX_EXPLAINED_ITEMS} texts and {MAX_STEPS} steps); SERVE_EXPLAIN=off turns them off")
+        return f"explanations: off ({'SERVE_EXPLAIN=off' if not self.settings.explain else 'a multi-model endpoint'})"
+
     def _print_banner(self) -> None:
         s = self.settings
         per_model = " per model" if self.lifecycle is not None else ""
@@ -434,6 +448,7 @@ class Stack:
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}",
             admission.describe(s, self.workers, self.mms_config.batch_size),
             response_cache.describe(s),
+            self._explanations_line(),
             f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "
             f"user code: {self._user_code()}",
         ]

@@ -19,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SINGLE_MODEL_NAME = "model"  # the one entry of a single-model endpoint
+# A single-model endpoint's explanation worker (loading/explainer.py): the same model, float32 on torch, batch size 1,
+# so that explain requests never share a batch with the others. Its entry holds a marker that tells the worker so.
+EXPLAIN_MODEL_NAME = "explain"
+EXPLAIN_MARKER = "explanation-worker"
 ENTRY_FILE = "model.json"
 SCRATCH_ROOT = "models"  # under the runtime directory
 CODE_PACKAGES = "code-packages"  # code/requirements.txt installed here (INSTALL_CODE_REQUIREMENTS=true)
@@ -48,6 +52,16 @@ def write_manifest(model_store: Path, name: str, handler: str) -> Path:
                 "runtime": "python", "model": {"modelName": name, "handler": handler, "modelVersion": "1.0"}}
     (entry_dir / "MAR-INF" / "MANIFEST.json").write_text(json.dumps(manifest))
     return entry_dir
+
+
+def write_explanation_entry(model_store: Path, handler: str) -> Path:
+    entry_dir = write_manifest(model_store, EXPLAIN_MODEL_NAME, handler)
+    (entry_dir / EXPLAIN_MARKER).touch()
+    return entry_dir
+
+
+def is_explanation_entry(entry_dir: Path) -> bool:
+    return (entry_dir / EXPLAIN_MARKER).is_file()
 
 
 def write_entry(model_store: Path, entry: StoreEntry, handler: str) -> Path:

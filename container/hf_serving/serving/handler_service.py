@@ -1,7 +1,9 @@
 """multi-model-server's entry point in each Python worker: `handle(data, context)`.
 
 MMS calls handle(None, context) once when the worker starts (load the model, then one warm-up
-inference: only then may /ping say ready), and handle(batch, context) for every batch of requests.
+inference: only then may /ping say ready), and handle(batch, context) for every batch of requests. A single-model
+endpoint's explanation worker (loading/explainer.py) loads its model, float32 on torch, at its first request instead:
+until someone asks for an explanation it costs a Python process and nothing more.
 Each request of a batch is decoded, validated and encoded on its own, with its own headers; a bad one
 gets its own JSON error and the others are answered. With the default input_fn and predict_fn, the
 valid JSON requests of a batch share one model pass (MODEL_SERVER_BATCH_SIZE > 1 makes MMS send
@@ -13,8 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,11 @@ from hf_serving.settings import Settings, current_settings, use_settings
 
 log = logging.getLogger("hf_serving.requests")
 
+# The explanation worker's CPU priority below the batching workers' (nice 0): on cores they share, an explanation's
+# seconds of gradients run on what the other requests leave, as nginx's worker does under a flood.
+EXPLANATION_NICENESS = 5
+EXPLANATION_LABEL = "explain"  # its label in /metrics and its log lines, beside the model's "model"
+
 
 class HandlerService:
     def __init__(self, settings: Settings, model_name: str | None = None) -> None:
@@ -50,6 +59,7 @@ class HandlerService:
         self.model_label = model_name if model_name is not None else SINGLE_MODEL_LABEL
         self.metrics: WorkerMetrics | None = None
         self.cache: ResponseCache | None = None
+        self.pending_context: Any = None  # the explanation worker's server context, until its model is loaded
 
     def initialize(self, server_context: Any, restarted: bool = False) -> None:
         started = time.monotonic()
@@ -68,6 +78,11 @@ class HandlerService:
         self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
                             getattr(engine, "device", "unknown"), restarted)
 
+    def defer(self, server_context: Any) -> None:
+        """Load at the first request, not now (the explanation worker)."""
+        self.pending_context = server_context
+        log.info("%sworker started; it loads the model at its first request", self.log_prefix)
+
     def loaded_description(self) -> str:
         model = self.hooks.model
         describe = getattr(model, "describe", None)
@@ -75,13 +90,16 @@ class HandlerService:
 
     def handle_batch(self, batch: list[dict], server_context: Any) -> list[bytes | str]:
         started, now = time.monotonic(), time.time()
+        unloaded = self._load_deferred() if self.pending_context is not None else None  # counts against the timeout
         clock = stage_clock.begin()
         try:
             pending = [Pending.of(index, request, server_context) for index, request in enumerate(batch)]
             timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now))
                        for p in pending]
-            with deadline_after(self.settings.invocation_timeout_s):
-                if len(pending) > 1 and self.hooks.can_batch():
+            with deadline_after(self.settings.invocation_timeout_s - (time.monotonic() - started)):
+                if unloaded is not None:
+                    outcomes: list[Outcome] = [unloaded for _ in pending]
+                elif len(pending) > 1 and self.hooks.can_batch():
                     outcomes = batch_runs.run_together(self.hooks, pending, timings, clock)
                 else:
                     outcomes = [batch_runs.run_alone(self.hooks, p, timing, clock)
@@ -93,6 +111,17 @@ class HandlerService:
             stage_clock.end()
         memory.after_request(sum(len(p.body) for p in pending))
         return responses
+
+    def _load_deferred(self) -> Exception | None:
+        """The explanation worker's model, at its first request; a failure is that batch's 500s (the cause in the
+        log), and the next request tries again."""
+        try:
+            self.initialize(self.pending_context)
+        except Exception as exc:  # every request of the batch gets it as its error
+            log.error("%sthe model failed to load for the first request", self.log_prefix, exc_info=True)
+            return exc
+        self.pending_context = None
+        return None
 
     def _respond(self, p: Pending, outcome: Outcome, timing: RequestTiming, server_context: Any, batch_size: int,
                  started: float) -> bytes | str:
@@ -136,17 +165,32 @@ def _phrase(status: int) -> str:
 _service: HandlerService | None = None
 
 
-def _worker_settings(context: Any) -> tuple[Settings, Path | None, str | None]:
-    """This worker's settings, the directory it reports to the launcher in, and its model's name.
+@dataclass(frozen=True)
+class WorkerPlace:
+    """Who this worker is: its settings, where it reports to the launcher (None: it does not), its model's name on a
+    multi-model endpoint, and whether it is a single-model endpoint's explanation worker."""
 
-    On a multi-model endpoint the store entry MMS gave the worker names the model's own directory: its weights,
+    settings: Settings
+    reports: Path | None
+    model_name: str | None = None
+    explains: bool = False
+
+
+def _worker_place(context: Any) -> WorkerPlace:
+    """On a multi-model endpoint the store entry MMS gave the worker names the model's own directory: its weights,
     its config (so its own task) and its own code/inference.py. Its reports go to the model's scratch directory.
-    """
+    The explanation worker's entry is marked (loading/model_store.py): the same model in float32 on torch; it reports
+    nothing, since readiness follows the batching workers."""
     settings = current_settings()
     properties = getattr(context, "system_properties", None) or {}
-    entry = model_store.read_entry(Path(properties.get("model_dir") or "."))
+    entry_dir = Path(properties.get("model_dir") or ".")
+    if model_store.is_explanation_entry(entry_dir):
+        explaining = dataclasses.replace(settings, dtype="float32", engine="torch")
+        use_settings(explaining)
+        return WorkerPlace(explaining, None, EXPLANATION_LABEL, explains=True)
+    entry = model_store.read_entry(entry_dir)
     if entry is None:
-        return settings, settings.runtime_dir, None
+        return WorkerPlace(settings, settings.runtime_dir)
     settings = dataclasses.replace(settings, model_dir=entry.url, code_dir_override=None)
     use_settings(settings)
     reports = None
@@ -155,14 +199,20 @@ def _worker_settings(context: Any) -> tuple[Settings, Path | None, str | None]:
         packages = reports / model_store.CODE_PACKAGES
         if packages.is_dir():
             sys.path.insert(0, str(packages))
-    return settings, reports, entry.name
+    return WorkerPlace(settings, reports, entry.name)
 
 
 def handle(data: list[dict] | None, context: Any) -> list[bytes | str] | None:
     global _service
     if _service is None:
         _configure_logging()
-        settings, reports, model_name = _worker_settings(context)
+        place = _worker_place(context)
+        settings, reports, model_name = place.settings, place.reports, place.model_name
+        if place.explains:
+            os.nice(EXPLANATION_NICENESS)
+            _service = HandlerService(settings, model_name)
+            _service.defer(context)
+            return None if data is None else _service.handle_batch(data, _framed(context))
         if reports is not None and model_name is not None:
             report_worker_started(reports)  # a multi-model load counts the workers that die without a word
         restarted = reports is not None and served_before(reports)
@@ -181,8 +231,12 @@ def handle(data: list[dict] | None, context: Any) -> list[bytes | str] | None:
             report_worker_ready(reports, _service.loaded_description())
     if data is None:
         return None
+    return _service.handle_batch(data, _framed(context))
+
+
+def _framed(context: Any) -> Any:
     context.request_processor = [_FramedRequest(rp) for rp in context.request_processor]
-    return _service.handle_batch(data, context)
+    return context
 
 
 class _WireHeaders(dict):

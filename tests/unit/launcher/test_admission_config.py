@@ -25,8 +25,15 @@ def test_the_rendered_configuration_carries_the_slots_the_bound_and_the_lua_modu
     assert "at most 2.5 s (SERVE_QUEUE_TIMEOUT_S)" in admission.describe(settings, 2, 8)
 
 
+def test_the_explanation_worker_has_a_pool_of_two_slots_only_when_it_exists():
+    settings = Settings.from_environ({})
+    assert admission.nginx_values(settings, workers=1, batch_size=8, explanation_worker=True)["EXPLAIN_SLOTS"] == 2
+    assert admission.nginx_values(settings, workers=1, batch_size=8)["EXPLAIN_SLOTS"] == 0
+
+
 def test_the_real_template_uses_every_admission_value():
     template = nginx.TEMPLATE_PATH.read_text()
-    for name in ("NGINX_MODULES", "LUA_DIR", "ADMISSION_SLOTS", "QUEUE_TIMEOUT_S"):
+    for name in ("NGINX_MODULES", "LUA_DIR", "ADMISSION_SLOTS", "QUEUE_TIMEOUT_S", "EXPLAIN_SLOTS"):
         assert "{{" + name + "}}" in template
-    assert 'access_by_lua_block { require("admission").admit() }' in template
+    assert 'access_by_lua_block { require("admission").admit(require("explanations").route()) }' in template
+    assert (admission.LUA_DIR / "explanations.lua").is_file()

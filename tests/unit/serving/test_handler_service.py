@@ -9,10 +9,11 @@ import pytest
 
 from hf_serving import settings as settings_module
 from hf_serving.serving import default_hooks
+from hf_serving.serving.handler_service import HandlerService
 from hf_serving.serving.hook_runner import call_hook
 from hf_serving.serving.request_context import RequestContext
 from hf_serving.settings import Settings
-from tests.support.fakes import json_request, run_batch, service_for
+from tests.support.fakes import FakeServerContext, json_request, run_batch, service_for
 from tests.support.paths import ROOT, TINY_QA
 
 CONTEXT = "The container listens on port 8080 for requests."
@@ -170,3 +171,30 @@ def test_a_user_predict_fn_turns_batching_off(settings):
     assert not service.hooks.can_batch()
     bodies, _ = run_batch(service, [json_request({"question": "a"}), json_request({"question": "b"})])
     assert [json.loads(b) for b in bodies] == [{"seen": "a"}, {"seen": "b"}]
+
+
+def test_a_deferred_service_loads_at_its_first_request_and_a_failed_load_is_that_requests_500(settings, caplog,
+                                                                                             monkeypatch):
+    """The explanation worker's: no model until a request comes; a load that fails answers the batch with 500s and
+    is tried again by the next request."""
+    (settings.code_dir).mkdir()
+    (settings.code_dir / "inference.py").write_text(
+        "import os\n"
+        "from hf_serving.serving.default_hooks import model_fn as default_model_fn\n"
+        "def model_fn(model_dir):\n"
+        "    if os.environ.get('FAIL_LOAD'):\n"
+        "        raise RuntimeError('no weights today')\n"
+        "    return default_model_fn(model_dir)\n")
+    service = HandlerService(settings)
+    service.defer(FakeServerContext([]))
+    assert service.hooks.model is None
+    question = json_request({"question": "Which port?", "context": CONTEXT})
+    monkeypatch.setenv("FAIL_LOAD", "1")
+    bodies, context = run_batch(service, [question, question])
+    monkeypatch.delenv("FAIL_LOAD")
+    assert [context.statuses[i][0] for i in range(2)] == [500, 500]
+    assert json.loads(bodies[0])["error"]["code"] == "internal_error" and "no weights" not in bodies[0].decode()
+    assert "the model failed to load for the first request" in caplog.text
+    bodies, context = run_batch(service, [question])
+    assert context.statuses[0][0] == 200 and json.loads(bodies[0])["answer"]
+    assert service.pending_context is None

@@ -30,11 +30,13 @@ local COUNTS = {"admitted_at_once", "admitted_after_wait", "refused_predicted", 
 local held = {}
 
 -- label: the model's own name, for /metrics (a multi-model endpoint's pools are named by its MD5 in the stack).
-local function pool(name, label)
+-- pool_slots: the pool's own count where it differs (the explanation worker's).
+local function pool(name, label, pool_slots)
     local found = pools[name]
     if not found then
         -- service_s: the recent mean seconds a request holds a slot; nil until one has finished
-        found = {sema = assert(semaphore.new(slots)), service_s = nil, label = label or name,
+        found = {sema = assert(semaphore.new(pool_slots or slots)), slots = pool_slots or slots, service_s = nil,
+                 label = label or name,
                  counts = {admitted_at_once = 0, admitted_after_wait = 0, refused_predicted = 0, refused_waited = 0}}
         pools[name] = found
     end
@@ -45,6 +47,10 @@ function M.start(config)
     slots, bound = config.slots, config.bound_s
     if config.single_model then
         pool("model") -- its gauges exist from the start
+    end
+    -- A single-model endpoint's explain requests (explanations.lua): their own worker, their own queue.
+    if (config.explain_slots or 0) > 0 then
+        pool("explain", "explain", config.explain_slots)
     end
 end
 
@@ -94,7 +100,7 @@ function M.admit(name, label)
         return hold(p, "admitted_at_once")
     end
     local ahead = waiting(p) + 1
-    local predicted_s = p.service_s and ahead * p.service_s / slots or 0
+    local predicted_s = p.service_s and ahead * p.service_s / p.slots or 0
     if predicted_s > bound or bound == 0 then
         return refuse(p, "refused_predicted", predicted_s)
     end
@@ -141,7 +147,7 @@ end
 -- every pool; "pools" has each one, by the model's name in the stack.
 local function pool_state(p)
     local available = p.sema:count()
-    local state = {in_service = slots - math.max(available, 0), waiting = waiting(p),
+    local state = {slots = p.slots, in_service = p.slots - math.max(available, 0), waiting = waiting(p),
                    service_s = p.service_s or "null"}
     for _, key in ipairs(COUNTS) do
         state[key] = p.counts[key]
@@ -154,7 +160,7 @@ function M.pools()
     local states = {}
     for _, p in pairs(pools) do
         local state = pool_state(p)
-        state.model, state.slots = p.label, slots
+        state.model, state.slots = p.label, p.slots
         states[#states + 1] = state
     end
     return states

@@ -20,6 +20,9 @@ end
 -- The route, one of a fixed few: a raw path would make a new series of every unknown URL a client sends.
 local function route_of(uri)
     local path = uri and uri:match("^[^?]*") or ""
+    if path == "/predict" then -- /invocations under the tutorial services' name (docker/nginx.conf)
+        return "/invocations"
+    end
     if path == "/invocations" or path == "/ping" or path == "/metrics" or path == "/execution-parameters"
         or path == "/models" then
         return path
