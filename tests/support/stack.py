@@ -18,6 +18,7 @@ from pathlib import Path
 import psutil
 import requests
 
+from hf_serving.launcher.supervision import model_name_argument
 from tests.support.paths import ROOT, SERVE, TINY_QA
 
 __all__ = ["ROOT", "TINY_QA", "Stack", "free_port", "model_dir_with_code"]
@@ -75,14 +76,18 @@ class Stack:
         except psutil.NoSuchProcess:
             pass
 
-    def forked_workers(self) -> list[psutil.Process]:
-        """The processes that hold the model: MMS's worker listener forks one per connection from Java."""
+    def forked_workers(self, model: str | None = "model") -> list[psutil.Process]:
+        """The processes that hold the model: MMS's worker listener forks one per connection from Java. `model`:
+        whose (by the listener's --model-name, which a fork keeps): the model's by default, not the explanation
+        worker's ("explain"); None for every one."""
         assert self.process is not None
         workers = []
         for process in psutil.Process(self.process.pid).children(recursive=True):
             try:
-                if "model_service_worker" in " ".join(process.cmdline()) and \
-                        "model_service_worker" in " ".join(process.parent().cmdline()):
+                command = process.cmdline()
+                if "model_service_worker" in " ".join(command) and \
+                        "model_service_worker" in " ".join(process.parent().cmdline()) and \
+                        (model is None or model_name_argument(command) == model):
                     workers.append(process)
             except psutil.NoSuchProcess:
                 continue
