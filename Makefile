@@ -122,10 +122,17 @@ fixture-qa: install
 # on the demo models, never two at once; about 25 minutes on 2 cores, on a quiet machine. Writes
 # bench/results/latest.{json,md,png}. A smoke run that writes elsewhere:
 #   make bench BENCH_ARGS="--seconds 2 --warmup 1 --passes 1 --kinds qa160 --out build/bench-smoke"
-.PHONY: bench
+.PHONY: bench bench-explain
 bench: install demo-models
 	PYTHON=$(PYTHON) bench/peers/setup.sh
 	$(PY) -m bench.run $(BENCH_ARGS)
+	$(PY) -m bench.explain $(BENCH_EXPLAIN_ARGS)
+
+# Explanations (bench/explain.py): their latency on the demo models and on the sentiment classifier trained here, and
+# plain requests' latency with and without an explanation beside them. Part of `make bench`; about 6 minutes.
+# Writes bench/results/explain-latest.{json,md}.
+bench-explain: install demo-models
+	$(PY) -m bench.explain $(BENCH_EXPLAIN_ARGS)
 
 # The response cache (README, "Response cache"): the same ~380-token QA request through the whole stack, ours without
 # the cache (misses) and with RESPONSE_CACHE=memory (hits after the first), one after the other. Writes
