@@ -162,6 +162,17 @@ def test_three_tasks_load_and_answer_side_by_side(mme, tiny_sentiment):
     assert "model 'sentiment.tar.gz' request" in mme.log()
 
 
+def test_an_explain_request_is_a_400_saying_a_multi_model_endpoint_has_no_worker_for_it(mme):
+    """Its models' workers batch every request and are sized by the memory budget: no explanations here."""
+    if load(mme, "qa", TINY_QA).status_code not in (200, 409):
+        pytest.fail(mme.log()[-3000:])
+    response = invoke(mme, "qa", {**QA_BODY, "parameters": {"explain": True}})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == ("explanations are not available here: a multi-model endpoint has no "
+                                                   "worker to explain in; use a single-model endpoint")
+    assert "explanations: off (a multi-model endpoint)" in mme.log()
+
+
 def test_metrics_are_per_model_by_name_and_follow_loads_and_unloads(mme, tiny_sentiment):
     names = {"metrics-qa": (TINY_QA, "question-answering", QA_BODY),
              "metrics sentiment": (tiny_sentiment, "text-classification", {"inputs": ["good"]})}
