@@ -19,6 +19,7 @@ DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
 ENGINES = ("auto", "torch", "openvino")
 BATCH_STRATEGIES = ("SINGLE_RECORD", "MULTI_RECORD")
 METRICS_ACCESS = ("public", "key", "off")
+DOCS_SWITCH = ("on", "off")
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = {"10": "DEBUG", "20": "INFO", "30": "WARNING", "40": "ERROR", "50": "CRITICAL"}
 TRUE_WORDS = ("1", "true", "yes", "on")
@@ -79,6 +80,8 @@ class Settings:
     metrics: str = "public"
     log_format: str = "text"  # or json: one object per line
     log_ping: bool = False  # /ping's access lines (a health checker's every few seconds)
+    # GET /docs (Swagger UI) and /openapi.json, /openapi.yaml (hf_serving/api_docs); SERVE_DOCS=off makes them 404s.
+    docs: bool = True
     # The response cache (caching/): off, "memory" (an LRU per worker) or a redis:// or rediss:// URL (shared).
     response_cache: str = "off"
     response_cache_url: str | None = field(default=None, repr=False)  # its password may be in it: never shown
@@ -143,6 +146,7 @@ class Settings:
             metrics=_metrics_access(env),
             log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "text"),
             log_ping=env.flag("SERVE_LOG_PING", False),
+            docs=env.choice("SERVE_DOCS", DOCS_SWITCH, "on") == "on",
             **_response_cache(env),
             log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),
             jvm_args=env.text("SAGEMAKER_MODEL_SERVER_VMARGS"),
