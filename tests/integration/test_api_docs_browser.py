@@ -1,7 +1,7 @@
 """GET /docs in headless Chromium (tests/support/browser.py) on the real stack: the page renders with nothing from
 outside the container and no CSP violation, lists every operation of the description it serves, and "Try it out" ->
-"Execute" on POST /invocations shows the served model's real answer; with SERVE_API_KEY, 401 until Authorize.
-Screenshots: build/browser/docs*.png."""
+"Execute" on POST /invocations shows the served model's real answer, also behind a path prefix; with SERVE_API_KEY,
+401 until Authorize. Screenshots: build/browser/docs*.png."""
 
 from __future__ import annotations
 
@@ -145,3 +145,28 @@ def test_with_an_api_key_execute_is_refused_until_authorize_carries_the_key(keye
                                           "(Unauthorized)"]
     direct = keyed_stack.invoke(example, X_Api_Key=KEY)
     assert (status, shown) == (200, direct.json())
+
+
+def test_behind_a_path_prefix_every_url_the_page_uses_stays_under_it(stack):
+    # A proxy that serves the container under /prefix/ (played by a route: the browser sees only /prefix/ URLs).
+    # The page's relative URLs and the description's "." server must keep every request, Execute's too, under it.
+    with browser_page(stack.url, "docs-prefix") as browser:
+        proxied = []
+
+        def proxy(route) -> None:
+            url = route.request.url
+            proxied.append(url.removeprefix(stack.url))
+            if not url.startswith(f"{stack.url}/prefix/"):
+                route.abort()
+                return
+            route.fulfill(response=route.fetch(url=url.replace("/prefix/", "/", 1)))
+
+        browser.page.route(f"{stack.url}/**", proxy)
+        browser.page.goto(f"{stack.url}/prefix/docs")
+        browser.page.locator(".opblock").first.wait_for()
+        example, status, shown = execute_invocation(browser)
+        assert browser.console_errors == []
+    assert status == 200 and shown == stack.invoke(example).json()
+    assert {"/prefix/docs", "/prefix/docs/docs.js", "/prefix/docs/swagger-ui/swagger-ui-bundle.js",
+            "/prefix/openapi.json", "/prefix/invocations"} <= set(proxied)
+    assert all(path.startswith("/prefix/") for path in proxied), proxied
