@@ -20,7 +20,14 @@ MMS_FIX := container/hf_serving/launcher/java/classes/source.sha256
 $(MMS_FIX): container/hf_serving/launcher/java/ModelResponseDecoder.java | $(VENV)/.installed
 	$(PY) -m hf_serving mms-fix
 
-install: $(VENV)/.installed $(MMS_FIX)
+# GET /docs' Swagger UI files: the swagger-ui-dist tarball that container/hf_serving/api_docs/package-lock.json pins,
+# fetched and checked against its integrity (api_docs/assets.py); the stamp is touched when the pin had not changed.
+DOCS_ASSETS := container/hf_serving/api_docs/swagger-ui/pin.json
+$(DOCS_ASSETS): container/hf_serving/api_docs/package-lock.json | $(VENV)/.installed
+	$(PY) -m hf_serving docs-assets
+	touch $@
+
+install: $(VENV)/.installed $(MMS_FIX) $(DOCS_ASSETS)
 
 $(DEMO_MODEL)/config.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task question-answering --size full -o $(DEMO_MODEL)

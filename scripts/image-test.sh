@@ -109,6 +109,30 @@ EOF
 }
 check "answers through the container's port (single, batch, a 400, /execution-parameters)" answers
 
+docs() {  # GET /docs: our page, the Swagger UI files fetched and checked at build time, the description written at start
+    python3 - "$url" <<'EOF'
+import json, sys, urllib.request
+
+url = sys.argv[1]
+
+def get(path):
+    with urllib.request.urlopen(url + path, timeout=10) as response:
+        return response.status, response.headers["Content-Type"], response.read()
+
+status, content_type, page = get("/docs")
+assert (status, content_type) == (200, "text/html; charset=utf-8") and b"docs/swagger-ui/swagger-ui-bundle.js" in page
+status, content_type, bundle = get("/docs/swagger-ui/swagger-ui-bundle.js")
+assert (status, content_type) == (200, "text/javascript; charset=utf-8") and len(bundle) > 1_000_000, len(bundle)
+status, content_type, notice = get("/docs/swagger-ui/LICENSE")
+assert status == 200 and b"Apache License" in notice, notice[:200]
+status, content_type, described = get("/openapi.json")
+document = json.loads(described)
+assert (status, content_type) == (200, "application/json") and document["servers"][0]["url"] == ".", document
+print(f"docs: /docs {len(page)} bytes, swagger-ui-bundle.js {len(bundle)} bytes, /openapi.json {len(document['paths'])} paths")
+EOF
+}
+check "/docs (text/html), a Swagger UI file and /openapi.json, served by the image" docs
+
 metrics() {  # /metrics inside the image: the edge's counts of the answers above and the worker's own series
     python3 - "$url" <<'EOF'
 import re, sys, urllib.request

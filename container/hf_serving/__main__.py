@@ -1,10 +1,11 @@
-"""python -m hf_serving serve | demo-model ... | package ... | deploy ... | mms-fix | zygote SOCKET DIR"""
+"""python -m hf_serving serve | demo-model ... | package ... | deploy ... | mms-fix | docs-assets [-o DIR] |
+zygote SOCKET DIR"""
 
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m hf_serving {serve,demo-model,package,deploy,mms-fix,zygote} [options]"
+USAGE = "usage: python -m hf_serving {serve,demo-model,package,deploy,mms-fix,docs-assets,zygote} [options]"
 
 
 def main(argv: list[str]) -> int:
@@ -30,6 +31,10 @@ def main(argv: list[str]) -> int:
 
         print(f"compiled {build_fixed_decoder()}")
         return 0
+    if command == "docs-assets":  # at install and image build: the pinned Swagger UI files that GET /docs serves
+        from hf_serving.api_docs.assets import main as docs_assets
+
+        return docs_assets(rest)
     if command == "zygote" and len(rest) == 2:  # started by serve on a multi-model endpoint (launcher/zygote.py)
         from hf_serving.launcher.zygote import main as zygote
 

@@ -81,6 +81,8 @@ class Settings:
     log_ping: bool = False  # /ping's access lines (a health checker's every few seconds)
     # Explanations (`"explain": true`, tasks/explaining.py): on, with a worker of their own on a single-model endpoint.
     explain: bool = True
+    # GET /docs (Swagger UI) and /openapi.json, /openapi.yaml (hf_serving/api_docs); SERVE_DOCS=off makes them 404s.
+    docs: bool = True
     # The response cache (caching/): off, "memory" (an LRU per worker) or a redis:// or rediss:// URL (shared).
     response_cache: str = "off"
     response_cache_url: str | None = field(default=None, repr=False)  # its password may be in it: never shown
@@ -146,6 +148,7 @@ class Settings:
             log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "text"),
             log_ping=env.flag("SERVE_LOG_PING", False),
             explain=env.on_off("SERVE_EXPLAIN", True),
+            docs=env.on_off("SERVE_DOCS", True),
             **_response_cache(env),
             log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),
             jvm_args=env.text("SAGEMAKER_MODEL_SERVER_VMARGS"),
@@ -182,15 +185,7 @@ class _Env:
         raise ConfigurationError(f"{name}={raw!r} is not a boolean: use true or false")
 
     def on_off(self, name: str, default: bool) -> bool:
-        """on or off (true/false and the other boolean words too)."""
-        raw = self.text(name)
-        if raw is None:
-            return default
-        if raw.lower() in ("on", *TRUE_WORDS):
-            return True
-        if raw.lower() in ("off", *FALSE_WORDS):
-            return False
-        raise ConfigurationError(f"{name}={raw!r} is not one of: on, off")
+        return self.choice(name, ("on", "off"), "on" if default else "off") == "on"
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
         raw = self.text(name)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from hf_serving.api_docs import assets
 from tests.support.paths import ROOT, TINY_QA
 from tests.support.stack import free_port
 
@@ -51,6 +52,21 @@ def test_the_wheel_carries_the_nginx_template_and_the_decoder_source_as_files(in
     assert template.read_text() == (ROOT / "docker" / "nginx.conf").read_text()
     assert source.read_bytes() == (ROOT / "container" / "hf_serving" / "launcher" / "java" /
                                    "ModelResponseDecoder.java").read_bytes()
+
+
+def test_the_wheel_carries_the_docs_page_the_description_as_a_file_and_the_fetched_swagger_ui(installed):
+    code = ("from hf_serving.api_docs import assets, site, spec\nprint(spec.SOURCE)\nprint(site.PAGE_DIR)\n"
+            "print(assets.installed_pin())")
+    done = subprocess.run([str(installed), "-c", code], capture_output=True, text=True, timeout=120, cwd="/",
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert done.returncode == 0, done.stderr
+    source, page, pin = done.stdout.splitlines()
+    assert installed.parent.parent / "lib" in Path(source).parents
+    assert Path(source).is_file() and not Path(source).is_symlink()
+    assert Path(source).read_bytes() == (ROOT / "docs" / "openapi.yaml").read_bytes()
+    assert (Path(page) / "index.html").is_file() and (Path(page) / "docs.js").is_file()
+    # The Swagger UI files go into the wheel when the checkout has them (make install fetched them).
+    assert pin == str(assets.installed_pin())
 
 
 def test_python_m_hf_serving_serve_from_any_directory_serves_the_model(installed, tmp_path):

@@ -29,10 +29,12 @@ MAY_IMPORT = {
     "loading": BASE_MODULES | {"formats", "engines", "tasks", "observability"},
     "serving": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "observability"},
     "multi_model": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "observability"},
+    # /docs: the page, its pinned files and the description served; the launcher writes and serves them.
+    "api_docs": BASE_MODULES,
     "launcher": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "multi_model",
-                                "observability"},
+                                "observability", "api_docs"},
     "tools": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "multi_model", "launcher",
-                             "observability"},
+                             "observability", "api_docs"},
 }
 # Libraries that belong to an engine: task code sees arrays only.
 ENGINE_LIBRARIES = ("torch", "openvino")

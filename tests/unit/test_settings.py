@@ -37,7 +37,7 @@ def test_reads_each_variable():
     assert settings.code_dir == Path("/opt/ml/model/code")
 
 
-@pytest.mark.parametrize(("value", "expected"), [(None, True), ("on", True), ("OFF", False), ("false", False)])
+@pytest.mark.parametrize(("value", "expected"), [(None, True), ("on", True), ("OFF", False)])
 def test_explanations_are_on_unless_turned_off(value, expected):
     assert Settings.from_environ({} if value is None else {"SERVE_EXPLAIN": value}).explain is expected
 
@@ -134,3 +134,11 @@ def test_the_queue_bound_is_seconds_with_a_real_time_default_and_the_invocation_
                          ("7200", "outside 0..3600")):
         with pytest.raises(ConfigurationError, match=f"SERVE_QUEUE_TIMEOUT_S.*{message}"):
             Settings.from_environ({"SERVE_QUEUE_TIMEOUT_S": bad})
+
+
+def test_docs_are_on_by_default_and_off_only_when_asked():
+    assert Settings.from_environ({}).docs is True
+    assert Settings.from_environ({"SERVE_DOCS": "on"}).docs is True
+    assert Settings.from_environ({"SERVE_DOCS": "OFF"}).docs is False
+    with pytest.raises(ConfigurationError, match=r"SERVE_DOCS='false' is not one of: on, off"):
+        Settings.from_environ({"SERVE_DOCS": "false"})

@@ -1,8 +1,10 @@
 """The optional parts of nginx's configuration, rendered from settings: API key, per-client rate limit, /metrics'
-access, the access log's format."""
+access, /docs' access, the access log's format."""
 
 from __future__ import annotations
 
+from hf_serving.api_docs import site
+from hf_serving.api_docs.assets import Pin
 from hf_serving.settings import Settings
 
 _UNAUTHORIZED = ('            return 401 \'{"error":{"code":"unauthorized","message":"missing or wrong API key: '
@@ -44,6 +46,29 @@ def metrics_access(settings: Settings) -> str:
         return ('            return 404 \'{"error":{"code":"not_found","message":"metrics are off (SERVE_METRICS=off)",'
                 '"request_id":"$request_id"}}\';')
     return api_key_check(settings) if settings.metrics == "key" else ""
+
+
+def _not_found(message: str) -> str:
+    return (f'            return 404 \'{{"error":{{"code":"not_found","message":"{message}",'
+            '"request_id":"$request_id"}}\';')
+
+
+def docs_access(settings: Settings, assets: Pin | None) -> str:
+    """/docs' and its files' own check: none, off (SERVE_DOCS=off), or the Swagger UI files were never fetched."""
+    if not settings.docs:
+        return _not_found("docs are off (SERVE_DOCS=off)")
+    return _not_found(site.missing_message()) if assets is None else ""
+
+
+def spec_access(settings: Settings) -> str:
+    """/openapi.json's and /openapi.yaml's: they are written at every start, so only SERVE_DOCS=off stops them."""
+    return "" if settings.docs else _not_found("docs are off (SERVE_DOCS=off)")
+
+
+def docs_values(settings: Settings, assets: Pin | None) -> dict[str, str | int]:
+    """/docs, its files and the description: who may have them, and where nginx finds them."""
+    return {"DOCS_ACCESS": docs_access(settings, assets), "SPEC_ACCESS": spec_access(settings),
+            "DOCS_PAGE_DIR": str(site.PAGE_DIR), "DOCS_ASSETS_DIR": str(site.ASSETS_DIR)}
 
 
 def edge_values(settings: Settings) -> dict[str, str | int]:

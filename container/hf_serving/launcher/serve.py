@@ -23,11 +23,12 @@ from pathlib import Path
 
 import hf_serving
 from hf_serving import hardware
+from hf_serving.api_docs import assets, site, spec
 from hf_serving.caching import response_cache
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
 from hf_serving.launcher import admission, host_tools, mms, nginx, zygote
-from hf_serving.launcher.edge import edge_values
+from hf_serving.launcher.edge import docs_values, edge_values
 from hf_serving.launcher.mms_fix import MmsFixError
 from hf_serving.launcher.model_server_models import MmsModels
 from hf_serving.launcher.ports import pick_ports
@@ -116,6 +117,7 @@ class Stack:
         # nginx's workers run as another user when the launcher is root: they must see the ready file.
         self.runtime_dir.chmod(0o755)
         self.readiness = Readiness(self.runtime_dir / "ready")
+        self.docs_assets = assets.installed_pin()  # the Swagger UI files /docs serves; None if never fetched
         self.stop_requested = threading.Event()
         self.registration_error: str | None = None
         self.children = Children(json_logs=settings.log_format == logs.JSON_FORMAT)
@@ -166,6 +168,9 @@ class Stack:
         except MmsFixError as exc:
             log.error("%s", exc)
             return 1
+        if self.settings.docs:  # /openapi.json and /openapi.yaml, for this container (api_docs/spec.py)
+            spec.write(self.runtime_dir, self.task_spec.task.value if self.task_spec is not None else None,
+                       api_key=self.settings.api_key is not None)
         self.nginx_conf = nginx.write_config(self.runtime_dir, self._nginx_values())
         mms.write_runtime_files(self.runtime_dir, self.mms_config, single_model=self.lifecycle is None,
                                 explanation_worker=self.explanation_worker)
@@ -370,7 +375,7 @@ class Stack:
         return env
 
     def _nginx_values(self) -> dict[str, str | int]:
-        return {**edge_values(self.settings),
+        return {**edge_values(self.settings), **docs_values(self.settings, self.docs_assets),
                 **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size,
                                          self.explanation_worker),
                 "NGINX_MODULES": host_tools.nginx_load_module_lines(),
@@ -454,6 +459,8 @@ class Stack:
         ]
         for line in lines:
             log.info("%s", line)
+        docs_warning, docs_line = site.describe(s.docs, self.docs_assets)
+        log.log(logging.WARNING if docs_warning else logging.INFO, "%s", docs_line)
         if s.log_format == logs.JSON_FORMAT:  # the same, as fields (secrets, which settings never repr, left out)
             log.info("start-up configuration", extra={"configuration": {
                 **{f.name: _plain(getattr(s, f.name)) for f in dataclasses.fields(s) if f.repr},

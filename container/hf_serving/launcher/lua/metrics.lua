@@ -33,6 +33,13 @@ local function route_of(uri)
     if path:match("^/models/[^/]+$") then
         return "/models/{name}"
     end
+    -- The Swagger UI page and its files, one route; the description it reads, in either format, another.
+    if path == "/docs" or path:sub(1, 6) == "/docs/" then
+        return "/docs"
+    end
+    if path == "/openapi.json" or path == "/openapi.yaml" then
+        return "/openapi"
+    end
     return "other"
 end
 

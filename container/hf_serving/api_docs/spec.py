@@ -1,0 +1,95 @@
+"""The OpenAPI description GET /openapi.json and /openapi.yaml serve: docs/openapi.yaml, tailored to this start.
+
+Written by the launcher into its runtime directory, beside nginx's configuration, once per start:
+- `servers` is "." (the origin, and path prefix, the document was fetched from), so that "Try it out" on /docs
+  calls the container the page came from, whatever host and port a client reached it by;
+- the request examples of the task this container serves come first, so that the example /docs fills in is one the
+  served model answers (each example names its task with `x-task`); a multi-model endpoint keeps the order;
+- the API key's security schemes (the Authorize button) are there only when SERVE_API_KEY is set, and then every
+  operation that is not open says it needs one.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+# Package data: in git a link to docs/openapi.yaml (where readers look for it), in a wheel the file itself.
+SOURCE = Path(str(files("hf_serving.api_docs") / "openapi.yaml"))
+JSON_NAME = "openapi.json"
+YAML_NAME = "openapi.yaml"
+SAME_ORIGIN = [{"url": ".", "description": "this container: the origin (and path prefix) that served this document"}]
+
+
+def load(source: Path = SOURCE) -> dict[str, Any]:
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML was built with it: ~10x faster
+    document = yaml.load(source.read_text(encoding="utf-8"), Loader=loader)
+    if not isinstance(document, dict) or "paths" not in document:
+        raise ValueError(f"{source} is not an OpenAPI description")
+    return document
+
+
+def tailored(document: dict[str, Any], task: str | None, api_key: bool) -> dict[str, Any]:
+    """`document` for this container: `task` is the served task's name (None on a multi-model endpoint), `api_key`
+    whether SERVE_API_KEY is set."""
+    served = copy.deepcopy(document)
+    served["servers"] = copy.deepcopy(SAME_ORIGIN)
+    if task is not None:
+        bodies = [operation.get("requestBody") or {} for operation in _operations(served)]
+        bodies += served.get("components", {}).get("requestBodies", {}).values()  # shared by /invocations, /predict
+        for body in bodies:
+            for content in body.get("content", {}).values():
+                if isinstance(content.get("examples"), dict):
+                    content["examples"] = _task_first(content["examples"], task)
+    if api_key:
+        # The key is required then: the alternative "no security" ({}) would let Swagger UI send requests without it.
+        schemes = list(served.get("components", {}).get("securitySchemes", {}))
+        served["security"] = [{name: []} for name in schemes]
+    else:
+        served.pop("security", None)
+        served.get("components", {}).pop("securitySchemes", None)
+        for operation in _operations(served):
+            operation.pop("security", None)
+    return served
+
+
+def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
+    methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+    return [item[method] for item in document.get("paths", {}).values() for method in methods if method in item]
+
+
+def _task_first(examples: dict[str, Any], task: str) -> dict[str, Any]:
+    def of_task(example: Any) -> bool:
+        return isinstance(example, dict) and example.get("x-task") == task
+
+    first = {name: example for name, example in examples.items() if of_task(example)}
+    return {**first, **{name: example for name, example in examples.items() if name not in first}}
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line texts (the descriptions) as literal blocks, as docs/openapi.yaml writes them, not folded quotes."""
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def write(runtime_dir: Path, task: str | None, api_key: bool, source: Path = SOURCE) -> tuple[Path, Path]:
+    """openapi.json and openapi.yaml in `runtime_dir`, the same document; readable by nginx's workers."""
+    document = tailored(load(source), task, api_key)
+    as_json = runtime_dir / JSON_NAME
+    as_yaml = runtime_dir / YAML_NAME
+    as_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    as_yaml.write_text(yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120),
+                       encoding="utf-8")
+    for path in (as_json, as_yaml):
+        path.chmod(0o644)
+    return as_json, as_yaml

@@ -1,0 +1,90 @@
+"""The description /openapi.json and /openapi.yaml serve: docs/openapi.yaml, same-origin, the served task's examples
+first, the API key's schemes only when there is a key."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+import yaml
+
+from hf_serving.api_docs import spec
+from hf_serving.tasks.base import Task
+from tests.support.paths import ROOT
+
+SOURCE = spec.load()
+
+
+def invocation_examples(document: dict) -> dict:
+    """The examples of POST /invocations and /predict: one request body, shared through components."""
+    for path in ("/invocations", "/predict"):
+        assert document["paths"][path]["post"]["requestBody"] == {"$ref": "#/components/requestBodies/Invocation"}
+    return document["components"]["requestBodies"]["Invocation"]["content"]["application/json"]["examples"]
+
+
+def operations(document: dict) -> list[dict]:
+    return [operation for item in document["paths"].values() for operation in item.values()
+            if isinstance(operation, dict) and "responses" in operation]
+
+
+def test_the_packaged_description_is_docs_openapi_yaml():
+    assert spec.SOURCE.read_bytes() == (ROOT / "docs" / "openapi.yaml").read_bytes()
+
+
+def test_every_task_the_image_serves_has_a_request_example():
+    tasks = {example.get("x-task") for example in invocation_examples(SOURCE).values()}
+    assert tasks == {task.value for task in Task}
+
+
+@pytest.mark.parametrize("task", [task.value for task in Task])
+def test_the_served_tasks_examples_come_first_the_others_keep_their_order(task):
+    served = invocation_examples(spec.tailored(SOURCE, task, api_key=False))
+    source = invocation_examples(SOURCE)
+    own = [name for name, example in source.items() if example["x-task"] == task]
+    others = [name for name in source if name not in own]
+    assert list(served) == own + others
+    assert served == source  # the same examples, only reordered
+
+
+def test_a_multi_model_endpoint_keeps_the_order():
+    assert list(invocation_examples(spec.tailored(SOURCE, None, api_key=False))) == list(invocation_examples(SOURCE))
+
+
+def test_try_it_out_calls_the_origin_the_document_came_from():
+    assert SOURCE["servers"][0]["url"] == "http://localhost:8080"  # what a reader of the file is told
+    served = spec.tailored(SOURCE, "question-answering", api_key=False)
+    assert [server["url"] for server in served["servers"]] == ["."]
+
+
+def test_without_a_key_there_is_no_authorize_button_and_no_security_anywhere():
+    served = spec.tailored(SOURCE, "question-answering", api_key=False)
+    assert "security" not in served and "securitySchemes" not in served["components"]
+    assert all("security" not in operation for operation in operations(served))
+
+
+def test_with_a_key_every_operation_but_the_open_ones_needs_it():
+    served = spec.tailored(SOURCE, "question-answering", api_key=True)
+    assert set(served["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
+    assert served["security"] == [{"ApiKey": []}, {"Bearer": []}]  # no {} alternative: the key is required
+    open_operations = {(path, method) for path, item in served["paths"].items() for method, operation in item.items()
+                       if isinstance(operation, dict) and operation.get("security") == []}
+    assert open_operations == {("/ping", "get"), ("/docs", "get"), ("/openapi.json", "get"), ("/openapi.yaml", "get")}
+
+
+def test_the_source_document_is_left_as_it_was():
+    before = copy.deepcopy(SOURCE)
+    spec.tailored(SOURCE, "text-classification", api_key=False)
+    spec.tailored(SOURCE, "sentence-embeddings", api_key=True)
+    assert SOURCE == before
+
+
+def test_the_json_and_the_yaml_written_are_the_same_document_readable_by_nginx(tmp_path):
+    as_json, as_yaml = spec.write(tmp_path, "text-classification", api_key=True)
+    document = json.loads(as_json.read_text(encoding="utf-8"))
+    assert yaml.safe_load(as_yaml.read_text(encoding="utf-8")) == document
+    assert document == spec.tailored(SOURCE, "text-classification", api_key=True)
+    assert next(iter(invocation_examples(document))) == "classification"
+    assert {as_json.stat().st_mode & 0o777, as_yaml.stat().st_mode & 0o777} == {0o644}
+    # Multi-line descriptions stay literal blocks, as in docs/openapi.yaml.
+    assert "  description: |\n    The HTTP API of the hf-serving container" in as_yaml.read_text(encoding="utf-8")
