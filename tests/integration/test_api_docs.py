@@ -78,7 +78,8 @@ def test_the_json_and_the_yaml_are_one_document_tailored_to_this_container(stack
     document = get(stack, "/openapi.json").json()
     assert yaml.safe_load(get(stack, "/openapi.yaml").text) == document
     assert document["servers"][0]["url"] == "."
-    examples = document["paths"]["/invocations"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    assert document["paths"]["/invocations"]["post"]["requestBody"] == {"$ref": "#/components/requestBodies/Invocation"}
+    examples = document["components"]["requestBodies"]["Invocation"]["content"]["application/json"]["examples"]
     assert next(iter(examples.values()))["x-task"] == "question-answering"  # TINY_QA's task first
     assert document["security"] == [{"ApiKey": []}, {"Bearer": []}]  # SERVE_API_KEY is set on this stack
 

@@ -11,6 +11,7 @@ import threading
 import pytest
 import requests
 
+from tests.support.browser import browser_page
 from tests.support.metrics import scrape, total
 from tests.support.paths import TRAINED_QA
 from tests.support.stack import TINY_QA, Stack
@@ -114,6 +115,30 @@ def test_a_person_gets_a_page_with_the_tokens_shaded(stack):
     assert ">horrible</span>" in response.text and "<script" not in response.text
     plain = post(stack, {"inputs": OPINION}, Accept="text/html")
     assert plain.status_code == 406 and "explain" in plain.json()["error"]["message"]
+
+
+def test_the_page_renders_in_a_browser_shaded_under_its_policy_with_nothing_fetched(stack):
+    """A browser's own navigation, made a POST of an explain request: its Accept prefers HTML, so the container answers
+    with the page. Screenshot: build/browser/explanation.png."""
+    body = json.dumps({"inputs": [OPINION, "What a brilliant trip!"],
+                       "parameters": {"explain": True, "explain_label": "POSITIVE"}})
+    with browser_page(stack.url, "explanation") as browser:
+        browser.page.route(f"{stack.url}/invocations", lambda route: route.continue_(
+            method="POST", post_data=body, headers={**route.request.headers, "content-type": "application/json"}))
+        response = browser.page.goto(f"{stack.url}/invocations")
+        assert response is not None and response.status == 200
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        headings = browser.page.locator("section h2").all_inner_texts()
+        assert [heading.split(" (")[0] for heading in headings] == ["Text 1: NEGATIVE", "Text 2: POSITIVE"]
+        first_row = browser.page.locator("section").first.locator("p.tokens").first
+        shades = {span.inner_text(): span.evaluate("e => getComputedStyle(e).backgroundColor")
+                  for span in first_row.locator("span.t").all()}
+        assert set(shades) == {"The", "hotel", "was", "horrible", "."}
+        alphas = {token: float(colour.rsplit(",", 1)[1].rstrip(")")) for token, colour in shades.items()}
+        assert max(alphas, key=alphas.__getitem__) == "horrible"  # the inline styles applied under the CSP
+        assert shades["horrible"].startswith("rgba(22, 163, 74")  # green: it raised NEGATIVE's score
+        browser.screenshot()
+        assert browser.console_errors == []
 
 
 @pytest.mark.parametrize(("parameters", "message"), [
