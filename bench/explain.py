@@ -128,7 +128,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--name", default="explain-latest")
+    parser.add_argument("--requests", default="clf60,qa160,qa380,review", help="which of the requests to measure")
     args = parser.parse_args(argv)
+    wanted = args.requests.split(",")
     for model in ("qa", "clf", "trained"):
         if not MODEL_DIRS[model].is_dir():
             sys.exit(f"model directory {MODEL_DIRS[model]} is missing: {MODEL_HINTS[model]}")
@@ -136,7 +138,7 @@ def main(argv: list[str]) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     meta = machine_meta()
     records = []
-    for model, name, plain in cases():
+    for model, name, plain in (case for case in cases() if case[1] in wanted):
         print(f"bench.explain: {model} {name}", flush=True)
         records.append(measure(model, name, plain, args.seconds, work_dir))
         print(f"  {json.dumps(records[-1])}", flush=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import threading
 
 import pytest
@@ -56,6 +57,10 @@ def test_explain_requests_reach_the_explanation_worker_and_plain_ones_the_batchi
     assert total(after, "hf_serving_build_info", model="model", dtype="bfloat16") == 1
     assert total(after, "hf_serving_build_info", model="explain", dtype="float32", device="cpu") == 1
     assert explained.headers["X-Request-Id"] in stack.log()
+    # The explanation worker, every thread of it (torch's too), runs on CPU time the batching worker leaves.
+    [explainer] = stack.forked_workers("explain")
+    assert {os.sched_getscheduler(thread.id) for thread in explainer.threads()} == {os.SCHED_IDLE}
+    assert {os.sched_getscheduler(worker.pid) for worker in stack.forked_workers()} == {os.SCHED_OTHER}
 
 
 def test_text_written_with_the_word_explain_is_not_an_explain_request(stack):

@@ -96,8 +96,9 @@ class Stack:
         # Refused here, before any process starts.
         self.task_spec = detect_task(model_dir, settings.task) if model_dir is not None else None
         self.workers = effective_workers(settings)  # of the model; per model on a multi-model endpoint
-        # Explain requests get a worker of their own (loading/explainer.py), on a single-model endpoint.
-        self.explanation_worker = settings.explain and not settings.multi_model
+        # Explain requests get a worker of their own (loading/explainer.py), on a single-model endpoint of a task that
+        # explains (another task's explain request is its batching worker's 400: no model is loaded to refuse it).
+        self.explanation_worker = settings.explain and self.task_spec is not None and self.task_spec.explainable
         self.threads = effective_threads(settings, self.workers)
         ports = pick_ports(5, settings.safe_port_range, exclude={settings.port})
         self.edge_port = ports[2]  # nginx's inner hop to the model server (docker/nginx.conf)
@@ -436,7 +437,9 @@ class Stack:
         if self.explanation_worker:
             return (f"explanations: on, in a worker of their own (float32 torch, loaded at the first explain request; "
                     f"at most {MAX_EXPLAINED_ITEMS} texts and {MAX_STEPS} steps); SERVE_EXPLAIN=off turns them off")
-        return f"explanations: off ({'SERVE_EXPLAIN=off' if not self.settings.explain else 'a multi-model endpoint'})"
+        why = ("SERVE_EXPLAIN=off" if not self.settings.explain else "a multi-model endpoint" if self.task_spec is None
+               else f"{self.task_spec.task.value} has none")
+        return f"explanations: off ({why})"
 
     def _print_banner(self) -> None:
         s = self.settings

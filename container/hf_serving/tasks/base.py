@@ -116,6 +116,7 @@ class TaskSpec:
     served_model: Callable[[TaskSpec, LoadedParts], ServedModel]
     weights_dir: Callable[[Path], Path] = _same_directory  # where the transformer's files are in a model dir
     owns_directory: Callable[[Path], bool] = _never  # a layout that names the task (sentence-transformers')
+    explainable: bool = False  # answers "explain": true (tasks/explaining.py): gets an explanation worker
 
 
 class BatchedModel(ABC, Generic[Item, Parameters]):

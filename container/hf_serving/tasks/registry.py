@@ -25,11 +25,11 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.QUESTION_ANSWERING, names=("question-answering",),
              architecture_suffixes=("ForQuestionAnswering",), auto_model="AutoModelForQuestionAnswering",
              output_names=("start_logits", "end_logits"), csv_columns=("question", "context"),
-             parse_request=parse_qa_request, served_model=QuestionAnsweringModel),
+             parse_request=parse_qa_request, served_model=QuestionAnsweringModel, explainable=True),
     TaskSpec(Task.TEXT_CLASSIFICATION, names=("text-classification", "sentiment-analysis"),
              architecture_suffixes=("ForSequenceClassification",), auto_model="AutoModelForSequenceClassification",
              output_names=("logits",), csv_columns=("text",),
-             parse_request=parse_classification_request, served_model=TextClassificationModel),
+             parse_request=parse_classification_request, served_model=TextClassificationModel, explainable=True),
     # A sentence-transformers directory (modules.json) names this task itself; HF_TASK names it for a plain
     # encoder, which is then mean-pooled as sentence-transformers does.
     TaskSpec(Task.SENTENCE_EMBEDDINGS, names=("sentence-embeddings",), architecture_suffixes=(),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import subprocess
+import sys
 from types import SimpleNamespace
 
 from hf_serving.launcher import mms
@@ -13,7 +15,7 @@ from hf_serving.launcher.serve import Stack
 from hf_serving.loading import model_store
 from hf_serving.serving import handler_service
 from hf_serving.settings import Settings, use_settings
-from tests.support.paths import TINY_QA
+from tests.support.paths import TINY_QA, minilm
 
 
 def _config() -> mms.MmsConfig:
@@ -55,12 +57,43 @@ def test_a_worker_on_the_marked_entry_serves_float32_on_torch_and_reports_nothin
 
 
 def test_the_banner_says_whether_explanations_are_on_and_where(tmp_path, caplog):
-    def banner(**change: object) -> str:
-        settings = dataclasses.replace(Settings(model_dir=TINY_QA, runtime_dir=tmp_path / "runtime"), **change)
+    def banner(model_dir=TINY_QA, **change: object) -> str:
+        settings = dataclasses.replace(Settings(model_dir=model_dir, runtime_dir=tmp_path / "runtime"), **change)
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="hf_serving.serve"):
-            Stack(settings, TINY_QA)._print_banner()
+            Stack(settings, model_dir)._print_banner()
         return next(r.getMessage() for r in caplog.records if r.getMessage().startswith("explanations:"))
 
     assert banner().startswith("explanations: on, in a worker of their own (float32 torch")
     assert banner(explain=False) == "explanations: off (SERVE_EXPLAIN=off)"
+    assert banner(minilm()) == "explanations: off (sentence-embeddings has none)"
+
+
+def _in_a_child(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_explanation_worker_and_the_threads_it_starts_run_only_on_idle_cpu_time():
+    policies = _in_a_child(
+        "import os, threading\n"
+        "from hf_serving.serving.handler_service import _run_when_idle\n"
+        "before, after, go = [], [], threading.Event()\n"
+        "early = threading.Thread(target=lambda: (go.wait(), before.append(os.sched_getscheduler(0))))\n"
+        "early.start()\n"
+        "_run_when_idle()\n"
+        "go.set(); early.join()\n"
+        "late = threading.Thread(target=lambda: after.append(os.sched_getscheduler(0)))\n"
+        "late.start(); late.join()\n"
+        "print(os.sched_getscheduler(0) == os.SCHED_IDLE, before == after == [os.SCHED_IDLE])")
+    assert policies == "True True"
+
+
+def test_where_idle_scheduling_is_refused_it_runs_at_nice_19():
+    niceness = _in_a_child(
+        "import os\n"
+        "from hf_serving.serving import handler_service\n"
+        "def refuse(*args): raise PermissionError('not here')\n"
+        "handler_service.os.sched_setscheduler = refuse\n"
+        "handler_service._run_when_idle()\n"
+        "print(os.getpriority(os.PRIO_PROCESS, 0))")
+    assert niceness == "19"
