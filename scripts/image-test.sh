@@ -157,6 +157,32 @@ EOF
 }
 check "/metrics counts the answers and the worker's stages; Server-Timing on an answer" metrics
 
+explains() {  # "explain": true through the image: the explanation worker (float32 torch, Captum), as the non-root user
+    python3 - "$url" <<'EOF'
+import json, sys, urllib.request
+
+url = sys.argv[1]
+context = "The container listens on port 8080 for requests to /invocations."
+body = {"inputs": {"question": "Which port?", "context": context}, "parameters": {"explain": True}}
+texts = {"question": body["inputs"]["question"], "context": context}
+for accept in ("application/json", "text/html"):
+    request = urllib.request.Request(url + "/predict", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", "Accept": accept})
+    with urllib.request.urlopen(request, timeout=120) as response:
+        status, content_type, answer = response.status, response.headers["Content-Type"], response.read()
+    assert status == 200, (status, answer[:300])
+    if accept == "text/html":
+        assert content_type == "text/html; charset=utf-8" and answer.startswith(b"<!doctype html>"), answer[:200]
+        continue
+    found = json.loads(answer)
+    start, end = found["explanation"]["targets"]
+    assert (start["target"], end["target"]) == ("start", "end") and start["tokens"], found
+    assert all(texts[t["field"]][t["start"]:t["end"]] == t["token"] for t in start["tokens"]), start["tokens"]
+    print(f"explain: answer {found['answer']!r}, start delta {start['delta']:.2g} in {start['steps']} steps")
+EOF
+}
+check "an explain request (and its page) answered by the explanation worker in the image" explains
+
 non_root() {  # every process in the container: serve, nginx, Java and the Python workers
     local uids
     uids=$("$ENGINE" exec "$name" sh -c 'cat /proc/[0-9]*/status 2>/dev/null' | awk '/^Uid:/ {print $2}' | sort -u)
