@@ -43,15 +43,16 @@ def render(prediction: object) -> bytes:
     return page.encode("utf-8")
 
 
-def _explained(value: object) -> Iterator[dict]:
-    """The results that carry an explanation, in the response's order."""
+def _explained(value: object, depth: int = 0) -> Iterator[dict]:
+    """The results that carry an explanation, in the response's order. Answers nest two lists deep at most (a batch
+    of top_k lists); a list of numbers (a vector, hidden states) is never walked: every JSON response passes here."""
     if isinstance(value, dict):
         explanation = value.get("explanation")
         if isinstance(explanation, dict) and isinstance(explanation.get("targets"), list):
             yield value
-    elif isinstance(value, list):
+    elif isinstance(value, list) and value and isinstance(value[0], dict | list) and depth < 2:
         for item in value:
-            yield from _explained(item)
+            yield from _explained(item, depth + 1)
 
 
 def _section(number: int, entry: dict) -> str:

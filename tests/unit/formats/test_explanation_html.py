@@ -70,3 +70,22 @@ def test_a_browser_asking_for_a_plain_answer_gets_json_and_html_alone_is_a_406_s
     assert output_fn(CLASSIFIED, browser)[1] == "text/html; charset=utf-8"
     with pytest.raises(NotAcceptable, match=r'text/html answers requests with "explain": true'):
         output_fn(plain, "text/html")
+
+
+class _Counted(list):
+    """A list that counts how often it is walked."""
+
+    walks = 0
+
+    def __iter__(self):
+        _Counted.walks += 1
+        return super().__iter__()
+
+
+def test_vectors_and_hidden_states_are_never_walked_looking_for_explanations():
+    vectors = [_Counted([0.5] * 384) for _ in range(4)]
+    hidden_states = [[_Counted([0.1] * 8) for _ in range(3)]]
+    _Counted.walks = 0
+    assert not explanation_html.has_explanations(vectors) and not explanation_html.has_explanations(hidden_states)
+    assert _Counted.walks == 0
+    assert explanation_html.has_explanations([[{"label": "x"}, CLASSIFIED[0]]])  # a top_k list in a batch
