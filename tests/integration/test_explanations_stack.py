@@ -107,6 +107,10 @@ def test_a_burst_of_explanations_is_refused_in_its_own_queue_while_plain_request
     assert 200 in statuses and 503 in statuses, statuses
     for refused in (r for r in answers if r.status_code == 503):
         assert refused.json()["error"]["code"] == "overloaded" and int(refused.headers["Retry-After"]) >= 1
+    for answered in (r for r in answers if r.status_code == 200):
+        assert [result["label"] for result in answered.json()] == ["NEGATIVE"] * 4
+        assert all(result["explanation"]["targets"][0]["tokens"] for result in answered.json())
+    assert all(r.json()[0]["label"] == "POSITIVE" and "explanation" not in r.json()[0] for r in plain)
     now = stack.admission()
     assert now["pools"]["model"]["refused_predicted"] + now["pools"]["model"]["refused_waited"] == \
         report["pools"]["model"]["refused_predicted"] + report["pools"]["model"]["refused_waited"]
