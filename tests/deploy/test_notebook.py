@@ -38,6 +38,20 @@ echo "$*" >> "$DOCKER_STUB_LOG"
 """
 
 
+# papermill's Python API rather than its CLI, for two of nbclient's settings the CLI cannot pass: a cell's printed
+# output may reach the client after the cell's reply (a loaded CI machine), and by default nbclient waits 4 s for it
+# and then drops it with only a log warning, so a line the test looks for would vanish. Here it waits 60 s and a
+# late output fails the run, naming the cell, instead of passing silently without it.
+PAPERMILL_RUNNER = """
+import json, pathlib, sys
+import papermill
+notebook, executed, parameters = sys.argv[1:]
+papermill.execute_notebook(notebook, executed, parameters=json.loads(parameters), kernel_name="python3",
+                           cwd=str(pathlib.Path(notebook).parent), progress_bar=False,
+                           iopub_timeout=60, raise_on_iopub_timeout=True)
+"""
+
+
 def run_notebook(tmp_path: Path, extra_env: dict[str, str], **parameters: object) -> list[str]:
     """Executes the notebook; returns the lines it printed."""
     stub_dir = tmp_path / "bin"
@@ -52,10 +66,7 @@ def run_notebook(tmp_path: Path, extra_env: dict[str, str], **parameters: object
            "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"), "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"),
            "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"), "IPYTHONDIR": str(tmp_path / "ipython")}
     executed = tmp_path / "executed.ipynb"
-    command = [sys.executable, "-m", "papermill", str(NOTEBOOK), str(executed), "--cwd", str(NOTEBOOK.parent),
-               "--kernel", "python3", "--no-progress-bar"]
-    for name, value in parameters.items():
-        command += ["-p", name, str(value)]
+    command = [sys.executable, "-c", PAPERMILL_RUNNER, str(NOTEBOOK), str(executed), json.dumps(parameters)]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, _failure(executed, completed.stderr)
     notebook = nbformat.read(executed, as_version=4)
@@ -125,13 +136,13 @@ def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, 
         f"login --username AWS --password-stdin {REGISTRY}",
         f"push {image}"]
     assert (tmp_path / "docker.log.password").read_text() == "123456789012-auth-token"  # moto's token
-    assert f"image: {image}" in lines
-    assert "model data: s3://sagemaker-us-east-1-123456789012/hf-serving-demo/model/model.tar.gz" in lines
-    assert "qa-notebook InService" in lines
+    assert f"image: {image}" in lines, lines
+    assert "model data: s3://sagemaker-us-east-1-123456789012/hf-serving-demo/model/model.tar.gz" in lines, lines
+    assert "qa-notebook InService" in lines, lines
     for label in ("sagemaker predictor single", "sagemaker predictor batch", "sagemaker boto3 single"):
         assert_stack_answers(aws.stack, lines, label)
     # The multi-model endpoint: MultiDataModel's archives under one prefix, each loaded on its first invocation.
-    assert "multi-model endpoint models: ['qa.tar.gz', 'sentiment.tar.gz']" in lines
+    assert "multi-model endpoint models: ['qa.tar.gz', 'sentiment.tar.gz']" in lines, lines
     assert_stack_answers(aws.stack, lines, "mme qa")  # the same weights as the single-model endpoint's
     [(review, labels)] = calls(lines, "mme sentiment")
     assert len(labels) == len(review["inputs"]) == 2
@@ -144,9 +155,9 @@ def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, 
     assert all(events[i + 1].startswith("unload ") for i, event in enumerate(events) if event.startswith("507 ")), \
         events
     assert next(line for line in lines if line.startswith("transform job ")).endswith(": Completed")
-    assert "autoscaling: [('endpoint/qa-notebook/variant/AllTraffic', 1, 2)]" in lines
-    assert any(line.startswith("detailed observability: ") for line in lines)
-    assert "left behind: {'endpoints': [], 'endpoint configs': [], 'models': []}" in lines
+    assert "autoscaling: [('endpoint/qa-notebook/variant/AllTraffic', 1, 2)]" in lines, lines
+    assert any(line.startswith("detailed observability: ") for line in lines), lines
+    assert "left behind: {'endpoints': [], 'endpoint configs': [], 'models': []}" in lines, lines
     assert aws.leftovers() == {"models": [], "endpoint configs": [], "endpoints": [], "autoscaling targets": []}
     leftover_files = aws.client("s3").list_objects_v2(Bucket="sagemaker-us-east-1-123456789012").get("Contents", [])
     assert leftover_files == []
