@@ -24,11 +24,7 @@ DOCS_OFF = "docs are off (SERVE_DOCS=off)"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    running = Stack(TINY_QA, tmp_path_factory.mktemp("docs") / "serve.log", SERVE_API_KEY=KEY).start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(TINY_QA, tmp_path_factory.mktemp("docs") / "serve.log", SERVE_API_KEY=KEY).serving()
 
 
 def get(stack: Stack, path: str, method: str = "GET", **headers: str) -> requests.Response:

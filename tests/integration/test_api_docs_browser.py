@@ -20,11 +20,7 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
 def start(tmp_path_factory, name: str, **env: str):
-    running = Stack(TINY_QA, tmp_path_factory.mktemp(name) / "serve.log", **env).start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(TINY_QA, tmp_path_factory.mktemp(name) / "serve.log", **env).serving()
 
 
 @pytest.fixture(scope="module")

@@ -25,13 +25,9 @@ RECORDS = [
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
-    running = Stack(model_dir_with_code(tmp), tmp / "serve.log", SAGEMAKER_BATCH="true",
-                    SAGEMAKER_BATCH_STRATEGY="SINGLE_RECORD", SAGEMAKER_MAX_CONCURRENT_TRANSFORMS="2",
-                    SAGEMAKER_MAX_PAYLOAD_IN_MB="1").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(model_dir_with_code(tmp), tmp / "serve.log", SAGEMAKER_BATCH="true",
+                     SAGEMAKER_BATCH_STRATEGY="SINGLE_RECORD", SAGEMAKER_MAX_CONCURRENT_TRANSFORMS="2",
+                     SAGEMAKER_MAX_PAYLOAD_IN_MB="1").serving()
 
 
 @pytest.fixture(scope="module")

@@ -28,12 +28,8 @@ LONG = ["We stayed four nights and the hotel was dreadful from the first evening
 def stack(tmp_path_factory, trained_sentiment):
     """The batching worker on the fast engine (OpenVINO, bfloat16), as served by default on a CPU with bf16 units. A
     queue bound of 1 s: a burst of explanations of seconds each is refused whatever the CPU's speed."""
-    running = Stack(trained_sentiment, tmp_path_factory.mktemp("explain") / "serve.log", MODEL_DTYPE="bfloat16",
-                    MODEL_ENGINE="openvino", SERVE_QUEUE_TIMEOUT_S="1").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(trained_sentiment, tmp_path_factory.mktemp("explain") / "serve.log", MODEL_DTYPE="bfloat16",
+                     MODEL_ENGINE="openvino", SERVE_QUEUE_TIMEOUT_S="1").serving()
 
 
 def post(stack: Stack, body: object, path: str = "/invocations", timeout: float = 120, **headers: str):

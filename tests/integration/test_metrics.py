@@ -42,11 +42,7 @@ def predict_fn(data, model):
 
 def _stack(tmp_path_factory, name: str, code: str | None = None, **env: str):
     tmp = tmp_path_factory.mktemp(name)
-    running = Stack(model_dir_with_code(tmp, code), tmp / "serve.log", **env).start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(model_dir_with_code(tmp, code), tmp / "serve.log", **env).serving()
 
 
 @pytest.fixture(scope="module")

@@ -45,11 +45,7 @@ def _jsonlines_as_text(ctx, value):
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("contract-stack")
-    running = Stack(TINY_QA, tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(TINY_QA, tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).serving()
 
 
 @pytest.fixture

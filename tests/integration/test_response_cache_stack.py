@@ -33,13 +33,9 @@ def redis_server(tmp_path_factory):
 @pytest.fixture(scope="module")
 def cached(tmp_path_factory, redis_server):
     tmp = tmp_path_factory.mktemp("cached")
-    running = Stack(model_dir_with_code(tmp, None), tmp / "serve.log",
-                    RESPONSE_CACHE=f"redis://:{redis_server.password}@127.0.0.1:{redis_server.port}/1",
-                    RESPONSE_CACHE_TTL_S="300").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(model_dir_with_code(tmp, None), tmp / "serve.log",
+                     RESPONSE_CACHE=f"redis://:{redis_server.password}@127.0.0.1:{redis_server.port}/1",
+                     RESPONSE_CACHE_TTL_S="300").serving()
 
 
 def lookups(stack: Stack) -> dict[str, float]:
@@ -94,11 +90,7 @@ def test_redis_stopped_is_answered_without_the_cache_counted_and_logged_once(cac
 @pytest.fixture(scope="module")
 def user_hooks(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("user-hooks")
-    running = Stack(model_dir_with_code(tmp, USER_PREDICT), tmp / "serve.log", RESPONSE_CACHE="memory").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(model_dir_with_code(tmp, USER_PREDICT), tmp / "serve.log", RESPONSE_CACHE="memory").serving()
 
 
 def test_a_user_predict_fn_is_not_cached_unless_it_opts_in(user_hooks):

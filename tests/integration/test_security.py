@@ -20,12 +20,8 @@ GOOD = {"question": "Which port?", "context": "The container listens on port 808
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("security")
-    running = Stack(model_dir_with_code(tmp), tmp / "serve.log", SERVE_API_KEY=API_KEY, HF_TOKEN=HUB_TOKEN,
-                    SERVE_CLIENT_TIMEOUT_S="2").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(model_dir_with_code(tmp), tmp / "serve.log", SERVE_API_KEY=API_KEY, HF_TOKEN=HUB_TOKEN,
+                     SERVE_CLIENT_TIMEOUT_S="2").serving()
 
 
 def test_ping_needs_no_key_so_health_probes_work(stack):

@@ -21,11 +21,7 @@ TEXTS = ["A man is eating food.", "A man is eating a piece of bread.", "The girl
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("embeddings-stack")
-    running = Stack(minilm(), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE="8").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(minilm(), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE="8").serving()
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,8 @@ CONTEXT = "The container listens on port 8080. Requests go to /invocations as JS
 
 def batching_stack(tmp_path_factory, name: str, batch_size: int, delay_ms: int):
     tmp = tmp_path_factory.mktemp(name)
-    running = Stack(model_dir_with_code(tmp), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE=str(batch_size),
-                    MODEL_SERVER_MAX_BATCH_DELAY_MS=str(delay_ms)).start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(model_dir_with_code(tmp), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE=str(batch_size),
+                     MODEL_SERVER_MAX_BATCH_DELAY_MS=str(delay_ms)).serving()
 
 
 @pytest.fixture(scope="module")

@@ -23,12 +23,8 @@ def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("default-stack")
     # A requirements.txt without the opt-in must be skipped (and must not be installed: it cannot be).
     model_dir = model_dir_with_code(tmp, requirements="this-package-does-not-exist==0.0.1\n")
-    running = Stack(model_dir, tmp / "serve.log",
-                    SAGEMAKER_SAFE_PORT_RANGE=f"{SAFE_RANGE[0]}-{SAFE_RANGE[1]}").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(model_dir, tmp / "serve.log",
+                     SAGEMAKER_SAFE_PORT_RANGE=f"{SAFE_RANGE[0]}-{SAFE_RANGE[1]}").serving()
 
 
 def assert_answer(answer: dict, context: str) -> None:

@@ -18,11 +18,7 @@ EMOTIONS = {"sadness", "joy", "love", "anger", "fear", "surprise"}
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, tiny_emotion):
     tmp = tmp_path_factory.mktemp("classification")
-    running = Stack(model_dir_with_code(tmp, source=tiny_emotion), tmp / "serve.log").start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(model_dir_with_code(tmp, source=tiny_emotion), tmp / "serve.log").serving()
 
 
 def test_the_task_comes_from_config_json_and_the_banner_says_what_the_worker_loaded(stack):

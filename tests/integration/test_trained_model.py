@@ -42,11 +42,7 @@ LOADED_AS = {"float32": f"question-answering on torch {torch.__version__}, devic
 @pytest.fixture(scope="module", params=sorted(LOADED_AS))
 def stack(tmp_path_factory, request):
     tmp = tmp_path_factory.mktemp(f"trained-stack-{request.param}")
-    running = Stack(TRAINED_QA, tmp / "serve.log", MODEL_DTYPE=request.param).start()
-    try:
-        yield running.wait_ready()
-    finally:
-        running.kill_everything()
+    yield from Stack(TRAINED_QA, tmp / "serve.log", MODEL_DTYPE=request.param).serving()
 
 
 def test_serves_the_trained_weights_in_the_dtype_asked_without_the_random_weights_warning(stack):

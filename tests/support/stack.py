@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -144,6 +145,14 @@ class Stack:
             except psutil.NoSuchProcess:
                 pass
         return alive
+
+    def serving(self) -> Iterator[Stack]:
+        """A fixture's body: starts the stack, yields it once ready, and kills all it started afterwards."""
+        self.start()
+        try:
+            yield self.wait_ready()
+        finally:
+            self.kill_everything()
 
     def kill_everything(self) -> None:
         """Last-resort clean-up so that a failed test leaves nothing running."""
