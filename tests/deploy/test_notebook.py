@@ -156,7 +156,8 @@ def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, 
         events
     assert next(line for line in lines if line.startswith("transform job ")).endswith(": Completed")
     assert "autoscaling: [('endpoint/qa-notebook/variant/AllTraffic', 1, 2)]" in lines, lines
-    assert any(line.startswith("detailed observability: ") for line in lines), lines
+    # The SDK's deploy() sets no MetricsConfig, so the notebook reports the service's default for the endpoint config.
+    assert "detailed observability: the service's default for new endpoint configs" in lines, lines
     assert "left behind: {'endpoints': [], 'endpoint configs': [], 'models': []}" in lines, lines
     assert aws.leftovers() == {"models": [], "endpoint configs": [], "endpoints": [], "autoscaling targets": []}
     leftover_files = aws.client("s3").list_objects_v2(Bucket="sagemaker-us-east-1-123456789012").get("Contents", [])
