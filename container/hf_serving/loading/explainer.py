@@ -6,7 +6,10 @@ of a single-model endpoint, or MODEL_DTYPE=float32) explains with that same modu
 of the weights beside its engine, once.
 
 Refused, with the reason, where SERVE_EXPLAIN=off, and on a multi-model endpoint: its models' workers batch their
-requests together and are sized by a memory budget that a second copy of the weights would break.
+requests together and are sized by a memory budget that a second copy of the weights would break. Refused too in a
+single-model endpoint's batching workers: nginx sends explain requests to the explanation worker
+(launcher/lua/explanations.lua), and one that reached a batching worker anyway must not load a second model there and
+hold up its batches for seconds.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ def attributor_source(settings: Settings, engine: Engine, auto_model: Any, weigh
         return unavailable("SERVE_EXPLAIN=off")
     if settings.multi_model:
         return unavailable("a multi-model endpoint has no worker to explain in; use a single-model endpoint")
+    if settings.explain_elsewhere:
+        return unavailable("this request reached a batching worker, which never explains; explain requests go to "
+                           "the explanation worker")
     loaded: list[Attributor] = []
     lock = threading.Lock()
 

@@ -190,8 +190,10 @@ def _worker_place(context: Any) -> WorkerPlace:
         use_settings(explaining)
         return WorkerPlace(explaining, None, EXPLANATION_LABEL, explains=True)
     entry = model_store.read_entry(entry_dir)
-    if entry is None:
-        return WorkerPlace(settings, settings.runtime_dir)
+    if entry is None:  # a single-model endpoint's batching worker: its explain requests are the explanation worker's
+        batching = dataclasses.replace(settings, explain_elsewhere=settings.explain)
+        use_settings(batching)
+        return WorkerPlace(batching, settings.runtime_dir)
     settings = dataclasses.replace(settings, model_dir=entry.url, code_dir_override=None)
     use_settings(settings)
     reports = None

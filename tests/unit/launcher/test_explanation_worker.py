@@ -14,7 +14,7 @@ from hf_serving.launcher import mms
 from hf_serving.launcher.serve import Stack
 from hf_serving.loading import model_store
 from hf_serving.serving import handler_service
-from hf_serving.settings import Settings, use_settings
+from hf_serving.settings import Settings, current_settings, use_settings
 from tests.support.paths import TINY_QA, minilm
 
 
@@ -52,6 +52,9 @@ def test_a_worker_on_the_marked_entry_serves_float32_on_torch_and_reports_nothin
         use_settings(Settings(model_dir=TINY_QA, dtype="bfloat16", runtime_dir=tmp_path))
         place = handler_service._worker_place(SimpleNamespace(system_properties={"model_dir": str(single)}))
         assert not place.explains and place.reports == tmp_path and place.settings.dtype == "bfloat16"
+        # Its explain requests are the explanation worker's: a batching worker never explains, whatever reached it.
+        assert place.settings.explain_elsewhere and current_settings().explain_elsewhere
+        assert not place.settings.multi_model
     finally:
         use_settings(Settings())
 

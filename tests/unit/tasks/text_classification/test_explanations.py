@@ -88,6 +88,8 @@ def test_requests_without_explain_are_unchanged(model):
 @pytest.mark.parametrize(("change", "reason"), [
     ({"explain": False}, "SERVE_EXPLAIN=off"),
     ({"multi_model": True}, "a multi-model endpoint has no worker to explain in"),
+    # A single-model endpoint's batching worker: an explain request that reached it anyway is never explained there.
+    ({"explain_elsewhere": True}, "reached a batching worker, which never explains"),
 ])
 def test_where_explanations_are_off_explain_is_a_400_saying_why(trained_sentiment, change, reason):
     settings = dataclasses.replace(Settings(model_dir=trained_sentiment, dtype="float32"), **change)
