@@ -261,7 +261,11 @@ _current: Settings | None = None
 
 
 def _metrics_access(env: _Env) -> str:
-    access = env.choice("SERVE_METRICS", METRICS_ACCESS, "public")
+    # A multi-model endpoint's /metrics names every model it holds, which GET /models shows only to key holders: with
+    # a key, /metrics asks for it too unless SERVE_METRICS=public says otherwise. A single-model endpoint's /metrics
+    # names no model ("model"): public, as SageMaker's scraper needs it.
+    keyed_models = env.flag("SAGEMAKER_MULTI_MODEL", False) and env.api_key("SERVE_API_KEY") is not None
+    access = env.choice("SERVE_METRICS", METRICS_ACCESS, "key" if keyed_models else "public")
     if access == "key" and env.api_key("SERVE_API_KEY") is None:
         raise ConfigurationError("SERVE_METRICS=key needs SERVE_API_KEY: there is no key to ask for")
     return access

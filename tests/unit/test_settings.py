@@ -142,3 +142,13 @@ def test_docs_are_on_by_default_and_off_only_when_asked():
     assert Settings.from_environ({"SERVE_DOCS": "OFF"}).docs is False
     with pytest.raises(ConfigurationError, match=r"SERVE_DOCS='false' is not one of: on, off"):
         Settings.from_environ({"SERVE_DOCS": "false"})
+
+
+def test_a_multi_model_endpoint_with_a_key_asks_for_it_on_metrics_unless_told_public():
+    """Its /metrics names every model it holds, which GET /models shows only to key holders."""
+    key = {"SERVE_API_KEY": "k" * 20}
+    assert Settings.from_environ({"SAGEMAKER_MULTI_MODEL": "true", **key}).metrics == "key"
+    assert Settings.from_environ({"SAGEMAKER_MULTI_MODEL": "true", **key, "SERVE_METRICS": "public"}).metrics == \
+        "public"
+    assert Settings.from_environ({"SAGEMAKER_MULTI_MODEL": "true"}).metrics == "public"  # no key to ask for
+    assert Settings.from_environ(key).metrics == "public"  # a single-model endpoint names no model

@@ -178,8 +178,9 @@ class Stack:
         if self.lifecycle is not None:
             self.models_api = ModelsApi(self.lifecycle, self.models_api_port)
             self.models_api.start()
-        self.metrics_server = MetricsServer(collector.WorkerMetricsCollector(self._metrics_dir, self._models_loaded),
-                                            self.metrics_port)
+        models_known = self._models_known if self.lifecycle is not None else None
+        self.metrics_server = MetricsServer(
+            collector.WorkerMetricsCollector(self._metrics_dir, self._models_loaded, models_known), self.metrics_port)
         self.metrics_server.start()
         self.front = self.children.start("nginx", nginx.nginx_command(self.nginx_conf), self.env)
         self._start_model_server()
@@ -214,6 +215,11 @@ class Stack:
         if self.lifecycle is None:
             return int(self.readiness.state == "ready")
         return sum(record.state == READY for record in self.lifecycle.registry.all())
+
+    def _models_known(self) -> set[str]:
+        """A multi-model endpoint's models, in any state: the series /metrics keeps."""
+        assert self.lifecycle is not None
+        return {record.name for record in self.lifecycle.registry.all()}
 
     @property
     def _zygote_socket(self) -> Path:
@@ -453,7 +459,8 @@ class Stack:
             f"management {self.mms_config.management_port}, nginx's inner hop {self.edge_port}",
             select.describe_plan(s.engine, s.dtype, hardware.gpu_count()),
             f"API key: {'required' if s.api_key else 'off'}, rate limit: "
-            f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}",
+            f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}, /metrics: "
+            f"{ {'public': 'no key asked', 'key': 'behind the API key', 'off': 'off'}[s.metrics]}",
             admission.describe(s, self.workers, self.mms_config.batch_size),
             response_cache.describe(s),
             self._explanations_line(),
@@ -462,6 +469,9 @@ class Stack:
         ]
         for line in lines:
             log.info("%s", line)
+        if s.multi_model and s.api_key is not None and s.metrics == "public":
+            log.warning("/metrics is public (SERVE_METRICS=public) and names every model loaded, which GET /models "
+                        "shows only with the API key")
         docs_warning, docs_line = site.describe(s.docs, self.docs_assets)
         log.log(logging.WARNING if docs_warning else logging.INFO, "%s", docs_line)
         if s.log_format == logs.JSON_FORMAT:  # the same, as fields (secrets, which settings never repr, left out)

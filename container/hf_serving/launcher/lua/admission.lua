@@ -155,6 +155,18 @@ local function pool_state(p)
     return state
 end
 
+-- For /metrics (launcher/lua/metrics.lua): a multi-model endpoint's pools of models no longer loaded (`loaded`
+-- answers by the model's name), once nothing of theirs is in service or waiting, are dropped; a load creates its
+-- pool again at its first invocation.
+function M.forget(loaded)
+    for name, p in pairs(pools) do
+        local state = pool_state(p)
+        if state.in_service == 0 and state.waiting == 0 and not loaded(p.label) then
+            pools[name] = nil
+        end
+    end
+end
+
 -- For /metrics (launcher/lua/metrics.lua): each pool's model, slots, requests in service and waiting.
 function M.pools()
     local states = {}

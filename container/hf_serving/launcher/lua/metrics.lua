@@ -11,10 +11,32 @@ local BUCKETS = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 local BUCKET_LABELS = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5",
                        "5.0", "10.0", "30.0", "60.0"}
 local SEP = "\31" -- between the label values of a key: a byte no route, status or model name holds
-local ready_file, single_model, enabled
+local ready_file, single_model, enabled, models_dir
 
 function M.start(config)
     ready_file, single_model, enabled = config.ready_file, config.single_model, config.enabled
+    models_dir = config.models_dir
+end
+
+-- A multi-model endpoint's series of a model are kept while it has its serving mark (from the start of its load to
+-- the start of its unload: hf_serving/loading/model_store.py), so that /metrics grows with the models loaded, not
+-- with every model ever loaded. One look per model and scrape.
+local function still_loaded(looked)
+    return function(model)
+        if single_model or model == "" then
+            return true
+        end
+        local found = looked[model]
+        if found == nil then
+            local mark = io.open(models_dir .. "/m" .. ngx.md5(model) .. "/serving", "r")
+            found = mark ~= nil
+            if mark then
+                mark:close()
+            end
+            looked[model] = found
+        end
+        return found
+    end
 end
 
 -- The route, one of a fixed few: a raw path would make a new series of every unknown URL a client sends.
@@ -105,14 +127,20 @@ local function family(out, name, kind, help)
     out[#out + 1] = "# HELP " .. name .. " " .. help .. "\n# TYPE " .. name .. " " .. kind .. "\n"
 end
 
-local function render_edge(out)
+-- The position of the model among a key's parts, by the key's kind (M.record writes them).
+local MODEL_PART = {requests = 4, duration = 3, duration_sum = 3, refusals = 2}
+
+local function render_edge(out, loaded)
     local dict = ngx.shared.hf_metrics
     local requests, durations = {}, {}
     local refusals = {}
     for _, key in ipairs(dict:get_keys(0)) do
         local parts = split(key)
         local value = dict:get(key)
-        if parts[1] == "requests" then
+        local model = parts[MODEL_PART[parts[1]] or 0]
+        if model and not loaded(model) then
+            dict:delete(key) -- an unloaded model's counts go with it
+        elseif parts[1] == "requests" then
             requests[#requests + 1] = string.format('hf_serving_requests_total{route="%s",code="%s",model="%s"} %d\n',
                 parts[2], parts[3], escape(parts[4]), value)
         elseif parts[1] == "duration" or parts[1] == "duration_sum" then
@@ -184,7 +212,9 @@ end
 -- content_by_lua of GET /metrics.
 function M.serve()
     local out = {}
-    render_edge(out)
+    local loaded = still_loaded({})
+    require("admission").forget(loaded)
+    render_edge(out, loaded)
     render_admission(out)
     local workers = ngx.location.capture("/.metrics/workers", {method = ngx.HTTP_GET})
     local up = workers.status == 200
