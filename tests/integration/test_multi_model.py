@@ -246,10 +246,22 @@ def test_unknown_models_and_routes_are_json_404s(mme):
     (b'{"model_name": "x"}', 400, "bad_request"),
     (b'{"model_name": "a/b", "url": "/tmp"}', 400, "bad_request"),
     (b'{"model_name": "x", "url": "/no/such/dir"}', 404, "model_files_not_found"),
+    # What names no model gets that one answer, whatever the path is (nothing of the file system, no PID).
+    (b'{"model_name": "x", "url": "/proc/self"}', 404, "model_files_not_found"),
+    (b'{"model_name": "x", "url": "/etc"}', 404, "model_files_not_found"),
+    (b"[" * 30_000 + b"]" * 30_000, 400, "bad_request"),
+    (b'{"model_name": "x", "url": 1' + b"0" * 5000 + b"}", 400, "bad_request"),
 ])
 def test_a_bad_load_request_is_a_json_4xx(mme, body, status, code):
+    logged = len(mme.log())
     response = requests.post(f"{mme.url}/models", data=body, timeout=10)
     assert (response.status_code, response.json()["error"]["code"]) == (status, code), response.text
+    message = response.json()["error"]["message"]
+    assert "sys." not in message and f"/proc/{mme.process.pid}" not in message
+    assert "Traceback" not in mme.log()[logged:]
+    if code == "model_files_not_found":
+        assert message.endswith("is not a model directory in this container (a directory holding config.json or "
+                                "modules.json)")
 
 
 def test_each_model_runs_its_own_code(mme, tmp_path):

@@ -294,7 +294,8 @@ def test_invalid_utf8_is_a_400_through_the_stack(stack, quiet_log, content_type,
 @pytest.mark.parametrize(("body", "fragment"), [
     (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
     (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
-    (b'{"question": "q", "context": "c", "parameters": {"top_k": 1' + b"0" * 5000 + b"}}", "digits"),
+    (b'{"question": "q", "context": "c", "parameters": {"top_k": 1' + b"0" * 5000 + b"}}",
+     "holds an integer of more than 4300 digits"),
     (b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 1e999}}', "out of range"),
     (b'{"question": "q", "context": "c", "x": Infinity}', "Infinity is not a JSON number"),
     (b'{"question": "q\x00", "context": "c"}', "Invalid control character"),
@@ -305,6 +306,7 @@ def test_hostile_json_is_a_400_through_the_stack(stack, quiet_log, body, fragmen
     response = stack.invoke(data=body)
     assert response.status_code == 400, response.text
     assert fragment in response.json()["error"]["message"]
+    assert "sys." not in response.json()["error"]["message"]  # nothing of the interpreter's own advice
 
 
 def test_the_stack_still_answers_after_the_hostile_requests(stack, quiet_log):

@@ -20,7 +20,8 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from hf_serving.errors import ERROR_CONTENT_TYPE, error_body
+from hf_serving.errors import ERROR_CONTENT_TYPE, BadRequest, error_body
+from hf_serving.formats import media
 from hf_serving.loopback import LoopbackServer
 from hf_serving.multi_model.lifecycle import ApiError, Lifecycle, describe
 
@@ -65,7 +66,7 @@ class ModelsApi(LoopbackServer):
         records = self.lifecycle.registry.all()
         page = records[start:start + limit]
         following = start + limit
-        return {"models": [{"modelName": r.name, "modelUrl": str(r.url)} for r in page],
+        return {"models": [{"modelName": r.name, "modelUrl": r.given_url or str(r.url)} for r in page],
                 "nextPageToken": str(following) if following < len(records) else None}
 
 
@@ -73,10 +74,10 @@ def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
     """POST /models's fields: a JSON body (what SageMaker sends), or query parameters (MMS's own style)."""
     fields: dict[str, Any] = {key: values[-1] for key, values in query.items()}
     if body.strip():
-        try:
-            decoded = json.loads(body)
-        except ValueError:
-            raise ApiError(400, "bad_request", "the body is not JSON: send {\"model_name\": ..., \"url\": ...}") \
+        try:  # the same strict decoding as /invocations: deep nesting and huge numbers are 400s, not tracebacks
+            decoded = media.decode_json(media.decode_text(body))
+        except BadRequest as exc:
+            raise ApiError(400, "bad_request", f"{exc.message}: send {{\"model_name\": ..., \"url\": ...}}") \
                 from None
         if not isinstance(decoded, dict):
             raise ApiError(400, "bad_request", "the body must be a JSON object with model_name and url")

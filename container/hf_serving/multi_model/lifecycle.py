@@ -41,6 +41,8 @@ UNLOAD_DRAIN_S = 30.0  # invocations in flight on a model being unloaded may fin
 PROCESS_EXIT_S = 20.0
 MAX_NAME_LENGTH = 256
 POLL_S = 0.05
+# What a model directory holds at least: a transformers model's config, or a sentence-transformers layout's modules.
+MODEL_FILES = ("config.json", "modules.json")
 MAX_LOAD_ATTEMPTS = 3  # worker starts per worker before a load whose workers keep dying is given up
 
 
@@ -78,12 +80,15 @@ class Lifecycle:
     # POST /models
     def load(self, name: object, url: object) -> ModelRecord:
         entry = StoreEntry(name=_checked_name(name), url=_checked_url(url))
+        given = str(url)
         try:
             spec = detect_task(entry.url, self.settings.task)
         except ConfigurationError as exc:
-            raise ApiError(400, "unsupported_model", f"model {entry.name!r} cannot be served: {exc}") from None
+            # Named by the url as sent: the resolved path may say more of the container (a link's target, a PID).
+            message = str(exc).replace(str(entry.url), given.removeprefix("file://").rstrip("/"))
+            raise ApiError(400, "unsupported_model", f"model {entry.name!r} cannot be served: {message}") from None
         estimate = estimate_model_bytes(entry.url, spec.weights_dir(entry.url), self.dtype, self.workers)
-        record = ModelRecord(entry=entry, state=LOADING, task=spec.task.value, estimate_bytes=estimate)
+        record = ModelRecord(entry=entry, state=LOADING, task=spec.task.value, estimate_bytes=estimate, given_url=given)
         try:
             self.registry.begin_load(record, lambda reserved: self._check_fits(entry.name, estimate, reserved))
         except Conflict as exc:
@@ -255,11 +260,18 @@ def _checked_name(name: object) -> str:
 
 
 def _checked_url(url: object) -> Path:
+    """The model's directory, resolved. A path that is no directory and a directory without a model's files get the
+    same answer: a key holder must not learn from it what else the container's file system holds."""
     if not isinstance(url, str) or not url:
         raise ApiError(400, "bad_request", "url must name the model's directory, e.g. /opt/ml/models/<name>/model")
     path = Path(url.removeprefix("file://"))
-    if not path.is_absolute() or not path.is_dir():
-        raise ApiError(404, "model_files_not_found", f"url {url!r} is not a directory in this container")
+    try:
+        found = path.is_absolute() and path.is_dir() and any((path / name).is_file() for name in MODEL_FILES)
+    except OSError:  # unreadable, a name too long: not a model directory either
+        found = False
+    if not found:
+        raise ApiError(404, "model_files_not_found", f"url {url!r} is not a model directory in this container (a "
+                       f"directory holding {' or '.join(MODEL_FILES)})")
     return path.resolve()
 
 
@@ -275,7 +287,8 @@ def _classify_failure(name: str, failure: str) -> tuple[int, str, str]:
 
 def describe(record: ModelRecord) -> dict[str, object]:
     """GET /models/{name}'s answer: SageMaker's two fields, and what this container knows of the model."""
-    return {"modelName": record.name, "modelUrl": str(record.url), "status": record.state, "task": record.task,
+    return {"modelName": record.name, "modelUrl": record.given_url or str(record.url), "status": record.state,
+            "task": record.task,
             "loaded": record.loaded, "loadSeconds": None if record.load_s is None else round(record.load_s, 3),
             "memoryEstimateMB": round(record.estimate_bytes / MIB)}
 

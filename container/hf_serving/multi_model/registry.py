@@ -25,6 +25,7 @@ class ModelRecord:
     estimate_bytes: int
     load_s: float | None = None
     loaded: str | None = None  # what the workers report they serve (task, engine, dtype)
+    given_url: str = ""  # the url as POST /models sent it (GET /models shows it, not the resolved path)
 
     @property
     def name(self) -> str:

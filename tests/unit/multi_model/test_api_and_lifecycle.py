@@ -162,6 +162,34 @@ def test_an_architecture_no_task_serves_is_400_naming_it(parts, tmp_path):
     assert "BertForMagic" in refused.value.message
 
 
+def test_a_path_that_holds_no_model_gets_one_answer_whatever_it_is(parts, tmp_path):
+    """No directory, an empty one, a file, a directory of the system: a key holder learns nothing of the file system
+    beyond "no model there", and no resolved path (/proc/self is /proc/<the launcher's PID>)."""
+    lifecycle, server, _, _ = parts
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "a-file").write_text("{}")
+    messages = []
+    for url in ("/no/such/dir", str(tmp_path / "empty"), str(tmp_path / "a-file"), "/proc/self", "/etc"):
+        with pytest.raises(ApiError) as refused:
+            lifecycle.load("probe", url)
+        assert (refused.value.status, refused.value.code) == (404, "model_files_not_found")
+        messages.append(refused.value.message.replace(repr(url), "URL"))
+    assert set(messages) == {"url URL is not a model directory in this container (a directory holding config.json "
+                             "or modules.json)"}
+    assert server.registered == []
+
+
+def test_an_unservable_model_is_named_by_the_url_sent_not_the_path_it_resolves_to(parts, tmp_path):
+    lifecycle, _, _, _ = parts
+    model = tmp_path / "hidden-target"
+    model.mkdir()
+    (model / "config.json").write_text(json.dumps({"architectures": ["BertForMagic"]}))
+    (tmp_path / "link").symlink_to(model)
+    with pytest.raises(ApiError) as refused:
+        lifecycle.load("odd", str(tmp_path / "link"))
+    assert refused.value.status == 400 and "hidden-target" not in refused.value.message
+
+
 @pytest.mark.parametrize(("failure", "status", "code"), [
     ("MemoryError: out of memory", 507, "insufficient_memory"),
     ("ConfigurationError: no fast tokenizer", 400, "unsupported_model"),
@@ -198,9 +226,12 @@ def test_the_api_lists_pages_describes_and_answers_errors_in_the_container_shape
     assert missing.status_code == 404
     assert missing.json() == {"error": {"code": "model_not_found", "message": "model 'zzz' is not loaded",
                                         "request_id": "rid-1"}}
-    for bad in ("not json", "[1, 2]"):
+    for bad, fragment in (("not json", "not valid JSON"), ("[1, 2]", "JSON object"),
+                          ("[" * 30_000 + "]" * 30_000, "nested too deeply"),
+                          ('{"model_name": 1' + "0" * 5000 + "}", "more than 4300 digits")):
         response = requests.post(f"{url}/models", data=bad, timeout=5)
         assert (response.status_code, response.json()["error"]["code"]) == (400, "bad_request")
+        assert fragment in response.json()["error"]["message"] and "sys." not in response.json()["error"]["message"]
     assert requests.get(f"{url}/models?limit=0", timeout=5).status_code == 400
     assert requests.get(f"{url}/models?limit=x", timeout=5).status_code == 400
     assert requests.delete(f"{url}/models", timeout=5).status_code == 405

@@ -324,8 +324,8 @@ def test_nesting_100k_deep_in_a_json_lines_record_is_that_lines_error(service, e
 
 
 @pytest.mark.parametrize(("number", "fragment"), [
-    (b"1" + b"0" * 5000, "Exceeds the limit (4300 digits)"),
-    (b"-" + b"9" * 5000, "Exceeds the limit (4300 digits)"),
+    (b"1" + b"0" * 5000, "holds an integer of more than 4300 digits"),
+    (b"-" + b"9" * 5000, "holds an integer of more than 4300 digits"),
     (b"1e999", "number 1e999 is out of range"),
     (b"-1e999", "number -1e999 is out of range"),
     (b"1" + b"0" * 400 + b".0", "is out of range"),
@@ -340,6 +340,7 @@ def test_huge_numbers_are_a_400(service, error_records, number, fragment, where)
     reply = answer(service, error_records, body)
     assert reply.status == 400
     assert fragment in reply.error()["message"]
+    assert "sys." not in reply.error()["message"]  # nothing of the interpreter's own advice
 
 
 @pytest.mark.parametrize("value", [2**63, 2**64, 10**30, 10**4000])
