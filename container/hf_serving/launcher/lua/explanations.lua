@@ -16,13 +16,13 @@
 
 local M = {}
 
-local KEY = '"explain[_a-z]*"%s*:'
 local EXPLAIN_NAME = "^explain[_a-z]*$"
 -- The longest escaped spelling of a key worth decoding: 32 characters, each written as a \uXXXX escape.
 local ESCAPED_KEY_MAX = 32 * 6
 local CHUNK = 1024 * 1024 -- a body nginx kept in a file (over client_body_buffer_size) is searched in chunks
 local OVERLAP = ESCAPED_KEY_MAX + 64 -- carried from one chunk to the next: a key split across two is still found
 local BACKSLASH, QUOTE = 92, 34
+local ASCII_5, ASCII_7 = 53, 55 -- the digits "5" and "7"
 local JSON_TYPES = {["application/json"] = true, ["application/jsonlines"] = true,
                     ["application/x-jsonlines"] = true, ["application/jsonl"] = true,
                     ["application/x-ndjson"] = true}
@@ -74,28 +74,65 @@ local function decode(raw)
     return table.concat(out)
 end
 
--- Whether `text` holds a key spelled with escapes that decodes to an explain key.
-local function escaped_key_asks(text)
-    if not string.find(text, "\\u", 1, true) then
-        return false -- only \u escapes can spell a letter
-    end
+-- The first key written plainly, `"explain...":`: a plain search for `"explain`, each match checked at its place
+-- (a pattern tried at every byte of a 6 MB body costs nginx tens of milliseconds; this, a few).
+local function plain_key_asks(text)
     local position = 1
     while true do
-        local close, colon = string.find(text, '"%s*:', position)
-        if not close then
+        local found = string.find(text, '"explain', position, true)
+        if not found then
             return false
         end
-        position = colon + 1
-        if unescaped(text, close) then
-            -- The key's opening quote: the last unescaped one before, no further back than an explain key can be.
-            local first = math.max(1, close - ESCAPED_KEY_MAX - 1)
-            for open = close - 1, first, -1 do
-                if string.byte(text, open) == QUOTE and unescaped(text, open) then
-                    local name = decode(string.sub(text, open + 1, close - 1))
-                    if name and string.find(name, EXPLAIN_NAME) then
-                        return true
-                    end
+        if string.find(text, '^[_a-z]*"%s*:', found + 8) then
+            return true
+        end
+        position = found + 8
+    end
+end
+
+-- Whether `text` holds a key spelled with \u escapes that decodes to an explain key. Only escapes of ASCII letters cost
+-- anything: from each, the string holding it is followed to its closing quote, no further than an explain key can be long;
+-- if that quote is followed by a colon it closes a key, whose opening quote is then found and the key decoded. Each
+-- byte is stepped over at most about once, however many escapes the body holds.
+local function escaped_key_asks(text)
+    local position, length = 1, #text
+    while true do
+        local escape = string.find(text, "\\u00", position, true)
+        if not escape then
+            return false
+        end
+        position = escape + 1
+        -- Only an escape of a letter or "_" (\u005f to \u007a) can spell part of an explain key: a text's escaped
+        -- accents (\u00e9) cost a look each, other scripts (\u4e2d) none. A backslash escaped itself (\\u) starts none.
+        local digit = string.byte(text, escape + 4)
+        if digit and digit >= ASCII_5 and digit <= ASCII_7 and unescaped(text, escape) then
+            local close, i, limit = nil, escape, math.min(length, escape + ESCAPED_KEY_MAX)
+            while i <= limit do
+                local byte = string.byte(text, i)
+                if byte == BACKSLASH then
+                    i = i + 2
+                elseif byte == QUOTE then
+                    close = i
                     break
+                else
+                    i = i + 1
+                end
+            end
+            if not close then
+                position = i -- every escape up to here is in a string too long to be an explain key
+            else
+                position = close + 1
+                if string.find(text, "^%s*:", close + 1) then
+                    local first = math.max(1, close - ESCAPED_KEY_MAX - 1)
+                    for open = escape - 1, first, -1 do
+                        if string.byte(text, open) == QUOTE and unescaped(text, open) then
+                            local name = decode(string.sub(text, open + 1, close - 1))
+                            if name and string.find(name, EXPLAIN_NAME) then
+                                return true
+                            end
+                            break
+                        end
+                    end
                 end
             end
         end
@@ -103,7 +140,7 @@ local function escaped_key_asks(text)
 end
 
 local function text_asks(text)
-    return string.find(text, KEY) ~= nil or escaped_key_asks(text)
+    return plain_key_asks(text) or escaped_key_asks(text)
 end
 
 -- The end of a chunk to carry into the next: its last OVERLAP bytes, with a run of whitespace at its end (between a
