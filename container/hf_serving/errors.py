@@ -48,6 +48,13 @@ class PayloadTooLarge(ServingError):
     code = "payload_too_large"
 
 
+class ResponseTooLarge(ServingError):
+    """The answer is over SERVE_MAX_RESPONSE_MB: refused whole, since a truncated answer would be a wrong one."""
+
+    status = 413
+    code = "response_too_large"
+
+
 class UnsupportedMediaType(ServingError):
     status = 415
     code = "unsupported_media_type"
