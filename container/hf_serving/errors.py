@@ -54,6 +54,11 @@ class ResponseTooLarge(ServingError):
     status = 413
     code = "response_too_large"
 
+    @classmethod
+    def over(cls, what: str, limit_bytes: int) -> ResponseTooLarge:
+        return cls(f"{what}, over the {limit_bytes // (1024 * 1024)} MB answer limit (SERVE_MAX_RESPONSE_MB): send "
+                   "fewer records or texts per request")
+
 
 class UnsupportedMediaType(ServingError):
     status = 415

@@ -164,6 +164,10 @@ class Settings:
         )
 
     @property
+    def max_response_bytes(self) -> int:
+        return self.max_response_mb * 1024 * 1024
+
+    @property
     def code_dir(self) -> Path:
         """code/ of the model archive; the launcher passes it on when the weights come from the Hub."""
         return self.code_dir_override or self.model_dir / "code"

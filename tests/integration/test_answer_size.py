@@ -79,6 +79,20 @@ def test_many_error_records_are_answered_whole_by_the_same_workers(embeddings, b
     assert embeddings.ping().status_code == 200
 
 
+def test_texts_whose_vectors_alone_are_over_the_limit_are_a_413_naming_it_before_the_model_runs(embeddings):
+    before = worker_pids(embeddings)
+    texts = ["x"] * 20_000  # 7.7 million numbers: 30 MB of answer at the very least
+    response = embeddings.invoke({"inputs": texts}, timeout=SLOW)
+    assert response.status_code == 413
+    error = response.json()["error"]
+    assert error["code"] == "response_too_large"
+    assert "the answer to 20,000 texts holds 7,680,000 numbers" in error["message"]
+    assert "16 MB answer limit (SERVE_MAX_RESPONSE_MB)" in error["message"]
+    stages = dict(part.split(";dur=") for part in response.headers["Server-Timing"].split(", "))
+    assert float(stages["inference"]) < 2000  # no model pass: 20,000 texts through MiniLM take many seconds here
+    assert worker_pids(embeddings) == before
+
+
 def test_batch_transform_of_1000_sentences_is_answered_whole_one_line_each(batch_transform):
     before = worker_pids(batch_transform)
     body = "".join(json.dumps({"inputs": sentence}) + "\n" for sentence in SENTENCES)

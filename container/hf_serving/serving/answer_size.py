@@ -3,21 +3,16 @@
 Java reads each answer into its heap, and its decoder of worker responses drops the connection, and with it the
 worker and every request of its batch, at a field longer than max_response_size (launcher/mms.py sets that 1 MiB
 above this limit). An answer over the limit is replaced here by a 413 naming it, so that no answer the worker sends
-can reach Java's: the other requests of the batch are answered as usual.
+can reach Java's: the other requests of the batch are answered as usual. (Tasks whose answer size is known from the
+request refuse earlier, before computing: BatchedModel.numbers_per_item.)
 """
 
 from __future__ import annotations
 
 from hf_serving.errors import ResponseTooLarge
 
-MIB = 1024 * 1024
-LIMIT_VARIABLE = "SERVE_MAX_RESPONSE_MB"
 # A UTF-8 character takes at most this many bytes: a str this much under the limit needs no encoding to be measured.
 _MAX_UTF8_BYTES = 4
-
-
-def limit_bytes(max_response_mb: int) -> int:
-    return max_response_mb * MIB
 
 
 def encoded_size(body: bytes | str) -> int:
@@ -27,17 +22,11 @@ def encoded_size(body: bytes | str) -> int:
     return len(body)
 
 
-def refusal(body: bytes | str, max_response_mb: int) -> ResponseTooLarge | None:
+def refusal(body: bytes | str, limit_bytes: int) -> ResponseTooLarge | None:
     """A 413 naming the limit when the body is over it, else None."""
-    limit = limit_bytes(max_response_mb)
-    if isinstance(body, str) and len(body) * _MAX_UTF8_BYTES <= limit:
+    if isinstance(body, str) and len(body) * _MAX_UTF8_BYTES <= limit_bytes:
         return None
     size = encoded_size(body)
-    if size <= limit:
+    if size <= limit_bytes:
         return None
-    return too_large(f"the answer is {size:,} bytes", max_response_mb)
-
-
-def too_large(what: str, max_response_mb: int) -> ResponseTooLarge:
-    return ResponseTooLarge(f"{what}, over the {max_response_mb} MB answer limit ({LIMIT_VARIABLE}): send fewer "
-                            "records or texts per request")
+    return ResponseTooLarge.over(f"the answer is {size:,} bytes", limit_bytes)

@@ -128,7 +128,7 @@ class HandlerService:
                  started: float) -> bytes | str:
         response: bytes | str
         if not isinstance(outcome, BaseException):
-            refused = answer_size.refusal(outcome[0], self.settings.max_response_mb)
+            refused = answer_size.refusal(outcome[0], self.settings.max_response_bytes)
             outcome = outcome if refused is None else refused
         if isinstance(outcome, BaseException):
             status, code, message = status_and_message(outcome)
