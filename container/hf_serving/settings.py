@@ -130,7 +130,7 @@ class Settings:
             safe_port_range=env.port_range("SAGEMAKER_SAFE_PORT_RANGE"),
             invocation_timeout_s=invocation_timeout_s,
             max_payload_mb=env.integer("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6, low=1, high=100) or 6,
-            # 16 MB holds the vectors of 2,000 texts of a 384-dimension embeddings model (~7.7 KB each in JSON) or
+            # 16 MB holds the vectors of 2,000 texts of a 384-dimension embeddings model (~8 KB each in JSON) or
             # ~170k JSON Lines error records, and 16 of them in flight fit the model server's 1 GB heap
             # (README, "Reliability and security").
             max_response_mb=env.integer("SERVE_MAX_RESPONSE_MB", 16, low=1, high=1024) or 16,
