@@ -48,6 +48,18 @@ class PayloadTooLarge(ServingError):
     code = "payload_too_large"
 
 
+class ResponseTooLarge(ServingError):
+    """The answer is over SERVE_MAX_RESPONSE_MB: refused whole, since a truncated answer would be a wrong one."""
+
+    status = 413
+    code = "response_too_large"
+
+    @classmethod
+    def over(cls, what: str, limit_bytes: int) -> ResponseTooLarge:
+        return cls(f"{what}, over the {limit_bytes // (1024 * 1024)} MB answer limit (SERVE_MAX_RESPONSE_MB): send "
+                   "fewer records or texts per request")
+
+
 class UnsupportedMediaType(ServingError):
     status = 415
     code = "unsupported_media_type"

@@ -59,6 +59,8 @@ class Settings:
     safe_port_range: PortRange | None = None
     invocation_timeout_s: int = 60
     max_payload_mb: int = 6
+    # The largest answer the handler sends (serving/answer_size.py): one over it is a 413 naming the limit.
+    max_response_mb: int = 16
     default_accept: str | None = None  # None: answer in the request's own format
     # Outside SageMaker (e.g. Kubernetes): optional API key and per-client rate limit, checked by nginx.
     api_key: str | None = field(default=None, repr=False)
@@ -131,6 +133,10 @@ class Settings:
             safe_port_range=env.port_range("SAGEMAKER_SAFE_PORT_RANGE"),
             invocation_timeout_s=invocation_timeout_s,
             max_payload_mb=env.integer("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6, low=1, high=100) or 6,
+            # 16 MB holds the vectors of 2,000 texts of a 384-dimension embeddings model (~8 KB each in JSON) or
+            # ~170k JSON Lines error records, and 16 of them in flight fit the model server's 1 GB heap
+            # (README, "Reliability and security").
+            max_response_mb=env.integer("SERVE_MAX_RESPONSE_MB", 16, low=1, high=1024) or 16,
             default_accept=env.text("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
             api_key=env.api_key("SERVE_API_KEY"),
             rate_limit_rps=env.integer("SERVE_RATE_LIMIT_RPS", None, low=1),
@@ -159,6 +165,10 @@ class Settings:
             code_dir_override=Path(p) if (p := env.text("SERVE_CODE_DIR")) else None,
             bind_address=env.text("SERVE_BIND_ADDRESS") or "0.0.0.0",
         )
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self.max_response_mb * 1024 * 1024
 
     @property
     def code_dir(self) -> Path:

@@ -14,6 +14,7 @@ def test_defaults_match_the_sagemaker_contract():
     assert settings.port == 8080
     assert settings.invocation_timeout_s == 60
     assert settings.max_payload_mb == 6
+    assert settings.max_response_mb == 16
     assert settings.user_program == "inference.py"
     assert settings.trust_remote_code is False
     assert settings.install_code_requirements is False
@@ -56,12 +57,17 @@ def test_hub_token_never_shows_in_repr():
     ("SAGEMAKER_MODEL_SERVER_WORKERS", "0", "outside"),
     ("SAGEMAKER_CONTAINER_LOG_LEVEL", "LOUD", "log level"),
     ("SERVE_EXPLAIN", "sometimes", "on, off"),
+    ("SERVE_MAX_RESPONSE_MB", "0", "outside 1..1024"),
 ])
 def test_bad_values_fail_naming_the_variable(name, value, named):
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_environ({name: value})
     assert name in str(caught.value)
     assert named in str(caught.value)
+
+
+def test_the_answer_limit_is_read_in_mb():
+    assert Settings.from_environ({"SERVE_MAX_RESPONSE_MB": "64"}).max_response_mb == 64
 
 
 def test_batch_transform_mode_allows_an_hour_per_request_unless_told_otherwise():

@@ -86,10 +86,26 @@ class MmsConfig:
     max_batch_delay_ms: int
     response_timeout_s: int
     max_request_bytes: int
+    max_response_bytes: int
     job_queue_size: int
     jvm_args: str
     log_level: str
     log_format: str = "text"
+
+
+MIB = 1024 * 1024
+# The JVM's heap when SAGEMAKER_MODEL_SERVER_VMARGS leaves it to us: at least 1 GB, and room for every answer the
+# workers can send at once (each worker's batch), twice: Java holds an answer in a byte array, then in the HTTP
+# response, while Netty's direct memory, limited to the heap's size, holds the frame being read and the response
+# being written. Measured with answers of 16 MB (the default limit): one worker's batches of 32 held in 1 GB, two
+# workers' did not (OutOfMemoryError, the workers killed), and did in this formula's 2.4 GB.
+MIN_HEAP_MB = 1024
+HEAP_BASE_MB = 256
+
+
+def default_jvm_args(answers_at_once: int, max_response_bytes: int) -> str:
+    heap_mb = max(MIN_HEAP_MB, HEAP_BASE_MB + 2 * answers_at_once * -(-max_response_bytes // MIB))
+    return f"-Xms64m -Xmx{heap_mb}m -XX:+UseSerialGC -XX:-UseContainerSupport"
 
 
 def explanation_config(config: MmsConfig) -> MmsConfig:
@@ -123,7 +139,9 @@ def write_runtime_files(runtime_dir: Path, config: MmsConfig, single_model: bool
         "default_response_timeout": str(config.response_timeout_s),
         "unregister_model_timeout": str(config.response_timeout_s),
         "max_request_size": str(config.max_request_bytes),
-        "max_response_size": str(config.max_request_bytes),
+        # Each field of a worker's answer is checked against this; past it MMS kills the worker. The worker never
+        # sends an answer over SERVE_MAX_RESPONSE_MB (serving/answer_size.py), 1 MiB under this.
+        "max_response_size": str(config.max_response_bytes),
         "job_queue_size": str(config.job_queue_size),
         "decode_input_request": "false",
         "async_logging": "true",

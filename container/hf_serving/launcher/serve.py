@@ -104,14 +104,18 @@ class Stack:
         self.edge_port = ports[2]  # nginx's inner hop to the model server (docker/nginx.conf)
         self.models_api_port = ports[3]  # the launcher's model management API (multi-model endpoints)
         self.metrics_port = ports[4]  # the workers' metrics, for nginx's /metrics
+        batch_size = effective_batch_size(settings)
+        max_response_bytes = (settings.max_response_mb + 1) * mms.MIB
+        answers_at_once = self.workers * batch_size + (1 if self.explanation_worker else 0)
         self.mms_config = mms.MmsConfig(
             inference_port=ports[0], management_port=ports[1], workers=self.workers,
-            batch_size=effective_batch_size(settings), max_batch_delay_ms=settings.max_batch_delay_ms,
+            batch_size=batch_size, max_batch_delay_ms=settings.max_batch_delay_ms,
             response_timeout_s=max(2 * settings.invocation_timeout_s, settings.invocation_timeout_s + 60),
-            max_request_bytes=(settings.max_payload_mb + 1) * 1024 * 1024,
+            max_request_bytes=(settings.max_payload_mb + 1) * mms.MIB,
+            max_response_bytes=max_response_bytes,
             # Never full: nginx lets at most this many requests in at once (launcher/admission.py).
-            job_queue_size=admission.slots(self.workers, effective_batch_size(settings)) + 16,
-            jvm_args=settings.jvm_args or "-Xms64m -Xmx1g -XX:+UseSerialGC -XX:-UseContainerSupport",
+            job_queue_size=admission.slots(self.workers, batch_size) + 16,
+            jvm_args=settings.jvm_args or mms.default_jvm_args(answers_at_once, max_response_bytes),
             log_level=settings.log_level, log_format=settings.log_format)
         self.runtime_dir = settings.runtime_dir or Path(tempfile.mkdtemp(prefix="hf-serving-"))
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
@@ -465,6 +469,7 @@ class Stack:
             response_cache.describe(s),
             self._explanations_line(),
             f"invocation timeout: {s.invocation_timeout_s} s, max payload: {s.max_payload_mb} MB, "
+            f"max answer: {s.max_response_mb} MB, "
             f"user code: {self._user_code()}",
         ]
         for line in lines:

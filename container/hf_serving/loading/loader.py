@@ -43,6 +43,7 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
     engine = select.load_engine(auto_model, weights_dir, tokenizer.model_input_names, spec.output_names, dtype,
                                 device, settings.engine, torch.get_num_threads(), workers, settings.trust_remote_code)
     attributor = attributor_source(settings, engine, auto_model, weights_dir, tokenizer.model_input_names, device)
-    served = spec.served_model(spec, LoadedParts(engine, tokenizer, config, model_dir, attributor))
+    served = spec.served_model(spec, LoadedParts(engine, tokenizer, config, model_dir, attributor,
+                                                 settings.max_response_bytes))
     log.info("loaded %s: %s, %d threads", model_dir, served.describe(), torch.get_num_threads())
     return served

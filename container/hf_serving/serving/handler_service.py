@@ -26,12 +26,12 @@ from typing import Any
 from hf_serving.caching import response_cache
 from hf_serving.caching.response_cache import ResponseCache
 from hf_serving.deadline import DeadlineExceeded, deadline_after
-from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
+from hf_serving.errors import ERROR_CONTENT_TYPE, ResponseTooLarge, error_body, status_and_message
 from hf_serving.loading import model_store
 from hf_serving.observability import logs, stage_clock
 from hf_serving.observability.request_timing import REQUEST_START, SERVER_TIMING, RequestTiming, queue_seconds
 from hf_serving.observability.worker_metrics import SINGLE_MODEL_LABEL, WorkerMetrics
-from hf_serving.serving import batch_runs, memory
+from hf_serving.serving import answer_size, batch_runs, memory
 from hf_serving.serving.batch_runs import Outcome, Pending
 from hf_serving.serving.hook_runner import HookRunner
 from hf_serving.serving.worker_reports import (
@@ -127,12 +127,17 @@ class HandlerService:
     def _respond(self, p: Pending, outcome: Outcome, timing: RequestTiming, server_context: Any, batch_size: int,
                  started: float) -> bytes | str:
         response: bytes | str
+        if not isinstance(outcome, BaseException):
+            refused = answer_size.refusal(outcome[0], self.settings.max_response_bytes)
+            outcome = outcome if refused is None else refused
         if isinstance(outcome, BaseException):
             status, code, message = status_and_message(outcome)
             if isinstance(outcome, DeadlineExceeded):
                 log.warning("request %s abandoned: %s", p.context.request_id, outcome.message)
             elif status >= 500:
                 log.error("request %s failed", p.context.request_id, exc_info=outcome)
+            elif isinstance(outcome, ResponseTooLarge):
+                log.warning("request %s refused: %s", p.context.request_id, outcome.message)
             response, response_type = error_body(code, message, p.context.request_id), ERROR_CONTENT_TYPE
         else:
             status, (response, response_type) = 200, outcome

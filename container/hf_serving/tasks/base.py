@@ -18,7 +18,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from hf_serving.deadline import DeadlineExceeded
 from hf_serving.engines.base import Engine
-from hf_serving.errors import BadRequest, PayloadTooLarge, ServingError
+from hf_serving.errors import BadRequest, PayloadTooLarge, ResponseTooLarge, ServingError
 from hf_serving.formats.media import CSV
 from hf_serving.formats.records import RecordBatch, RecordResults
 from hf_serving.observability import stage_clock
@@ -73,6 +73,8 @@ class LoadedParts:
     model_dir: Path  # the directory served, for task files beside the weights (sentence-transformers' modules)
     # Explanations: the float32 torch model's attributor, loaded at its first use (loading/explainer.py), or why not.
     attributor: AttributorSource = NO_EXPLAINER
+    # SERVE_MAX_RESPONSE_MB in bytes: a request whose answer is surely larger is refused before computing (None: never)
+    answer_limit_bytes: int | None = None
 
 
 # Text per model call: a call's memory grows with its text (the tokenizer's windows: ~840 MB over the loaded model
@@ -82,6 +84,9 @@ SLICE_CHARS = 1_000_000
 # A record's own text, at most: a Batch Transform request may hold 100 MB (SAGEMAKER_MAX_PAYLOAD_IN_MB), but what one
 # record costs is bounded by a real-time request's limit.
 RECORD_CHARS = 6 * 1024 * 1024
+# The fewest bytes a number takes in a JSON list, its separator included ("0.0,"): an answer of N numbers is at least
+# N times this, whatever the numbers are.
+MIN_NUMBER_BYTES = 4
 
 Item = TypeVar("Item")
 Parameters = TypeVar("Parameters", bound=Hashable)
@@ -129,6 +134,7 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         self.parse = spec.parse_request
         self.csv_columns = spec.csv_columns
         self.engine = parts.engine
+        self.answer_limit_bytes = parts.answer_limit_bytes
         self.cache: AnswerCache | None = None  # RESPONSE_CACHE (caching/response_cache.py attaches it)
 
     def use_cache(self, cache: AnswerCache) -> None:
@@ -156,9 +162,28 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         return (f"{self.task.value} on {self.engine.description}, device {self.engine.device}, "
                 f"dtype {self.engine.dtype}")
 
+    def numbers_per_item(self, parameters: Parameters) -> int:
+        """The fewest JSON numbers one item's result holds (a vector's width), where the task knows it; else 0."""
+        return 0
+
     def predict(self, payload: object) -> object:
         request = self.parse(payload)
+        self._refuse_a_surely_too_large_answer([request])
         return self.format(request, self._answer_in_slices(request.items, request.parameters))
+
+    def _refuse_a_surely_too_large_answer(self, requests: Sequence[object]) -> None:
+        """Before any model pass: a 413 when the numbers alone of the answer are over the limit (1,000,000 texts
+        of 384 numbers each would be 1.5 GB at the very least, and ~10 GB of Python floats while it is encoded)."""
+        if self.answer_limit_bytes is None:
+            return
+        items = numbers = 0
+        for request in requests:
+            if isinstance(request, ParsedRequest):
+                items += len(request.items)
+                numbers += len(request.items) * self.numbers_per_item(request.parameters)
+        if numbers * MIN_NUMBER_BYTES > self.answer_limit_bytes:
+            raise ResponseTooLarge.over(f"the answer to {items:,} texts holds {numbers:,} numbers, at least "
+                                        f"{numbers * MIN_NUMBER_BYTES:,} bytes", self.answer_limit_bytes)
 
     def _answer_in_slices(self, items: list[Item], parameters: Parameters) -> list[object]:
         """answer() on consecutive slices of about SLICE_CHARS of text each (at least one item), results in order."""
@@ -180,6 +205,7 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         requests = [self._parse_record(record, batch.format) for record in batch.records]
         if batch.format == CSV:
             strict_csv(requests)
+        self._refuse_a_surely_too_large_answer(requests)
         results: list[object] = list(requests)  # errors stay in place; requests are replaced by answers
         tokens: list[int | None] = [None] * len(requests)
         cached: list[list[bool]] = [[] for _ in requests]

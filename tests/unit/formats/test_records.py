@@ -35,6 +35,12 @@ def test_csv_that_holds_no_rows_or_is_malformed_is_a_400(text):
         records.decode_csv(text)
 
 
+def test_a_csv_field_may_be_larger_than_pythons_default_field_limit():
+    context = "x" * 150 * 1024  # over the csv module's 131,072 characters
+    batch = records.decode_csv(f'q,"{context}"\n')
+    assert batch.records == [["q", context]]
+
+
 def test_csv_encoding_one_row_per_result_object():
     body = records.encode_csv([{"score": 0.5, "answer": "a, b"},
                                [{"label": "x", "score": 1}, {"label": "y", "score": 0}]])

@@ -20,8 +20,8 @@ from tests.support.paths import TINY_QA, minilm
 
 def _config() -> mms.MmsConfig:
     return mms.MmsConfig(inference_port=1, management_port=2, workers=2, batch_size=8, max_batch_delay_ms=1,
-                         response_timeout_s=120, max_request_bytes=1024, job_queue_size=50, jvm_args="",
-                         log_level="INFO")
+                         response_timeout_s=120, max_request_bytes=1024, max_response_bytes=2048, job_queue_size=50,
+                         jvm_args="", log_level="INFO")
 
 
 def test_its_registration_is_one_worker_taking_one_request_at_a_time():

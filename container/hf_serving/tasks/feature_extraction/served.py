@@ -19,6 +19,10 @@ class FeatureExtractionModel(BatchedModel[str, None]):
         super().__init__(spec, parts)
         self.tokenizer = parts.tokenizer
         self.max_length = text_batches.max_length(parts.tokenizer, parts.config)
+        self.hidden_size = getattr(parts.config, "hidden_size", None) or 0
+
+    def numbers_per_item(self, parameters: None) -> int:
+        return self.hidden_size  # one token's at least: a text has one or more
 
     def answer(self, items: list[str], parameters: None) -> list[object]:
         rows = text_batches.tokenize(self.tokenizer, items, self.max_length)

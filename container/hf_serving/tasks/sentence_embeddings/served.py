@@ -15,6 +15,13 @@ class SentenceEmbeddingsModel(BatchedModel[str, EmbeddingParameters]):
                   else SentenceTransformerLayout.plain(parts.model_dir))
         self.embedder = SentenceEmbedder(parts.engine, parts.tokenizer, parts.config, layout)
 
+    def numbers_per_item(self, parameters: EmbeddingParameters) -> int:
+        width = self.embedder.dimension or 0
+        for cut in (self.embedder.layout.truncate_dim, parameters.dimensions):
+            if cut is not None and width:
+                width = min(width, cut)
+        return width
+
     def answer(self, items: list[str], parameters: EmbeddingParameters) -> list[object]:
         return list(self.embedder(items, parameters))
 

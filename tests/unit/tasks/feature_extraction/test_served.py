@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from transformers import pipeline
 
-from hf_serving.errors import BadRequest
+from hf_serving.errors import BadRequest, ResponseTooLarge
 from hf_serving.loading.loader import load_served_model
 from hf_serving.settings import Settings
 from hf_serving.tasks.base import Task
@@ -41,3 +41,9 @@ def test_an_over_long_text_is_truncated_to_the_model_maximum(model):
 def test_it_takes_no_parameters(model):
     with pytest.raises(BadRequest, match="takes no parameters"):
         model.predict({"inputs": "x", "parameters": {"normalize": True}})
+
+
+def test_texts_whose_first_tokens_alone_are_over_the_answer_limit_are_a_413_before_any_model_pass(model, monkeypatch):
+    monkeypatch.setattr(model, "answer", lambda items, parameters: pytest.fail("the model ran"))
+    with pytest.raises(ResponseTooLarge, match="SERVE_MAX_RESPONSE_MB"):
+        model.predict({"inputs": ["x"] * (16 * 1024 * 1024 // (384 * 4) + 1)})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hf_serving.errors import BadRequest, PayloadTooLarge
+from hf_serving.errors import BadRequest, PayloadTooLarge, ResponseTooLarge
 from hf_serving.formats.media import CSV, JSONLINES
 from hf_serving.formats.records import RecordBatch
 from hf_serving.loading.loader import load_served_model
@@ -104,3 +104,20 @@ def test_parameters_are_hashable_so_records_group_by_them():
     request = parse_embeddings_request({"inputs": ["a"], "normalize": False, "truncation_direction": "LEFT"})
     assert request.parameters == EmbeddingParameters(normalize=False, truncation_direction="left")
     assert hash(request.parameters) == hash(EmbeddingParameters(normalize=False, truncation_direction="left"))
+
+
+def test_texts_whose_vectors_alone_are_over_the_answer_limit_are_a_413_before_any_model_pass(model, monkeypatch):
+    monkeypatch.setattr(model, "answer", lambda items, parameters: pytest.fail("the model ran"))
+    texts = ["x"] * (16 * 1024 * 1024 // (384 * 4) + 1)  # 384 numbers of at least 4 bytes each, past 16 MB
+    with pytest.raises(ResponseTooLarge) as refused:
+        model.predict({"inputs": texts})
+    assert f"the answer to {len(texts):,} texts holds {len(texts) * 384:,} numbers" in refused.value.message
+    assert "16 MB answer limit (SERVE_MAX_RESPONSE_MB)" in refused.value.message
+    lines = RecordBatch(JSONLINES, [{"inputs": texts[:6000]}, {"inputs": texts[6000:]}, BadRequest("bad")])
+    with pytest.raises(ResponseTooLarge):  # the records' answers make one body
+        model.predict_records(lines)
+
+
+def test_the_floor_counts_the_vectors_width_as_asked(model):
+    assert model.numbers_per_item(EmbeddingParameters()) == 384
+    assert model.numbers_per_item(EmbeddingParameters(dimensions=64)) == 64
