@@ -46,6 +46,19 @@ def test_the_key_in_either_header_is_accepted(stack, headers):
     assert GOOD["context"][answer["start"]:answer["end"]] == answer["answer"]
 
 
+@pytest.mark.parametrize("headers", [{"X-Api-Key": API_KEY.upper()}, {"X-Api-Key": API_KEY.swapcase()},
+                                     {"Authorization": f"Bearer {API_KEY.upper()}"}])
+def test_the_key_in_another_case_is_401(stack, headers):
+    # nginx's map compared the key without case: any of these was accepted.
+    for response in (requests.post(f"{stack.url}/invocations", json=GOOD, headers=headers, timeout=10),
+                     requests.get(f"{stack.url}/execution-parameters", headers=headers, timeout=10)):
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+    # The scheme's case is free (RFC 9110); the key's is not.
+    assert requests.post(f"{stack.url}/invocations", json=GOOD, headers={"Authorization": f"bearer {API_KEY}"},
+                         timeout=10).status_code == 200
+
+
 def test_a_client_over_its_rate_gets_429_json(tmp_path):
     limited = Stack(model_dir_with_code(tmp_path), tmp_path / "serve.log", SERVE_RATE_LIMIT_RPS="1",
                     SERVE_RATE_LIMIT_BURST="2").start()

@@ -3,6 +3,8 @@ access, /docs' access, the access log's format."""
 
 from __future__ import annotations
 
+import hashlib
+
 from hf_serving.api_docs import site
 from hf_serving.api_docs.assets import Pin
 from hf_serving.settings import Settings
@@ -11,19 +13,13 @@ _UNAUTHORIZED = ('            return 401 \'{"error":{"code":"unauthorized","mess
                  'send X-Api-Key or Authorization: Bearer","request_id":"$request_id"}}\';')
 
 
-def api_key_maps(settings: Settings) -> str:
-    if settings.api_key is None:
-        return ""
-    # The key's alphabet is checked in settings, so it needs no escaping here.
-    return (f'    map $http_x_api_key $api_key_in_header {{ default 0; "{settings.api_key}" 1; }}\n'
-            f'    map $http_authorization $api_key_in_bearer {{ default 0; "Bearer {settings.api_key}" 1; }}\n'
-            '    map "${api_key_in_header}${api_key_in_bearer}" $api_key_missing { default 0; "00" 1; }')
-
-
 def api_key_check(settings: Settings) -> str:
+    """The routes' check of SERVE_API_KEY: exact and in constant time (lua/api_key.lua), given the key's digest."""
     if settings.api_key is None:
         return ""
-    return f'            if ($api_key_missing) {{\n{_UNAUTHORIZED}\n            }}'
+    digest = hashlib.sha1(settings.api_key.encode("ascii"), usedforsecurity=False).hexdigest()
+    return (f'            set_by_lua_block $api_key_matches {{ return require("api_key").matches("{digest}") }}\n'
+            f'            if ($api_key_matches = 0) {{\n{_UNAUTHORIZED}\n            }}')
 
 
 def rate_limit_zone(settings: Settings) -> str:
@@ -72,7 +68,7 @@ def docs_values(settings: Settings, assets: Pin | None) -> dict[str, str | int]:
 
 
 def edge_values(settings: Settings) -> dict[str, str | int]:
-    return {"API_KEY_MAPS": api_key_maps(settings), "API_KEY_CHECK": api_key_check(settings),
+    return {"API_KEY_CHECK": api_key_check(settings),
             "RATE_LIMIT_ZONE": rate_limit_zone(settings), "RATE_LIMIT": rate_limit(settings),
             "CLIENT_TIMEOUT_S": settings.client_timeout_s, "METRICS_ACCESS": metrics_access(settings),
             "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
