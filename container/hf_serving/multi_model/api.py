@@ -37,7 +37,7 @@ class ModelsApi(LoopbackServer):
         super().__init__(port, type("Handler", (_Handler,), {"api": self}), "models-api")
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, Any]:
-        parts = [urllib.parse.unquote(part) for part in path.split("/")[1:]]
+        parts = [_model_name(part) for part in path.split("/")[1:]]
         if parts == ["models"]:
             if method == "GET":
                 return 200, self._list(query)
@@ -67,6 +67,15 @@ class ModelsApi(LoopbackServer):
         following = start + limit
         return {"models": [{"modelName": r.name, "modelUrl": str(r.url)} for r in page],
                 "nextPageToken": str(following) if following < len(records) else None}
+
+
+def _model_name(part: str) -> str:
+    """A path segment decoded once, as nginx decoded it before escaping it whole for this API (docker/nginx.conf):
+    '+' is a plus. Bytes that are not UTF-8 name no model (a loaded name is text), so they are refused, not replaced."""
+    try:
+        return urllib.parse.unquote(part, errors="strict")
+    except UnicodeDecodeError:
+        raise ApiError(404, "model_not_found", "no model has this name: it is not UTF-8") from None
 
 
 def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
