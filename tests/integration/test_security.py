@@ -59,6 +59,28 @@ def test_the_key_in_another_case_is_401(stack, headers):
                          timeout=10).status_code == 200
 
 
+def test_internal_locations_are_json_404s_from_outside(stack):
+    for path in ("/.metrics/workers", "/.errors/bad-request", "/.errors/client-timeout", "/.docs/page/index.html"):
+        response = requests.get(f"{stack.url}{path}", timeout=10)
+        assert response.status_code == 404, path
+        assert response.headers["Content-Type"].startswith("application/json"), path
+        error = response.json()["error"]
+        assert error["code"] == "not_found" and error["request_id"] == response.headers["X-Request-Id"], path
+
+
+def test_a_key_in_the_query_string_never_reaches_the_access_log(stack):
+    for path in (f"/invocations?api_key={API_KEY}", f"/nowhere?api_key={API_KEY}"):
+        response = requests.post(f"{stack.url}{path}", json=GOOD, headers={"X-Api-Key": API_KEY}, timeout=10)
+        assert response.status_code in (200, 404)
+        request_id = response.headers["X-Request-Id"]
+        deadline = time.monotonic() + 30  # the access log is flushed every second
+        while request_id not in stack.log():
+            assert time.monotonic() < deadline, "the request's access line never came"
+            time.sleep(0.2)
+    log = stack.log()
+    assert "/invocations" in log and API_KEY not in log
+
+
 def test_a_client_over_its_rate_gets_429_json(tmp_path):
     limited = Stack(model_dir_with_code(tmp_path), tmp_path / "serve.log", SERVE_RATE_LIMIT_RPS="1",
                     SERVE_RATE_LIMIT_BURST="2").start()

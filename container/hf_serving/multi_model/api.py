@@ -122,21 +122,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         request_id = self.headers.get("X-Request-Id")
+        split = urllib.parse.urlsplit(self.path)  # the query is never logged: it may hold a secret
         try:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
                 raise ApiError(413, "payload_too_large", "a /models request body is at most 64 KB")
             body = self.rfile.read(length) if length else b""
-            split = urllib.parse.urlsplit(self.path)
             status, answer = self.api.route(method, split.path, urllib.parse.parse_qs(split.query), body)
             payload, content_type = json.dumps(answer).encode(), "application/json"
         except ApiError as exc:
             if exc.status >= 500:
-                log.warning("%s %s: %d %s", method, self.path, exc.status, exc.message)
+                log.warning("%s %s: %d %s", method, split.path, exc.status, exc.message)
             status, payload, content_type = exc.status, error_body(exc.code, exc.message, request_id), \
                 ERROR_CONTENT_TYPE
         except Exception:
-            log.exception("%s %s failed", method, self.path)
+            log.exception("%s %s failed", method, split.path)
             status = 500
             payload = error_body("internal_error", "internal server error; the server log has the details under "
                                  "this request_id", request_id)
