@@ -4,6 +4,8 @@ access, /docs' access, the access log's format."""
 from __future__ import annotations
 
 import hashlib
+import os
+import resource
 
 from hf_serving.api_docs import site
 from hf_serving.api_docs.assets import Pin
@@ -34,6 +36,35 @@ def rate_limit(settings: Settings) -> str:
     burst = settings.rate_limit_burst if settings.rate_limit_burst is not None else settings.rate_limit_rps
     return (f"            limit_req zone=per_client burst={burst} nodelay;\n"
             "            limit_req_status 429;")
+
+
+def connection_limits(settings: Settings) -> tuple[int, int]:
+    """nginx's worker_connections and the open files it asks for: a connection is a file, and a body over
+    client_body_buffer_size another (its temporary file). Without root, nginx cannot raise its hard limit: then the
+    connections fit in what it allows."""
+    wanted_files = 2 * settings.max_connections + 64
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if os.geteuid() == 0 or hard == resource.RLIM_INFINITY or hard >= wanted_files:
+        return settings.max_connections, wanted_files
+    return max(64, (hard - 64) // 2), hard
+
+
+def connections(settings: Settings) -> str:
+    """Per client address, in the public server: a /ping (a health checker's) never counts, so a client flooding
+    from the checker's address does not make the container look dead."""
+    if settings.max_connections_per_address is None:
+        return ""
+    return (f"        limit_conn per_address {settings.max_connections_per_address};\n"
+            "        limit_conn_status 429;")
+
+
+def describe_connections(settings: Settings) -> str:
+    worker_connections, _ = connection_limits(settings)
+    capped = f" (SERVE_MAX_CONNECTIONS={settings.max_connections} capped by the open-file limit)" \
+        if worker_connections < settings.max_connections else ""
+    per_address = settings.max_connections_per_address or "no limit"
+    return (f"connections: {worker_connections}{capped}, requests open per client address: {per_address}, "
+            f"a request read within {settings.request_read_timeout_s} s")
 
 
 def metrics_access(settings: Settings) -> str:
@@ -68,8 +99,11 @@ def docs_values(settings: Settings, assets: Pin | None) -> dict[str, str | int]:
 
 
 def edge_values(settings: Settings) -> dict[str, str | int]:
+    worker_connections, open_files = connection_limits(settings)
     return {"API_KEY_CHECK": api_key_check(settings),
             "RATE_LIMIT_ZONE": rate_limit_zone(settings), "RATE_LIMIT": rate_limit(settings),
             "CLIENT_TIMEOUT_S": settings.client_timeout_s, "METRICS_ACCESS": metrics_access(settings),
             "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
-            "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping)}
+            "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping),
+            "WORKER_CONNECTIONS": worker_connections, "OPEN_FILES": open_files,
+            "CONNECTIONS_PER_ADDRESS": connections(settings), "REQUEST_READ_TIMEOUT_S": settings.request_read_timeout_s}
