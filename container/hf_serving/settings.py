@@ -67,6 +67,13 @@ class Settings:
     rate_limit_rps: int | None = None
     rate_limit_burst: int | None = None
     client_timeout_s: int = 20
+    # The edge's size, for clients that reach it directly (docker/nginx.conf; README, Reliability and security): its
+    # connections (clients' and the model server's), how many requests one client address may have open at once
+    # (None: no limit, for a proxy in front that sends everyone's requests from one address), and the longest a
+    # request may take to arrive, its body included.
+    max_connections: int = 4096
+    max_connections_per_address: int | None = 512
+    request_read_timeout_s: int = 60
     # Admission control (launcher/admission.py): the longest a request may wait at the edge for the model to start it.
     queue_timeout_s: float = 5.0
     # Multi-model endpoints (SAGEMAKER_MULTI_MODEL, hf_serving/multi_model): models loaded by POST /models.
@@ -142,6 +149,11 @@ class Settings:
             rate_limit_rps=env.integer("SERVE_RATE_LIMIT_RPS", None, low=1),
             rate_limit_burst=env.integer("SERVE_RATE_LIMIT_BURST", None, low=0),
             client_timeout_s=env.integer("SERVE_CLIENT_TIMEOUT_S", 20, low=1, high=3600) or 20,
+            max_connections=env.integer("SERVE_MAX_CONNECTIONS", 4096, low=64, high=1_000_000) or 4096,
+            max_connections_per_address=env.integer("SERVE_MAX_CONNECTIONS_PER_ADDRESS", 512, low=0) or None,
+            # A Batch Transform request may be 100 MB (SAGEMAKER_MAX_PAYLOAD_IN_MB): 60 s would ask for 13 Mbit/s.
+            request_read_timeout_s=env.integer("SERVE_REQUEST_READ_TIMEOUT_S", 600 if batch_mode else 60, low=1,
+                                               high=3600) or 60,
             # Real-time callers want a fast answer or a fast refusal; a Batch Transform job sends only as many
             # requests as it was told (MaxConcurrentTransforms) and needs every one answered: they wait as long as
             # the invocation timeout allows.

@@ -5,8 +5,10 @@ can add a series; a worker killed is counted as a restart and its gauges drop.""
 from __future__ import annotations
 
 import concurrent.futures
+import http.client
 import json
 import re
+import socket
 import time
 from collections import Counter
 
@@ -110,6 +112,31 @@ def test_unknown_routes_and_content_types_add_no_series(stack):
     assert set(after) == set(before)
     assert metrics.total(after, "hf_serving_requests_total", route="other", code="404") - metrics.total(
         before, "hf_serving_requests_total", route="other", code="404") == 1000
+
+
+def test_a_route_written_another_way_is_counted_as_the_route_that_answered(stack):
+    # nginx routes by the normalized path (decoded, slashes merged, dot segments resolved): these reach the model and
+    # were counted as "other".
+    paths = ("//invocations", "/%69nvocations", "/./invocations", "/x/../invocations")
+    before = metrics.scrape(stack.url)
+    for path in paths:  # http.client sends a path as written (requests would resolve the dots and the %69)
+        connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+        connection.request("POST", path, body=json.dumps(GOOD), headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        status, answer = response.status, json.loads(response.read())
+        connection.close()
+        assert status == 200, path
+        assert GOOD["context"][answer["start"]:answer["end"]] == answer["answer"], path
+    # A malformed chunked body: nginx's 400, answered through an error page's URI (/.errors/bad-request).
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as client:
+        client.sendall(b"POST //invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                       b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        reply = b"".join(iter(lambda: client.recv(4096), b""))
+    assert reply.startswith(b"HTTP/1.1 400") and b'"code":"bad_request"' in reply
+    after = metrics.scrape(stack.url)
+    counted = _counts(after) - _counts(before)
+    assert counted == Counter({("/invocations", "200"): len(paths), ("/invocations", "400"): 1,
+                               ("/metrics", "200"): 1})
 
 
 def test_server_timing_names_each_stage_and_the_total(stack):

@@ -241,6 +241,41 @@ def test_unknown_models_and_routes_are_json_404s(mme):
     assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
 
 
+def test_a_name_is_decoded_once_and_reaches_exactly_the_model_it_names(mme):
+    # nginx decoded the path and Lua decoded the name again ('+' a space): /models/bert+lora/invoke reached "bert lora"
+    # and /models/a%2541/invoke reached "aA", while the models API (decoding once) knew nothing of those models.
+    def not_loaded(response: requests.Response) -> bool:
+        return response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
+
+    assert load(mme, "bert lora", TINY_QA).status_code == 200
+    assert load(mme, "aA", TINY_QA).status_code == 200
+    try:
+        assert invoke(mme, "bert%20lora", QA_BODY).status_code == 200
+        assert not_loaded(invoke(mme, "bert+lora", QA_BODY))
+        assert not_loaded(invoke(mme, "a%2541", QA_BODY))
+        assert not_loaded(requests.get(f"{mme.url}/models/bert+lora", timeout=5))
+        assert not_loaded(requests.get(f"{mme.url}/models/a%2541", timeout=5))
+        assert load(mme, "bert+lora", TINY_QA).status_code == 200
+        assert load(mme, "a%41", TINY_QA).status_code == 200
+        for path, name in (("bert+lora", "bert+lora"), ("bert%2Blora", "bert+lora"), ("a%2541", "a%41"),
+                           ("bert%20lora", "bert lora"), ("a%41", "aA")):
+            answered = invoke(mme, path, QA_BODY)
+            assert answered.status_code == 200, (path, answered.text)
+            assert answered.json()["answer"] == invoke(mme, "aA", QA_BODY).json()["answer"] != ""
+            described = requests.get(f"{mme.url}/models/{path}", timeout=5)
+            assert (described.status_code, described.json()["modelName"]) == (200, name), path
+        # Each unload takes its own model only.
+        assert requests.delete(f"{mme.url}/models/bert+lora", timeout=60).status_code == 200
+        assert not_loaded(invoke(mme, "bert+lora", QA_BODY))
+        assert invoke(mme, "bert%20lora", QA_BODY).status_code == 200
+        assert requests.delete(f"{mme.url}/models/a%2541", timeout=60).status_code == 200
+        assert not_loaded(invoke(mme, "a%2541", QA_BODY))
+        assert invoke(mme, "aA", QA_BODY).status_code == 200
+    finally:
+        for name in ("bert%20lora", "bert%2Blora", "aA", "a%2541"):
+            requests.delete(f"{mme.url}/models/{name}", timeout=60)
+
+
 @pytest.mark.parametrize(("body", "status", "code"), [
     (b"not json", 400, "bad_request"),
     (b'{"model_name": "x"}', 400, "bad_request"),

@@ -3,6 +3,10 @@ access, /docs' access, the access log's format."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import resource
+
 from hf_serving.api_docs import site
 from hf_serving.api_docs.assets import Pin
 from hf_serving.settings import Settings
@@ -11,19 +15,13 @@ _UNAUTHORIZED = ('            return 401 \'{"error":{"code":"unauthorized","mess
                  'send X-Api-Key or Authorization: Bearer","request_id":"$request_id"}}\';')
 
 
-def api_key_maps(settings: Settings) -> str:
-    if settings.api_key is None:
-        return ""
-    # The key's alphabet is checked in settings, so it needs no escaping here.
-    return (f'    map $http_x_api_key $api_key_in_header {{ default 0; "{settings.api_key}" 1; }}\n'
-            f'    map $http_authorization $api_key_in_bearer {{ default 0; "Bearer {settings.api_key}" 1; }}\n'
-            '    map "${api_key_in_header}${api_key_in_bearer}" $api_key_missing { default 0; "00" 1; }')
-
-
 def api_key_check(settings: Settings) -> str:
+    """The routes' check of SERVE_API_KEY: exact and in constant time (lua/api_key.lua), given the key's digest."""
     if settings.api_key is None:
         return ""
-    return f'            if ($api_key_missing) {{\n{_UNAUTHORIZED}\n            }}'
+    digest = hashlib.sha1(settings.api_key.encode("ascii"), usedforsecurity=False).hexdigest()
+    return (f'            set_by_lua_block $api_key_matches {{ return require("api_key").matches("{digest}") }}\n'
+            f'            if ($api_key_matches = 0) {{\n{_UNAUTHORIZED}\n            }}')
 
 
 def rate_limit_zone(settings: Settings) -> str:
@@ -38,6 +36,35 @@ def rate_limit(settings: Settings) -> str:
     burst = settings.rate_limit_burst if settings.rate_limit_burst is not None else settings.rate_limit_rps
     return (f"            limit_req zone=per_client burst={burst} nodelay;\n"
             "            limit_req_status 429;")
+
+
+def connection_limits(settings: Settings) -> tuple[int, int]:
+    """nginx's worker_connections and the open files it asks for: a connection is a file, and a body over
+    client_body_buffer_size another (its temporary file). Without root, nginx cannot raise its hard limit: then the
+    connections fit in what it allows."""
+    wanted_files = 2 * settings.max_connections + 64
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if os.geteuid() == 0 or hard == resource.RLIM_INFINITY or hard >= wanted_files:
+        return settings.max_connections, wanted_files
+    return max(64, (hard - 64) // 2), hard
+
+
+def connections(settings: Settings) -> str:
+    """Per client address, in the public server: a /ping (a health checker's) never counts, so a client flooding
+    from the checker's address does not make the container look dead."""
+    if settings.max_connections_per_address is None:
+        return ""
+    return (f"        limit_conn per_address {settings.max_connections_per_address};\n"
+            "        limit_conn_status 429;")
+
+
+def describe_connections(settings: Settings) -> str:
+    worker_connections, _ = connection_limits(settings)
+    capped = f" (SERVE_MAX_CONNECTIONS={settings.max_connections} capped by the open-file limit)" \
+        if worker_connections < settings.max_connections else ""
+    per_address = settings.max_connections_per_address or "no limit"
+    return (f"connections: {worker_connections}{capped}, requests open per client address: {per_address}, "
+            f"a request read within {settings.request_read_timeout_s} s")
 
 
 def metrics_access(settings: Settings) -> str:
@@ -72,8 +99,11 @@ def docs_values(settings: Settings, assets: Pin | None) -> dict[str, str | int]:
 
 
 def edge_values(settings: Settings) -> dict[str, str | int]:
-    return {"API_KEY_MAPS": api_key_maps(settings), "API_KEY_CHECK": api_key_check(settings),
+    worker_connections, open_files = connection_limits(settings)
+    return {"API_KEY_CHECK": api_key_check(settings),
             "RATE_LIMIT_ZONE": rate_limit_zone(settings), "RATE_LIMIT": rate_limit(settings),
             "CLIENT_TIMEOUT_S": settings.client_timeout_s, "METRICS_ACCESS": metrics_access(settings),
             "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
-            "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping)}
+            "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping),
+            "WORKER_CONNECTIONS": worker_connections, "OPEN_FILES": open_files,
+            "CONNECTIONS_PER_ADDRESS": connections(settings), "REQUEST_READ_TIMEOUT_S": settings.request_read_timeout_s}

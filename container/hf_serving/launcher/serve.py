@@ -28,7 +28,7 @@ from hf_serving.caching import response_cache
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
 from hf_serving.launcher import admission, host_tools, mms, nginx, zygote
-from hf_serving.launcher.edge import docs_values, edge_values
+from hf_serving.launcher.edge import describe_connections, docs_values, edge_values
 from hf_serving.launcher.mms_fix import MmsFixError
 from hf_serving.launcher.model_server_models import MmsModels
 from hf_serving.launcher.ports import pick_ports
@@ -465,6 +465,7 @@ class Stack:
             f"API key: {'required' if s.api_key else 'off'}, rate limit: "
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}, /metrics: "
             f"{ {'public': 'no key asked', 'key': 'behind the API key', 'off': 'off'}[s.metrics]}",
+            describe_connections(s),
             admission.describe(s, self.workers, self.mms_config.batch_size),
             response_cache.describe(s),
             self._explanations_line(),

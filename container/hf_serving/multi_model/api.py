@@ -38,7 +38,7 @@ class ModelsApi(LoopbackServer):
         super().__init__(port, type("Handler", (_Handler,), {"api": self}), "models-api")
 
     def route(self, method: str, path: str, query: dict[str, list[str]], body: bytes) -> tuple[int, Any]:
-        parts = [urllib.parse.unquote(part) for part in path.split("/")[1:]]
+        parts = [_model_name(part) for part in path.split("/")[1:]]
         if parts == ["models"]:
             if method == "GET":
                 return 200, self._list(query)
@@ -68,6 +68,15 @@ class ModelsApi(LoopbackServer):
         following = start + limit
         return {"models": [{"modelName": r.name, "modelUrl": r.given_url or str(r.url)} for r in page],
                 "nextPageToken": str(following) if following < len(records) else None}
+
+
+def _model_name(part: str) -> str:
+    """A path segment decoded once, as nginx decoded it before escaping it whole for this API (docker/nginx.conf):
+    '+' is a plus. Bytes that are not UTF-8 name no model (a loaded name is text), so they are refused, not replaced."""
+    try:
+        return urllib.parse.unquote(part, errors="strict")
+    except UnicodeDecodeError:
+        raise ApiError(404, "model_not_found", "no model has this name: it is not UTF-8") from None
 
 
 def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
@@ -114,21 +123,21 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         request_id = self.headers.get("X-Request-Id")
+        split = urllib.parse.urlsplit(self.path)  # the query is never logged: it may hold a secret
         try:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
                 raise ApiError(413, "payload_too_large", "a /models request body is at most 64 KB")
             body = self.rfile.read(length) if length else b""
-            split = urllib.parse.urlsplit(self.path)
             status, answer = self.api.route(method, split.path, urllib.parse.parse_qs(split.query), body)
             payload, content_type = json.dumps(answer).encode(), "application/json"
         except ApiError as exc:
             if exc.status >= 500:
-                log.warning("%s %s: %d %s", method, self.path, exc.status, exc.message)
+                log.warning("%s %s: %d %s", method, split.path, exc.status, exc.message)
             status, payload, content_type = exc.status, error_body(exc.code, exc.message, request_id), \
                 ERROR_CONTENT_TYPE
         except Exception:
-            log.exception("%s %s failed", method, self.path)
+            log.exception("%s %s failed", method, split.path)
             status = 500
             payload = error_body("internal_error", "internal server error; the server log has the details under "
                                  "this request_id", request_id)

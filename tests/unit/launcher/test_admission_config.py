@@ -35,5 +35,8 @@ def test_the_real_template_uses_every_admission_value():
     template = nginx.TEMPLATE_PATH.read_text()
     for name in ("NGINX_MODULES", "LUA_DIR", "ADMISSION_SLOTS", "QUEUE_TIMEOUT_S", "EXPLAIN_SLOTS"):
         assert "{{" + name + "}}" in template
-    assert 'access_by_lua_block { require("admission").admit(require("explanations").route()) }' in template
+    # The body read whole within SERVE_REQUEST_READ_TIMEOUT_S first, then the route and a slot.
+    assert ('                require("request_body").read()\n'
+            '                require("admission").admit(require("explanations").route())\n') in template
+    assert (admission.LUA_DIR / "request_body.lua").is_file()
     assert (admission.LUA_DIR / "explanations.lua").is_file()

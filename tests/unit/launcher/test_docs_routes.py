@@ -56,7 +56,7 @@ def test_nginx_accepts_the_rendered_configuration(tmp_path, environ, assets):
     assert checked.returncode == 0, checked.stderr
     # The routes never ask for the API key: a browser cannot send one to load a page.
     docs_section = text[text.index("location = /docs {"):text.index("location = /invocations {")]
-    assert "$api_key_missing" not in docs_section
+    assert "$api_key_matches" not in docs_section
     assert f'alias "{site.PAGE_DIR}/";' in docs_section and f'alias "{site.ASSETS_DIR}/";' in docs_section
 
 

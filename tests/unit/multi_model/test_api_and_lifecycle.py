@@ -246,3 +246,14 @@ def test_a_name_with_percent_encoded_characters_is_decoded(api):
     url, _ = api
     assert requests.post(f"{url}/models", json={"model_name": "a b.tar.gz", "url": str(TINY_QA)}, timeout=10).ok
     assert requests.get(f"{url}/models/a%20b.tar.gz", timeout=5).json()["modelName"] == "a b.tar.gz"
+
+
+def test_a_name_is_decoded_once_with_plus_a_plus_and_bytes_that_are_not_utf8_naming_no_model(api):
+    # nginx passes the name it decoded, escaped whole (docker/nginx.conf): one unquote gives it back.
+    url, _ = api
+    for name in ("bert+lora", "a%41"):
+        assert requests.post(f"{url}/models", json={"model_name": name, "url": str(TINY_QA)}, timeout=10).ok
+    assert requests.get(f"{url}/models/bert%2Blora", timeout=5).json()["modelName"] == "bert+lora"
+    assert requests.get(f"{url}/models/a%2541", timeout=5).json()["modelName"] == "a%41"
+    not_utf8 = requests.get(f"{url}/models/%FF", timeout=5)
+    assert (not_utf8.status_code, not_utf8.json()["error"]["code"]) == (404, "model_not_found")

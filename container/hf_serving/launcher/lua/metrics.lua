@@ -39,9 +39,23 @@ local function still_loaded(looked)
     end
 end
 
+-- The normalized path nginx chose a location by, by request id, from the public server's first rewrite phase until its
+-- log phase: an internal redirect to an error page (/.errors/...) changes $uri and clears ngx.ctx, not the request id.
+local routed_paths = {}
+
+-- set_by_lua of the public server's $routed_uri (each pass of its server rewrite phase, the first and any after an
+-- internal redirect). A request nginx refused before routing it (malformed headers) has none: record() takes the path
+-- as sent.
+function M.routed_uri()
+    local id = ngx.var.request_id
+    if not ngx.req.is_internal() then
+        routed_paths[id] = ngx.var.uri
+    end
+    return routed_paths[id] or ""
+end
+
 -- The route, one of a fixed few: a raw path would make a new series of every unknown URL a client sends.
-local function route_of(uri)
-    local path = uri and uri:match("^[^?]*") or ""
+local function route_of(path)
     if path == "/predict" then -- /invocations under the tutorial services' name (docker/nginx.conf)
         return "/invocations"
     end
@@ -76,11 +90,14 @@ end
 
 -- log_by_lua of the public server: once per response, whichever location (or error page) answered it.
 function M.record()
+    local id = ngx.var.request_id
+    local routed_path = routed_paths[id] or (ngx.var.request_uri or ""):match("^[^?]*")
+    routed_paths[id] = nil
     if not enabled then -- SERVE_METRICS=off: nothing counted (what `make bench-metrics` compares against)
         return
     end
     local dict = ngx.shared.hf_metrics
-    local route = route_of(ngx.var.request_uri)
+    local route = route_of(routed_path)
     -- The model: set by admission control once the request passed the checks that name a loaded model; every
     -- /invocations of a single-model endpoint is the one model's.
     local model = ngx.var.metrics_model or ""
