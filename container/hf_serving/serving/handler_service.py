@@ -35,6 +35,7 @@ from hf_serving.serving import batch_runs, memory
 from hf_serving.serving.batch_runs import Outcome, Pending
 from hf_serving.serving.hook_runner import HookRunner
 from hf_serving.serving.worker_reports import (
+    BusyMark,
     report_load_failure,
     report_worker_ready,
     report_worker_started,
@@ -61,6 +62,7 @@ class HandlerService:
         self.metrics: WorkerMetrics | None = None
         self.cache: ResponseCache | None = None
         self.pending_context: Any = None  # the explanation worker's server context, until its model is loaded
+        self.busy: BusyMark | _NoMark | None = None  # this worker's deadline, for the launcher; opened at first use
 
     def initialize(self, server_context: Any, restarted: bool = False) -> None:
         started = time.monotonic()
@@ -93,11 +95,15 @@ class HandlerService:
         started, now = time.monotonic(), time.time()
         unloaded = self._load_deferred() if self.pending_context is not None else None  # counts against the timeout
         clock = stage_clock.begin()
+        left_s = self.settings.invocation_timeout_s - (time.monotonic() - started)
+        # Past its deadline the launcher kills this process; counted from now at the earliest, so that a first
+        # request whose deferred load alone took the whole timeout is answered 504 by the checks, not killed.
+        self._busy_mark().busy_until(time.time() + max(left_s, 0.0))
         try:
             pending = [Pending.of(index, request, server_context) for index, request in enumerate(batch)]
             timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now))
                        for p in pending]
-            with deadline_after(self.settings.invocation_timeout_s - (time.monotonic() - started)):
+            with deadline_after(left_s):
                 if unloaded is not None:
                     outcomes: list[Outcome] = [unloaded for _ in pending]
                 elif len(pending) > 1 and self.hooks.can_batch():
@@ -109,6 +115,7 @@ class HandlerService:
                          for p, outcome, timing in zip(pending, outcomes, timings, strict=True)]
             self._metrics().batch(len(pending), clock.pass_rows)
         finally:
+            self._busy_mark().idle()
             stage_clock.end()
         memory.after_request(sum(len(p.body) for p in pending))
         return responses
@@ -150,10 +157,26 @@ class HandlerService:
                         "stages_ms": {stage: round(s * 1000, 2) for stage, s in stages.items()}})
         return response
 
+    def _busy_mark(self) -> BusyMark | _NoMark:
+        if self.busy is None:
+            runtime_dir = self.settings.runtime_dir
+            self.busy = BusyMark(runtime_dir) if runtime_dir is not None else _NoMark()
+        return self.busy
+
     def _metrics(self) -> WorkerMetrics:
         if self.metrics is None:  # before initialize() (a test driving handle_batch alone): the model's task unknown
             self.metrics = WorkerMetrics(self.model_label, "unknown", enabled=self.settings.metrics != "off")
         return self.metrics
+
+
+class _NoMark:
+    """No runtime directory (a test driving the handler alone): no launcher watches this worker."""
+
+    def busy_until(self, deadline: float) -> None:
+        pass
+
+    def idle(self) -> None:
+        pass
 
 
 def _phrase(status: int) -> str:
