@@ -70,7 +70,8 @@ class HandlerService:
         if "model_fn" in self.hooks.overridden_hooks() or not hasattr(model, "warmup_payload"):
             log.info("warm-up skipped: a user model_fn returned a model this container does not know")
         else:
-            model.predict(model.warmup_payload())
+            model.predict(_explained(model.warmup_payload()) if self.pending_context is not None else
+                          model.warmup_payload())
         task = getattr(getattr(model, "task", None), "value", "custom")  # a user model_fn's own model: "custom"
         engine = getattr(model, "engine", None)
         self.metrics = WorkerMetrics(self.model_label, task, enabled=self.settings.metrics != "off")
@@ -95,14 +96,16 @@ class HandlerService:
         started, now = time.monotonic(), time.time()
         unloaded = self._load_deferred() if self.pending_context is not None else None  # counts against the timeout
         clock = stage_clock.begin()
-        left_s = self.settings.invocation_timeout_s - (time.monotonic() - started)
-        # Past its deadline the launcher kills this process; counted from now at the earliest, so that a first
-        # request whose deferred load alone took the whole timeout is answered 504 by the checks, not killed.
-        self._busy_mark().busy_until(time.time() + max(left_s, 0.0))
         try:
             pending = [Pending.of(index, request, server_context) for index, request in enumerate(batch)]
             timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now))
                        for p in pending]
+            # From the batch's start: nginx's clock starts when the request gets its admission slot, and X-Request-Start
+            # is when nginx read it (before the admission wait), so the time since cannot be taken off.
+            left_s = self.settings.invocation_timeout_s - (time.monotonic() - started)
+            # Past its deadline the launcher kills this process; counted from now at the earliest, so that a first
+            # request whose deferred load alone took the whole timeout is answered 504 by the checks, not killed.
+            self._busy_mark().busy_until(time.time() + max(left_s, 0.0))
             with deadline_after(left_s):
                 if unloaded is not None:
                     outcomes: list[Outcome] = [unloaded for _ in pending]
@@ -167,6 +170,14 @@ class HandlerService:
         if self.metrics is None:  # before initialize() (a test driving handle_batch alone): the model's task unknown
             self.metrics = WorkerMetrics(self.model_label, "unknown", enabled=self.settings.metrics != "off")
         return self.metrics
+
+
+def _explained(payload: object) -> object:
+    """The explanation worker's warm-up: one step of the integral, so that Captum's import (seconds: it imports
+    matplotlib) is part of the load, not of a request's deadline, where the launcher would kill the worker for it."""
+    if not isinstance(payload, dict):
+        return payload
+    return {**payload, "parameters": {**payload.get("parameters", {}), "explain": True, "explain_steps": 1}}
 
 
 class _NoMark:
