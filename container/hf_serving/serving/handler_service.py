@@ -25,7 +25,7 @@ from typing import Any
 
 from hf_serving.caching import response_cache
 from hf_serving.caching.response_cache import ResponseCache
-from hf_serving.deadline import DeadlineExceeded, deadline_after
+from hf_serving.deadline import INVOCATION_START, DeadlineExceeded, deadline_after
 from hf_serving.errors import ERROR_CONTENT_TYPE, error_body, status_and_message
 from hf_serving.loading import model_store
 from hf_serving.observability import logs, stage_clock
@@ -100,9 +100,11 @@ class HandlerService:
             pending = [Pending.of(index, request, server_context) for index, request in enumerate(batch)]
             timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now))
                        for p in pending]
-            # From the batch's start: nginx's clock starts when the request gets its admission slot, and X-Request-Start
-            # is when nginx read it (before the admission wait), so the time since cannot be taken off.
-            left_s = self.settings.invocation_timeout_s - (time.monotonic() - started)
+            # nginx answers each request 504 at the invocation timeout after its inner hop passed it on: the batch is
+            # abandoned when its last request has been, the time it waited in the model server's queue included.
+            waited_s = min((queue_seconds(p.context.get_request_header(INVOCATION_START), now) or 0.0 for p in pending),
+                           default=0.0)
+            left_s = self.settings.invocation_timeout_s - waited_s - (time.monotonic() - started)
             # Past its deadline the launcher kills this process; counted from now at the earliest, so that a first
             # request whose deferred load alone took the whole timeout is answered 504 by the checks, not killed.
             self._busy_mark().busy_until(time.time() + max(left_s, 0.0))

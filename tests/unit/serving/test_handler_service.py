@@ -5,10 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+import time
 
 import pytest
 
 from hf_serving import settings as settings_module
+from hf_serving.deadline import INVOCATION_START
 from hf_serving.serving import default_hooks
 from hf_serving.serving.handler_service import HandlerService
 from hf_serving.serving.hook_runner import call_hook
@@ -223,3 +225,10 @@ def test_the_launcher_is_told_the_batchs_deadline_while_it_runs_and_nothing_betw
     assert settings.invocation_timeout_s - 5 < found["left"] <= settings.invocation_timeout_s
     assert abs(found["mark_left"] - found["left"]) < 1
     assert busy_deadlines(tmp_path / "runtime") == {}  # idle again between batches
+    # A request that waited 20 s in the model server's queue (behind an abandoned one) has 20 s less: nginx's inner
+    # hop times it out from when it passed it on. In a batch with a fresh request, it lasts as long as that one may.
+    waited = {INVOCATION_START: f"t={time.time() - 20:.3f}"}
+    [queued], _ = run_batch(service, [json_request({"q": 2}, **waited)])
+    assert settings.invocation_timeout_s - 25 < json.loads(queued)["left"] <= settings.invocation_timeout_s - 19.99
+    [_, together], _ = run_batch(service, [json_request({"q": 1}), json_request({"q": 2}, **waited)])
+    assert settings.invocation_timeout_s - 5 < json.loads(together)["left"] <= settings.invocation_timeout_s
