@@ -14,6 +14,10 @@ from collections.abc import Iterator
 
 from hf_serving.errors import ServingError
 
+# "t=<seconds since the epoch>": when nginx's inner hop passed the request on and its invocation timeout began
+# (docker/nginx.conf). A request that waited in the model server's queue behind an abandoned one has that much less.
+INVOCATION_START = "X-Invocation-Start"
+
 
 class DeadlineExceeded(ServingError):
     status = 504

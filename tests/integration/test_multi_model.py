@@ -534,6 +534,31 @@ def test_one_model_over_the_invocation_timeout_is_a_504_and_the_others_answer_me
         assert requests.delete(f"{small_mme.url}/models/{name}", headers=key, timeout=60).status_code == 200
 
 
+SPINNING_CODE = '''
+def predict_fn(data, model):
+    while data.get("spin"):
+        pass
+    return model.predict(data)
+'''
+
+
+def test_a_model_worker_spinning_past_the_invocation_timeout_is_killed_and_replaced(small_mme, tmp_path):
+    key = {"X-Api-Key": "k" * 20}
+    assert load(small_mme, "spins", with_code(tmp_path, TINY_QA, SPINNING_CODE), **key).status_code == 200
+    [spinning] = workers_of(small_mme, "spins")
+    timed_out = invoke(small_mme, "spins", {**QA_BODY, "spin": True}, **key)
+    assert (timed_out.status_code, timed_out.json()["error"]["code"]) == (504, "timeout")
+    deadline = time.monotonic() + 60
+    while alive(spinning) or invoke(small_mme, "spins", QA_BODY, **key).status_code != 200:
+        assert time.monotonic() < deadline, small_mme.log()[-3000:]
+        time.sleep(0.5)
+    assert f"worker {spinning.pid} is still busy" in small_mme.log()
+    [replacement] = workers_of(small_mme, "spins")
+    assert replacement.pid != spinning.pid
+    assert not psutil.pid_exists(spinning.pid) or psutil.Process(spinning.pid).status() != psutil.STATUS_ZOMBIE
+    assert requests.delete(f"{small_mme.url}/models/spins", headers=key, timeout=60).status_code == 200
+
+
 def test_a_load_past_the_memory_budget_is_507_before_anything_starts_and_fits_again_after_an_unload(small_mme):
     key = {"X-Api-Key": "k" * 20}
     loaded, refusal = [], None

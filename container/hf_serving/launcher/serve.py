@@ -34,6 +34,7 @@ from hf_serving.launcher.model_server_models import MmsModels
 from hf_serving.launcher.ports import pick_ports
 from hf_serving.launcher.processes import Child, Children, become_subreaper
 from hf_serving.launcher.readiness import Readiness, watch_workers
+from hf_serving.launcher.stuck_workers import kill_stuck_workers
 from hf_serving.launcher.supervision import RestartBudget, listener_models, model_listeners
 from hf_serving.loading import code_requirements, model_store
 from hf_serving.loading.sizing import effective_batch_size, effective_threads, effective_workers
@@ -45,6 +46,7 @@ from hf_serving.multi_model.registry import READY
 from hf_serving.observability import collector, logs
 from hf_serving.observability.metrics_server import MetricsServer
 from hf_serving.serving.worker_reports import (
+    BUSY_WORKERS_DIR,
     LOAD_FAILURE_FILE,
     READY_WORKERS_DIR,
     SERVED_MARK,
@@ -150,7 +152,8 @@ class Stack:
         self._print_banner()
         for stale in (LOAD_FAILURE_FILE, SERVED_MARK):  # a previous run's, in a SERVE_RUNTIME_DIR kept
             (self.runtime_dir / stale).unlink(missing_ok=True)
-        shutil.rmtree(self.runtime_dir / READY_WORKERS_DIR, ignore_errors=True)
+        for stale_dir in (READY_WORKERS_DIR, BUSY_WORKERS_DIR):
+            shutil.rmtree(self.runtime_dir / stale_dir, ignore_errors=True)
         collector.reset_directory(self._metrics_dir)
         become_subreaper()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -246,6 +249,7 @@ class Stack:
             raise Fatal(f"the model failed to load: {failure}")
         if self.registration_error is not None:
             raise Fatal(self.registration_error)
+        kill_stuck_workers(self.runtime_dir)  # past the invocation timeout: replaced, never left computing beside
         if self.readiness.state in ("ready", "degraded"):  # registered: its listeners are up, or were
             self._check_listeners()
         if self.readiness.degraded_for() > DEGRADED_LIMIT_S and self.back is not None:

@@ -25,7 +25,7 @@ from typing import Any
 
 from hf_serving.caching import response_cache
 from hf_serving.caching.response_cache import ResponseCache
-from hf_serving.deadline import DeadlineExceeded, deadline_after
+from hf_serving.deadline import INVOCATION_START, DeadlineExceeded, deadline_after
 from hf_serving.errors import ERROR_CONTENT_TYPE, ResponseTooLarge, error_body, status_and_message
 from hf_serving.loading import model_store
 from hf_serving.observability import logs, stage_clock
@@ -35,6 +35,7 @@ from hf_serving.serving import answer_size, batch_runs, memory
 from hf_serving.serving.batch_runs import Outcome, Pending
 from hf_serving.serving.hook_runner import HookRunner
 from hf_serving.serving.worker_reports import (
+    BusyMark,
     report_load_failure,
     report_worker_ready,
     report_worker_started,
@@ -61,6 +62,7 @@ class HandlerService:
         self.metrics: WorkerMetrics | None = None
         self.cache: ResponseCache | None = None
         self.pending_context: Any = None  # the explanation worker's server context, until its model is loaded
+        self.busy: BusyMark | _NoMark | None = None  # this worker's deadline, for the launcher; opened at first use
 
     def initialize(self, server_context: Any, restarted: bool = False) -> None:
         started = time.monotonic()
@@ -68,7 +70,8 @@ class HandlerService:
         if "model_fn" in self.hooks.overridden_hooks() or not hasattr(model, "warmup_payload"):
             log.info("warm-up skipped: a user model_fn returned a model this container does not know")
         else:
-            model.predict(model.warmup_payload())
+            model.predict(_explained(model.warmup_payload()) if self.pending_context is not None else
+                          model.warmup_payload())
         task = getattr(getattr(model, "task", None), "value", "custom")  # a user model_fn's own model: "custom"
         engine = getattr(model, "engine", None)
         self.metrics = WorkerMetrics(self.model_label, task, enabled=self.settings.metrics != "off")
@@ -97,7 +100,15 @@ class HandlerService:
             pending = [Pending.of(index, request, server_context) for index, request in enumerate(batch)]
             timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now))
                        for p in pending]
-            with deadline_after(self.settings.invocation_timeout_s - (time.monotonic() - started)):
+            # nginx answers each request 504 at the invocation timeout after its inner hop passed it on: the batch is
+            # abandoned when its last request has been, the time it waited in the model server's queue included.
+            waited_s = min((queue_seconds(p.context.get_request_header(INVOCATION_START), now) or 0.0 for p in pending),
+                           default=0.0)
+            left_s = self.settings.invocation_timeout_s - waited_s - (time.monotonic() - started)
+            # Past its deadline the launcher kills this process; counted from now at the earliest, so that a first
+            # request whose deferred load alone took the whole timeout is answered 504 by the checks, not killed.
+            self._busy_mark().busy_until(time.time() + max(left_s, 0.0))
+            with deadline_after(left_s):
                 if unloaded is not None:
                     outcomes: list[Outcome] = [unloaded for _ in pending]
                 elif len(pending) > 1 and self.hooks.can_batch():
@@ -109,6 +120,7 @@ class HandlerService:
                          for p, outcome, timing in zip(pending, outcomes, timings, strict=True)]
             self._metrics().batch(len(pending), clock.pass_rows)
         finally:
+            self._busy_mark().idle()
             stage_clock.end()
         memory.after_request(sum(len(p.body) for p in pending))
         return responses
@@ -155,10 +167,34 @@ class HandlerService:
                         "stages_ms": {stage: round(s * 1000, 2) for stage, s in stages.items()}})
         return response
 
+    def _busy_mark(self) -> BusyMark | _NoMark:
+        if self.busy is None:
+            runtime_dir = self.settings.runtime_dir
+            self.busy = BusyMark(runtime_dir) if runtime_dir is not None else _NoMark()
+        return self.busy
+
     def _metrics(self) -> WorkerMetrics:
         if self.metrics is None:  # before initialize() (a test driving handle_batch alone): the model's task unknown
             self.metrics = WorkerMetrics(self.model_label, "unknown", enabled=self.settings.metrics != "off")
         return self.metrics
+
+
+def _explained(payload: object) -> object:
+    """The explanation worker's warm-up: one step of the integral, so that Captum's import (seconds: it imports
+    matplotlib) is part of the load, not of a request's deadline, where the launcher would kill the worker for it."""
+    if not isinstance(payload, dict):
+        return payload
+    return {**payload, "parameters": {**payload.get("parameters", {}), "explain": True, "explain_steps": 1}}
+
+
+class _NoMark:
+    """No runtime directory (a test driving the handler alone): no launcher watches this worker."""
+
+    def busy_until(self, deadline: float) -> None:
+        pass
+
+    def idle(self) -> None:
+        pass
 
 
 def _phrase(status: int) -> str:

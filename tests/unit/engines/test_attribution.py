@@ -97,3 +97,23 @@ def test_an_expired_deadline_abandons_the_work_and_a_short_one_allows_no_doublin
     with deadline_after(10.0):
         assert attribution._time_for(5.0) and not attribution._time_for(20.0)
     assert attribution._time_for(1e9)  # outside a deadline: no limit
+
+
+def test_the_deadline_is_checked_in_each_layer_going_back_and_the_explainer_works_after(sentiment, monkeypatch):
+    """A deadline passing during a backward pass stops it there, not at the next forward pass."""
+    tokenizer, model = sentiment
+    inputs, baseline = _row(tokenizer, "This restaurant was awful.")
+    explainer = IntegratedGradients(model, ["input_ids", "attention_mask", "token_type_ids"], "cpu")
+    checked_going_back = []
+
+    def expired_going_back(gradient):
+        checked_going_back.append(gradient.shape)
+        raise DeadlineExceeded("past the deadline in a backward pass")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(attribution, "_checked_gradient", expired_going_back)
+        with pytest.raises(DeadlineExceeded, match="in a backward pass"):
+            explainer.attribute(inputs, baseline, [Target("logits", 0, "softmax")], 4, 4)
+    assert len(checked_going_back) == 1
+    found = explainer.attribute(inputs, baseline, [Target("logits", 0, "softmax")], 32, 32)[0]
+    assert abs(found.delta) <= tolerance(found.output, found.baseline_output) or found.steps == 32

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+import time
 
 import pytest
 
 from hf_serving import settings as settings_module
+from hf_serving.deadline import INVOCATION_START
 from hf_serving.serving import default_hooks
 from hf_serving.serving.handler_service import HandlerService
 from hf_serving.serving.hook_runner import call_hook
 from hf_serving.serving.request_context import RequestContext
+from hf_serving.serving.worker_reports import busy_deadlines
 from hf_serving.settings import Settings
 from tests.support.fakes import FakeServerContext, json_request, run_batch, service_for
 from tests.support.paths import ROOT, TINY_QA
@@ -198,3 +202,33 @@ def test_a_deferred_service_loads_at_its_first_request_and_a_failed_load_is_that
     bodies, context = run_batch(service, [question])
     assert context.statuses[0][0] == 200 and json.loads(bodies[0])["answer"]
     assert service.pending_context is None
+
+
+def test_the_launcher_is_told_the_batchs_deadline_while_it_runs_and_nothing_between_batches(settings, monkeypatch,
+                                                                                            tmp_path):
+    """The worker's busy mark (serving/worker_reports.py) holds the deadline its own checks use: the launcher kills
+    it KILL_GRACE_S past that."""
+    monkeypatch.setattr(settings_module, "_current", dataclasses.replace(settings, runtime_dir=tmp_path / "runtime"))
+    (tmp_path / "runtime").mkdir()
+    settings.code_dir.mkdir()
+    (settings.code_dir / "inference.py").write_text(
+        "from hf_serving import deadline\n"
+        "from hf_serving.serving.worker_reports import busy_deadlines\n"
+        "import os, pathlib, time\n"
+        "def predict_fn(data, model):\n"
+        "    mark = busy_deadlines(pathlib.Path(os.environ['RUNTIME']))[os.getpid()][0]\n"
+        "    return {'left': deadline.remaining(), 'mark_left': mark - time.time()}\n")
+    monkeypatch.setenv("RUNTIME", str(tmp_path / "runtime"))
+    service = service_for(settings_module.current_settings())
+    [body], _ = run_batch(service, [json_request({"q": 1})])
+    found = json.loads(body)
+    assert settings.invocation_timeout_s - 5 < found["left"] <= settings.invocation_timeout_s
+    assert abs(found["mark_left"] - found["left"]) < 1
+    assert busy_deadlines(tmp_path / "runtime") == {}  # idle again between batches
+    # A request that waited 20 s in the model server's queue (behind an abandoned one) has 20 s less: nginx's inner
+    # hop times it out from when it passed it on. In a batch with a fresh request, it lasts as long as that one may.
+    waited = {INVOCATION_START: f"t={time.time() - 20:.3f}"}
+    [queued], _ = run_batch(service, [json_request({"q": 2}, **waited)])
+    assert settings.invocation_timeout_s - 25 < json.loads(queued)["left"] <= settings.invocation_timeout_s - 19.99
+    [_, together], _ = run_batch(service, [json_request({"q": 1}), json_request({"q": 2}, **waited)])
+    assert settings.invocation_timeout_s - 5 < json.loads(together)["left"] <= settings.invocation_timeout_s

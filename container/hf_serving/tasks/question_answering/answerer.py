@@ -35,6 +35,16 @@ _DEFAULT_MAX_SEQ_LEN = 384
 _DEFAULT_MAX_DOC_STRIDE = 128
 _PARAMETER_MINIMUMS = {"top_k": 1, "max_answer_len": 1, "max_seq_len": 32, "doc_stride": 1,
                        "max_question_len": 1}
+# Bounds on what multiplies a request's work (the pipeline had none): top_k draws 2 top_k + 10 candidate spans per
+# window, each merged with the answers found so far (20,000 held a worker for minutes); max_answer_len widens the
+# band of spans scored per window. max_seq_len is bounded by the model, doc_stride by MIN_WINDOW_ADVANCE_FRACTION.
+MAX_TOP_K = 100
+MAX_ANSWER_LEN = 512  # tokens: the longest window of the common encoders
+_PARAMETER_MAXIMUMS = {"top_k": MAX_TOP_K, "max_answer_len": MAX_ANSWER_LEN}
+# Each window moves on by at least this fraction of max_seq_len, so that each context token is read in at most 16
+# windows (about 1.5 with the defaults): a doc_stride just under the room a question leaves made one window per
+# context token, a whole model pass each.
+MIN_WINDOW_ADVANCE_FRACTION = 16
 _NULLABLE_PARAMETERS = {"max_seq_len", "doc_stride"}
 
 
@@ -80,10 +90,13 @@ def _checked_parameter(name: str, value: object) -> int | bool | None:
     if value is None and name in _NULLABLE_PARAMETERS:
         return None
     minimum = _PARAMETER_MINIMUMS[name]
+    maximum = _PARAMETER_MAXIMUMS.get(name)
     # bool is an int subclass in Python, but true is not a length.
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or \
+            (maximum is not None and value > maximum):
         nullable = " or null" if name in _NULLABLE_PARAMETERS else ""
-        raise BadRequest(f"parameters.{name} must be an integer >= {minimum}{nullable}")
+        bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
+        raise BadRequest(f"parameters.{name} must be an integer {bounds}{nullable}")
     return value
 
 
@@ -223,28 +236,38 @@ class QuestionAnswerer:
 
     def _check_questions_leave_room(self, inputs: Sequence[QAInput], max_seq_len: int,
                                     doc_stride: int) -> None:
-        """Reject, by index, the inputs on which the pipeline's tokenizer call failed.
+        """Reject, by index, the inputs on which the pipeline's tokenizer call failed, or whose windows would
+        barely move.
 
         Questions are never truncated. When a context must be cut, each window keeps
-        max_seq_len - question - special tokens of it, and the tokenizer fails (an error, or a Rust
-        panic that would abort the whole batch) unless that is more than doc_stride.
+        max_seq_len - question - special tokens of it and moves on by that less doc_stride: the tokenizer fails (an
+        error, or a Rust panic that would abort the whole batch) unless that is more than 0, and under
+        max_seq_len / MIN_WINDOW_ADVANCE_FRACTION tokens the windows multiply the work on the context.
         """
         specials = self.tokenizer.num_special_tokens_to_add(pair=True)
+        least_advance = max(1, max_seq_len // MIN_WINDOW_ADVANCE_FRACTION)
         question_lengths = self._token_counts([item.question for item in inputs])
         at_risk = [index for index, length in enumerate(question_lengths)
-                   if max_seq_len - length - specials <= doc_stride]
+                   if max_seq_len - length - specials - doc_stride < least_advance]
         if not at_risk:
             return
         context_lengths = self._token_counts([inputs[index].context for index in at_risk])
         for index, context_length in zip(at_risk, context_lengths, strict=True):
             question_length = question_lengths[index]
-            if question_length + context_length + specials > max_seq_len:
-                room = max(max_seq_len - question_length - specials, 0)
+            if question_length + context_length + specials <= max_seq_len:
+                continue  # one window holds it all
+            room = max(max_seq_len - question_length - specials, 0)
+            if room <= doc_stride:
                 raise BadRequest(
                     f"inputs[{index}].question is {question_length} tokens long: with "
                     f"max_seq_len={max_seq_len} it leaves {room} tokens per window for the context, "
                     f"which must be more than doc_stride={doc_stride}; shorten the question, raise "
                     f"max_seq_len or lower doc_stride")
+            raise BadRequest(
+                f"inputs[{index}]: with max_seq_len={max_seq_len}, doc_stride={doc_stride} and a question of "
+                f"{question_length} tokens, each window moves {room - doc_stride} token(s) along the context; it "
+                f"must move at least {least_advance} (max_seq_len / {MIN_WINDOW_ADVANCE_FRACTION}): lower "
+                f"doc_stride or shorten the question")
 
     def _token_counts(self, texts: list[str]) -> list[int]:
         with stage_clock.tokenising():

@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from hf_serving import deadline
+
 # The pipeline's masking value for logits of tokens that cannot be in an answer.
 _MASKED_LOGIT = -10000.0
 
@@ -174,9 +176,10 @@ def decode_answers(context: str, windows: Sequence[WindowLogits], top_k: int, ma
     sequence_index: which side of the (question, context) pair holds the context (1 unless the
     tokenizer pads on the left, which put the context first).
     """
-    found: list[RawAnswer] = []
+    found: dict[str, RawAnswer] = {}  # by lower-cased text, in the order found (ties keep the pipeline's order)
     null_score = 1000000.0  # the pipeline's "large and positive" start for the minimum
     for window in windows:
+        deadline.check()  # a 6 MB context is thousands of windows: abandoned past the invocation timeout
         spans = select_spans(window.start_logits, window.end_logits, window.p_mask,
                              candidates_per_window(top_k), max_answer_len)
         null_score = min(null_score, spans.null_score)
@@ -184,7 +187,7 @@ def decode_answers(context: str, windows: Sequence[WindowLogits], top_k: int, ma
             char_start, char_end = char_span(window.encoding, start - window.pad_offset,
                                              end - window.pad_offset, sequence_index)
             merge_answer(found, context[char_start:char_end], score.item(), char_start, char_end)
-    return rank_answers(found, top_k, null_score if handle_impossible_answer else None)
+    return rank_answers(list(found.values()), top_k, null_score if handle_impossible_answer else None)
 
 
 def char_span(encoding: Any, start: int, end: int, sequence_index: int) -> tuple[int, int]:
@@ -205,13 +208,14 @@ def char_span(encoding: Any, start: int, end: int, sequence_index: int) -> tuple
     return int(char_start), int(char_end)
 
 
-def merge_answer(answers: list[RawAnswer], text: str, score: float, start: int, end: int) -> None:
-    """Add a span's answer: to an existing answer with the same text (any case), else as a new one."""
-    for answer in answers:
-        if answer.answer.lower() == text.lower():
-            answer.score += score
-            return
-    answers.append(RawAnswer(text, score, start, end))
+def merge_answer(answers: dict[str, RawAnswer], text: str, score: float, start: int, end: int) -> None:
+    """Add a span's answer: to an existing answer with the same text (any case), else as a new one. A dict, not the
+    pipeline's list scan: that was quadratic in the spans of a request (every window's 2 top_k + 10)."""
+    existing = answers.get(text.lower())
+    if existing is not None:
+        existing.score += score
+    else:
+        answers[text.lower()] = RawAnswer(text, score, start, end)
 
 
 def rank_answers(answers: list[RawAnswer], top_k: int, null_score: float | None) -> list[RawAnswer]:

@@ -89,8 +89,8 @@ def test_identical_answers_are_merged_across_windows(answerers: dict[str, Questi
     case = next(case for case in GOLDENS if case["name"] == "repeated_merged")
     params = QAParameters(**case["parameters"])
 
-    def never_merge(answers: list, text: str, score: float, start: int, end: int) -> None:
-        answers.append(qa_decoding.RawAnswer(text, score, start, end))
+    def never_merge(answers: dict, text: str, score: float, start: int, end: int) -> None:
+        answers[str(len(answers))] = qa_decoding.RawAnswer(text, score, start, end)
 
     monkeypatch.setattr(qa_decoding, "merge_answer", never_merge)
     unmerged = answerers["right"](inputs_of(case), params)[0]
@@ -202,12 +202,15 @@ def test_parameters_from_request_keep_valid_values() -> None:
 
 
 @pytest.mark.parametrize(("parameters", "message"), [
-    ({"top_k": 0}, "parameters.top_k must be an integer >= 1"),
-    ({"top_k": True}, "parameters.top_k must be an integer >= 1"),
-    ({"top_k": "3"}, "parameters.top_k must be an integer >= 1"),
-    ({"top_k": 2.0}, "parameters.top_k must be an integer >= 1"),
-    ({"top_k": None}, "parameters.top_k must be an integer >= 1"),
-    ({"max_answer_len": 0}, "parameters.max_answer_len must be an integer >= 1"),
+    ({"top_k": 0}, "parameters.top_k must be an integer from 1 to 100"),
+    ({"top_k": True}, "parameters.top_k must be an integer from 1 to 100"),
+    ({"top_k": "3"}, "parameters.top_k must be an integer from 1 to 100"),
+    ({"top_k": 2.0}, "parameters.top_k must be an integer from 1 to 100"),
+    ({"top_k": None}, "parameters.top_k must be an integer from 1 to 100"),
+    ({"top_k": 101}, "parameters.top_k must be an integer from 1 to 100"),
+    ({"top_k": 20000}, "parameters.top_k must be an integer from 1 to 100"),
+    ({"max_answer_len": 0}, "parameters.max_answer_len must be an integer from 1 to 512"),
+    ({"max_answer_len": 513}, "parameters.max_answer_len must be an integer from 1 to 512"),
     ({"max_seq_len": 31}, "parameters.max_seq_len must be an integer >= 32"),
     ({"max_seq_len": False}, "parameters.max_seq_len must be an integer >= 32"),
     ({"doc_stride": 0}, "parameters.doc_stride must be an integer >= 1"),
@@ -233,3 +236,19 @@ def test_unknown_parameters_are_named() -> None:
 def test_parameters_must_be_an_object(parameters: object) -> None:
     with pytest.raises(BadRequest, match="parameters must be a JSON object"):
         QAParameters.from_request(parameters)
+
+
+def test_windows_that_barely_move_along_the_context_are_a_400_naming_the_least_move(
+        answerers: dict[str, QuestionAnswerer]) -> None:
+    # max_seq_len 64 leaves 64 - question - 3 specials per window: a doc_stride just under that made one window (a
+    # model pass) per context token.
+    item = QAInput("Which port?", "The container listens on port 8080. " * 200)
+    question = len(answerers["right"].tokenizer("Which port?", add_special_tokens=False)["input_ids"])
+    room = 64 - question - 3
+    with pytest.raises(BadRequest) as raised:
+        answerers["right"]([item], QAParameters(max_seq_len=64, doc_stride=room - 3))
+    assert raised.value.message == (
+        f"inputs[0]: with max_seq_len=64, doc_stride={room - 3} and a question of {question} tokens, "
+        f"each window moves 3 token(s) along the context; it must move at least 4 (max_seq_len / 16): lower "
+        f"doc_stride or shorten the question")
+    assert answerers["right"]([item], QAParameters(max_seq_len=64, doc_stride=room - 4))[0][0].answer

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from hf_serving import deadline
 from hf_serving.tasks.question_answering import decoding as qa_decoding
 
 
@@ -99,3 +100,10 @@ def test_the_desired_token_filter_is_the_pipelines_isin(seed):
     tokens = rng.integers(0, n, 40)
     expected = np.isin(tokens, desired.nonzero())
     np.testing.assert_array_equal(qa_decoding._desired(desired[0], tokens), expected)
+
+
+def test_decoding_stops_at_the_invocation_deadline() -> None:
+    logits = np.zeros(8, dtype=np.float32)
+    window = qa_decoding.WindowLogits(logits, logits, np.zeros(8, dtype=np.int64), encoding=None, pad_offset=0)
+    with deadline.deadline_after(-1.0), pytest.raises(deadline.DeadlineExceeded):
+        qa_decoding.decode_answers("context", [window] * 3, 1, 15, False, 1)
