@@ -47,3 +47,12 @@ def test_texts_whose_first_tokens_alone_are_over_the_answer_limit_are_a_413_befo
     monkeypatch.setattr(model, "answer", lambda items, parameters: pytest.fail("the model ran"))
     with pytest.raises(ResponseTooLarge, match="SERVE_MAX_RESPONSE_MB"):
         model.predict({"inputs": ["x"] * (16 * 1024 * 1024 // (384 * 4) + 1)})
+
+
+def test_texts_whose_tokens_are_over_the_answer_limit_are_a_413_after_tokenising_before_the_model_pass(model,
+                                                                                                      monkeypatch):
+    """2,000 texts of ~130 tokens: one token a text fits the limit, their states (~100 million numbers) do not."""
+    monkeypatch.setattr(model.engine, "run", lambda *args, **kwargs: pytest.fail("the model ran"))
+    with pytest.raises(ResponseTooLarge, match="the answer holds the hidden states of at least") as refused:
+        model.predict({"inputs": ["word " * 128] * 2000})
+    assert "SERVE_MAX_RESPONSE_MB" in refused.value.message
