@@ -107,7 +107,7 @@ class Stack:
         self.models_api_port = ports[3]  # the launcher's model management API (multi-model endpoints)
         self.metrics_port = ports[4]  # the workers' metrics, for nginx's /metrics
         batch_size = effective_batch_size(settings)
-        max_response_bytes = (settings.max_response_mb + 1) * mms.MIB
+        max_response_bytes = settings.max_response_bytes + mms.MIB  # room above the answer limit (mms.py)
         answers_at_once = self.workers * batch_size + (1 if self.explanation_worker else 0)
         self.mms_config = mms.MmsConfig(
             inference_port=ports[0], management_port=ports[1], workers=self.workers,

@@ -66,7 +66,7 @@ class ModelsApi(LoopbackServer):
         records = self.lifecycle.registry.all()
         page = records[start:start + limit]
         following = start + limit
-        return {"models": [{"modelName": r.name, "modelUrl": r.given_url or str(r.url)} for r in page],
+        return {"models": [{"modelName": r.name, "modelUrl": r.shown_url} for r in page],
                 "nextPageToken": str(following) if following < len(records) else None}
 
 

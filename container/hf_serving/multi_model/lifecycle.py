@@ -287,7 +287,7 @@ def _classify_failure(name: str, failure: str) -> tuple[int, str, str]:
 
 def describe(record: ModelRecord) -> dict[str, object]:
     """GET /models/{name}'s answer: SageMaker's two fields, and what this container knows of the model."""
-    return {"modelName": record.name, "modelUrl": record.given_url or str(record.url), "status": record.state,
+    return {"modelName": record.name, "modelUrl": record.shown_url, "status": record.state,
             "task": record.task,
             "loaded": record.loaded, "loadSeconds": None if record.load_s is None else round(record.load_s, 3),
             "memoryEstimateMB": round(record.estimate_bytes / MIB)}

@@ -35,6 +35,11 @@ class ModelRecord:
     def url(self) -> Path:
         return self.entry.url
 
+    @property
+    def shown_url(self) -> str:
+        """What GET /models shows: the url as sent, never the path it resolved to."""
+        return self.given_url or str(self.url)
+
 
 class Conflict(Exception):
     """The model is already loaded, or an operation on it is under way."""

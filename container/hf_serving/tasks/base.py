@@ -174,16 +174,18 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
     def _refuse_a_surely_too_large_answer(self, requests: Sequence[object]) -> None:
         """Before any model pass: a 413 when the numbers alone of the answer are over the limit (1,000,000 texts
         of 384 numbers each would be 1.5 GB at the very least, and ~10 GB of Python floats while it is encoded)."""
-        if self.answer_limit_bytes is None:
-            return
         items = numbers = 0
         for request in requests:
             if isinstance(request, ParsedRequest):
                 items += len(request.items)
                 numbers += len(request.items) * self.numbers_per_item(request.parameters)
-        if numbers * MIN_NUMBER_BYTES > self.answer_limit_bytes:
-            raise ResponseTooLarge.over(f"the answer to {items:,} texts holds {numbers:,} numbers, at least "
-                                        f"{numbers * MIN_NUMBER_BYTES:,} bytes", self.answer_limit_bytes)
+        self._refuse_numbers_over_the_limit(numbers, f"the answer to {items:,} texts holds")
+
+    def _refuse_numbers_over_the_limit(self, numbers: int, what: str) -> None:
+        """A 413 when `numbers` JSON numbers alone are over the answer limit; `what` says whose they are."""
+        if self.answer_limit_bytes is not None and numbers * MIN_NUMBER_BYTES > self.answer_limit_bytes:
+            raise ResponseTooLarge.over(f"{what} {numbers:,} numbers, at least {numbers * MIN_NUMBER_BYTES:,} bytes",
+                                        self.answer_limit_bytes)
 
     def _answer_in_slices(self, items: list[Item], parameters: Parameters) -> list[object]:
         """answer() on consecutive slices of about SLICE_CHARS of text each (at least one item), results in order."""

@@ -151,15 +151,21 @@ def test_bad_names_and_urls_are_refused_before_anything_starts(parts, name, url,
     assert server.registered == []
 
 
-def test_an_architecture_no_task_serves_is_400_naming_it(parts, tmp_path):
+def test_an_unservable_model_is_400_naming_the_url_sent_not_the_path_it_resolves_to(parts, tmp_path):
+    """An architecture no task serves, and a config.json that is not JSON (whose message names its path): named
+    through a link, the message names the link."""
     lifecycle, _, _, _ = parts
-    model = tmp_path / "odd"
-    model.mkdir()
-    (model / "config.json").write_text(json.dumps({"architectures": ["BertForMagic"]}))
-    with pytest.raises(ApiError) as refused:
-        lifecycle.load("odd", str(model))
-    assert (refused.value.status, refused.value.code) == (400, "unsupported_model")
-    assert "BertForMagic" in refused.value.message
+    for name, config in (("magic", json.dumps({"architectures": ["BertForMagic"]})), ("broken", "{not json")):
+        model = tmp_path / f"hidden-{name}"
+        model.mkdir()
+        (model / "config.json").write_text(config)
+        (tmp_path / name).symlink_to(model)
+        with pytest.raises(ApiError) as refused:
+            lifecycle.load(name, str(tmp_path / name))
+        assert (refused.value.status, refused.value.code) == (400, "unsupported_model")
+        assert "hidden-" not in refused.value.message
+        assert "BertForMagic" in refused.value.message if name == "magic" else \
+            f"{tmp_path / name / 'config.json'} is not readable JSON" in refused.value.message
 
 
 def test_a_path_that_holds_no_model_gets_one_answer_whatever_it_is(parts, tmp_path):
@@ -177,17 +183,6 @@ def test_a_path_that_holds_no_model_gets_one_answer_whatever_it_is(parts, tmp_pa
     assert set(messages) == {"url URL is not a model directory in this container (a directory holding config.json "
                              "or modules.json)"}
     assert server.registered == []
-
-
-def test_an_unservable_model_is_named_by_the_url_sent_not_the_path_it_resolves_to(parts, tmp_path):
-    lifecycle, _, _, _ = parts
-    model = tmp_path / "hidden-target"
-    model.mkdir()
-    (model / "config.json").write_text(json.dumps({"architectures": ["BertForMagic"]}))
-    (tmp_path / "link").symlink_to(model)
-    with pytest.raises(ApiError) as refused:
-        lifecycle.load("odd", str(tmp_path / "link"))
-    assert refused.value.status == 400 and "hidden-target" not in refused.value.message
 
 
 @pytest.mark.parametrize(("failure", "status", "code"), [

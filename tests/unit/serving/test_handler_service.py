@@ -232,3 +232,25 @@ def test_the_launcher_is_told_the_batchs_deadline_while_it_runs_and_nothing_betw
     assert settings.invocation_timeout_s - 25 < json.loads(queued)["left"] <= settings.invocation_timeout_s - 19.99
     [_, together], _ = run_batch(service, [json_request({"q": 1}), json_request({"q": 2}, **waited)])
     assert settings.invocation_timeout_s - 5 < json.loads(together)["left"] <= settings.invocation_timeout_s
+
+
+MIB = 1024 * 1024
+
+
+def test_an_answer_over_the_limit_is_its_own_413_and_the_rest_of_the_batch_is_answered(settings):
+    settings = dataclasses.replace(settings, max_response_mb=1)
+    settings.code_dir.mkdir()
+    (settings.code_dir / "inference.py").write_text(
+        "def transform_fn(model, body, content_type, accept):\n"
+        "    return b'x' * int(body), 'text/plain'\n")
+    service = service_for(settings)
+    bodies, context = run_batch(service, [({"body": str(size).encode()}, {"Content-Type": "text/plain",
+                                                                          "X-Request-Id": f"r{i}"})
+                                          for i, size in enumerate((10, 2 * MIB, MIB))])
+    assert [context.statuses[i][0] for i in range(3)] == [200, 413, 200]
+    assert (bodies[0], len(bodies[2])) == (b"x" * 10, MIB)
+    error = json.loads(bodies[1])["error"]
+    assert (error["code"], error["request_id"]) == ("response_too_large", "r1")
+    assert "1 MB answer limit (SERVE_MAX_RESPONSE_MB)" in error["message"]
+    assert context.response_headers[1]["content-type"] == "application/json; charset=utf-8"
+

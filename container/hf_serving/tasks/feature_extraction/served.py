@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hf_serving.errors import ResponseTooLarge
 from hf_serving.tasks import text_batches
-from hf_serving.tasks.base import MIN_NUMBER_BYTES, BatchedModel, LoadedParts, ParsedRequest, TaskSpec
+from hf_serving.tasks.base import BatchedModel, LoadedParts, ParsedRequest, TaskSpec
 
 
 class FeatureExtractionModel(BatchedModel[str, None]):
@@ -34,14 +33,9 @@ class FeatureExtractionModel(BatchedModel[str, None]):
         """Once the tokens are known, before the model pass: a slice's states alone over the answer limit are a 413.
         Counting one token a text before, 2,000 texts of 128 tokens passed, and their 197 million numbers took
         gigabytes as Python floats before the answer could be refused."""
-        if self.answer_limit_bytes is None:
-            return
         tokens = sum(len(row["input_ids"]) for row in rows)
-        numbers = tokens * self.hidden_size
-        if numbers * MIN_NUMBER_BYTES > self.answer_limit_bytes:
-            raise ResponseTooLarge.over(f"the answer holds the hidden states of at least {tokens:,} tokens, "
-                                        f"{numbers:,} numbers, at least {numbers * MIN_NUMBER_BYTES:,} bytes",
-                                        self.answer_limit_bytes)
+        self._refuse_numbers_over_the_limit(tokens * self.hidden_size,
+                                            f"the answer holds the hidden states of at least {tokens:,} tokens,")
 
     def format(self, request: ParsedRequest[str, None], results: list[object]) -> object:
         return results if request.is_batch else results[0]
