@@ -23,6 +23,7 @@ from hf_serving.formats.media import CSV
 from hf_serving.formats.records import RecordBatch, RecordResults
 from hf_serving.observability import stage_clock
 from hf_serving.tasks.explaining import NO_EXPLAINER, AttributorSource
+from hf_serving.tasks.parameters import ParameterSpec
 
 
 class AnswerCache(Protocol):
@@ -122,6 +123,8 @@ class TaskSpec:
     weights_dir: Callable[[Path], Path] = _same_directory  # where the transformer's files are in a model dir
     owns_directory: Callable[[Path], bool] = _never  # a layout that names the task (sentence-transformers')
     explainable: bool = False  # answers "explain": true (tasks/explaining.py): gets an explanation worker
+    # Its request parameters, declared once (tasks/parameters.py): the validator, and the served OpenAPI schema
+    parameters: ParameterSpec | None = None
 
 
 class BatchedModel(ABC, Generic[Item, Parameters]):
