@@ -93,6 +93,18 @@ Item = TypeVar("Item")
 Parameters = TypeVar("Parameters", bound=Hashable)
 
 
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class ItemAnswer(Generic[Result]):
+    """answer()'s result for one item: what the response shows of it, and the tokens the model read for it (all its
+    windows, all its pairs), which the metrics and Server-Timing count."""
+
+    result: Result
+    tokens: int
+
+
 @dataclass(frozen=True)
 class ParsedRequest(Generic[Item, Parameters]):
     items: list[Item]
