@@ -21,13 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from hf_serving import deadline
 from hf_serving.engines.base import Engine, Target
 from hf_serving.errors import BadRequest
 from hf_serving.observability import stage_clock
 from hf_serving.tasks import explaining, text_batches
 from hf_serving.tasks.explaining import AttributorSource, ExplainRequest, TokenSpan
-from hf_serving.tasks.padding import pad_rows, pad_values
 from hf_serving.tasks.question_answering.decoding import WindowLogits, decode_answers
 
 # The pipeline's defaults: max_seq_len = min(model_max_length, 384), doc_stride = min(max_seq_len // 2, 128).
@@ -144,11 +142,14 @@ class QuestionAnswerer:
         self.config = config
         # The pipeline read answers from the context's side of the pair, which depends on padding_side.
         self._question_first = tokenizer.padding_side == "right"
-        self._pad_values = pad_values(tokenizer)
         self._max_length = text_batches.max_length(tokenizer, config)  # the tokenizer's and the positions' limit
 
     def __call__(self, inputs: Sequence[QAInput], params: QAParameters) -> list[list[Answer]]:
         """Up to params.top_k answers per input, best first, in input order."""
+        return [answers for answers, _ in self.answer_items(inputs, params)]
+
+    def answer_items(self, inputs: Sequence[QAInput], params: QAParameters) -> list[tuple[list[Answer], int]]:
+        """Per input: its answers, and the tokens of all its windows (what the model read for it)."""
         if not inputs:
             return []
         max_seq_len, doc_stride = self._window_sizes(params)
@@ -156,16 +157,18 @@ class QuestionAnswerer:
         self._check_questions_leave_room(inputs, max_seq_len, doc_stride)
         windows = self._windows(inputs, max_seq_len, doc_stride)
         per_input: list[list[WindowLogits]] = [[] for _ in inputs]
+        tokens = [0] * len(inputs)
         for window, (start, end) in zip(windows, self._logits(windows), strict=True):
             per_input[window.input_index].append(
                 WindowLogits(start, end, window.p_mask, window.encoding, window.pad_offset))
+            tokens[window.input_index] += len(start)
         answers = [self._answers(item.context, item_windows, params)
                    for item, item_windows in zip(inputs, per_input, strict=True)]
         if params.explain.enabled:
             for item, found in zip(inputs, answers, strict=True):
                 found[0] = replace(found[0], explanation=self._explain(item, found[0], max_seq_len, doc_stride,
                                                                         params.explain))
-        return answers
+        return list(zip(answers, tokens, strict=True))
 
     def _explain(self, item: QAInput, answer: Answer, max_seq_len: int, doc_stride: int,
                  explain: ExplainRequest) -> dict:
@@ -282,12 +285,7 @@ class QuestionAnswerer:
         with stage_clock.tokenising():
             encoded = self._encode_windows(questions, contexts, max_seq_len, doc_stride)
         names = [name for name in self.tokenizer.model_input_names if name in encoded]
-        windows = [self._window(encoded, row, names) for row in range(len(encoded["input_ids"]))]
-        per_item = [0] * len(inputs)
-        for window in windows:
-            per_item[window.input_index] += len(window.model_inputs["input_ids"])
-        stage_clock.tokens(per_item)
-        return windows
+        return [self._window(encoded, row, names) for row in range(len(encoded["input_ids"]))]
 
     def _encode_windows(self, questions: list[str], contexts: list[str], max_seq_len: int, doc_stride: int) -> Any:
         return self.tokenizer(
@@ -324,21 +322,21 @@ class QuestionAnswerer:
     def _logits(self, windows: list[_Window]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Float32 (start, end) logits of each window, unpadded, in order.
 
-        Each chunk is right-padded to its longest window (tasks/padding.py). The pipeline ran each window
-        alone, unpadded; the attention mask hides the pads, so the logits of real tokens do not change.
+        The windows go through the shared length-sorted chunking (tasks/text_batches.py), each chunk right-padded to
+        its longest window. The pipeline ran each window alone, unpadded; the attention mask hides the pads, so the
+        logits of real tokens do not change.
         """
-        found: list[tuple[np.ndarray, np.ndarray]] = []
-        names = list(windows[0].model_inputs) if windows else []
-        for begin in range(0, len(windows), self.engine.max_batch_size):
-            deadline.check()  # a request past the invocation timeout is abandoned between chunks
-            chunk = windows[begin:begin + self.engine.max_batch_size]
-            stage_clock.model_pass(len(chunk))
-            output = self.engine.run(pad_rows([window.model_inputs for window in chunk], names, self._pad_values))
-            start_rows, end_rows = output["start_logits"], output["end_logits"]
-            for row, window in enumerate(chunk):
-                length = len(window.model_inputs["input_ids"])
-                found.append((start_rows[row, :length], end_rows[row, :length]))
-        return found
+        if not windows:
+            return []
+        return text_batches.run_sorted(self.engine, self.tokenizer, [window.model_inputs for window in windows],
+                                       _unpadded_logits)
+
+
+def _unpadded_logits(outputs: dict[str, np.ndarray],
+                     feed: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    lengths = feed["attention_mask"].sum(axis=1)  # right-padded: a window's own tokens are its mask's ones
+    return [(outputs["start_logits"][row, :length], outputs["end_logits"][row, :length])
+            for row, length in enumerate(lengths)]
 
 
 def _check_not_empty(inputs: Sequence[QAInput]) -> None:
