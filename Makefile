@@ -141,6 +141,19 @@ bench: install demo-models
 bench-explain: install demo-models
 	$(PY) -m bench.explain $(BENCH_EXPLAIN_ARGS)
 
+# Issue 27's encoder tasks (bench/README.md, "Encoder tasks"): token classification and zero-shot against AWS's
+# toolkit, reranking against a CrossEncoder behind FastAPI (peer (d)), on full-size random-weight demo models (built
+# here if missing), each server alone, at concurrency 4, 2 passes of 20 s cells; about 12 minutes on 2 cores, on a
+# quiet machine. Writes bench/results/tasks-latest.{json,md}; BENCH_ARGS adds or overrides options.
+BENCH_TASK_MODELS := token-classification:demo-ner zero-shot-classification:demo-nli text-ranking:demo-reranker
+.PHONY: bench-tasks
+bench-tasks: install
+	@for pair in $(BENCH_TASK_MODELS); do dir=build/$${pair#*:}; [ -f $$dir/config.json ] || \
+		$(PY) -m hf_serving demo-model --task $${pair%%:*} --size full -o $$dir || exit 1; done
+	PYTHON=$(PYTHON) bench/peers/setup.sh aws ce-fastapi
+	$(PY) -m bench.run --servers ours,aws,ce-fastapi --kinds ner128,zsl5,rerank20 --concurrency 4 --seconds 20 \
+		--warmup 3 --passes 2 --no-overhead --out bench/results --name tasks-latest $(BENCH_ARGS)
+
 # The response cache (README, "Response cache"): the same ~380-token QA request through the whole stack, ours without
 # the cache (misses) and with RESPONSE_CACHE=memory (hits after the first), one after the other. Writes
 # bench/results/cache-hit.{json,md}; about 2 minutes.

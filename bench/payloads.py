@@ -1,5 +1,7 @@
-"""The benchmark's fixed request bodies: QA at ~160 and ~380 tokens, classification at ~60, and sentence
-embeddings of one and of eight ~60-token texts.
+"""The benchmark's fixed request bodies: QA at ~160 and ~380 tokens, classification at ~60, sentence
+embeddings of one and of eight ~60-token texts, and the encoder tasks of issue 27: token classification of a
+~128-token news text (aggregation "simple"), zero-shot classification of the ~60-token review against 5
+candidate labels, and reranking 20 ~70-token passages against one query.
 
 Token counts are what the model sees (question + context + [CLS]/[SEP], or text + [CLS]/[SEP]) with the
 model's own tokenizer: the demo models' real uncased vocabulary, and all-MiniLM-L6-v2's for the embeddings;
@@ -81,20 +83,38 @@ TEXTS = (
     "time from the settings page, without contacting our support team.",
 )
 
-# Which model (bench/servers.py MODEL_DIRS) serves each request kind, and the token range of each sequence.
-KIND_MODELS = {"qa160": "qa", "qa380": "qa", "clf60": "clf", "emb1": "emb", "emb8": "emb"}
+# Token classification: a news paragraph dense with people, places and organisations, as NER services tag them.
+NEWS = ("Maria Schmidt, the chief executive of Nordwind Energy, met Prime Minister Daniel Okafor in Lisbon on Tuesday "
+        "to sign an agreement on offshore wind farms along the Atlantic coast. Officials from the European Commission "
+        "and the Portuguese grid operator REN joined the talks, which had begun in Brussels last spring. Okafor said "
+        "the first turbines near Porto could deliver power by 2029, while Schmidt announced that Nordwind would open "
+        "an engineering office in Madrid and hire two hundred people there. Environmental groups such as Oceana "
+        "welcomed the plan but asked the government to protect the fishing towns between Aveiro and Figueira da Foz.")
+NER_ENTITY_KEYS = {"entity_group", "score", "word", "start", "end"}  # the pipeline's answer with an aggregation
+
+# Zero-shot classification: the review against five topics, with the pipeline's default hypothesis template.
+ZERO_SHOT_LABELS = ("quality", "price", "noise", "cleaning", "delivery")
+HYPOTHESIS_TEMPLATE = "This example is {}."
+
+# Reranking: the QA question against 20 passages of three consecutive sentences each (a retriever's top 20).
+RERANK_PASSAGES = tuple(" ".join(PASSAGE[start:start + 3]) for start in range(20))
+
+# Which model (bench/servers.py MODEL_DIRS) serves each request kind, and the token range of each sequence (for
+# zsl5 and rerank20 each pair: text + hypothesis, query + passage).
+KIND_MODELS = {"qa160": "qa", "qa380": "qa", "clf60": "clf", "emb1": "emb", "emb8": "emb",
+               "ner128": "ner", "zsl5": "nli", "rerank20": "rerank"}
 EXPECTED_TOKENS = {"qa160": (150, 170), "qa380": (370, QA_WINDOW), "clf60": (50, 70), "emb1": (50, 70),
-                   "emb8": (50, 70)}
+                   "emb8": (50, 70), "ner128": (120, 136), "zsl5": (60, 80), "rerank20": (60, 90)}
 
 
 @dataclass(frozen=True)
 class RequestKind:
-    name: str           # qa160, qa380, clf60, emb1, emb8
-    model: str          # "qa", "clf" or "emb": which model directory serves it
+    name: str           # qa160, qa380, clf60, emb1, emb8, ner128, zsl5, rerank20
+    model: str          # "qa", "clf", "emb", "ner", "nli" or "rerank": which model directory serves it
     body: bytes
-    tokens: int         # as the model sees it; for several texts, the longest of them
+    tokens: int         # as the model sees it; for several texts (or pairs), the longest of them
     description: str
-    lengths: tuple[int, ...] = ()  # embeddings: the tokens of each text of the request
+    lengths: tuple[int, ...] = ()  # embeddings: the tokens of each text; zsl5, rerank20: of each pair the model reads
     dim: int | None = None         # embeddings: the size of every vector in the answer (None: any, all equal)
 
     @property
@@ -131,7 +151,7 @@ def _embedding_dim(model_dir: Path) -> int | None:
 
 
 def build(model_dirs: Mapping[str, Path]) -> dict[str, RequestKind]:
-    """The request kinds of every model in `model_dirs` ("qa", "clf", "emb"), token counts checked."""
+    """The request kinds of every model in `model_dirs` (servers.MODEL_DIRS' keys), token counts checked."""
     kinds = {}
     if "qa" in model_dirs:
         qa_tokenizer = _tokenizer(model_dirs["qa"])
@@ -151,6 +171,27 @@ def build(model_dirs: Mapping[str, Path]) -> dict[str, RequestKind]:
         kinds["emb8"] = RequestKind("emb8", "emb", json.dumps({"inputs": list(TEXTS)}).encode(), max(lengths),
                                     f"sentence embeddings, {len(TEXTS)} texts of {min(lengths)}-{max(lengths)} "
                                     "tokens in one request", lengths, dim)
+    if "ner" in model_dirs:
+        tokens = len(_tokenizer(model_dirs["ner"]).encode(NEWS).ids)
+        body = json.dumps({"inputs": NEWS, "parameters": {"aggregation_strategy": "simple"}}).encode()
+        kinds["ner128"] = RequestKind("ner128", "ner", body, tokens,
+                                      f"token classification, {tokens} tokens, aggregation simple")
+    if "nli" in model_dirs:
+        nli_tokenizer = _tokenizer(model_dirs["nli"])
+        lengths = tuple(len(nli_tokenizer.encode(REVIEW, HYPOTHESIS_TEMPLATE.format(label)).ids)
+                        for label in ZERO_SHOT_LABELS)
+        body = json.dumps({"inputs": REVIEW, "parameters": {"candidate_labels": list(ZERO_SHOT_LABELS)}}).encode()
+        kinds["zsl5"] = RequestKind("zsl5", "nli", body, max(lengths),
+                                    f"zero-shot, one text x {len(ZERO_SHOT_LABELS)} candidate labels "
+                                    f"({max(lengths)} tokens per pair)", lengths)
+    if "rerank" in model_dirs:
+        rerank_tokenizer = _tokenizer(model_dirs["rerank"])
+        lengths = tuple(len(rerank_tokenizer.encode(QUESTION, passage).ids) for passage in RERANK_PASSAGES)
+        # TEI's own rerank body, which TEI (and ours) take on /invocations, and peer (d) on /invocations and /rerank
+        body = json.dumps({"query": QUESTION, "texts": list(RERANK_PASSAGES)}).encode()
+        kinds["rerank20"] = RequestKind("rerank20", "rerank", body, max(lengths),
+                                        f"reranking, one query x {len(RERANK_PASSAGES)} passages "
+                                        f"({min(lengths)}-{max(lengths)} tokens per pair)", lengths)
     check_token_counts(kinds)
     return kinds
 
@@ -169,9 +210,29 @@ def _vector(value: object, dim: int | None) -> bool:
             and all(isinstance(x, float | int) and not isinstance(x, bool) for x in value))
 
 
+def _zero_shot_answer(payload: object, labels: int) -> bool:
+    answer = payload[0] if isinstance(payload, list) and len(payload) == 1 else payload
+    return (isinstance(answer, dict) and {"sequence", "labels", "scores"} <= answer.keys()
+            and len(answer["labels"]) == len(answer["scores"]) == labels)
+
+
+def _ranking(payload: object, texts: int) -> bool:
+    return (isinstance(payload, list) and len(payload) == texts
+            and all(isinstance(row, dict) and {"index", "score"} <= row.keys() for row in payload)
+            and sorted(row["index"] for row in payload) == list(range(texts)))
+
+
 def valid_response(kind: RequestKind, payload: object) -> bool:
-    """The answer has the shape every server promises: a QA answer object, one label with a score, or one
-    vector per text (for a single text, a bare vector is taken too), all of the same size."""
+    """The answer has the shape every server promises: a QA answer object, one label with a score, one
+    vector per text (for a single text, a bare vector is taken too) all of the same size, a list of entities
+    (the pipeline's aggregated shape; a random-weights model may find none), the zero-shot object with one score
+    per candidate label, or TEI's ranking of every text."""
+    if kind.model == "ner":
+        return isinstance(payload, list) and all(isinstance(e, dict) and NER_ENTITY_KEYS <= e.keys() for e in payload)
+    if kind.model == "nli":
+        return _zero_shot_answer(payload, kind.texts)
+    if kind.model == "rerank":
+        return _ranking(payload, kind.texts)
     if kind.model == "emb":
         vectors = [payload] if kind.texts == 1 and _vector(payload, kind.dim) else payload
         return (isinstance(vectors, list) and len(vectors) == kind.texts

@@ -10,11 +10,14 @@ from bench.payloads import KIND_MODELS
 
 BASELINE = "aws"
 OURS = "ours"
-PEER_NAMES = {"aws": "peer (a)", "flask": "peer (b)", "st-fastapi": "peer (c)"}
+PEER_NAMES = {"aws": "peer (a)", "flask": "peer (b)", "st-fastapi": "peer (c)", "ce-fastapi": "peer (d)"}
 # (kind, concurrency, minimum req/s ratio of ours over the peer, p99 must also be lower, the peer)
 THROUGHPUT_GOALS = (("qa380", 4, 4.0, True, BASELINE), ("qa160", 4, 3.0, False, BASELINE),
                     ("clf60", 4, 3.0, False, BASELINE),
-                    ("emb1", 4, 3.0, True, "st-fastapi"), ("emb8", 4, 3.0, True, "st-fastapi"))
+                    ("emb1", 4, 3.0, True, "st-fastapi"), ("emb8", 4, 3.0, True, "st-fastapi"),
+                    # issue 27, section 8
+                    ("ner128", 4, 3.0, True, BASELINE), ("zsl5", 4, 4.0, True, BASELINE),
+                    ("rerank20", 4, 3.0, True, "ce-fastapi"))
 MAX_OVERHEAD_MS = 5.0
 MAX_COLD_START_S = 15.0
 
@@ -136,9 +139,11 @@ def overhead_table(summary: dict, inprocess: list[dict]) -> dict:
 
 
 def kind_label(kind: str, info: dict) -> str:
-    """qa160 (164 tokens), or emb8 (8 texts of <= 60 tokens)."""
+    """qa160 (164 tokens), emb8 (8 texts of <= 60 tokens), or rerank20 (20 pairs of <= 84 tokens): zero-shot and
+    reranking requests are read as (text, hypothesis) and (query, passage) pairs."""
     if info.get("texts", 1) > 1:
-        return f"{kind} ({info['texts']} texts of <= {info['tokens']} tokens)"
+        sequences = "pairs" if info.get("model") in ("nli", "rerank") else "texts"
+        return f"{kind} ({info['texts']} {sequences} of <= {info['tokens']} tokens)"
     return f"{kind} ({info.get('tokens', '?')} tokens)"
 
 
@@ -157,6 +162,8 @@ def markdown(result: dict) -> str:
              "in the same order (A B A B), "
              f"{config['warmup_s']:g} s warm-up + {config['seconds']:g} s per cell; closed loop at concurrency "
              f"{', '.join(map(str, config['concurrency']))}.", ""]
+    if meta.get("command"):
+        lines += [f"Command: `{meta['command']}`.", ""]
     if result["goals"]:
         lines += ["## Goals (ratios from this run)", "", "| goal | value | target | met |", "|---|---|---|---|"]
         lines += [f"| {g['goal']} | {g['value']} | {g['target']} | {'yes' if g['met'] else '**no**'} |"
@@ -192,16 +199,18 @@ def markdown(result: dict) -> str:
     lines += ["", "## Starts", "", "Cold start: process start to the first /ping 200. First answer: to the first "
               "200 from /invocations (multi-model-server's /ping says 200 before the model is loaded).", "",
               "Stop: SIGTERM to the launcher until every process it started is gone (SIGKILL after 30 s).", "",
-              "| server | model | pass | cold start | first answer | peak RSS (all processes) | stop | exit "
-              "| outlived the launcher | killed after 30 s |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "Load before: the load average (1, 5, 15 min) just before the server started.", "",
+              "| server | model | pass | load before | cold start | first answer | peak RSS (all processes) | stop "
+              "| exit | outlived the launcher | killed after 30 s |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for start in result["starts"]:
+        load = " / ".join(f"{x:.1f}" for x in start["load_before"]) if start.get("load_before") else "-"
         if "error" in start:
-            lines.append(f"| {start['server']} | {start['model']} | {start['pass']} | **failed: "
+            lines.append(f"| {start['server']} | {start['model']} | {start['pass']} | {load} | **failed: "
                          f"{start['error']}** | | | | | | |")
             continue
         lines.append(f"| {labels.get(start['server'], start['server'])} | {start['model']} | {start['pass']} | "
-                     f"{start['cold_start_s']:.1f} s | {start['first_answer_s']:.1f} s | "
+                     f"{load} | {start['cold_start_s']:.1f} s | {start['first_answer_s']:.1f} s | "
                      f"{start['peak_rss_mb']:.0f} MB | {start['stop_s']:.1f} s | {start['exit_code']} | "
                      f"{', '.join(start['outlived_launcher']) or 'nothing'} | "
                      f"{', '.join(start['killed_after_grace']) or 'nothing'} |")

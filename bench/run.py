@@ -12,6 +12,8 @@ Writes NAME.json, NAME.md and NAME.png under --out. See bench/README.md. From th
     .venv/bin/python -m bench.run                          # the full run (about 40 minutes)
     .venv/bin/python -m bench.run --seconds 2 --warmup 1 --passes 1 --kinds qa160 --out build/bench-smoke
     .venv/bin/python -m bench.run --servers ours,st-fastapi --kinds emb1,emb8   # the embeddings cell only
+    .venv/bin/python -m bench.run --servers ours,aws,ce-fastapi --kinds ner128,zsl5,rerank20 --concurrency 4 \
+        --name tasks-latest                                 # issue 27's encoder tasks (make bench-tasks)
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import json
 import os
 import platform
+import shlex
 import signal
 import subprocess
 import sys
@@ -56,7 +59,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="skip the in-process references: our hooks, and sentence-transformers' encode()")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results", help="where results go")
     parser.add_argument("--name", default="latest", help="file stem of the results")
+    parser.add_argument("--model-dir", action="append", default=[], metavar="MODEL=DIR",
+                        help=f"serve another directory as one of the models ({', '.join(MODEL_DIRS)}); repeatable")
     args = parser.parse_args(argv)
+    for item in args.model_dir:
+        model, _, directory = item.partition("=")
+        if model not in MODEL_DIRS or not directory:
+            parser.error(f"--model-dir {item!r}: expected MODEL=DIR with MODEL one of {', '.join(MODEL_DIRS)}")
+        MODEL_DIRS[model] = Path(directory).resolve()
     args.servers = args.servers.split(",")
     args.kinds = args.kinds.split(",")
     args.concurrency = [int(level) for level in args.concurrency.split(",")]
@@ -121,7 +131,7 @@ def machine_meta() -> dict:
 def check_venvs(pairs: list[tuple[str, str]]) -> None:
     for venv in dict.fromkeys(server_spec(key).venv for _, key in pairs):
         if venv and not (VENVS / venv / ".installed").exists():
-            sys.exit(f"peer venv {VENVS / venv} is missing: run bench/peers/setup.sh (make bench does)")
+            sys.exit(f"peer venv {VENVS / venv} is missing: run bench/peers/setup.sh {venv}")
 
 
 def check_model_dirs(models: dict[str, list[str]]) -> None:
@@ -151,7 +161,8 @@ class Benchmark:
 
     def run_start(self, key: str, model: str, pass_no: int) -> None:
         spec, kinds = server_spec(key), [k for k in self.kinds.values() if k.model == model]
-        record: dict = {"server": key, "model": model, "pass": pass_no}
+        record: dict = {"server": key, "model": model, "pass": pass_no,
+                        "load_before": [round(x, 2) for x in os.getloadavg()]}  # was the machine quiet for it?
         log_path = self.work_dir / f"{key}-{model}-pass{pass_no}.log"
         record["log"] = str(log_path.relative_to(ROOT))
         try:
@@ -260,6 +271,7 @@ def main(argv: list[str]) -> int:
     # SIGTERM unwinds like Ctrl-C: the running server is stopped by run_start's `finally`.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     meta = machine_meta()
+    meta["command"] = shlex.join(["python", "-m", "bench.run", *argv])
     work_dir = ROOT / "build" / "bench-runs" / meta["started_utc"].replace(":", "")
     work_dir.mkdir(parents=True, exist_ok=True)
     print(f"bench: {', '.join(args.servers)} x {', '.join(kinds)} x c={args.concurrency}, {args.passes} pass(es); "
@@ -293,6 +305,7 @@ def write_results(args, meta: dict, kinds: dict[str, payloads.RequestKind], benc
         "meta": meta,
         "config": {"servers": args.servers, "concurrency": args.concurrency, "seconds": args.seconds,
                    "warmup_s": args.warmup, "passes": args.passes,
+                   "model_dirs": {k.model: str(MODEL_DIRS[k.model]) for k in kinds.values()},
                    "kinds": {k.name: {"tokens": k.tokens, "texts": k.texts, "model": k.model,
                                       "description": k.description} for k in kinds.values()}},
         "servers": {key: {"label": server_spec(key).label, "description": server_spec(key).description,

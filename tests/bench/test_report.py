@@ -87,3 +87,21 @@ def test_model_reference_sits_beside_every_servers_sequences_per_second():
     assert ("| emb8 (8 texts of <= 60 tokens) | 25.0, 25.0 | 320.0 | 80.0 at c=1, 320.0 at c=4 | 100.0 at c=4 |"
             in text)
     assert "Not run, the server does not serve that model: Flask x emb." in text
+
+
+def test_task_goals_judge_reranking_against_the_crossencoder_peer_and_the_others_against_aws():
+    summary = {"ours": {"ner128": {"4": _entry(30.0, 200.0)}, "zsl5": {"4": _entry(10.0, 500.0)},
+                        "rerank20": {"4": _entry(9.0, 600.0)}},
+               "aws": {"ner128": {"4": _entry(8.0, 700.0)}, "zsl5": {"4": _entry(3.0, 1500.0)},
+                       "rerank20": {"4": _entry(1.0, 100.0)}},  # AWS does not rerank: never its peer
+               "ce-fastapi": {"rerank20": {"4": _entry(2.5, 2500.0)}}}
+    assert report.goals(summary, [], {}) == [
+        {"goal": "ner128 c=4: req/s vs peer (a)", "value": "3.75x", "target": ">= 3x", "met": True},
+        {"goal": "ner128 c=4: p99 vs peer (a)", "value": "200 ms vs 700 ms", "target": "lower", "met": True},
+        {"goal": "zsl5 c=4: req/s vs peer (a)", "value": "3.33x", "target": ">= 4x", "met": False},
+        {"goal": "zsl5 c=4: p99 vs peer (a)", "value": "500 ms vs 1500 ms", "target": "lower", "met": True},
+        {"goal": "rerank20 c=4: req/s vs peer (d)", "value": "3.60x", "target": ">= 3x", "met": True},
+        {"goal": "rerank20 c=4: p99 vs peer (d)", "value": "600 ms vs 2500 ms", "target": "lower", "met": True}]
+    assert report.kind_label("rerank20", {"texts": 20, "tokens": 84, "model": "rerank"}) == \
+        "rerank20 (20 pairs of <= 84 tokens)"
+    assert report.kind_label("emb8", {"texts": 8, "tokens": 60, "model": "emb"}) == "emb8 (8 texts of <= 60 tokens)"
