@@ -63,7 +63,7 @@ def test_unknown_missing_and_non_object_parameters_are_400s():
         SPEC.parse({"candidate_labels": "a", "topk": 1, "aggregation": "simple"})
     assert unknown.value.message == ("unknown parameters: aggregation, topk (accepted: top_k, stride, threshold, "
                                      "multi_label, aggregation_strategy, hypothesis_template, candidate_labels)")
-    with pytest.raises(BadRequest, match="parameters.candidate_labels is missing"):
+    with pytest.raises(BadRequest, match=r"parameters\.candidate_labels is missing"):
         SPEC.parse(None)
     with pytest.raises(BadRequest, match="parameters must be a JSON object, not array"):
         SPEC.parse([1])
