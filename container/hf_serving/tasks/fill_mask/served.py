@@ -1,0 +1,54 @@
+"""The served fill-mask model: the pipeline's answers, each text checked for its mask token before any model pass."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from hf_serving.errors import BadRequest
+from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
+from hf_serving.tasks.fill_mask.filler import MaskFiller
+from hf_serving.tasks.fill_mask.requests import FillMaskParameters, FillMaskRequest
+
+# Each proposal is at least a score and a token id.
+_NUMBERS_PER_PROPOSAL = 2
+
+
+class FillMaskModel(BatchedModel[str, FillMaskParameters]):
+    def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
+        super().__init__(spec, parts)
+        self.filler = MaskFiller(parts.engine, parts.tokenizer, parts.config)
+        self.parse = self._parse_for_this_model
+
+    def _parse_for_this_model(self, payload: object) -> FillMaskRequest:
+        """The request's shape, then what only this model's tokenizer can tell: each text's mask token, the
+        targets' ids, top_k within the vocabulary. A 400 naming the text or the parameter, before any model pass
+        (and for one record of a batch, its own error)."""
+        request: FillMaskRequest = self.spec.parse_request(payload)
+        for index, text in enumerate(request.items):
+            problem = self.filler.problem(text)
+            if problem is not None:
+                raise BadRequest(f"{f'inputs[{index}]' if request.is_batch else 'inputs'} {problem}")
+        parameters = request.parameters
+        if parameters.targets is not None:
+            parameters = dataclasses.replace(parameters, target_ids=self.filler.target_ids(parameters.targets))
+        elif parameters.top_k > self.filler.vocabulary_size:
+            raise BadRequest(f"parameters.top_k must be at most {self.filler.vocabulary_size:,}, this model's "
+                             f"vocabulary")
+        return dataclasses.replace(request, parameters=parameters)
+
+    def numbers_per_item(self, parameters: FillMaskParameters) -> int:
+        """A text has one mask or more, each answered with top_k proposals (fewer where fewer targets)."""
+        proposals = parameters.top_k if parameters.target_ids is None else min(parameters.top_k,
+                                                                                len(parameters.target_ids))
+        return proposals * _NUMBERS_PER_PROPOSAL
+
+    def answer(self, items: list[str], parameters: FillMaskParameters) -> list[object]:
+        return [filled.result for filled in self.filler(items, parameters.top_k, parameters.target_ids)]
+
+    def format(self, request: FillMaskRequest, results: list[object]) -> object:
+        """The pipeline's shapes: a list of texts answers a list, except a list of one, which answers as its text."""
+        return results if request.is_batch and len(results) > 1 else results[0]
+
+    def warmup_payload(self) -> object:
+        mask = self.filler.mask_token
+        return {"inputs": [f"The container {mask}.", f"Warming up the {mask} before /ping says ready."]}
