@@ -6,6 +6,7 @@ import dataclasses
 
 from hf_serving.errors import BadRequest
 from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
+from hf_serving.tasks.envelope import input_field
 from hf_serving.tasks.fill_mask.filler import MaskFiller
 from hf_serving.tasks.fill_mask.requests import FillMaskParameters, FillMaskRequest
 
@@ -24,10 +25,11 @@ class FillMaskModel(BatchedModel[str, FillMaskParameters]):
         targets' ids, top_k within the vocabulary. A 400 naming the text or the parameter, before any model pass
         (and for one record of a batch, its own error)."""
         request: FillMaskRequest = self.spec.parse_request(payload)
+        field = (input_field(payload) if isinstance(payload, dict) else None) or "inputs"  # as the client wrote it
         for index, text in enumerate(request.items):
             problem = self.filler.problem(text)
             if problem is not None:
-                raise BadRequest(f"{f'inputs[{index}]' if request.is_batch else 'inputs'} {problem}")
+                raise BadRequest(f"{f'{field}[{index}]' if request.is_batch else field} {problem}")
         parameters = request.parameters
         if parameters.targets is not None:
             parameters = dataclasses.replace(parameters, target_ids=self.filler.target_ids(parameters.targets))

@@ -87,6 +87,8 @@ def test_a_text_over_the_maximum_is_truncated_as_the_pipeline_truncates_when_ask
 @pytest.mark.parametrize(("body", "message"), [
     ({"inputs": "no mask here"}, "inputs has no [MASK]: put [MASK] where the word to fill goes"),
     ({"inputs": [TEXT, "a [mask] in lower case"]}, "inputs[1] has no [MASK]: put [MASK] where the word to fill goes"),
+    ({"text": [TEXT, "no mask"]}, "text[1] has no [MASK]"),
+    (["no mask", TEXT], "inputs[0] has no [MASK]"),
     ({"inputs": "word " * 600 + "[MASK] [MASK]"},
      "inputs has 2 [MASK] of 2 past the model's maximum of 512 tokens: shorten the text before it"),
     ({"inputs": ["[MASK] " + "word " * 600 + "[MASK]"]},
