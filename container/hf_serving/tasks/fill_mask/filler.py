@@ -94,9 +94,21 @@ class MaskFiller:
 
     def __call__(self, texts: Sequence[str], top_k: int, target_ids: Sequence[int] | None = None) -> list[FilledText]:
         """One answer per text, in order, from as few model passes as the batch size and the logits cap allow."""
-        rows = text_batches.tokenize(self.tokenizer, texts, self.max_length)
+        return self.fill(self.rows(texts), top_k, target_ids)
+
+    def rows(self, texts: Sequence[str]) -> list[dict]:
+        """The texts' tokens, truncated to the model's maximum."""
+        return text_batches.tokenize(self.tokenizer, texts, self.max_length)
+
+    def masks(self, row: dict) -> int:
+        return int(row["input_ids"].count(self.mask_token_id))
+
+    def proposals_per_mask(self, top_k: int, target_ids: Sequence[int] | None) -> int:
+        return min(top_k, len(target_ids) if target_ids is not None else self.vocabulary_size)
+
+    def fill(self, rows: list[dict], top_k: int, target_ids: Sequence[int] | None = None) -> list[FilledText]:
         targets = np.array(target_ids, dtype=np.int64) if target_ids is not None else None
-        k = min(top_k, len(targets) if targets is not None else self.vocabulary_size)
+        k = self.proposals_per_mask(top_k, target_ids)
         proposals = text_batches.run_sorted(
             self.engine, self.tokenizer, rows, lambda outputs, feed: self._read(outputs, feed, k, targets),
             self.max_tokens_per_pass)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from hf_serving.errors import BadRequest
+from hf_serving.errors import BadRequest, ResponseTooLarge
 from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
 from hf_serving.tasks.envelope import input_field
 from hf_serving.tasks.fill_mask.filler import MaskFiller
 from hf_serving.tasks.fill_mask.requests import FillMaskParameters, FillMaskRequest
 
-# Each proposal is at least a score and a token id.
+# Each proposal is at least a score and a token id, in a JSON object at least this long:
 _NUMBERS_PER_PROPOSAL = 2
+_PROPOSAL_BYTES = len('{"score":0,"token":0,"token_str":"","sequence":""}')
 
 
 class FillMaskModel(BatchedModel[str, FillMaskParameters]):
@@ -45,7 +46,21 @@ class FillMaskModel(BatchedModel[str, FillMaskParameters]):
         return proposals * _NUMBERS_PER_PROPOSAL
 
     def answer(self, items: list[str], parameters: FillMaskParameters) -> list[object]:
-        return [filled.result for filled in self.filler(items, parameters.top_k, parameters.target_ids)]
+        rows = self.filler.rows(items)
+        self._refuse_proposals_over_the_limit(rows, parameters)
+        return [filled.result for filled in self.filler.fill(rows, parameters.top_k, parameters.target_ids)]
+
+    def _refuse_proposals_over_the_limit(self, rows: list[dict], parameters: FillMaskParameters) -> None:
+        """Once the masks are counted, before the model pass: a text's every mask gets its own top_k proposals, so
+        a slice of texts full of masks (500 masks, top_k 100: 50,000 proposals a text) is refused here, not after
+        building millions of them. Each proposal is a JSON object of at least _PROPOSAL_BYTES."""
+        if self.answer_limit_bytes is None:
+            return
+        proposals = sum(self.filler.masks(row) for row in rows) * self.filler.proposals_per_mask(
+            parameters.top_k, parameters.target_ids)
+        if proposals * _PROPOSAL_BYTES > self.answer_limit_bytes:
+            raise ResponseTooLarge.over(f"the answer holds {proposals:,} proposals, at least "
+                                        f"{proposals * _PROPOSAL_BYTES:,} bytes", self.answer_limit_bytes)
 
     def format(self, request: FillMaskRequest, results: list[object]) -> object:
         """The pipeline's shapes: a list of texts answers a list, except a list of one, which answers as its text."""

@@ -151,6 +151,16 @@ def test_an_answer_surely_over_the_limit_is_a_413_before_any_model_pass(model_di
                                                   ).parameters) == 4
 
 
+def test_proposals_surely_over_the_limit_are_a_413_once_the_masks_are_counted_before_the_model_pass(model_dir,
+                                                                                                     monkeypatch):
+    """40 texts of 250 masks, top_k 100: 1,000,000 proposals of at least 50 bytes, though 40 x 100 x 2 numbers
+    alone passed the first count."""
+    limited = load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32", max_response_mb=16))
+    monkeypatch.setattr(limited.engine, "run", lambda *args: pytest.fail("the model ran"))
+    with pytest.raises(ResponseTooLarge, match="the answer holds 1,000,000 proposals, at least 50,000,000 bytes"):
+        limited.predict({"inputs": ["[MASK] " * 250] * 40, "parameters": {"top_k": 100}})
+
+
 def test_a_tokenizer_without_a_mask_token_fails_at_start():
     class NoMask:
         mask_token_id = None
