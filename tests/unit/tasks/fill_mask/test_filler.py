@@ -1,5 +1,5 @@
 """Parity with transformers' fill-mask pipeline on the same weights (a tiny random DistilBertForMaskedLM with the real
-uncased vocabulary), and what the pipeline leaves to fail: texts without a mask, masks past the maximum."""
+uncased vocabulary, conftest.py), texts over the maximum, and the cap on a model pass's logits."""
 
 from __future__ import annotations
 
@@ -7,16 +7,12 @@ import logging
 
 import numpy as np
 import pytest
-from transformers import pipeline
 
-from hf_serving.errors import BadRequest, ConfigurationError, ResponseTooLarge
-from hf_serving.loading.loader import load_served_model
-from hf_serving.settings import Settings
+from hf_serving.errors import ConfigurationError
 from hf_serving.tasks import text_batches
 from hf_serving.tasks.base import Task
 from hf_serving.tasks.fill_mask import filler
 from hf_serving.tasks.fill_mask.filler import MaskFiller
-from hf_serving.tools.demo_models import build_model
 
 TEXT = "Paris is the [MASK] of France."
 CASES = [
@@ -34,21 +30,6 @@ CASES = [
      {"targets": ["capital", "Zebrafication", "\u200b", "CAPITAL"], "top_k": 3}),
     ("targets with two masks", "The [MASK] sat on the [MASK].", {"targets": ["cat", "mat", "dog"]}),
 ]
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return build_model(tmp_path_factory.mktemp("tiny-fill-mask"), Task.FILL_MASK, "tiny", seed=5)
-
-
-@pytest.fixture(scope="module")
-def model(model_dir):
-    return load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32"))
-
-
-@pytest.fixture(scope="module")
-def reference(model_dir):
-    return pipeline("fill-mask", model=str(model_dir), device="cpu")
 
 
 def assert_same(ours, theirs):
@@ -84,38 +65,6 @@ def test_a_text_over_the_maximum_is_truncated_as_the_pipeline_truncates_when_ask
     assert_same(model.predict(text), expected)
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"inputs": "no mask here"}, "inputs has no [MASK]: put [MASK] where the word to fill goes"),
-    ({"inputs": [TEXT, "a [mask] in lower case"]}, "inputs[1] has no [MASK]: put [MASK] where the word to fill goes"),
-    ({"text": [TEXT, "no mask"]}, "text[1] has no [MASK]"),
-    (["no mask", TEXT], "inputs[0] has no [MASK]"),
-    ({"inputs": "word " * 600 + "[MASK] [MASK]"},
-     "inputs has 2 [MASK] of 2 past the model's maximum of 512 tokens: shorten the text before it"),
-    ({"inputs": ["[MASK] " + "word " * 600 + "[MASK]"]},
-     "inputs[0] has 1 [MASK] of 2 past the model's maximum of 512 tokens"),
-    ({"inputs": TEXT, "parameters": {"top_k": 0}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"top_k": 101}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"top_k": "5"}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"top_k": True}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"targets": []}}, "parameters.targets must be a list of 1 to 1,000 non-empty"),
-    ({"inputs": TEXT, "parameters": {"targets": ["ok", ""]}}, "parameters.targets must be a list of 1 to 1,000"),
-    ({"inputs": TEXT, "parameters": {"targets": 3}}, "parameters.targets must be a list of 1 to 1,000"),
-    ({"inputs": TEXT, "parameters": {"targets": ["w"] * 1001}}, "parameters.targets must be a list of 1 to 1,000"),
-    ({"inputs": TEXT, "parameters": {"targets": ["\u200b"]}},
-     "parameters.targets: none of '\\u200b' is a token of this model's vocabulary or tokenises to one"),
-    ({"inputs": TEXT, "parameters": {"top_n": 3}}, "unknown parameters: top_n (accepted: top_k, targets)"),
-    ({"inputs": TEXT, "parameters": {"tokenizer_kwargs": {}}}, "unknown parameters: tokenizer_kwargs"),
-])
-def test_bad_requests_are_400_naming_the_text_or_the_parameter(model, body, message):
-    with pytest.raises(BadRequest) as refused:
-        model.predict(body)
-    assert refused.value.status == 400 and message in refused.value.message
-
-
-def test_targets_null_is_no_targets(model):
-    assert model.predict({"inputs": TEXT, "parameters": {"targets": None}}) == model.predict(TEXT)
-
-
 def test_a_pass_holds_at_most_its_logits_cap_of_tokens_and_a_longer_text_goes_alone(model, monkeypatch):
     shapes = []
     run = model.engine.run
@@ -141,26 +90,6 @@ def test_chunks_are_capped_by_rows_and_by_padded_tokens():
     assert text_batches._chunks(order, lengths, 32, 16) == [[0, 1, 2], [3], [4]]
 
 
-def test_an_answer_surely_over_the_limit_is_a_413_before_any_model_pass(model_dir, monkeypatch):
-    limited = load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32", max_response_mb=1))
-    monkeypatch.setattr(limited.engine, "run", lambda *args: pytest.fail("the model ran"))
-    with pytest.raises(ResponseTooLarge):  # 1,400 texts x 100 proposals x 2 numbers: over 1 MB
-        limited.predict({"inputs": ["[MASK]"] * 1400, "parameters": {"top_k": 100}})
-    assert limited.numbers_per_item(limited.parse({"inputs": TEXT}).parameters) == 10
-    assert limited.numbers_per_item(limited.parse({"inputs": TEXT, "parameters": {"targets": ["a", "b"]}}
-                                                  ).parameters) == 4
-
-
-def test_proposals_surely_over_the_limit_are_a_413_once_the_masks_are_counted_before_the_model_pass(model_dir,
-                                                                                                     monkeypatch):
-    """40 texts of 250 masks, top_k 100: 1,000,000 proposals of at least 50 bytes, though 40 x 100 x 2 numbers
-    alone passed the first count."""
-    limited = load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32", max_response_mb=16))
-    monkeypatch.setattr(limited.engine, "run", lambda *args: pytest.fail("the model ran"))
-    with pytest.raises(ResponseTooLarge, match="the answer holds 1,000,000 proposals, at least 50,000,000 bytes"):
-        limited.predict({"inputs": ["[MASK] " * 250] * 40, "parameters": {"top_k": 100}})
-
-
 def test_a_tokenizer_without_a_mask_token_fails_at_start():
     class NoMask:
         mask_token_id = None
@@ -177,3 +106,5 @@ def test_scores_are_the_softmax_of_the_masks_logits(model):
                                                       (pytest.approx(0.245, abs=1e-3), 1)]
     assert filler._top(probabilities[0, [2, 0]], 5, np.array([2, 0])) == [(pytest.approx(0.665, abs=1e-3), 2),
                                                                            (pytest.approx(0.09, abs=1e-3), 0)]
+
+
