@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from hf_serving.errors import BadRequest, ResponseTooLarge
-from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
+from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
 from hf_serving.tasks.envelope import input_field
 from hf_serving.tasks.fill_mask.filler import MaskFiller
 from hf_serving.tasks.fill_mask.requests import FillMaskParameters, FillMaskRequest
@@ -15,7 +15,7 @@ _NUMBERS_PER_PROPOSAL = 2
 _PROPOSAL_BYTES = len('{"score":0,"token":0,"token_str":"","sequence":""}')
 
 
-class FillMaskModel(BatchedModel[str, FillMaskParameters]):
+class FillMaskModel(BatchedModel[str, FillMaskParameters, list]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
         self.filler = MaskFiller(parts.engine, parts.tokenizer, parts.config)
@@ -45,10 +45,11 @@ class FillMaskModel(BatchedModel[str, FillMaskParameters]):
                                                                                 len(parameters.target_ids))
         return proposals * _NUMBERS_PER_PROPOSAL
 
-    def answer(self, items: list[str], parameters: FillMaskParameters) -> list[object]:
+    def answer(self, items: list[str], parameters: FillMaskParameters) -> list[ItemAnswer[list]]:
         rows = self.filler.rows(items)
         self._refuse_proposals_over_the_limit(rows, parameters)
-        return [filled.result for filled in self.filler.fill(rows, parameters.top_k, parameters.target_ids)]
+        return [ItemAnswer(filled.result, filled.tokens)
+                for filled in self.filler.fill(rows, parameters.top_k, parameters.target_ids)]
 
     def _refuse_proposals_over_the_limit(self, rows: list[dict], parameters: FillMaskParameters) -> None:
         """Once the masks are counted, before the model pass: a text's every mask gets its own top_k proposals, so
@@ -62,7 +63,7 @@ class FillMaskModel(BatchedModel[str, FillMaskParameters]):
             raise ResponseTooLarge.over(f"the answer holds {proposals:,} proposals, at least "
                                         f"{proposals * _PROPOSAL_BYTES:,} bytes", self.answer_limit_bytes)
 
-    def format(self, request: FillMaskRequest, results: list[object]) -> object:
+    def format(self, request: FillMaskRequest, results: list[list]) -> object:
         """The pipeline's shapes: a list of texts answers a list, except a list of one, which answers as its text."""
         return results if request.is_batch and len(results) > 1 else results[0]
 
