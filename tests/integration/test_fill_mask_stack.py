@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
+import time
 
 import pytest
 from transformers import pipeline
@@ -125,3 +126,15 @@ def test_csv_one_text_a_row_one_row_a_proposal(stack, reference):
                             Accept="application/json")
     assert response.status_code == 200, response.text
     assert same(response.json(), [reference(TEXT), reference("a [MASK], b")])
+
+
+def test_the_metrics_count_the_tokens_the_model_read(stack):
+    before = metrics.total(metrics.scrape(stack.url), "hf_serving_request_tokens_sum")
+    response = stack.invoke({"inputs": ["a [MASK]", TEXT]})  # [CLS] a [MASK] [SEP], and 9
+    assert response.status_code == 200
+    assert "inference;dur=" in response.headers["Server-Timing"]
+    deadline = time.monotonic() + 30  # the worker's report reaches /metrics after the answer
+    while metrics.total(metrics.scrape(stack.url), "hf_serving_request_tokens_sum") - before < 13:
+        assert time.monotonic() < deadline, "the request's 13 tokens never reached /metrics"
+        time.sleep(0.2)
+    assert metrics.total(metrics.scrape(stack.url), "hf_serving_request_tokens_sum") - before == 13
