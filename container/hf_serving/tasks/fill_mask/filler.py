@@ -30,6 +30,7 @@ LOGITS_BYTES_PER_PASS = 256 * 1024 * 1024
 # covers at least one byte), so a text this far under the maximum is never truncated and needs no tokenising to
 # check.
 _SPECIAL_TOKENS_SLACK = 16
+_TARGETS_NAMED = 5  # in an error about them: up to 1,000 may come
 
 Proposal = tuple[float, int]  # (probability, token id)
 
@@ -88,8 +89,10 @@ class MaskFiller:
             if found is not None:
                 chosen.append(found)
         if not chosen:
-            raise BadRequest(f"parameters.targets: none of {', '.join(map(repr, targets))} is a token of this "
-                             f"model's vocabulary or tokenises to one")
+            named = ", ".join(map(repr, targets[:_TARGETS_NAMED])) + (
+                f" and {len(targets) - _TARGETS_NAMED:,} more" if len(targets) > _TARGETS_NAMED else "")
+            raise BadRequest(f"parameters.targets: none of {named} is a token of this model's vocabulary or "
+                             f"tokenises to one")
         return tuple(list(set(chosen)))
 
     def __call__(self, texts: Sequence[str], top_k: int, target_ids: Sequence[int] | None = None) -> list[FilledText]:

@@ -33,6 +33,8 @@ TEXT = "Paris is the [MASK] of France."
     ({"inputs": TEXT, "parameters": {"targets": ["w"] * 1001}}, "parameters.targets must be a list of 1 to 1,000"),
     ({"inputs": TEXT, "parameters": {"targets": ["\u200b"]}},
      "parameters.targets: none of '\\u200b' is a token of this model's vocabulary or tokenises to one"),
+    ({"inputs": TEXT, "parameters": {"targets": ["\u200b"] * 7}},
+     "parameters.targets: none of '\\u200b', '\\u200b', '\\u200b', '\\u200b', '\\u200b' and 2 more is a token"),
     ({"inputs": TEXT, "parameters": {"top_n": 3}}, "unknown parameters: top_n (accepted: top_k, targets)"),
     ({"inputs": TEXT, "parameters": {"tokenizer_kwargs": {}}}, "unknown parameters: tokenizer_kwargs"),
 ])
