@@ -7,8 +7,11 @@ import logging
 
 import numpy as np
 import pytest
+from transformers import pipeline
 
-from hf_serving.errors import ConfigurationError
+from hf_serving.errors import BadRequest, ConfigurationError
+from hf_serving.loading.loader import load_served_model
+from hf_serving.settings import Settings
 from hf_serving.tasks import text_batches
 from hf_serving.tasks.base import Task
 from hf_serving.tasks.fill_mask import filler
@@ -109,3 +112,31 @@ def test_scores_are_the_softmax_of_the_masks_logits(model):
                                                                            (pytest.approx(0.09, abs=1e-3), 0)]
 
 
+
+
+@pytest.fixture(scope="module")
+def roberta(roberta_dir):
+    return (load_served_model(roberta_dir, Settings(model_dir=roberta_dir, dtype="float32")),
+            pipeline("fill-mask", model=str(roberta_dir), device="cpu"))
+
+
+@pytest.mark.parametrize(("inputs", "parameters"), [
+    ("The <mask> sat on the mat.", {}),
+    (["The <mask> sat on the <mask>.", "Café 漢字 🙂<mask> naïve", "I drink <mask>"], {"top_k": 3}),
+    ("Paris is the <mask> of France.", {"targets": ["capital", " capital", "Kombucha", "🙂"], "top_k": 10}),
+], ids=["one text", "two masks, emoji, a list", "targets with and without a leading space"])
+def test_a_roberta_model_with_its_own_mask_token_answers_as_the_pipeline(roberta, inputs, parameters, caplog):
+    model, reference = roberta
+    with caplog.at_level(logging.ERROR):
+        expected = reference(inputs, **parameters)
+    assert_same(model.predict({"inputs": inputs, "parameters": parameters}), expected)
+
+
+def test_a_roberta_model_truncates_at_its_own_maximum_and_names_its_own_mask_token(roberta):
+    model, reference = roberta
+    text = "The <mask> sat on the mat. " + "Paris is the capital of France. " * 10  # over its 64 tokens
+    assert_same(model.predict(text), reference(text, tokenizer_kwargs={"truncation": True}))
+    with pytest.raises(BadRequest, match=r"inputs\[1\] has no <mask>: put <mask> where the word to fill goes"):
+        model.predict([text, "The [MASK] sat."])
+    with pytest.raises(BadRequest, match="has 1 <mask> of 1 past the model's maximum of 64 tokens"):
+        model.predict("Paris is the capital of France. " * 10 + "The <mask> sat.")
