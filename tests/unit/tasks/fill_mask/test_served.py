@@ -81,3 +81,22 @@ def test_the_response_cache_answers_a_repeat_without_the_model(model_dir, monkey
     again = [cached.predict_counted(body) for body in bodies]
     assert [counted.result for counted in again] == [counted.result for counted in first]
     assert [(counted.tokens, counted.cached) for counted in again] == [(0, [True, True]), (0, [True])]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_openvino_the_default_engine_on_cpu_serves_it_close_to_torch_float32(model, model_dir, dtype):
+    """OpenVINO converts the masked-LM head too; float32 answers as torch does, bfloat16 within its precision (the
+    tiny random model's probabilities are all near 1/30,522, so bfloat16 may reorder them: its top token must
+    still be among float32's top 5)."""
+    converted = load_served_model(model_dir, Settings(model_dir=model_dir, dtype=dtype, engine="openvino"))
+    assert "OpenVINO" in converted.describe()
+    texts = [TEXT, "The [MASK] sat on the mat."]
+    ours, reference = converted.predict({"inputs": texts}), model.predict({"inputs": texts})
+    for mine, expected in zip(ours, reference, strict=True):
+        if dtype == "float32":
+            assert [entry["token"] for entry in mine] == [entry["token"] for entry in expected]
+            assert [entry["score"] for entry in mine] == pytest.approx([entry["score"] for entry in expected],
+                                                                       rel=1e-4)
+        else:
+            assert mine[0]["token"] in [entry["token"] for entry in expected]
+            assert mine[0]["score"] == pytest.approx(expected[0]["score"], rel=0.05)
