@@ -60,7 +60,9 @@ def test_the_model_is_found_from_its_architecture_and_reports_its_tokens(model):
     assert model.task is Task.FILL_MASK
     found = model.filler(["a [MASK]", TEXT], top_k=1)
     assert [filled.tokens for filled in found] == [4, 9]
-    assert model.predict_counted({"inputs": ["a [MASK]", TEXT, "[MASK] " + "x " * 600]}).tokens == 4 + 9 + 512
+    model.predict({"inputs": ["a [MASK]", TEXT, "[MASK] " + "x " * 600]})
+    usage = model.take_usage()
+    assert usage is not None and usage.tokens == 4 + 9 + 512
 
 
 def test_a_text_over_the_maximum_is_truncated_as_the_pipeline_truncates_when_asked(model, reference):

@@ -75,10 +75,15 @@ def test_the_response_cache_answers_a_repeat_without_the_model(model_dir, monkey
     assert response_cache.for_model(settings, cached, set(), WorkerMetrics("model", "fill-mask", enabled=False))
     bodies = [{"inputs": [TEXT, "The [MASK] sat on the [MASK]."], "parameters": {"targets": ["cat", "capital"]}},
               {"inputs": TEXT, "parameters": {"top_k": 3}}]
-    first = [cached.predict_counted(body) for body in bodies]
+
+    def usage_of(body):
+        cached.predict(body)
+        return cached.take_usage()
+
+    first = [usage_of(body) for body in bodies]
     assert [(counted.tokens, counted.cached) for counted in first] == [(9 + 9, [False, False]), (9, [False])]
     monkeypatch.setattr(cached.engine, "run", lambda *args: pytest.fail("the model ran"))
-    again = [cached.predict_counted(body) for body in bodies]
+    again = [usage_of(body) for body in bodies]
     assert [counted.result for counted in again] == [counted.result for counted in first]
     assert [(counted.tokens, counted.cached) for counted in again] == [(0, [True, True]), (0, [True])]
 
