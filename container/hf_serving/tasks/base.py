@@ -38,6 +38,7 @@ class Task(enum.Enum):
     TEXT_CLASSIFICATION = "text-classification"
     SENTENCE_EMBEDDINGS = "sentence-embeddings"
     FEATURE_EXTRACTION = "feature-extraction"
+    FILL_MASK = "fill-mask"
 
 
 class ServedModel(Protocol):

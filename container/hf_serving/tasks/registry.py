@@ -13,6 +13,8 @@ from typing import Any
 from hf_serving.errors import ConfigurationError
 from hf_serving.tasks.base import Task, TaskSpec
 from hf_serving.tasks.feature_extraction.served import FeatureExtractionModel
+from hf_serving.tasks.fill_mask.requests import FILL_MASK_PARAMETERS, parse_fill_mask_request
+from hf_serving.tasks.fill_mask.served import FillMaskModel
 from hf_serving.tasks.question_answering.answerer import PARAMETERS as QA_PARAMETERS
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
@@ -44,6 +46,9 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
              auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
              parse_request=parse_plain_text_request, served_model=FeatureExtractionModel,
              weights_dir=transformer_dir),
+    TaskSpec(Task.FILL_MASK, names=("fill-mask",), architecture_suffixes=("ForMaskedLM",),
+             auto_model="AutoModelForMaskedLM", output_names=("logits",), csv_columns=("text",),
+             parse_request=parse_fill_mask_request, served_model=FillMaskModel, parameters=FILL_MASK_PARAMETERS),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
