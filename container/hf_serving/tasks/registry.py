@@ -20,6 +20,8 @@ from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
 from hf_serving.tasks.text_classification.requests import parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
+from hf_serving.tasks.zero_shot.requests import ZERO_SHOT_PARAMETERS, parse_zero_shot_request
+from hf_serving.tasks.zero_shot.served import ZeroShotModel
 
 TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.QUESTION_ANSWERING, names=("question-answering",),
@@ -41,6 +43,11 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
              auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
              parse_request=parse_plain_text_request, served_model=FeatureExtractionModel,
              weights_dir=transformer_dir),
+    # An NLI model (...ForSequenceClassification) is a text classifier unless HF_TASK names this task.
+    TaskSpec(Task.ZERO_SHOT_CLASSIFICATION, names=("zero-shot-classification",), architecture_suffixes=(),
+             auto_model="AutoModelForSequenceClassification", output_names=("logits",),
+             csv_columns=("text", "candidate_labels"), parse_request=parse_zero_shot_request,
+             served_model=ZeroShotModel, parameters=ZERO_SHOT_PARAMETERS),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
