@@ -66,10 +66,19 @@ def read_config(model_dir: Path) -> dict:
     return config
 
 
+# HF_TASK values of AWS's toolkit that generate text: served by vLLM/TGI-class servers, never by this container.
+GENERATIVE_TASKS = ("text-generation", "text2text-generation", "summarization", "translation")
+
+
 def task_named(name: str) -> Task:
-    task = ALIASES.get(name.strip().lower())
+    """The task HF_TASK names; a ConfigurationError of one line listing the served names when it names none."""
+    key = name.strip().lower()
+    task = ALIASES.get(key)
     if task is None:
-        raise ConfigurationError(f"HF_TASK={name!r} is not supported: use one of {', '.join(sorted(ALIASES))}")
+        generative = key in GENERATIVE_TASKS or key.startswith("translation_")  # the pipeline's translation_en_to_fr
+        why = " (a generative task: serve it with a vLLM or TGI-class server)" if generative else ""
+        raise ConfigurationError(f"HF_TASK={name!r} is not supported{why}: this container serves "
+                                 f"{', '.join(sorted(ALIASES))}")
     return task
 
 
