@@ -11,7 +11,7 @@ from transformers import pipeline
 from hf_serving.errors import BadRequest, ConfigurationError
 from hf_serving.formats.media import JSONLINES
 from hf_serving.formats.records import RecordBatch
-from tests.support.nli_models import tiny_nli
+from tests.support.nli_models import assert_same_answers, tiny_nli
 from tests.unit.tasks.zero_shot.conftest import TASK, served
 
 TEXTS = ["I love this container!", "The match went to extra time.", "Café 漢字 🙂 ok\tfine\n", "tax " * 30]
@@ -37,26 +37,13 @@ def entailment_first(tmp_path_factory):
                     seed=8)
 
 
-def assert_same(ours, theirs):
-    """The same nesting, sequences and label order; scores within 1e-5 relative."""
-    assert type(ours) is type(theirs)
-    if isinstance(theirs, list):
-        assert len(ours) == len(theirs)
-        for mine, reference in zip(ours, theirs, strict=True):
-            assert_same(mine, reference)
-        return
-    assert set(ours) == {"sequence", "labels", "scores"}
-    assert ours["sequence"] == theirs["sequence"]
-    assert ours["labels"] == theirs["labels"]
-    assert ours["scores"] == pytest.approx(theirs["scores"], rel=1e-5, abs=1e-7)
-
-
 @pytest.mark.parametrize("fixture", ["nli", "entailment_first"])
 @pytest.mark.parametrize(("name", "inputs", "parameters"), CASES, ids=[c[0] for c in CASES])
 def test_results_equal_the_transformers_pipeline(request, fixture, name, inputs, parameters):
     path = request.getfixturevalue(fixture)
     reference = pipeline(TASK, model=str(path), device="cpu")
-    assert_same(served(path).predict({"inputs": inputs, "parameters": parameters}), reference(inputs, **parameters))
+    ours = served(path).predict({"inputs": inputs, "parameters": parameters})
+    assert_same_answers(ours, reference(inputs, **parameters))
 
 
 def test_candidate_labels_beside_inputs_give_the_same_answer(nli):
@@ -105,7 +92,7 @@ def test_a_batch_of_requests_with_different_labels_shares_model_passes(nli):
     assert sum(counting.rows) == pairs
     assert len(counting.rows) == math.ceil(pairs / 4)
     for mine, single in zip(results, alone, strict=True):
-        assert_same(mine, single)
+        assert_same_answers(mine, single)
 
 
 def test_the_pairs_of_a_batch_go_through_shortest_first(nli):
