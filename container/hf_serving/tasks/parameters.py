@@ -36,6 +36,7 @@ class Parameter:
     null_means: str = ""  # what null asks for, in the error message ("for every label")
     description: str = ""
     check: Check | None = None
+    required: bool = False  # a request without it is a 400 ("parameters.candidate_labels is missing")
 
     def parse(self, value: object) -> Any:
         if value is None and self.nullable:
@@ -288,6 +289,9 @@ class ParameterSpec:
         unknown = sorted(str(name) for name in raw if name not in self.names)
         if unknown:
             raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(self.names)})")
+        for parameter in self.parameters:
+            if parameter.required and parameter.name not in raw:
+                raise BadRequest(f"parameters.{parameter.name} is missing: it is required")
         values = {parameter.name: parameter.parse(raw[parameter.name]) if parameter.name in raw
                   else parameter.default for parameter in self.parameters}
         return Values(values, frozenset(raw))
@@ -297,5 +301,8 @@ class ParameterSpec:
         schema: dict[str, Any] = {"type": "object", "additionalProperties": False}
         if self.description:
             schema["description"] = self.description
+        required = [parameter.name for parameter in self.parameters if parameter.required]
+        if required:
+            schema["required"] = required
         schema["properties"] = {parameter.name: parameter.schema() for parameter in self.parameters}
         return schema
