@@ -66,7 +66,7 @@ def test_a_jsonlines_batch_answers_each_record_and_gives_a_bad_one_its_own_error
     assert_same_answers(answered[2], reference(TEXTS[1:], candidate_labels=["law", "food"], multi_label=True))
     assert answered[1]["error"]["code"] == "bad_request"
     assert "parameters.hypothesis_template must contain {}" in answered[1]["error"]["message"]
-    assert "parameters.candidate_labels is required" in answered[3]["error"]["message"]
+    assert "parameters.candidate_labels is missing" in answered[3]["error"]["message"]
 
 
 def test_a_csv_row_is_a_text_and_its_labels(stack, reference):
@@ -83,7 +83,7 @@ def test_a_csv_row_is_a_text_and_its_labels(stack, reference):
      "parameters.hypothesis_template must contain {}"),
     ({"candidate_labels": [f"label {i}" for i in range(101)]},
      "parameters.candidate_labels must be a list of 1 to 100"),
-    ({}, "parameters.candidate_labels is required"),
+    ({}, "parameters.candidate_labels is missing"),
     ({"candidate_labels": LABELS, "top_k": 1}, "unknown parameters: top_k"),
 ])
 def test_a_bad_parameter_is_a_400_naming_it(stack, parameters, fragment):

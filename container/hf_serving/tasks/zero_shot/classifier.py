@@ -31,6 +31,9 @@ PAIRS_AT_ONCE = 4096
 _WHITESPACE = re.compile(r"[ \t\n\r]")
 _SHOWN_CHARS = 60
 
+# The pipeline's answer for one text: {"sequence": str, "labels": [str, ...], "scores": [float, ...]}, best first.
+ZeroShotAnswer = dict[str, object]
+
 
 def entailment_id(config: Any) -> int:
     """The pipeline's rule: the first label whose name starts with "entail" (any case). Without one the pipeline
@@ -58,8 +61,8 @@ class ZeroShotClassifier:
         self.max_length = text_batches.max_length(tokenizer, config)
         self.pair_markers = tokenizer.num_special_tokens_to_add(pair=True)
 
-    def __call__(self, items: Sequence[ZeroShotItem]) -> list[ItemAnswer]:
-        """One answer per item, in order: {"sequence", "labels", "scores"}, labels sorted by score."""
+    def __call__(self, items: Sequence[ZeroShotItem]) -> list[ItemAnswer[ZeroShotAnswer]]:
+        """One answer per item, in order, with the tokens of all its pairs."""
         self._refuse_hypotheses_that_leave_no_room(items)
         premises = self._premises([item.text for item in items])
         logits: list[np.ndarray] = []  # per pair: [contradiction, entailment]
@@ -73,7 +76,8 @@ class ZeroShotClassifier:
             rows = [{name: encoded[name][index] for name in encoded} for index in range(len(chunk))]
             tokens += [len(row["input_ids"]) for row in rows]
             logits += text_batches.run_sorted(self.engine, self.tokenizer, rows, self._read)
-        answers, start = [], 0
+        answers: list[ItemAnswer[ZeroShotAnswer]] = []
+        start = 0
         for item in items:
             end = start + len(item.labels)
             answers.append(ItemAnswer(self._result(item, np.stack(logits[start:end])), sum(tokens[start:end])))
@@ -116,7 +120,7 @@ class ZeroShotClassifier:
                     f"special tokens it must fit the model's {self.max_length}; shorten parameters.candidate_labels "
                     f"or parameters.hypothesis_template")
 
-    def _result(self, item: ZeroShotItem, logits: np.ndarray) -> dict[str, object]:
+    def _result(self, item: ZeroShotItem, logits: np.ndarray) -> ZeroShotAnswer:
         """logits: [labels, (contradiction, entailment)] float32, in the item's label order."""
         if item.multi_label or len(item.labels) == 1:
             scores = _softmax(logits, axis=-1)[:, 1]

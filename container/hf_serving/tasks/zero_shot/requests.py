@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hf_serving.errors import BadRequest
 from hf_serving.tasks.base import ParsedRequest
 from hf_serving.tasks.parameters import Boolean, ParameterSpec, Text, Texts
 from hf_serving.tasks.text_inputs import parse_text_request
@@ -35,7 +34,7 @@ def _has_one_label_slot(template: str) -> str | None:
 
 
 ZERO_SHOT_PARAMETERS = ParameterSpec("ZeroShotParameters", (
-    Texts("candidate_labels", comma_separated=True, max_items=MAX_CANDIDATE_LABELS,
+    Texts("candidate_labels", comma_separated=True, max_items=MAX_CANDIDATE_LABELS, required=True,
           description=f"Required: the labels to choose from, a list or one comma-separated string; at most "
                       f"{MAX_CANDIDATE_LABELS}. Each becomes a hypothesis the model reads after the text."),
     Text("hypothesis_template", default=DEFAULT_TEMPLATE, check=_has_one_label_slot,
@@ -63,9 +62,6 @@ ZeroShotRequest = ParsedRequest[ZeroShotItem, None]
 def parse_zero_shot_request(payload: object) -> ZeroShotRequest:
     request = parse_text_request(payload, ZERO_SHOT_PARAMETERS.parse, ZERO_SHOT_PARAMETERS.top_level)
     values = request.parameters
-    if values["candidate_labels"] is None:
-        raise BadRequest('parameters.candidate_labels is required: the labels to choose from, '
-                         '{"parameters": {"candidate_labels": ["sports", "politics"]}} or "sports, politics"')
     items = [ZeroShotItem(text, values["candidate_labels"], values["hypothesis_template"], values["multi_label"])
              for text in request.items]
     return ParsedRequest(items, None, request.is_batch)

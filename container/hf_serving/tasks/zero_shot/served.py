@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
-from hf_serving.tasks.zero_shot.classifier import ZeroShotClassifier
+from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
+from hf_serving.tasks.zero_shot.classifier import ZeroShotAnswer, ZeroShotClassifier
 from hf_serving.tasks.zero_shot.requests import ZeroShotItem, ZeroShotRequest
 
 
-class ZeroShotModel(BatchedModel[ZeroShotItem, None]):
+class ZeroShotModel(BatchedModel[ZeroShotItem, None, ZeroShotAnswer]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
         self.classifier = ZeroShotClassifier(parts.engine, parts.tokenizer, parts.config)
 
-    def answer(self, items: list[ZeroShotItem], parameters: None) -> list[object]:
-        return [answer.result for answer in self.classifier(items)]
+    def answer(self, items: list[ZeroShotItem], parameters: None) -> list[ItemAnswer[ZeroShotAnswer]]:
+        """Every item's pairs together: the items carry their own labels, so no parameters split them."""
+        return self.classifier(items)
 
-    def format(self, request: ZeroShotRequest, results: list[object]) -> object:
+    def format(self, request: ZeroShotRequest, results: list[ZeroShotAnswer]) -> object:
         return results if request.is_batch else results[0]
 
     def warmup_payload(self) -> object:

@@ -33,8 +33,8 @@ def test_candidate_labels_may_stand_beside_inputs_as_a_csv_row_gives_them():
 
 
 @pytest.mark.parametrize(("payload", "fragments"), [
-    ({"inputs": "x"}, ["parameters.candidate_labels is required"]),
-    ({"inputs": "x", "parameters": {"multi_label": True}}, ["parameters.candidate_labels is required"]),
+    ({"inputs": "x"}, ["parameters.candidate_labels is missing"]),
+    ({"inputs": "x", "parameters": {"multi_label": True}}, ["parameters.candidate_labels is missing"]),
     ({"inputs": "x", "parameters": {"candidate_labels": []}}, ["parameters.candidate_labels must be a list of 1 to"]),
     ({"inputs": "x", "parameters": {"candidate_labels": " , ,"}}, ["parameters.candidate_labels"]),
     ({"inputs": "x", "parameters": {"candidate_labels": ["a", ""]}}, ["parameters.candidate_labels"]),
