@@ -17,7 +17,6 @@ from __future__ import annotations
 from hf_serving.errors import NotAcceptable
 from hf_serving.formats import explanation_html, media, records
 from hf_serving.loading.loader import load_served_model
-from hf_serving.serving.request_context import RequestContext, Usage
 from hf_serving.settings import current_settings
 from hf_serving.tasks.base import ServedModel
 
@@ -54,16 +53,10 @@ def input_fn(input_data, content_type, context=None) -> object:
 
 
 def predict_fn(data, model: ServedModel, context=None) -> object:
-    """Validate the decoded request for the model's task and answer it. The tokens the model read and the response
-    cache's hits go to the request's context, for /metrics and X-Cache (a user's predict_fn reports none)."""
+    """Validate the decoded request for the model's task and answer it."""
     if isinstance(data, records.RecordBatch):
         return model.predict_records(data)
-    if not hasattr(model, "predict_counted"):  # a user model_fn's own object, with a predict of its own
-        return model.predict(data)
-    counted = model.predict_counted(data)
-    if isinstance(context, RequestContext):
-        context.usage = Usage(counted.tokens, counted.cached)
-    return counted.result
+    return model.predict(data)
 
 
 def output_fn(prediction, accept, context=None) -> tuple[bytes, str]:

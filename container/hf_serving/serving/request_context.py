@@ -6,26 +6,16 @@ hook reads its own headers and sets its own response headers, never request 0's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 REQUEST_ID = "X-Request-Id"
 
 
-@dataclass(frozen=True)
-class Usage:
-    """What answering one request cost the model: the tokens it read, and which items the response cache had."""
-
-    tokens: int
-    cached: list[bool]
-
-
 class RequestContext:
     def __init__(self, server_context: Any, index: int, headers: dict[str, str]) -> None:
         self._server_context = server_context
         self._index = index
-        self.usage: Usage | None = None  # the default predict_fn's report (serving/default_hooks.py)
         # Header names are case-insensitive; the model server keeps whatever case the client sent.
         self._headers = {name.lower(): value for name, value in headers.items() if isinstance(value, str)}
         self.request_id: str = self._headers.get(REQUEST_ID.lower()) or str(

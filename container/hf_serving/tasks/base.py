@@ -51,8 +51,8 @@ class ServedModel(Protocol):
         """Validate one decoded JSON payload (BadRequest naming the field) and answer it."""
         ...
 
-    def predict_counted(self, payload: object) -> Counted:
-        """predict(), with the tokens the model read and the response cache's hits."""
+    def take_usage(self) -> Counted | None:
+        """What the last predict() cost (its tokens, the response cache's hits), once; None if nothing since."""
         ...
 
     def predict_records(self, batch: RecordBatch) -> RecordResults:
@@ -175,6 +175,9 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         self.engine = parts.engine
         self.answer_limit_bytes = parts.answer_limit_bytes
         self.cache: AnswerCache | None = None  # RESPONSE_CACHE (caching/response_cache.py attaches it)
+        # The last predict()'s answer and cost, until the handler takes it for /metrics and X-Cache: a user's
+        # predict_fn calls predict() with no way to hand the cost back itself.
+        self._last: Counted | None = None
 
     def use_cache(self, cache: AnswerCache) -> None:
         self.cache = cache
@@ -206,14 +209,15 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         return 0
 
     def predict(self, payload: object) -> object:
-        return self.predict_counted(payload).result
-
-    def predict_counted(self, payload: object) -> Counted:
-        """predict(), with the tokens the model read and the response cache's hits (the default predict_fn reports
-        them for the metrics)."""
+        self._last = None
         request = self.parse(payload)
         self._refuse_a_surely_too_large_answer([request])
-        return self._counted(request, self._answer_in_slices(request.items, request.parameters))
+        self._last = self._counted(request, self._answer_in_slices(request.items, request.parameters))
+        return self._last.result
+
+    def take_usage(self) -> Counted | None:
+        last, self._last = self._last, None
+        return last
 
     def _counted(self, request: ParsedRequest, answered: list[Answered[Result]]) -> Counted:
         return Counted(self.format(request, [item.result for item in answered]), sum(item.tokens for item in answered),

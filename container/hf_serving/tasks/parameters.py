@@ -16,7 +16,7 @@ involves two parameters (QA's doc_stride < max_seq_len) stays with the task, aft
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from hf_serving.errors import BadRequest
@@ -31,6 +31,7 @@ class Parameter:
     """One parameter: its name, default, whether null is a value, and its words for /docs."""
 
     name: str
+    _: KW_ONLY  # the rest by name: Choice("aggregation_strategy", ("none", "simple"), default="none")
     default: Any = None
     nullable: bool = False
     null_means: str = ""  # what null asks for, in the error message ("for every label")
@@ -79,7 +80,7 @@ class _Invalid:
 _INVALID: Any = _Invalid()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Integer(Parameter):
     minimum: int | None = None
     maximum: int | None = None
@@ -110,7 +111,7 @@ class Integer(Parameter):
         return schema
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Number(Parameter):
     minimum: float | None = None
     maximum: float | None = None
@@ -173,7 +174,7 @@ class Choice(Parameter):
         return {"type": "string", "enum": list(self.choices)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Text(Parameter):
     """A string; non_blank refuses "" and whitespace."""
 
@@ -200,7 +201,7 @@ class Text(Parameter):
         return schema
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Texts(Parameter):
     """A list of non-empty strings, or one string (split at commas where comma_separated, as the zero-shot pipeline
     splits candidate_labels); always read as a tuple."""
