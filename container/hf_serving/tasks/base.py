@@ -39,6 +39,7 @@ class Task(enum.Enum):
     SENTENCE_EMBEDDINGS = "sentence-embeddings"
     FEATURE_EXTRACTION = "feature-extraction"
     FILL_MASK = "fill-mask"
+    ZERO_SHOT_CLASSIFICATION = "zero-shot-classification"
 
 
 class ServedModel(Protocol):

@@ -50,7 +50,7 @@ SIZES = {
 
 # What the builder makes for each task: random DistilBERTs, or the packaged MiniLM.
 RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION, Task.FILL_MASK)
-DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS)
+DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS, Task.ZERO_SHOT_CLASSIFICATION)
 
 
 def minilm_dir() -> Path:
@@ -136,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if Task(args.task) is Task.SENTENCE_EMBEDDINGS:
         print(f"copied the real sentence-transformers/all-MiniLM-L6-v2 to {copy_minilm(args.output)}")
+        return 0
+    if Task(args.task) is Task.ZERO_SHOT_CLASSIFICATION:
+        from hf_serving.tools.demo_nli import build_nli
+
+        path = build_nli(args.output, args.size, seed=args.seed)
+        print(f"wrote a {args.size} NLI model (zero-shot classification) with RANDOM weights to {path}")
         return 0
     if args.trained:
         if Task(args.task) is not Task.TEXT_CLASSIFICATION or args.labels != "sentiment":

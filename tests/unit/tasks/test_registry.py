@@ -56,10 +56,21 @@ def test_unsupported_tasks_are_refused_clearly(tmp_path, config, forced, fragmen
 
 def test_every_name_of_every_task_is_accepted_and_listed_in_the_refusal(tmp_path):
     assert set(ALIASES) == {"question-answering", "text-classification", "sentiment-analysis",
-                            "sentence-embeddings", "feature-extraction", "fill-mask"}
+                            "sentence-embeddings", "feature-extraction", "fill-mask",
+                            "zero-shot-classification"}
     with pytest.raises(ConfigurationError) as caught:
         detect_task(model_dir(tmp_path, {}), "translation")
     assert all(name in str(caught.value) for name in ALIASES)
+
+
+@pytest.mark.parametrize("name", ["text-generation", "summarization", "translation", "text2text-generation",
+                                  "translation_en_to_fr", " Summarization "])
+def test_a_generative_task_is_refused_in_one_line_listing_the_served_tasks(tmp_path, name):
+    with pytest.raises(ConfigurationError) as caught:
+        detect_task(model_dir(tmp_path, {"architectures": ["T5ForConditionalGeneration"]}), name)
+    message = str(caught.value)
+    assert "\n" not in message and f"HF_TASK={name!r}" in message and "generative" in message
+    assert message.endswith(f"this container serves {', '.join(sorted(ALIASES))}")
 
 
 def test_each_row_names_the_class_transformers_loads_it_with_and_the_outputs_its_code_reads():
