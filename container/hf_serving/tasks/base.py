@@ -38,6 +38,8 @@ class Task(enum.Enum):
     TEXT_CLASSIFICATION = "text-classification"
     SENTENCE_EMBEDDINGS = "sentence-embeddings"
     FEATURE_EXTRACTION = "feature-extraction"
+    FILL_MASK = "fill-mask"
+    ZERO_SHOT_CLASSIFICATION = "zero-shot-classification"
 
 
 class ServedModel(Protocol):

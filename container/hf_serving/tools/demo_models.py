@@ -13,6 +13,7 @@ explanations mean something too.
 
     python -m hf_serving demo-model --task question-answering --size full -o build/demo-model
     python -m hf_serving demo-model --task sentence-embeddings -o build/demo-embeddings
+    python -m hf_serving demo-model --task fill-mask --size full -o build/demo-fill-mask
     python -m hf_serving demo-model --task text-classification --trained -o build/demo-sentiment-trained
 """
 
@@ -48,8 +49,8 @@ SIZES = {
 
 
 # What the builder makes for each task: random DistilBERTs, or the packaged MiniLM.
-RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION)
-DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS)
+RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION, Task.FILL_MASK)
+DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS, Task.ZERO_SHOT_CLASSIFICATION)
 
 
 def minilm_dir() -> Path:
@@ -87,6 +88,7 @@ def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str =
     import torch
     from transformers import (
         DistilBertConfig,
+        DistilBertForMaskedLM,
         DistilBertForQuestionAnswering,
         DistilBertForSequenceClassification,
     )
@@ -100,6 +102,8 @@ def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str =
     model: torch.nn.Module
     if task is Task.QUESTION_ANSWERING:
         model = DistilBertForQuestionAnswering(config)
+    elif task is Task.FILL_MASK:
+        model = DistilBertForMaskedLM(config)
     else:
         config.id2label = dict(enumerate(labels))
         config.label2id = {label: index for index, label in enumerate(labels)}
@@ -132,6 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if Task(args.task) is Task.SENTENCE_EMBEDDINGS:
         print(f"copied the real sentence-transformers/all-MiniLM-L6-v2 to {copy_minilm(args.output)}")
+        return 0
+    if Task(args.task) is Task.ZERO_SHOT_CLASSIFICATION:
+        from hf_serving.tools.demo_nli import build_nli
+
+        path = build_nli(args.output, args.size, seed=args.seed)
+        print(f"wrote a {args.size} NLI model (zero-shot classification) with RANDOM weights to {path}")
         return 0
     if args.trained:
         if Task(args.task) is not Task.TEXT_CLASSIFICATION or args.labels != "sentiment":
