@@ -39,6 +39,7 @@ class Task(enum.Enum):
     TEXT_CLASSIFICATION = "text-classification"
     SENTENCE_EMBEDDINGS = "sentence-embeddings"
     FEATURE_EXTRACTION = "feature-extraction"
+    TOKEN_CLASSIFICATION = "token-classification"
 
 
 class ServedModel(Protocol):

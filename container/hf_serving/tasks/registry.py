@@ -20,6 +20,9 @@ from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
 from hf_serving.tasks.text_classification.requests import parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
+from hf_serving.tasks.token_classification.requests import SPEC as TOKEN_CLASSIFICATION_PARAMETERS
+from hf_serving.tasks.token_classification.requests import parse_token_classification_request
+from hf_serving.tasks.token_classification.served import TokenClassificationModel
 
 TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.QUESTION_ANSWERING, names=("question-answering",),
@@ -41,6 +44,12 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
              auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
              parse_request=parse_plain_text_request, served_model=FeatureExtractionModel,
              weights_dir=transformer_dir),
+    # Named entities and other per-token tags; "ner" is the pipeline's and AWS's alias.
+    TaskSpec(Task.TOKEN_CLASSIFICATION, names=("token-classification", "ner"),
+             architecture_suffixes=("ForTokenClassification",), auto_model="AutoModelForTokenClassification",
+             output_names=("logits",), csv_columns=("text",),
+             parse_request=parse_token_classification_request, served_model=TokenClassificationModel,
+             parameters=TOKEN_CLASSIFICATION_PARAMETERS),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
