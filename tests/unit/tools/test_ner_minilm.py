@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 from hf_serving.tools.demo_models import NER_LABELS, build_tokenizer
@@ -33,3 +34,22 @@ def test_tokens_are_labelled_b_at_an_entitys_start_i_inside_it_o_elsewhere():
     assert (named["maria"], named["garcia"], named["works"]) == ("B-PER", "I-PER", "O")
     assert (named["north"], named["##wind"], named["traders"]) == ("B-ORG", "I-ORG", "I-ORG")
     assert (named["sao"], named["paulo"], named["."]) == ("B-LOC", "I-LOC", "O")
+
+
+def test_demo_model_trained_for_token_classification_runs_this_trainer(tmp_path, monkeypatch, capsys):
+    from hf_serving.tools import demo_models, ner_minilm
+
+    calls = []
+    monkeypatch.setattr(ner_minilm, "train", lambda out, seed: calls.append((out, seed)) or out)
+    assert demo_models.main(["--task", "token-classification", "--trained", "-o", str(tmp_path), "--seed", "4"]) == 0
+    assert calls == [(tmp_path, 4)] and "named-entity tagger" in capsys.readouterr().out
+
+
+def test_demo_model_random_token_classifier_has_the_ner_labels(tmp_path):
+    from hf_serving.tools import demo_models
+
+    assert demo_models.main(["--task", "token-classification", "--size", "tiny", "-o", str(tmp_path)]) == 0
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["architectures"] == ["DistilBertForTokenClassification"]
+    assert [config["id2label"][str(i)] for i in range(len(NER_LABELS))] == list(NER_LABELS)
+    assert json.loads((tmp_path / "RANDOM_WEIGHTS").read_text())["task"] == "token-classification"
