@@ -67,10 +67,17 @@ class TokenTagger:
         return params.stride
 
     def _encode(self, texts: Sequence[str], stride: int) -> Any:
-        with stage_clock.tokenising():
-            return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, stride=stride,
-                                  return_overflowing_tokens=True, return_offsets_mapping=True,
-                                  return_special_tokens_mask=True, padding=False)
+        """Every text's windows: the first from its start, each next `stride` tokens back from the previous one's end
+        (from the right whatever the tokenizer's truncation_side, so that a window's first token index is known)."""
+        default_side = self.tokenizer.truncation_side
+        self.tokenizer.truncation_side = "right"  # read at each call; a worker tokenises one request at a time
+        try:
+            with stage_clock.tokenising():
+                return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, stride=stride,
+                                      return_overflowing_tokens=True, return_offsets_mapping=True,
+                                      return_special_tokens_mask=True, padding=False)
+        finally:
+            self.tokenizer.truncation_side = default_side
 
 
 def _unpadded_logits(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[np.ndarray]:

@@ -118,3 +118,15 @@ def test_tokens_read_count_every_window(served_short):
     windows = served_short.tagger.tokenizer(LONG_TEXT, truncation=True, max_length=24, return_overflowing_tokens=True,
                                             stride=served_short.tagger.default_stride)["input_ids"]
     assert len(windows) > 2 and ours[1][1] == sum(len(window) for window in windows)
+
+
+def test_windows_run_from_the_start_whatever_the_tokenizers_truncation_side(served_short):
+    parameters = {"aggregation_strategy": "simple", "ignore_labels": []}
+    expected = served_short.predict({"inputs": LONG_TEXT, "parameters": parameters})
+    tokenizer = served_short.tagger.tokenizer
+    tokenizer.truncation_side = "left"
+    try:
+        assert_same(served_short.predict({"inputs": LONG_TEXT, "parameters": parameters}), expected)
+        assert tokenizer.truncation_side == "left"  # left as it was
+    finally:
+        tokenizer.truncation_side = "right"
