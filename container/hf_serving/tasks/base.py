@@ -40,6 +40,7 @@ class Task(enum.Enum):
     FEATURE_EXTRACTION = "feature-extraction"
     FILL_MASK = "fill-mask"
     ZERO_SHOT_CLASSIFICATION = "zero-shot-classification"
+    TOKEN_CLASSIFICATION = "token-classification"
 
 
 class ServedModel(Protocol):
