@@ -39,6 +39,7 @@ class Task(enum.Enum):
     TEXT_CLASSIFICATION = "text-classification"
     SENTENCE_EMBEDDINGS = "sentence-embeddings"
     FEATURE_EXTRACTION = "feature-extraction"
+    TEXT_RANKING = "text-ranking"
 
 
 class ServedModel(Protocol):

@@ -49,7 +49,7 @@ SIZES = {
 
 # What the builder makes for each task: random DistilBERTs, or the packaged MiniLM.
 RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION)
-DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS)
+DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS, Task.TEXT_RANKING)
 
 
 def minilm_dir() -> Path:
@@ -132,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if Task(args.task) is Task.SENTENCE_EMBEDDINGS:
         print(f"copied the real sentence-transformers/all-MiniLM-L6-v2 to {copy_minilm(args.output)}")
+        return 0
+    if Task(args.task) is Task.TEXT_RANKING:  # a CrossEncoder directory (tools/demo_reranker.py)
+        from hf_serving.tools.demo_reranker import build_reranker
+
+        path = build_reranker(args.output, args.size, args.seed)
+        print(f"wrote a {args.size} cross-encoder with RANDOM weights to {path}")
         return 0
     if args.trained:
         if Task(args.task) is not Task.TEXT_CLASSIFICATION or args.labels != "sentiment":
