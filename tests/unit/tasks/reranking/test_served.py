@@ -134,3 +134,24 @@ def test_the_activation_saved_with_the_model_is_the_one_applied(cross_encoder_di
 
 def test_the_warmup_payload_is_answered(served):
     assert len(served.predict(served.warmup_payload())) == 2
+
+
+def test_the_response_cache_keeps_each_pairs_logit_whatever_the_ranking_asked(cross_encoder_dir):
+    from hf_serving.caching.response_cache import ResponseCache
+    from hf_serving.caching.stores import MemoryStore
+    from hf_serving.observability.worker_metrics import WorkerMetrics
+
+    model = load_served_model(cross_encoder_dir, Settings(model_dir=cross_encoder_dir, dtype="float32",
+                                                          engine="torch"))
+    model.use_cache(ResponseCache(MemoryStore(1 << 20, 60), "identity", WorkerMetrics("model", "text-ranking",
+                                  enabled=False), model.encode_result, model.decode_result))
+    passes = []
+    run = model.engine.run
+    model.engine.run = lambda feed: passes.append(len(feed["input_ids"])) or run(feed)
+    first = model.predict({"query": QUERY, "texts": TEXTS[:3]})
+    again = model.predict({"query": QUERY, "texts": TEXTS[:3], "top_n": 1, "return_text": True, "raw_scores": True})
+    other_query = model.predict({"query": "Another query", "texts": TEXTS[:3]})
+    assert passes == [3, 3]  # the second request read every pair from the cache; another query is new pairs
+    assert [(entry["index"], entry["text"]) for entry in again] == [(first[0]["index"], TEXTS[first[0]["index"]])]
+    np.testing.assert_allclose(1 / (1 + np.exp(-again[0]["score"])), first[0]["score"], rtol=1e-6)  # the logit
+    assert other_query != first
