@@ -34,6 +34,10 @@ class SentenceEmbedder:
         return self.layout.pooling.output_dimension()
 
     def __call__(self, texts: Sequence[str], params: EmbeddingParameters) -> list[list[float]]:
+        return self.embed(texts, params)[0]
+
+    def embed(self, texts: Sequence[str], params: EmbeddingParameters) -> tuple[list[list[float]], list[int]]:
+        """The vectors, one per text, and the tokens the model read of each."""
         texts = self._prepared(texts, params)
         if not params.truncate:
             self._check_lengths(texts)
@@ -51,7 +55,7 @@ class SentenceEmbedder:
             vectors = truncate_dimensions(vectors, params.dimensions)
             if normalized:
                 vectors = normalize(vectors)
-        return vectors.tolist()
+        return vectors.tolist(), [len(row["input_ids"]) for row in rows]
 
     def _prepared(self, texts: Sequence[str], params: EmbeddingParameters) -> list[str]:
         """The prompt in front and lower-casing, as sentence-transformers' Transformer module does first."""

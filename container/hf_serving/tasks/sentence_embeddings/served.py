@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
+from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
 from hf_serving.tasks.sentence_embeddings.embedder import SentenceEmbedder
 from hf_serving.tasks.sentence_embeddings.layout import SentenceTransformerLayout, is_sentence_transformers_dir
 from hf_serving.tasks.sentence_embeddings.requests import EmbeddingParameters, EmbeddingsRequest
 
 
-class SentenceEmbeddingsModel(BatchedModel[str, EmbeddingParameters]):
+class SentenceEmbeddingsModel(BatchedModel[str, EmbeddingParameters, list[float]]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
         layout = (SentenceTransformerLayout.read(parts.model_dir) if is_sentence_transformers_dir(parts.model_dir)
@@ -22,10 +22,11 @@ class SentenceEmbeddingsModel(BatchedModel[str, EmbeddingParameters]):
                 width = min(width, cut)
         return width
 
-    def answer(self, items: list[str], parameters: EmbeddingParameters) -> list[object]:
-        return list(self.embedder(items, parameters))
+    def answer(self, items: list[str], parameters: EmbeddingParameters) -> list[ItemAnswer[list[float]]]:
+        vectors, tokens = self.embedder.embed(items, parameters)
+        return [ItemAnswer(vector, count) for vector, count in zip(vectors, tokens, strict=True)]
 
-    def format(self, request: EmbeddingsRequest, results: list[object]) -> object:
+    def format(self, request: EmbeddingsRequest, results: list[list[float]]) -> object:
         return results  # always a list of vectors, as text-embeddings-inference answers
 
     def warmup_payload(self) -> object:
