@@ -3,8 +3,9 @@
 
     {"query": "q", "texts": ["t1", "t2"], "raw_scores": false, "return_text": false, "truncate": true}
     {"inputs": {"query": "q", "texts": ["t1", "t2"]}, "parameters": {"top_n": 1, "return_text": true}}
-The parameters may be given at the top level in either shape. The answer is TEI's: [{"index", "score", "text"?}],
-sorted by score, highest first; top_n keeps the first n.
+The parameters may be given at the top level in either shape; "texts" may also be one string (a CSV row is
+query,text). The answer is TEI's: [{"index", "score", "text"?}], sorted by score, highest first; top_n keeps the
+first n.
 
 Each (query, text) pair is one item, so the server-side batch scores the pairs of every record that shares the
 model's own parameters (truncation) in the same model passes, whatever their queries; how the scores are shown
@@ -127,8 +128,12 @@ def _query_and_texts(inputs: object) -> tuple[str, list[str]]:
     query, texts = inputs["query"], inputs["texts"]
     if not isinstance(query, str) or not query.strip():
         raise BadRequest(f"query must be a non-empty string, not {_shown(query)}")
+    if isinstance(texts, str):  # one text, as a CSV row (query,text) carries it
+        if not texts.strip():
+            raise BadRequest("texts must not be empty")
+        texts = [texts]
     if not isinstance(texts, list):
-        raise BadRequest(f"texts must be a list of strings, not {json_type_name(texts)}")
+        raise BadRequest(f"texts must be a list of strings, or one string, not {json_type_name(texts)}")
     if not texts:
         raise BadRequest("texts must not be an empty list")
     if len(texts) > MAX_TEXTS:

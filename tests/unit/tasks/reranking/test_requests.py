@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hf_serving.errors import BadRequest, PayloadTooLarge
+from hf_serving.formats.records import csv_row_payload
 from hf_serving.tasks.base import item_chars
 from hf_serving.tasks.reranking.requests import (
     MAX_TEXTS,
@@ -25,6 +26,12 @@ def test_teis_body_and_the_envelope_parse_to_the_same_request():
     assert tei.items == [Pair("q", "a"), Pair("q", "b")] and tei.is_batch
     assert tei.parameters == Scoring(truncate=False, truncation_direction="left")
     assert tei.ranking == Ranking(raw_scores=True, return_text=True, top_n=None)
+
+
+def test_one_text_may_be_a_string_as_a_csv_row_query_text_carries_it():
+    assert parse_rerank_request({"query": "q", "texts": "a"}).items == [Pair("q", "a")]
+    row = csv_row_payload(["q", "a, quoted"], ("query", "texts"))
+    assert parse_rerank_request(row).items == [Pair("q", "a, quoted")]
 
 
 def test_defaults_are_teis_with_truncation_on():
@@ -56,7 +63,8 @@ def test_the_scoring_parameters_alone_group_records_so_different_queries_and_ran
     ({"parameters": {}}, "inputs is missing"),
     ({"query": "", "texts": ["a"]}, "query must be a non-empty string, not an empty string"),
     ({"query": 3, "texts": ["a"]}, "query must be a non-empty string, not number"),
-    ({"query": "q", "texts": "a"}, "texts must be a list of strings, not string"),
+    ({"query": "q", "texts": {"a": 1}}, "texts must be a list of strings, or one string, not object"),
+    ({"query": "q", "texts": " "}, "texts must not be empty"),
     ({"query": "q", "texts": []}, "texts must not be an empty list"),
     ({"query": "q", "texts": ["a", 5]}, "texts[1] must be a string, not number"),
     ({"query": "q", "texts": ["a", "  "]}, "texts[1] must not be empty"),

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from hf_serving.errors import BadRequest, PayloadTooLarge
-from hf_serving.formats.media import JSONLINES
-from hf_serving.formats.records import RecordBatch
+from hf_serving.formats.media import CSV, JSONLINES
+from hf_serving.formats.records import RecordBatch, encode_csv
 from hf_serving.loading.loader import load_served_model
 from hf_serving.settings import Settings
 from hf_serving.tasks.base import Task
@@ -155,3 +155,23 @@ def test_the_response_cache_keeps_each_pairs_logit_whatever_the_ranking_asked(cr
     assert [(entry["index"], entry["text"]) for entry in again] == [(first[0]["index"], TEXTS[first[0]["index"]])]
     np.testing.assert_allclose(1 / (1 + np.exp(-again[0]["score"])), first[0]["score"], rtol=1e-6)  # the logit
     assert other_query != first
+
+
+def test_a_csv_row_is_one_query_text_pair_answered_as_index_and_score(served, reference):
+    rows = [[QUERY, TEXTS[0]], ["Where is Paris?", TEXTS[1]]]
+    results = served.predict_records(RecordBatch(CSV, rows))
+    expected = reference.predict([tuple(row) for row in rows])
+    assert [[entry["index"] for entry in result] for result in results.results] == [[0], [0]]
+    np.testing.assert_allclose([result[0]["score"] for result in results.results], expected, rtol=1e-5)
+    assert [line.split(",")[0] for line in encode_csv(results.results).decode().splitlines()] == ["0", "0"]
+    with pytest.raises(BadRequest, match="row 2: a row must have 2 columns: query,texts"):
+        served.predict_records(RecordBatch(CSV, [[QUERY, "a"], [QUERY]]))
+
+
+def test_the_tokens_read_are_each_pairs_own_and_reported_per_record(served, reference):
+    lengths = [len(ids) for ids in reference.tokenizer([QUERY] * 3, TEXTS[:3], truncation=True)["input_ids"]]
+    served.predict({"query": QUERY, "texts": TEXTS[:3]})
+    assert served.take_usage().tokens == sum(lengths)
+    results = served.predict_records(RecordBatch(JSONLINES, [{"query": QUERY, "texts": TEXTS[:1]},
+                                                             {"query": QUERY, "texts": TEXTS[1:3]}]))
+    assert results.tokens == [lengths[0], lengths[1] + lengths[2]]
