@@ -76,7 +76,7 @@ class PairScorer:
         for query in queries:
             text = self.layout.query_prompt + query
             text = text.lower() if self.layout.do_lower_case else text
-            if len(text) > keep:  # fewer characters than tokens kept: nothing to cut
+            if len(text) > keep:  # a shorter one is cheap to pair whole (a cut only ever saves tokenising)
                 with stage_clock.tokenising():
                     offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)[
                         "offset_mapping"]
