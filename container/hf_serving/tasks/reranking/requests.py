@@ -34,8 +34,9 @@ RERANK_PARAMETERS = ParameterSpec("RerankParameters", (
     Boolean("return_text", default=False, description="each entry also carries its text"),
     Integer("top_n", minimum=1, nullable=True, null_means="for every text",
             description="keep the n best-scored texts (null or absent: every text)"),
-    Boolean("truncate", default=True,
-            description="false: a (query, text) pair over the model's maximum length is a 413 instead of cut"),
+    Boolean("truncate", default=True, nullable=True,
+            description="false: a (query, text) pair over the model's maximum length is a 413 instead of cut (null, "
+                        "as TEI's optional truncate: true)"),
     Choice("truncation_direction", choices=("right", "left"), default="right",
            description="which end of an over-long pair is cut"),
 ), description="Reranking (text-ranking): text-embeddings-inference's /rerank parameters, and top_n.",
@@ -96,7 +97,7 @@ def parse_rerank_request(payload: object) -> RerankRequest:
     values = RERANK_PARAMETERS.parse(_merged_parameters(payload, top_level))
     query, texts = _query_and_texts(inputs)
     return RerankRequest([Pair(query, text) for text in texts],
-                         Scoring(values["truncate"], values["truncation_direction"]), is_batch=True,
+                         Scoring(values["truncate"] is not False, values["truncation_direction"]), is_batch=True,
                          ranking=Ranking(values["raw_scores"], values["return_text"], values["top_n"]))
 
 

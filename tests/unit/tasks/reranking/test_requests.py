@@ -37,6 +37,7 @@ def test_one_text_may_be_a_string_as_a_csv_row_query_text_carries_it():
 def test_defaults_are_teis_with_truncation_on():
     request = parse_rerank_request({"inputs": {"query": "q", "texts": ["a"]}})
     assert request.parameters == Scoring(truncate=True, truncation_direction="right")
+    assert parse_rerank_request({"query": "q", "texts": ["a"], "truncate": None}).parameters.truncate  # TEI's null
     assert request.ranking == Ranking(raw_scores=False, return_text=False, top_n=None)
 
 
@@ -77,7 +78,7 @@ def test_the_scoring_parameters_alone_group_records_so_different_queries_and_ran
     ({"query": "q", "texts": ["a"], "top_n": True}, "parameters.top_n must be an integer >= 1"),
     ({"query": "q", "texts": ["a"], "raw_scores": "yes"}, "parameters.raw_scores must be true or false, not string"),
     ({"query": "q", "texts": ["a"], "return_text": 1}, "parameters.return_text must be true or false"),
-    ({"query": "q", "texts": ["a"], "truncate": None}, "parameters.truncate must be true or false, not null"),
+    ({"query": "q", "texts": ["a"], "truncate": "no"}, "parameters.truncate must be true or false, or null"),
     ({"query": "q", "texts": ["a"], "truncation_direction": "up"},
      "parameters.truncation_direction must be one of right, left"),
     ({"inputs": {"query": "q", "texts": ["a"]}, "parameters": {"explain": True}},
