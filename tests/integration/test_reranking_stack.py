@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from hf_serving.tools.demo_reranker import build_reranker
+from tests.support import metrics
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -107,3 +108,19 @@ def test_concurrent_requests_with_different_queries_are_all_answered_right(stack
     assert [response.status_code for response in responses] == [200] * 12
     for index, response in enumerate(responses):
         np.testing.assert_allclose(_scores(response.json()), expected[index % 3], rtol=1e-5)
+
+
+def test_the_tokens_counted_are_every_pairs_own_and_one_model_pass_read_them(stack, reference):
+    expected = [len(ids) for ids in reference.tokenizer([QUERY] * 3, TEXTS[:3], truncation=True)["input_ids"]]
+    before = metrics.scrape(stack.url)
+    response = stack.invoke({"query": QUERY, "texts": TEXTS[:3]})
+    after = metrics.scrape(stack.url)
+    assert response.status_code == 200
+
+    def grew(name: str) -> float:
+        return metrics.total(after, name) - metrics.total(before, name)
+
+    assert grew("hf_serving_request_tokens_count") == 1 and grew("hf_serving_request_tokens_sum") == sum(expected)
+    assert grew("hf_serving_pass_rows_count") == 1 and grew("hf_serving_pass_rows_sum") == 3
+    assert metrics.total(after, "hf_serving_build_info", model="model", task="text-ranking", dtype="float32",
+                         device="cpu") == 1
