@@ -81,8 +81,10 @@ def test_the_scoring_parameters_alone_group_records_so_different_queries_and_ran
     ({"query": "q", "texts": ["a"], "truncate": "no"}, "parameters.truncate must be true or false, or null"),
     ({"query": "q", "texts": ["a"], "truncation_direction": "up"},
      "parameters.truncation_direction must be one of right, left"),
+    ({"inputs": {"query": "q", "texts": ["a"]}, "parameters": {"top_k": 2}},
+     "unknown parameters: top_k (accepted: raw_scores, return_text, top_n, truncate, truncation_direction)"),
     ({"inputs": {"query": "q", "texts": ["a"]}, "parameters": {"explain": True}},
-     "unknown parameters: explain (accepted: raw_scores, return_text, top_n, truncate, truncation_direction)"),
+     "parameters.explain: this task's answers have no explanations"),
 ])
 def test_bad_requests_are_400s_naming_the_field(body, fragment):
     with pytest.raises(BadRequest) as caught:
