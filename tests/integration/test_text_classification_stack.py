@@ -56,7 +56,8 @@ def test_a_text_far_over_the_model_maximum_is_truncated(stack):
 
 @pytest.mark.parametrize(("body", "message"), [
     ({"inputs": ["fine", ""]}, "inputs[1] must not be empty"),
-    ({"inputs": ["fine", {"text": "x"}]}, "inputs[1] must be a string, not object"),
+    ({"inputs": ["fine", {"text_pair": "x"}]}, "inputs[1].text is missing"),
+    ({"inputs": ["fine", 7]}, "inputs[1] must be a string or a"),
     ({"inputs": "x", "parameters": {"function_to_apply": "relu"}}, "function_to_apply"),
 ])
 def test_bad_items_are_400_naming_the_item(stack, body, message):

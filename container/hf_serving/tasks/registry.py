@@ -17,7 +17,7 @@ from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
 from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
 from hf_serving.tasks.sentence_embeddings.requests import parse_embeddings_request
 from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
-from hf_serving.tasks.text_classification.requests import parse_classification_request
+from hf_serving.tasks.text_classification.requests import CLASSIFICATION_PARAMETERS, parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
 
@@ -29,7 +29,8 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.TEXT_CLASSIFICATION, names=("text-classification", "sentiment-analysis"),
              architecture_suffixes=("ForSequenceClassification",), auto_model="AutoModelForSequenceClassification",
              output_names=("logits",), csv_columns=("text",),
-             parse_request=parse_classification_request, served_model=TextClassificationModel, explainable=True),
+             parse_request=parse_classification_request, served_model=TextClassificationModel, explainable=True,
+             parameters=CLASSIFICATION_PARAMETERS),
     # A sentence-transformers directory (modules.json) names this task itself; HF_TASK names it for a plain
     # encoder, which is then mean-pooled as sentence-transformers does.
     TaskSpec(Task.SENTENCE_EMBEDDINGS, names=("sentence-embeddings",), architecture_suffixes=(),
