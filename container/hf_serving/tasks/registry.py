@@ -15,7 +15,7 @@ from hf_serving.tasks.feature_extraction.served import FeatureExtractionModel
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
 from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
-from hf_serving.tasks.sentence_embeddings.requests import parse_embeddings_request
+from hf_serving.tasks.sentence_embeddings.requests import EMBEDDINGS_PARAMETERS, parse_embeddings_request
 from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
 from hf_serving.tasks.text_classification.requests import CLASSIFICATION_PARAMETERS, parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
@@ -32,11 +32,13 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
              parse_request=parse_classification_request, served_model=TextClassificationModel, explainable=True,
              parameters=CLASSIFICATION_PARAMETERS),
     # A sentence-transformers directory (modules.json) names this task itself; HF_TASK names it for a plain
-    # encoder, which is then mean-pooled as sentence-transformers does.
-    TaskSpec(Task.SENTENCE_EMBEDDINGS, names=("sentence-embeddings",), architecture_suffixes=(),
-             auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
-             parse_request=parse_embeddings_request, served_model=SentenceEmbeddingsModel,
-             weights_dir=transformer_dir, owns_directory=is_sentence_transformers_dir),
+    # encoder, which is then mean-pooled as sentence-transformers does. It answers sentence similarity too (the
+    # Hub's and Hugging Face's toolkit's name for the task of such models).
+    TaskSpec(Task.SENTENCE_EMBEDDINGS, names=("sentence-embeddings", "sentence-similarity"),
+             architecture_suffixes=(), auto_model="AutoModel", output_names=("last_hidden_state",),
+             csv_columns=("text",), parse_request=parse_embeddings_request, served_model=SentenceEmbeddingsModel,
+             weights_dir=transformer_dir, owns_directory=is_sentence_transformers_dir,
+             parameters=EMBEDDINGS_PARAMETERS),
     # The transformers pipeline's per-token hidden states (AWS's Hugging Face toolkit serves this task).
     TaskSpec(Task.FEATURE_EXTRACTION, names=("feature-extraction",), architecture_suffixes=(),
              auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),

@@ -24,6 +24,7 @@ def model_dir(tmp_path: Path, config: dict) -> Path:
     ([], "question-answering", Task.QUESTION_ANSWERING),
     (["BertModel"], "feature-extraction", Task.FEATURE_EXTRACTION),
     (["BertModel"], "Sentence-Embeddings", Task.SENTENCE_EMBEDDINGS),
+    (["BertModel"], "sentence-similarity", Task.SENTENCE_EMBEDDINGS),  # the Hub's name: similarity is served there
 ])
 def test_task_from_architectures_or_hf_task(tmp_path, architectures, forced, task):
     assert detect_task(model_dir(tmp_path, {"architectures": architectures}), forced).task is task
@@ -54,7 +55,7 @@ def test_unsupported_tasks_are_refused_clearly(tmp_path, config, forced, fragmen
 
 def test_every_name_of_every_task_is_accepted_and_listed_in_the_refusal(tmp_path):
     assert set(ALIASES) == {"question-answering", "text-classification", "sentiment-analysis",
-                            "sentence-embeddings", "feature-extraction"}
+                            "sentence-embeddings", "sentence-similarity", "feature-extraction"}
     with pytest.raises(ConfigurationError) as caught:
         detect_task(model_dir(tmp_path, {}), "translation")
     assert all(name in str(caught.value) for name in ALIASES)
