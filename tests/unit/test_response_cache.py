@@ -12,7 +12,6 @@ from hf_serving.caching import keys
 from hf_serving.caching.response_cache import ResponseCache, x_cache
 from hf_serving.caching.stores import MemoryStore, RedisStore, redact
 from hf_serving.errors import ConfigurationError
-from hf_serving.observability import stage_clock
 from hf_serving.observability.worker_metrics import WorkerMetrics
 from hf_serving.settings import Settings
 from hf_serving.tasks.question_answering.answerer import QAInput, QAParameters
@@ -51,15 +50,14 @@ def test_the_memory_store_is_an_lru_bounded_in_bytes_with_a_ttl():
 
 
 class Model:
-    """answer() that says which items it was asked for, and reports one token count per item as tasks do."""
+    """answer() that says which items it was asked for, with one token count per item as tasks give them."""
 
     def __init__(self) -> None:
         self.asked: list[list[str]] = []
 
-    def answer(self, items: list[str], parameters: object) -> list[object]:
+    def answer(self, items: list[str], parameters: object) -> list[tuple[object, int]]:
         self.asked.append(list(items))
-        stage_clock.tokens([len(item) for item in items])
-        return [{"label": item.upper(), "score": 0.5} for item in items]
+        return [({"label": item.upper(), "score": 0.5}, len(item)) for item in items]
 
 
 def cache_for(store) -> ResponseCache:
@@ -69,21 +67,15 @@ def cache_for(store) -> ResponseCache:
 
 def test_only_the_misses_go_through_the_model_and_answers_keep_their_order():
     model, cache = Model(), cache_for(MemoryStore(1 << 20, 60))
-    clock = stage_clock.begin()
-    try:
-        assert cache.answer(["b", "a"], None, model.answer) == [{"label": "B", "score": 0.5},
-                                                               {"label": "A", "score": 0.5}]
-        first = stage_clock.cached_since(0)
-        mark, tokens_mark = stage_clock.cache_mark(), stage_clock.mark()
-        got = cache.answer(["a", "cc", "b", "cc"], None, model.answer)
-        assert [entry["label"] for entry in got] == ["A", "CC", "B", "CC"]
-        assert model.asked == [["b", "a"], ["cc"]]  # the repeat of "cc" in one call: answered once
-        assert first == [False, False] and stage_clock.cached_since(mark) == [True, False, True, False]
-        assert stage_clock.tokens_since(tokens_mark) == [0, 2, 0, 0]  # the hits and the repeat read nothing
-        assert cache.answer(["a", "b"], None, model.answer) and model.asked[-1] == ["cc"]
-        assert clock.item_cached[-2:] == [True, True] and clock.item_tokens[-2:] == [0, 0]
-    finally:
-        stage_clock.end()
+    assert cache.answer(["b", "a"], None, model.answer) == [({"label": "B", "score": 0.5}, 1, False),
+                                                           ({"label": "A", "score": 0.5}, 1, False)]
+    got = cache.answer(["a", "cc", "b", "cc"], None, model.answer)
+    assert [result["label"] for result, _, _ in got] == ["A", "CC", "B", "CC"]
+    assert model.asked == [["b", "a"], ["cc"]]  # the repeat of "cc" in one call: answered once
+    assert [hit for _, _, hit in got] == [True, False, True, False]
+    assert [tokens for _, tokens, _ in got] == [0, 2, 0, 0]  # the hits and the repeat read nothing
+    again = cache.answer(["a", "b"], None, model.answer)
+    assert model.asked[-1] == ["cc"] and [(tokens, hit) for _, tokens, hit in again] == [(0, True), (0, True)]
     assert (x_cache([True, True]), x_cache([True, False]), x_cache([False]), x_cache([])) == (
         "hit", "partial", "miss", "miss")
 
@@ -128,7 +120,9 @@ def test_redis_keeps_answers_with_the_ttl_and_the_password(redis_server):
     url = f"redis://127.0.0.1:{redis_server.port}/3"
     store = RedisStore(url, redis_server.password, ttl_s=120, timeout_s=0.05, on_error=errors.append)
     model, cache = Model(), cache_for(store)
-    assert cache.answer(["a", "b"], None, model.answer) == cache.answer(["a", "b"], None, model.answer)
+    first, second = (cache.answer(["a", "b"], None, model.answer) for _ in range(2))
+    assert [result for result, _, _ in first] == [result for result, _, _ in second]
+    assert [hit for _, _, hit in first + second] == [False, False, True, True]
     assert model.asked == [["a", "b"]] and errors == []
     direct = redis.Redis(port=redis_server.port, db=3, password=redis_server.password)
     stored = direct.keys(keys.KEY_PREFIX + "*")
@@ -159,7 +153,7 @@ def test_redis_unreachable_slow_or_restarted_is_answered_without_the_cache(redis
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.2)
     started = time.monotonic()
-    assert cache.answer(["a"], None, model.answer) == [{"label": "A", "score": 0.5}]
+    assert [r for r, _, _ in cache.answer(["a"], None, model.answer)] == [{"label": "A", "score": 0.5}]
     assert time.monotonic() - started < 0.5 and errors and model.asked[-1] == ["a"]
     sleeper.wait()
     # Then resting: for RETRY_AFTER_S no call reaches Redis (no timeout paid per request).
@@ -170,14 +164,15 @@ def test_redis_unreachable_slow_or_restarted_is_answered_without_the_cache(redis
     # Unreachable: stopped.
     redis_server.stop()
     time.sleep(1.1)
-    assert cache.answer(["c"], None, model.answer) == [{"label": "C", "score": 0.5}]
+    assert [r for r, _, _ in cache.answer(["c"], None, model.answer)] == [{"label": "C", "score": 0.5}]
     assert len(errors) == failures + 1
     # Restarted (empty, on the same port): the store reconnects by itself once its rest is over.
     redis_server.start()
     time.sleep(1.1)
     cache.answer(["d"], None, model.answer)
     asked = len(model.asked)
-    assert cache.answer(["d"], None, model.answer) == [{"label": "D", "score": 0.5}] and len(model.asked) == asked
+    assert [r for r, _, _ in cache.answer(["d"], None, model.answer)] == [{"label": "D", "score": 0.5}]
+    assert len(model.asked) == asked
     assert blocker.ping()
     blocker.close()
     store.client.close()

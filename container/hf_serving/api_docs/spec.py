@@ -6,7 +6,10 @@ Written by the launcher into its runtime directory, beside nginx's configuration
 - the request examples of the task this container serves come first, so that the example /docs fills in is one the
   served model answers (each example names its task with `x-task`); a multi-model endpoint keeps the order;
 - the API key's security schemes (the Authorize button) are there only when SERVE_API_KEY is set, and then every
-  operation that is not open says it needs one.
+  operation that is not open says it needs one;
+- each task's parameters schema (components.schemas.QAParameters, ...) is the one its declaration produces
+  (tasks/parameters.py, handed in by the launcher), so /docs shows what the validator accepts; docs/openapi.yaml
+  holds a pointer to the declaration in its place.
 """
 
 from __future__ import annotations
@@ -34,11 +37,13 @@ def load(source: Path = SOURCE) -> dict[str, Any]:
     return document
 
 
-def tailored(document: dict[str, Any], task: str | None, api_key: bool) -> dict[str, Any]:
+def tailored(document: dict[str, Any], task: str | None, api_key: bool,
+             schemas: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """`document` for this container: `task` is the served task's name (None on a multi-model endpoint), `api_key`
-    whether SERVE_API_KEY is set."""
+    whether SERVE_API_KEY is set, `schemas` the tasks' declared parameter schemas by name."""
     served = copy.deepcopy(document)
     served["servers"] = copy.deepcopy(SAME_ORIGIN)
+    served.setdefault("components", {}).setdefault("schemas", {}).update(copy.deepcopy(schemas or {}))
     if task is not None:
         bodies = [operation.get("requestBody") or {} for operation in _operations(served)]
         bodies += served.get("components", {}).get("requestBodies", {}).values()  # shared by /invocations, /predict
@@ -82,9 +87,10 @@ def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _text)
 
 
-def write(runtime_dir: Path, task: str | None, api_key: bool, source: Path = SOURCE) -> tuple[Path, Path]:
+def write(runtime_dir: Path, task: str | None, api_key: bool, schemas: dict[str, dict[str, Any]] | None = None,
+          source: Path = SOURCE) -> tuple[Path, Path]:
     """openapi.json and openapi.yaml in `runtime_dir`, the same document; readable by nginx's workers."""
-    document = tailored(load(source), task, api_key)
+    document = tailored(load(source), task, api_key, schemas)
     as_json = runtime_dir / JSON_NAME
     as_yaml = runtime_dir / YAML_NAME
     as_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

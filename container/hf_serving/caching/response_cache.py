@@ -18,7 +18,6 @@ from typing import Any
 
 from hf_serving.caching.keys import item_key, model_identity
 from hf_serving.caching.stores import MemoryStore, RedisStore, Store, redact
-from hf_serving.observability import stage_clock
 from hf_serving.observability.worker_metrics import WorkerMetrics
 from hf_serving.settings import Settings
 
@@ -35,7 +34,9 @@ class ResponseCache:
         self.encode, self.decode = encode, decode
 
     def answer(self, items: Sequence[Any], parameters: Any,
-               compute: Callable[[list[Any], Any], list[object]]) -> list[object]:
+               compute: Callable[[list[Any], Any], list[tuple[Any, int]]]) -> list[tuple[Any, int, bool]]:
+        """Per item (its result, the tokens the model read for it, found in the store): a hit, and a repeat of an
+        item computed in this call, read no tokens."""
         keys = [item_key(self.identity, item, parameters) for item in items]
         distinct = list(dict.fromkeys(keys))
         found: dict[str, object] = {}
@@ -47,26 +48,18 @@ class ResponseCache:
                     pass
         hits = [key in found for key in keys]
         missing = [key for key in distinct if key not in found]
-        counted = stage_clock.mark()
+        tokens: dict[str, int] = {}
         if missing:
             first: dict[str, Any] = {}
             for key, item in zip(keys, items, strict=True):
                 first.setdefault(key, item)
-            computed = compute([first[key] for key in missing], parameters)
-            read = stage_clock.tokens_since(counted)
-            fresh = dict(zip(missing, computed, strict=True))
+            fresh = dict(zip(missing, compute([first[key] for key in missing], parameters), strict=True))
             self.store.set_many({key: json.dumps(self.encode(result), separators=(",", ":")).encode()
-                                 for key, result in fresh.items()})
-            found.update(fresh)
-            if len(read) == len(missing):  # each item's own count: 0 for a hit or a repeat the model did not read
-                tokens = dict(zip(missing, read, strict=True))
-                stage_clock.replace_tokens_since(counted, [
-                    tokens.pop(key, 0) if not hit else 0 for key, hit in zip(keys, hits, strict=True)])
-        else:
-            stage_clock.tokens([0] * len(keys))
-        stage_clock.cached(hits)
+                                 for key, (result, _) in fresh.items()})
+            found.update((key, result) for key, (result, _) in fresh.items())
+            tokens = {key: count for key, (_, count) in fresh.items()}
         self.metrics.cache_lookups(sum(hits), len(hits) - sum(hits))
-        return [found[key] for key in keys]
+        return [(found[key], 0 if hit else tokens.pop(key, 0), hit) for key, hit in zip(keys, hits, strict=True)]
 
 
 def describe(settings: Settings) -> str:

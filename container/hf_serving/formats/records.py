@@ -71,6 +71,16 @@ def decode_csv(text: str) -> RecordBatch:
     return RecordBatch(media.CSV, list(rows))
 
 
+def csv_row_payload(row: object, columns: tuple[str, ...]) -> object:
+    """A CSV row as the JSON payload it stands for, by the task's columns: one column is the text, several are the
+    named fields of an object (question answering's question,context)."""
+    if not isinstance(row, list) or len(row) != len(columns):
+        quote = " (quote it if it holds commas)" if len(columns) == 1 else ""
+        raise BadRequest(f"a row must have {len(columns)} column{'s' if len(columns) > 1 else ''}: "
+                         f"{','.join(columns)}{quote}")
+    return row[0] if len(columns) == 1 else dict(zip(columns, row, strict=True))
+
+
 def error_record(exc: BaseException, line: int) -> dict:
     _, code, message = status_and_message(exc)
     return {"error": {"code": code, "message": message, "line": line}}

@@ -55,7 +55,7 @@ from hf_serving.serving.worker_reports import (
 )
 from hf_serving.settings import Settings
 from hf_serving.tasks.explaining import MAX_EXPLAINED_ITEMS, MAX_STEPS
-from hf_serving.tasks.registry import detect_task
+from hf_serving.tasks.registry import detect_task, parameter_schemas
 
 log = logging.getLogger("hf_serving.serve")
 
@@ -178,7 +178,7 @@ class Stack:
             return 1
         if self.settings.docs:  # /openapi.json and /openapi.yaml, for this container (api_docs/spec.py)
             spec.write(self.runtime_dir, self.task_spec.task.value if self.task_spec is not None else None,
-                       api_key=self.settings.api_key is not None)
+                       api_key=self.settings.api_key is not None, schemas=parameter_schemas())
         self.nginx_conf = nginx.write_config(self.runtime_dir, self._nginx_values())
         mms.write_runtime_files(self.runtime_dir, self.mms_config, single_model=self.lifecycle is None,
                                 explanation_worker=self.explanation_worker)

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from hf_serving.formats.media import JSON
-from hf_serving.formats.records import RecordBatch
-from hf_serving.observability import stage_clock
+from hf_serving.formats.records import RecordBatch, RecordResults
 from hf_serving.observability.request_timing import RequestTiming
 from hf_serving.observability.stage_clock import StageClock
 from hf_serving.serving.hook_runner import HookRunner
 from hf_serving.serving.request_context import RequestContext
+from hf_serving.tasks.base import Counted
 
 log = logging.getLogger("hf_serving.requests")
 
@@ -63,10 +63,16 @@ class Pending:
                    context.get_request_header("Accept"))
 
 
+def take_usage(model: Any) -> Counted | None:
+    """What the served model's last predict() cost, if the model is ours (a user's model_fn may return anything)."""
+    take = getattr(model, "take_usage", None)
+    return take() if callable(take) else None
+
+
 def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: StageClock) -> Outcome:
     """One request through transform_fn, or input_fn -> predict_fn -> output_fn, each stage timed."""
-    tokenised, counted, begun = clock.tokenise_s, stage_clock.mark(), time.perf_counter()
-    looked_up = stage_clock.cache_mark()
+    tokenised, begun = clock.tokenise_s, time.perf_counter()
+    take_usage(hooks.model)  # a previous request's, never this one's
     if hooks.uses_transform_fn():
         outcome = attempt(hooks.transform, p.body, p.content_type, p.accept, p.context)
         timing.tokenise_s = clock.tokenise_s - tokenised
@@ -82,10 +88,15 @@ def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: Stage
         timing.tokenise_s = decoded - begun + inside
         timing.inference_s = predicted - decoded - inside
         timing.encode_s = time.perf_counter() - predicted
-    counts = stage_clock.tokens_since(counted)
-    if counts and not isinstance(outcome, BaseException):
-        timing.tokens = sum(counts)
-    timing.cached = stage_clock.cached_since(looked_up)
+        if isinstance(prediction, RecordResults):  # the default predict_fn on JSON Lines or CSV: per record
+            known = [count for count in prediction.tokens or [] if count is not None]
+            timing.tokens = sum(known) if known else None
+            timing.cached = [hit for hits in prediction.cached or [] for hit in hits]
+    usage = take_usage(hooks.model)
+    if usage is not None:
+        timing.tokens, timing.cached = usage.tokens, usage.cached
+    if isinstance(outcome, BaseException):
+        timing.tokens = None
     return outcome
 
 def run_together(hooks: HookRunner, pending: list[Pending], timings: list[RequestTiming],
@@ -111,9 +122,12 @@ def run_together(hooks: HookRunner, pending: list[Pending], timings: list[Reques
         timings[index].inference_s += shared - inside
     for index, p in enumerate(pending):
         if index not in together and not isinstance(decoded[index], BaseException):
-            tokenised, begun, looked_up = clock.tokenise_s, time.perf_counter(), stage_clock.cache_mark()
+            tokenised, begun = clock.tokenise_s, time.perf_counter()
+            take_usage(hooks.model)
             predictions[index] = attempt(hooks.predict, decoded[index], p.context)
-            timings[index].cached = stage_clock.cached_since(looked_up)
+            usage = take_usage(hooks.model)
+            if usage is not None:
+                timings[index].tokens, timings[index].cached = usage.tokens, usage.cached
             inside = clock.tokenise_s - tokenised
             timings[index].tokenise_s += inside
             timings[index].inference_s += time.perf_counter() - begun - inside

@@ -18,20 +18,19 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from hf_serving.deadline import DeadlineExceeded
 from hf_serving.engines.base import Engine
-from hf_serving.errors import BadRequest, PayloadTooLarge, ResponseTooLarge, ServingError
+from hf_serving.errors import PayloadTooLarge, ResponseTooLarge, ServingError
 from hf_serving.formats.media import CSV
-from hf_serving.formats.records import RecordBatch, RecordResults
-from hf_serving.observability import stage_clock
+from hf_serving.formats.records import RecordBatch, RecordResults, csv_row_payload
 from hf_serving.tasks.explaining import NO_EXPLAINER, AttributorSource
 from hf_serving.tasks.parameters import ParameterSpec
 
 
 class AnswerCache(Protocol):
-    """The response cache as a model sees it (caching/response_cache.py): answers from the store, the rest from
-    compute."""
+    """The response cache as a model sees it (caching/response_cache.py): per item (its result, the tokens the model
+    read for it, whether the store had it), from the store where it can, the rest from compute's (result, tokens)."""
 
     def answer(self, items: Sequence[Any], parameters: Any,
-               compute: Callable[[list[Any], Any], list[object]]) -> list[object]: ...
+               compute: Callable[[list[Any], Any], list[tuple[Any, int]]]) -> list[tuple[Any, int, bool]]: ...
 
 
 class Task(enum.Enum):
@@ -49,6 +48,10 @@ class ServedModel(Protocol):
 
     def predict(self, payload: object) -> object:
         """Validate one decoded JSON payload (BadRequest naming the field) and answer it."""
+        ...
+
+    def take_usage(self) -> Counted | None:
+        """What the last predict() cost (its tokens, the response cache's hits), once; None if nothing since."""
         ...
 
     def predict_records(self, batch: RecordBatch) -> RecordResults:
@@ -91,8 +94,6 @@ MIN_NUMBER_BYTES = 4
 
 Item = TypeVar("Item")
 Parameters = TypeVar("Parameters", bound=Hashable)
-
-
 Result = TypeVar("Result")
 
 
@@ -103,6 +104,25 @@ class ItemAnswer(Generic[Result]):
 
     result: Result
     tokens: int
+
+
+@dataclass(frozen=True)
+class Answered(Generic[Result]):
+    """One item as the batch stage sees it: answer()'s result and tokens, and whether the response cache had it
+    (then the model read no tokens for it)."""
+
+    result: Result
+    tokens: int
+    cached: bool
+
+
+@dataclass(frozen=True)
+class Counted:
+    """One request's formatted answer, with what its items cost: the metrics and X-Cache read it."""
+
+    result: object
+    tokens: int
+    cached: list[bool]  # per item, in order; empty without a response cache
 
 
 @dataclass(frozen=True)
@@ -139,9 +159,12 @@ class TaskSpec:
     parameters: ParameterSpec | None = None
 
 
-class BatchedModel(ABC, Generic[Item, Parameters]):
-    """A served model of one task. Subclasses give `answer` (one model pass for many items), `format` and
-    `warmup_payload`; the registry's row gives the task, its request parser and its CSV columns."""
+class BatchedModel(ABC, Generic[Item, Parameters, Result]):
+    """A served model of one task, in named stages as LitServe's LitAPI has them: the registry row's parser decodes
+    a request into items and parameters; `answer` computes one result per item from as few model passes as the
+    engine's batch size allows; `format` shapes one request's response from its items' results. Between them this
+    class batches (records sharing parameters answered together, each bad record its own error), slices the text,
+    consults the response cache, and checks that every stage gave one result per item."""
 
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         self.spec = spec
@@ -151,23 +174,26 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         self.engine = parts.engine
         self.answer_limit_bytes = parts.answer_limit_bytes
         self.cache: AnswerCache | None = None  # RESPONSE_CACHE (caching/response_cache.py attaches it)
+        # The last predict()'s answer and cost, until the handler takes it for /metrics and X-Cache: a user's
+        # predict_fn calls predict() with no way to hand the cost back itself.
+        self._last: Counted | None = None
 
     def use_cache(self, cache: AnswerCache) -> None:
         self.cache = cache
 
-    def encode_result(self, result: object) -> object:
+    def encode_result(self, result: Result) -> object:
         """One answer() result as JSON, for the response cache (the tasks whose results are JSON already: as is)."""
         return result
 
-    def decode_result(self, stored: object) -> object:
-        return stored
+    def decode_result(self, stored: object) -> Result:
+        return stored  # type: ignore[return-value]  # what encode_result stored: JSON results are their own form
 
     @abstractmethod
-    def answer(self, items: list[Item], parameters: Parameters) -> list[object]:
+    def answer(self, items: list[Item], parameters: Parameters) -> list[ItemAnswer[Result]]:
         """One result per item, in order, from as few model passes as the engine's batch size allows."""
 
     @abstractmethod
-    def format(self, request: ParsedRequest[Item, Parameters], results: list[object]) -> object:
+    def format(self, request: ParsedRequest[Item, Parameters], results: list[Result]) -> object:
         """The response body's shape for this request (one result, or a list)."""
 
     @abstractmethod
@@ -182,9 +208,19 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
         return 0
 
     def predict(self, payload: object) -> object:
+        self._last = None
         request = self.parse(payload)
         self._refuse_a_surely_too_large_answer([request])
-        return self.format(request, self._answer_in_slices(request.items, request.parameters))
+        self._last = self._counted(request, self._answer_in_slices(request.items, request.parameters))
+        return self._last.result
+
+    def take_usage(self) -> Counted | None:
+        last, self._last = self._last, None
+        return last
+
+    def _counted(self, request: ParsedRequest, answered: list[Answered[Result]]) -> Counted:
+        return Counted(self.format(request, [item.result for item in answered]), sum(item.tokens for item in answered),
+                       [item.cached for item in answered] if self.cache is not None else [])
 
     def _refuse_a_surely_too_large_answer(self, requests: Sequence[object]) -> None:
         """Before any model pass: a 413 when the numbers alone of the answer are over the limit (1,000,000 texts
@@ -202,9 +238,9 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
             raise ResponseTooLarge.over(f"{what} {numbers:,} numbers, at least {numbers * MIN_NUMBER_BYTES:,} bytes",
                                         self.answer_limit_bytes)
 
-    def _answer_in_slices(self, items: list[Item], parameters: Parameters) -> list[object]:
+    def _answer_in_slices(self, items: list[Item], parameters: Parameters) -> list[Answered[Result]]:
         """answer() on consecutive slices of about SLICE_CHARS of text each (at least one item), results in order."""
-        results: list[object] = []
+        answered: list[Answered[Result]] = []
         start = 0
         while start < len(items):
             end, size = start + 1, item_chars(items[start])
@@ -212,84 +248,80 @@ class BatchedModel(ABC, Generic[Item, Parameters]):
                 size += item_chars(items[end])
                 end += 1
             if self.cache is not None:
-                results.extend(self.cache.answer(items[start:end], parameters, self.answer))
+                answered.extend(Answered(result, tokens, hit) for result, tokens, hit
+                                in self.cache.answer(items[start:end], parameters, self._computed))
             else:
-                results.extend(self.answer(items[start:end], parameters))
+                answered.extend(Answered(result, tokens, False)
+                                for result, tokens in self._computed(items[start:end], parameters))
             start = end
-        return results
+        return answered
+
+    def _computed(self, items: list[Item], parameters: Parameters) -> list[tuple[Result, int]]:
+        """answer()'s results and tokens, checked to be one per item: a task that lost one is a bug to report, not
+        an answer shifted onto the next item."""
+        found = self.answer(items, parameters)
+        if len(found) != len(items):
+            raise RuntimeError(f"{self.task.value} answered {len(found)} results for {len(items)} items")
+        return [(item.result, item.tokens) for item in found]
 
     def predict_records(self, batch: RecordBatch) -> RecordResults:
         requests = [self._parse_record(record, batch.format) for record in batch.records]
         if batch.format == CSV:
             strict_csv(requests)
         self._refuse_a_surely_too_large_answer(requests)
-        results: list[object] = list(requests)  # errors stay in place; requests are replaced by answers
-        tokens: list[int | None] = [None] * len(requests)
-        cached: list[list[bool]] = [[] for _ in requests]
+        outcomes: list[Counted | ServingError | None] = [
+            request if isinstance(request, ServingError) else None for request in requests]
         groups: dict[Hashable, list[tuple[int, ParsedRequest]]] = {}
         for index, request in enumerate(requests):
             if not isinstance(request, ParsedRequest):
                 continue
             largest = max((item_chars(item) for item in request.items), default=0)
             if largest > RECORD_CHARS:
-                results[index] = PayloadTooLarge(f"a record's text is {largest:,} characters, over the "
-                                                 f"{RECORD_CHARS:,} one record may hold")
+                outcomes[index] = PayloadTooLarge(f"a record's text is {largest:,} characters, over the "
+                                                  f"{RECORD_CHARS:,} one record may hold")
             else:
                 groups.setdefault(request.parameters, []).append((index, request))
         for parameters, group in groups.items():
-            self._answer_together(group, parameters, results, tokens, cached)
+            for index, outcome in self._answer_together(group, parameters):
+                outcomes[index] = outcome
+        results: list[object] = [outcome.result if isinstance(outcome, Counted) else outcome for outcome in outcomes]
         if batch.format == CSV:
             strict_csv(results)
-        return RecordResults(batch.format, results, tokens, cached if self.cache is not None else None)
+        return RecordResults(batch.format, results,
+                             [outcome.tokens if isinstance(outcome, Counted) else None for outcome in outcomes],
+                             [outcome.cached if isinstance(outcome, Counted) else [] for outcome in outcomes]
+                             if self.cache is not None else None)
 
-    def _answer_together(self, group: list[tuple[int, ParsedRequest]], parameters: Any,
-                         results: list[object], tokens: list[int | None], cached: list[list[bool]]) -> None:
-        """One model pass for every record that shares these parameters; one by one if one of them fails. Each
-        record's tokens are its own items' counts, which the task reports in item order (tasks/text_batches.py),
-        and so are its items' response-cache lookups."""
-        counted, looked_up = stage_clock.mark(), stage_clock.cache_mark()
+    def _answer_together(self, group: list[tuple[int, ParsedRequest]],
+                         parameters: Any) -> list[tuple[int, Counted | ServingError]]:
+        """One model pass for every record that shares these parameters; one by one if one of them fails. Returns
+        each record's outcome: its answer with its own items' tokens and cache hits, or its error."""
         try:
             flat = self._answer_in_slices([item for _, request in group for item in request.items], parameters)
         except DeadlineExceeded as exc:  # out of time for all of them: trying each again would only be later
-            for index, _ in group:
-                results[index] = exc
-            return
+            return [(index, exc) for index, _ in group]
         except ServingError:  # one record's items failed the model (QA: a question too long): find which
+            outcomes: list[tuple[int, Counted | ServingError]] = []
             for index, request in group:
-                counted, looked_up = stage_clock.mark(), stage_clock.cache_mark()
                 try:
-                    results[index] = self.format(request, self._answer_in_slices(request.items, parameters))
-                    tokens[index] = sum(stage_clock.tokens_since(counted))
+                    outcomes.append((index, self._counted(request, self._answer_in_slices(request.items, parameters))))
                 except ServingError as exc:
-                    results[index] = exc
-                cached[index] = stage_clock.cached_since(looked_up)
-            return
-        per_item, per_item_cached = stage_clock.tokens_since(counted), stage_clock.cached_since(looked_up)
+                    outcomes.append((index, exc))
+            return outcomes
+        together: list[tuple[int, Counted | ServingError]] = []
         offset = 0
         for index, request in group:
-            results[index] = self.format(request, flat[offset:offset + len(request.items)])
-            if len(per_item) == len(flat):  # else the task did not report every item: unknown, not guessed
-                tokens[index] = sum(per_item[offset:offset + len(request.items)])
-            if len(per_item_cached) == len(flat):
-                cached[index] = per_item_cached[offset:offset + len(request.items)]
+            together.append((index, self._counted(request, flat[offset:offset + len(request.items)])))
             offset += len(request.items)
+        return together
 
     def _parse_record(self, record: object, record_format: str) -> ParsedRequest | ServingError:
         if isinstance(record, ServingError):
             return record
         try:
-            return self.parse(self._csv_payload(record) if record_format == CSV else record)
+            return self.parse(csv_row_payload(record, self.csv_columns) if record_format == CSV else record)
         except ServingError as exc:
             return exc
-
-    def _csv_payload(self, row: object) -> object:
-        """A CSV row as the JSON payload it stands for: one column is the text, several are named fields."""
-        columns = self.csv_columns
-        if not isinstance(row, list) or len(row) != len(columns):
-            quote = " (quote it if it holds commas)" if len(columns) == 1 else ""
-            raise BadRequest(f"a row must have {len(columns)} column{'s' if len(columns) > 1 else ''}: "
-                             f"{','.join(columns)}{quote}")
-        return row[0] if len(columns) == 1 else dict(zip(columns, row, strict=True))
 
 
 def item_chars(item: object) -> int:

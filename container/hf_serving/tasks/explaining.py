@@ -26,7 +26,7 @@ import numpy as np
 
 from hf_serving.engines.base import Attribution, Attributor
 from hf_serving.errors import BadRequest
-from hf_serving.formats.media import json_type_name
+from hf_serving.tasks.parameters import Boolean, Integer, ParameterSpec, Values
 
 METHOD = "integrated_gradients"
 MAX_EXPLAINED_ITEMS = 8
@@ -56,17 +56,29 @@ class ExplainRequest:
     steps: int = DEFAULT_STEPS
 
 
-def explain_request(parameters: Mapping[str, object]) -> ExplainRequest:
-    """explain and explain_steps from a request's parameters (the caller checks for unknown names)."""
-    enabled = parameters.get("explain", False)
-    if not isinstance(enabled, bool):
-        raise BadRequest(f"parameters.explain must be true or false, not {json_type_name(enabled)}")
-    steps = parameters.get("explain_steps", DEFAULT_STEPS)
-    if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_STEPS:
-        raise BadRequest(f"parameters.explain_steps must be an integer from 1 to {MAX_STEPS}")
-    if "explain_steps" in parameters and not enabled:
+PARAMETERS = (
+    Boolean("explain", default=False, description=(
+        "Also return, with each prediction, the attribution of every token of its input (integrated gradients on "
+        f"the float32 model; see `Explanation`). At most {MAX_EXPLAINED_ITEMS} inputs per request. Answered by a "
+        "worker of its own on a single-model endpoint (a 400 on a multi-model endpoint, or with "
+        "`SERVE_EXPLAIN=off`).")),
+    Integer("explain_steps", default=DEFAULT_STEPS, minimum=1, maximum=MAX_STEPS, description=(
+        f"With `explain`, the integral's first number of steps; they double (up to {MAX_STEPS}) until the "
+        "attributions add up to the output's change within 1% (or 0.001).")),
+)
+_SPEC = ParameterSpec("ExplainParameters", PARAMETERS)
+
+
+def explain_from(values: Values) -> ExplainRequest:
+    """explain and explain_steps from a task's parsed parameters (tasks/parameters.py), which declare PARAMETERS."""
+    if values.given("explain_steps") and not values["explain"]:
         raise BadRequest("parameters.explain_steps needs parameters.explain: true")
-    return ExplainRequest(enabled, steps)
+    return ExplainRequest(values["explain"], values["explain_steps"])
+
+
+def explain_request(parameters: Mapping[str, object]) -> ExplainRequest:
+    """explain and explain_steps from a request's raw parameters (the caller checks for unknown names)."""
+    return explain_from(_SPEC.parse({name: parameters[name] for name in NAMES if name in parameters}))
 
 
 def check_item_count(explain: ExplainRequest, items: int, what: str) -> None:

@@ -16,7 +16,7 @@ involves two parameters (QA's doc_stride < max_seq_len) stays with the task, aft
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 from hf_serving.errors import BadRequest
@@ -31,11 +31,13 @@ class Parameter:
     """One parameter: its name, default, whether null is a value, and its words for /docs."""
 
     name: str
+    _: KW_ONLY  # the rest by name: Choice("aggregation_strategy", ("none", "simple"), default="none")
     default: Any = None
     nullable: bool = False
     null_means: str = ""  # what null asks for, in the error message ("for every label")
     description: str = ""
     check: Check | None = None
+    required: bool = False  # a request without it is a 400 ("parameters.candidate_labels is missing")
 
     def parse(self, value: object) -> Any:
         if value is None and self.nullable:
@@ -78,7 +80,7 @@ class _Invalid:
 _INVALID: Any = _Invalid()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Integer(Parameter):
     minimum: int | None = None
     maximum: int | None = None
@@ -109,7 +111,7 @@ class Integer(Parameter):
         return schema
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Number(Parameter):
     minimum: float | None = None
     maximum: float | None = None
@@ -172,7 +174,7 @@ class Choice(Parameter):
         return {"type": "string", "enum": list(self.choices)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Text(Parameter):
     """A string; non_blank refuses "" and whitespace."""
 
@@ -199,7 +201,7 @@ class Text(Parameter):
         return schema
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Texts(Parameter):
     """A list of non-empty strings, or one string (split at commas where comma_separated, as the zero-shot pipeline
     splits candidate_labels); always read as a tuple."""
@@ -288,6 +290,9 @@ class ParameterSpec:
         unknown = sorted(str(name) for name in raw if name not in self.names)
         if unknown:
             raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(self.names)})")
+        for parameter in self.parameters:
+            if parameter.required and parameter.name not in raw:
+                raise BadRequest(f"parameters.{parameter.name} is missing: it is required")
         values = {parameter.name: parameter.parse(raw[parameter.name]) if parameter.name in raw
                   else parameter.default for parameter in self.parameters}
         return Values(values, frozenset(raw))
@@ -297,5 +302,8 @@ class ParameterSpec:
         schema: dict[str, Any] = {"type": "object", "additionalProperties": False}
         if self.description:
             schema["description"] = self.description
+        required = [parameter.name for parameter in self.parameters if parameter.required]
+        if required:
+            schema["required"] = required
         schema["properties"] = {parameter.name: parameter.schema() for parameter in self.parameters}
         return schema

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from hf_serving.errors import ConfigurationError
 from hf_serving.tasks.base import Task, TaskSpec
 from hf_serving.tasks.feature_extraction.served import FeatureExtractionModel
+from hf_serving.tasks.question_answering.answerer import PARAMETERS as QA_PARAMETERS
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
 from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
@@ -25,7 +27,8 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.QUESTION_ANSWERING, names=("question-answering",),
              architecture_suffixes=("ForQuestionAnswering",), auto_model="AutoModelForQuestionAnswering",
              output_names=("start_logits", "end_logits"), csv_columns=("question", "context"),
-             parse_request=parse_qa_request, served_model=QuestionAnsweringModel, explainable=True),
+             parse_request=parse_qa_request, served_model=QuestionAnsweringModel, explainable=True,
+             parameters=QA_PARAMETERS),
     TaskSpec(Task.TEXT_CLASSIFICATION, names=("text-classification", "sentiment-analysis"),
              architecture_suffixes=("ForSequenceClassification",), auto_model="AutoModelForSequenceClassification",
              output_names=("logits",), csv_columns=("text",),
@@ -47,6 +50,12 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
+
+
+def parameter_schemas() -> dict[str, dict[str, Any]]:
+    """Every task's parameters as OpenAPI schemas, by their names under components.schemas (api_docs/spec.py)."""
+    return {spec.parameters.schema_name: spec.parameters.schema() for spec in TASKS.values()
+            if spec.parameters is not None}
 
 
 def read_config(model_dir: Path) -> dict:

@@ -20,7 +20,8 @@ Row = TypeVar("Row")
 
 
 def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int, truncation_side: str = "right") -> list[dict]:
-    """One dict of token lists per text, truncated to max_length tokens from the given side."""
+    """One dict of token lists per text, truncated to max_length tokens from the given side; len(row["input_ids"]) is
+    what the model reads of it."""
     default_side = tokenizer.truncation_side
     tokenizer.truncation_side = truncation_side  # read at each call; a worker tokenises one request at a time
     try:
@@ -28,9 +29,7 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int, truncation_s
             encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
     finally:
         tokenizer.truncation_side = default_side
-    rows = [{name: encoded[name][index] for name in encoded} for index in range(len(texts))]
-    stage_clock.tokens([len(row["input_ids"]) for row in rows])
-    return rows
+    return [{name: encoded[name][index] for name in encoded} for index in range(len(texts))]
 
 
 def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],

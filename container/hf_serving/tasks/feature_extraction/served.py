@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from hf_serving.tasks import text_batches
-from hf_serving.tasks.base import BatchedModel, LoadedParts, ParsedRequest, TaskSpec
+from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, ParsedRequest, TaskSpec
 
 
-class FeatureExtractionModel(BatchedModel[str, None]):
+class FeatureExtractionModel(BatchedModel[str, None, object]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
         self.tokenizer = parts.tokenizer
@@ -24,10 +24,11 @@ class FeatureExtractionModel(BatchedModel[str, None]):
     def numbers_per_item(self, parameters: None) -> int:
         return self.hidden_size  # one token's at least: a text has one or more
 
-    def answer(self, items: list[str], parameters: None) -> list[object]:
+    def answer(self, items: list[str], parameters: None) -> list[ItemAnswer[object]]:
         rows = text_batches.tokenize(self.tokenizer, items, self.max_length)
         self._refuse_states_over_the_limit(rows)
-        return text_batches.run_sorted(self.engine, self.tokenizer, rows, _unpadded_states)
+        states = text_batches.run_sorted(self.engine, self.tokenizer, rows, _unpadded_states)
+        return [ItemAnswer(state, len(row["input_ids"])) for state, row in zip(states, rows, strict=True)]
 
     def _refuse_states_over_the_limit(self, rows: list[dict]) -> None:
         """Once the tokens are known, before the model pass: a slice's states alone over the answer limit are a 413.

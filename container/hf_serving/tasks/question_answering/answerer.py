@@ -16,36 +16,50 @@ window's tokens to its start and end logits (tasks/explaining.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from hf_serving import deadline
 from hf_serving.engines.base import Engine, Target
 from hf_serving.errors import BadRequest
 from hf_serving.observability import stage_clock
 from hf_serving.tasks import explaining, text_batches
 from hf_serving.tasks.explaining import AttributorSource, ExplainRequest, TokenSpan
-from hf_serving.tasks.padding import pad_rows, pad_values
+from hf_serving.tasks.parameters import Boolean, Integer, ParameterSpec
 from hf_serving.tasks.question_answering.decoding import WindowLogits, decode_answers
 
 # The pipeline's defaults: max_seq_len = min(model_max_length, 384), doc_stride = min(max_seq_len // 2, 128).
 _DEFAULT_MAX_SEQ_LEN = 384
 _DEFAULT_MAX_DOC_STRIDE = 128
-_PARAMETER_MINIMUMS = {"top_k": 1, "max_answer_len": 1, "max_seq_len": 32, "doc_stride": 1,
-                       "max_question_len": 1}
 # Bounds on what multiplies a request's work (the pipeline had none): top_k draws 2 top_k + 10 candidate spans per
 # window, each merged with the answers found so far (20,000 held a worker for minutes); max_answer_len widens the
 # band of spans scored per window. max_seq_len is bounded by the model, doc_stride by MIN_WINDOW_ADVANCE_FRACTION.
 MAX_TOP_K = 100
 MAX_ANSWER_LEN = 512  # tokens: the longest window of the common encoders
-_PARAMETER_MAXIMUMS = {"top_k": MAX_TOP_K, "max_answer_len": MAX_ANSWER_LEN}
 # Each window moves on by at least this fraction of max_seq_len, so that each context token is read in at most 16
 # windows (about 1.5 with the defaults): a doc_stride just under the room a question leaves made one window per
 # context token, a whole model pass each.
 MIN_WINDOW_ADVANCE_FRACTION = 16
-_NULLABLE_PARAMETERS = {"max_seq_len", "doc_stride"}
+
+PARAMETERS = ParameterSpec("QAParameters", (
+    Integer("top_k", default=1, minimum=1, maximum=MAX_TOP_K,
+            description="Answers per input; above 1 each result is a list, best first."),
+    Integer("max_answer_len", default=15, minimum=1, maximum=MAX_ANSWER_LEN,
+            description="The longest answer, in tokens."),
+    Integer("max_seq_len", minimum=32, nullable=True, description=(
+        "Tokens per window (question, context and special tokens); at most the model's maximum. Default "
+        f"min({_DEFAULT_MAX_SEQ_LEN}, the model's maximum).")),
+    Integer("doc_stride", minimum=1, nullable=True, description=(
+        "Overlap between a context's windows, in tokens; must be less than max_seq_len, and leave each window moving "
+        f"at least max_seq_len / {MIN_WINDOW_ADVANCE_FRACTION} tokens along the context past the question (a 400 "
+        f"names the numbers). Default min(max_seq_len / 2, {_DEFAULT_MAX_DOC_STRIDE}).")),
+    Integer("max_question_len", default=64, minimum=1, description=(
+        "Accepted for compatibility; as with the pipeline's fast tokenizers, questions are never truncated.")),
+    Boolean("handle_impossible_answer", default=False,
+            description="Let the empty answer (no answer in the context) compete with the spans."),
+    *explaining.PARAMETERS,
+), description="The defaults of transformers' question-answering pipeline.")
 
 
 @dataclass(frozen=True)
@@ -64,40 +78,13 @@ class QAParameters:
     @classmethod
     def from_request(cls, parameters: object) -> QAParameters:
         """Validate a request's "parameters" value (None or a JSON object); errors name the parameter."""
-        if parameters is None:
-            return cls()
-        if not isinstance(parameters, dict):
-            raise BadRequest("parameters must be a JSON object")
-        known = [field.name for field in fields(cls) if field.name != "explain"] + list(explaining.NAMES)
-        unknown = sorted(str(name) for name in parameters if name not in known)
-        if unknown:
-            raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(known)})")
-        values: dict[str, Any] = {name: _checked_parameter(name, value) for name, value in parameters.items()
-                                  if name not in explaining.NAMES}
-        values["explain"] = explaining.explain_request(parameters)
-        max_seq_len, doc_stride = values.get("max_seq_len"), values.get("doc_stride")
+        values = PARAMETERS.parse(parameters)
+        max_seq_len, doc_stride = values["max_seq_len"], values["doc_stride"]
         if max_seq_len is not None and doc_stride is not None and doc_stride >= max_seq_len:
             raise BadRequest(f"parameters.doc_stride ({doc_stride}) must be < parameters.max_seq_len "
                              f"({max_seq_len})")
-        return cls(**values)
-
-
-def _checked_parameter(name: str, value: object) -> int | bool | None:
-    if name == "handle_impossible_answer":
-        if not isinstance(value, bool):
-            raise BadRequest("parameters.handle_impossible_answer must be true or false")
-        return value
-    if value is None and name in _NULLABLE_PARAMETERS:
-        return None
-    minimum = _PARAMETER_MINIMUMS[name]
-    maximum = _PARAMETER_MAXIMUMS.get(name)
-    # bool is an int subclass in Python, but true is not a length.
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum or \
-            (maximum is not None and value > maximum):
-        nullable = " or null" if name in _NULLABLE_PARAMETERS else ""
-        bounds = f"from {minimum} to {maximum}" if maximum is not None else f">= {minimum}"
-        raise BadRequest(f"parameters.{name} must be an integer {bounds}{nullable}")
-    return value
+        return cls(**{name: values[name] for name in values if name not in explaining.NAMES},
+                   explain=explaining.explain_from(values))
 
 
 @dataclass(frozen=True)
@@ -144,11 +131,14 @@ class QuestionAnswerer:
         self.config = config
         # The pipeline read answers from the context's side of the pair, which depends on padding_side.
         self._question_first = tokenizer.padding_side == "right"
-        self._pad_values = pad_values(tokenizer)
         self._max_length = text_batches.max_length(tokenizer, config)  # the tokenizer's and the positions' limit
 
     def __call__(self, inputs: Sequence[QAInput], params: QAParameters) -> list[list[Answer]]:
         """Up to params.top_k answers per input, best first, in input order."""
+        return [answers for answers, _ in self.answer_items(inputs, params)]
+
+    def answer_items(self, inputs: Sequence[QAInput], params: QAParameters) -> list[tuple[list[Answer], int]]:
+        """Per input: its answers, and the tokens of all its windows (what the model read for it)."""
         if not inputs:
             return []
         max_seq_len, doc_stride = self._window_sizes(params)
@@ -156,16 +146,18 @@ class QuestionAnswerer:
         self._check_questions_leave_room(inputs, max_seq_len, doc_stride)
         windows = self._windows(inputs, max_seq_len, doc_stride)
         per_input: list[list[WindowLogits]] = [[] for _ in inputs]
+        tokens = [0] * len(inputs)
         for window, (start, end) in zip(windows, self._logits(windows), strict=True):
             per_input[window.input_index].append(
                 WindowLogits(start, end, window.p_mask, window.encoding, window.pad_offset))
+            tokens[window.input_index] += len(start)
         answers = [self._answers(item.context, item_windows, params)
                    for item, item_windows in zip(inputs, per_input, strict=True)]
         if params.explain.enabled:
             for item, found in zip(inputs, answers, strict=True):
                 found[0] = replace(found[0], explanation=self._explain(item, found[0], max_seq_len, doc_stride,
                                                                         params.explain))
-        return answers
+        return list(zip(answers, tokens, strict=True))
 
     def _explain(self, item: QAInput, answer: Answer, max_seq_len: int, doc_stride: int,
                  explain: ExplainRequest) -> dict:
@@ -282,12 +274,7 @@ class QuestionAnswerer:
         with stage_clock.tokenising():
             encoded = self._encode_windows(questions, contexts, max_seq_len, doc_stride)
         names = [name for name in self.tokenizer.model_input_names if name in encoded]
-        windows = [self._window(encoded, row, names) for row in range(len(encoded["input_ids"]))]
-        per_item = [0] * len(inputs)
-        for window in windows:
-            per_item[window.input_index] += len(window.model_inputs["input_ids"])
-        stage_clock.tokens(per_item)
-        return windows
+        return [self._window(encoded, row, names) for row in range(len(encoded["input_ids"]))]
 
     def _encode_windows(self, questions: list[str], contexts: list[str], max_seq_len: int, doc_stride: int) -> Any:
         return self.tokenizer(
@@ -324,21 +311,21 @@ class QuestionAnswerer:
     def _logits(self, windows: list[_Window]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Float32 (start, end) logits of each window, unpadded, in order.
 
-        Each chunk is right-padded to its longest window (tasks/padding.py). The pipeline ran each window
-        alone, unpadded; the attention mask hides the pads, so the logits of real tokens do not change.
+        The windows go through the shared length-sorted chunking (tasks/text_batches.py), each chunk right-padded to
+        its longest window. The pipeline ran each window alone, unpadded; the attention mask hides the pads, so the
+        logits of real tokens do not change.
         """
-        found: list[tuple[np.ndarray, np.ndarray]] = []
-        names = list(windows[0].model_inputs) if windows else []
-        for begin in range(0, len(windows), self.engine.max_batch_size):
-            deadline.check()  # a request past the invocation timeout is abandoned between chunks
-            chunk = windows[begin:begin + self.engine.max_batch_size]
-            stage_clock.model_pass(len(chunk))
-            output = self.engine.run(pad_rows([window.model_inputs for window in chunk], names, self._pad_values))
-            start_rows, end_rows = output["start_logits"], output["end_logits"]
-            for row, window in enumerate(chunk):
-                length = len(window.model_inputs["input_ids"])
-                found.append((start_rows[row, :length], end_rows[row, :length]))
-        return found
+        if not windows:
+            return []
+        return text_batches.run_sorted(self.engine, self.tokenizer, [window.model_inputs for window in windows],
+                                       _unpadded_logits)
+
+
+def _unpadded_logits(outputs: dict[str, np.ndarray],
+                     feed: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    lengths = feed["attention_mask"].sum(axis=1)  # right-padded: a window's own tokens are its mask's ones
+    return [(outputs["start_logits"][row, :length], outputs["end_logits"][row, :length])
+            for row, length in enumerate(lengths)]
 
 
 def _check_not_empty(inputs: Sequence[QAInput]) -> None:

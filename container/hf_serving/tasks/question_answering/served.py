@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
+from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
 from hf_serving.tasks.question_answering.answerer import Answer, QAInput, QAParameters, QuestionAnswerer
 from hf_serving.tasks.question_answering.requests import QARequest, format_answers
 
 
-class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters]):
+class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters, list[Answer]]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
         self.answerer = QuestionAnswerer(parts.engine, parts.tokenizer, parts.config, parts.attributor)
 
-    def answer(self, items: list[QAInput], parameters: QAParameters) -> list[object]:
-        return list(self.answerer(items, parameters))
+    def answer(self, items: list[QAInput], parameters: QAParameters) -> list[ItemAnswer[list[Answer]]]:
+        return [ItemAnswer(answers, tokens) for answers, tokens in self.answerer.answer_items(items, parameters)]
 
-    def encode_result(self, result: object) -> object:
-        answers: list[Answer] = result  # type: ignore[assignment]  # one item's answers, best first
-        return [answer.to_dict() for answer in answers]
+    def encode_result(self, result: list[Answer]) -> object:
+        return [answer.to_dict() for answer in result]  # one item's answers, best first
 
-    def decode_result(self, stored: object) -> object:
+    def decode_result(self, stored: object) -> list[Answer]:
+        entries: list[dict] = stored  # type: ignore[assignment]  # what encode_result stored
         return [Answer(answer=entry["answer"], score=entry["score"], start=entry["start"], end=entry["end"],
-                       explanation=entry.get("explanation"))
-                for entry in stored]  # type: ignore[attr-defined]
+                       explanation=entry.get("explanation")) for entry in entries]
 
-    def format(self, request: QARequest, results: list[object]) -> object:
-        answers: list[list[Answer]] = results  # type: ignore[assignment]  # what answer() returned
-        return format_answers(request, answers)
+    def format(self, request: QARequest, results: list[list[Answer]]) -> object:
+        return format_answers(request, results)
 
     def warmup_payload(self) -> object:
         return {"inputs": {"question": "Where does the container listen?",

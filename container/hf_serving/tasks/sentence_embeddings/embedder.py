@@ -33,9 +33,13 @@ class SentenceEmbedder:
     def dimension(self) -> int | None:
         return self.layout.pooling.output_dimension()
 
-    def __call__(self, texts: Sequence[str], params: EmbeddingParameters,
-                 names: Sequence[str] | None = None) -> list[list[float]]:
-        """One vector per text; `names` says how the request names each text, for errors ("inputs[3]" if None)."""
+    def __call__(self, texts: Sequence[str], params: EmbeddingParameters) -> list[list[float]]:
+        return self.embed(texts, params)[0]
+
+    def embed(self, texts: Sequence[str], params: EmbeddingParameters,
+              names: Sequence[str] | None = None) -> tuple[list[list[float]], list[int]]:
+        """The vectors, one per text, and the tokens the model read of each; `names` says how the request names
+        each text, for errors ("inputs[3]" when None)."""
         texts = self._prepared(texts, params)
         if not params.truncate:
             self._check_lengths(texts, names)
@@ -53,7 +57,7 @@ class SentenceEmbedder:
             vectors = truncate_dimensions(vectors, params.dimensions)
             if normalized:
                 vectors = normalize(vectors)
-        return vectors.tolist()
+        return vectors.tolist(), [len(row["input_ids"]) for row in rows]
 
     def _prepared(self, texts: Sequence[str], params: EmbeddingParameters) -> list[str]:
         """The prompt in front and lower-casing, as sentence-transformers' Transformer module does first."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hf_serving.tasks.base import BatchedModel, LoadedParts, TaskSpec
+from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
 from hf_serving.tasks.sentence_embeddings import similarity
 from hf_serving.tasks.sentence_embeddings.embedder import SentenceEmbedder
 from hf_serving.tasks.sentence_embeddings.layout import SentenceTransformerLayout, is_sentence_transformers_dir
@@ -18,7 +18,7 @@ from hf_serving.tasks.sentence_embeddings.requests import (
 )
 
 
-class SentenceEmbeddingsModel(BatchedModel[EmbeddingsItem, EmbeddingParameters | SimilarityParameters]):
+class SentenceEmbeddingsModel(BatchedModel[EmbeddingsItem, EmbeddingParameters | SimilarityParameters, list[float]]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
         layout = (SentenceTransformerLayout.read(parts.model_dir) if is_sentence_transformers_dir(parts.model_dir)
@@ -35,18 +35,20 @@ class SentenceEmbeddingsModel(BatchedModel[EmbeddingsItem, EmbeddingParameters |
         return width
 
     def answer(self, items: list[EmbeddingsItem],
-               parameters: EmbeddingParameters | SimilarityParameters) -> list[object]:
+               parameters: EmbeddingParameters | SimilarityParameters) -> list[ItemAnswer[list[float]]]:
         """Texts' vectors; or, with similarity parameters (whose requests hold only queries), each query's cosines,
         every text of every query through the model together."""
         if isinstance(parameters, SimilarityParameters):
             queries = [item for item in items if isinstance(item, SimilarityQuery)]
-            vectors = np.asarray(self.embedder(similarity.texts(queries), parameters.embedding(),
-                                               similarity.names(queries) if len(queries) == 1 else None),
-                                 dtype=np.float32)
-            return list(similarity.cosines(vectors, queries))
-        return list(self.embedder([item for item in items if isinstance(item, str)], parameters))
+            vectors, tokens = self.embedder.embed(similarity.texts(queries), parameters.embedding(),
+                                                  similarity.names(queries) if len(queries) == 1 else None)
+            return [ItemAnswer(cosines, count) for cosines, count in zip(
+                similarity.cosines(np.asarray(vectors, dtype=np.float32), queries),
+                similarity.per_query(tokens, queries), strict=True)]
+        vectors, tokens = self.embedder.embed([item for item in items if isinstance(item, str)], parameters)
+        return [ItemAnswer(vector, count) for vector, count in zip(vectors, tokens, strict=True)]
 
-    def format(self, request: EmbeddingsRequest, results: list[object]) -> object:
+    def format(self, request: EmbeddingsRequest, results: list[list[float]]) -> object:
         if isinstance(request.parameters, SimilarityParameters):
             return results[0]  # the similarities themselves, a bare list, as the Inference API and TEI answer
         return results  # always a list of vectors, as text-embeddings-inference answers

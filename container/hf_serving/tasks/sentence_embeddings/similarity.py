@@ -38,3 +38,12 @@ def cosines(vectors: np.ndarray, queries: Sequence[SimilarityQuery]) -> list[lis
         results.append((others @ source).tolist())
         row += 1 + len(query.sentences)
     return results
+
+
+def per_query(tokens: Sequence[int], queries: Sequence[SimilarityQuery]) -> list[int]:
+    """Each query's tokens: the sum over its texts (in texts()' order) of what the model read."""
+    sums, row = [], 0
+    for query in queries:
+        sums.append(sum(tokens[row:row + 1 + len(query.sentences)]))
+        row += 1 + len(query.sentences)
+    return sums

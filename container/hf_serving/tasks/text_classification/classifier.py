@@ -80,7 +80,13 @@ class TextClassifier:
 
     def __call__(self, texts: Sequence[str | TextPair], params: ClassificationParameters) -> list[object]:
         """One result per text or pair, in order: a dict (legacy shape) or a list of dicts sorted by score."""
-        logits = self.logits(texts)
+        return [result for result, _ in self.answer_items(texts, params)]
+
+    def answer_items(self, texts: Sequence[str | TextPair],
+                     params: ClassificationParameters) -> list[tuple[object, int]]:
+        """Per text or pair: its result, and the tokens the model read of it (a pair's both texts)."""
+        rows = self.tokenized(texts)
+        logits = self._logits(rows)
         function = params.function_to_apply or self.default_function
         scores = {"softmax": _softmax, "sigmoid": _sigmoid}.get(function, lambda x: x)(logits)
         results = [self._result(row, params) for row in scores]
@@ -90,11 +96,13 @@ class TextClassifier:
                     raise BadRequest("explanations of text pairs are not supported")
                 entry = result if isinstance(result, dict) else result[0]  # type: ignore[index]  # the top label's
                 entry["explanation"] = self._explain(text, int(row.argmax()), function, params)
-        return results
+        return [(result, len(row["input_ids"])) for result, row in zip(results, rows, strict=True)]
 
     def logits(self, texts: Sequence[str | TextPair]) -> np.ndarray:
         """float32 logits, one row per text or pair (truncated to the model's maximum)."""
-        rows = self.tokenized(texts)
+        return self._logits(self.tokenized(texts))
+
+    def _logits(self, rows: list[dict]) -> np.ndarray:
         return np.stack(text_batches.run_sorted(self.engine, self.tokenizer, rows,
                                                 lambda outputs, _: list(outputs["logits"])))
 
