@@ -16,7 +16,7 @@ from hf_serving.errors import BadRequest
 from hf_serving.formats.media import json_type_name
 from hf_serving.tasks import explaining
 from hf_serving.tasks.base import ParsedRequest
-from hf_serving.tasks.parameters import Boolean, Choice, Integer, ParameterSpec, Text
+from hf_serving.tasks.parameters import Choice, Integer, ParameterSpec, Text
 from hf_serving.tasks.text_classification.classifier import FUNCTIONS, ClassificationParameters, TextPair
 from hf_serving.tasks.text_inputs import parse_items_request, text_item
 
@@ -34,25 +34,19 @@ CLASSIFICATION_PARAMETERS = ParameterSpec("ClassificationParameters", (
            description="Scores from the logits: softmax, sigmoid or none (the logits). By default as the "
                        "pipeline: none for problem_type regression, sigmoid for multi_label_classification or a "
                        "one-label model, softmax otherwise."),
-    Boolean("explain", default=False,
-            description="Each prediction also carries its tokens' attributions (integrated gradients); single "
-                        f"texts only, at most {explaining.MAX_EXPLAINED_ITEMS} per request."),
-    Integer("explain_steps", default=explaining.DEFAULT_STEPS, minimum=1, maximum=explaining.MAX_STEPS,
-            description="Integration steps to start with (with explain: true)."),
+    *explaining.PARAMETERS,
     Text("explain_label", description="A label explained beside the predicted one (with explain: true)."),
 ), description="transformers' text-classification pipeline's parameters.")
 
 
 def classification_parameters(raw: object) -> ClassificationParameters:
     values = CLASSIFICATION_PARAMETERS.parse(raw)
-    explain = values["explain"]
-    if values.given("explain_steps") and not explain:
-        raise BadRequest("parameters.explain_steps needs parameters.explain: true")
-    if values["explain_label"] is not None and not explain:
+    explain = explaining.explain_from(values)
+    if values["explain_label"] is not None and not explain.enabled:
         raise BadRequest("parameters.explain_label must be a label's name, with parameters.explain: true")
     return ClassificationParameters(
         top_k=values["top_k"], legacy=not values.given("top_k"), function_to_apply=values["function_to_apply"],
-        explain=explaining.ExplainRequest(explain, values["explain_steps"]), explain_label=values["explain_label"])
+        explain=explain, explain_label=values["explain_label"])
 
 
 def parse_classification_request(payload: object) -> ClassificationRequest:
