@@ -89,6 +89,8 @@ def cases() -> list[tuple[str, str, Any]]:
 def parse(task: str, parameters: dict[str, Any]) -> None:
     task_spec = next(task_spec for task_spec in DECLARED if task_spec.task.value == task)
     request = example_request(task)
+    for name in task_spec.parameters.top_level if task_spec.parameters is not None else ():
+        request.pop(name, None)  # TEI's top-level parameters (the embeddings example's normalize) would be given twice
     request["parameters"] = parameters
     task_spec.parse_request(request)
 
