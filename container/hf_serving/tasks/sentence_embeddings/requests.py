@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from hf_serving.errors import BadRequest
+from hf_serving.errors import BadRequest, PayloadTooLarge
 from hf_serving.formats.media import json_type_name
-from hf_serving.tasks.base import ParsedRequest
+from hf_serving.tasks.base import RECORD_CHARS, ParsedRequest
 from hf_serving.tasks.envelope import input_field
 from hf_serving.tasks.parameters import Boolean, Choice, Integer, ParameterSpec, Text
 from hf_serving.tasks.text_inputs import parse_items_request, text_item
@@ -127,5 +127,12 @@ def similarity_query(value: object, where: str) -> SimilarityQuery:
     if len(sentences) > MAX_SENTENCES:
         raise BadRequest(f"{where}.sentences holds {len(sentences):,} sentences, over the {MAX_SENTENCES:,} a "
                          "request may compare: send the others in requests of their own")
-    return SimilarityQuery(source, tuple(text_item(sentence, f"{where}.sentences[{index}]")
-                                         for index, sentence in enumerate(sentences)))
+    query = SimilarityQuery(source, tuple(text_item(sentence, f"{where}.sentences[{index}]")
+                                          for index, sentence in enumerate(sentences)))
+    # base.item_chars counts an item's string fields only, not the sentences: bound a query's text here, as the
+    # batch stage bounds a record's (a Batch Transform line may be far larger than a real-time request).
+    chars = len(query.source_sentence) + sum(len(sentence) for sentence in query.sentences)
+    if chars > RECORD_CHARS:
+        raise PayloadTooLarge(f"{where} holds {chars:,} characters of text, over the {RECORD_CHARS:,} one request "
+                              "may hold")
+    return query

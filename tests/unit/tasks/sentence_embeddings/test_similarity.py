@@ -141,3 +141,41 @@ def test_bad_similarity_requests_are_400s_naming_the_field(payload, message):
 def test_an_unknown_prompt_name_is_a_400(model):
     with pytest.raises(BadRequest, match=r"parameters\.prompt_name 'query' is not one of this model's prompts"):
         model.predict(similarity(SOURCE, SENTENCES[:1], prompt_name="query"))
+
+
+def test_a_repeated_similarity_request_comes_from_the_response_cache(model):
+    from hf_serving.caching.response_cache import ResponseCache
+    from hf_serving.caching.stores import MemoryStore
+    from hf_serving.observability.worker_metrics import WorkerMetrics
+
+    first = model.predict(similarity(SOURCE, SENTENCES[:3]))
+    model.use_cache(ResponseCache(MemoryStore(1 << 20, 60), "identity",
+                                  WorkerMetrics("model", "sentence-embeddings", enabled=False),
+                                  model.encode_result, model.decode_result))
+    calls, original, run = count_passes(model)
+    model.engine.run = run
+    try:
+        assert model.predict(similarity(SOURCE, SENTENCES[:3])) == first  # a miss: computed, stored
+        assert model.predict(similarity(SOURCE, SENTENCES[:3])) == first  # a hit: the model is not run
+        assert model.predict(similarity(SOURCE, SENTENCES[:2])) != first  # another query: its own key
+    finally:
+        model.engine.run = original
+        model.cache = None
+    assert calls == [4, 3]
+
+
+def test_a_querys_tokens_are_those_of_its_source_and_every_sentence(model):
+    model.take_usage()
+    model.predict(similarity(SOURCE, SENTENCES))
+    usage = model.take_usage()
+    lengths = [len(ids) for ids in model.embedder.tokenizer([SOURCE, *SENTENCES], truncation=True,
+                                                             max_length=256)["input_ids"]]
+    assert usage is not None and usage.tokens == sum(lengths)
+
+
+def test_a_query_over_a_records_text_is_a_413_before_any_model_pass():
+    from hf_serving.tasks.base import RECORD_CHARS
+
+    sentence = "x" * (RECORD_CHARS // 4)
+    with pytest.raises(PayloadTooLarge, match=r"inputs holds [\d,]+ characters of text, over the"):
+        parse_embeddings_request(similarity("s", [sentence] * 5))

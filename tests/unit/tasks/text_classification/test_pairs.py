@@ -198,3 +198,12 @@ def test_bad_pairs_and_parameters_are_400s_naming_the_field(payload, message):
     with pytest.raises(BadRequest) as caught:
         parse_classification_request(payload)
     assert message in caught.value.message
+
+
+def test_a_pairs_tokens_are_both_texts_with_their_special_tokens(served_and_reference):
+    model, reference = served_and_reference["single-label"]
+    model.take_usage()
+    model.predict({"inputs": [PAIRS[0], "a text"]})
+    usage = model.take_usage()
+    pair = reference.tokenizer(PAIRS[0]["text"], PAIRS[0]["text_pair"])["input_ids"]
+    assert usage is not None and usage.tokens == len(pair) + len(reference.tokenizer("a text")["input_ids"])
