@@ -21,10 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from hf_serving.engines.base import Attribution, Attributor
+from hf_serving.engines.base import Attribution, Attributor, Target
 from hf_serving.errors import BadRequest
 from hf_serving.tasks.parameters import Boolean, Integer, ParameterSpec, Values
 
@@ -121,3 +122,25 @@ def target_entry(target: str, output: str, attribution: Attribution, tokens: lis
 
 def explanation(baseline_token: str, targets: list[dict]) -> dict:
     return {"method": METHOD, "baseline": baseline_token, "targets": targets}
+
+
+@dataclass(frozen=True)
+class Explained:
+    """One output to explain, and how the answer names it: the engine's Target, its name ("start", "POSITIVE") and
+    what its value is ("start logit", "softmax score")."""
+
+    target: Target
+    name: str
+    output: str
+
+
+def explain_row(attributor: Attributor, tokenizer: Any, inputs: dict[str, np.ndarray], special: np.ndarray,
+                explained: Sequence[Explained], spans: Sequence[TokenSpan], texts: Mapping[str | None, str],
+                steps: int) -> dict:
+    """The explanation of one tokenised row (inputs of shape [1, tokens]; special marks the tokens the baseline
+    keeps): each output's attributions, per token of the texts that `spans` place."""
+    baseline = baseline_ids(inputs["input_ids"], special, tokenizer.pad_token_id or 0)
+    found = attributor.attribute(inputs, baseline, [entry.target for entry in explained], steps, MAX_STEPS)
+    return explanation(tokenizer.pad_token or "[PAD]", [
+        target_entry(entry.name, entry.output, attribution, token_entries(spans, texts, attribution.values))
+        for entry, attribution in zip(explained, found, strict=True)])

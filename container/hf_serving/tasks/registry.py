@@ -13,6 +13,8 @@ from typing import Any
 from hf_serving.errors import ConfigurationError
 from hf_serving.tasks.base import Task, TaskSpec
 from hf_serving.tasks.feature_extraction.served import FeatureExtractionModel
+from hf_serving.tasks.fill_mask.requests import FILL_MASK_PARAMETERS, parse_fill_mask_request
+from hf_serving.tasks.fill_mask.served import FillMaskModel
 from hf_serving.tasks.question_answering.answerer import PARAMETERS as QA_PARAMETERS
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
@@ -22,6 +24,11 @@ from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
 from hf_serving.tasks.text_classification.requests import CLASSIFICATION_PARAMETERS, parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
+from hf_serving.tasks.token_classification.requests import SPEC as TOKEN_CLASSIFICATION_PARAMETERS
+from hf_serving.tasks.token_classification.requests import parse_token_classification_request
+from hf_serving.tasks.token_classification.served import TokenClassificationModel
+from hf_serving.tasks.zero_shot.requests import ZERO_SHOT_PARAMETERS, parse_zero_shot_request
+from hf_serving.tasks.zero_shot.served import ZeroShotModel
 
 TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.QUESTION_ANSWERING, names=("question-answering",),
@@ -47,6 +54,20 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
              auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
              parse_request=parse_plain_text_request, served_model=FeatureExtractionModel,
              weights_dir=transformer_dir),
+    TaskSpec(Task.FILL_MASK, names=("fill-mask",), architecture_suffixes=("ForMaskedLM",),
+             auto_model="AutoModelForMaskedLM", output_names=("logits",), csv_columns=("text",),
+             parse_request=parse_fill_mask_request, served_model=FillMaskModel, parameters=FILL_MASK_PARAMETERS),
+    # An NLI model (...ForSequenceClassification) is a text classifier unless HF_TASK names this task.
+    TaskSpec(Task.ZERO_SHOT_CLASSIFICATION, names=("zero-shot-classification",), architecture_suffixes=(),
+             auto_model="AutoModelForSequenceClassification", output_names=("logits",),
+             csv_columns=("text", "candidate_labels"), parse_request=parse_zero_shot_request,
+             served_model=ZeroShotModel, parameters=ZERO_SHOT_PARAMETERS),
+    # Named entities and other per-token tags; "ner" is the pipeline's and AWS's alias.
+    TaskSpec(Task.TOKEN_CLASSIFICATION, names=("token-classification", "ner"),
+             architecture_suffixes=("ForTokenClassification",), auto_model="AutoModelForTokenClassification",
+             output_names=("logits",), csv_columns=("text",),
+             parse_request=parse_token_classification_request, served_model=TokenClassificationModel,
+             parameters=TOKEN_CLASSIFICATION_PARAMETERS),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
@@ -71,10 +92,19 @@ def read_config(model_dir: Path) -> dict:
     return config
 
 
+# HF_TASK values of AWS's toolkit that generate text: served by vLLM/TGI-class servers, never by this container.
+GENERATIVE_TASKS = ("text-generation", "text2text-generation", "summarization", "translation")
+
+
 def task_named(name: str) -> Task:
-    task = ALIASES.get(name.strip().lower())
+    """The task HF_TASK names; a ConfigurationError of one line listing the served names when it names none."""
+    key = name.strip().lower()
+    task = ALIASES.get(key)
     if task is None:
-        raise ConfigurationError(f"HF_TASK={name!r} is not supported: use one of {', '.join(sorted(ALIASES))}")
+        generative = key in GENERATIVE_TASKS or key.startswith("translation_")  # the pipeline's translation_en_to_fr
+        why = " (a generative task: serve it with a vLLM or TGI-class server)" if generative else ""
+        raise ConfigurationError(f"HF_TASK={name!r} is not supported{why}: this container serves "
+                                 f"{', '.join(sorted(ALIASES))}")
     return task
 
 

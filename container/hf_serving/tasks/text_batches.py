@@ -33,21 +33,39 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int, truncation_s
 
 
 def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],
-               read: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], Sequence[Row]]) -> list[Row]:
+               read: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], Sequence[Row]],
+               max_tokens: int | None = None) -> list[Row]:
     """read(outputs, feed) gives one result per row of a chunk; returns them for every row, in the rows' order.
-    feed holds the chunk's padded inputs (attention_mask among them: a task that pools needs it)."""
+    feed holds the chunk's padded inputs (attention_mask among them: a task that pools needs it). max_tokens caps a
+    chunk's padded size (rows x longest) where a task's outputs grow with it (fill-mask's [rows, tokens, vocabulary]
+    logits); a row longer than that still goes, alone."""
     order = sorted(range(len(rows)), key=lambda index: len(rows[index]["input_ids"]))
     names = list(rows[0])  # everything the tokenizer made: the engine takes its inputs from it, a pooling task the mask
     values = pad_values(tokenizer)
     found: dict[int, Row] = {}
-    for start in range(0, len(order), engine.max_batch_size):
+    for chunk in _chunks(order, [len(row["input_ids"]) for row in rows], engine.max_batch_size, max_tokens):
         deadline.check()
-        chunk = order[start:start + engine.max_batch_size]
         feed = pad_rows([rows[index] for index in chunk], names, values)
         stage_clock.model_pass(len(chunk))
         for index, result in zip(chunk, read(engine.run(feed), feed), strict=True):
             found[index] = result
     return [found[index] for index in range(len(rows))]
+
+
+def _chunks(order: list[int], lengths: list[int], max_rows: int, max_tokens: int | None) -> list[list[int]]:
+    """Consecutive runs of `order` (shortest first) of at most max_rows rows and, where given, max_tokens padded
+    tokens: the last row added is a chunk's longest, so its padded size is rows x that row's length."""
+    chunks: list[list[int]] = []
+    chunk: list[int] = []
+    for index in order:
+        if chunk and (len(chunk) == max_rows
+                      or (max_tokens is not None and (len(chunk) + 1) * lengths[index] > max_tokens)):
+            chunks.append(chunk)
+            chunk = []
+        chunk.append(index)
+    if chunk:
+        chunks.append(chunk)
+    return chunks
 
 
 def max_length(tokenizer: Any, config: Any, cap: int | None = None) -> int:

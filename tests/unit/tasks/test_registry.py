@@ -25,6 +25,8 @@ def model_dir(tmp_path: Path, config: dict) -> Path:
     (["BertModel"], "feature-extraction", Task.FEATURE_EXTRACTION),
     (["BertModel"], "Sentence-Embeddings", Task.SENTENCE_EMBEDDINGS),
     (["BertModel"], "sentence-similarity", Task.SENTENCE_EMBEDDINGS),  # the Hub's name: similarity is served there
+    (["DistilBertForMaskedLM"], None, Task.FILL_MASK),
+    (["BertModel"], "fill-mask", Task.FILL_MASK),
 ])
 def test_task_from_architectures_or_hf_task(tmp_path, architectures, forced, task):
     assert detect_task(model_dir(tmp_path, {"architectures": architectures}), forced).task is task
@@ -55,10 +57,21 @@ def test_unsupported_tasks_are_refused_clearly(tmp_path, config, forced, fragmen
 
 def test_every_name_of_every_task_is_accepted_and_listed_in_the_refusal(tmp_path):
     assert set(ALIASES) == {"question-answering", "text-classification", "sentiment-analysis",
-                            "sentence-embeddings", "sentence-similarity", "feature-extraction"}
+                            "sentence-embeddings", "sentence-similarity", "feature-extraction", "fill-mask",
+                            "zero-shot-classification", "token-classification", "ner"}
     with pytest.raises(ConfigurationError) as caught:
         detect_task(model_dir(tmp_path, {}), "translation")
     assert all(name in str(caught.value) for name in ALIASES)
+
+
+@pytest.mark.parametrize("name", ["text-generation", "summarization", "translation", "text2text-generation",
+                                  "translation_en_to_fr", " Summarization "])
+def test_a_generative_task_is_refused_in_one_line_listing_the_served_tasks(tmp_path, name):
+    with pytest.raises(ConfigurationError) as caught:
+        detect_task(model_dir(tmp_path, {"architectures": ["T5ForConditionalGeneration"]}), name)
+    message = str(caught.value)
+    assert "\n" not in message and f"HF_TASK={name!r}" in message and "generative" in message
+    assert message.endswith(f"this container serves {', '.join(sorted(ALIASES))}")
 
 
 def test_each_row_names_the_class_transformers_loads_it_with_and_the_outputs_its_code_reads():

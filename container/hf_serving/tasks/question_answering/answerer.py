@@ -25,7 +25,7 @@ from hf_serving.engines.base import Engine, Target
 from hf_serving.errors import BadRequest
 from hf_serving.observability import stage_clock
 from hf_serving.tasks import explaining, text_batches
-from hf_serving.tasks.explaining import AttributorSource, ExplainRequest, TokenSpan
+from hf_serving.tasks.explaining import AttributorSource, Explained, ExplainRequest, TokenSpan
 from hf_serving.tasks.parameters import Boolean, Integer, ParameterSpec
 from hf_serving.tasks.question_answering.decoding import WindowLogits, decode_answers
 
@@ -169,20 +169,16 @@ class QuestionAnswerer:
         names = [name for name in self.tokenizer.model_input_names if name in encoded]
         inputs = {name: np.array([encoded[name][row]], dtype=np.int64) for name in names}
         sides = encoded.sequence_ids(row)
-        special = np.array([[side is None for side in sides]])
-        baseline = explaining.baseline_ids(inputs["input_ids"], special, self.tokenizer.pad_token_id or 0)
-        found = attributor.attribute(inputs, baseline, [Target("start_logits", start), Target("end_logits", end)],
-                                     explain.steps, explaining.MAX_STEPS)
         context_side = 1 if self._question_first else 0
         offsets = encoded.encodings[row].offsets
         spans = [TokenSpan(position, first, last, "context" if side == context_side else "question")
                  for position, (side, (first, last)) in enumerate(zip(sides, offsets, strict=True))
                  if side is not None and last > first]
-        texts: dict[str | None, str] = {"question": item.question, "context": item.context}
-        return explaining.explanation(self.tokenizer.pad_token or "[PAD]", [
-            explaining.target_entry(name, f"{name} logit", attribution,
-                                    explaining.token_entries(spans, texts, attribution.values))
-            for name, attribution in zip(("start", "end"), found, strict=True)])
+        return explaining.explain_row(
+            attributor, self.tokenizer, inputs, np.array([[side is None for side in sides]]),
+            [Explained(Target("start_logits", start), "start", "start logit"),
+             Explained(Target("end_logits", end), "end", "end logit")],
+            spans, {"question": item.question, "context": item.context}, explain.steps)
 
     def _answer_window(self, encoded: Any, answer: Answer) -> tuple[int, int, int]:
         """(window, start token, end token) of the answer: the window with the most context around it. The empty

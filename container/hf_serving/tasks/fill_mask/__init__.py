@@ -1,0 +1,1 @@
+"""Fill-mask (masked language models): request shapes, the mask filler and its served model."""
