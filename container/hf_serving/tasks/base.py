@@ -161,6 +161,8 @@ class TaskSpec:
     explainable: bool = False  # answers "explain": true (tasks/explaining.py): gets an explanation worker
     # Its request parameters, declared once (tasks/parameters.py): the validator, and the served OpenAPI schema
     parameters: ParameterSpec | None = None
+    # A second request shape's parameters, where the task has one (sentence similarity beside embeddings)
+    more_parameters: tuple[ParameterSpec, ...] = ()
 
 
 class BatchedModel(ABC, Generic[Item, Parameters, Result]):
