@@ -57,14 +57,28 @@ build/demo-fill-mask/config.json: | $(VENV)/.installed
 build/demo-nli/config.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task zero-shot-classification --size full -o build/demo-nli
 
+# A token classifier at full DistilBERT size with random weights (speed), and a NER tagger trained here on MiniLM
+# (about a minute of CPU): its answers mean something.
+build/demo-ner/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task token-classification --size full -o build/demo-ner
+
+build/demo-ner-trained/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task token-classification --trained -o build/demo-ner-trained
+
+# A cross-encoder (reranker) with random weights, saved as sentence-transformers' CrossEncoder saves one.
+build/demo-reranker/config_sentence_transformers.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task text-ranking --size full -o build/demo-reranker
+
 demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json build/demo-embeddings/modules.json \
-	build/demo-sentiment-trained/config.json build/demo-fill-mask/config.json build/demo-nli/config.json
+	build/demo-sentiment-trained/config.json build/demo-fill-mask/config.json build/demo-nli/config.json \
+	build/demo-ner/config.json build/demo-ner-trained/config.json build/demo-reranker/config_sentence_transformers.json
 
 # nginx and a Java runtime from Debian's packages, installed where missing (as root or with sudo), else the command.
 host-packages:
 	scripts/host-packages.sh
 
-# `make serve MODEL_DIR=build/demo-emotion` (or build/demo-embeddings) serves another model directory.
+# `make serve MODEL_DIR=build/demo-emotion` (or build/demo-embeddings, build/demo-ner-trained, build/demo-reranker,
+# build/demo-fill-mask; build/demo-nli with HF_TASK=zero-shot-classification) serves another model directory.
 MODEL_DIR ?= $(DEMO_MODEL)
 serve: host-packages install demo-models
 	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve

@@ -25,10 +25,22 @@ def stack(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def expected():
+def encoder():
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(minilm()), device="cpu").encode(TEXTS, convert_to_numpy=True)
+    return SentenceTransformer(str(minilm()), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def expected(encoder):
+    return encoder.encode(TEXTS, convert_to_numpy=True)
+
+
+def _cos_sim(encoder, source: str, sentences: list[str]) -> list[float]:
+    """sentence-transformers' own similarity of encode()'s vectors: the reference of the similarity answers."""
+    from sentence_transformers.util import cos_sim
+
+    return cos_sim(encoder.encode([source]), encoder.encode(sentences))[0].tolist()
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -90,3 +102,43 @@ def test_the_handlers_own_413_reaches_the_client_with_its_own_message(stack):
     error = response.json()["error"]
     assert error["code"] == "payload_too_large" and error["request_id"] == response.headers["X-Request-Id"]
     assert error["message"].startswith("inputs[1] is 302 tokens long, over this model's 256")
+
+
+def test_sentence_similarity_answers_cos_sim_of_encode_as_a_bare_list(stack, encoder):
+    body = {"inputs": {"source_sentence": TEXTS[0], "sentences": TEXTS[1:]}}
+    response = stack.invoke(body)
+    assert response.status_code == 200
+    answer = response.json()
+    assert isinstance(answer, list) and len(answer) == len(TEXTS) - 1
+    assert answer == pytest.approx(_cos_sim(encoder, TEXTS[0], TEXTS[1:]), abs=1e-5)
+
+
+def test_concurrent_similarity_requests_batched_server_side_each_get_their_own_answer(stack, encoder):
+    queries = [(TEXTS[i % 3], TEXTS[(i + 1) % 4:(i + 1) % 4 + 2]) for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        responses = list(pool.map(lambda query: stack.invoke(
+            {"inputs": {"source_sentence": query[0], "sentences": query[1]}}), queries))
+    assert [r.status_code for r in responses] == [200] * len(queries)
+    for (source, sentences), response in zip(queries, responses, strict=True):
+        assert response.json() == pytest.approx(_cos_sim(encoder, source, sentences), abs=1e-5)
+
+
+@pytest.mark.parametrize(("inputs", "fragment"), [
+    ({"source_sentence": "s", "sentences": []}, "inputs.sentences must not be an empty list"),
+    ({"sentences": ["a"]}, "inputs.source_sentence is missing"),
+    ({"source_sentence": "s", "sentences": ["a"] * 1025}, "inputs.sentences holds 1,025 sentences, over the 1,024"),
+])
+def test_a_bad_similarity_request_is_a_400_naming_the_field(stack, inputs, fragment):
+    response = stack.invoke({"inputs": inputs})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "bad_request" and fragment in error["message"]
+
+
+def test_huggingface_hubs_inference_client_gets_its_similarities(stack, encoder):
+    """The real client, pointed at the endpoint's URL, as a user of the Inference API would point it."""
+    from huggingface_hub import InferenceClient
+
+    client = InferenceClient(model=f"{stack.url}/invocations", timeout=60)
+    answer = client.sentence_similarity(TEXTS[0], other_sentences=TEXTS[1:3])
+    assert answer == pytest.approx(_cos_sim(encoder, TEXTS[0], TEXTS[1:3]), abs=1e-5)

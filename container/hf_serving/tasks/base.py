@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from hf_serving.deadline import DeadlineExceeded
 from hf_serving.engines.base import Engine
@@ -40,6 +40,8 @@ class Task(enum.Enum):
     FEATURE_EXTRACTION = "feature-extraction"
     FILL_MASK = "fill-mask"
     ZERO_SHOT_CLASSIFICATION = "zero-shot-classification"
+    TOKEN_CLASSIFICATION = "token-classification"
+    TEXT_RANKING = "text-ranking"
 
 
 class ServedModel(Protocol):
@@ -159,6 +161,8 @@ class TaskSpec:
     explainable: bool = False  # answers "explain": true (tasks/explaining.py): gets an explanation worker
     # Its request parameters, declared once (tasks/parameters.py): the validator, and the served OpenAPI schema
     parameters: ParameterSpec | None = None
+    # A second request shape's parameters, where the task has one (sentence similarity beside embeddings)
+    more_parameters: tuple[ParameterSpec, ...] = ()
 
 
 class BatchedModel(ABC, Generic[Item, Parameters, Result]):
@@ -188,7 +192,7 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         return result
 
     def decode_result(self, stored: object) -> Result:
-        return stored  # type: ignore[return-value]  # what encode_result stored: JSON results are their own form
+        return cast(Result, stored)  # what encode_result stored: a JSON result is its own stored form
 
     @abstractmethod
     def answer(self, items: list[Item], parameters: Parameters) -> list[ItemAnswer[Result]]:

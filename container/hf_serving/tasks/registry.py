@@ -18,12 +18,22 @@ from hf_serving.tasks.fill_mask.served import FillMaskModel
 from hf_serving.tasks.question_answering.answerer import PARAMETERS as QA_PARAMETERS
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
+from hf_serving.tasks.reranking.layout import is_cross_encoder_dir
+from hf_serving.tasks.reranking.requests import RERANK_PARAMETERS, parse_rerank_request
+from hf_serving.tasks.reranking.served import RerankingModel
 from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
-from hf_serving.tasks.sentence_embeddings.requests import parse_embeddings_request
+from hf_serving.tasks.sentence_embeddings.requests import (
+    EMBEDDINGS_PARAMETERS,
+    SIMILARITY_PARAMETERS,
+    parse_embeddings_request,
+)
 from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
-from hf_serving.tasks.text_classification.requests import parse_classification_request
+from hf_serving.tasks.text_classification.requests import CLASSIFICATION_PARAMETERS, parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
+from hf_serving.tasks.token_classification.requests import SPEC as TOKEN_CLASSIFICATION_PARAMETERS
+from hf_serving.tasks.token_classification.requests import parse_token_classification_request
+from hf_serving.tasks.token_classification.served import TokenClassificationModel
 from hf_serving.tasks.zero_shot.requests import ZERO_SHOT_PARAMETERS, parse_zero_shot_request
 from hf_serving.tasks.zero_shot.served import ZeroShotModel
 
@@ -36,13 +46,16 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.TEXT_CLASSIFICATION, names=("text-classification", "sentiment-analysis"),
              architecture_suffixes=("ForSequenceClassification",), auto_model="AutoModelForSequenceClassification",
              output_names=("logits",), csv_columns=("text",),
-             parse_request=parse_classification_request, served_model=TextClassificationModel, explainable=True),
+             parse_request=parse_classification_request, served_model=TextClassificationModel, explainable=True,
+             parameters=CLASSIFICATION_PARAMETERS),
     # A sentence-transformers directory (modules.json) names this task itself; HF_TASK names it for a plain
-    # encoder, which is then mean-pooled as sentence-transformers does.
-    TaskSpec(Task.SENTENCE_EMBEDDINGS, names=("sentence-embeddings",), architecture_suffixes=(),
-             auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
-             parse_request=parse_embeddings_request, served_model=SentenceEmbeddingsModel,
-             weights_dir=transformer_dir, owns_directory=is_sentence_transformers_dir),
+    # encoder, which is then mean-pooled as sentence-transformers does. It answers sentence similarity too (the
+    # Hub's and Hugging Face's toolkit's name for the task of such models).
+    TaskSpec(Task.SENTENCE_EMBEDDINGS, names=("sentence-embeddings", "sentence-similarity"),
+             architecture_suffixes=(), auto_model="AutoModel", output_names=("last_hidden_state",),
+             csv_columns=("text",), parse_request=parse_embeddings_request, served_model=SentenceEmbeddingsModel,
+             weights_dir=transformer_dir, owns_directory=is_sentence_transformers_dir,
+             parameters=EMBEDDINGS_PARAMETERS, more_parameters=(SIMILARITY_PARAMETERS,)),
     # The transformers pipeline's per-token hidden states (AWS's Hugging Face toolkit serves this task).
     TaskSpec(Task.FEATURE_EXTRACTION, names=("feature-extraction",), architecture_suffixes=(),
              auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
@@ -56,6 +69,18 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
              auto_model="AutoModelForSequenceClassification", output_names=("logits",),
              csv_columns=("text", "candidate_labels"), parse_request=parse_zero_shot_request,
              served_model=ZeroShotModel, parameters=ZERO_SHOT_PARAMETERS),
+    # Named entities and other per-token tags; "ner" is the pipeline's and AWS's alias.
+    TaskSpec(Task.TOKEN_CLASSIFICATION, names=("token-classification", "ner"),
+             architecture_suffixes=("ForTokenClassification",), auto_model="AutoModelForTokenClassification",
+             output_names=("logits",), csv_columns=("text",),
+             parse_request=parse_token_classification_request, served_model=TokenClassificationModel,
+             parameters=TOKEN_CLASSIFICATION_PARAMETERS),
+    # A sentence-transformers CrossEncoder directory of one output names this task itself; HF_TASK names it for a
+    # plain one-output ...ForSequenceClassification (TEI's SageMaker container reranks with those).
+    TaskSpec(Task.TEXT_RANKING, names=("text-ranking", "sentence-ranking", "rerank"), architecture_suffixes=(),
+             auto_model="AutoModelForSequenceClassification", output_names=("logits",), csv_columns=("query", "texts"),
+             parse_request=parse_rerank_request, served_model=RerankingModel, owns_directory=is_cross_encoder_dir,
+             parameters=RERANK_PARAMETERS),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
@@ -63,8 +88,9 @@ ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
 
 def parameter_schemas() -> dict[str, dict[str, Any]]:
     """Every task's parameters as OpenAPI schemas, by their names under components.schemas (api_docs/spec.py)."""
-    return {spec.parameters.schema_name: spec.parameters.schema() for spec in TASKS.values()
-            if spec.parameters is not None}
+    declared = [spec.parameters for spec in TASKS.values() if spec.parameters is not None]
+    declared += [more for spec in TASKS.values() for more in spec.more_parameters]
+    return {parameters.schema_name: parameters.schema() for parameters in declared}
 
 
 def read_config(model_dir: Path) -> dict:

@@ -20,10 +20,19 @@ from hf_serving.tasks.base import ParsedRequest
 from hf_serving.tasks.envelope import input_field
 
 Parameters = TypeVar("Parameters")
+Item = TypeVar("Item")
 
 
 def parse_text_request(payload: object, parse_parameters: Callable[[object], Parameters],
                        top_level: Collection[str] = ()) -> ParsedRequest[str, Parameters]:
+    return parse_items_request(payload, parse_parameters, text_item, top_level)
+
+
+def parse_items_request(payload: object, parse_parameters: Callable[[object], Parameters],
+                        read_item: Callable[[object, str], Item],
+                        top_level: Collection[str] = ()) -> ParsedRequest[Item, Parameters]:
+    """parse_text_request with items that need not be strings: read_item(value, where) gives one item, or raises a
+    BadRequest naming `where` ("inputs[2]")."""
     raw_parameters: object = None
     field = "inputs"
     if isinstance(payload, dict):
@@ -50,12 +59,12 @@ def parse_text_request(payload: object, parse_parameters: Callable[[object], Par
     if isinstance(payload, list):
         if not payload:
             raise BadRequest(f"{field} must not be an empty list")
-        return ParsedRequest([_text(item, f"{field}[{i}]") for i, item in enumerate(payload)], parameters,
+        return ParsedRequest([read_item(item, f"{field}[{i}]") for i, item in enumerate(payload)], parameters,
                              is_batch=True)
-    return ParsedRequest([_text(payload, field)], parameters, is_batch=False)
+    return ParsedRequest([read_item(payload, field)], parameters, is_batch=False)
 
 
-def _text(value: object, where: str) -> str:
+def text_item(value: object, where: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"{where} must be a string, not {json_type_name(value)}")
     if not value.strip():

@@ -1,8 +1,10 @@
 """Each task's parameters are declared once (tasks/parameters.py): the served description shows that declaration, and
 every value the description rules out is refused by the task's own request parser with a 400 naming the parameter.
 
-The refused values are derived from the served schema itself (a wrong type, one past a bound, a word not in the
-enum), so a parameter that the description and the validator see differently fails here, whatever the task.
+A task may declare a second request shape's parameters (sentence similarity beside embeddings): its /docs example
+says which (`x-parameters`). The refused values are derived from the served schema itself (a wrong type, one past a
+bound, a word not in the enum), so a parameter that the description and the validator see differently fails here,
+whatever the task.
 """
 
 from __future__ import annotations
@@ -14,20 +16,40 @@ import pytest
 
 from hf_serving.api_docs import spec
 from hf_serving.errors import BadRequest
+from hf_serving.tasks.base import TaskSpec
+from hf_serving.tasks.parameters import ParameterSpec
 from hf_serving.tasks.registry import TASKS, parameter_schemas
 
 SOURCE = spec.load()
 SERVED = spec.tailored(SOURCE, None, api_key=False, schemas=parameter_schemas())
-DECLARED = [task_spec for task_spec in TASKS.values() if task_spec.parameters is not None]
+# Every declaration, with its task: (task row, parameters)
+DECLARED: list[tuple[TaskSpec, ParameterSpec]] = [
+    (task_spec, parameters) for task_spec in TASKS.values()
+    for parameters in ([task_spec.parameters] if task_spec.parameters is not None else []) + list(
+        task_spec.more_parameters)]
+NAMES = [parameters.schema_name for _, parameters in DECLARED]
 
 
-def example_request(task: str) -> dict:
-    """The task's first /docs example in the {"inputs": ..., "parameters": ...} shape."""
+def declared(schema_name: str) -> tuple[TaskSpec, ParameterSpec]:
+    return next(pair for pair in DECLARED if pair[1].schema_name == schema_name)
+
+
+def example_request(schema_name: str) -> dict:
+    """The first /docs example of the declaration's task in the {"inputs": ..., "parameters": ...} shape whose
+    parameters it declares (`x-parameters`, or none for a task's main declaration)."""
+    task_spec, parameters = declared(schema_name)
+    main = task_spec.parameters is parameters
     examples = SERVED["components"]["requestBodies"]["Invocation"]["content"]["application/json"]["examples"]
     for example in examples.values():
-        if example.get("x-task") == task and isinstance(example["value"], dict) and "inputs" in example["value"]:
+        if example.get("x-task") == task_spec.task.value and isinstance(example["value"], dict) \
+                and "inputs" in example["value"] and example.get("x-parameters", None if main else "") == (
+                None if main else schema_name):
             return copy.deepcopy(example["value"])
-    raise AssertionError(f"no /docs example of {task} with inputs")
+    raise AssertionError(f"no /docs example of {task_spec.task.value} with inputs for {schema_name}")
+
+
+def properties_of(schema_name: str) -> dict[str, Any]:
+    return SERVED["components"]["schemas"][schema_name]["properties"]
 
 
 def a_valid_value(schema: dict[str, Any]) -> Any:
@@ -77,60 +99,49 @@ def refused_values(schema: dict[str, Any]) -> list[Any]:
 
 
 def cases() -> list[tuple[str, str, Any]]:
-    found = []
-    for task_spec in DECLARED:
-        assert task_spec.parameters is not None
-        properties = SERVED["components"]["schemas"][task_spec.parameters.schema_name]["properties"]
-        for name, schema in properties.items():
-            found += [(task_spec.task.value, name, value) for value in refused_values(schema)]
-    return found
+    return [(schema_name, name, value) for schema_name in NAMES for name, schema in properties_of(schema_name).items()
+            for value in refused_values(schema)]
 
 
-def parse(task: str, parameters: dict[str, Any]) -> None:
-    task_spec = next(task_spec for task_spec in DECLARED if task_spec.task.value == task)
-    request = example_request(task)
+def parse(schema_name: str, parameters: dict[str, Any]) -> None:
+    task_spec, declaration = declared(schema_name)
+    request = example_request(schema_name)
+    for name in declaration.top_level:
+        request.pop(name, None)  # TEI's top-level parameters (the embeddings example's normalize) would be given twice
     request["parameters"] = parameters
     task_spec.parse_request(request)
 
 
-def required_values(task: str) -> dict[str, Any]:
-    task_spec = next(task_spec for task_spec in DECLARED if task_spec.task.value == task)
-    assert task_spec.parameters is not None
-    schema = SERVED["components"]["schemas"][task_spec.parameters.schema_name]
+def required_values(schema_name: str) -> dict[str, Any]:
+    schema = SERVED["components"]["schemas"][schema_name]
     return {name: a_valid_value(schema["properties"][name]) for name in schema.get("required", [])}
 
 
 def test_the_served_description_shows_each_declaration_and_the_file_points_to_it():
     assert DECLARED, "no task declares its parameters"
-    for task_spec in DECLARED:
-        assert task_spec.parameters is not None
-        name = task_spec.parameters.schema_name
-        assert SERVED["components"]["schemas"][name] == task_spec.parameters.schema()
+    for _, declaration in DECLARED:
+        name = declaration.schema_name
+        assert SERVED["components"]["schemas"][name] == declaration.schema()
         assert "x-declared-in" in SOURCE["components"]["schemas"][name], f"docs/openapi.yaml writes {name} by hand"
 
 
-@pytest.mark.parametrize(("task", "name", "value"), cases())
-def test_every_value_the_description_rules_out_is_a_400_naming_the_parameter(task, name, value):
+@pytest.mark.parametrize(("schema_name", "name", "value"), cases())
+def test_every_value_the_description_rules_out_is_a_400_naming_the_parameter(schema_name, name, value):
     with pytest.raises(BadRequest) as refused:
-        parse(task, {**required_values(task), name: value})
+        parse(schema_name, {**required_values(schema_name), name: value})
     assert f"parameters.{name}" in refused.value.message
 
 
-@pytest.mark.parametrize("task", [task_spec.task.value for task_spec in DECLARED])
-def test_an_unknown_parameter_is_a_400_listing_exactly_the_described_ones(task):
-    task_spec = next(task_spec for task_spec in DECLARED if task_spec.task.value == task)
-    assert task_spec.parameters is not None
-    described = list(SERVED["components"]["schemas"][task_spec.parameters.schema_name]["properties"])
+@pytest.mark.parametrize("schema_name", NAMES)
+def test_an_unknown_parameter_is_a_400_listing_exactly_the_described_ones(schema_name):
+    described = list(properties_of(schema_name))
     with pytest.raises(BadRequest) as refused:
-        parse(task, {**required_values(task), "no_such_parameter": 1})
+        parse(schema_name, {**required_values(schema_name), "no_such_parameter": 1})
     assert refused.value.message == (f"unknown parameters: no_such_parameter (accepted: {', '.join(described)})")
 
 
-@pytest.mark.parametrize("task", [task_spec.task.value for task_spec in DECLARED])
-def test_each_default_the_description_shows_is_accepted(task):
-    task_spec = next(task_spec for task_spec in DECLARED if task_spec.task.value == task)
-    assert task_spec.parameters is not None
-    properties = SERVED["components"]["schemas"][task_spec.parameters.schema_name]["properties"]
-    defaults = {name: schema["default"] for name, schema in properties.items()
+@pytest.mark.parametrize("schema_name", NAMES)
+def test_each_default_the_description_shows_is_accepted(schema_name):
+    defaults = {name: schema["default"] for name, schema in properties_of(schema_name).items()
                 if "default" in schema and name != "explain_steps"}  # explain_steps needs explain: true
-    parse(task, {**required_values(task), **defaults})
+    parse(schema_name, {**required_values(schema_name), **defaults})

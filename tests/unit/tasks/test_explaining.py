@@ -45,7 +45,7 @@ def test_an_explain_request_holds_at_most_eight_items_in_either_task():
 
 @pytest.mark.parametrize(("parameters", "message"), [
     ({"explain_label": "POSITIVE"}, "explain_label must be a label's name, with parameters.explain: true"),
-    ({"explain": True, "explain_label": 3}, "explain_label must be a label's name"),
+    ({"explain": True, "explain_label": 3}, "parameters.explain_label must be a non-empty string"),
 ])
 def test_explain_label_needs_explain_and_a_name(parameters, message):
     with pytest.raises(BadRequest, match=message):

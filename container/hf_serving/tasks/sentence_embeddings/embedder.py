@@ -36,11 +36,13 @@ class SentenceEmbedder:
     def __call__(self, texts: Sequence[str], params: EmbeddingParameters) -> list[list[float]]:
         return self.embed(texts, params)[0]
 
-    def embed(self, texts: Sequence[str], params: EmbeddingParameters) -> tuple[list[list[float]], list[int]]:
-        """The vectors, one per text, and the tokens the model read of each."""
+    def embed(self, texts: Sequence[str], params: EmbeddingParameters,
+              names: Sequence[str] | None = None) -> tuple[list[list[float]], list[int]]:
+        """The vectors, one per text, and the tokens the model read of each; `names` says how the request names
+        each text, for errors ("inputs[3]" when None)."""
         texts = self._prepared(texts, params)
         if not params.truncate:
-            self._check_lengths(texts)
+            self._check_lengths(texts, names)
         rows = text_batches.tokenize(self.tokenizer, texts, self.max_length, params.truncation_direction)
         vectors = np.stack(text_batches.run_sorted(self.engine, self.tokenizer, rows, self._pooled))
         normalized = self.layout.normalize if params.normalize is None else params.normalize
@@ -69,12 +71,13 @@ class SentenceEmbedder:
         prepared = [prompt + text for text in texts]
         return [text.lower() for text in prepared] if self.layout.do_lower_case else prepared
 
-    def _check_lengths(self, texts: list[str]) -> None:
+    def _check_lengths(self, texts: list[str], names: Sequence[str] | None) -> None:
         with stage_clock.tokenising():
             lengths = [len(ids) for ids in self.tokenizer(texts, truncation=False)["input_ids"]]
         for index, length in enumerate(lengths):
             if length > self.max_length:
-                raise PayloadTooLarge(f"inputs[{index}] is {length} tokens long, over this model's "
+                name = names[index] if names is not None else f"inputs[{index}]"
+                raise PayloadTooLarge(f"{name} is {length} tokens long, over this model's "
                                       f"{self.max_length}: send truncate: true, or a shorter text")
 
     def _pooled(self, outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[np.ndarray]:

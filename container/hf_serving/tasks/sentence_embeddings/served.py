@@ -1,32 +1,56 @@
-"""The served sentence-embeddings model: a list of vectors, one per input text."""
+"""The served sentence-embeddings model: a list of vectors, one per input text; or, for a sentence-similarity
+request, a bare list of cosines."""
 
 from __future__ import annotations
 
+import numpy as np
+
 from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
+from hf_serving.tasks.sentence_embeddings import similarity
 from hf_serving.tasks.sentence_embeddings.embedder import SentenceEmbedder
 from hf_serving.tasks.sentence_embeddings.layout import SentenceTransformerLayout, is_sentence_transformers_dir
-from hf_serving.tasks.sentence_embeddings.requests import EmbeddingParameters, EmbeddingsRequest
+from hf_serving.tasks.sentence_embeddings.requests import (
+    EmbeddingParameters,
+    EmbeddingsItem,
+    EmbeddingsRequest,
+    SimilarityParameters,
+    SimilarityQuery,
+)
 
 
-class SentenceEmbeddingsModel(BatchedModel[str, EmbeddingParameters, list[float]]):
+class SentenceEmbeddingsModel(BatchedModel[EmbeddingsItem, EmbeddingParameters | SimilarityParameters, list[float]]):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
         layout = (SentenceTransformerLayout.read(parts.model_dir) if is_sentence_transformers_dir(parts.model_dir)
                   else SentenceTransformerLayout.plain(parts.model_dir))
         self.embedder = SentenceEmbedder(parts.engine, parts.tokenizer, parts.config, layout)
 
-    def numbers_per_item(self, parameters: EmbeddingParameters) -> int:
+    def numbers_per_item(self, parameters: EmbeddingParameters | SimilarityParameters) -> int:
+        if isinstance(parameters, SimilarityParameters):
+            return 1  # at least one sentence's cosine
         width = self.embedder.dimension or 0
         for cut in (self.embedder.layout.truncate_dim, parameters.dimensions):
             if cut is not None and width:
                 width = min(width, cut)
         return width
 
-    def answer(self, items: list[str], parameters: EmbeddingParameters) -> list[ItemAnswer[list[float]]]:
-        vectors, tokens = self.embedder.embed(items, parameters)
+    def answer(self, items: list[EmbeddingsItem],
+               parameters: EmbeddingParameters | SimilarityParameters) -> list[ItemAnswer[list[float]]]:
+        """Texts' vectors; or, with similarity parameters (whose requests hold only queries), each query's cosines,
+        every text of every query through the model together."""
+        if isinstance(parameters, SimilarityParameters):
+            queries = [item for item in items if isinstance(item, SimilarityQuery)]
+            vectors, tokens = self.embedder.embed(similarity.texts(queries), parameters.embedding(),
+                                                  similarity.names(queries) if len(queries) == 1 else None)
+            return [ItemAnswer(cosines, count) for cosines, count in zip(
+                similarity.cosines(np.asarray(vectors, dtype=np.float32), queries),
+                similarity.per_query(tokens, queries), strict=True)]
+        vectors, tokens = self.embedder.embed([item for item in items if isinstance(item, str)], parameters)
         return [ItemAnswer(vector, count) for vector, count in zip(vectors, tokens, strict=True)]
 
     def format(self, request: EmbeddingsRequest, results: list[list[float]]) -> object:
+        if isinstance(request.parameters, SimilarityParameters):
+            return results[0]  # the similarities themselves, a bare list, as the Inference API and TEI answer
         return results  # always a list of vectors, as text-embeddings-inference answers
 
     def warmup_payload(self) -> object:

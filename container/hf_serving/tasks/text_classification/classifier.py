@@ -18,48 +18,33 @@ import numpy as np
 
 from hf_serving.engines.base import Engine, Target
 from hf_serving.errors import BadRequest
-from hf_serving.formats.media import json_type_name
+from hf_serving.observability import stage_clock
 from hf_serving.tasks import explaining, text_batches
 from hf_serving.tasks.explaining import AttributorSource, ExplainRequest, TokenSpan
 
 FUNCTIONS = ("softmax", "sigmoid", "none")
-_KNOWN = {"top_k", "function_to_apply", "explain_label", *explaining.NAMES}
 # What an explanation's "output" says it explains, by the function the scores come from.
 _OUTPUTS = {"softmax": "softmax score", "sigmoid": "sigmoid score", "none": "logit"}
 
 
 @dataclass(frozen=True)
+class TextPair:
+    """Two texts classified together (NLI, paraphrase, a query and a passage), as the pipeline's {"text",
+    "text_pair"}; without text_pair, one text answered in the pair's shape."""
+
+    text: str
+    text_pair: str | None = None
+
+
+@dataclass(frozen=True)
 class ClassificationParameters:
+    """What a request asked, read by requests.classification_parameters; frozen so that records group by it."""
+
     top_k: int | None = 1
     legacy: bool = True  # no top_k in the request: the pipeline's one-dict-per-text shape
     function_to_apply: str | None = None  # None: from the model's config, as the pipeline decides
     explain: ExplainRequest = field(default_factory=ExplainRequest)
     explain_label: str | None = None  # explained beside the predicted label
-
-    @classmethod
-    def from_request(cls, parameters: object) -> ClassificationParameters:
-        if parameters is None:
-            return cls()
-        if not isinstance(parameters, dict):
-            raise BadRequest(f"parameters must be a JSON object, not {json_type_name(parameters)}")
-        unknown = sorted(set(parameters) - _KNOWN)
-        if unknown:
-            raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(sorted(_KNOWN))})")
-        function = parameters.get("function_to_apply")
-        if function is not None and (not isinstance(function, str) or function.lower() not in FUNCTIONS):
-            raise BadRequest(f"parameters.function_to_apply must be one of {', '.join(FUNCTIONS)}")
-        explain = explaining.explain_request(parameters)
-        label = parameters.get("explain_label")
-        if label is not None and (not isinstance(label, str) or not explain.enabled):
-            raise BadRequest("parameters.explain_label must be a label's name, with parameters.explain: true")
-        function_to_apply = function.lower() if function else None
-        if "top_k" not in parameters:
-            return cls(function_to_apply=function_to_apply, explain=explain, explain_label=label)
-        top_k = parameters["top_k"]
-        if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):
-            raise BadRequest("parameters.top_k must be an integer >= 1, or null for every label")
-        return cls(top_k=top_k, legacy=False, function_to_apply=function_to_apply, explain=explain,
-                   explain_label=label)
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -93,30 +78,55 @@ class TextClassifier:
             return "softmax"
         return str(getattr(config, "function_to_apply", "none")).lower()
 
-    def __call__(self, texts: Sequence[str], params: ClassificationParameters) -> list[object]:
-        """One result per text, in order: a dict (legacy shape) or a list of dicts sorted by score."""
+    def __call__(self, texts: Sequence[str | TextPair], params: ClassificationParameters) -> list[object]:
+        """One result per text or pair, in order: a dict (legacy shape) or a list of dicts sorted by score."""
         return [result for result, _ in self.answer_items(texts, params)]
 
-    def answer_items(self, texts: Sequence[str], params: ClassificationParameters) -> list[tuple[object, int]]:
-        """Per text: its result, and the tokens the model read of it."""
-        rows = text_batches.tokenize(self.tokenizer, texts, self.max_length)
+    def answer_items(self, texts: Sequence[str | TextPair],
+                     params: ClassificationParameters) -> list[tuple[object, int]]:
+        """Per text or pair: its result, and the tokens the model read of it (a pair's both texts)."""
+        rows = self.tokenized(texts)
         logits = self._logits(rows)
         function = params.function_to_apply or self.default_function
         scores = {"softmax": _softmax, "sigmoid": _sigmoid}.get(function, lambda x: x)(logits)
         results = [self._result(row, params) for row in scores]
         if params.explain.enabled:
             for text, row, result in zip(texts, scores, results, strict=True):
+                if not isinstance(text, str):  # requests.py refuses it first; a pair's explanation is not written
+                    raise BadRequest("explanations of text pairs are not supported")
                 entry = result if isinstance(result, dict) else result[0]  # type: ignore[index]  # the top label's
                 entry["explanation"] = self._explain(text, int(row.argmax()), function, params)
         return [(result, len(row["input_ids"])) for result, row in zip(results, rows, strict=True)]
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """float32 logits, one row per text (truncated to the model's maximum)."""
-        return self._logits(text_batches.tokenize(self.tokenizer, texts, self.max_length))
+    def logits(self, texts: Sequence[str | TextPair]) -> np.ndarray:
+        """float32 logits, one row per text or pair (truncated to the model's maximum)."""
+        return self._logits(self.tokenized(texts))
 
     def _logits(self, rows: list[dict]) -> np.ndarray:
         return np.stack(text_batches.run_sorted(self.engine, self.tokenizer, rows,
                                                 lambda outputs, _: list(outputs["logits"])))
+
+    def tokenized(self, items: Sequence[str | TextPair]) -> list[dict]:
+        """One dict of token lists per item, in order. A pair is encoded as the pipeline's tokenizer(text,
+        text_pair) encodes it ([CLS] a [SEP] b [SEP], token types 0 then 1); over the model's maximum, the longer
+        of the two texts loses tokens first ("longest_first"), where the pipeline would fail."""
+        alone = [index for index, item in enumerate(items) if isinstance(item, str) or item.text_pair is None]
+        paired = [index for index, item in enumerate(items) if not isinstance(item, str) and item.text_pair]
+        rows: list[dict] = [{}] * len(items)
+        with stage_clock.tokenising():
+            if alone:
+                encoded = self.tokenizer([_first(items[index]) for index in alone], truncation=True,
+                                         max_length=self.max_length, padding=False)
+                for position, index in enumerate(alone):
+                    rows[index] = {name: encoded[name][position] for name in encoded}
+            if paired:
+                firsts = [_first(items[index]) for index in paired]
+                seconds = [_second(items[index]) for index in paired]
+                encoded = self.tokenizer(firsts, seconds, truncation="longest_first", max_length=self.max_length,
+                                         padding=False)
+                for position, index in enumerate(paired):
+                    rows[index] = {name: encoded[name][position] for name in encoded}
+        return rows
 
     def _explain(self, text: str, predicted: int, function: str, params: ClassificationParameters) -> dict:
         """The attributions of the text's tokens to the predicted label's score, and to explain_label's."""
@@ -148,3 +158,12 @@ class TextClassifier:
         ranked = [{"label": self.id2label[i], "score": score.item()} for i, score in enumerate(scores)]
         ranked.sort(key=lambda entry: entry["score"], reverse=True)
         return ranked if params.top_k is None else ranked[:params.top_k]
+
+
+def _first(item: str | TextPair) -> str:
+    return item if isinstance(item, str) else item.text
+
+
+def _second(item: str | TextPair) -> str:
+    assert not isinstance(item, str) and item.text_pair is not None
+    return item.text_pair

@@ -68,7 +68,7 @@ def test_truncate_false_refuses_an_over_long_text_with_413_naming_it(model):
     ({"txt": "x"}, "unknown field"),
     ({"text": "x", "inputs": "x"}, "not both"),
     ({"inputs": "x", "normalize": "yes"}, "normalize must be true or false"),
-    ({"inputs": "x", "truncation_direction": "middle"}, "truncation_direction must be Right or Left"),
+    ({"inputs": "x", "truncation_direction": "middle"}, "truncation_direction must be one of right, left"),
     ({"inputs": "x", "dimensions": 0}, "dimensions must be an integer >= 1"),
     ({"inputs": "x", "normalize": True, "parameters": {"normalize": False}}, "both at the top level"),
     ({"inputs": "x", "parameters": {"pooling": "cls"}}, "unknown parameters: pooling"),

@@ -82,7 +82,7 @@ def test_every_emotion_label_comes_back_sorted(tiny_emotion):
 @pytest.mark.parametrize(("payload", "message"), [
     ({"inputs": ""}, "inputs must not be empty"),
     ({"inputs": ["fine", "  "]}, "inputs[1] must not be empty"),
-    ({"inputs": ["fine", 3]}, "inputs[1] must be a string, not number"),
+    ({"inputs": ["fine", 3]}, 'inputs[1] must be a string or a {"text": ..., "text_pair": ...} object, not number'),
     ({"inputs": []}, "inputs must not be an empty list"),
     ({"txt": "x"}, "unknown field(s) txt"),
     ({"text": "x", "inputs": "y"}, 'send the inputs as "inputs" or as "text", not both'),
@@ -92,7 +92,7 @@ def test_every_emotion_label_comes_back_sorted(tiny_emotion):
     ({"inputs": "x", "parameters": {"top_k": True}}, "parameters.top_k"),
     ({"inputs": "x", "parameters": {"function_to_apply": "relu"}}, "function_to_apply must be one of"),
     ({"inputs": "x", "parameters": {"topk": 2}}, "unknown parameters: topk"),
-    (None, "inputs must be a string, not null"),
+    (None, "inputs must be a string or a"),
 ])
 def test_bad_requests_name_the_item_or_parameter(payload, message):
     with pytest.raises(BadRequest) as caught:
