@@ -164,14 +164,12 @@ bench-explain: install demo-models
 	$(PY) -m bench.explain $(BENCH_EXPLAIN_ARGS)
 
 # Issue 27's encoder tasks (bench/README.md, "Encoder tasks"): token classification and zero-shot against AWS's
-# toolkit, reranking against a CrossEncoder behind FastAPI (peer (d)), on full-size random-weight demo models (built
-# here if missing), each server alone, at concurrency 4, 2 passes of 20 s cells; about 12 minutes on 2 cores, on a
-# quiet machine. Writes bench/results/tasks-latest.{json,md}; BENCH_ARGS adds or overrides options.
-BENCH_TASK_MODELS := token-classification:demo-ner zero-shot-classification:demo-nli text-ranking:demo-reranker
+# toolkit, reranking against a CrossEncoder behind FastAPI (peer (d)), on the full-size random-weight demo models,
+# each server alone, at concurrency 4, 2 passes of 20 s cells; about 12 minutes on 2 cores, on a quiet machine.
+# Writes bench/results/tasks-latest.{json,md}; BENCH_ARGS adds or overrides options.
 .PHONY: bench-tasks
-bench-tasks: install
-	@for pair in $(BENCH_TASK_MODELS); do dir=build/$${pair#*:}; [ -f $$dir/config.json ] || \
-		$(PY) -m hf_serving demo-model --task $${pair%%:*} --size full -o $$dir || exit 1; done
+bench-tasks: install build/demo-ner/config.json build/demo-nli/config.json \
+		build/demo-reranker/config_sentence_transformers.json
 	PYTHON=$(PYTHON) bench/peers/setup.sh aws ce-fastapi
 	$(PY) -m bench.run --servers ours,aws,ce-fastapi --kinds ner128,zsl5,rerank20 --concurrency 4 --seconds 20 \
 		--warmup 3 --passes 2 --no-overhead --out bench/results --name tasks-latest $(BENCH_ARGS)
