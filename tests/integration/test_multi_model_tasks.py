@@ -1,0 +1,141 @@
+"""One multi-model endpoint, each model served with its own task, on the real stack: question answering and text
+classification found from config.json, fill-mask from config.json, and an NLI model (a ...ForSequenceClassification)
+served as zero-shot classification because its model card (README.md's pipeline_tag) says so. HF_TASK is
+endpoint-wide and unset here: nothing but each model's own directory decides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+from transformers import pipeline
+
+from hf_serving.tasks.base import Task
+from hf_serving.tools.demo_models import build_model
+from tests.integration.test_multi_model import QA_BODY, invoke, load, running_mme
+from tests.support.nli_models import assert_same_answers, tiny_nli
+from tests.support.paths import TINY_QA
+
+pytestmark = pytest.mark.integration
+
+ZERO_SHOT_BODY = {"inputs": "The striker scored twice in the final.",
+                  "parameters": {"candidate_labels": ["sports", "politics", "cooking"]}}
+FILL_MASK_BODY = {"inputs": "Paris is the [MASK] of France."}
+CLASSIFY_BODY = {"inputs": ["what a good film", "a dull evening"]}
+# As the Hub writes it into a snapshot of facebook/bart-large-mnli (its card's head).
+NLI_CARD = """---
+license: mit
+pipeline_tag: zero-shot-classification
+datasets:
+- multi_nli
+---
+
+# A tiny NLI model
+
+Random weights, for tests.
+"""
+
+
+@pytest.fixture(scope="module")
+def nli(tmp_path_factory) -> Path:
+    path = tiny_nli(tmp_path_factory.mktemp("nli-with-card"))
+    (path / "README.md").write_text(NLI_CARD)
+    return path
+
+
+@pytest.fixture(scope="module")
+def fill_mask(tmp_path_factory) -> Path:
+    return build_model(tmp_path_factory.mktemp("tiny-fill-mask"), Task.FILL_MASK, "tiny", seed=5)
+
+
+@pytest.fixture(scope="module")
+def models(nli, fill_mask, tiny_sentiment) -> dict[str, tuple[Path, str]]:
+    """Each model's name on the endpoint: its directory and the task it must be served with."""
+    return {"qa": (TINY_QA, "question-answering"),
+            "classifier": (tiny_sentiment, "text-classification"),
+            "fill-mask": (fill_mask, "fill-mask"),
+            "nli": (nli, "zero-shot-classification")}
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    yield from running_mme(tmp_path_factory.mktemp("mme-tasks"))
+
+
+@pytest.fixture(scope="module")
+def mme(endpoint, models):
+    """The endpoint with all four models loaded, one after the other, as SageMaker would on their first requests."""
+    for name, (url, task) in models.items():
+        loaded = load(endpoint, name, url)
+        assert loaded.status_code == 200, loaded.text
+        assert (loaded.json()["modelName"], loaded.json()["status"], loaded.json()["task"]) == (name, "ready", task)
+    return endpoint
+
+
+def test_each_model_is_described_with_its_own_task_and_the_log_says_what_decided_it(mme, models):
+    for name, (_, task) in models.items():
+        described = requests.get(f"{mme.url}/models/{name}", timeout=5)
+        assert described.status_code == 200, described.text
+        assert (described.json()["modelName"], described.json()["status"], described.json()["task"]) == (
+            name, "ready", task)
+    listed = requests.get(f"{mme.url}/models", timeout=5).json()["models"]
+    assert sorted(m["modelName"] for m in listed) == sorted(models)
+    log = mme.log()
+    assert "model 'nli': task zero-shot-classification (from README.md pipeline_tag)" in log
+    assert "model 'classifier': task text-classification (from config.json architectures)" in log
+    assert "model 'fill-mask': task fill-mask (from config.json architectures)" in log
+    assert "model 'qa': task question-answering (from config.json architectures)" in log
+
+
+def test_the_nli_model_answers_zero_shot_as_the_pipeline_does(mme, nli):
+    response = invoke(mme, "nli", ZERO_SHOT_BODY)
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert set(answer) == {"sequence", "labels", "scores"}
+    assert answer["sequence"] == ZERO_SHOT_BODY["inputs"]
+    assert sorted(answer["labels"]) == sorted(ZERO_SHOT_BODY["parameters"]["candidate_labels"])
+    assert sum(answer["scores"]) == pytest.approx(1.0, abs=1e-5)
+    reference = pipeline("zero-shot-classification", model=str(nli), device="cpu")
+    assert_same_answers(answer, reference(ZERO_SHOT_BODY["inputs"], **ZERO_SHOT_BODY["parameters"]))
+
+
+def test_the_fill_mask_model_fills_the_mask(mme):
+    response = invoke(mme, "fill-mask", FILL_MASK_BODY)
+    assert response.status_code == 200, response.text
+    answers = response.json()
+    assert isinstance(answers, list) and len(answers) == 5  # the pipeline's default top_k
+    for answer in answers:
+        assert list(answer) == ["score", "token", "token_str", "sequence"]
+        assert isinstance(answer["token"], int) and isinstance(answer["token_str"], str) and answer["token_str"]
+        assert "[MASK]" not in answer["sequence"] and answer["sequence"].startswith("paris is the")
+    scores = [answer["score"] for answer in answers]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_the_classifier_and_the_qa_model_answer_their_own_requests(mme):
+    labels = invoke(mme, "classifier", CLASSIFY_BODY)
+    assert labels.status_code == 200, labels.text
+    assert [set(row) for row in labels.json()] == [{"label", "score"}] * 2
+    assert {row["label"] for row in labels.json()} <= {"NEGATIVE", "POSITIVE"}
+    answer = invoke(mme, "qa", QA_BODY)
+    assert answer.status_code == 200, answer.text
+    found = answer.json()
+    assert set(found) == {"score", "start", "end", "answer"}
+    assert QA_BODY["inputs"]["context"][found["start"]:found["end"]] == found["answer"] and found["answer"]
+
+
+def test_a_zero_shot_request_to_the_text_classifier_is_a_400_naming_the_parameter(mme):
+    response = invoke(mme, "classifier", ZERO_SHOT_BODY)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "bad_request" and error["request_id"]
+    assert error["message"].startswith("unknown parameters: candidate_labels (accepted: ")
+
+
+def test_a_request_of_another_task_is_a_400_for_the_zero_shot_model_and_it_keeps_answering(mme):
+    response = invoke(mme, "nli", FILL_MASK_BODY)  # no candidate_labels
+    assert response.status_code == 400, response.text
+    assert "candidate_labels" in response.json()["error"]["message"]
+    answered = invoke(mme, "nli", ZERO_SHOT_BODY)  # a 400 never costs a worker
+    assert answered.status_code == 200, answered.text
