@@ -57,8 +57,17 @@ build/demo-fill-mask/config.json: | $(VENV)/.installed
 build/demo-nli/config.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task zero-shot-classification --size full -o build/demo-nli
 
+# A token classifier at full DistilBERT size with random weights (speed), and a NER tagger trained here on MiniLM
+# (about a minute of CPU): its answers mean something.
+build/demo-ner/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task token-classification --size full -o build/demo-ner
+
+build/demo-ner-trained/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task token-classification --trained -o build/demo-ner-trained
+
 demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json build/demo-embeddings/modules.json \
-	build/demo-sentiment-trained/config.json build/demo-fill-mask/config.json build/demo-nli/config.json
+	build/demo-sentiment-trained/config.json build/demo-fill-mask/config.json build/demo-nli/config.json \
+	build/demo-ner/config.json build/demo-ner-trained/config.json
 
 # nginx and a Java runtime from Debian's packages, installed where missing (as root or with sudo), else the command.
 host-packages:

@@ -76,6 +76,11 @@ def test_a_csv_row_is_a_text_and_its_labels(stack, reference):
     assert response.status_code == 200, response.text
     answered = list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
     assert [row[0] for row in answered] == [TEXTS[2], TEXTS[0]]
+    # Each list is one cell of JSON: the labels best first, then their scores in that order.
+    assert sorted(json.loads(answered[0][1])) == ["politics", "sports"]
+    assert sorted(json.loads(answered[1][1])) == ["cooking", "sports"]
+    scores = json.loads(answered[0][2])
+    assert len(scores) == 2 and scores == sorted(scores, reverse=True)
 
 
 @pytest.mark.parametrize(("parameters", "fragment"), [

@@ -98,10 +98,19 @@ def encode_json_list(results: list[object]) -> bytes:
 
 
 def encode_csv(results: list[object]) -> bytes:
-    """One row per result object (its values in key order) or vector (its values); a list of them, one row each."""
+    """One row per result object (its values in key order) or vector (its values); a list of them, one row each. A
+    value that is itself a list or an object (zero-shot's labels, a fill-mask text's proposals per mask) is one cell
+    of JSON, not Python's repr of it."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     for result in results:
         for row in result if isinstance(result, list) else [result]:
-            writer.writerow(row.values() if isinstance(row, dict) else row if isinstance(row, list) else [row])
+            cells = row.values() if isinstance(row, dict) else row if isinstance(row, list) else [row]
+            writer.writerow([_csv_cell(cell) for cell in cells])
     return buffer.getvalue().encode("utf-8")
+
+
+def _csv_cell(value: object) -> object:
+    if isinstance(value, list | dict):
+        return media.encode_json(value).decode("utf-8")
+    return value

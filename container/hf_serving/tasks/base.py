@@ -14,7 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 from hf_serving.deadline import DeadlineExceeded
 from hf_serving.engines.base import Engine
@@ -40,6 +40,7 @@ class Task(enum.Enum):
     FEATURE_EXTRACTION = "feature-extraction"
     FILL_MASK = "fill-mask"
     ZERO_SHOT_CLASSIFICATION = "zero-shot-classification"
+    TOKEN_CLASSIFICATION = "token-classification"
 
 
 class ServedModel(Protocol):
@@ -188,7 +189,7 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         return result
 
     def decode_result(self, stored: object) -> Result:
-        return stored  # type: ignore[return-value]  # what encode_result stored: JSON results are their own form
+        return cast(Result, stored)  # what encode_result stored: a JSON result is its own stored form
 
     @abstractmethod
     def answer(self, items: list[Item], parameters: Parameters) -> list[ItemAnswer[Result]]:

@@ -288,6 +288,9 @@ class ParameterSpec:
         if not isinstance(raw, dict):
             raise BadRequest(f"parameters must be a JSON object, not {json_type_name(raw)}")
         unknown = sorted(str(name) for name in raw if name not in self.names)
+        if "explain" in unknown and raw["explain"] is not False:
+            raise BadRequest("parameters.explain: this task's answers have no explanations (question answering and "
+                             "text classification have them)")
         if unknown:
             raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(self.names)})")
         for parameter in self.parameters:

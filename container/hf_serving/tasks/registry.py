@@ -27,6 +27,9 @@ from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
 from hf_serving.tasks.text_classification.requests import parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
+from hf_serving.tasks.token_classification.requests import SPEC as TOKEN_CLASSIFICATION_PARAMETERS
+from hf_serving.tasks.token_classification.requests import parse_token_classification_request
+from hf_serving.tasks.token_classification.served import TokenClassificationModel
 from hf_serving.tasks.zero_shot.requests import ZERO_SHOT_PARAMETERS, parse_zero_shot_request
 from hf_serving.tasks.zero_shot.served import ZeroShotModel
 
@@ -59,6 +62,12 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
              auto_model="AutoModelForSequenceClassification", output_names=("logits",),
              csv_columns=("text", "candidate_labels"), parse_request=parse_zero_shot_request,
              served_model=ZeroShotModel, parameters=ZERO_SHOT_PARAMETERS),
+    # Named entities and other per-token tags; "ner" is the pipeline's and AWS's alias.
+    TaskSpec(Task.TOKEN_CLASSIFICATION, names=("token-classification", "ner"),
+             architecture_suffixes=("ForTokenClassification",), auto_model="AutoModelForTokenClassification",
+             output_names=("logits",), csv_columns=("text",),
+             parse_request=parse_token_classification_request, served_model=TokenClassificationModel,
+             parameters=TOKEN_CLASSIFICATION_PARAMETERS),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}

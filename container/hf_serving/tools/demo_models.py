@@ -15,6 +15,7 @@ explanations mean something too.
     python -m hf_serving demo-model --task sentence-embeddings -o build/demo-embeddings
     python -m hf_serving demo-model --task fill-mask --size full -o build/demo-fill-mask
     python -m hf_serving demo-model --task text-classification --trained -o build/demo-sentiment-trained
+    python -m hf_serving demo-model --task token-classification --trained -o build/demo-ner-trained
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from hf_serving.tasks.base import Task
 
 EMOTION_LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
 SENTIMENT_LABELS = ("NEGATIVE", "POSITIVE")
+NER_LABELS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ SIZES = {
 
 
 # What the builder makes for each task: random DistilBERTs, or the packaged MiniLM.
-RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION, Task.FILL_MASK)
+RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION, Task.FILL_MASK, Task.TOKEN_CLASSIFICATION)
 DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS, Task.ZERO_SHOT_CLASSIFICATION)
 
 
@@ -91,6 +93,7 @@ def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str =
         DistilBertForMaskedLM,
         DistilBertForQuestionAnswering,
         DistilBertForSequenceClassification,
+        DistilBertForTokenClassification,
     )
 
     dims = SIZES[size]
@@ -107,7 +110,9 @@ def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str =
     else:
         config.id2label = dict(enumerate(labels))
         config.label2id = {label: index for index, label in enumerate(labels)}
-        model = DistilBertForSequenceClassification(config)
+        model_class = (DistilBertForTokenClassification if task is Task.TOKEN_CLASSIFICATION
+                       else DistilBertForSequenceClassification)
+        model = model_class(config)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
@@ -130,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--labels", choices=("sentiment", "emotion"), default="sentiment",
                         help="label set of a text-classification model")
     parser.add_argument("--trained", action="store_true",
-                        help="text classification: a sentiment classifier trained here on MiniLM (real weights)")
+                        help="text classification: a sentiment classifier trained here on MiniLM (real weights); "
+                             "token classification: a named-entity tagger trained the same way")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, default=Path("build/demo-model"))
     args = parser.parse_args(argv)
@@ -143,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         path = build_nli(args.output, args.size, seed=args.seed)
         print(f"wrote a {args.size} NLI model (zero-shot classification) with RANDOM weights to {path}")
         return 0
+    if args.trained and Task(args.task) is Task.TOKEN_CLASSIFICATION:
+        from hf_serving.tools.ner_minilm import train as train_ner
+
+        print(f"trained a named-entity tagger on MiniLM (real weights, templated sentences) into "
+              f"{train_ner(args.output, args.seed)}")
+        return 0
     if args.trained:
         if Task(args.task) is not Task.TEXT_CLASSIFICATION or args.labels != "sentiment":
             parser.error("--trained makes a sentiment classifier: --task text-classification --labels sentiment")
@@ -151,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trained a sentiment classifier on MiniLM (real weights, a closed list of opinion words) into "
               f"{train(args.output, args.seed)}")
         return 0
-    labels = EMOTION_LABELS if args.labels == "emotion" else SENTIMENT_LABELS
+    labels: tuple[str, ...] = EMOTION_LABELS if args.labels == "emotion" else SENTIMENT_LABELS
+    labels = NER_LABELS if Task(args.task) is Task.TOKEN_CLASSIFICATION else labels
     path = build_model(args.output, Task(args.task), args.size, labels, args.seed)
     print(f"wrote a {args.size} {args.task} model with RANDOM weights to {path}")
     return 0

@@ -1,3 +1,6 @@
+import csv
+import io
+
 import pytest
 
 from hf_serving.errors import BadRequest
@@ -45,3 +48,10 @@ def test_csv_encoding_one_row_per_result_object():
     body = records.encode_csv([{"score": 0.5, "answer": "a, b"},
                                [{"label": "x", "score": 1}, {"label": "y", "score": 0}]])
     assert body.decode() == '0.5,"a, b"\nx,1\ny,0\n'
+
+
+def test_a_csv_cell_that_holds_a_list_or_an_object_is_json():
+    body = records.encode_csv([{"sequence": "Ça va", "labels": ["politics", "sports"], "scores": [0.75, 0.25]},
+                               [[{"token_str": "a"}], [{"token_str": "b"}]]])
+    assert list(csv.reader(io.StringIO(body.decode()))) == [
+        ["Ça va", '["politics","sports"]', "[0.75,0.25]"], ['{"token_str":"a"}'], ['{"token_str":"b"}']]

@@ -84,3 +84,11 @@ def test_the_schema_says_what_the_validator_accepts():
                                                   "default": "none"}
     assert properties["candidate_labels"]["oneOf"][0] == {"type": "array", "items": {"type": "string", "minLength": 1},
                                                           "minItems": 1, "maxItems": 3}
+
+
+def test_explain_asked_of_a_task_without_explanations_says_so():
+    with pytest.raises(BadRequest) as refused:
+        SPEC.parse({"candidate_labels": "a", "explain": True})
+    assert refused.value.message.startswith("parameters.explain: this task's answers have no explanations")
+    with pytest.raises(BadRequest, match="unknown parameters: explain "):
+        SPEC.parse({"candidate_labels": "a", "explain": False})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
 from hf_serving.tasks.question_answering.answerer import Answer, QAInput, QAParameters, QuestionAnswerer
 from hf_serving.tasks.question_answering.requests import QARequest, format_answers
@@ -19,7 +21,7 @@ class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters, list[Answer]]):
         return [answer.to_dict() for answer in result]  # one item's answers, best first
 
     def decode_result(self, stored: object) -> list[Answer]:
-        entries: list[dict] = stored  # type: ignore[assignment]  # what encode_result stored
+        entries = cast(list[dict], stored)  # what encode_result stored
         return [Answer(answer=entry["answer"], score=entry["score"], start=entry["start"], end=entry["end"],
                        explanation=entry.get("explanation")) for entry in entries]
 
