@@ -1,7 +1,7 @@
-"""One multi-model endpoint, each model served with its own task, on the real stack: question answering and text
-classification found from config.json, fill-mask from config.json, and an NLI model (a ...ForSequenceClassification)
-served as zero-shot classification because its model card (README.md's pipeline_tag) says so. HF_TASK is
-endpoint-wide and unset here: nothing but each model's own directory decides."""
+"""One multi-model endpoint, each model served with its own task, on the real stack: question answering, text
+classification and fill-mask found from config.json, a token classifier whose model card agrees with its config.json,
+and an NLI model (a ...ForSequenceClassification) served as zero-shot classification because its model card
+(README.md's pipeline_tag) says so. HF_TASK is endpoint-wide and unset here: each model's own directory decides."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import requests
 from transformers import pipeline
 
 from hf_serving.tasks.base import Task
-from hf_serving.tools.demo_models import build_model
+from hf_serving.tools.demo_models import NER_LABELS, build_model
 from tests.integration.test_multi_model import QA_BODY, invoke, load, running_mme
 from tests.support.nli_models import assert_same_answers, tiny_nli
 from tests.support.paths import TINY_QA
@@ -23,6 +23,9 @@ ZERO_SHOT_BODY = {"inputs": "The striker scored twice in the final.",
                   "parameters": {"candidate_labels": ["sports", "politics", "cooking"]}}
 FILL_MASK_BODY = {"inputs": "Paris is the [MASK] of France."}
 CLASSIFY_BODY = {"inputs": ["what a good film", "a dull evening"]}
+NER_TEXT = "Maria Garcia lives in Berlin."
+# Every token's group, "O" too: random weights may call every token "O", which the default would leave out.
+NER_BODY = {"inputs": NER_TEXT, "parameters": {"aggregation_strategy": "simple", "ignore_labels": []}}
 # As the Hub writes it into a snapshot of facebook/bart-large-mnli (its card's head).
 NLI_CARD = """---
 license: mit
@@ -50,11 +53,20 @@ def fill_mask(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def models(nli, fill_mask, tiny_sentiment) -> dict[str, tuple[Path, str]]:
+def tagger(tmp_path_factory) -> Path:
+    """A token classifier with dslim/bert-base-NER's card head: the card and config.json agree."""
+    path = build_model(tmp_path_factory.mktemp("tiny-ner"), Task.TOKEN_CLASSIFICATION, "tiny", NER_LABELS, seed=6)
+    (path / "README.md").write_text("---\nlanguage: en\nlicense: mit\npipeline_tag: token-classification\n---\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(nli, fill_mask, tagger, tiny_sentiment) -> dict[str, tuple[Path, str]]:
     """Each model's name on the endpoint: its directory and the task it must be served with."""
     return {"qa": (TINY_QA, "question-answering"),
             "classifier": (tiny_sentiment, "text-classification"),
             "fill-mask": (fill_mask, "fill-mask"),
+            "ner": (tagger, "token-classification"),
             "nli": (nli, "zero-shot-classification")}
 
 
@@ -65,7 +77,7 @@ def endpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mme(endpoint, models):
-    """The endpoint with all four models loaded, one after the other, as SageMaker would on their first requests."""
+    """The endpoint with every model loaded, one after the other, as SageMaker would on their first requests."""
     for name, (url, task) in models.items():
         loaded = load(endpoint, name, url)
         assert loaded.status_code == 200, loaded.text
@@ -86,6 +98,7 @@ def test_each_model_is_described_with_its_own_task_and_the_log_says_what_decided
     assert "model 'classifier': task text-classification (from config.json architectures)" in log
     assert "model 'fill-mask': task fill-mask (from config.json architectures)" in log
     assert "model 'qa': task question-answering (from config.json architectures)" in log
+    assert "model 'ner': task token-classification (from README.md pipeline_tag)" in log
 
 
 def test_the_nli_model_answers_zero_shot_as_the_pipeline_does(mme, nli):
@@ -111,6 +124,18 @@ def test_the_fill_mask_model_fills_the_mask(mme):
         assert "[MASK]" not in answer["sequence"] and answer["sequence"].startswith("paris is the")
     scores = [answer["score"] for answer in answers]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_the_token_classifier_answers_entity_groups_with_offsets_into_the_text(mme):
+    response = invoke(mme, "ner", NER_BODY)
+    assert response.status_code == 200, response.text
+    groups = response.json()
+    assert groups and all(set(group) == {"entity_group", "score", "word", "start", "end"} for group in groups)
+    assert {group["entity_group"] for group in groups} <= {"O", "PER", "LOC", "ORG"}
+    ends = [0] + [group["end"] for group in groups]
+    for group, previous_end in zip(groups, ends, strict=False):
+        assert previous_end <= group["start"] < group["end"] <= len(NER_TEXT)  # in order, inside the text
+        assert NER_TEXT[group["start"]:group["end"]].lower().replace(" ", "") == group["word"].replace(" ", "")
 
 
 def test_the_classifier_and_the_qa_model_answer_their_own_requests(mme):

@@ -29,6 +29,7 @@ def model_dir(tmp_path: Path, architectures: list[str] | None, tag: str | None =
     (["DistilBertForSequenceClassification"], "text-classification", Task.TEXT_CLASSIFICATION),
     (["DistilBertForSequenceClassification"], "sentiment-analysis", Task.TEXT_CLASSIFICATION),  # any of our names
     (["BertForMaskedLM"], "fill-mask", Task.FILL_MASK),
+    (["BertForTokenClassification"], "token-classification", Task.TOKEN_CLASSIFICATION),  # dslim/bert-base-NER
     (["DistilBertForQuestionAnswering"], "question-answering", Task.QUESTION_ANSWERING),
     (["BertModel"], "feature-extraction", Task.FEATURE_EXTRACTION),
     (["BertModel"], "sentence-similarity", Task.SENTENCE_EMBEDDINGS),  # the Hub's name for embedding models
