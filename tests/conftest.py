@@ -10,6 +10,7 @@ import pytest
 
 from hf_serving.tasks.registry import Task
 from hf_serving.tools.demo_models import EMOTION_LABELS, SENTIMENT_LABELS, build_model
+from hf_serving.tools.ner_minilm import train as train_ner
 from hf_serving.tools.sentiment_minilm import train
 
 
@@ -39,3 +40,10 @@ def tiny_multilabel(tmp_path_factory) -> Path:
 def trained_sentiment(tmp_path_factory) -> Path:
     """all-MiniLM-L6-v2 fine-tuned on templated opinions (tools/sentiment_minilm.py): ~20 s, once per session."""
     return train(tmp_path_factory.mktemp("trained-sentiment") / "model")
+
+
+@pytest.fixture(scope="session")
+def trained_ner(tmp_path_factory) -> Path:
+    """all-MiniLM-L6-v2 fine-tuned on templated sentences of people, places and companies (tools/ner_minilm.py):
+    about a minute of CPU, once per session."""
+    return train_ner(tmp_path_factory.mktemp("trained-ner") / "model")

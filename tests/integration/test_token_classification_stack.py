@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from transformers import pipeline
 
-from hf_serving.tools.ner_minilm import train
 from tests.support.answers import same_answer
 from tests.support.stack import Stack
 
@@ -18,12 +17,6 @@ pytestmark = pytest.mark.integration
 
 TEXTS = ["Maria Garcia lives in Berlin.", "Kwame Mensah works at Northwind Traders in Tokyo.",
          "Yesterday Héloïse flew to São Paulo 😀 and 東京.", "The weather was nice today."]
-
-
-@pytest.fixture(scope="module")
-def trained_ner(tmp_path_factory):
-    """all-MiniLM-L6-v2 fine-tuned on templated sentences: about a minute of CPU, once per module."""
-    return train(tmp_path_factory.mktemp("trained-ner") / "model")
 
 
 @pytest.fixture(scope="module")

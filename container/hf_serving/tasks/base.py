@@ -41,6 +41,7 @@ class Task(enum.Enum):
     FILL_MASK = "fill-mask"
     ZERO_SHOT_CLASSIFICATION = "zero-shot-classification"
     TOKEN_CLASSIFICATION = "token-classification"
+    TEXT_RANKING = "text-ranking"
 
 
 class ServedModel(Protocol):

@@ -21,6 +21,9 @@ from hf_serving.tasks.model_card import read_pipeline_tag
 from hf_serving.tasks.question_answering.answerer import PARAMETERS as QA_PARAMETERS
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
+from hf_serving.tasks.reranking.layout import is_cross_encoder_dir
+from hf_serving.tasks.reranking.requests import RERANK_PARAMETERS, parse_rerank_request
+from hf_serving.tasks.reranking.served import RerankingModel
 from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
 from hf_serving.tasks.sentence_embeddings.requests import parse_embeddings_request
 from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
@@ -68,6 +71,12 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
              output_names=("logits",), csv_columns=("text",),
              parse_request=parse_token_classification_request, served_model=TokenClassificationModel,
              parameters=TOKEN_CLASSIFICATION_PARAMETERS),
+    # A sentence-transformers CrossEncoder directory of one output names this task itself; HF_TASK names it for a
+    # plain one-output ...ForSequenceClassification (TEI's SageMaker container reranks with those).
+    TaskSpec(Task.TEXT_RANKING, names=("text-ranking", "sentence-ranking", "rerank"), architecture_suffixes=(),
+             auto_model="AutoModelForSequenceClassification", output_names=("logits",), csv_columns=("query", "texts"),
+             parse_request=parse_rerank_request, served_model=RerankingModel, owns_directory=is_cross_encoder_dir,
+             parameters=RERANK_PARAMETERS),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}

@@ -52,7 +52,7 @@ SIZES = {
 
 # What the builder makes for each task: random DistilBERTs, or the packaged MiniLM.
 RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION, Task.FILL_MASK, Task.TOKEN_CLASSIFICATION)
-DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS, Task.ZERO_SHOT_CLASSIFICATION)
+DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS, Task.ZERO_SHOT_CLASSIFICATION, Task.TEXT_RANKING)
 
 
 def minilm_dir() -> Path:
@@ -154,6 +154,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"trained a named-entity tagger on MiniLM (real weights, templated sentences) into "
               f"{train_ner(args.output, args.seed)}")
+        return 0
+    if Task(args.task) is Task.TEXT_RANKING:  # a CrossEncoder directory (tools/demo_reranker.py)
+        from hf_serving.tools.demo_reranker import build_reranker
+
+        path = build_reranker(args.output, args.size, args.seed)
+        print(f"wrote a {args.size} cross-encoder with RANDOM weights to {path}")
         return 0
     if args.trained:
         if Task(args.task) is not Task.TEXT_CLASSIFICATION or args.labels != "sentiment":

@@ -57,7 +57,8 @@ def test_unsupported_tasks_are_refused_clearly(tmp_path, config, forced, fragmen
 def test_every_name_of_every_task_is_accepted_and_listed_in_the_refusal(tmp_path):
     assert set(ALIASES) == {"question-answering", "text-classification", "sentiment-analysis",
                             "sentence-embeddings", "feature-extraction", "fill-mask",
-                            "zero-shot-classification", "token-classification", "ner"}
+                            "zero-shot-classification", "token-classification", "ner",
+                            "text-ranking", "sentence-ranking", "rerank"}
     with pytest.raises(ConfigurationError) as caught:
         detect_task(model_dir(tmp_path, {}), "translation")
     assert all(name in str(caught.value) for name in ALIASES)

@@ -55,7 +55,16 @@ _TRANSFORMER_CONFIG_FILES = tuple(f"sentence_{name}_config.json" for name in (
 
 
 def is_sentence_transformers_dir(model_dir: Path) -> bool:
-    return (model_dir / MODULES_FILE).is_file()
+    """A modules.json, except a CrossEncoder's (sentence-transformers 6 writes one for it too): reranking's."""
+    return (model_dir / MODULES_FILE).is_file() and _saved_model_type(model_dir) != "CrossEncoder"
+
+
+def _saved_model_type(model_dir: Path) -> str | None:
+    try:
+        config = json.loads((model_dir / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # missing or unreadable: SentenceTransformerLayout.read names the problem where it matters
+    return config.get("model_type") if isinstance(config, dict) else None
 
 
 def transformer_dir(model_dir: Path) -> Path:
