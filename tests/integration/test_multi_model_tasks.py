@@ -1,7 +1,8 @@
 """One multi-model endpoint, each model served with its own task, on the real stack: question answering, text
 classification and fill-mask found from config.json, a token classifier whose model card agrees with its config.json,
-and an NLI model (a ...ForSequenceClassification) served as zero-shot classification because its model card
-(README.md's pipeline_tag) says so. HF_TASK is endpoint-wide and unset here: each model's own directory decides."""
+and two ...ForSequenceClassification models that config.json alone would make text classifiers: an NLI model served
+as zero-shot classification and a one-output model served as a reranker, because their model cards (README.md's
+pipeline_tag) say so. HF_TASK is endpoint-wide and unset here: each model's own directory decides."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ CLASSIFY_BODY = {"inputs": ["what a good film", "a dull evening"]}
 NER_TEXT = "Maria Garcia lives in Berlin."
 # Every token's group, "O" too: random weights may call every token "O", which the default would leave out.
 NER_BODY = {"inputs": NER_TEXT, "parameters": {"aggregation_strategy": "simple", "ignore_labels": []}}
+RERANK_BODY = {"inputs": {"query": "Which passage explains reranking?",
+                          "texts": ["A reranker scores each passage.", "The train leaves at noon.", "Café 東京 😀"]}}
 # As the Hub writes it into a snapshot of facebook/bart-large-mnli (its card's head).
 NLI_CARD = """---
 license: mit
@@ -61,13 +64,25 @@ def tagger(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def models(nli, fill_mask, tagger, tiny_sentiment) -> dict[str, tuple[Path, str]]:
+def reranker(tmp_path_factory) -> Path:
+    """A one-output ...ForSequenceClassification, as transformers saves cross-encoder/ms-marco-MiniLM-L6-v2 (no
+    CrossEncoder files), with that model's card head."""
+    path = build_model(tmp_path_factory.mktemp("tiny-reranker"), Task.TEXT_CLASSIFICATION, "tiny", ("LABEL_0",),
+                       seed=8)
+    (path / "README.md").write_text("---\nlicense: apache-2.0\nlibrary_name: sentence-transformers\n"
+                                    "pipeline_tag: text-ranking\n---\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(nli, fill_mask, tagger, reranker, tiny_sentiment) -> dict[str, tuple[Path, str]]:
     """Each model's name on the endpoint: its directory and the task it must be served with."""
     return {"qa": (TINY_QA, "question-answering"),
             "classifier": (tiny_sentiment, "text-classification"),
             "fill-mask": (fill_mask, "fill-mask"),
             "ner": (tagger, "token-classification"),
-            "nli": (nli, "zero-shot-classification")}
+            "nli": (nli, "zero-shot-classification"),
+            "reranker": (reranker, "text-ranking")}
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +114,7 @@ def test_each_model_is_described_with_its_own_task_and_the_log_says_what_decided
     assert "model 'fill-mask': task fill-mask (from config.json architectures)" in log
     assert "model 'qa': task question-answering (from config.json architectures)" in log
     assert "model 'ner': task token-classification (from README.md pipeline_tag)" in log
+    assert "model 'reranker': task text-ranking (from README.md pipeline_tag)" in log
 
 
 def test_the_nli_model_answers_zero_shot_as_the_pipeline_does(mme, nli):
@@ -111,6 +127,16 @@ def test_the_nli_model_answers_zero_shot_as_the_pipeline_does(mme, nli):
     assert sum(answer["scores"]) == pytest.approx(1.0, abs=1e-5)
     reference = pipeline("zero-shot-classification", model=str(nli), device="cpu")
     assert_same_answers(answer, reference(ZERO_SHOT_BODY["inputs"], **ZERO_SHOT_BODY["parameters"]))
+
+
+def test_the_one_output_model_reranks_the_texts(mme):
+    response = invoke(mme, "reranker", RERANK_BODY)
+    assert response.status_code == 200, response.text
+    ranked = response.json()
+    assert all(set(entry) == {"index", "score"} for entry in ranked)
+    assert sorted(entry["index"] for entry in ranked) == [0, 1, 2]
+    scores = [entry["score"] for entry in ranked]
+    assert scores == sorted(scores, reverse=True) and all(0 < score < 1 for score in scores)  # sigmoid, as TEI
 
 
 def test_the_fill_mask_model_fills_the_mask(mme):

@@ -54,6 +54,7 @@ from hf_serving.serving.worker_reports import (
     ready_worker_descriptions,
 )
 from hf_serving.settings import Settings
+from hf_serving.tasks.base import Task
 from hf_serving.tasks.explaining import MAX_EXPLAINED_ITEMS, MAX_STEPS
 from hf_serving.tasks.registry import Detection, FoundBy, detect, parameter_schemas
 
@@ -499,9 +500,15 @@ def _plain(value: object) -> object:
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
 
 
+# The layouts that name a task (TaskSpec.owns_directory), as the banner names them.
+LAYOUTS = {Task.SENTENCE_EMBEDDINGS: "the sentence-transformers layout, modules.json",
+           Task.TEXT_RANKING: "the sentence-transformers CrossEncoder layout"}
+
+
 def found_by(detection: Detection) -> str:
     """What decided the task, for the banner's task line; a model card's tag that did not decide, and why."""
-    words = {FoundBy.HF_TASK: "HF_TASK", FoundBy.LAYOUT: "from the sentence-transformers layout, modules.json",
+    layout = LAYOUTS.get(detection.spec.task, "the directory's layout")
+    words = {FoundBy.HF_TASK: "HF_TASK", FoundBy.LAYOUT: f"from {layout}",
              FoundBy.MODEL_CARD: "from README.md pipeline_tag",
              FoundBy.ARCHITECTURES: "from config.json architectures"}[detection.found_by]
     return f"{words}; {detection.ignored_tag}" if detection.ignored_tag else words

@@ -30,6 +30,8 @@ def model_dir(tmp_path: Path, architectures: list[str] | None, tag: str | None =
     (["DistilBertForSequenceClassification"], "sentiment-analysis", Task.TEXT_CLASSIFICATION),  # any of our names
     (["BertForMaskedLM"], "fill-mask", Task.FILL_MASK),
     (["BertForTokenClassification"], "token-classification", Task.TOKEN_CLASSIFICATION),  # dslim/bert-base-NER
+    # cross-encoder/ms-marco-MiniLM-L6-v2 as transformers saves it (no CrossEncoder files): a plain one-output model
+    (["BertForSequenceClassification"], "text-ranking", Task.TEXT_RANKING),
     (["DistilBertForQuestionAnswering"], "question-answering", Task.QUESTION_ANSWERING),
     (["BertModel"], "feature-extraction", Task.FEATURE_EXTRACTION),
     (["BertModel"], "sentence-similarity", Task.SENTENCE_EMBEDDINGS),  # the Hub's name for embedding models
@@ -69,6 +71,17 @@ def test_a_sentence_transformers_layout_comes_before_the_card(tmp_path, tag):
     assert (detection.spec.task, detection.found_by) == (Task.SENTENCE_EMBEDDINGS, FoundBy.LAYOUT)
     assert found_by(detection) == "from the sentence-transformers layout, modules.json"
     assert detect_task(minilm(), None).task is Task.SENTENCE_EMBEDDINGS  # its own card: sentence-similarity
+
+
+def test_a_cross_encoder_layout_comes_before_a_stale_card(tmp_path):
+    """Older cross-encoder cards say text-classification; the CrossEncoder's own files say it reranks."""
+    from hf_serving.tools.demo_reranker import build_reranker
+
+    reranker = build_reranker(tmp_path / "cross-encoder", size="tiny", seed=3)
+    (reranker / "README.md").write_text("---\nlicense: apache-2.0\npipeline_tag: text-classification\n---\n")
+    detection = detect(reranker, None)
+    assert (detection.spec.task, detection.found_by) == (Task.TEXT_RANKING, FoundBy.LAYOUT)
+    assert found_by(detection) == "from the sentence-transformers CrossEncoder layout"
 
 
 @pytest.mark.parametrize(("tag", "reason"), [
