@@ -175,7 +175,8 @@ def detect(model_dir: Path, forced: str | None) -> Detection:
     served = ", ".join(f"...{suffix}" for spec in TASKS.values() for suffix in spec.architecture_suffixes)
     raise ConfigurationError(
         f"cannot tell the task from config.json architectures {architectures!r}: this container serves {served} "
-        f"models and sentence-transformers directories (modules.json); set HF_TASK to force one "
+        f"models, sentence-transformers directories (embeddings, or a CrossEncoder: reranking) and models whose "
+        f"README.md names a pipeline_tag it serves; set HF_TASK to force one "
         f"({', '.join(sorted(ALIASES))})" + (f"; {ignored}" if ignored else ""))
 
 
