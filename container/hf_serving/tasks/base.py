@@ -331,13 +331,14 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
 
 
 def item_chars(item: object) -> int:
-    """The text an item holds: a string's length, or the sum of a dataclass item's string fields (QA's question and
-    context)."""
+    """The text an item holds: a string's length, or the sum of a dataclass item's string fields and of its fields
+    that are tuples of strings (QA's question and context, a similarity query's sentences, zero-shot's labels)."""
     if isinstance(item, str):
         return len(item)
     if dataclasses.is_dataclass(item):
-        return sum(len(value) for value in (getattr(item, field.name) for field in dataclasses.fields(item))
-                   if isinstance(value, str))
+        values = [getattr(item, field.name) for field in dataclasses.fields(item)]
+        return sum(len(value) for value in values if isinstance(value, str)) + sum(
+            len(text) for value in values if isinstance(value, tuple) for text in value if isinstance(text, str))
     return 0
 
 
