@@ -82,5 +82,5 @@ def test_an_items_text_counts_its_strings_and_its_tuples_of_strings():
 
     assert item_chars("héllo") == 5
     assert item_chars(QAInput(question="why?", context="because")) == 11
-    assert item_chars(SimilarityQuery("source", ("one", "three"))) == 14  # the sentences count: a batch is sliced by them
+    assert item_chars(SimilarityQuery("source", ("one", "three"))) == 14  # sentences count: batches slice by them
     assert item_chars(42) == 0
