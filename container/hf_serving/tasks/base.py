@@ -144,6 +144,10 @@ def _never(model_dir: Path) -> bool:
     return False
 
 
+def _fits(config: dict[str, Any]) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One task's row of the registry (tasks/registry.py): everything the loader and the launcher need to know."""
@@ -163,6 +167,8 @@ class TaskSpec:
     parameters: ParameterSpec | None = None
     # A second request shape's parameters, where the task has one (sentence similarity beside embeddings)
     more_parameters: tuple[ParameterSpec, ...] = ()
+    # Why a model's config.json does not fit this task (None: it fits): a model card's pipeline_tag is ignored then
+    misfit: Callable[[dict[str, Any]], str | None] = _fits
 
 
 class BatchedModel(ABC, Generic[Item, Parameters, Result]):

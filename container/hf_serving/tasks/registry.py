@@ -21,7 +21,7 @@ from hf_serving.tasks.model_card import read_pipeline_tag
 from hf_serving.tasks.question_answering.answerer import PARAMETERS as QA_PARAMETERS
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
-from hf_serving.tasks.reranking.layout import is_cross_encoder_dir
+from hf_serving.tasks.reranking.layout import is_cross_encoder_dir, not_a_reranker
 from hf_serving.tasks.reranking.requests import RERANK_PARAMETERS, parse_rerank_request
 from hf_serving.tasks.reranking.served import RerankingModel
 from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
@@ -83,7 +83,7 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.TEXT_RANKING, names=("text-ranking", "sentence-ranking", "rerank"), architecture_suffixes=(),
              auto_model="AutoModelForSequenceClassification", output_names=("logits",), csv_columns=("query", "texts"),
              parse_request=parse_rerank_request, served_model=RerankingModel, owns_directory=is_cross_encoder_dir,
-             parameters=RERANK_PARAMETERS),
+             parameters=RERANK_PARAMETERS, misfit=not_a_reranker),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
@@ -162,12 +162,13 @@ def detect(model_dir: Path, forced: str | None) -> Detection:
     for spec in TASKS.values():
         if spec.owns_directory(model_dir):
             return Detection(spec, FoundBy.LAYOUT)
-    architectures = read_config(model_dir).get("architectures") or []
+    config = read_config(model_dir)
+    architectures = config.get("architectures") or []
     from_architectures = _task_of_architectures(architectures)
     tag = read_pipeline_tag(model_dir)
     ignored = None
     if tag is not None:
-        tagged, ignored = _task_of_tag(tag, architectures, from_architectures)
+        tagged, ignored = _task_of_tag(tag, config, architectures, from_architectures)
         if tagged is not None:
             return Detection(tagged, FoundBy.MODEL_CARD)
     if from_architectures is not None:
@@ -188,7 +189,7 @@ def _task_of_architectures(architectures: list[object]) -> TaskSpec | None:
     return None
 
 
-def _task_of_tag(tag: str, architectures: list[object],
+def _task_of_tag(tag: str, config: dict[str, Any], architectures: list[object],
                  from_architectures: TaskSpec | None) -> tuple[TaskSpec | None, str | None]:
     """The task the card's tag names, or why it is ignored: a task this container does not serve, or one whose
     head the checkpoint does not have (transformers would load a random head in its place, and warn only)."""
@@ -201,6 +202,7 @@ def _task_of_tag(tag: str, architectures: list[object],
     # A bare encoder (AutoModel) loads from any checkpoint of its family; a head only from one that has that head.
     if spec.auto_model == "AutoModel" or (from_architectures is not None
                                           and from_architectures.auto_model == spec.auto_model):
-        return spec, None
+        misfit = spec.misfit(config)
+        return (spec, None) if misfit is None else (None, f"README.md pipeline_tag {tag!r} ignored: {misfit}")
     return None, (f"README.md pipeline_tag {tag!r} ignored: config.json architectures {architectures!r} have no "
                   f"{spec.auto_model.removeprefix('AutoModel')} head for it")

@@ -31,7 +31,6 @@ def model_dir(tmp_path: Path, architectures: list[str] | None, tag: str | None =
     (["BertForMaskedLM"], "fill-mask", Task.FILL_MASK),
     (["BertForTokenClassification"], "token-classification", Task.TOKEN_CLASSIFICATION),  # dslim/bert-base-NER
     # cross-encoder/ms-marco-MiniLM-L6-v2 as transformers saves it (no CrossEncoder files): a plain one-output model
-    (["BertForSequenceClassification"], "text-ranking", Task.TEXT_RANKING),
     (["DistilBertForQuestionAnswering"], "question-answering", Task.QUESTION_ANSWERING),
     (["BertModel"], "feature-extraction", Task.FEATURE_EXTRACTION),
     (["BertModel"], "sentence-similarity", Task.SENTENCE_EMBEDDINGS),  # the Hub's name for embedding models
@@ -138,3 +137,23 @@ def test_the_qa_fixture_without_a_card_is_still_found_by_its_architectures():
     detection = detect(TINY_QA, None)
     assert (detection.spec.task, detection.found_by, detection.ignored_tag) == (
         Task.QUESTION_ANSWERING, FoundBy.ARCHITECTURES, None)
+
+
+def test_a_text_ranking_card_on_a_one_output_classifier_makes_it_a_reranker(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["BertForSequenceClassification"],
+                                                      "id2label": {"0": "LABEL_0"}}))
+    (tmp_path / "README.md").write_text("---\npipeline_tag: text-ranking\n---\n# a reranker\n")
+    found = detect(tmp_path, None)
+    assert found.spec.task is Task.TEXT_RANKING and found.found_by is FoundBy.MODEL_CARD
+
+
+def test_a_text_ranking_card_on_a_model_of_several_labels_is_ignored_it_is_a_pair_classifier(tmp_path):
+    """sentence-transformers writes a card tagged text-ranking for an NLI cross-encoder of three labels too."""
+    (tmp_path / "config.json").write_text(json.dumps({"architectures": ["BertForSequenceClassification"],
+                                                      "id2label": {"0": "contradiction", "1": "entailment",
+                                                                   "2": "neutral"}}))
+    (tmp_path / "README.md").write_text("---\npipeline_tag: text-ranking\n---\n# an NLI cross-encoder\n")
+    found = detect(tmp_path, None)
+    assert found.spec.task is Task.TEXT_CLASSIFICATION and found.found_by is FoundBy.ARCHITECTURES
+    assert found.ignored_tag == ("README.md pipeline_tag 'text-ranking' ignored: a reranker has one output, this model "
+                                 "3 labels (a pair classifier)")
