@@ -32,8 +32,8 @@ EXAMPLES: list[tuple[str, dict[str, str], list[tuple[str, object]]]] = [
     ("build/demo-ner-trained", {}, [
         ("/invocations", {"inputs": "Maria Garcia lives in Berlin.", "parameters": {"aggregation_strategy": "simple"}}),
         ("/invocations", {"inputs": "Maria Garcia lives in Berlin."}),
-        ("/invocations", {"inputs": ["Kwame Mensah works at Northwind Traders in Tokyo.", "The weather was nice today."],
-                          "parameters": {"aggregation_strategy": "first"}}),
+        ("/invocations", {"inputs": ["Kwame Mensah works at Northwind Traders in Tokyo.",
+                                     "The weather was nice today."], "parameters": {"aggregation_strategy": "first"}}),
     ]),
     ("build/demo-nli", {"HF_TASK": "zero-shot-classification"}, [
         ("/invocations", {"inputs": "The striker scored twice in the final.",

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from hf_serving.tasks.registry import Task
-from hf_serving.tools.demo_models import EMOTION_LABELS, SENTIMENT_LABELS, build_model
+from hf_serving.tools.demo_models import build_model
+from hf_serving.tools.model_parts import EMOTION_LABELS, SENTIMENT_LABELS
 from hf_serving.tools.ner_minilm import train as train_ner
 from hf_serving.tools.sentiment_minilm import train
 

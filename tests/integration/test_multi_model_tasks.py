@@ -13,7 +13,8 @@ import requests
 from transformers import pipeline
 
 from hf_serving.tasks.base import Task
-from hf_serving.tools.demo_models import NER_LABELS, build_model
+from hf_serving.tools.demo_models import build_model
+from hf_serving.tools.model_parts import NER_LABELS
 from tests.integration.test_multi_model import QA_BODY, invoke, load, running_mme
 from tests.support.nli_models import assert_same_answers, tiny_nli
 from tests.support.paths import TINY_QA

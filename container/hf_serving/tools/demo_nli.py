@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hf_serving.loading.source import RANDOM_WEIGHTS_MARKER
 from hf_serving.tasks.base import Task
-from hf_serving.tools.demo_models import SIZES, build_tokenizer
+from hf_serving.tools.model_parts import SIZES, build_tokenizer
 
 NLI_LABELS = ("contradiction", "neutral", "entailment")  # MNLI's order, as most NLI models name them
 
