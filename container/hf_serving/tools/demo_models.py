@@ -16,6 +16,7 @@ explanations mean something too.
     python -m hf_serving demo-model --task fill-mask --size full -o build/demo-fill-mask
     python -m hf_serving demo-model --task text-classification --trained -o build/demo-sentiment-trained
     python -m hf_serving demo-model --task token-classification --trained -o build/demo-ner-trained
+    python -m hf_serving demo-model --task fill-mask --trained -o build/demo-fill-mask-trained
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="label set of a text-classification model")
     parser.add_argument("--trained", action="store_true",
                         help="text classification: a sentiment classifier trained here on MiniLM (real weights); "
-                             "token classification: a named-entity tagger trained the same way")
+                             "token classification: a named-entity tagger trained the same way; fill-mask: a "
+                             "masked language model trained the same way")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, default=Path("build/demo-model"))
     args = parser.parse_args(argv)
@@ -110,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"trained a named-entity tagger on MiniLM (real weights, templated sentences) into "
               f"{train_ner(args.output, args.seed)}")
+        return 0
+    if args.trained and Task(args.task) is Task.FILL_MASK:
+        from hf_serving.tools.mlm_minilm import train as train_mlm
+
+        print(f"trained a masked language model on MiniLM (real weights, templated facts) into "
+              f"{train_mlm(args.output, args.seed)}")
         return 0
     if Task(args.task) is Task.TEXT_RANKING:  # a CrossEncoder directory (tools/demo_reranker.py)
         from hf_serving.tools.demo_reranker import build_reranker
