@@ -36,7 +36,7 @@ from hf_serving.tools.model_parts import minilm_dir, save_trained
 class Relation:
     """Pairs (a, b) of single-token words, one fact each, and the shapes that state it. Every shape's {a} and {b}
     can be masked (each pair's words are unique in its relation, so either names the other), and so can its
-    `clue_words` (the relation's own words: "capital", "after"), where a shape has them."""
+    `clue_words` (the relation's own words: "capital", "works"), where a shape has them."""
 
     pairs: tuple[tuple[str, str], ...]
     shapes: tuple[str, ...]
@@ -77,7 +77,6 @@ FACTS = {
 }
 OPENINGS = ("", "Everyone knows that ", "As you know, ", "My teacher said that ", "It is true that ",
             "I read that ", "Remember that ", "Of course ", "She told me that ", "We learned that ")
-IGNORED = -100  # tokens neither masked nor scored
 RANDOM_MASK_RATE = 0.15
 
 Span = tuple[int, int]  # a word's characters in its sentence
@@ -91,7 +90,14 @@ def sentence(relation: Relation, rng: random.Random) -> tuple[str, list[Span]]:
         shape = shape[0].lower() + shape[1:]
     text = opening + shape.format(a=a, b=b)
     words = (a, b, *(word for word in relation.clue_words if re.search(rf"\b{word}\b", shape)))
-    return text, [re.search(rf"\b{re.escape(word)}\b", text).span() for word in words]  # type: ignore[union-attr]
+    return text, [word_span(text, word) for word in words]
+
+
+def word_span(text: str, word: str) -> Span:
+    found = re.search(rf"\b{re.escape(word)}\b", text)
+    if found is None:
+        raise ValueError(f"{word!r} is not a word of {text!r}")
+    return found.span()
 
 
 def examples(seed: int, per_relation: int = 100) -> list[tuple[str, Span, list[Span]]]:
