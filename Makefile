@@ -69,9 +69,14 @@ build/demo-ner-trained/config.json: | $(VENV)/.installed
 build/demo-reranker/config_sentence_transformers.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task text-ranking --size full -o build/demo-reranker
 
+# A masked language model trained here: MiniLM with a masked-LM head, fine-tuned on templated facts (~1.5 min).
+build/demo-fill-mask-trained/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task fill-mask --trained -o build/demo-fill-mask-trained
+
 demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json build/demo-embeddings/modules.json \
 	build/demo-sentiment-trained/config.json build/demo-fill-mask/config.json build/demo-nli/config.json \
-	build/demo-ner/config.json build/demo-ner-trained/config.json build/demo-reranker/config_sentence_transformers.json
+	build/demo-ner/config.json build/demo-ner-trained/config.json build/demo-reranker/config_sentence_transformers.json \
+	build/demo-fill-mask-trained/config.json
 
 # nginx and a Java runtime from Debian's packages, installed where missing (as root or with sudo), else the command.
 host-packages:
