@@ -44,6 +44,8 @@ EXAMPLES: list[tuple[str, dict[str, str], list[tuple[str, object]]]] = [
     ("build/demo-fill-mask-trained", {}, [
         ("/invocations", {"inputs": "Paris is the [MASK] of France.", "parameters": {"top_k": 2}}),
         ("/invocations", {"inputs": "I drink [MASK] every morning.", "parameters": {"targets": ["coffee", "tea"]}}),
+        ("/invocations", {"inputs": ["A doctor works in a [MASK].", "A young cat is a [MASK]."],
+                          "parameters": {"top_k": 1}}),
     ]),
     ("build/demo-fill-mask", {}, [
         ("/invocations", {"inputs": "Paris is the [MASK] of France.", "parameters": {"top_k": 2}}),
