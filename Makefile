@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_MODEL := build/demo-model
 
-.PHONY: install host-packages demo-model demo-models serve test unit integration lint clean
+.PHONY: install host-packages demo-model demo-models serve task-examples test unit integration lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,10 @@ host-packages:
 MODEL_DIR ?= $(DEMO_MODEL)
 serve: host-packages install demo-models
 	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve
+
+# Every task's README example, as `make serve` answers it on each demo model in turn (scripts/task_examples.py).
+task-examples: host-packages install demo-models
+	$(PY) scripts/task_examples.py
 
 lint: install
 	$(VENV)/bin/ruff check container tests bench scripts reliability load
