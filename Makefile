@@ -83,7 +83,7 @@ host-packages:
 	scripts/host-packages.sh
 
 # `make serve MODEL_DIR=build/demo-emotion` (or build/demo-embeddings, build/demo-ner-trained, build/demo-reranker,
-# build/demo-fill-mask; build/demo-nli with HF_TASK=zero-shot-classification) serves another model directory.
+# build/demo-fill-mask, build/demo-fill-mask-trained, build/demo-nli) serves another model directory.
 MODEL_DIR ?= $(DEMO_MODEL)
 serve: host-packages install demo-models
 	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve

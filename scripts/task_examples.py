@@ -35,7 +35,7 @@ EXAMPLES: list[tuple[str, dict[str, str], list[tuple[str, object]]]] = [
         ("/invocations", {"inputs": ["Kwame Mensah works at Northwind Traders in Tokyo.",
                                      "The weather was nice today."], "parameters": {"aggregation_strategy": "first"}}),
     ]),
-    ("build/demo-nli", {"HF_TASK": "zero-shot-classification"}, [
+    ("build/demo-nli", {}, [  # its README.md says pipeline_tag: zero-shot-classification
         ("/invocations", {"inputs": "The striker scored twice in the final.",
                           "parameters": {"candidate_labels": ["sports", "politics", "cooking"]}}),
         ("/invocations", {"inputs": ["Parliament passed the budget.", "Add the eggs one at a time."],

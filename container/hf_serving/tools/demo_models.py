@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if Task(args.task) is Task.ZERO_SHOT_CLASSIFICATION:
         from hf_serving.tools.demo_nli import build_nli
 
-        path = build_nli(args.output, args.size, seed=args.seed)
+        path = build_nli(args.output, args.size, seed=args.seed, model_card=True)
         print(f"wrote a {args.size} NLI model (zero-shot classification) with RANDOM weights to {path}")
         return 0
     if args.trained and Task(args.task) is Task.TOKEN_CLASSIFICATION:
