@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_MODEL := build/demo-model
 
-.PHONY: install host-packages demo-model demo-models serve test unit integration lint clean
+.PHONY: install host-packages demo-model demo-models serve task-examples test unit integration lint clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
@@ -69,19 +69,28 @@ build/demo-ner-trained/config.json: | $(VENV)/.installed
 build/demo-reranker/config_sentence_transformers.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task text-ranking --size full -o build/demo-reranker
 
+# A masked language model trained here: MiniLM with a masked-LM head, fine-tuned on templated facts (~1.5 min).
+build/demo-fill-mask-trained/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task fill-mask --trained -o build/demo-fill-mask-trained
+
 demo-models: demo-model build/demo-sentiment/config.json build/demo-emotion/config.json build/demo-embeddings/modules.json \
 	build/demo-sentiment-trained/config.json build/demo-fill-mask/config.json build/demo-nli/config.json \
-	build/demo-ner/config.json build/demo-ner-trained/config.json build/demo-reranker/config_sentence_transformers.json
+	build/demo-ner/config.json build/demo-ner-trained/config.json build/demo-reranker/config_sentence_transformers.json \
+	build/demo-fill-mask-trained/config.json
 
 # nginx and a Java runtime from Debian's packages, installed where missing (as root or with sudo), else the command.
 host-packages:
 	scripts/host-packages.sh
 
 # `make serve MODEL_DIR=build/demo-emotion` (or build/demo-embeddings, build/demo-ner-trained, build/demo-reranker,
-# build/demo-fill-mask; build/demo-nli with HF_TASK=zero-shot-classification) serves another model directory.
+# build/demo-fill-mask, build/demo-fill-mask-trained, build/demo-nli) serves another model directory.
 MODEL_DIR ?= $(DEMO_MODEL)
 serve: host-packages install demo-models
 	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve
+
+# Every task's README example, as `make serve` answers it on each demo model in turn (scripts/task_examples.py).
+task-examples: host-packages install demo-models
+	$(PY) scripts/task_examples.py
 
 lint: install
 	$(VENV)/bin/ruff check container tests bench scripts reliability load

@@ -25,7 +25,7 @@ from transformers import DistilBertConfig, DistilBertForQuestionAnswering, Disti
 
 from hf_serving.engines.torch_engine import TorchEngine
 from hf_serving.tasks.question_answering.answerer import QAInput, QAParameters, QuestionAnswerer
-from hf_serving.tools.demo_models import build_tokenizer
+from hf_serving.tools.model_parts import build_tokenizer
 from hf_serving.tools.squad_metrics import SquadExample, load_squad, score
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from hf_serving.tasks.registry import Task
-from hf_serving.tools.demo_models import EMOTION_LABELS, SENTIMENT_LABELS, build_model
+from hf_serving.tools.demo_models import build_model
+from hf_serving.tools.mlm_minilm import train as train_mlm
+from hf_serving.tools.model_parts import EMOTION_LABELS, SENTIMENT_LABELS
 from hf_serving.tools.ner_minilm import train as train_ner
 from hf_serving.tools.sentiment_minilm import train
 
@@ -47,3 +49,10 @@ def trained_ner(tmp_path_factory) -> Path:
     """all-MiniLM-L6-v2 fine-tuned on templated sentences of people, places and companies (tools/ner_minilm.py):
     about a minute of CPU, once per session."""
     return train_ner(tmp_path_factory.mktemp("trained-ner") / "model")
+
+
+@pytest.fixture(scope="session")
+def trained_mlm(tmp_path_factory) -> Path:
+    """all-MiniLM-L6-v2 with a masked-LM head fine-tuned on templated facts (tools/mlm_minilm.py): about a minute
+    and a half of CPU, once per session."""
+    return train_mlm(tmp_path_factory.mktemp("trained-mlm") / "model")

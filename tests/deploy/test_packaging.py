@@ -116,9 +116,11 @@ def test_every_problem_is_named_at_once(tmp_path):
         check_model_dir(tmp_path)
     assert [line for line in str(refused.value).splitlines() if line.startswith("  - ")] == [
         "  - cannot tell the task from config.json architectures []: this container serves ...ForQuestionAnswering, "
-        "...ForSequenceClassification models and sentence-transformers directories (modules.json); set HF_TASK to "
-        "force one (feature-extraction, question-answering, sentence-embeddings, sentiment-analysis, "
-        "text-classification)",
+        "...ForSequenceClassification, ...ForMaskedLM, ...ForTokenClassification models, sentence-transformers "
+        "directories (embeddings, or a CrossEncoder: reranking) and models whose README.md names a pipeline_tag it "
+        "serves; set HF_TASK to force one (feature-extraction, fill-mask, ner, question-answering, rerank, "
+        "sentence-embeddings, sentence-ranking, sentence-similarity, sentiment-analysis, text-classification, "
+        "text-ranking, token-classification, zero-shot-classification)",
         "  - no weights: expected one of model.safetensors, pytorch_model.bin, model.safetensors.index.json, "
         "pytorch_model.bin.index.json (model.save_pretrained(dir) writes them)",
         "  - no tokenizer: expected tokenizer.json or vocab.txt or vocab.json + merges.txt "

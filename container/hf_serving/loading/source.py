@@ -12,7 +12,8 @@ log = logging.getLogger(__name__)
 
 # Written by `make demo-model` (hf_serving.tools.demo_models): the weights in that directory are random.
 RANDOM_WEIGHTS_MARKER = "RANDOM_WEIGHTS"
-HUB_ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "code/*"]
+# README.md: the model card, whose pipeline_tag may name the task (tasks/model_card.py).
+HUB_ALLOW_PATTERNS = ["*.json", "*.safetensors", "*.txt", "*.model", "code/*", "README.md"]
 
 
 def has_model_files(model_dir: Path) -> bool:

@@ -32,7 +32,7 @@ from hf_serving.multi_model.memory_budget import MIB, MemoryBudget, estimate_mod
 from hf_serving.multi_model.registry import LOADING, Conflict, ModelRecord, Registry
 from hf_serving.serving.worker_reports import load_failure, ready_worker_descriptions, workers_died_loading
 from hf_serving.settings import Settings
-from hf_serving.tasks.registry import detect_task
+from hf_serving.tasks.registry import detect
 
 log = logging.getLogger("hf_serving.models")
 
@@ -82,11 +82,14 @@ class Lifecycle:
         entry = StoreEntry(name=_checked_name(name), url=_checked_url(url))
         given = str(url)
         try:
-            spec = detect_task(entry.url, self.settings.task)
+            detection = detect(entry.url, self.settings.task)
         except ConfigurationError as exc:
             # Named by the url as sent: the resolved path may say more of the container (a link's target, a PID).
             message = str(exc).replace(str(entry.url), given.removeprefix("file://").rstrip("/"))
             raise ApiError(400, "unsupported_model", f"model {entry.name!r} cannot be served: {message}") from None
+        spec = detection.spec
+        log.info("model %r: task %s (from %s%s)", entry.name, spec.task.value, detection.found_by.value,
+                 f"; {detection.ignored_tag}" if detection.ignored_tag else "")
         estimate = estimate_model_bytes(entry.url, spec.weights_dir(entry.url), self.dtype, self.workers)
         record = ModelRecord(entry=entry, state=LOADING, task=spec.task.value, estimate_bytes=estimate, given_url=given)
         try:

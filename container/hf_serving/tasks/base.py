@@ -144,6 +144,10 @@ def _never(model_dir: Path) -> bool:
     return False
 
 
+def _fits(config: dict[str, Any]) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class TaskSpec:
     """One task's row of the registry (tasks/registry.py): everything the loader and the launcher need to know."""
@@ -163,6 +167,8 @@ class TaskSpec:
     parameters: ParameterSpec | None = None
     # A second request shape's parameters, where the task has one (sentence similarity beside embeddings)
     more_parameters: tuple[ParameterSpec, ...] = ()
+    # Why a model's config.json does not fit this task (None: it fits): a model card's pipeline_tag is ignored then
+    misfit: Callable[[dict[str, Any]], str | None] = _fits
 
 
 class BatchedModel(ABC, Generic[Item, Parameters, Result]):
@@ -331,13 +337,14 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
 
 
 def item_chars(item: object) -> int:
-    """The text an item holds: a string's length, or the sum of a dataclass item's string fields (QA's question and
-    context)."""
+    """The text an item holds: a string's length, or the sum of a dataclass item's string fields and of its fields
+    that are tuples of strings (QA's question and context, a similarity query's sentences, zero-shot's labels)."""
     if isinstance(item, str):
         return len(item)
     if dataclasses.is_dataclass(item):
-        return sum(len(value) for value in (getattr(item, field.name) for field in dataclasses.fields(item))
-                   if isinstance(value, str))
+        values = [getattr(item, field.name) for field in dataclasses.fields(item)]
+        return sum(len(value) for value in values if isinstance(value, str)) + sum(
+            len(text) for value in values if isinstance(value, tuple) for text in value if isinstance(text, str))
     return 0
 
 

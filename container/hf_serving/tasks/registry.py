@@ -7,6 +7,8 @@ The loader, the launcher's banner, the packaging checks and HF_TASK's accepted v
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,11 @@ from hf_serving.tasks.base import Task, TaskSpec
 from hf_serving.tasks.feature_extraction.served import FeatureExtractionModel
 from hf_serving.tasks.fill_mask.requests import FILL_MASK_PARAMETERS, parse_fill_mask_request
 from hf_serving.tasks.fill_mask.served import FillMaskModel
+from hf_serving.tasks.model_card import read_pipeline_tag
 from hf_serving.tasks.question_answering.answerer import PARAMETERS as QA_PARAMETERS
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
-from hf_serving.tasks.reranking.layout import is_cross_encoder_dir
+from hf_serving.tasks.reranking.layout import is_cross_encoder_dir, not_a_reranker
 from hf_serving.tasks.reranking.requests import RERANK_PARAMETERS, parse_rerank_request
 from hf_serving.tasks.reranking.served import RerankingModel
 from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
@@ -80,7 +83,7 @@ TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
     TaskSpec(Task.TEXT_RANKING, names=("text-ranking", "sentence-ranking", "rerank"), architecture_suffixes=(),
              auto_model="AutoModelForSequenceClassification", output_names=("logits",), csv_columns=("query", "texts"),
              parse_request=parse_rerank_request, served_model=RerankingModel, owns_directory=is_cross_encoder_dir,
-             parameters=RERANK_PARAMETERS),
+             parameters=RERANK_PARAMETERS, misfit=not_a_reranker),
 )}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
@@ -122,21 +125,84 @@ def task_named(name: str) -> Task:
     return task
 
 
+# The Hub's pipeline tags for our tasks that HF_TASK spells otherwise (every name in ALIASES is a Hub tag already).
+HUB_TAGS = {"sentence-similarity": Task.SENTENCE_EMBEDDINGS}
+
+
+class FoundBy(Enum):
+    """What decided a model's task, in the words of the launcher's banner and the multi-model log."""
+    HF_TASK = "HF_TASK"
+    LAYOUT = "the directory's layout"
+    MODEL_CARD = "README.md pipeline_tag"
+    ARCHITECTURES = "config.json architectures"
+
+
+@dataclass(frozen=True)
+class Detection:
+    spec: TaskSpec
+    found_by: FoundBy
+    ignored_tag: str | None = None  # why the card's pipeline_tag, when it has one, did not decide
+
+
 def detect_task(model_dir: Path, forced: str | None) -> TaskSpec:
-    """HF_TASK when set, else the task the directory's layout names, else the one config.json's architectures
-    imply."""
+    return detect(model_dir, forced).spec
+
+
+def detect(model_dir: Path, forced: str | None) -> Detection:
+    """HF_TASK when set, else the task the directory's layout names, else the one its model card's pipeline_tag
+    names (README.md), else the one config.json's architectures imply.
+
+    The layout comes before the card: a sentence-transformers directory is the library's own recipe for the model,
+    and the Hub tags many of them `feature-extraction` (its inference API pools them): the tag would serve token
+    vectors where the user deployed sentence embeddings. The card comes before the architectures: an NLI model is a
+    ...ForSequenceClassification whose card says zero-shot-classification.
+    """
     if forced is not None:
-        return TASKS[task_named(forced)]
+        return Detection(TASKS[task_named(forced)], FoundBy.HF_TASK)
     for spec in TASKS.values():
         if spec.owns_directory(model_dir):
-            return spec
-    architectures = read_config(model_dir).get("architectures") or []
+            return Detection(spec, FoundBy.LAYOUT)
+    config = read_config(model_dir)
+    architectures = config.get("architectures") or []
+    from_architectures = _task_of_architectures(architectures)
+    tag = read_pipeline_tag(model_dir)
+    ignored = None
+    if tag is not None:
+        tagged, ignored = _task_of_tag(tag, config, architectures, from_architectures)
+        if tagged is not None:
+            return Detection(tagged, FoundBy.MODEL_CARD)
+    if from_architectures is not None:
+        return Detection(from_architectures, FoundBy.ARCHITECTURES, ignored)
+    served = ", ".join(f"...{suffix}" for spec in TASKS.values() for suffix in spec.architecture_suffixes)
+    raise ConfigurationError(
+        f"cannot tell the task from config.json architectures {architectures!r}: this container serves {served} "
+        f"models, sentence-transformers directories (embeddings, or a CrossEncoder: reranking) and models whose "
+        f"README.md names a pipeline_tag it serves; set HF_TASK to force one "
+        f"({', '.join(sorted(ALIASES))})" + (f"; {ignored}" if ignored else ""))
+
+
+def _task_of_architectures(architectures: list[object]) -> TaskSpec | None:
     for architecture in architectures:
         for spec in TASKS.values():
             if isinstance(architecture, str) and architecture.endswith(spec.architecture_suffixes):
                 return spec
-    served = ", ".join(f"...{suffix}" for spec in TASKS.values() for suffix in spec.architecture_suffixes)
-    raise ConfigurationError(
-        f"cannot tell the task from config.json architectures {architectures!r}: this container serves {served} "
-        f"models and sentence-transformers directories (modules.json); set HF_TASK to force one "
-        f"({', '.join(sorted(ALIASES))})")
+    return None
+
+
+def _task_of_tag(tag: str, config: dict[str, Any], architectures: list[object],
+                 from_architectures: TaskSpec | None) -> tuple[TaskSpec | None, str | None]:
+    """The task the card's tag names, or why it is ignored: a task this container does not serve, or one whose
+    head the checkpoint does not have (transformers would load a random head in its place, and warn only)."""
+    task = ALIASES.get(tag) or HUB_TAGS.get(tag)
+    if task is None:
+        generative = tag in GENERATIVE_TASKS or tag.startswith("translation")
+        return None, (f"README.md pipeline_tag {tag!r} ignored: "
+                      f"{'a generative task, ' if generative else ''}not a task this container serves")
+    spec = TASKS[task]
+    # A bare encoder (AutoModel) loads from any checkpoint of its family; a head only from one that has that head.
+    if spec.auto_model == "AutoModel" or (from_architectures is not None
+                                          and from_architectures.auto_model == spec.auto_model):
+        misfit = spec.misfit(config)
+        return (spec, None) if misfit is None else (None, f"README.md pipeline_tag {tag!r} ignored: {misfit}")
+    return None, (f"README.md pipeline_tag {tag!r} ignored: config.json architectures {architectures!r} have no "
+                  f"{spec.auto_model.removeprefix('AutoModel')} head for it")

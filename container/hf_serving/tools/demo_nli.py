@@ -15,14 +15,16 @@ from pathlib import Path
 
 from hf_serving.loading.source import RANDOM_WEIGHTS_MARKER
 from hf_serving.tasks.base import Task
-from hf_serving.tools.demo_models import SIZES, build_tokenizer
+from hf_serving.tools.model_parts import SIZES, build_tokenizer
 
 NLI_LABELS = ("contradiction", "neutral", "entailment")  # MNLI's order, as most NLI models name them
 
 
 def build_nli(out_dir: Path, size: str = "full", labels: tuple[str, ...] = NLI_LABELS, seed: int = 0,
-              initializer_range: float = 0.02) -> Path:
-    """Write a loadable DistilBertForSequenceClassification with these labels; returns out_dir."""
+              initializer_range: float = 0.02, model_card: bool = False) -> Path:
+    """Write a loadable DistilBertForSequenceClassification with these labels; returns out_dir. With model_card, a
+    README.md whose front matter says `pipeline_tag: zero-shot-classification`, as NLI models' cards on the Hub do:
+    the container then serves it as zero-shot classification with no HF_TASK (tasks/model_card.py)."""
     import torch
     from transformers import DistilBertConfig, DistilBertForSequenceClassification
 
@@ -42,6 +44,9 @@ def build_nli(out_dir: Path, size: str = "full", labels: tuple[str, ...] = NLI_L
         {"random_weights": True, "task": Task.ZERO_SHOT_CLASSIFICATION.value, "size": size, "seed": seed,
          "note": "built offline by hf_serving.tools.demo_nli; answers from these weights are meaningless"},
         indent=2) + "\n")
+    if model_card:
+        (out_dir / "README.md").write_text("---\npipeline_tag: zero-shot-classification\nlicense: apache-2.0\n---\n\n"
+                                           "# A demo NLI model with RANDOM weights (hf_serving.tools.demo_nli)\n")
     for path in out_dir.iterdir():
         if path.is_file():  # safetensors writes 0600; the image's non-root workers must read it
             path.chmod(0o644)

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from hf_serving.loading.source import RANDOM_WEIGHTS_MARKER
-from hf_serving.tools.demo_models import SIZES, build_tokenizer
+from hf_serving.tools.model_parts import SIZES, build_tokenizer
 
 LOGIT_SPREAD = 2.0
 _SAMPLE_QUERIES = ("What is deep learning?", "Where is Paris?", "How is cheese made?")

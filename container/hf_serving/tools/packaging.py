@@ -207,7 +207,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("model_dir", type=Path, nargs="?", help="the model directory (save_pretrained's output)")
     parser.add_argument("--code", type=Path, help="a directory with inference.py (and requirements.txt): "
                         "becomes code/ in the archive")
-    parser.add_argument("--task", help="the task, when config.json's architectures do not say it (as HF_TASK)")
+    parser.add_argument("--task", help="the task, when neither the layout, README.md's pipeline_tag nor config.json's "
+                        "architectures say it (as HF_TASK)")
     parser.add_argument("-o", "--output", type=Path, help="the archive to write, e.g. model.tar.gz")
     parser.add_argument("--check", type=Path, metavar="ARCHIVE", help="check an existing model.tar.gz instead")
     args = parser.parse_args(argv)

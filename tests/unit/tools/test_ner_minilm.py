@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 
-from hf_serving.tools.demo_models import NER_LABELS, build_tokenizer
+from hf_serving.tools.model_parts import NER_LABELS, build_tokenizer
 from hf_serving.tools.ner_minilm import IGNORED, SHAPES, examples, sentence, token_labels
 
 

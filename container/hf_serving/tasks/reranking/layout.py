@@ -10,13 +10,13 @@ order CrossEncoder 6.2 reads them (cross_encoder/model.py _parse_model_config, t
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from hf_serving.errors import ConfigurationError
+from hf_serving.tasks.model_files import read_json
 
 log = logging.getLogger(__name__)
 
@@ -31,15 +31,22 @@ ACTIVATIONS = {"Sigmoid": "sigmoid", "Identity": "identity", "Tanh": "tanh"}
 def is_cross_encoder_dir(model_dir: Path) -> bool:
     """A directory sentence-transformers saved from a CrossEncoder with one output, the reranker's kind; one with
     several labels (an NLI cross-encoder) is a pair classifier, which text-classification serves."""
-    config = _read_json(model_dir / "config.json", "the model config", missing_ok=True, strict=False)
+    config = read_json(model_dir / "config.json", "the model config", missing_ok=True, strict=False)
     if not isinstance(config, dict) or number_of_labels(config) != 1:
         return False
-    model_config = _read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True,
+    model_config = read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True,
                               strict=False)
     saved_by_6 = isinstance(model_config, dict) and model_config.get("model_type") == "CrossEncoder"
     saved_before_6 = isinstance(config.get("sentence_transformers"), dict) or \
         "sbert_ce_default_activation_function" in config
     return saved_by_6 or saved_before_6
+
+
+def not_a_reranker(config: dict[str, Any]) -> str | None:
+    """Why a config.json is no reranker's: a reranker has one output (sentence-transformers writes a card tagged
+    text-ranking for an NLI cross-encoder of three labels too)."""
+    labels = number_of_labels(config)
+    return None if labels == 1 else f"a reranker has one output, this model {labels} labels (a pair classifier)"
 
 
 def number_of_labels(config: dict[str, Any]) -> int:
@@ -64,14 +71,14 @@ class CrossEncoderLayout:
     def read(cls, model_dir: Path) -> CrossEncoderLayout:
         """Any directory with a one-output sequence classifier: a CrossEncoder's, or a plain one named by HF_TASK."""
         config_path = model_dir / "config.json"
-        config = _read_json(config_path, "the model config")
+        config = read_json(config_path, "the model config")
         if not isinstance(config, dict):
             raise ConfigurationError(f"{config_path}: must be a JSON object")
         labels = number_of_labels(config)
         if labels != 1:
             raise ConfigurationError(f"{config_path}: reranking scores each (query, text) pair with one output, and "
                                      f"this model has {labels} labels; serve it as text-classification instead")
-        model_config = _read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True)
+        model_config = read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True)
         if model_config is not None and not isinstance(model_config, dict):
             raise ConfigurationError(f"{model_dir / MODEL_CONFIG_FILE}: must be a JSON object")
         transformer = _check_modules(model_dir)
@@ -79,25 +86,11 @@ class CrossEncoderLayout:
                    query_prompt=_default_prompt(model_dir / MODEL_CONFIG_FILE, model_config or {}), **transformer)
 
 
-def _read_json(path: Path, what: str, *, missing_ok: bool = False, strict: bool = True) -> Any:
-    """The file's JSON; None when it is missing (missing_ok) or unreadable and not strict (a detection probe)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        if missing_ok:
-            return None
-        raise ConfigurationError(f"{path}: {what} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        if not strict:
-            return None
-        raise ConfigurationError(f"{path}: cannot read {what}: {exc}") from exc
-
-
 def _check_modules(model_dir: Path) -> dict[str, Any]:
     """A modules.json, where there is one, must list only the Transformer at the root, as CrossEncoder saves it; a
     LogitScore (a causal reranker) or a Dense after it would change the scores in ways this server does not apply."""
     path = model_dir / MODULES_FILE
-    modules = _read_json(path, "the module list", missing_ok=True)
+    modules = read_json(path, "the module list", missing_ok=True)
     if modules is None:
         return {}
     transformer = (isinstance(modules, list) and len(modules) == 1 and isinstance(modules[0], dict)
@@ -108,7 +101,7 @@ def _check_modules(model_dir: Path) -> dict[str, Any]:
         raise ConfigurationError(f"{path}: a cross-encoder served here is one Transformer module at the directory's "
                                  f"root, as CrossEncoder.save writes it; this one lists {modules!r}")
     settings_path = model_dir / TRANSFORMER_CONFIG_FILE
-    settings = _read_json(settings_path, "the Transformer config", missing_ok=True) or {}
+    settings = read_json(settings_path, "the Transformer config", missing_ok=True) or {}
     if not isinstance(settings, dict):
         raise ConfigurationError(f"{settings_path}: must be a JSON object")
     task = settings.get("transformer_task", "sequence-classification")

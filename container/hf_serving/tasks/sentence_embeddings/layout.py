@@ -10,12 +10,12 @@ _load_default_modules, base/modules/transformer.py), which also reads the 2.x-5.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from hf_serving.errors import ConfigurationError
+from hf_serving.tasks.model_files import read_json
 
 from .pooling import PoolingConfig
 
@@ -60,10 +60,8 @@ def is_sentence_transformers_dir(model_dir: Path) -> bool:
 
 
 def _saved_model_type(model_dir: Path) -> str | None:
-    try:
-        config = json.loads((model_dir / MODEL_CONFIG_FILE).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None  # missing or unreadable: SentenceTransformerLayout.read names the problem where it matters
+    # Missing or unreadable: SentenceTransformerLayout.read names the problem where it matters.
+    config = read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True, strict=False)
     return config.get("model_type") if isinstance(config, dict) else None
 
 
@@ -108,7 +106,7 @@ class SentenceTransformerLayout:
         Mean pooling, except last-token pooling for a *ForCausalLM architecture that config.json does not mark
         is_causal false (SentenceTransformer._load_default_modules); no Normalize.
         """
-        config = _read_json(model_dir / "config.json", "the model config", missing_ok=True) or {}
+        config = read_json(model_dir / "config.json", "the model config", missing_ok=True) or {}
         architectures = config.get("architectures") if isinstance(config, dict) else None
         causal = (isinstance(architectures, list) and bool(architectures) and isinstance(architectures[0], str)
                   and architectures[0].endswith("ForCausalLM") and bool(config.get("is_causal", True)))
@@ -136,24 +134,13 @@ class SentenceTransformerLayout:
         if normalize:
             _check_normalize(paths[2] / "config.json")
         transformer = _transformer_config(transformer_dir)
-        model_config = _read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True)
+        model_config = read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True)
         return cls(transformer_dir=transformer_dir, pooling=PoolingConfig.from_file(pooling_file), normalize=normalize,
                    **transformer, **_model_settings(model_dir / MODEL_CONFIG_FILE, model_config))
 
 
-def _read_json(path: Path, what: str, *, missing_ok: bool = False) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        if missing_ok:
-            return None
-        raise ConfigurationError(f"{path}: {what} is missing") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigurationError(f"{path}: cannot read {what}: {exc}") from exc
-
-
 def _read_modules(path: Path) -> list[dict[str, Any]]:
-    modules = _read_json(path, "the module list")
+    modules = read_json(path, "the module list")
     if not isinstance(modules, list) or not all(isinstance(module, dict) for module in modules):
         raise ConfigurationError(f"{path}: must be a JSON list of module objects")
     for position, module in enumerate(modules):
@@ -197,7 +184,7 @@ def _module_dir(path: Path, model_dir: Path, module: dict[str, Any]) -> Path:
 
 def _check_normalize(config_path: Path) -> None:
     # The directory (2_Normalize) is often absent, which ST reads as the default: normalise sentence_embedding.
-    config = _read_json(config_path, "the Normalize config", missing_ok=True) or {}
+    config = read_json(config_path, "the Normalize config", missing_ok=True) or {}
     if not isinstance(config, dict):
         raise ConfigurationError(f"{config_path}: the Normalize config must be a JSON object")
     for key in ("module_input_name", "module_output_name"):
@@ -209,7 +196,7 @@ def _check_normalize(config_path: Path) -> None:
 def _transformer_config(transformer_dir: Path) -> dict[str, Any]:
     path = next((transformer_dir / name for name in _TRANSFORMER_CONFIG_FILES if (transformer_dir / name).is_file()),
                 transformer_dir / _TRANSFORMER_CONFIG_FILES[0])
-    config = _read_json(path, "the Transformer config", missing_ok=True) or {}
+    config = read_json(path, "the Transformer config", missing_ok=True) or {}
     if not isinstance(config, dict):
         raise ConfigurationError(f"{path}: the Transformer config must be a JSON object")
     # Another task (fill-mask, text-generation, ...) turns the Transformer into something else than an encoder.

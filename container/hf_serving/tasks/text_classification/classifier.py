@@ -20,7 +20,7 @@ from hf_serving.engines.base import Engine, Target
 from hf_serving.errors import BadRequest
 from hf_serving.observability import stage_clock
 from hf_serving.tasks import explaining, text_batches
-from hf_serving.tasks.explaining import AttributorSource, ExplainRequest, TokenSpan
+from hf_serving.tasks.explaining import AttributorSource, Explained, ExplainRequest, TokenSpan
 
 FUNCTIONS = ("softmax", "sigmoid", "none")
 # What an explanation's "output" says it explains, by the function the scores come from.
@@ -142,15 +142,13 @@ class TextClassifier:
                                  return_special_tokens_mask=True)
         offsets, special = encoded.pop("offset_mapping"), np.array(encoded.pop("special_tokens_mask"))
         inputs = {name: np.array([values], dtype=np.int64) for name, values in encoded.items()}
-        baseline = explaining.baseline_ids(inputs["input_ids"], special[None], self.tokenizer.pad_token_id or 0)
-        found = attributor.attribute(inputs, baseline, [Target("logits", label, function) for label in labels],
-                                     params.explain.steps, explaining.MAX_STEPS)
         spans = [TokenSpan(position, start, end) for position, (start, end) in enumerate(offsets)
                  if not special[position] and end > start]
-        return explaining.explanation(self.tokenizer.pad_token or "[PAD]", [
-            explaining.target_entry(self.id2label[label], _OUTPUTS[function], attribution,
-                                    explaining.token_entries(spans, {None: text}, attribution.values))
-            for label, attribution in zip(labels, found, strict=True)])
+        return explaining.explain_row(
+            attributor, self.tokenizer, inputs, special[None],
+            [Explained(Target("logits", label, function), self.id2label[label], _OUTPUTS[function])
+             for label in labels],
+            spans, {None: text}, params.explain.steps)
 
     def _result(self, scores: np.ndarray, params: ClassificationParameters) -> object:
         if params.legacy:

@@ -13,7 +13,8 @@ from transformers import pipeline
 from hf_serving.loading.loader import load_served_model
 from hf_serving.settings import Settings
 from hf_serving.tasks.base import Task
-from hf_serving.tools.demo_models import NER_LABELS, build_model
+from hf_serving.tools.demo_models import build_model
+from hf_serving.tools.model_parts import NER_LABELS
 
 # A window of this many tokens makes a sentence or two a long text: the windows are exercised on short inputs.
 SHORT_WINDOW = 24
