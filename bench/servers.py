@@ -51,8 +51,9 @@ MODEL_HINTS = {"qa": "make demo-model", "clf": "make demo-models",
                **{model: f"python -m hf_serving demo-model --task {TASKS[model]} --size full -o "
                          f"{MODEL_DIRS[model].relative_to(ROOT)} (make bench-tasks does)"
                   for model in ("ner", "nli", "rerank")}}
-# HF_TASK where the model directory alone does not say the task. Ours detects ...ForTokenClassification and a
-# CrossEncoder directory by itself; zero-shot runs on a plain ...ForSequenceClassification, so it must be named.
+# HF_TASK where the model directory alone may not say the task. Ours detects ...ForTokenClassification and a
+# CrossEncoder directory by itself; zero-shot runs on a plain ...ForSequenceClassification, which ours takes for
+# zero-shot only from a model card's pipeline_tag (an NLI model without one would be served as a classifier).
 # AWS's toolkit is given HF_TASK as its users give it (its documentation's `ner` for token classification).
 OURS_HF_TASK = {"nli": "zero-shot-classification"}
 AWS_HF_TASK = {"ner": "ner", "nli": "zero-shot-classification"}
