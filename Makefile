@@ -174,7 +174,7 @@ bench-explain: install demo-models
 
 # Issue 27's encoder tasks (bench/README.md, "Encoder tasks"): token classification and zero-shot against AWS's
 # toolkit, reranking against a CrossEncoder behind FastAPI (peer (d)), on the full-size random-weight demo models,
-# each server alone, at concurrency 4, 2 passes of 20 s cells; about 12 minutes on 2 cores, on a quiet machine.
+# each server alone, at concurrency 4, 2 passes of 20 s cells; about 7 minutes on 2 cores, on a quiet machine.
 # Writes bench/results/tasks-latest.{json,md}; BENCH_ARGS adds or overrides options.
 .PHONY: bench-tasks
 bench-tasks: install build/demo-ner/config.json build/demo-nli/config.json \
