@@ -84,7 +84,9 @@ def test_the_counts_are_what_every_client_saw_nginx_own_answers_included(keyed):
     note("/invocations", _send(keyed.url, "POST", "/invocations", data=b"hi",
                                headers={**key, "Content-Type": "text/plain"}))  # 415, the handler's
     note("/invocations", _send(keyed.url, "POST", "/invocations", data=b"x" * (7 * 1024 * 1024),
-                               headers={**key, "Content-Type": "application/json"}))  # 413
+                               headers={**key, "Content-Type": "application/json"}))  # 413, refused by its length
+    note("/invocations", _send(keyed.url, "POST", "/invocations", data=(b"x" * (1 << 20) for _ in range(7)),
+                               headers={**key, "Content-Type": "application/json"}))  # 413, chunked: while read
     note("other", _send(keyed.url, "GET", "/nowhere"))  # 404
     note("/ping", _send(keyed.url, "GET", "/ping"))
     note("/execution-parameters", _send(keyed.url, "GET", "/execution-parameters", headers=key))
@@ -95,6 +97,7 @@ def test_the_counts_are_what_every_client_saw_nginx_own_answers_included(keyed):
     after = _counts(metrics.scrape(keyed.url, **key))
     seen[("/metrics", "200")] += 1  # the first scrape, counted once it was sent
     assert {("/invocations", code) for code in ("200", "401", "405", "413", "415", "429")} <= set(seen)
+    assert seen[("/invocations", "413")] == 2  # the body with a Content-Length and the chunked one
     assert after - before == seen
 
 
