@@ -29,7 +29,19 @@ def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int, truncation_s
             encoded = tokenizer(list(texts), truncation=True, max_length=max_length, padding=False)
     finally:
         tokenizer.truncation_side = default_side
-    return [{name: encoded[name][index] for name in encoded} for index in range(len(texts))]
+    return rows_of(encoded)
+
+
+def rows_of(encoded: Any, names: Sequence[str] | None = None) -> list[dict]:
+    """A tokenizer's batch output as one dict of token lists per row (of `names`, or of everything it made)."""
+    names = list(encoded) if names is None else names
+    return [{name: encoded[name][index] for name in names} for index in range(len(encoded["input_ids"]))]
+
+
+def unpadded(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray], name: str) -> list[np.ndarray]:
+    """Each row's output `name` over its own tokens: a chunk is right-padded, and its attention mask's ones are a
+    row's tokens."""
+    return [outputs[name][row, :length] for row, length in enumerate(feed["attention_mask"].sum(axis=1))]
 
 
 def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],

@@ -17,7 +17,7 @@ from typing import TypeVar
 from hf_serving.errors import BadRequest
 from hf_serving.formats.media import json_type_name
 from hf_serving.tasks.base import ParsedRequest
-from hf_serving.tasks.envelope import input_field
+from hf_serving.tasks.envelope import input_field, parameters_with_top_level
 
 Parameters = TypeVar("Parameters")
 Item = TypeVar("Item")
@@ -45,15 +45,7 @@ def parse_items_request(payload: object, parse_parameters: Callable[[object], Pa
             raise BadRequest("inputs is missing: send {\"inputs\": \"text\"} or {\"inputs\": [\"t1\", \"t2\"]} "
                              "(\"text\" may stand for \"inputs\")")
         field = found
-        raw_parameters = payload.get("parameters")
-        beside = {name: payload[name] for name in top_level if name in payload}
-        if beside:
-            if raw_parameters is not None and not isinstance(raw_parameters, dict):
-                raise BadRequest(f"parameters must be a JSON object, not {json_type_name(raw_parameters)}")
-            twice = sorted(set(beside) & set(raw_parameters or {}))
-            if twice:
-                raise BadRequest(f"{', '.join(twice)} given both at the top level and in parameters")
-            raw_parameters = {**(raw_parameters or {}), **beside}
+        raw_parameters = parameters_with_top_level(payload, top_level)
         payload = payload[field]
     parameters = parse_parameters(raw_parameters)
     if isinstance(payload, list):

@@ -46,5 +46,4 @@ class FeatureExtractionModel(BatchedModel[str, None, object]):
 
 
 def _unpadded_states(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[object]:
-    states, lengths = outputs["last_hidden_state"], feed["attention_mask"].sum(axis=1)
-    return [[states[row, :length].tolist()] for row, length in enumerate(lengths)]
+    return [[states.tolist()] for states in text_batches.unpadded(outputs, feed, "last_hidden_state")]

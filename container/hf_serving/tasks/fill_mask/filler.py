@@ -23,6 +23,7 @@ import numpy as np
 from hf_serving.engines.base import Engine
 from hf_serving.errors import BadRequest, ConfigurationError
 from hf_serving.tasks import text_batches
+from hf_serving.tasks.scores import softmax
 
 # A pass's logits, at most (a text longer than that still runs, alone): 2,200 tokens of BERT's vocabulary.
 LOGITS_BYTES_PER_PASS = 256 * 1024 * 1024
@@ -127,7 +128,7 @@ class MaskFiller:
             positions = np.flatnonzero(input_ids == self.mask_token_id)
             if positions.size == 0:  # problem() refused such texts before the pass; this is its backstop
                 raise BadRequest(f"a text has no {self.mask_token} within the model's {self.max_length} tokens")
-            probabilities = _softmax(logits[row, positions])
+            probabilities = softmax(logits[row, positions])
             if targets is not None:
                 probabilities = probabilities[:, targets]
             found.append([_top(scores, k, targets) for scores in probabilities])
@@ -152,11 +153,6 @@ class MaskFiller:
             answer.append([{"score": score, "token": token, "token_str": word, "sequence": sequence}
                            for (score, token), word, sequence in zip(found, words, texts, strict=True)])
         return answer[0] if single else answer
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def _top(scores: np.ndarray, k: int, targets: np.ndarray | None) -> list[Proposal]:

@@ -314,14 +314,13 @@ class QuestionAnswerer:
         if not windows:
             return []
         return text_batches.run_sorted(self.engine, self.tokenizer, [window.model_inputs for window in windows],
-                                       _unpadded_logits)
+                                       _start_and_end)
 
 
-def _unpadded_logits(outputs: dict[str, np.ndarray],
-                     feed: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-    lengths = feed["attention_mask"].sum(axis=1)  # right-padded: a window's own tokens are its mask's ones
-    return [(outputs["start_logits"][row, :length], outputs["end_logits"][row, :length])
-            for row, length in enumerate(lengths)]
+def _start_and_end(outputs: dict[str, np.ndarray],
+                   feed: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    return list(zip(text_batches.unpadded(outputs, feed, "start_logits"),
+                    text_batches.unpadded(outputs, feed, "end_logits"), strict=True))
 
 
 def _check_not_empty(inputs: Sequence[QAInput]) -> None:

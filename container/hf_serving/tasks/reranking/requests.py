@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from hf_serving.errors import BadRequest, PayloadTooLarge
 from hf_serving.formats.media import json_type_name
 from hf_serving.tasks.base import ParsedRequest
-from hf_serving.tasks.envelope import input_field
+from hf_serving.tasks.envelope import input_field, parameters_with_top_level
 from hf_serving.tasks.parameters import Boolean, Choice, Integer, ParameterSpec
 
 # Texts one request may rank: TEI's max_client_batch_size is 32 by default and raised by its operator; 1,000 is what
@@ -94,24 +94,11 @@ def parse_rerank_request(payload: object) -> RerankRequest:
     if unknown:
         raise BadRequest(f"unknown field(s) {', '.join(unknown)}: expected {expected}, "
                          f"or {', '.join(top_level)} beside them")
-    values = RERANK_PARAMETERS.parse(_merged_parameters(payload, top_level))
+    values = RERANK_PARAMETERS.parse(parameters_with_top_level(payload, top_level))
     query, texts = _query_and_texts(inputs)
     return RerankRequest([Pair(query, text) for text in texts],
                          Scoring(values["truncate"] is not False, values["truncation_direction"]), is_batch=True,
                          ranking=Ranking(values["raw_scores"], values["return_text"], values["top_n"]))
-
-
-def _merged_parameters(payload: dict, top_level: tuple[str, ...]) -> object:
-    raw = payload.get("parameters")
-    beside = {name: payload[name] for name in top_level if name in payload}
-    if not beside:
-        return raw
-    if raw is not None and not isinstance(raw, dict):
-        raise BadRequest(f"parameters must be a JSON object, not {json_type_name(raw)}")
-    twice = sorted(set(beside) & set(raw or {}))
-    if twice:
-        raise BadRequest(f"{', '.join(twice)} given both at the top level and in parameters")
-    return {**(raw or {}), **beside}
 
 
 def _query_and_texts(inputs: object) -> tuple[str, list[str]]:

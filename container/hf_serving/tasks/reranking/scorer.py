@@ -20,6 +20,7 @@ from hf_serving.observability import stage_clock
 from hf_serving.tasks import text_batches
 from hf_serving.tasks.reranking.layout import CrossEncoderLayout
 from hf_serving.tasks.reranking.requests import Pair, Scoring
+from hf_serving.tasks.scores import sigmoid
 
 # A query is cut, before pairing, past this many times the model's maximum length in tokens: the pair keeps at most
 # the maximum anyway, and a 5 MB query repeated over 1,000 texts must not cost 5 GB of tokenising.
@@ -36,7 +37,7 @@ def activate(logits: np.ndarray, activation: str) -> np.ndarray:
     """The activation CrossEncoder.predict applies, in float32 as torch does."""
     logits = logits.astype(np.float32)
     if activation == "sigmoid":
-        return np.float32(1.0) / (np.float32(1.0) + np.exp(-logits))
+        return sigmoid(logits)
     if activation == "tanh":
         return np.tanh(logits)
     return logits
@@ -94,7 +95,7 @@ class PairScorer:
                                          if scoring.truncate else False, max_length=self.max_length)
         finally:
             self.tokenizer.truncation_side = default_side
-        rows = [{name: encoded[name][index] for name in encoded} for index in range(len(texts))]
+        rows = text_batches.rows_of(encoded)
         if not scoring.truncate:
             for row in rows:
                 if len(row["input_ids"]) > self.max_length:

@@ -129,8 +129,8 @@ def similarity_query(value: object, where: str) -> SimilarityQuery:
                          "request may compare: send the others in requests of their own")
     query = SimilarityQuery(source, tuple(text_item(sentence, f"{where}.sentences[{index}]")
                                           for index, sentence in enumerate(sentences)))
-    # base.item_chars counts an item's string fields only, not the sentences: bound a query's text here, as the
-    # batch stage bounds a record's (a Batch Transform line may be far larger than a real-time request).
+    # One query cannot be sliced: bound its text as the batch stage bounds a record's, also where a whole Batch
+    # Transform body (up to 100 MB) is one JSON request, which the batch stage's per-record limit never sees.
     chars = len(query.source_sentence) + sum(len(sentence) for sentence in query.sentences)
     if chars > RECORD_CHARS:
         raise PayloadTooLarge(f"{where} holds {chars:,} characters of text, over the {RECORD_CHARS:,} one request "

@@ -21,6 +21,7 @@ from hf_serving.errors import BadRequest
 from hf_serving.observability import stage_clock
 from hf_serving.tasks import explaining, text_batches
 from hf_serving.tasks.explaining import AttributorSource, Explained, ExplainRequest, TokenSpan
+from hf_serving.tasks.scores import sigmoid, softmax
 
 FUNCTIONS = ("softmax", "sigmoid", "none")
 # What an explanation's "output" says it explains, by the function the scores come from.
@@ -40,20 +41,11 @@ class TextPair:
 class ClassificationParameters:
     """What a request asked, read by requests.classification_parameters; frozen so that records group by it."""
 
-    top_k: int | None = 1
+    top_k: int | None = None  # None: every label (or, legacy, the best one only)
     legacy: bool = True  # no top_k in the request: the pipeline's one-dict-per-text shape
     function_to_apply: str | None = None  # None: from the model's config, as the pipeline decides
     explain: ExplainRequest = field(default_factory=ExplainRequest)
     explain_label: str | None = None  # explained beside the predicted label
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - np.max(logits, axis=-1, keepdims=True))
-    return shifted / shifted.sum(axis=-1, keepdims=True)
-
-
-def _sigmoid(logits: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-logits))
 
 
 class TextClassifier:
@@ -88,7 +80,7 @@ class TextClassifier:
         rows = self.tokenized(texts)
         logits = self._logits(rows)
         function = params.function_to_apply or self.default_function
-        scores = {"softmax": _softmax, "sigmoid": _sigmoid}.get(function, lambda x: x)(logits)
+        scores = {"softmax": softmax, "sigmoid": sigmoid}.get(function, lambda x: x)(logits)
         results = [self._result(row, params) for row in scores]
         if params.explain.enabled:
             for text, row, result in zip(texts, scores, results, strict=True):

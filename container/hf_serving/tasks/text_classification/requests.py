@@ -27,7 +27,7 @@ PAIR_FIELDS = ("text", "text_pair")
 _PAIR_SHAPE = '{"text": ..., "text_pair": ...}'
 
 CLASSIFICATION_PARAMETERS = ParameterSpec("ClassificationParameters", (
-    Integer("top_k", default=1, minimum=1, nullable=True, null_means="for every label",
+    Integer("top_k", minimum=1, nullable=True, null_means="for every label",
             description="How many labels to answer, best first; null for every label. Without top_k, each text "
                         "answers only its best {label, score} (the pipeline's legacy shape)."),
     Choice("function_to_apply", choices=FUNCTIONS, nullable=True,

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from hf_serving.tasks.scores import softmax
+
 Entity = dict[str, Any]  # the pipeline's keys; "score" stays a numpy float32 until the answer is written
 
 
@@ -40,13 +42,6 @@ class _Token:
     end: int
     index: int
     is_subword: bool
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """The pipeline's own: float32 in, float32 out, over the last axis."""
-    maxes = np.max(logits, axis=-1, keepdims=True)
-    shifted_exp = np.exp(logits - maxes)
-    return shifted_exp / shifted_exp.sum(axis=-1, keepdims=True)
 
 
 class EntityAggregator:

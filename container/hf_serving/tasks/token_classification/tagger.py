@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 from hf_serving.errors import BadRequest
 from hf_serving.observability import stage_clock
 from hf_serving.tasks import text_batches
@@ -41,8 +39,9 @@ class TokenTagger:
         stride = self._stride(params)
         encoded = self._encode(texts, stride)
         names = [name for name in encoded if name not in _NOT_MODEL_INPUTS]  # the engine takes its inputs from these
-        rows = [{name: encoded[name][row] for name in names} for row in range(len(encoded["input_ids"]))]
-        logits = text_batches.run_sorted(self.engine, self.tokenizer, rows, _unpadded_logits)
+        rows = text_batches.rows_of(encoded, names)
+        logits = text_batches.run_sorted(self.engine, self.tokenizer, rows,
+                                         lambda outputs, feed: text_batches.unpadded(outputs, feed, "logits"))
         windows: list[list[Window]] = [[] for _ in texts]
         step = self.window_tokens - stride
         for row, text_index in enumerate(encoded["overflow_to_sample_mapping"]):
@@ -79,7 +78,3 @@ class TokenTagger:
         finally:
             self.tokenizer.truncation_side = default_side
 
-
-def _unpadded_logits(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-    logits, lengths = outputs["logits"], feed["attention_mask"].sum(axis=1)
-    return [logits[row, :length] for row, length in enumerate(lengths)]

@@ -22,6 +22,7 @@ from hf_serving.errors import BadRequest, ConfigurationError
 from hf_serving.observability import stage_clock
 from hf_serving.tasks import text_batches
 from hf_serving.tasks.base import ItemAnswer
+from hf_serving.tasks.scores import softmax
 from hf_serving.tasks.zero_shot.requests import ZeroShotItem
 
 # Pairs tokenised at once: bounds a call's memory (a request of many texts times many labels) while keeping the
@@ -47,11 +48,6 @@ def entailment_id(config: Any) -> int:
         f"'entail'); this model's labels are {', '.join(labels)}")
 
 
-def _softmax(logits: np.ndarray, axis: int) -> np.ndarray:
-    shifted = np.exp(logits - np.max(logits, axis=axis, keepdims=True))
-    return shifted / shifted.sum(axis=axis, keepdims=True)
-
-
 class ZeroShotClassifier:
     def __init__(self, engine: Engine, tokenizer: Any, config: Any) -> None:
         self.engine = engine
@@ -73,7 +69,7 @@ class ZeroShotClassifier:
             with stage_clock.tokenising():
                 encoded = self.tokenizer([premise for premise, _ in chunk], [hypothesis for _, hypothesis in chunk],
                                          truncation="only_first", max_length=self.max_length, padding=False)
-            rows = [{name: encoded[name][index] for name in encoded} for index in range(len(chunk))]
+            rows = text_batches.rows_of(encoded)
             tokens += [len(row["input_ids"]) for row in rows]
             logits += text_batches.run_sorted(self.engine, self.tokenizer, rows, self._read)
         answers: list[ItemAnswer[ZeroShotAnswer]] = []
@@ -123,9 +119,9 @@ class ZeroShotClassifier:
     def _result(self, item: ZeroShotItem, logits: np.ndarray) -> ZeroShotAnswer:
         """logits: [labels, (contradiction, entailment)] float32, in the item's label order."""
         if item.multi_label or len(item.labels) == 1:
-            scores = _softmax(logits, axis=-1)[:, 1]
+            scores = softmax(logits)[:, 1]
         else:
-            scores = _softmax(logits[:, 1], axis=0)
+            scores = softmax(logits[:, 1], axis=0)
         order = list(reversed(scores.argsort()))  # the pipeline's expression: the same order among equal scores
         return {"sequence": item.text, "labels": [item.labels[index] for index in order],
                 "scores": scores[order].tolist()}

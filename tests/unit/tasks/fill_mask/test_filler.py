@@ -16,6 +16,7 @@ from hf_serving.tasks import text_batches
 from hf_serving.tasks.base import Task
 from hf_serving.tasks.fill_mask import filler
 from hf_serving.tasks.fill_mask.filler import MaskFiller
+from hf_serving.tasks.scores import softmax
 
 TEXT = "Paris is the [MASK] of France."
 CASES = [
@@ -106,14 +107,12 @@ def test_a_tokenizer_without_a_mask_token_fails_at_start():
 
 def test_scores_are_the_softmax_of_the_masks_logits(model):
     logits = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
-    probabilities = filler._softmax(logits)
+    probabilities = softmax(logits)
     assert probabilities.sum() == pytest.approx(1.0)
     assert filler._top(probabilities[0], 2, None) == [(pytest.approx(0.665, abs=1e-3), 2),
                                                       (pytest.approx(0.245, abs=1e-3), 1)]
     assert filler._top(probabilities[0, [2, 0]], 5, np.array([2, 0])) == [(pytest.approx(0.665, abs=1e-3), 2),
                                                                            (pytest.approx(0.09, abs=1e-3), 0)]
-
-
 
 
 @pytest.fixture(scope="module")
