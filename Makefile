@@ -102,8 +102,21 @@ unit: install
 integration: host-packages install
 	$(VENV)/bin/pytest tests/integration -q
 
-test: host-packages install lint
+test: host-packages install install-clients lint
 	$(VENV)/bin/pytest -q
+
+# The protocol clients (OpenAI's SDK, huggingface_hub's InferenceClient, tritonclient) in a venv of their own, as
+# users run them: the protocol tests (tests/protocols) drive them in subprocesses against the real stack.
+CLIENTS_VENV := .venv-clients
+
+$(CLIENTS_VENV)/.installed: requirements-clients.txt
+	$(PYTHON) -m venv $(CLIENTS_VENV)
+	echo '*' > $(CLIENTS_VENV)/.gitignore
+	$(CLIENTS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(CLIENTS_VENV)/bin/python -m pip install -q -r requirements-clients.txt
+	touch $@
+
+install-clients: $(CLIENTS_VENV)/.installed
 
 clean:
 	rm -rf build
@@ -112,7 +125,7 @@ clean:
 # hadolint) live in .venv-deploy; the stack under test still runs from .venv through entrypoint/serve.
 DEPLOY_VENV := .venv-deploy
 
-.PHONY: install-deploy image image-test deploy-test
+.PHONY: install-clients install-deploy image image-test deploy-test
 
 $(DEPLOY_VENV)/.installed: requirements-deploy.txt pyproject.toml
 	$(PYTHON) -m venv $(DEPLOY_VENV)
