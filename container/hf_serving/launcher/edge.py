@@ -1,5 +1,5 @@
 """The optional parts of nginx's configuration, rendered from settings: API key, per-client rate limit, /metrics'
-access, /docs' access, the access log's format."""
+access, /docs' access, the access log's format, CORS (cors.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import resource
 
 from hf_serving.api_docs import site
 from hf_serving.api_docs.assets import Pin
+from hf_serving.launcher.cors import cors_values
 from hf_serving.settings import Settings
 
 _UNAUTHORIZED = ('            return 401 \'{"error":{"code":"unauthorized","message":"missing or wrong API key: '
@@ -106,4 +107,5 @@ def edge_values(settings: Settings) -> dict[str, str | int]:
             "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
             "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping),
             "WORKER_CONNECTIONS": worker_connections, "OPEN_FILES": open_files,
-            "CONNECTIONS_PER_ADDRESS": connections(settings), "REQUEST_READ_TIMEOUT_S": settings.request_read_timeout_s}
+            "CONNECTIONS_PER_ADDRESS": connections(settings), "REQUEST_READ_TIMEOUT_S": settings.request_read_timeout_s,
+            **cors_values(settings)}
