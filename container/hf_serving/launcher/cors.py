@@ -25,11 +25,13 @@ from hf_serving.settings import Settings
 # proxy_set_header list), the API key's two forms among them.
 ALLOWED_HEADERS = ("Content-Type", "Accept", "X-Api-Key", "Authorization", "X-Amzn-SageMaker-Custom-Attributes",
                    "X-Amzn-SageMaker-Target-Model", "X-Amzn-SageMaker-Target-Variant",
-                   "X-Amzn-SageMaker-Inference-Id", "X-Amzn-SageMaker-Session-Id")
+                   "X-Amzn-SageMaker-Inference-Id", "X-Amzn-SageMaker-Session-Id",
+                   "Inference-Header-Content-Length")  # KServe v2's binary tensors
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "DELETE")
 # What a page may read besides the CORS-safelisted ones (Content-Type, Content-Length, ...): the edge's and the
 # handler's own headers.
-EXPOSED_HEADERS = ("X-Request-Id", "Server-Timing", "Retry-After", "X-Cache", "X-Amzn-SageMaker-Custom-Attributes")
+EXPOSED_HEADERS = ("X-Request-Id", "Server-Timing", "Retry-After", "X-Cache", "X-Amzn-SageMaker-Custom-Attributes",
+                   "Inference-Header-Content-Length")
 # How long a browser may reuse a preflight's answer: Chromium's own cap.
 MAX_AGE_S = 7200
 
