@@ -160,9 +160,15 @@ def test_every_answer_to_a_listed_origin_carries_the_cors_headers_nginxs_own_err
         assert response.status_code == status, (status, response.text)
         assert "error" in response.json()
         assert_cors_for(response, pages.listed)
-    # The description (served from a location with headers of its own) and /ping too.
-    for path in ("/openapi.json", "/ping"):
+    # The description (served from a location with headers of its own), /ping, and a route rendered from the route
+    # table answered at the edge (KServe v2's liveness).
+    for path in ("/openapi.json", "/ping", "/v2/health/live"):
         assert_cors_for(requests.get(f"{stack.url}{path}", headers=origin, timeout=10), pages.listed)
+    # A protocol route's own error shape (OpenAI's), from the edge, and its preflight.
+    refused = requests.post(f"{stack.url}/v1/embeddings", json={"input": "hi"}, headers=origin, timeout=10)
+    assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_error"
+    assert_cors_for(refused, pages.listed)
+    assert preflight(stack, pages.listed, "/v1/embeddings").status_code == 204
 
 
 def test_an_options_request_that_is_no_preflight_gets_its_routes_answer(stack, pages):
