@@ -168,7 +168,7 @@ def _worker_location(route: Route, facts: EdgeFacts) -> str:
     if check:
         lines.append(check)
     if facts.multi_model and route.model_from is ModelFrom.NONE:
-        message = (f"{route.path} serves a single-model endpoint's model; on a multi-model endpoint use "
+        message = (f"{route.path} serves the model of a single-model endpoint; on a multi-model endpoint use "
                    "/models/{name}/invoke")
         return "\n".join([*lines, f"{INDENT}{nginx_return(shape, 'not_found', message)}", "        }"])
     lines.append(_method_check(route, shape))
