@@ -2,7 +2,8 @@
 all-MiniLM-L6-v2, called by OpenAI's own Python SDK in a venv of its own (tests/protocols/clients/openai_sdk.py): the
 vectors equal sentence-transformers' encode() whether the SDK asks for base64 (its default) or floats; dimensions;
 the model list and the model; bad input raises the SDK's BadRequestError with our message and param; SERVE_API_KEY is
-the SDK's api_key (a Bearer token), a wrong one its AuthenticationError."""
+the SDK's api_key (a Bearer token), a wrong one its AuthenticationError. On a multi-model endpoint the body's model
+picks the loaded model, and the list is of the loaded models."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import numpy as np
 import pytest
 import requests
 
+from tests.integration.test_multi_model import load, running_mme
 from tests.protocols.clients_run import run_client
-from tests.support.paths import minilm
+from tests.support.paths import TINY_QA, minilm
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -35,6 +37,15 @@ def expected() -> np.ndarray:
     return SentenceTransformer(str(minilm()), device="cpu").encode(TEXTS, convert_to_numpy=True)
 
 
+@pytest.fixture(scope="module")
+def mme(tmp_path_factory):
+    for stack in running_mme(tmp_path_factory.mktemp("openai-mme")):
+        for name, url in (("minilm", minilm()), ("qa", TINY_QA)):
+            loaded = load(stack, name, url)
+            assert loaded.status_code == 200, loaded.text
+        yield stack
+
+
 def sdk(stack: Stack, *steps: dict, api_key: str = KEY) -> list[dict]:
     return run_client("openai_sdk.py", stdin={"base_url": f"{stack.url}/v1", "api_key": api_key,
                                               "steps": list(steps)})
@@ -44,8 +55,14 @@ def embed(**kwargs) -> dict:
     return {"call": "embeddings.create", "kwargs": {"model": "all-minilm-l6-v2", **kwargs}}
 
 
+def ok(answer: dict) -> dict:
+    """The SDK's answer of a step that must have succeeded; the error it raised shown otherwise."""
+    assert "ok" in answer, answer
+    return answer["ok"]
+
+
 def _vectors(answer: dict) -> np.ndarray:
-    return np.array([item["embedding"] for item in answer["ok"]["data"]], dtype=np.float32)
+    return np.array([item["embedding"] for item in ok(answer)["data"]], dtype=np.float32)
 
 
 def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -58,15 +75,15 @@ def test_the_sdk_embeds_as_encode_whether_it_asks_base64_or_floats(stack, expect
         embed(input=TEXTS, encoding_format="base64"), embed(input=TEXTS, dimensions=64, encoding_format="float"),
         embed(input=TEXTS[0]))
     for answer in (default, floats):
-        assert answer["ok"]["object"] == "list" and answer["ok"]["model"] == "all-minilm-l6-v2"
-        assert [item["index"] for item in answer["ok"]["data"]] == [0, 1, 2]
+        assert ok(answer)["object"] == "list" and ok(answer)["model"] == "all-minilm-l6-v2"
+        assert [item["index"] for item in ok(answer)["data"]] == [0, 1, 2]
         assert _vectors(answer).shape == (3, 384) and _cosines(_vectors(answer), expected).min() >= 0.99999
-        tokens = answer["ok"]["usage"]["prompt_tokens"]
-        assert tokens > 3 and answer["ok"]["usage"]["total_tokens"] == tokens
+        tokens = ok(answer)["usage"]["prompt_tokens"]
+        assert tokens > 3 and ok(answer)["usage"]["total_tokens"] == tokens
     # The SDK's default is base64 on the wire, which it decodes: the same float32 numbers as the floats.
     np.testing.assert_array_equal(_vectors(default), _vectors(floats))
     decoded = np.stack([np.frombuffer(base64.b64decode(item["embedding"]), dtype="<f4")
-                        for item in as_base64["ok"]["data"]])  # asked explicitly: the SDK hands the string back
+                        for item in ok(as_base64)["data"]])  # asked explicitly: the SDK hands the string back
     np.testing.assert_array_equal(decoded, _vectors(floats))
     assert _vectors(cut).shape == (3, 64)
     np.testing.assert_allclose(np.linalg.norm(_vectors(cut), axis=1), 1.0, atol=1e-5)
@@ -77,12 +94,12 @@ def test_the_sdk_embeds_as_encode_whether_it_asks_base64_or_floats(stack, expect
 
 def test_the_sdk_lists_and_retrieves_the_served_model_and_a_missing_one_is_its_not_found_error(stack):
     (listed,) = sdk(stack, {"call": "models.list"})
-    assert len(listed["ok"]) == 1
-    name = listed["ok"][0]["id"]
-    assert listed["ok"][0]["object"] == "model" and listed["ok"][0]["owned_by"] == "hf-serving"
+    assert len(ok(listed)) == 1
+    name = ok(listed)[0]["id"]
+    assert ok(listed)[0]["object"] == "model" and ok(listed)[0]["owned_by"] == "hf-serving"
     retrieved, missing = sdk(stack, {"call": "models.retrieve", "args": [name]},
                              {"call": "models.retrieve", "args": ["gpt-4"]})
-    assert retrieved["ok"]["id"] == name and retrieved["ok"]["ready"] is True
+    assert ok(retrieved)["id"] == name and ok(retrieved)["ready"] is True
     assert missing["error"]["class"] == "NotFoundError" and missing["error"]["status_code"] == 404
     # nginx answers a name the single-model endpoint does not serve before any worker (launcher/route_locations.py).
     assert missing["error"]["code"] == "model_not_found" and missing["error"]["type"] == "not_found_error"
@@ -122,3 +139,19 @@ def test_the_raw_answer_carries_openais_shape_and_the_request_id(stack):
     good = requests.post(f"{stack.url}/v1/embeddings", json={"model": "m", "input": "hello"}, headers=headers,
                          timeout=30)
     assert good.status_code == 200 and isinstance(good.json()["data"][0]["embedding"], list)
+
+
+def test_on_a_multi_model_endpoint_the_body_model_picks_the_loaded_model_and_the_list_is_the_loaded_ones(
+        mme, expected):
+    listed, retrieved, vectors, not_embeddings, missing = sdk(
+        mme, {"call": "models.list"}, {"call": "models.retrieve", "args": ["minilm"]},
+        embed(model="minilm", input=TEXTS), embed(model="qa", input="x"), embed(model="nope", input="x"))
+    assert [(m["id"], m["object"], m["owned_by"]) for m in ok(listed)] == [("minilm", "model", "hf-serving"),
+                                                                            ("qa", "model", "hf-serving")]
+    assert all(m["created"] > 0 for m in ok(listed))  # when each became ready
+    assert ok(retrieved)["id"] == "minilm" and ok(retrieved)["ready"] is True
+    assert ok(vectors)["model"] == "minilm" and _cosines(_vectors(vectors), expected).min() >= 0.99999
+    error = not_embeddings["error"]
+    assert (error["class"], error["param"]) == ("BadRequestError", "model")
+    assert "served as question-answering, not sentence-embeddings" in error["message"]
+    assert (missing["error"]["class"], missing["error"]["code"]) == ("NotFoundError", "model_not_found")
