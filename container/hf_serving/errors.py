@@ -43,6 +43,12 @@ class BadRequest(ServingError):
     code = "bad_request"
 
 
+class ModelNotFound(ServingError):
+    """A route names a model this endpoint does not serve (OpenAI's /v1/models/{id}, KServe's paths)."""
+
+    code = "model_not_found"
+
+
 class NotAcceptable(ServingError):
     code = "not_acceptable"
 

@@ -212,6 +212,9 @@ def _worker_target(route: Route, facts: EdgeFacts, lines: list[str]) -> str:
         lines.append(f"{INDENT}access_by_lua_block {{\n{INDENT}    require(\"request_body\").read()\n"
                      f"{INDENT}    require(\"routes\").admit_model_in_body(\"{route.protocol.value}\", "
                      f"\"{facts.runtime_dir}/models\")\n{INDENT}}}")
+        # proxy_pass itself, not _proxy's `set`: a `set` runs in the rewrite phase, before access_by_lua has named the
+        # model, so the path would be /models//invoke; proxy_pass reads its variables when it proxies.
+        return f"{INDENT}proxy_pass http://model_edge/models/$model_in_stack/invoke;"
     return _proxy("model_edge", "/models/$model_in_stack/invoke")
 
 
