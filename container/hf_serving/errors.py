@@ -29,13 +29,22 @@ class ServingError(BaseInferenceToolkitError):
     status = 500
     code = "internal_error"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, param: str | None = None) -> None:
         super().__init__(self.status, message, message)
+        # The request field at fault ("input", "dimensions"): OpenAI's error shape names it, so SDKs show it.
+        self.param = param
 
 
 class BadRequest(ServingError):
     status = 400
     code = "bad_request"
+
+
+class ModelNotFound(ServingError):
+    """A route names a model this endpoint does not serve (OpenAI's /v1/models/{id}, KServe's paths)."""
+
+    status = 404
+    code = "model_not_found"
 
 
 class NotAcceptable(ServingError):
