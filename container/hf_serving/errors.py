@@ -47,6 +47,13 @@ class ModelNotFound(ServingError):
     code = "model_not_found"
 
 
+class Unprocessable(ServingError):
+    """A protocol route asks the served model for what it does not do (KServe's tensors of a user's own model)."""
+
+    status = 422
+    code = "unprocessable"
+
+
 class NotAcceptable(ServingError):
     status = 406
     code = "not_acceptable"
