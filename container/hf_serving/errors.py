@@ -10,9 +10,9 @@ Every error body has one shape, the same one nginx uses for the errors it answer
 
 from __future__ import annotations
 
-import json
-
 from sagemaker_inference.errors import BaseInferenceToolkitError
+
+from hf_serving.error_catalogue import CODES, Protocol, error_json
 
 
 class ConfigurationError(Exception):
@@ -26,48 +26,46 @@ class ServingError(BaseInferenceToolkitError):
     containers, which raise that class, keep their status here too.
     """
 
-    status = 500
     code = "internal_error"
+    status = CODES[code].status
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # The status is the catalogue's for the class's code (error_catalogue.py): one place says what a code means.
+        super().__init_subclass__(**kwargs)
+        cls.status = CODES[cls.code].status
 
     def __init__(self, message: str, param: str | None = None) -> None:
         super().__init__(self.status, message, message)
-        # The request field at fault ("input", "dimensions"): OpenAI's error shape names it, so SDKs show it.
-        self.param = param
+        self.param = param  # the request field at fault, where the protocol reports one (OpenAI's "param")
 
 
 class BadRequest(ServingError):
-    status = 400
     code = "bad_request"
 
 
 class ModelNotFound(ServingError):
     """A route names a model this endpoint does not serve (OpenAI's /v1/models/{id}, KServe's paths)."""
 
-    status = 404
     code = "model_not_found"
 
 
 class Unprocessable(ServingError):
     """A protocol route asks the served model for what it does not do (KServe's tensors of a user's own model)."""
 
-    status = 422
     code = "unprocessable"
 
 
 class NotAcceptable(ServingError):
-    status = 406
     code = "not_acceptable"
 
 
 class PayloadTooLarge(ServingError):
-    status = 413
     code = "payload_too_large"
 
 
 class ResponseTooLarge(ServingError):
     """The answer is over SERVE_MAX_RESPONSE_MB: refused whole, since a truncated answer would be a wrong one."""
 
-    status = 413
     code = "response_too_large"
 
     @classmethod
@@ -77,7 +75,6 @@ class ResponseTooLarge(ServingError):
 
 
 class UnsupportedMediaType(ServingError):
-    status = 415
     code = "unsupported_media_type"
 
 
@@ -102,7 +99,7 @@ def status_and_message(exc: BaseException) -> tuple[int, str, str]:
     return 500, "internal_error", INTERNAL_ERROR_MESSAGE
 
 
-def error_body(status_code: str, message: str, request_id: str | None) -> bytes:
-    # "replace": a message quoting a lone surrogate (say, from a user hook) must not turn an error into a crash.
-    return json.dumps({"error": {"code": status_code, "message": message, "request_id": request_id}},
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+def error_body(status_code: str, message: str, request_id: str | None,
+               protocol: Protocol = Protocol.SAGEMAKER, param: str | None = None, status: int | None = None) -> bytes:
+    """The error's JSON body, in the container's own shape or a protocol route's (error_catalogue.py)."""
+    return error_json(protocol, status_code, message, request_id, param, status)
