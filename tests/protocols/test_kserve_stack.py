@@ -2,8 +2,8 @@
 client in a venv of its own (tests/protocols/clients/kserve_triton.py) and by requests for v1: health, readiness and
 metadata; /infer with BYTES inputs, binary (tritonclient's default) and JSON, both ways, whose embedding equals
 sentence-transformers' encode() on the real all-MiniLM-L6-v2, served under SERVE_MODEL_NAME; a question-answering
-model's tensors and predictions equal its /invocations answer; bad tensors are 400s naming the input, another
-model's name KServe's 404, both in KServe's {"error"} shape."""
+model's tensors and predictions equal its /invocations answer; on a multi-model endpoint each loaded model by its
+name; bad tensors are 400s naming the input, another model's name KServe's 404, both in KServe's {"error"} shape."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import requests
 
+from tests.integration.test_multi_model import load, running_mme
 from tests.protocols.clients_run import run_client
 from tests.support.paths import TINY_QA, minilm
 from tests.support.stack import Stack
@@ -31,6 +32,15 @@ def stack(tmp_path_factory):
 def qa_stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("kserve-qa-stack")
     yield from Stack(TINY_QA, tmp / "serve.log").serving()
+
+
+@pytest.fixture(scope="module")
+def mme(tmp_path_factory):
+    for stack in running_mme(tmp_path_factory.mktemp("kserve-mme")):
+        for name, url in (("minilm", minilm()), ("qa", TINY_QA)):
+            loaded = load(stack, name, url)
+            assert loaded.status_code == 200, loaded.text
+        yield stack
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +133,21 @@ def test_question_answering_tensors_and_predictions_equal_invocations(qa_stack):
     assert outputs["score"]["data"] == pytest.approx([item["score"] for item in native], rel=1e-6)
     predicted = requests.post(f"{qa_stack.url}/v1/models/model:predict", json={"instances": pairs}, timeout=30)
     assert predicted.status_code == 200 and predicted.json() == {"predictions": native}
+
+
+def test_a_multi_model_endpoint_answers_each_loaded_model_by_its_name(mme, expected):
+    qa_ready, absent_ready, qa_metadata, embedded, absent = triton(
+        mme, {"call": "is_model_ready", "model": "qa"}, {"call": "is_model_ready", "model": "absent"},
+        {"call": "get_model_metadata", "model": "qa"},
+        {"call": "infer", "model": "minilm", "inputs": {"text": TEXTS}},
+        {"call": "infer", "model": "absent", "inputs": {"text": TEXTS}})
+    assert (qa_ready, absent_ready) == ({"ok": True}, {"ok": False})
+    assert qa_metadata["ok"]["name"] == "qa"
+    assert [tensor["name"] for tensor in qa_metadata["ok"]["inputs"]] == ["question", "context"]
+    assert embedded["ok"]["response"]["model_name"] == "minilm"
+    np.testing.assert_allclose(np.array(embedded["ok"]["outputs"]["embedding"]["data"]), expected, atol=1e-5)
+    assert absent["error"]["status"] == "404"
+    pairs = [{"question": "Who lives in Paris?", "context": "Marie lives in Paris."}]
+    predicted = requests.post(f"{mme.url}/v1/models/qa:predict", json={"instances": pairs}, timeout=60)
+    native = requests.post(f"{mme.url}/models/qa/invoke", json={"inputs": pairs}, timeout=60)
+    assert predicted.status_code == 200 and predicted.json() == {"predictions": native.json()}
