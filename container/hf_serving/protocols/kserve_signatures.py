@@ -77,11 +77,12 @@ def _rows_of(answer: Any) -> list[list[dict]]:
     return [item if isinstance(item, list) else [item] for item in answer]
 
 
-# Sentence embeddings.
-def _embeddings_to_native(texts: Texts, parameters: Parameters) -> object:
+# The tasks that read texts alone take them as /invocations' inputs.
+def _texts_to_native(texts: Texts, parameters: Parameters) -> object:
     return _payload(list(texts["text"]), parameters)
 
 
+# Sentence embeddings.
 def _embeddings_from_native(answer: Any, texts: Texts, parameters: Parameters) -> list[OutputTensor]:
     vectors = np.asarray(answer, dtype=np.float32)
     return [OutputTensor("embedding", "FP32", vectors.shape, vectors.reshape(-1))]
@@ -139,10 +140,6 @@ def _qa_from_native(answer: Any, texts: Texts, parameters: Parameters) -> list[O
 
 
 # Token classification: a text's entities are a variable list of objects, so each is one JSON text.
-def _texts_to_native(texts: Texts, parameters: Parameters) -> object:
-    return _payload(list(texts["text"]), parameters)
-
-
 def _entities_from_native(answer: Any, texts: Texts, parameters: Parameters) -> list[OutputTensor]:
     return [OutputTensor("entities", "BYTES", (len(answer),),
                          [json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in answer])]
@@ -220,7 +217,7 @@ def signature(task: str, served_model: Any) -> Signature | None:
     if task == "sentence-embeddings":
         width = _width(served_model, "numbers_per_item")
         return Signature((_bytes("text"),), (TensorSpec("embedding", "FP32", (-1, width)),), ("text",),
-                         _embeddings_to_native, _embeddings_from_native)
+                         _texts_to_native, _embeddings_from_native)
     if task == "feature-extraction":
         hidden = getattr(served_model, "hidden_size", 0) or -1
         return Signature((_bytes("text"),), (TensorSpec("hidden_states", "FP32", (-1, -1, hidden)),
