@@ -49,6 +49,12 @@ class ModelNotFound(ServingError):
     code = "model_not_found"
 
 
+class Unprocessable(ServingError):
+    """A protocol route asks the served model for what it does not do (KServe's tensors of a user's own model)."""
+
+    code = "unprocessable"
+
+
 class NotAcceptable(ServingError):
     code = "not_acceptable"
 
