@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from hf_serving import __version__
+import hf_serving
 from hf_serving.error_catalogue import Protocol, nginx_return
 from hf_serving.routes import ROUTES, Answerer, ModelFrom, Route, rendered_routes
 
@@ -235,7 +235,9 @@ def _edge_location(route: Route, facts: EdgeFacts) -> str:
     if route.name == "kserve.v2.live":
         lines.append(f"{INDENT}return 200 '{{\"live\":true}}';")
     elif route.name == "kserve.v2.server":
-        body = json.dumps({"name": "hf-serving", "version": __version__, "extensions": []}, separators=(",", ":"))
+        # binary_tensor_data: the v2 tensors' binary form, which tritonclient sends by default (protocols/kserve.py).
+        server = {"name": "hf-serving", "version": hf_serving.__version__, "extensions": ["binary_tensor_data"]}
+        body = json.dumps(server, separators=(",", ":"))
         lines.append(f"{INDENT}return 200 '{body}';")
     elif route.name == "kserve.v2.ready":
         lines.append(f"{INDENT}if (!-f {facts.ready_file}) {{\n{INDENT}    {_ret(shape, 'not_ready', facts)}\n"
