@@ -28,6 +28,7 @@ def _codes(*codes: ErrorCode) -> dict[str, ErrorCode]:
 
 CODES = _codes(
     ErrorCode("bad_request", 400, "The request cannot be answered as sent; the message names the field."),
+    ErrorCode("empty_input", 400, "Nothing to answer: an empty list of inputs, texts or sentences (a protocol route)."),
     ErrorCode("unsupported_model", 400, "A model to load is not one this container can serve (multi-model)."),
     ErrorCode("requirements_failed", 400, "pip could not install a model's code/requirements.txt (multi-model)."),
     ErrorCode("unauthorized", 401, "SERVE_API_KEY is set and the request did not carry it."),
@@ -46,6 +47,8 @@ CODES = _codes(
     ErrorCode("unsupported_media_type", 415, "The Content-Type is not one the route reads."),
     ErrorCode("unprocessable", 422, "The model cannot answer this request (a protocol route: the model does not "
                                     "do what the route asks, or a text cannot be tokenized)."),
+    ErrorCode("wrong_model_type", 424, "A protocol route asks the served model for what it does not do (TEI's "
+                                       "/rerank on an embedding model, /embed on a reranker)."),
     ErrorCode("rate_limited", 429, "Over SERVE_RATE_LIMIT_RPS from this client."),
     ErrorCode("too_many_connections", 429, "Over SERVE_MAX_CONNECTIONS_PER_ADDRESS requests open from this address."),
     ErrorCode("request_header_fields_too_large", 431, "The request headers are too large."),
@@ -81,11 +84,17 @@ _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403:
                  413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
                  429: "rate_limit_error"}
 
-# TEI's error_type by status, as its router maps its error enum (router/src/http/server.rs): Validation 413/422,
-# Tokenizer 422, Overloaded 429, Unhealthy 503, Empty 400, Backend 500.
-_TEI_TYPES = {400: "Empty", 401: "Unauthorized", 404: "NotFound", 405: "Validation", 408: "Validation",
-              413: "Validation", 415: "Validation", 422: "Validation", 429: "Overloaded", 503: "Unhealthy",
-              504: "Backend"}
+# TEI's error_type (router/src/lib.rs's ErrorType, serialised by its variant's name), by code where one code says it,
+# else by status. Its router maps the types to statuses once (router/src/http/server.rs, From<&ErrorType>): Empty
+# 400, Validation 413 (422 since TEI's #818, February 2026), Tokenizer 422, Backend 424, Overloaded 429, Unhealthy
+# 503. TEI has one 400 only, Empty: this container's other 400s (a field of the wrong type, say; TEI's JSON reader
+# answers those 422 without a type) are Validation. Unauthorized and NotFound are this container's, for its own
+# statuses.
+_TEI_TYPES_BY_CODE = {"empty_input": "Empty", "wrong_model_type": "Backend", "overloaded": "Overloaded",
+                      "rate_limited": "Overloaded", "too_many_connections": "Overloaded", "not_ready": "Unhealthy"}
+_TEI_TYPES = {400: "Validation", 401: "Unauthorized", 404: "NotFound", 405: "Validation", 408: "Validation",
+              413: "Validation", 415: "Validation", 422: "Validation", 424: "Backend", 429: "Overloaded",
+              503: "Unhealthy"}
 
 
 def error_document(protocol: Protocol, code: str, message: str, request_id: str | None,
@@ -97,8 +106,8 @@ def error_document(protocol: Protocol, code: str, message: str, request_id: str 
         return {"error": {"message": message, "type": kind, "param": param, "code": code,
                           "request_id": request_id}}
     if protocol is Protocol.TEI:
-        return {"error": message, "error_type": _TEI_TYPES.get(status, "Backend" if status >= 500 else "Validation"),
-                "code": code, "request_id": request_id}
+        kind = _TEI_TYPES_BY_CODE.get(code) or _TEI_TYPES.get(status, "Backend" if status >= 500 else "Validation")
+        return {"error": message, "error_type": kind, "code": code, "request_id": request_id}
     if protocol is Protocol.KSERVE:
         return {"error": message, "code": code, "request_id": request_id}
     return {"error": {"code": code, "message": message, "request_id": request_id}}

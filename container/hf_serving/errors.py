@@ -38,6 +38,21 @@ class BadRequest(ServingError):
     code = "bad_request"
 
 
+class EmptyInput(BadRequest):
+    """Nothing to answer: an empty list of inputs, texts or sentences (text-embeddings-inference's error_type Empty,
+    which its clients tell from other validation errors)."""
+
+    code = "empty_input"
+
+
+class WrongModelType(ServingError):
+    """A protocol route asks the served model for what it does not do: TEI's /rerank on an embedding model, /embed on
+    a reranker. TEI answers 424 (its backend cannot), and so do its routes here."""
+
+    status = 424
+    code = "wrong_model_type"
+
+
 class NotAcceptable(ServingError):
     status = 406
     code = "not_acceptable"
