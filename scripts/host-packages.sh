@@ -8,6 +8,9 @@ packages=""
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || packages="$packages nginx-light"
 # Admission control runs on nginx's Lua module (container/hf_serving/launcher/admission.py).
 [ -f /usr/lib/nginx/modules/ngx_http_lua_module.so ] || packages="$packages libnginx-mod-http-lua"
+# JSON in nginx's Lua: the protocol routes read an OpenAI request's "model" (container/hf_serving/launcher/lua/routes.lua).
+[ -f /usr/lib/x86_64-linux-gnu/lua/5.1/cjson.so ] || [ -f /usr/lib/aarch64-linux-gnu/lua/5.1/cjson.so ] \
+    || packages="$packages lua-cjson"
 if [ -n "${JAVA_HOME:-}" ]; then [ -x "$JAVA_HOME/bin/java" ] || packages="$packages openjdk-17-jre-headless"
 else command -v java >/dev/null 2>&1 || packages="$packages openjdk-17-jre-headless"; fi
 [ -n "$packages" ] || exit 0

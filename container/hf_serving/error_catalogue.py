@@ -31,6 +31,7 @@ CODES = _codes(
     ErrorCode("empty_input", 400, "Nothing to answer: an empty list of inputs, texts or sentences (a protocol route)."),
     ErrorCode("unsupported_model", 400, "A model to load is not one this container can serve (multi-model)."),
     ErrorCode("requirements_failed", 400, "pip could not install a model's code/requirements.txt (multi-model)."),
+    ErrorCode("client_error", 400, "A user hook's error with a 4xx status of its own (the status is the hook's)."),
     ErrorCode("unauthorized", 401, "SERVE_API_KEY is set and the request did not carry it."),
     ErrorCode("not_found", 404, "No such route, or a route that is off."),
     ErrorCode("model_not_found", 404, "The model named is not loaded, or is not this endpoint's model."),

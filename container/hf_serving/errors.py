@@ -10,9 +10,9 @@ Every error body has one shape, the same one nginx uses for the errors it answer
 
 from __future__ import annotations
 
-import json
-
 from sagemaker_inference.errors import BaseInferenceToolkitError
+
+from hf_serving.error_catalogue import CODES, Protocol, error_json
 
 
 class ConfigurationError(Exception):
@@ -26,15 +26,20 @@ class ServingError(BaseInferenceToolkitError):
     containers, which raise that class, keep their status here too.
     """
 
-    status = 500
     code = "internal_error"
+    status = CODES[code].status
 
-    def __init__(self, message: str) -> None:
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # The status is the catalogue's for the class's code (error_catalogue.py): one place says what a code means.
+        super().__init_subclass__(**kwargs)
+        cls.status = CODES[cls.code].status
+
+    def __init__(self, message: str, param: str | None = None) -> None:
         super().__init__(self.status, message, message)
+        self.param = param  # the request field at fault, where the protocol reports one (OpenAI's "param")
 
 
 class BadRequest(ServingError):
-    status = 400
     code = "bad_request"
 
 
@@ -54,19 +59,16 @@ class WrongModelType(ServingError):
 
 
 class NotAcceptable(ServingError):
-    status = 406
     code = "not_acceptable"
 
 
 class PayloadTooLarge(ServingError):
-    status = 413
     code = "payload_too_large"
 
 
 class ResponseTooLarge(ServingError):
     """The answer is over SERVE_MAX_RESPONSE_MB: refused whole, since a truncated answer would be a wrong one."""
 
-    status = 413
     code = "response_too_large"
 
     @classmethod
@@ -76,7 +78,6 @@ class ResponseTooLarge(ServingError):
 
 
 class UnsupportedMediaType(ServingError):
-    status = 415
     code = "unsupported_media_type"
 
 
@@ -101,7 +102,7 @@ def status_and_message(exc: BaseException) -> tuple[int, str, str]:
     return 500, "internal_error", INTERNAL_ERROR_MESSAGE
 
 
-def error_body(status_code: str, message: str, request_id: str | None) -> bytes:
-    # "replace": a message quoting a lone surrogate (say, from a user hook) must not turn an error into a crash.
-    return json.dumps({"error": {"code": status_code, "message": message, "request_id": request_id}},
-                      ensure_ascii=False, separators=(",", ":")).encode("utf-8", "replace")
+def error_body(status_code: str, message: str, request_id: str | None,
+               protocol: Protocol = Protocol.SAGEMAKER, param: str | None = None, status: int | None = None) -> bytes:
+    """The error's JSON body, in the container's own shape or a protocol route's (error_catalogue.py)."""
+    return error_json(protocol, status_code, message, request_id, param, status)

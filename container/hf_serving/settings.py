@@ -8,6 +8,7 @@ once (the worker inherits the launcher's environment through the Java model serv
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,8 @@ class Settings:
     # Observability (README): /metrics public (SageMaker's scraper sends no key), behind the API key, or off.
     metrics: str = "public"
     log_format: str = "text"  # or json: one object per line
+    # The single-model endpoint's model as the protocols name it (KServe's /v2/models/{name}, OpenAI's model list).
+    served_model_name: str = "model"
     log_ping: bool = False  # /ping's access lines (a health checker's every few seconds)
     # Explanations (`"explain": true`, tasks/explaining.py): on, with a worker of their own on a single-model endpoint.
     explain: bool = True
@@ -167,6 +170,7 @@ class Settings:
             max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
             metrics=_metrics_access(env),
             log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "text"),
+            served_model_name=env.model_name("SERVE_MODEL_NAME"),
             log_ping=env.flag("SERVE_LOG_PING", False),
             explain=env.on_off("SERVE_EXPLAIN", True),
             docs=env.on_off("SERVE_DOCS", True),
@@ -268,6 +272,13 @@ class _Env:
             # The value is never echoed: it is a secret.
             raise ConfigurationError(f"{name} must be at least 16 characters of A-Z, a-z, 0-9, '-', '_', '.', '~'")
         return raw
+
+    def model_name(self, name: str) -> str:
+        """A name that goes into a URL path and nginx's configuration as is: letters, digits, '.', '_' and '-'."""
+        value = self.text(name) or "model"
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}", value):
+            raise ConfigurationError(f"{name}={value!r}: use letters, digits, '.', '_' and '-' (at most 128)")
+        return value
 
     def log_level(self, name: str) -> str:
         raw = self.text(name)

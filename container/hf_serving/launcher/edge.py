@@ -9,19 +9,25 @@ import resource
 
 from hf_serving.api_docs import site
 from hf_serving.api_docs.assets import Pin
+from hf_serving.error_catalogue import Protocol, nginx_return
 from hf_serving.settings import Settings
 
-_UNAUTHORIZED = ('            return 401 \'{"error":{"code":"unauthorized","message":"missing or wrong API key: '
-                 'send X-Api-Key or Authorization: Bearer","request_id":"$request_id"}}\';')
+_UNAUTHORIZED = "missing or wrong API key: send X-Api-Key or Authorization: Bearer"
 
 
-def api_key_check(settings: Settings) -> str:
-    """The routes' check of SERVE_API_KEY: exact and in constant time (lua/api_key.lua), given the key's digest."""
+def api_key_check(settings: Settings, shape: Protocol = Protocol.SAGEMAKER) -> str:
+    """The routes' check of SERVE_API_KEY: exact and in constant time (lua/api_key.lua), given the key's digest; the
+    refusal in the route's shape (OpenAI's SDK shows its message only in OpenAI's)."""
     if settings.api_key is None:
         return ""
     digest = hashlib.sha1(settings.api_key.encode("ascii"), usedforsecurity=False).hexdigest()
+    refusal = nginx_return(shape, "unauthorized", _UNAUTHORIZED)
     return (f'            set_by_lua_block $api_key_matches {{ return require("api_key").matches("{digest}") }}\n'
-            f'            if ($api_key_matches = 0) {{\n{_UNAUTHORIZED}\n            }}')
+            f'            if ($api_key_matches = 0) {{\n                {refusal}\n            }}')
+
+
+def api_key_checks(settings: Settings) -> dict[Protocol, str]:
+    return {shape: api_key_check(settings, shape) for shape in Protocol}
 
 
 def rate_limit_zone(settings: Settings) -> str:
@@ -70,14 +76,12 @@ def describe_connections(settings: Settings) -> str:
 def metrics_access(settings: Settings) -> str:
     """/metrics' own check: none (SageMaker's scraper sends no key), the API key's, or the route is off."""
     if settings.metrics == "off":
-        return ('            return 404 \'{"error":{"code":"not_found","message":"metrics are off (SERVE_METRICS=off)",'
-                '"request_id":"$request_id"}}\';')
+        return _not_found("metrics are off (SERVE_METRICS=off)")
     return api_key_check(settings) if settings.metrics == "key" else ""
 
 
 def _not_found(message: str) -> str:
-    return (f'            return 404 \'{{"error":{{"code":"not_found","message":"{message}",'
-            '"request_id":"$request_id"}}\';')
+    return f"            {nginx_return(Protocol.SAGEMAKER, 'not_found', message)}"
 
 
 def docs_access(settings: Settings, assets: Pin | None) -> str:

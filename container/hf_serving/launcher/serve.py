@@ -27,8 +27,8 @@ from hf_serving.api_docs import assets, site, spec
 from hf_serving.caching import response_cache
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
-from hf_serving.launcher import admission, host_tools, mms, nginx, zygote
-from hf_serving.launcher.edge import describe_connections, docs_values, edge_values
+from hf_serving.launcher import admission, host_tools, mms, nginx, route_locations, zygote
+from hf_serving.launcher.edge import api_key_checks, describe_connections, docs_values, edge_values, rate_limit
 from hf_serving.launcher.mms_fix import MmsFixError
 from hf_serving.launcher.model_server_models import MmsModels
 from hf_serving.launcher.ports import pick_ports
@@ -392,7 +392,15 @@ class Stack:
         return env
 
     def _nginx_values(self) -> dict[str, str | int]:
+        facts = route_locations.EdgeFacts(
+            multi_model=self.lifecycle is not None, served_name=self.settings.served_model_name,
+            ready_file=str(self.readiness.ready_file), runtime_dir=str(self.runtime_dir),
+            max_payload_mb=self.settings.max_payload_mb, invocation_timeout_s=self.settings.invocation_timeout_s,
+            outer_read_timeout_s=self.settings.invocation_timeout_s + 5, queue_timeout_s=self.settings.queue_timeout_s,
+            client_timeout_s=self.settings.client_timeout_s, api_key_check=api_key_checks(self.settings),
+            rate_limit=rate_limit(self.settings))
         return {**edge_values(self.settings), **docs_values(self.settings, self.docs_assets),
+                **route_locations.nginx_values(facts),
                 **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size,
                                          self.explanation_worker),
                 "NGINX_MODULES": host_tools.nginx_load_module_lines(),

@@ -46,19 +46,19 @@ class ModelsApi(LoopbackServer):
                 fields = _fields(query, body)
                 loaded = self.lifecycle.load(fields.get("model_name"), fields.get("url"))
                 return 200, describe(loaded)
-            raise ApiError(405, "method_not_allowed", "use GET or POST for /models")
+            raise ApiError("method_not_allowed", "use GET or POST for /models")
         if len(parts) == 2 and parts[0] == "models" and parts[1]:
             name = parts[1]
             if method == "GET":
                 record = self.lifecycle.registry.get(name)
                 if record is None:
-                    raise ApiError(404, "model_not_found", f"model {name!r} is not loaded")
+                    raise ApiError("model_not_found", f"model {name!r} is not loaded")
                 return 200, describe(record)
             if method == "DELETE":
                 self.lifecycle.unload(name)
                 return 200, {"status": f"model {name!r} unloaded"}
-            raise ApiError(405, "method_not_allowed", "use GET or DELETE for /models/{name}")
-        raise ApiError(404, "not_found", "no such route")
+            raise ApiError("method_not_allowed", "use GET or DELETE for /models/{name}")
+        raise ApiError("not_found", "no such route")
 
     def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         limit = _integer(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
@@ -76,7 +76,7 @@ def _model_name(part: str) -> str:
     try:
         return urllib.parse.unquote(part, errors="strict")
     except UnicodeDecodeError:
-        raise ApiError(404, "model_not_found", "no model has this name: it is not UTF-8") from None
+        raise ApiError("model_not_found", "no model has this name: it is not UTF-8") from None
 
 
 def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
@@ -86,10 +86,10 @@ def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
         try:  # the same strict decoding as /invocations: deep nesting and huge numbers are 400s, not tracebacks
             decoded = media.decode_json(media.decode_text(body))
         except BadRequest as exc:
-            raise ApiError(400, "bad_request", f"{exc.message}: send {{\"model_name\": ..., \"url\": ...}}") \
+            raise ApiError("bad_request", f"{exc.message}: send {{\"model_name\": ..., \"url\": ...}}") \
                 from None
         if not isinstance(decoded, dict):
-            raise ApiError(400, "bad_request", "the body must be a JSON object with model_name and url")
+            raise ApiError("bad_request", "the body must be a JSON object with model_name and url")
         fields.update(decoded)
     return fields
 
@@ -101,9 +101,9 @@ def _integer(query: dict[str, list[str]], name: str, default: int, low: int, hig
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError(400, "bad_request", f"{name} must be an integer") from None
+        raise ApiError("bad_request", f"{name} must be an integer") from None
     if value < low or (high is not None and value > high):
-        raise ApiError(400, "bad_request", f"{name} must be between {low} and {high if high is not None else 'any'}")
+        raise ApiError("bad_request", f"{name} must be between {low} and {high if high is not None else 'any'}")
     return value
 
 
@@ -127,7 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
-                raise ApiError(413, "payload_too_large", "a /models request body is at most 64 KB")
+                raise ApiError("payload_too_large", "a /models request body is at most 64 KB")
             body = self.rfile.read(length) if length else b""
             status, answer = self.api.route(method, split.path, urllib.parse.parse_qs(split.query), body)
             payload, content_type = json.dumps(answer).encode(), "application/json"

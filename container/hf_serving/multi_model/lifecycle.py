@@ -25,6 +25,7 @@ from typing import Protocol
 import psutil
 
 from hf_serving.engines import select
+from hf_serving.error_catalogue import status_of
 from hf_serving.errors import ConfigurationError
 from hf_serving.loading import code_requirements, model_store
 from hf_serving.loading.model_store import StoreEntry
@@ -48,9 +49,14 @@ MAX_LOAD_ATTEMPTS = 3  # worker starts per worker before a load whose workers ke
 
 @dataclass(frozen=True)
 class ApiError(Exception):
-    status: int
+    """A refusal of the model management API, by its code; the status is the catalogue's (error_catalogue.py)."""
+
     code: str
     message: str
+
+    @property
+    def status(self) -> int:
+        return status_of(self.code)
 
 
 class ModelServer(Protocol):
@@ -86,7 +92,7 @@ class Lifecycle:
         except ConfigurationError as exc:
             # Named by the url as sent: the resolved path may say more of the container (a link's target, a PID).
             message = str(exc).replace(str(entry.url), given.removeprefix("file://").rstrip("/"))
-            raise ApiError(400, "unsupported_model", f"model {entry.name!r} cannot be served: {message}") from None
+            raise ApiError("unsupported_model", f"model {entry.name!r} cannot be served: {message}") from None
         spec = detection.spec
         log.info("model %r: task %s (from %s%s)", entry.name, spec.task.value, detection.found_by.value,
                  f"; {detection.ignored_tag}" if detection.ignored_tag else "")
@@ -95,7 +101,7 @@ class Lifecycle:
         try:
             self.registry.begin_load(record, lambda reserved: self._check_fits(entry.name, estimate, reserved))
         except Conflict as exc:
-            raise ApiError(409, "model_already_loaded", str(exc)) from None
+            raise ApiError("model_already_loaded", str(exc)) from None
         started = time.monotonic()
         try:
             self._start(entry)
@@ -106,7 +112,7 @@ class Lifecycle:
         except BaseException:
             log.exception("loading model %r failed", entry.name)
             self._undo(entry)
-            raise ApiError(500, "model_load_failed", f"model {entry.name!r} could not be loaded; the server log "
+            raise ApiError("model_load_failed", f"model {entry.name!r} could not be loaded; the server log "
                            "has the details") from None
         load_s = time.monotonic() - started
         self.registry.mark_ready(entry.name, load_s, loaded)
@@ -121,9 +127,9 @@ class Lifecycle:
         try:
             record = self.registry.begin_unload(name)
         except Conflict as exc:
-            raise ApiError(409, "model_busy", str(exc)) from None
+            raise ApiError("model_busy", str(exc)) from None
         if record is None:
-            raise ApiError(404, "model_not_found", f"model {name!r} is not loaded")
+            raise ApiError("model_not_found", f"model {name!r} is not loaded")
         started = time.monotonic()
         scratch = model_store.scratch_dir(self.runtime_dir, record.entry.mms_name)
         (scratch / model_store.SERVING_MARK).unlink(missing_ok=True)  # new invocations get 404 from here on
@@ -148,7 +154,7 @@ class Lifecycle:
     def _check_fits(self, name: str, estimate: int, reserved: int) -> None:
         available = self.budget.available_bytes(reserved)
         if estimate > available:
-            raise ApiError(507, "insufficient_memory",
+            raise ApiError("insufficient_memory",
                            f"model {name!r} needs about {estimate / MIB:.0f} MB and {max(0, available) / MIB:.0f} MB "
                            f"of the memory budget is free; unload a model and retry")
 
@@ -162,8 +168,7 @@ class Lifecycle:
             self.server.register(entry.mms_name, self.workers)
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
-            status = 507 if exc.code == 507 else 500
-            raise ApiError(status, "insufficient_memory" if status == 507 else "model_load_failed",
+            raise ApiError("insufficient_memory" if exc.code == 507 else "model_load_failed",
                            f"the model server refused model {entry.name!r}: {detail}") from None
 
     def _install_requirements(self, entry: StoreEntry, scratch: Path) -> None:
@@ -176,7 +181,7 @@ class Lifecycle:
         log.info("installing %s for model %r", requirements, entry.name)
         failure = code_requirements.install(requirements, scratch / model_store.CODE_PACKAGES)
         if failure is not None:
-            raise ApiError(400, "requirements_failed", f"pip could not install {requirements} for model "
+            raise ApiError("requirements_failed", f"pip could not install {requirements} for model "
                            f"{entry.name!r} ({failure})")
 
     def _wait_until_ready(self, entry: StoreEntry, deadline: float) -> str:
@@ -192,17 +197,17 @@ class Lifecycle:
             if deaths >= self.workers * MAX_LOAD_ATTEMPTS:
                 raise ApiError(*self._died_while_loading(entry, deaths))
             time.sleep(POLL_S)
-        raise ApiError(504, "load_timeout", f"model {entry.name!r} was not loaded within {LOAD_TIMEOUT_S:.0f} s")
+        raise ApiError("load_timeout", f"model {entry.name!r} was not loaded within {LOAD_TIMEOUT_S:.0f} s")
 
-    def _died_while_loading(self, entry: StoreEntry, deaths: int) -> tuple[int, str, str]:
+    def _died_while_loading(self, entry: StoreEntry, deaths: int) -> tuple[str, str]:
         """A worker that dies without a word (killed by the kernel, a crash in native code, os._exit in model_fn):
         MMS would start it again forever. Out of memory when the budget has no room for the model any more."""
         record = self.registry.get(entry.name)
         estimate = record.estimate_bytes if record is not None else 0
         if self.budget.available_bytes() < estimate:
-            return 507, "insufficient_memory", (f"model {entry.name!r}: its worker died {deaths} times while loading, "
+            return "insufficient_memory", (f"model {entry.name!r}: its worker died {deaths} times while loading, "
                                                 "and the memory budget has no room for it: unload a model and retry")
-        return 500, "model_load_failed", (f"model {entry.name!r}: its worker process died {deaths} times while "
+        return "model_load_failed", (f"model {entry.name!r}: its worker process died {deaths} times while "
                                           "loading, without an error (killed by a signal, or a crash in native code)")
 
     def _drain(self, entry: StoreEntry) -> None:
@@ -256,9 +261,9 @@ def _alive(process: psutil.Process) -> bool:
 
 def _checked_name(name: object) -> str:
     if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
-        raise ApiError(400, "bad_request", f"model_name must be a string of 1 to {MAX_NAME_LENGTH} characters")
+        raise ApiError("bad_request", f"model_name must be a string of 1 to {MAX_NAME_LENGTH} characters")
     if "/" in name or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name) or name in (".", ".."):
-        raise ApiError(400, "bad_request", "model_name may not hold '/' or control characters")
+        raise ApiError("bad_request", "model_name may not hold '/' or control characters")
     return name
 
 
@@ -266,26 +271,26 @@ def _checked_url(url: object) -> Path:
     """The model's directory, resolved. A path that is no directory and a directory without a model's files get the
     same answer: a key holder must not learn from it what else the container's file system holds."""
     if not isinstance(url, str) or not url:
-        raise ApiError(400, "bad_request", "url must name the model's directory, e.g. /opt/ml/models/<name>/model")
+        raise ApiError("bad_request", "url must name the model's directory, e.g. /opt/ml/models/<name>/model")
     path = Path(url.removeprefix("file://"))
     try:
         found = path.is_absolute() and path.is_dir() and any((path / name).is_file() for name in MODEL_FILES)
     except OSError:  # unreadable, a name too long: not a model directory either
         found = False
     if not found:
-        raise ApiError(404, "model_files_not_found", f"url {url!r} is not a model directory in this container (a "
+        raise ApiError("model_files_not_found", f"url {url!r} is not a model directory in this container (a "
                        f"directory holding {' or '.join(MODEL_FILES)})")
     return path.resolve()
 
 
-def _classify_failure(name: str, failure: str) -> tuple[int, str, str]:
+def _classify_failure(name: str, failure: str) -> tuple[str, str]:
     """A worker's load failure (`ExceptionType: message`) as the status and code the caller gets."""
     kind = failure.partition(":")[0]
     if kind == "MemoryError":
-        return 507, "insufficient_memory", f"model {name!r} ran out of memory while loading: {failure}"
+        return "insufficient_memory", f"model {name!r} ran out of memory while loading: {failure}"
     if kind == "ConfigurationError":
-        return 400, "unsupported_model", f"model {name!r} cannot be served: {failure}"
-    return 500, "model_load_failed", f"model {name!r} failed to load: {failure}"
+        return "unsupported_model", f"model {name!r} cannot be served: {failure}"
+    return "model_load_failed", f"model {name!r} failed to load: {failure}"
 
 
 def describe(record: ModelRecord) -> dict[str, object]:

@@ -26,14 +26,16 @@ from typing import Any
 from hf_serving.caching import response_cache
 from hf_serving.caching.response_cache import ResponseCache
 from hf_serving.deadline import INVOCATION_START, DeadlineExceeded, deadline_after
+from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import ERROR_CONTENT_TYPE, ResponseTooLarge, error_body, status_and_message
 from hf_serving.loading import model_store
 from hf_serving.observability import logs, stage_clock
 from hf_serving.observability.request_timing import REQUEST_START, SERVER_TIMING, RequestTiming, queue_seconds
 from hf_serving.observability.worker_metrics import SINGLE_MODEL_LABEL, WorkerMetrics
-from hf_serving.serving import answer_size, batch_runs, memory
+from hf_serving.serving import answer_size, batch_runs, memory, protocol_calls
 from hf_serving.serving.batch_runs import Outcome, Pending
 from hf_serving.serving.hook_runner import HookRunner
+from hf_serving.serving.protocol_calls import ProtocolCall
 from hf_serving.serving.worker_reports import (
     BusyMark,
     report_load_failure,
@@ -108,22 +110,58 @@ class HandlerService:
             # Past its deadline the launcher kills this process; counted from now at the earliest, so that a first
             # request whose deferred load alone took the whole timeout is answered 504 by the checks, not killed.
             self._busy_mark().busy_until(time.time() + max(left_s, 0.0))
+            calls: list[ProtocolCall | None] = [None] * len(pending)
             with deadline_after(left_s):
                 if unloaded is not None:
                     outcomes: list[Outcome] = [unloaded for _ in pending]
-                elif len(pending) > 1 and self.hooks.can_batch():
-                    outcomes = batch_runs.run_together(self.hooks, pending, timings, clock)
                 else:
-                    outcomes = [batch_runs.run_alone(self.hooks, p, timing, clock)
-                                for p, timing in zip(pending, timings, strict=True)]
-            responses = [self._respond(p, outcome, timing, server_context, len(pending), started)
-                         for p, outcome, timing in zip(pending, outcomes, timings, strict=True)]
+                    outcomes, calls = self._run(pending, timings, clock)
+            responses = [self._respond(p, outcome, timing, server_context, len(pending), started, call)
+                         for p, outcome, timing, call in zip(pending, outcomes, timings, calls, strict=True)]
             self._metrics().batch(len(pending), clock.pass_rows)
         finally:
             self._busy_mark().idle()
             stage_clock.end()
         memory.after_request(sum(len(p.body) for p in pending))
         return responses
+
+    def _run(self, pending: list[Pending], timings: list[RequestTiming],
+             clock: stage_clock.StageClock) -> tuple[list[Outcome], list[ProtocolCall | None]]:
+        """Each request's outcome. A protocol route's request is first turned into the served model's own (or
+        answered by its adapter alone); the model's requests of the batch then share one pass, as /invocations'."""
+        calls: list[ProtocolCall | None] = [None] * len(pending)
+        outcomes: list[Outcome | None] = [None] * len(pending)
+        work, runnable = list(pending), []
+        served = None
+        for index, p in enumerate(pending):
+            route = protocol_calls.route_of(p)
+            if route is None:
+                runnable.append(index)
+                continue
+            served = served or self._served()
+            calls[index], begun = protocol_calls.begin(p, route, served)
+            if isinstance(begun, Pending):
+                work[index] = begun
+                runnable.append(index)
+            else:
+                outcomes[index] = begun
+        run, run_timings = [work[i] for i in runnable], [timings[i] for i in runnable]
+        if len(run) > 1 and self.hooks.can_batch():
+            results = batch_runs.run_together(self.hooks, run, run_timings, clock)
+        else:
+            results = [batch_runs.run_alone(self.hooks, p, timing, clock)
+                       for p, timing in zip(run, run_timings, strict=True)]
+        for index, outcome in zip(runnable, results, strict=True):
+            call = calls[index]
+            outcomes[index] = outcome if call is None or served is None else protocol_calls.finish(
+                call, outcome, served, timings[index].tokens)
+        return [outcome for outcome in outcomes if outcome is not None], calls
+
+    def _served(self) -> protocol_calls.Served:
+        """The model as the protocol adapters see it: its name as clients call it, its task, where it came from."""
+        settings = self.settings
+        name = self.model_label if self.model_label != SINGLE_MODEL_LABEL else settings.served_model_name
+        return protocol_calls.served_of(self.hooks.model, name, settings.model_id or str(settings.model_dir))
 
     def _load_deferred(self) -> Exception | None:
         """The explanation worker's model, at its first request; a failure is that batch's 500s (the cause in the
@@ -137,7 +175,7 @@ class HandlerService:
         return None
 
     def _respond(self, p: Pending, outcome: Outcome, timing: RequestTiming, server_context: Any, batch_size: int,
-                 started: float) -> bytes | str:
+                 started: float, call: ProtocolCall | None = None) -> bytes | str:
         response: bytes | str
         if not isinstance(outcome, BaseException):
             refused = answer_size.refusal(outcome[0], self.settings.max_response_bytes)
@@ -150,9 +188,16 @@ class HandlerService:
                 log.error("request %s failed", p.context.request_id, exc_info=outcome)
             elif isinstance(outcome, ResponseTooLarge):
                 log.warning("request %s refused: %s", p.context.request_id, outcome.message)
-            response, response_type = error_body(code, message, p.context.request_id), ERROR_CONTENT_TYPE
+            protocol = call.protocol if call is not None else Protocol.SAGEMAKER
+            response = error_body(code, message, p.context.request_id, protocol, getattr(outcome, "param", None),
+                                  status)
+            response_type = ERROR_CONTENT_TYPE
         else:
             status, (response, response_type) = 200, outcome
+            if call is not None and call.answer is not None:
+                status = call.answer.status
+                for name, value in call.answer.headers.items():
+                    server_context.set_response_header(p.index, name, value)
         server_context.set_response_status(status, _phrase(status), p.index)
         server_context.set_response_content_type(p.index, response_type)
         stages = timing.stages()

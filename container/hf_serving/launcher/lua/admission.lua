@@ -61,14 +61,12 @@ end
 
 local function refuse(p, reason, retry_after_s)
     p.counts[reason] = p.counts[reason] + 1
-    ngx.ctx.admission_refused = reason == "refused_predicted" and "predicted" or "waited" -- for /metrics
-    local retry = math.max(1, math.ceil(retry_after_s))
-    ngx.var.admission_retry_after = retry
-    ngx.status = ngx.HTTP_SERVICE_UNAVAILABLE
-    ngx.header["Content-Type"] = "application/json"
-    ngx.print('{"error":{"code":"overloaded","message":"the model is at capacity: this request could not start within ',
-        bound, ' s; retry after ', retry, ' s","request_id":"', ngx.var.request_id, '"}}')
-    return ngx.exit(ngx.HTTP_SERVICE_UNAVAILABLE)
+    -- For /metrics: a variable, since the error page below is an internal redirect, which clears ngx.ctx.
+    ngx.var.admission_refused = reason == "refused_predicted" and "predicted" or "waited"
+    ngx.var.admission_retry_after = math.max(1, math.ceil(retry_after_s))
+    -- The refusal in the route's own error shape (docker/nginx.conf's map of $error_shape; the error pages are
+    -- rendered from the error catalogue by launcher/route_locations.py).
+    return ngx.exec("@overloaded__" .. ngx.var.error_shape)
 end
 
 local function hold(p, reason)

@@ -12,10 +12,17 @@ local BUCKET_LABELS = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1
                        "5.0", "10.0", "30.0", "60.0"}
 local SEP = "\31" -- between the label values of a key: a byte no route, status or model name holds
 local ready_file, single_model, enabled, models_dir
+-- The route table's rows (hf_serving/routes.py, rendered by launcher/route_locations.py): {Lua pattern, label, kind},
+-- tried in order; and each label's kind (inference, metadata, health, ...), which dashboards and alerts select on.
+local routes, kinds = {}, {other = "other"}
 
 function M.start(config)
     ready_file, single_model, enabled = config.ready_file, config.single_model, config.enabled
     models_dir = config.models_dir
+    routes = config.routes or {}
+    for _, row in ipairs(routes) do
+        kinds[row[2]] = row[3]
+    end
 end
 
 -- A multi-model endpoint's series of a model are kept while it has its serving mark (from the start of its load to
@@ -54,27 +61,12 @@ function M.routed_uri()
     return routed_paths[id] or ""
 end
 
--- The route, one of a fixed few: a raw path would make a new series of every unknown URL a client sends.
+-- The route, one of the table's labels: a raw path would make a new series of every unknown URL a client sends.
 local function route_of(path)
-    if path == "/predict" then -- /invocations under the tutorial services' name (docker/nginx.conf)
-        return "/invocations"
-    end
-    if path == "/invocations" or path == "/ping" or path == "/metrics" or path == "/execution-parameters"
-        or path == "/models" then
-        return path
-    end
-    if path:match("^/models/[^/]+/invoke$") then
-        return "/models/{name}/invoke"
-    end
-    if path:match("^/models/[^/]+$") then
-        return "/models/{name}"
-    end
-    -- The Swagger UI page and its files, one route; the description it reads, in either format, another.
-    if path == "/docs" or path:sub(1, 6) == "/docs/" then
-        return "/docs"
-    end
-    if path == "/openapi.json" or path == "/openapi.yaml" then
-        return "/openapi"
+    for _, row in ipairs(routes) do
+        if path:match(row[1]) then
+            return row[2]
+        end
     end
     return "other"
 end
@@ -101,7 +93,7 @@ function M.record()
     -- The model: set by admission control once the request passed the checks that name a loaded model; every
     -- /invocations of a single-model endpoint is the one model's.
     local model = ngx.var.metrics_model or ""
-    if model == "" and single_model and route == "/invocations" then
+    if model == "" and single_model and kinds[route] == "inference" then
         model = "model"
     end
     ngx.update_time()
@@ -111,8 +103,8 @@ function M.record()
     dict:incr("requests" .. SEP .. route .. SEP .. ngx.status .. SEP .. model, 1, 0)
     dict:incr("duration" .. SEP .. series .. SEP .. bucket_of(seconds), 1, 0)
     dict:incr("duration_sum" .. SEP .. series, seconds, 0)
-    local refused = ngx.ctx.admission_refused
-    if refused then
+    local refused = ngx.var.admission_refused
+    if refused and refused ~= "" then
         dict:incr("refusals" .. SEP .. model .. SEP .. refused, 1, 0)
     end
 end
@@ -158,8 +150,9 @@ local function render_edge(out, loaded)
         if model and not loaded(model) then
             dict:delete(key) -- an unloaded model's counts go with it
         elseif parts[1] == "requests" then
-            requests[#requests + 1] = string.format('hf_serving_requests_total{route="%s",code="%s",model="%s"} %d\n',
-                parts[2], parts[3], escape(parts[4]), value)
+            requests[#requests + 1] = string.format(
+                'hf_serving_requests_total{route="%s",kind="%s",code="%s",model="%s"} %d\n',
+                parts[2], kinds[parts[2]] or "other", parts[3], escape(parts[4]), value)
         elseif parts[1] == "duration" or parts[1] == "duration_sum" then
             local series = parts[2] .. SEP .. parts[3] .. SEP .. parts[4]
             local entry = durations[series] or {route = parts[2], model = parts[3], class = parts[4], counts = {},
@@ -180,8 +173,8 @@ local function render_edge(out, loaded)
     family(out, "hf_serving_request_duration_seconds", "histogram",
         "Seconds from the first byte of a request read to its response sent")
     for _, entry in pairs(durations) do
-        local labels = string.format('route="%s",model="%s",status_class="%s"', entry.route, escape(entry.model),
-            entry.class)
+        local labels = string.format('route="%s",kind="%s",model="%s",status_class="%s"', entry.route,
+            kinds[entry.route] or "other", escape(entry.model), entry.class)
         local cumulative = 0
         for index, bound in ipairs(BUCKET_LABELS) do
             cumulative = cumulative + (entry.counts[index] or 0)
