@@ -54,7 +54,6 @@ class WrongModelType(ServingError):
     """A protocol route asks the served model for what it does not do: TEI's /rerank on an embedding model, /embed on
     a reranker. TEI answers 424 (its backend cannot), and so do its routes here."""
 
-    status = 424
     code = "wrong_model_type"
 
 

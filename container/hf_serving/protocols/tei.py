@@ -56,7 +56,7 @@ class Embed(TEIExchange):
         # TEI normalises unless told not to; the model's own default (its Normalize module) would differ for a model
         # without one.
         parameters = _given(body, ("truncate", "truncation_direction", "prompt_name", "dimensions"))
-        parameters["normalize"] = body.get("normalize") is not False
+        parameters["normalize"] = True if body.get("normalize") is None else body["normalize"]
         return Native({"inputs": texts, "parameters": parameters})
 
 
