@@ -71,6 +71,8 @@ def test_embed_answers_encode_s_vectors(stack, encoder):
     one = np.array(_post(stack, "/embed", {"inputs": TEXTS[0]}).json())
     assert one.shape == (1, 384)  # TEI answers one text with a list of one vector
     np.testing.assert_allclose(one[0], encoder.encode(TEXTS[0]), atol=1e-5)
+    ids = [[101, 1037, 2158, 2003, 5983, 2833, 1012, 102]]  # "A man is eating food." in MiniLM's vocabulary
+    np.testing.assert_allclose(_post(stack, "/embed", {"inputs": ids}).json(), one, atol=1e-6)
     cut = np.array(_post(stack, "/embed", {"inputs": TEXTS[:2], "dimensions": 64}).json())
     assert cut.shape == (2, 64) and np.allclose(np.linalg.norm(cut, axis=1), 1.0, atol=1e-5)
 
@@ -122,6 +124,7 @@ def test_info_in_tei_s_shape(stack):
     ("/embed", {"inputs": TEXTS[3], "truncate": False}, 413, "Validation", "over this model's 256"),
     ("/embed", {"inputs": ["fine", 7]}, 400, "Validation", "inputs[1] must be a string"),
     ("/embed", {"inputs": "x", "dimensions": 999}, 400, "Validation", "dimensions must be <= 384"),
+    ("/embed", {"inputs": [[101, 10 ** 6]]}, 400, "Validation", "must be a token id of this model's tokenizer"),
     ("/embed_all", {"inputs": []}, 400, "Empty", "`inputs` cannot be empty"),
     ("/similarity", {"inputs": {"source_sentence": "s", "sentences": []}}, 400, "Empty",
      "`inputs.sentences` cannot be empty"),

@@ -1,8 +1,8 @@
 """text-embeddings-inference's routes (TEI's own OpenAPI description, docs/openapi.json in its repository): its
 bodies and answers over the served model's own requests.
 
-    POST /embed       {"inputs": "t" | ["t", ...], "normalize", "truncate", "truncation_direction", "prompt_name",
-                       "dimensions"}                       -> [[floats], ...]       (sentence-embeddings)
+    POST /embed       {"inputs": "t" | [ids] | ["t" or [ids], ...], "normalize", "truncate", "truncation_direction",
+                       "prompt_name", "dimensions"}        -> [[floats], ...]       (sentence-embeddings)
     POST /embed_all   {"inputs", "truncate", "truncation_direction", "prompt_name"}
                                                            -> [[[floats], ...], ...] every token's vector
     POST /rerank      {"query", "texts", "truncate", "truncation_direction", "raw_scores", "return_text"}
@@ -52,7 +52,7 @@ class Embed(TEIExchange):
     def to_native(self, call: Call, served: Served) -> Native | Direct:
         _require(served, EMBEDDINGS, "Model is not an embedding model")
         body = _object(call)
-        texts = _texts(body, "inputs")
+        texts = _texts(body, "inputs", served.tokenizer)
         # TEI normalises unless told not to; the model's own default (its Normalize module) would differ for a model
         # without one.
         parameters = _given(body, ("truncate", "truncation_direction", "prompt_name", "dimensions"))
@@ -67,7 +67,7 @@ class EmbedAll(TEIExchange):
     def to_native(self, call: Call, served: Served) -> Native | Direct:
         _require(served, EMBEDDINGS, "Model is not an embedding model")
         body = _object(call)
-        texts = _texts(body, "inputs")
+        texts = _texts(body, "inputs", served.tokenizer)
         parameters = {**_given(body, ("truncate", "truncation_direction", "prompt_name")),
                       "output_value": TOKEN_EMBEDDINGS}
         return Native({"inputs": texts, "parameters": parameters})
@@ -208,18 +208,38 @@ def _bounded(size: int, empty_message: str) -> None:
         raise PayloadTooLarge(f"batch size {size} > maximum allowed batch size {MAX_CLIENT_BATCH_SIZE}")
 
 
-def _texts(body: dict, name: str) -> list[str]:
-    """TEI's Input: one text or a list; token ids are refused (the served model reads text: re-tokenising decoded
-    ids would not always give the same ids). The texts themselves are checked by the served model's parser."""
+def _texts(body: dict, name: str, tokenizer: Any) -> list[object]:
+    """TEI's Input: a text, token ids, or a list of either. The texts themselves are checked by the served model's
+    parser (it names the item at fault); token ids become their text."""
     inputs = body.get(name)
     if inputs is None:
         raise BadRequest(f"{name} is missing: send a text or a list of texts")
+    if isinstance(inputs, list) and inputs and all(_is_id(value) for value in inputs):
+        return [_decoded(inputs, name, tokenizer)]  # one input's token ids
     if isinstance(inputs, list):
         _bounded(len(inputs), f"`{name}` cannot be empty")
-        if all(_is_id(value) for value in inputs) or any(isinstance(value, list) for value in inputs):
-            raise BadRequest(f"{name} holds token ids: this endpoint embeds texts, send the texts themselves")
-        return inputs
+        return [_decoded(item, f"{name}[{index}]", tokenizer) if isinstance(item, list) else item
+                for index, item in enumerate(inputs)]
     return [inputs]
+
+
+def _decoded(ids: list, where: str, tokenizer: Any) -> str:
+    """Token ids (TEI's InputType [int]) as the text they stand for, embedded as any text is, so that the prompt,
+    truncation and the response cache apply alike (the OpenAI route does the same with its token arrays). They must
+    be this model's tokenizer's ids; its special tokens are dropped, since the tokenizer adds its own around the
+    text. A WordPiece or BPE tokenizer gives the same ids back for the decoded text, save for pieces no text
+    tokenizes to."""
+    if not ids:
+        raise EmptyInput(f"`{where}` cannot be empty")
+    vocabulary = len(tokenizer)
+    for index, value in enumerate(ids):
+        if not _is_id(value) or value >= vocabulary:
+            raise BadRequest(f"{where}[{index}] must be a token id of this model's tokenizer (0 to "
+                             f"{vocabulary - 1}), not {value if _is_id(value) else json_type_name(value)}")
+    text = tokenizer.decode(ids, skip_special_tokens=True)
+    if not text.strip():
+        raise BadRequest(f"{where} holds only special tokens: there is no text to embed")
+    return str(text)
 
 
 def _given(body: dict, names: tuple[str, ...]) -> dict[str, Any]:

@@ -80,6 +80,17 @@ def test_embed_passes_tei_s_parameters_and_normalises_by_default(embedder):
     assert abs(np.linalg.norm(raw[0]) - 1) > 1e-3
 
 
+def test_embed_takes_token_ids_as_the_text_they_stand_for(embedder):
+    """The same vectors as the texts' (for texts without unknown characters: [UNK] is a special token, dropped)."""
+    plain = [TEXTS[0], "The girl is carrying a baby."]
+    ids = embedder.tokenizer(plain)["input_ids"]
+    texts = np.array(_answer(tei.Embed(), embedder, {"inputs": plain}))
+    np.testing.assert_allclose(np.array(_answer(tei.Embed(), embedder, {"inputs": ids})), texts, atol=1e-6)
+    np.testing.assert_allclose(np.array(_answer(tei.Embed(), embedder, {"inputs": ids[0]})), texts[:1], atol=1e-6)
+    mixed = np.array(_answer(tei.Embed(), embedder, {"inputs": [plain[0], ids[1]]}))
+    np.testing.assert_allclose(mixed, texts, atol=1e-6)
+
+
 def test_embed_all_answers_every_token_s_vector_as_encode_s_token_embeddings(embedder, encoder):
     answer = _answer(tei.EmbedAll(), embedder, {"inputs": TEXTS})
     expected = encoder.encode(TEXTS, output_value="token_embeddings")
@@ -146,8 +157,10 @@ def test_info_says_what_the_model_is_in_tei_s_shape(embedder, reranker):
     (tei.Embed(), {"inputs": []}, EmptyInput, "`inputs` cannot be empty"),
     (tei.Embed(), {"inputs": ["t"] * (tei.MAX_CLIENT_BATCH_SIZE + 1)}, PayloadTooLarge,
      f"batch size 1001 > maximum allowed batch size {tei.MAX_CLIENT_BATCH_SIZE}"),
-    (tei.Embed(), {"inputs": [101, 102]}, BadRequest, "token ids"),
-    (tei.Embed(), {"inputs": [[101, 102]]}, BadRequest, "token ids"),
+    (tei.Embed(), {"inputs": [101, 102]}, BadRequest, "inputs holds only special tokens"),
+    (tei.Embed(), {"inputs": ["t", [7592, 10 ** 6]]}, BadRequest,
+     "inputs[1][1] must be a token id of this model's tokenizer (0 to 30521), not 1000000"),
+    (tei.Embed(), {"inputs": ["t", []]}, EmptyInput, "`inputs[1]` cannot be empty"),
     (tei.Embed(), {}, BadRequest, "inputs is missing"),
     (tei.Embed(), {"inputs": "x", "normalize": "no"}, None, "normalize must be true or false"),
     (tei.Embed(), ["t"], BadRequest, "must be a JSON object"),
