@@ -27,43 +27,67 @@ def _codes(*codes: ErrorCode) -> dict[str, ErrorCode]:
 
 
 CODES = _codes(
-    ErrorCode("bad_request", 400, "The request cannot be answered as sent; the message names the field."),
-    ErrorCode("empty_input", 400, "Nothing to answer: an empty list of inputs, texts or sentences (a protocol route)."),
-    ErrorCode("unsupported_model", 400, "A model to load is not one this container can serve (multi-model)."),
-    ErrorCode("requirements_failed", 400, "pip could not install a model's code/requirements.txt (multi-model)."),
-    ErrorCode("client_error", 400, "A user hook's error with a 4xx status of its own (the status is the hook's)."),
-    ErrorCode("unauthorized", 401, "SERVE_API_KEY is set and the request did not carry it."),
-    ErrorCode("not_found", 404, "No such route, or a route that is off."),
-    ErrorCode("model_not_found", 404, "The model named is not loaded, or is not this endpoint's model."),
-    ErrorCode("model_files_not_found", 404, "A model to load is not a model directory in this container."),
-    ErrorCode("method_not_allowed", 405, "The route exists; the message says which methods it takes."),
-    ErrorCode("not_acceptable", 406, "The Accept header asks for a type this route cannot write."),
-    ErrorCode("request_timeout", 408, "The request's headers or body did not arrive in time."),
-    ErrorCode("model_already_loaded", 409, "A model of that name is loaded already (multi-model)."),
-    ErrorCode("model_busy", 409, "The model is being loaded or unloaded (multi-model)."),
-    ErrorCode("precondition_failed", 412, "A /docs file does not match If-Match or If-Unmodified-Since."),
-    ErrorCode("payload_too_large", 413, "The body, or a text or batch in it, is over a limit; the message says which."),
-    ErrorCode("response_too_large", 413, "The answer would be over SERVE_MAX_RESPONSE_MB."),
-    ErrorCode("uri_too_long", 414, "The request line is too long."),
-    ErrorCode("unsupported_media_type", 415, "The Content-Type is not one the route reads."),
-    ErrorCode("unprocessable", 422, "The model cannot answer this request (a protocol route: the model does not "
-                                    "do what the route asks, or a text cannot be tokenized)."),
-    ErrorCode("wrong_model_type", 424, "A protocol route asks the served model for what it does not do (TEI's "
-                                       "/rerank on an embedding model, /embed on a reranker)."),
-    ErrorCode("rate_limited", 429, "Over SERVE_RATE_LIMIT_RPS from this client."),
-    ErrorCode("too_many_connections", 429, "Over SERVE_MAX_CONNECTIONS_PER_ADDRESS requests open from this address."),
+    ErrorCode("bad_request", 400, "Malformed JSON (also `NaN`/`Infinity`, numbers out of range, duplicate keys, lone "
+                                  "surrogates, invalid UTF-8, nesting too deep), a missing, empty or non-string field "
+                                  "(the message names it), a bad parameter, a question too long for `max_seq_len`; "
+                                  "also a malformed HTTP request (a bad `Content-Length` or request line, a malformed "
+                                  "chunked body)."),
+    ErrorCode("empty_input", 400, "A protocol route's empty list of inputs, texts or sentences (TEI's `Empty`)."),
+    ErrorCode("unsupported_model", 400, "Multi-model: the model to load is not one this container can serve."),
+    ErrorCode("requirements_failed", 400, "Multi-model: pip could not install the model's `code/requirements.txt`."),
+    ErrorCode("client_error", 400, "A user hook raised an error with a 4xx status of its own (the status is the "
+                                   "hook's)."),
+    ErrorCode("unauthorized", 401, "`SERVE_API_KEY` is set and the request carries neither `X-Api-Key` nor "
+                                   "`Authorization: Bearer` with it."),
+    ErrorCode("not_found", 404, "No such route (or a route that is off: `SERVE_DOCS=off`, `SERVE_METRICS=off`; TEI's "
+                                "routes on a multi-model endpoint)."),
+    ErrorCode("model_not_found", 404, "The model named (in the path, or OpenAI's `model`) is not loaded, or is not "
+                                      "this single-model endpoint's (`SERVE_MODEL_NAME`)."),
+    ErrorCode("model_files_not_found", 404, "Multi-model: the `url` to load is not a model directory."),
+    ErrorCode("method_not_allowed", 405, "The route exists; the message says which method it takes."),
+    ErrorCode("not_acceptable", 406, "An `Accept` this request cannot be answered in."),
+    ErrorCode("request_timeout", 408, "The request's body did not arrive within `SERVE_REQUEST_READ_TIMEOUT_S`."),
+    ErrorCode("model_already_loaded", 409, "Multi-model: a model of that name is loaded already."),
+    ErrorCode("model_busy", 409, "Multi-model: the model is being loaded or unloaded."),
+    ErrorCode("precondition_failed", 412, "A `/docs` file does not match `If-Match` or `If-Unmodified-Since`."),
+    ErrorCode("payload_too_large", 413, "A body over `SAGEMAKER_MAX_PAYLOAD_IN_MB` (default 6 MB), refused by nginx "
+                                        "before it is read; or a text or batch over a route's own limit (the message "
+                                        "says which)."),
+    ErrorCode("response_too_large", 413, "The answer would be over `SERVE_MAX_RESPONSE_MB` (default 16 MB)."),
+    ErrorCode("uri_too_long", 414, "A request line over nginx's header buffer."),
+    ErrorCode("unsupported_media_type", 415, "A `Content-Type` the route does not read, or a charset other than "
+                                             "UTF-8."),
+    ErrorCode("unprocessable", 422, "The model cannot do what a protocol route asks (say, KServe's tensors of a "
+                                    "user's own model; TEI's routes answer `wrong_model_type`, as TEI does)."),
+    ErrorCode("wrong_model_type", 424, "TEI's routes: the served model does not do what the route asks (`/rerank` on "
+                                       "a model that is not a reranker, `/embed` on one that is not an embedding "
+                                       "model), TEI's status."),
+    ErrorCode("rate_limited", 429, "`SERVE_RATE_LIMIT_RPS` is set and this client is over it."),
+    ErrorCode("too_many_connections", 429, "This client address already has `SERVE_MAX_CONNECTIONS_PER_ADDRESS` "
+                                           "requests open (default 512; `/ping` is never counted)."),
     ErrorCode("request_header_fields_too_large", 431, "The request headers are too large."),
-    ErrorCode("internal_error", 500, "A fault inside the container; the log has it under the request id."),
-    ErrorCode("model_load_failed", 500, "A model could not be loaded (multi-model); the log has the cause."),
-    ErrorCode("not_implemented", 501, "An unsupported Transfer-Encoding."),
-    ErrorCode("not_ready", 503, "The model is not ready, or no worker can take the request now: retry (Retry-After)."),
-    ErrorCode("overloaded", 503, "Admission control: the request could not start within SERVE_QUEUE_TIMEOUT_S "
-                                 "(Retry-After)."),
-    ErrorCode("timeout", 504, "The model did not answer within the invocation timeout."),
-    ErrorCode("load_timeout", 504, "A model was not loaded in time (multi-model)."),
-    ErrorCode("http_version_not_supported", 505, "Not HTTP/1.0 or HTTP/1.1."),
-    ErrorCode("insufficient_memory", 507, "No memory for one more model (multi-model)."),
+    ErrorCode("internal_error", 500, "An unexpected failure: a generic message; the details are in the server log "
+                                     "under the request id."),
+    ErrorCode("model_load_failed", 500, "Multi-model: the model could not be loaded; the log has the cause."),
+    ErrorCode("not_implemented", 501, "A `Transfer-Encoding` other than `chunked`."),
+    ErrorCode("not_ready", 503, "The model is loading, no worker can take the request now, or the container is "
+                                "stopping: retry (`Retry-After`)."),
+    ErrorCode("overloaded", 503, "Every admission slot is taken and the request could not start within "
+                                 "`SERVE_QUEUE_TIMEOUT_S` (default 5 s); refused at once when its predicted wait is "
+                                 "over that bound (`Retry-After`: the queue's estimate)."),
+    ErrorCode("timeout", 504, "No answer within the invocation timeout (`SAGEMAKER_MODEL_SERVER_TIMEOUT`, default "
+                              "60 s)."),
+    ErrorCode("load_timeout", 504, "Multi-model: the model was not loaded within 360 s."),
+    ErrorCode("http_version_not_supported", 505, "A request line with an HTTP version other than 1.0 or 1.1."),
+    ErrorCode("insufficient_memory", 507, "Multi-model: no memory for one more model."),
 )
+
+
+def markdown_table() -> str:
+    """The codes as the OpenAPI description lists them (api_docs/spec.py writes it into the served description)."""
+    rows = [f"| {entry.status} | `{entry.code}` | {entry.meaning} |"
+            for entry in sorted(CODES.values(), key=lambda entry: (entry.status, entry.code))]
+    return "\n".join(["| status | code | when |", "|---|---|---|", *rows])
 
 
 def status_of(code: str) -> int:

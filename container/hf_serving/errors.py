@@ -57,6 +57,18 @@ class WrongModelType(ServingError):
     code = "wrong_model_type"
 
 
+class ModelNotFound(ServingError):
+    """A route names a model this endpoint does not serve (OpenAI's /v1/models/{id}, KServe's paths)."""
+
+    code = "model_not_found"
+
+
+class Unprocessable(ServingError):
+    """A protocol route asks the served model for what it does not do (KServe's tensors of a user's own model)."""
+
+    code = "unprocessable"
+
+
 class NotAcceptable(ServingError):
     code = "not_acceptable"
 

@@ -98,6 +98,9 @@ class Settings:
     explain_elsewhere: bool = False
     # GET /docs (Swagger UI) and /openapi.json, /openapi.yaml (hf_serving/api_docs); SERVE_DOCS=off makes them 404s.
     docs: bool = True
+    # CORS (launcher/cors.py): the browser origins allowed to call the endpoint from another page, exact and in lower
+    # case (https://app.example.com), or ("*",) for any origin; () (the default): off, no CORS header at all.
+    cors_origins: tuple[str, ...] = ()
     # The response cache (caching/): off, "memory" (an LRU per worker) or a redis:// or rediss:// URL (shared).
     response_cache: str = "off"
     response_cache_url: str | None = field(default=None, repr=False)  # its password may be in it: never shown
@@ -174,6 +177,7 @@ class Settings:
             log_ping=env.flag("SERVE_LOG_PING", False),
             explain=env.on_off("SERVE_EXPLAIN", True),
             docs=env.on_off("SERVE_DOCS", True),
+            cors_origins=_cors_origins(env.text("SERVE_CORS_ORIGINS")),
             **_response_cache(env),
             log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),
             jvm_args=env.text("SAGEMAKER_MODEL_SERVER_VMARGS"),
@@ -302,6 +306,38 @@ def _metrics_access(env: _Env) -> str:
     if access == "key" and env.api_key("SERVE_API_KEY") is None:
         raise ConfigurationError("SERVE_METRICS=key needs SERVE_API_KEY: there is no key to ask for")
     return access
+
+
+# scheme://host[:port], as a browser sends it in Origin: no path, no trailing slash, the host a name or a bracketed IPv6
+# address. Nothing else: each origin becomes a quoted key in nginx's configuration.
+_ORIGIN = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+                     r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _cors_origins(raw: str | None) -> tuple[str, ...]:
+    """SERVE_CORS_ORIGINS: a comma-separated list of origins, or "*" alone. Lower-cased (a browser sends the scheme
+    and host in lower case); an origin's default port, a path or "null" (a sandboxed or file:// page's origin, which
+    any page can take on) is refused, since no browser would ever send it as written."""
+    entries = [entry.strip() for entry in (raw or "").split(",") if entry.strip()]
+    if entries == ["*"]:
+        return ("*",)
+    if "*" in entries:
+        raise ConfigurationError("SERVE_CORS_ORIGINS: '*' (any origin) goes alone, not in a list of origins")
+    origins: list[str] = []
+    for entry in entries:
+        origin = entry.lower()
+        match = _ORIGIN.fullmatch(origin)
+        if match is None:
+            raise ConfigurationError(f"SERVE_CORS_ORIGINS: {entry!r} is not an origin like https://app.example.com "
+                                     "(scheme://host[:port], no path nor trailing slash)")
+        port = match["port"]
+        if port is not None and (_DEFAULT_PORTS.get(match["scheme"]) == port or not 1 <= int(port) <= 65535):
+            raise ConfigurationError(f"SERVE_CORS_ORIGINS: {entry!r}: a browser never sends port {port} in its "
+                                     "Origin (leave a default port out)")
+        if origin not in origins:
+            origins.append(origin)
+    return tuple(origins)
 
 
 def _response_cache(env: _Env) -> dict[str, Any]:

@@ -150,11 +150,16 @@ def test_with_no_queue_a_request_that_finds_every_slot_taken_is_refused_at_once(
             holders = [pool.submit(timed_invoke, stack) for _ in range(2)]
             time.sleep(0.2)
             response, seconds = timed_invoke(stack)
+            # A protocol's route takes the same pool, and is refused in its protocol's shape (KServe's here).
+            kserve = requests.post(f"{stack.url}/v2/models/model/infer", timeout=30, json={
+                "inputs": [{"name": "question", "shape": [1], "datatype": "BYTES", "data": ["Which port?"]}]})
             assert [holder.result()[0].status_code for holder in holders] == [200, 200]
     finally:
         stack.kill_everything()
     assert_refusal(response, 0)
     assert seconds < 0.2
+    assert kserve.status_code == 503 and kserve.json()["code"] == "overloaded", kserve.text
+    assert kserve.json()["error"].startswith("the model is at capacity") and "Retry-After" in kserve.headers
 
 
 def test_batch_transform_queues_slow_requests_beyond_the_slots_and_answers_every_one(tmp_path):

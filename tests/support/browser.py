@@ -10,6 +10,9 @@ Every request the page makes is recorded (`requests`); one to any other origin t
 it leaves the browser, and fails the test when the block ends (the container must need nothing from outside). The
 browser is Debian's /usr/bin/chromium (scripts/browser-packages.sh installs it), never one that `playwright install`
 downloads. Where it is missing the test skips, except in CI (CI=true), which installs it: there it fails.
+
+A page of another origin calling the container (a CORS test) names it in `others`: then nothing is intercepted, since
+Playwright answers CORS preflights itself for intercepted requests, and the container would never see one.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import pytest
 from tests.support.paths import ROOT
 
 if TYPE_CHECKING:  # imported where a browser runs, after the skip: a test module that never runs one needs no package
-    from playwright.sync_api import ConsoleMessage, Page, Route
+    from playwright.sync_api import ConsoleMessage, Page, Request, Route
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "build" / "browser"
@@ -65,6 +68,7 @@ class BrowserPage:
     page: Page
     origin: str
     name: str
+    others: tuple[str, ...] = ()  # further origins it may reach (a page of another origin calling the container)
     requests: list[str] = field(default_factory=list)  # every URL the page asked for, in order
     foreign: list[str] = field(default_factory=list)  # those to another origin: refused
     console_errors: list[str] = field(default_factory=list)  # console errors and uncaught exceptions
@@ -77,14 +81,21 @@ class BrowserPage:
         self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
-    def _route(self, route: Route) -> None:
-        url = route.request.url
+    def _allowed(self, url: str) -> bool:
         self.requests.append(url)
-        if url.startswith(("data:", "about:")) or origin_of(url) == self.origin:
+        if url.startswith(("data:", "about:")) or origin_of(url) in (self.origin, *self.others):
+            return True
+        self.foreign.append(url)
+        return False
+
+    def _route(self, route: Route) -> None:
+        if self._allowed(route.request.url):
             route.continue_()
         else:
-            self.foreign.append(url)
             route.abort("blockedbyclient")
+
+    def _watch(self, request: Request) -> None:
+        self._allowed(request.url)
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error":
@@ -92,9 +103,10 @@ class BrowserPage:
 
 
 @contextmanager
-def browser_page(origin: str, name: str) -> Iterator[BrowserPage]:
-    """A page that may talk to `origin` only (scheme://host:port); screenshots named after `name`. On an error inside
-    the block a screenshot is kept as <name>-failed.png; on leaving, any request to another origin fails the test."""
+def browser_page(origin: str, name: str, others: tuple[str, ...] = ()) -> Iterator[BrowserPage]:
+    """A page that may talk to `origin` only (scheme://host:port), and to `others` (then with real CORS preflights:
+    no request is intercepted); screenshots named after `name`. On an error inside the block a screenshot is kept as
+    <name>-failed.png; on leaving, any request to another origin fails the test."""
     executable = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
@@ -107,8 +119,14 @@ def browser_page(origin: str, name: str) -> Iterator[BrowserPage]:
             try:
                 context.set_default_timeout(TIMEOUT_MS)
                 page = context.pages[0] if context.pages else context.new_page()
-                browser = BrowserPage(page, origin_of(origin), name)
-                context.route("**/*", browser._route)
+                browser = BrowserPage(page, origin_of(origin), name, tuple(origin_of(url) for url in others))
+                if browser.others:
+                    # While Playwright intercepts requests it answers every CORS preflight itself (a 204 allowing
+                    # anything): a page that calls another origin is watched instead, its preflights reach the server,
+                    # and a request to an origin not named still fails the test (sent, not refused).
+                    context.on("request", browser._watch)
+                else:
+                    context.route("**/*", browser._route)
                 page.on("console", browser._console)
                 page.on("pageerror", lambda error: browser.console_errors.append(f"uncaught: {error}"))
                 try:

@@ -282,6 +282,10 @@ def test_kserve_inference_service() -> None:
     env = {e["name"]: e for e in container["env"]}
     # KServe's storage initializer puts STORAGE_URI's content at /mnt/models: the launcher reads HF_MODEL_DIR.
     assert env["STORAGE_URI"]["value"] and env["HF_MODEL_DIR"]["value"] == "/mnt/models"
+    # A custom predictor declares its protocol in PROTOCOL (KServe's CustomSpecProtocolEnvVarKey; v1 or v2, v1 when
+    # absent); the model is named on KServe's paths as the InferenceService is.
+    assert env["PROTOCOL"]["value"] == "v2"
+    assert env["SERVE_MODEL_NAME"]["value"] == service["metadata"]["name"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/ping" and "tcpSocket" in container["livenessProbe"]
     drain = prestop_sleep_s(container) + serve.SHUTDOWN_GRACE_S + LAUNCHER_LAST_STEPS_S
     assert predictor["terminationGracePeriodSeconds"] >= drain + 1

@@ -1,5 +1,6 @@
-"""The package's floors run one way: launcher -> multi_model -> serving -> loading -> engines and tasks -> formats and
-observability, settings -> errors; caching (the response cache) beside serving, on observability.
+"""The package's floors run one way: launcher -> multi_model -> serving -> protocols -> loading -> engines and tasks ->
+formats and observability, settings -> errors and the error catalogue; caching (the response cache) beside serving,
+on observability; the route table (routes.py) is data every floor may read.
 
 An import that goes up (a task reaching into another task, a format importing a task, task code importing torch)
 is the first sign that the tree no longer shows the architecture; this test names the file and the import.
@@ -15,7 +16,8 @@ import pytest
 import hf_serving
 
 PACKAGE = Path(hf_serving.__file__).parent
-BASE_MODULES = {"settings", "errors", "deadline", "hardware", "cgroup_cpu", "loopback"}
+# The error catalogue and the route table are data every layer reads (error_catalogue.py, routes.py).
+BASE_MODULES = {"settings", "errors", "deadline", "hardware", "cgroup_cpu", "loopback", "error_catalogue", "routes"}
 # What each part may import from hf_serving (by first component after "hf_serving."), besides itself.
 # observability sits on the floor beside formats: every layer reports to it (task code tells the stage clock what it
 # does), and it knows none of them.
@@ -27,14 +29,17 @@ MAY_IMPORT = {
     "caching": BASE_MODULES | {"observability"},
     "tasks": BASE_MODULES | {"formats", "engines.base", "observability"},
     "loading": BASE_MODULES | {"formats", "engines", "tasks", "observability"},
-    "serving": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "observability"},
-    "multi_model": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "observability"},
+    # The protocols' adapters: another protocol's request turned into a task's own, over the tasks' parsers.
+    "protocols": BASE_MODULES | {"formats", "tasks"},
+    "serving": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "observability", "protocols"},
+    "multi_model": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "observability",
+                                   "protocols"},
     # /docs: the page, its pinned files and the description served; the launcher writes and serves them.
     "api_docs": BASE_MODULES,
     "launcher": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "multi_model",
-                                "observability", "api_docs"},
+                                "observability", "api_docs", "protocols"},
     "tools": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "multi_model", "launcher",
-                             "observability", "api_docs"},
+                             "observability", "api_docs", "protocols"},
 }
 # Libraries that belong to an engine: task code sees arrays only.
 ENGINE_LIBRARIES = ("torch", "openvino")

@@ -22,10 +22,15 @@ from typing import Any
 
 import yaml
 
+from hf_serving import error_catalogue
+
 # Package data: in git a link to docs/openapi.yaml (where readers look for it), in a wheel the file itself.
 SOURCE = Path(str(files("hf_serving.api_docs") / "openapi.yaml"))
 JSON_NAME = "openapi.json"
 YAML_NAME = "openapi.yaml"
+# The line of the description that the error catalogue's table replaces (error_catalogue.markdown_table).
+ERROR_CODES_MARK = ("ERROR_CODES_TABLE (every code with its status, written here at start from "
+                    "hf_serving/error_catalogue.py)")
 SAME_ORIGIN = [{"url": ".", "description": "this container: the origin (and path prefix) that served this document"}]
 
 
@@ -43,6 +48,8 @@ def tailored(document: dict[str, Any], task: str | None, api_key: bool,
     whether SERVE_API_KEY is set, `schemas` the tasks' declared parameter schemas by name."""
     served = copy.deepcopy(document)
     served["servers"] = copy.deepcopy(SAME_ORIGIN)
+    info = served.setdefault("info", {})
+    info["description"] = str(info.get("description", "")).replace(ERROR_CODES_MARK, error_catalogue.markdown_table())
     served.setdefault("components", {}).setdefault("schemas", {}).update(copy.deepcopy(schemas or {}))
     if task is not None:
         bodies = [operation.get("requestBody") or {} for operation in _operations(served)]

@@ -1,5 +1,5 @@
 """The optional parts of nginx's configuration, rendered from settings: API key, per-client rate limit, /metrics'
-access, /docs' access, the access log's format."""
+access, /docs' access, the access log's format, CORS (cors.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import resource
 from hf_serving.api_docs import site
 from hf_serving.api_docs.assets import Pin
 from hf_serving.error_catalogue import Protocol, nginx_return
+from hf_serving.launcher.cors import cors_values
 from hf_serving.settings import Settings
 
 _UNAUTHORIZED = "missing or wrong API key: send X-Api-Key or Authorization: Bearer"
@@ -110,4 +111,5 @@ def edge_values(settings: Settings) -> dict[str, str | int]:
             "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
             "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping),
             "WORKER_CONNECTIONS": worker_connections, "OPEN_FILES": open_files,
-            "CONNECTIONS_PER_ADDRESS": connections(settings), "REQUEST_READ_TIMEOUT_S": settings.request_read_timeout_s}
+            "CONNECTIONS_PER_ADDRESS": connections(settings), "REQUEST_READ_TIMEOUT_S": settings.request_read_timeout_s,
+            **cors_values(settings)}

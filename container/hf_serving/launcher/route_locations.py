@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from hf_serving import __version__
+import hf_serving
 from hf_serving.error_catalogue import Protocol, nginx_return
 from hf_serving.routes import ROUTES, Answerer, ModelFrom, Route, rendered_routes
 
@@ -168,7 +168,7 @@ def _worker_location(route: Route, facts: EdgeFacts) -> str:
     if check:
         lines.append(check)
     if facts.multi_model and route.model_from is ModelFrom.NONE:
-        message = (f"{route.path} serves a single-model endpoint's model; on a multi-model endpoint use "
+        message = (f"{route.path} serves the model of a single-model endpoint; on a multi-model endpoint use "
                    "/models/{name}/invoke")
         return "\n".join([*lines, f"{INDENT}{nginx_return(shape, 'not_found', message)}", "        }"])
     lines.append(_method_check(route, shape))
@@ -212,6 +212,9 @@ def _worker_target(route: Route, facts: EdgeFacts, lines: list[str]) -> str:
         lines.append(f"{INDENT}access_by_lua_block {{\n{INDENT}    require(\"request_body\").read()\n"
                      f"{INDENT}    require(\"routes\").admit_model_in_body(\"{route.protocol.value}\", "
                      f"\"{facts.runtime_dir}/models\")\n{INDENT}}}")
+        # proxy_pass itself, not _proxy's `set`: a `set` runs in the rewrite phase, before access_by_lua has named the
+        # model, so the path would be /models//invoke; proxy_pass reads its variables when it proxies.
+        return f"{INDENT}proxy_pass http://model_edge/models/$model_in_stack/invoke;"
     return _proxy("model_edge", "/models/$model_in_stack/invoke")
 
 
@@ -232,7 +235,9 @@ def _edge_location(route: Route, facts: EdgeFacts) -> str:
     if route.name == "kserve.v2.live":
         lines.append(f"{INDENT}return 200 '{{\"live\":true}}';")
     elif route.name == "kserve.v2.server":
-        body = json.dumps({"name": "hf-serving", "version": __version__, "extensions": []}, separators=(",", ":"))
+        # binary_tensor_data: the v2 tensors' binary form, which tritonclient sends by default (protocols/kserve.py).
+        server = {"name": "hf-serving", "version": hf_serving.__version__, "extensions": ["binary_tensor_data"]}
+        body = json.dumps(server, separators=(",", ":"))
         lines.append(f"{INDENT}return 200 '{body}';")
     elif route.name == "kserve.v2.ready":
         lines.append(f"{INDENT}if (!-f {facts.ready_file}) {{\n{INDENT}    {_ret(shape, 'not_ready', facts)}\n"

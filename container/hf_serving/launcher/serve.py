@@ -27,7 +27,7 @@ from hf_serving.api_docs import assets, site, spec
 from hf_serving.caching import response_cache
 from hf_serving.engines import select
 from hf_serving.errors import ConfigurationError
-from hf_serving.launcher import admission, host_tools, mms, nginx, route_locations, zygote
+from hf_serving.launcher import admission, cors, host_tools, mms, nginx, route_locations, zygote
 from hf_serving.launcher.edge import api_key_checks, describe_connections, docs_values, edge_values, rate_limit
 from hf_serving.launcher.mms_fix import MmsFixError
 from hf_serving.launcher.model_server_models import MmsModels
@@ -479,6 +479,7 @@ class Stack:
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}, /metrics: "
             f"{ {'public': 'no key asked', 'key': 'behind the API key', 'off': 'off'}[s.metrics]}",
             describe_connections(s),
+            cors.describe(s),
             admission.describe(s, self.workers, self.mms_config.batch_size),
             response_cache.describe(s),
             self._explanations_line(),

@@ -5,10 +5,11 @@
   GET    /models              ?next_page_token=&limit=: {"models": [{"modelName", "modelUrl"}], "nextPageToken"}
   GET    /models/{name}       the model, or 404
   DELETE /models/{name}       200 once its processes are gone, or 404
+  GET    /v1/models           OpenAI's list of the ready models, with KServe v1's "models" (their names) beside it
 
-Every error has the container's shape ({"error": {"code", "message", "request_id"}}); the request id is the one
-nginx gave the request. Each request runs on its own thread: a load takes seconds and must not hold up a listing
-or another model's load.
+Every error has the container's shape ({"error": {"code", "message", "request_id"}}), OpenAI's on /v1/models; the
+request id is the one nginx gave the request. Each request runs on its own thread: a load takes seconds and must not
+hold up a listing or another model's load.
 """
 
 from __future__ import annotations
@@ -20,10 +21,13 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from hf_serving.error_catalogue import Protocol, error_json
 from hf_serving.errors import ERROR_CONTENT_TYPE, BadRequest, error_body
 from hf_serving.formats import media
 from hf_serving.loopback import LoopbackServer
 from hf_serving.multi_model.lifecycle import ApiError, Lifecycle, describe
+from hf_serving.multi_model.registry import READY
+from hf_serving.protocols.openai import model_list
 
 log = logging.getLogger("hf_serving.models")
 
@@ -58,7 +62,16 @@ class ModelsApi(LoopbackServer):
                 self.lifecycle.unload(name)
                 return 200, {"status": f"model {name!r} unloaded"}
             raise ApiError("method_not_allowed", "use GET or DELETE for /models/{name}")
+        if parts == ["v1", "models"]:
+            if method == "GET":
+                return 200, self._openai_list()
+            raise ApiError("method_not_allowed", "use GET for /v1/models")
         raise ApiError("not_found", "no such route")
+
+    def _openai_list(self) -> dict[str, Any]:
+        """The models a request can use now (a model still loading or unloading is not one), in OpenAI's list."""
+        ready = [record for record in self.lifecycle.registry.all() if record.state == READY]
+        return model_list([record.name for record in ready], {record.name: record.ready_at for record in ready})
 
     def _list(self, query: dict[str, list[str]]) -> dict[str, Any]:
         limit = _integer(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
@@ -68,6 +81,13 @@ class ModelsApi(LoopbackServer):
         following = start + limit
         return {"models": [{"modelName": r.name, "modelUrl": r.shown_url} for r in page],
                 "nextPageToken": str(following) if following < len(records) else None}
+
+
+def _error(path: str, code: str, message: str, request_id: str | None) -> bytes:
+    """The error body in the route's protocol's shape: OpenAI's on its /v1/models, so that its SDK shows it."""
+    if path.startswith("/v1/"):
+        return error_json(Protocol.OPENAI, code, message, request_id)
+    return error_body(code, message, request_id)
 
 
 def _model_name(part: str) -> str:
@@ -134,13 +154,13 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             if exc.status >= 500:
                 log.warning("%s %s: %d %s", method, split.path, exc.status, exc.message)
-            status, payload, content_type = exc.status, error_body(exc.code, exc.message, request_id), \
+            status, payload, content_type = exc.status, _error(split.path, exc.code, exc.message, request_id), \
                 ERROR_CONTENT_TYPE
         except Exception:
             log.exception("%s %s failed", method, split.path)
             status = 500
-            payload = error_body("internal_error", "internal server error; the server log has the details under "
-                                 "this request_id", request_id)
+            payload = _error(split.path, "internal_error", "internal server error; the server log has the details "
+                             "under this request_id", request_id)
             content_type = ERROR_CONTENT_TYPE
         self.send_response(status, HTTPStatus(status).phrase)  # every status this API answers is a standard one
         self.send_header("Content-Type", content_type)

@@ -8,6 +8,7 @@ in this table is a 404 (nginx checks the model's serving mark, hf_serving/loadin
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,6 +27,7 @@ class ModelRecord:
     load_s: float | None = None
     loaded: str | None = None  # what the workers report they serve (task, engine, dtype)
     given_url: str = ""  # the url as POST /models sent it (GET /models shows it, not the resolved path)
+    ready_at: int = 0  # the Unix time it became ready: OpenAI's model list shows it as `created`
 
     @property
     def name(self) -> str:
@@ -63,7 +65,8 @@ class Registry:
 
     def mark_ready(self, name: str, load_s: float, loaded: str) -> None:
         with self._lock:
-            self._models[name] = replace(self._models[name], state=READY, load_s=load_s, loaded=loaded)
+            self._models[name] = replace(self._models[name], state=READY, load_s=load_s, loaded=loaded,
+                                         ready_at=int(time.time()))
 
     def begin_unload(self, name: str) -> ModelRecord | None:
         """The record, now unloading; None when no such model is loaded."""

@@ -30,6 +30,9 @@ class Call:
     body: bytes
     content_type: str | None
     request_id: str
+    # The request's headers nginx forwards (lower-case names): SageMaker's, and the protocols' own
+    # (KServe v2's Inference-Header-Content-Length).
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json_body(self) -> Any:
         """The body as JSON: a 415 for another type, a 400 when it is not JSON."""

@@ -80,7 +80,8 @@ def path_params(route: Route, p: Pending) -> dict[str, str]:
 def begin(p: Pending, route: Route, served: Served) -> tuple[ProtocolCall, Pending | Outcome]:
     """The request as the served model takes it (a Pending for the batch), or its outcome already: a Direct answer,
     or the adapter's refusal."""
-    call = Call(route.name, path_params(route, p), p.body, p.content_type, p.context.request_id)
+    call = Call(route.name, path_params(route, p), p.body, p.content_type, p.context.request_id,
+                p.context.headers)
     try:
         exchange = exchange_of(route.name)
     except Exception as exc:  # noqa: BLE001 - an adapter that cannot be imported is this request's 500

@@ -22,6 +22,11 @@ class RequestContext:
             server_context.get_request_id(index) if server_context is not None else "")
 
     @property
+    def headers(self) -> dict[str, str]:
+        """The request's headers, by lower-case name."""
+        return dict(self._headers)
+
+    @property
     def system_properties(self) -> dict:
         return self._server_context.system_properties if self._server_context is not None else {}
 

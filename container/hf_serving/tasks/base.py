@@ -184,7 +184,8 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         self.parse = spec.parse_request
         self.csv_columns = spec.csv_columns
         self.engine = parts.engine
-        # What protocol routes tell of the model and do with its tokenizer (TEI's /info, /tokenize; exchange.Served)
+        # What protocol routes tell of the model and do with its tokenizer (TEI's /info and /tokenize, token ids in
+        # OpenAI's input and TEI's; exchange.Served)
         self.config = parts.config
         self.tokenizer = parts.tokenizer
         self.answer_limit_bytes = parts.answer_limit_bytes

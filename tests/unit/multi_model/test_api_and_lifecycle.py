@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from hf_serving.error_catalogue import status_of
 from hf_serving.loading import model_store
 from hf_serving.multi_model.api import ModelsApi
 from hf_serving.multi_model.lifecycle import ApiError, Lifecycle, _classify_failure
-from hf_serving.multi_model.registry import LOADING, READY
+from hf_serving.multi_model.registry import LOADING, READY, ModelRecord
 from hf_serving.serving.worker_reports import report_load_failure, report_worker_ready
 from hf_serving.settings import Settings
 from tests.support.paths import TINY_QA
@@ -236,6 +237,25 @@ def test_the_api_lists_pages_describes_and_answers_errors_in_the_container_shape
     deleted = requests.delete(f"{url}/models/a", timeout=5)
     assert (deleted.status_code, deleted.json()) == (200, {"status": "model 'a' unloaded"})
     assert [r.name for r in lifecycle.registry.all()] == ["b", "c", "d"]
+
+
+def test_openais_model_list_holds_the_ready_models_with_kserve_v1s_names_and_answers_errors_in_openais_shape(api):
+    url, lifecycle = api
+    assert requests.get(f"{url}/v1/models", timeout=5).json() == {"object": "list", "data": [], "models": []}
+    before = int(time.time())
+    for name in ("b", "a"):
+        assert requests.post(f"{url}/models", json={"model_name": name, "url": str(TINY_QA)}, timeout=10).ok
+    lifecycle.registry.begin_load(ModelRecord(model_store.StoreEntry("loading", TINY_QA), LOADING, "x", 0),
+                                  lambda _: None)
+    listed = requests.get(f"{url}/v1/models", timeout=5).json()
+    assert listed["object"] == "list" and listed["models"] == ["a", "b"]  # not the one still loading
+    assert [(m["id"], m["object"], m["owned_by"]) for m in listed["data"]] == [("a", "model", "hf-serving"),
+                                                                             ("b", "model", "hf-serving")]
+    assert all(before <= m["created"] <= time.time() for m in listed["data"])
+    refused = requests.post(f"{url}/v1/models", headers={"X-Request-Id": "rid-2"}, timeout=5)
+    assert refused.status_code == 405
+    assert refused.json() == {"error": {"message": "use GET for /v1/models", "type": "invalid_request_error",
+                                        "param": None, "code": "method_not_allowed", "request_id": "rid-2"}}
 
 
 def test_a_name_with_percent_encoded_characters_is_decoded(api):

@@ -89,7 +89,9 @@ function M.record()
         return
     end
     local dict = ngx.shared.hf_metrics
-    local route = route_of(routed_path)
+    -- A CORS preflight answered at the edge (docker/nginx.conf) is no call of its route: counted apart, it neither
+    -- pulls the route's latency down nor adds to its requests. nil where CORS is off (no such variable).
+    local route = ngx.var.cors_preflight == "1" and "preflight" or route_of(routed_path)
     -- The model: set by admission control once the request passed the checks that name a loaded model; every
     -- /invocations of a single-model endpoint is the one model's.
     local model = ngx.var.metrics_model or ""
