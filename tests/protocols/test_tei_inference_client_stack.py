@@ -3,11 +3,11 @@ the bodies it sends (its parameters in "parameters", or at the top level for fea
 takes them: test_tei_stack.py) are taken, and the answers parse into its own types. Tiny random-weight models: what is
 tested is the shapes, not the answers. One stack per model.
 
-What the client cannot read as it expects is written down here rather than hidden (see the README's TEI section):
-text_classification takes the first element of the answer's list, expecting the Inference API's [[...]] for one
-text, so against the pipeline's [{...}] (which TEI's /predict answers too) it returns the best label alone; and
-zero_shot_classification expects [{label, score}], where the pipeline's (and AWS's toolkit's) shape is {sequence,
-labels, scores}.
+Two methods cannot read /invocations' answer, which is transformers' pipeline's (AWS's toolkit's) for the very same
+body the client sends: text_classification takes the first element of the answer, expecting the Inference API's
+[[...]] for one text, so it returns the best label alone; zero_shot_classification expects [{label, score}], not the
+pipeline's {sequence, labels, scores}. Pointed at /hf-inference instead (the same bodies, the Inference API's shapes:
+protocols/hf_inference.py), both work, and so does every other method.
 """
 
 from __future__ import annotations
@@ -48,12 +48,15 @@ def _model(task: str, tmp_path_factory):
 
 
 def _answers(task: str, tmp_path_factory) -> dict:
-    """Every call of the task's model, made by the client against a stack of its own, stopped at once after."""
+    """Every call of the task's model, made by the client against a stack of its own (stopped at once after) on
+    /invocations, and on /hf-inference under "hf-inference"."""
     serving = Stack(_model(task, tmp_path_factory), tmp_path_factory.mktemp(f"{task}-stack") / "serve.log",
                     HF_TASK=task).serving()
     stack = next(serving)
     try:
-        return run_client("hf_inference_client.py", f"{stack.url}/invocations", *CALLS[task])
+        found = run_client("hf_inference_client.py", f"{stack.url}/invocations", *CALLS[task])
+        found["hf-inference"] = run_client("hf_inference_client.py", f"{stack.url}/hf-inference", *CALLS[task])
+        return found
     finally:
         serving.close()
 
@@ -137,3 +140,28 @@ def test_zero_shot_classification_is_not_the_shape_the_client_reads(zero_shot, c
     found = zero_shot[call]
     # The request is taken (no HTTP error); the client cannot read the pipeline's {sequence, labels, scores}.
     assert "Expected a list" in found.get("exception", ""), found
+
+
+def test_on_hf_inference_text_classification_gives_every_label_or_top_k(classifying):
+    labels = _ok(classifying["hf-inference"], "text_classification")
+    assert isinstance(labels, list) and {_typed(entry, "TextClassificationOutputElement")["label"]
+                                         for entry in labels} == set(EMOTION_LABELS)
+    assert [entry["score"] for entry in labels] == sorted((entry["score"] for entry in labels), reverse=True)
+    two = _ok(classifying["hf-inference"], "text_classification_top_k")
+    assert [entry["label"] for entry in two] == [entry["label"] for entry in labels[:2]]
+
+
+@pytest.mark.parametrize("call", CALLS["zero-shot-classification"])
+def test_on_hf_inference_zero_shot_classification_parses(zero_shot, call):
+    labels = _ok(zero_shot["hf-inference"], call)
+    assert isinstance(labels, list) and len(labels) in (2, 3)
+    assert all(_typed(entry, "ZeroShotClassificationOutputElement")["label"] in ("urgent", "not urgent", "phone")
+               for entry in labels)
+
+
+@pytest.mark.parametrize(("fixture", "task"), [("tagging", "token-classification"), ("filling", "fill-mask"),
+                                               ("answering", "question-answering")])
+def test_on_hf_inference_every_other_method_answers_as_on_invocations(request, fixture, task):
+    found = request.getfixturevalue(fixture)
+    for call in CALLS[task]:
+        assert found["hf-inference"][call] == found[call], call
