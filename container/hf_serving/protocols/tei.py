@@ -25,6 +25,7 @@ from hf_serving import __version__
 from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import BadRequest, EmptyInput, PayloadTooLarge, WrongModelType
 from hf_serving.formats.media import json_type_name
+from hf_serving.protocols import token_ids
 from hf_serving.protocols.exchange import Answer, Call, Direct, Exchange, Native, Served, Usage
 from hf_serving.tasks import text_batches
 from hf_serving.tasks.reranking.requests import MAX_TEXTS
@@ -128,9 +129,9 @@ class Decode(TEIExchange):
         tokenizer = _tokenizer(served)
         body = _object(call)
         ids = body.get("ids")
-        if isinstance(ids, list) and ids and all(_is_id(value) for value in ids):
+        if isinstance(ids, list) and ids and all(token_ids.is_id(value) for value in ids):
             rows = [ids]
-        elif isinstance(ids, list) and all(isinstance(row, list) and all(_is_id(value) for value in row)
+        elif isinstance(ids, list) and all(isinstance(row, list) and all(token_ids.is_id(value) for value in row)
                                            for row in ids):
             _bounded(len(ids), "`ids` cannot be empty")
             rows = ids
@@ -214,7 +215,7 @@ def _texts(body: dict, name: str, tokenizer: Any) -> list[object]:
     inputs = body.get(name)
     if inputs is None:
         raise BadRequest(f"{name} is missing: send a text or a list of texts")
-    if isinstance(inputs, list) and inputs and all(_is_id(value) for value in inputs):
+    if isinstance(inputs, list) and inputs and all(token_ids.is_id(value) for value in inputs):
         return [_decoded(inputs, name, tokenizer)]  # one input's token ids
     if isinstance(inputs, list):
         _bounded(len(inputs), f"`{name}` cannot be empty")
@@ -224,22 +225,10 @@ def _texts(body: dict, name: str, tokenizer: Any) -> list[object]:
 
 
 def _decoded(ids: list, where: str, tokenizer: Any) -> str:
-    """Token ids (TEI's InputType [int]) as the text they stand for, embedded as any text is, so that the prompt,
-    truncation and the response cache apply alike (the OpenAI route does the same with its token arrays). They must
-    be this model's tokenizer's ids; its special tokens are dropped, since the tokenizer adds its own around the
-    text. A WordPiece or BPE tokenizer gives the same ids back for the decoded text, save for pieces no text
-    tokenizes to."""
+    """Token ids (TEI's InputType [int]) as the text they stand for (protocols/token_ids.py)."""
     if not ids:
         raise EmptyInput(f"`{where}` cannot be empty")
-    vocabulary = len(tokenizer)
-    for index, value in enumerate(ids):
-        if not _is_id(value) or value >= vocabulary:
-            raise BadRequest(f"{where}[{index}] must be a token id of this model's tokenizer (0 to "
-                             f"{vocabulary - 1}), not {value if _is_id(value) else json_type_name(value)}")
-    text = tokenizer.decode(ids, skip_special_tokens=True)
-    if not text.strip():
-        raise BadRequest(f"{where} holds only special tokens: there is no text to embed")
-    return str(text)
+    return token_ids.text_of(ids, where, tokenizer)
 
 
 def _given(body: dict, names: tuple[str, ...]) -> dict[str, Any]:
@@ -254,10 +243,6 @@ def _flag(body: dict, name: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise BadRequest(f"{name} must be true or false, not {json_type_name(value)}")
     return value
-
-
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _shown(value: object) -> str:

@@ -159,7 +159,7 @@ def test_info_says_what_the_model_is_in_tei_s_shape(embedder, reranker):
      f"batch size 1001 > maximum allowed batch size {tei.MAX_CLIENT_BATCH_SIZE}"),
     (tei.Embed(), {"inputs": [101, 102]}, BadRequest, "inputs holds only special tokens"),
     (tei.Embed(), {"inputs": ["t", [7592, 10 ** 6]]}, BadRequest,
-     "inputs[1][1] must be a token id of this model's tokenizer (0 to 30521), not 1000000"),
+     "inputs[1][1] is token id 1000000, outside this model's vocabulary of 30,522 (0 to 30521)"),
     (tei.Embed(), {"inputs": ["t", []]}, EmptyInput, "`inputs[1]` cannot be empty"),
     (tei.Embed(), {}, BadRequest, "inputs is missing"),
     (tei.Embed(), {"inputs": "x", "normalize": "no"}, None, "normalize must be true or false"),
