@@ -210,6 +210,13 @@ bench-cache: install demo-model
 bench-metrics: install demo-models
 	$(PY) -m bench.metrics_overhead $(BENCH_ARGS)
 
+# The protocols' routes (bench/protocols.py): the same 8 texts through /invocations, OpenAI's /v1/embeddings (floats
+# and base64), TEI's /embed and KServe v2's /infer on the real all-MiniLM-L6-v2, alternating, at concurrency 4: each
+# route's req/s over /invocations'. About 5 minutes. Writes bench/results/protocols-latest.{json,md}.
+.PHONY: bench-protocols
+bench-protocols: install
+	$(PY) -m bench.protocols $(BENCH_ARGS)
+
 # Multi-model endpoints (bench/mme.py): ours against AWS's HF toolkit on multi-model-server, one at a time, on copies
 # of the full-size demo classifier: models resident, memory per model, load time, invocation latency against
 # single-model mode, and another model's latency while models load and unload. Writes bench/results/mme-latest.*.

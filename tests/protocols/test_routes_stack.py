@@ -157,3 +157,52 @@ def test_a_multi_model_endpoint_routes_openai_by_the_bodys_model(multi):
             "model_not_found", openai_shape)
     refused(requests.post(f"{multi.url}/v1/embeddings", data=b"{not json", timeout=10), 400, "bad_request",
             openai_shape)
+
+
+def test_bad_requests_of_every_protocol_beside_good_ones_lose_nothing_in_flight(stack):
+    """Good and bad requests of each protocol at once: every good one gets its vector (equal across the protocols:
+    one model), every bad one its own error in its shape, and the workers that answered are the ones that started."""
+    import concurrent.futures
+
+    import numpy as np
+
+    workers = {process.pid for process in stack.forked_workers()}
+    text = "A man is eating food."
+    good = [
+        ("/invocations", {"inputs": [text]}, lambda body: body[0]),
+        ("/v1/embeddings", {"model": "m", "input": [text], "encoding_format": "float"},
+         lambda body: body["data"][0]["embedding"]),
+        ("/embed", {"inputs": [text]}, lambda body: body[0]),
+        ("/v2/models/model/infer", {"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": [text]}]},
+         lambda body: body["outputs"][0]["data"]),
+    ]
+    bad = [
+        ("/invocations", {"inputs": [3]}, container_shape),
+        ("/v1/embeddings", {"model": "m", "input": ""}, openai_shape),
+        ("/embed", {"inputs": []}, tei_shape),
+        ("/v2/models/model/infer", {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": [text]}]},
+         kserve_shape),
+    ]
+    jobs = [(path, body, True, read) for path, body, read in good] * 4 + \
+           [(path, body, False, read) for path, body, read in bad] * 4
+
+    def send(job):
+        path, body, is_good, read = job
+        response = requests.post(f"{stack.url}{path}", json=body, headers=AUTH, timeout=60)
+        return response, is_good, read
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(send, jobs))
+    vectors = []
+    for response, is_good, read in answers:
+        if is_good:
+            assert response.status_code == 200, response.text
+            vectors.append(np.asarray(read(response.json()), dtype=np.float32))
+        else:
+            assert response.status_code == 400, response.text
+            code, message, request_id = read(response.json())
+            assert code in ("bad_request", "empty_input") and message and request_id == response.headers["X-Request-Id"]
+    assert len(vectors) == 16
+    for vector in vectors[1:]:
+        assert np.allclose(vector, vectors[0], atol=1e-5)
+    assert {process.pid for process in stack.forked_workers()} == workers

@@ -115,6 +115,9 @@ def test_info_in_tei_s_shape(stack):
     assert info["model_dtype"] == "float32" and info["auto_truncate"] is True and info["model_sha"] is None
     assert {"max_concurrent_requests", "max_batch_tokens", "max_batch_requests", "tokenization_workers",
             "version", "sha", "docker_label", "model_id"} <= set(info)
+    # The endpoint's own limits, as admission control and the model server have them.
+    assert info["max_concurrent_requests"] == stack.admission()["slots"]
+    assert info["max_concurrent_requests"] == 2 * info["tokenization_workers"] * info["max_batch_requests"]
 
 
 @pytest.mark.parametrize(("route", "body", "status", "error_type", "fragment"), [
@@ -124,7 +127,7 @@ def test_info_in_tei_s_shape(stack):
     ("/embed", {"inputs": TEXTS[3], "truncate": False}, 413, "Validation", "over this model's 256"),
     ("/embed", {"inputs": ["fine", 7]}, 400, "Validation", "inputs[1] must be a string"),
     ("/embed", {"inputs": "x", "dimensions": 999}, 400, "Validation", "dimensions must be <= 384"),
-    ("/embed", {"inputs": [[101, 10 ** 6]]}, 400, "Validation", "must be a token id of this model's tokenizer"),
+    ("/embed", {"inputs": [[101, 10 ** 6]]}, 400, "Validation", "outside this model's vocabulary"),
     ("/embed_all", {"inputs": []}, 400, "Empty", "`inputs` cannot be empty"),
     ("/similarity", {"inputs": {"source_sentence": "s", "sentences": []}}, 400, "Empty",
      "`inputs.sentences` cannot be empty"),

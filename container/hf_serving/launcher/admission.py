@@ -23,14 +23,14 @@ from __future__ import annotations
 from importlib.resources import files
 from pathlib import Path
 
+from hf_serving.loading.sizing import admission_slots
 from hf_serving.settings import Settings
 
 LUA_DIR = Path(str(files("hf_serving.launcher") / "lua"))
-BATCHES_PER_WORKER = 2
 
 
 def slots(workers: int, batch_size: int) -> int:
-    return BATCHES_PER_WORKER * workers * batch_size
+    return admission_slots(workers, batch_size)
 
 
 def nginx_values(settings: Settings, workers: int, batch_size: int,

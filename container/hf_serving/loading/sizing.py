@@ -39,3 +39,12 @@ def effective_batch_size(settings: Settings) -> int:
     if settings.batch_size is not None:
         return settings.batch_size
     return GPU_BATCH_SIZE if hardware.gpu_count() else CPU_BATCH_SIZE
+
+
+# Admission control's slots per worker batch (launcher/admission.py says why two): the requests the model server may
+# hold at once, which TEI's /info calls max_concurrent_requests.
+BATCHES_PER_WORKER = 2
+
+
+def admission_slots(workers: int, batch_size: int) -> int:
+    return BATCHES_PER_WORKER * workers * batch_size

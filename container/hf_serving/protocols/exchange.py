@@ -53,6 +53,11 @@ class Served:
     task: str | None  # the task's value ("sentence-embeddings", ...); None for a model a user's model_fn returned
     model: Any  # the served model (a tasks.base.BatchedModel), or whatever a user's model_fn returned
     model_id: str  # where it came from, for /info and /v1/models (HF_MODEL_ID, else the directory)
+    # How this endpoint serves it, for TEI's /info: the model's workers, the requests a worker answers together, and
+    # admission control's slots (the requests the model server holds at once).
+    workers: int = 1
+    batch_size: int = 1
+    concurrent_requests: int = 2
 
     @property
     def tokenizer(self) -> Any:

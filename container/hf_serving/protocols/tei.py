@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hf_serving import __version__
+import hf_serving
 from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import BadRequest, EmptyInput, PayloadTooLarge, WrongModelType
 from hf_serving.formats.media import json_type_name
@@ -151,12 +151,6 @@ class Info(TEIExchange):
     """TEI's Info: what the model is, and this endpoint's limits in TEI's terms (see the README's TEI section)."""
 
     def to_native(self, call: Call, served: Served) -> Native | Direct:
-        from hf_serving.launcher import admission
-        from hf_serving.loading import sizing
-        from hf_serving.settings import Settings
-
-        settings = Settings.from_environ()
-        workers, batch_size = sizing.effective_workers(settings), sizing.effective_batch_size(settings)
         model = served.model
         engine = getattr(model, "engine", None)
         max_input_length = _max_input_length(served)
@@ -164,20 +158,20 @@ class Info(TEIExchange):
         return Direct({
             "model_id": served.model_id,
             "model_sha": None,
-            "model_dtype": getattr(engine, "dtype", None) or settings.dtype,
+            "model_dtype": getattr(engine, "dtype", None),
             "model_type": _model_type(served),
             "served_model_name": served.name,
             # Requests in the model server at once (admission control's slots); TEI answers 429 past its number,
             # this container queues them SERVE_QUEUE_TIMEOUT_S, then answers 503.
-            "max_concurrent_requests": admission.slots(workers, batch_size),
+            "max_concurrent_requests": served.concurrent_requests,
             "max_input_length": max_input_length,
             # The most tokens one model pass holds: its rows times the longest text.
             "max_batch_tokens": rows_per_pass * max_input_length if rows_per_pass and max_input_length else None,
-            "max_batch_requests": batch_size,  # requests a worker answers together (MODEL_SERVER_BATCH_SIZE)
+            "max_batch_requests": served.batch_size,  # requests a worker answers together (MODEL_SERVER_BATCH_SIZE)
             "max_client_batch_size": MAX_CLIENT_BATCH_SIZE,
             "auto_truncate": True,  # truncate defaults to true on every route
-            "tokenization_workers": workers,  # each worker tokenises its own batches
-            "version": __version__,
+            "tokenization_workers": served.workers,  # each worker tokenises its own batches
+            "version": hf_serving.__version__,
             "sha": None,
             "docker_label": None,
         })

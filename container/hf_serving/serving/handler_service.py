@@ -161,7 +161,7 @@ class HandlerService:
         """The model as the protocol adapters see it: its name as clients call it, its task, where it came from."""
         settings = self.settings
         name = self.model_label if self.model_label != SINGLE_MODEL_LABEL else settings.served_model_name
-        return protocol_calls.served_of(self.hooks.model, name, settings.model_id or str(settings.model_dir))
+        return protocol_calls.served_of(self.hooks.model, name, settings)
 
     def _load_deferred(self) -> Exception | None:
         """The explanation worker's model, at its first request; a failure is that batch's 500s (the cause in the

@@ -19,9 +19,11 @@ from typing import Any
 from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import ServingError
 from hf_serving.formats.media import JSON
+from hf_serving.loading import sizing
 from hf_serving.protocols.exchange import Answer, Call, Direct, Exchange, Native, Served, Usage
 from hf_serving.routes import BY_NAME, Route
 from hf_serving.serving.batch_runs import Outcome, Pending
+from hf_serving.settings import Settings
 
 SERVING_ROUTE = "X-Serving-Route"  # set by nginx's rendered locations (launcher/route_locations.py)
 ROUTED_PATH = "X-Serving-Path"
@@ -123,9 +125,12 @@ def encode(answer: Answer) -> tuple[bytes, str]:
         answer.content_type
 
 
-def served_of(model: Any, name: str, model_id: str) -> Served:
+def served_of(model: Any, name: str, settings: Settings) -> Served:
     task = getattr(getattr(model, "task", None), "value", None)
-    return Served(name=name, task=task if isinstance(task, str) else None, model=model, model_id=model_id)
+    workers, batch_size = sizing.effective_workers(settings), sizing.effective_batch_size(settings)
+    return Served(name=name, task=task if isinstance(task, str) else None, model=model,
+                  model_id=settings.model_id or str(settings.model_dir), workers=workers, batch_size=batch_size,
+                  concurrent_requests=sizing.admission_slots(workers, batch_size))
 
 
 class _Unavailable(Exchange):
