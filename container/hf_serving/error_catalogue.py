@@ -32,6 +32,7 @@ CODES = _codes(
                                   "(the message names it), a bad parameter, a question too long for `max_seq_len`; "
                                   "also a malformed HTTP request (a bad `Content-Length` or request line, a malformed "
                                   "chunked body)."),
+    ErrorCode("empty_input", 400, "A protocol route's empty list of inputs, texts or sentences (TEI's `Empty`)."),
     ErrorCode("unsupported_model", 400, "Multi-model: the model to load is not one this container can serve."),
     ErrorCode("requirements_failed", 400, "Multi-model: pip could not install the model's `code/requirements.txt`."),
     ErrorCode("client_error", 400, "A user hook raised an error with a 4xx status of its own (the status is the "
@@ -56,8 +57,11 @@ CODES = _codes(
     ErrorCode("uri_too_long", 414, "A request line over nginx's header buffer."),
     ErrorCode("unsupported_media_type", 415, "A `Content-Type` the route does not read, or a charset other than "
                                              "UTF-8."),
-    ErrorCode("unprocessable", 422, "The model cannot do what a protocol route asks (say, TEI's `/rerank` on a model "
-                                    "that is not a reranker)."),
+    ErrorCode("unprocessable", 422, "The model cannot do what a protocol route asks (say, KServe's tensors of a "
+                                    "user's own model; TEI's routes answer `wrong_model_type`, as TEI does)."),
+    ErrorCode("wrong_model_type", 424, "TEI's routes: the served model does not do what the route asks (`/rerank` on "
+                                       "a model that is not a reranker, `/embed` on one that is not an embedding "
+                                       "model), TEI's status."),
     ErrorCode("rate_limited", 429, "`SERVE_RATE_LIMIT_RPS` is set and this client is over it."),
     ErrorCode("too_many_connections", 429, "This client address already has `SERVE_MAX_CONNECTIONS_PER_ADDRESS` "
                                            "requests open (default 512; `/ping` is never counted)."),
@@ -105,11 +109,17 @@ _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403:
                  413: "invalid_request_error", 415: "invalid_request_error", 422: "invalid_request_error",
                  429: "rate_limit_error"}
 
-# TEI's error_type by status, as its router maps its error enum (router/src/http/server.rs): Validation 413/422,
-# Tokenizer 422, Overloaded 429, Unhealthy 503, Empty 400, Backend 500.
-_TEI_TYPES = {400: "Empty", 401: "Unauthorized", 404: "NotFound", 405: "Validation", 408: "Validation",
-              413: "Validation", 415: "Validation", 422: "Validation", 429: "Overloaded", 503: "Unhealthy",
-              504: "Backend"}
+# TEI's error_type (router/src/lib.rs's ErrorType, serialised by its variant's name), by code where one code says it,
+# else by status. Its router maps the types to statuses once (router/src/http/server.rs, From<&ErrorType>): Empty
+# 400, Validation 413 (422 since TEI's #818, February 2026), Tokenizer 422, Backend 424, Overloaded 429, Unhealthy
+# 503. TEI has one 400 only, Empty: this container's other 400s (a field of the wrong type, say; TEI's JSON reader
+# answers those 422 without a type) are Validation. Unauthorized and NotFound are this container's, for its own
+# statuses.
+_TEI_TYPES_BY_CODE = {"empty_input": "Empty", "wrong_model_type": "Backend", "overloaded": "Overloaded",
+                      "rate_limited": "Overloaded", "too_many_connections": "Overloaded", "not_ready": "Unhealthy"}
+_TEI_TYPES = {400: "Validation", 401: "Unauthorized", 404: "NotFound", 405: "Validation", 408: "Validation",
+              413: "Validation", 415: "Validation", 422: "Validation", 424: "Backend", 429: "Overloaded",
+              503: "Unhealthy"}
 
 
 def error_document(protocol: Protocol, code: str, message: str, request_id: str | None,
@@ -121,8 +131,8 @@ def error_document(protocol: Protocol, code: str, message: str, request_id: str 
         return {"error": {"message": message, "type": kind, "param": param, "code": code,
                           "request_id": request_id}}
     if protocol is Protocol.TEI:
-        return {"error": message, "error_type": _TEI_TYPES.get(status, "Backend" if status >= 500 else "Validation"),
-                "code": code, "request_id": request_id}
+        kind = _TEI_TYPES_BY_CODE.get(code) or _TEI_TYPES.get(status, "Backend" if status >= 500 else "Validation")
+        return {"error": message, "error_type": kind, "code": code, "request_id": request_id}
     if protocol is Protocol.KSERVE:
         return {"error": message, "code": code, "request_id": request_id}
     return {"error": {"code": code, "message": message, "request_id": request_id}}

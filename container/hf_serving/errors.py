@@ -43,6 +43,20 @@ class BadRequest(ServingError):
     code = "bad_request"
 
 
+class EmptyInput(BadRequest):
+    """Nothing to answer: an empty list of inputs, texts or sentences (text-embeddings-inference's error_type Empty,
+    which its clients tell from other validation errors)."""
+
+    code = "empty_input"
+
+
+class WrongModelType(ServingError):
+    """A protocol route asks the served model for what it does not do: TEI's /rerank on an embedding model, /embed on
+    a reranker. TEI answers 424 (its backend cannot), and so do its routes here."""
+
+    code = "wrong_model_type"
+
+
 class ModelNotFound(ServingError):
     """A route names a model this endpoint does not serve (OpenAI's /v1/models/{id}, KServe's paths)."""
 

@@ -128,6 +128,10 @@ ROUTES: tuple[Route, ...] = (
           summary="TEI: the tokenizer's tokens"),
     Route("/decode", _POST, "tei.decode", _T, Kind.METADATA, exchange="tei:Decode", summary="TEI: ids to text"),
     Route("/info", _GET, "tei.info", _T, Kind.METADATA, exchange="tei:Info", summary="TEI: the model's facts"),
+    # huggingface_hub's InferenceClient(model=URL + "/hf-inference"): /invocations' bodies, the Inference API's answer
+    # shapes where the pipeline's differ (text and zero-shot classification); errors in its {"error"} shape, TEI's.
+    Route("/hf-inference", _POST, "hf.inference", _T, Kind.INFERENCE, exchange="hf_inference:InferenceApi",
+          summary="the Hugging Face Inference API's answer shapes, for huggingface_hub's InferenceClient"),
 )
 
 BY_NAME = {route.name: route for route in ROUTES}

@@ -37,7 +37,7 @@ DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 
 def test_the_metric_table_is_read():
     assert len(METRICS) >= 15
-    assert METRICS["hf_serving_requests_total"].labels == {"route", "code", "model"}
+    assert METRICS["hf_serving_requests_total"].labels == {"route", "kind", "code", "model"}
     assert METRICS["hf_serving_request_duration_seconds"].type == "histogram"
     assert METRICS["hf_serving_ready"].labels == frozenset()
 

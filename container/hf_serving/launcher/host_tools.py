@@ -1,4 +1,5 @@
-"""What `serve` needs from the host besides Python: nginx and a Java runtime, looked for before anything starts.
+"""What `serve` needs from the host besides Python: nginx (with its Lua module and Lua's cjson) and a Java runtime,
+looked for before anything starts.
 
 On a bare host the launcher must say in one line what is missing and which Debian package provides it, then exit 2,
 instead of starting Java and failing with a traceback when nginx cannot be run. The image and .ci/run install both;
@@ -28,6 +29,11 @@ JAVA = HostTool("java", "openjdk-17-jre-headless")
 # nginx's Lua module, which admission control runs on (launcher/admission.py), and the kit it needs.
 NGINX_LUA = HostTool("nginx's Lua module", "libnginx-mod-http-lua")
 NGINX_MODULE_FILES = ("ndk_http_module.so", "ngx_http_lua_module.so")
+# JSON in nginx's Lua (an OpenAI request's "model" on a multi-model endpoint: launcher/lua/routes.lua); Debian's
+# lua-cjson, where LuaJIT (Lua 5.1's ABI) looks for it.
+LUA_CJSON = HostTool("Lua's cjson module", "lua-cjson")
+_CJSON_DIRS = ("/usr/lib/x86_64-linux-gnu/lua/5.1", "/usr/lib/aarch64-linux-gnu/lua/5.1", "/usr/local/lib/lua/5.1",
+               "/usr/lib/lua/5.1", "/usr/lib64/lua/5.1")
 # Where Debian, Ubuntu and RPM-based systems put nginx's dynamic modules.
 _MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules", "/usr/lib64/nginx/modules",
                 "/etc/nginx/modules")
@@ -70,8 +76,13 @@ def java_path(environ: Mapping[str, str] | None = None) -> str | None:
     return found if found and _executable(Path(found).resolve()) else None
 
 
+def cjson_path() -> Path | None:
+    return next((Path(d) / "cjson.so" for d in _CJSON_DIRS if (Path(d) / "cjson.so").is_file()), None)
+
+
 def missing(environ: Mapping[str, str] | None = None) -> list[HostTool]:
-    found = ((NGINX, nginx_path(environ)), (NGINX_LUA, nginx_modules_dir(environ)), (JAVA, java_path(environ)))
+    found = ((NGINX, nginx_path(environ)), (NGINX_LUA, nginx_modules_dir(environ)), (LUA_CJSON, cjson_path()),
+             (JAVA, java_path(environ)))
     return [tool for tool, path in found if path is None]
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import BadRequest, ModelNotFound, ServingError
 from hf_serving.formats.media import json_type_name
+from hf_serving.protocols import token_ids
 from hf_serving.protocols.exchange import Answer, Call, Direct, Exchange, Native, Served, Usage
 
 # OpenAI's own limit on inputs per request; a longer list is a 400 there too, so a client that works against OpenAI
@@ -142,7 +143,7 @@ def _texts(value: object, tokenizer: Any) -> list[str]:
     if len(value) > MAX_INPUTS:
         raise BadRequest(f"input holds {len(value):,} items, over the {MAX_INPUTS:,} one request may hold (as at "
                          "OpenAI): send the others in requests of their own", param="input")
-    if all(_is_id(item) for item in value):
+    if all(token_ids.is_id(item) for item in value):
         return [_decoded(value, "input", tokenizer)]
     if all(isinstance(item, list) for item in value):
         return [_decoded(item, f"input[{index}]", tokenizer) for index, item in enumerate(value)]
@@ -158,34 +159,16 @@ def _text(value: object, where: str) -> str:
     return value
 
 
-def _is_id(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _decoded(ids: list[Any], where: str, tokenizer: Any) -> str:
-    """Token ids as text. They must be this model's tokenizer's ids (OpenAI's are tiktoken's, another vocabulary):
-    they are decoded and the text embedded as any text is, so that the prompt, truncation and the response cache
-    apply alike. The special tokens are dropped, since the tokenizer adds its own around the text; a WordPiece or
-    BPE tokenizer gives the same ids back for the decoded text, save for pieces no text tokenizes to."""
+    """Token ids as text (protocols/token_ids.py): this model's tokenizer's, not tiktoken's, which OpenAI's are."""
     if tokenizer is None:
         raise BadRequest("token ids need the model's tokenizer, and this model (a user's model_fn) has none: send "
                          "strings", param="input")
     if not ids:
         raise BadRequest(f"{where} must not be an empty list of token ids", param="input")
-    size = len(tokenizer)
-    for index, token in enumerate(ids):
-        if not _is_id(token):
-            raise BadRequest(f"{where}[{index}] must be a token id (an integer), not {json_type_name(token)}",
-                             param="input")
-        if not 0 <= token < size:
-            raise BadRequest(f"{where}[{index}] is token id {token}, outside this model's vocabulary of {size:,}: "
-                             "token ids must be this model's tokenizer's, not tiktoken's (with LangChain's "
-                             "OpenAIEmbeddings, set check_embedding_ctx_length=False to send the texts)",
-                             param="input")
-    text = tokenizer.decode(ids, skip_special_tokens=True)
-    if not text.strip():
-        raise BadRequest(f"{where} holds only special tokens: there is no text to embed", param="input")
-    return text
+    return token_ids.text_of(ids, where, tokenizer, param="input",
+                             hint=": token ids must be this model's tokenizer's, not tiktoken's (with LangChain's "
+                                  "OpenAIEmbeddings, set check_embedding_ctx_length=False to send the texts)")
 
 
 def _encoding(value: object) -> str:

@@ -184,7 +184,10 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         self.parse = spec.parse_request
         self.csv_columns = spec.csv_columns
         self.engine = parts.engine
-        self.tokenizer = parts.tokenizer  # the protocol routes' (token ids in OpenAI's input, TEI's /tokenize)
+        # What protocol routes tell of the model and do with its tokenizer (TEI's /info and /tokenize, token ids in
+        # OpenAI's input and TEI's; exchange.Served)
+        self.config = parts.config
+        self.tokenizer = parts.tokenizer
         self.answer_limit_bytes = parts.answer_limit_bytes
         self.cache: AnswerCache | None = None  # RESPONSE_CACHE (caching/response_cache.py attaches it)
         # The last predict()'s answer and cost, until the handler takes it for /metrics and X-Cache: a user's

@@ -8,7 +8,7 @@ truncation at max_seq_length, Pooling, Normalize) is applied here in numpy, from
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,6 +59,20 @@ class SentenceEmbedder:
                 vectors = normalize(vectors)
         return vectors.tolist(), [len(row["input_ids"]) for row in rows]
 
+    def token_states(self, texts: Sequence[str], params: EmbeddingParameters,
+                     refuse_over: Callable[[int], None] | None = None) -> tuple[list[list[list[float]]], list[int]]:
+        """Each text's token vectors before pooling (encode(output_value="token_embeddings")): the prompt and special
+        tokens included, padding not; and the tokens the model read of each. `refuse_over(tokens)` is called once the
+        tokens are known, before the model pass: the answer grows with them (a vector per token)."""
+        texts = self._prepared(texts, params)
+        if not params.truncate:
+            self._check_lengths(texts, None)
+        rows = text_batches.tokenize(self.tokenizer, texts, self.max_length, params.truncation_direction)
+        if refuse_over is not None:
+            refuse_over(sum(len(row["input_ids"]) for row in rows))
+        states = text_batches.run_sorted(self.engine, self.tokenizer, rows, _token_states)
+        return states, [len(row["input_ids"]) for row in rows]
+
     def _prepared(self, texts: Sequence[str], params: EmbeddingParameters) -> list[str]:
         """The prompt in front and lower-casing, as sentence-transformers' Transformer module does first."""
         name = params.prompt_name or self.layout.default_prompt_name
@@ -82,3 +96,7 @@ class SentenceEmbedder:
 
     def _pooled(self, outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         return list(pool(self.layout.pooling, outputs["last_hidden_state"], feed["attention_mask"]))
+
+
+def _token_states(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[list[list[float]]]:
+    return [states.tolist() for states in text_batches.unpadded(outputs, feed, "last_hidden_state")]

@@ -4,6 +4,8 @@ container for SageMaker takes, and AWS's Hugging Face toolkit's; and sentence si
     {"inputs": "text"}                          one vector, in a list: [[...]]
     {"inputs": ["t1", "t2"], "normalize": false} one vector per text, in order
     {"inputs": [...], "parameters": {...}}       the same parameters inside "parameters"
+    {"inputs": [...], "parameters": {"output_value": "token_embeddings"}}
+                                                every token's vector, un-pooled: [[[...], ...]] (TEI's /embed_all)
     "text" or ["t1", "t2"]
 The response is always a list of vectors, one per input, as text-embeddings-inference answers /embed.
 
@@ -40,11 +42,17 @@ TRUNCATION_DIRECTION = Choice("truncation_direction", default="right", choices=D
                               description="Which end of an over-long text is cut (Right or Left, any case).")
 DIMENSIONS = Integer("dimensions", minimum=1, nullable=True,
                      description="Keep the first N values (Matryoshka models), then normalise.")
+# sentence-transformers' encode(output_value=...): the pooled vector, or the Transformer module's token states before
+# pooling (special tokens included, padding not), which TEI's /embed_all answers.
+SENTENCE_EMBEDDING, TOKEN_EMBEDDINGS = "sentence_embedding", "token_embeddings"
+OUTPUT_VALUE = Choice("output_value", default=SENTENCE_EMBEDDING, choices=(SENTENCE_EMBEDDING, TOKEN_EMBEDDINGS),
+                      description="token_embeddings: each text's token vectors before pooling, a list of vectors per "
+                                  "text (normalize and dimensions do not apply), as encode(output_value=...) gives.")
 PROMPT_NAME = Text("prompt_name", description="One of the model's prompts (config_sentence_transformers.json), "
                                               "put in front of every text.")
 
 EMBEDDINGS_PARAMETERS = ParameterSpec(
-    "EmbeddingsParameters", (NORMALIZE, TRUNCATE, TRUNCATION_DIRECTION, DIMENSIONS, PROMPT_NAME),
+    "EmbeddingsParameters", (NORMALIZE, TRUNCATE, TRUNCATION_DIRECTION, DIMENSIONS, PROMPT_NAME, OUTPUT_VALUE),
     description="text-embeddings-inference's /embed parameters, at the top level beside inputs or in parameters.",
     top_level=("normalize", "truncate", "truncation_direction", "dimensions", "prompt_name"))
 SIMILARITY_PARAMETERS = ParameterSpec(
@@ -62,6 +70,11 @@ class EmbeddingParameters:
     truncation_direction: str = "right"  # which end of an over-long text is cut
     dimensions: int | None = None  # keep the first N values (Matryoshka models), then normalise
     prompt_name: str | None = None  # one of the model's prompts (config_sentence_transformers.json)
+    output_value: str = SENTENCE_EMBEDDING  # token_embeddings: the token states before pooling
+
+    @property
+    def tokens(self) -> bool:
+        return self.output_value == TOKEN_EMBEDDINGS
 
 
 @dataclass(frozen=True)
@@ -85,7 +98,10 @@ class SimilarityQuery:
 
 
 def embedding_parameters(raw: object) -> EmbeddingParameters:
-    return EmbeddingParameters(**EMBEDDINGS_PARAMETERS.parse(raw))
+    parameters = EmbeddingParameters(**EMBEDDINGS_PARAMETERS.parse(raw))
+    if parameters.tokens and parameters.dimensions is not None:
+        raise BadRequest("parameters.dimensions applies to sentence embeddings, not to token_embeddings")
+    return parameters
 
 
 def similarity_parameters(raw: object) -> SimilarityParameters:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from hf_serving.engines.base import Engine, Target
-from hf_serving.errors import BadRequest
+from hf_serving.errors import BadRequest, PayloadTooLarge
 from hf_serving.observability import stage_clock
 from hf_serving.tasks import explaining, text_batches
 from hf_serving.tasks.explaining import AttributorSource, Explained, ExplainRequest, TokenSpan
@@ -46,6 +46,8 @@ class ClassificationParameters:
     function_to_apply: str | None = None  # None: from the model's config, as the pipeline decides
     explain: ExplainRequest = field(default_factory=ExplainRequest)
     explain_label: str | None = None  # explained beside the predicted label
+    truncate: bool = True  # false: a text over the model's maximum is a 413, as in text-embeddings-inference
+    truncation_direction: str = "right"  # which end of an over-long text is cut
 
 
 class TextClassifier:
@@ -77,7 +79,9 @@ class TextClassifier:
     def answer_items(self, texts: Sequence[str | TextPair],
                      params: ClassificationParameters) -> list[tuple[object, int]]:
         """Per text or pair: its result, and the tokens the model read of it (a pair's both texts)."""
-        rows = self.tokenized(texts)
+        rows = self.tokenized(texts, params.truncation_direction)
+        if not params.truncate:
+            self._refuse_truncated(texts, rows)
         logits = self._logits(rows)
         function = params.function_to_apply or self.default_function
         scores = {"softmax": softmax, "sigmoid": sigmoid}.get(function, lambda x: x)(logits)
@@ -98,10 +102,31 @@ class TextClassifier:
         return np.stack(text_batches.run_sorted(self.engine, self.tokenizer, rows,
                                                 lambda outputs, _: list(outputs["logits"])))
 
-    def tokenized(self, items: Sequence[str | TextPair]) -> list[dict]:
+    def tokenized(self, items: Sequence[str | TextPair], truncation_side: str = "right") -> list[dict]:
         """One dict of token lists per item, in order. A pair is encoded as the pipeline's tokenizer(text,
         text_pair) encodes it ([CLS] a [SEP] b [SEP], token types 0 then 1); over the model's maximum, the longer
-        of the two texts loses tokens first ("longest_first"), where the pipeline would fail."""
+        of the two texts loses tokens first ("longest_first"), where the pipeline would fail; truncation_side says
+        which end is cut."""
+        default_side = self.tokenizer.truncation_side
+        self.tokenizer.truncation_side = truncation_side  # read at each call; a worker tokenises one request at once
+        try:
+            return self._tokenized(items)
+        finally:
+            self.tokenizer.truncation_side = default_side
+
+    def _refuse_truncated(self, items: Sequence[str | TextPair], rows: list[dict]) -> None:
+        """truncate: false, as TEI has it: a 413 naming the first text the model could not read whole."""
+        for index, (item, row) in enumerate(zip(items, rows, strict=True)):
+            if len(row["input_ids"]) < self.max_length:
+                continue  # shorter than the maximum: nothing was cut
+            first, second = (item, None) if isinstance(item, str) else (item.text, item.text_pair)
+            with stage_clock.tokenising():
+                length = len(self.tokenizer(first, second, truncation=False)["input_ids"])
+            if length > self.max_length:
+                raise PayloadTooLarge(f"inputs[{index}] is {length} tokens long, over this model's {self.max_length}:"
+                                      " send truncate: true, or a shorter text")
+
+    def _tokenized(self, items: Sequence[str | TextPair]) -> list[dict]:
         alone = [index for index, item in enumerate(items) if isinstance(item, str) or item.text_pair is None]
         paired = [index for index, item in enumerate(items) if not isinstance(item, str) and item.text_pair]
         rows: list[dict] = [{}] * len(items)

@@ -6,6 +6,8 @@ As transformers' text-classification pipeline takes them:
     {"inputs": {"text": "a", "text_pair": "b"}}                  one pair: a bare {"label", "score"}
     {"inputs": [{"text": "a", "text_pair": "b"}, "t3", ...]}     pairs and texts, one result each
     {"text": "a", "text_pair": "b", "parameters": {...}}         a pair at the top level
+    {"inputs": "text", "raw_scores": true, "truncate": false}    TEI's /predict parameters, at the top level as
+                                                                 TEI on SageMaker takes them (or in parameters)
 "text" stands for "inputs" everywhere else (tasks/envelope.py); beside "text_pair" it is the pair's first text, as
 the pipeline's own dict is.
 """
@@ -16,7 +18,7 @@ from hf_serving.errors import BadRequest
 from hf_serving.formats.media import json_type_name
 from hf_serving.tasks import explaining
 from hf_serving.tasks.base import ParsedRequest
-from hf_serving.tasks.parameters import Choice, Integer, ParameterSpec, Text
+from hf_serving.tasks.parameters import Boolean, Choice, Integer, ParameterSpec, Text
 from hf_serving.tasks.text_classification.classifier import FUNCTIONS, ClassificationParameters, TextPair
 from hf_serving.tasks.text_inputs import parse_items_request, text_item
 
@@ -34,9 +36,18 @@ CLASSIFICATION_PARAMETERS = ParameterSpec("ClassificationParameters", (
            description="Scores from the logits: softmax, sigmoid or none (the logits). By default as the "
                        "pipeline: none for problem_type regression, sigmoid for multi_label_classification or a "
                        "one-label model, softmax otherwise."),
+    Boolean("raw_scores", default=False,
+            description="text-embeddings-inference's: true answers the logits, as function_to_apply none does."),
+    Boolean("truncate", default=True,
+            description="false: a text (or pair) over the model's maximum length is a 413 instead of cut, as in "
+                        "TEI."),
+    Choice("truncation_direction", default="right", choices=("right", "left"),
+           description="Which end of an over-long text is cut (TEI's Right or Left, any case)."),
     *explaining.PARAMETERS,
     Text("explain_label", description="A label explained beside the predicted one (with explain: true)."),
-), description="transformers' text-classification pipeline's parameters.")
+), description="transformers' text-classification pipeline's parameters, and text-embeddings-inference's /predict "
+               "ones (raw_scores, truncate, truncation_direction), which may also be given at the top level.",
+    top_level=("raw_scores", "truncate", "truncation_direction"))
 
 
 def classification_parameters(raw: object) -> ClassificationParameters:
@@ -44,16 +55,24 @@ def classification_parameters(raw: object) -> ClassificationParameters:
     explain = explaining.explain_from(values)
     if values["explain_label"] is not None and not explain.enabled:
         raise BadRequest("parameters.explain_label must be a label's name, with parameters.explain: true")
+    function = values["function_to_apply"]
+    if values["raw_scores"]:
+        if function not in (None, "none"):
+            raise BadRequest(f"parameters.raw_scores answers the logits: it cannot go with function_to_apply "
+                             f"{function}")
+        function = "none"
     return ClassificationParameters(
-        top_k=values["top_k"], legacy=not values.given("top_k"), function_to_apply=values["function_to_apply"],
-        explain=explain, explain_label=values["explain_label"])
+        top_k=values["top_k"], legacy=not values.given("top_k"), function_to_apply=function,
+        explain=explain, explain_label=values["explain_label"], truncate=values["truncate"],
+        truncation_direction=values["truncation_direction"])
 
 
 def parse_classification_request(payload: object) -> ClassificationRequest:
     if isinstance(payload, dict) and "text_pair" in payload:
         request = _top_level_pair(payload)
     else:
-        request = parse_items_request(payload, classification_parameters, classification_item)
+        request = parse_items_request(payload, classification_parameters, classification_item,
+                                      top_level=CLASSIFICATION_PARAMETERS.top_level)
     explaining.check_item_count(request.parameters.explain, len(request.items), "texts")
     if request.parameters.explain.enabled and any(isinstance(item, TextPair) for item in request.items):
         raise BadRequest("explanations of text pairs are not supported: send parameters.explain with single texts")

@@ -72,6 +72,10 @@ def test_truncate_false_refuses_an_over_long_text_with_413_naming_it(model):
     ({"inputs": "x", "dimensions": 0}, "dimensions must be an integer >= 1"),
     ({"inputs": "x", "normalize": True, "parameters": {"normalize": False}}, "both at the top level"),
     ({"inputs": "x", "parameters": {"pooling": "cls"}}, "unknown parameters: pooling"),
+    ({"inputs": "x", "parameters": {"output_value": "tokens"}}, "output_value must be one of sentence_embedding, "
+                                                                 "token_embeddings"),
+    ({"inputs": "x", "dimensions": 8, "parameters": {"output_value": "token_embeddings"}},
+     "dimensions applies to sentence embeddings, not to token_embeddings"),
     ({"inputs": "x", "prompt_name": "query"}, "not one of this model's prompts"),
 ])
 def test_bad_requests_are_400s_naming_the_field(model, payload, message):
