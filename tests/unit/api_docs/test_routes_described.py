@@ -18,7 +18,9 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 # is /invocations under the tutorial services' name (counted as /invocations in /metrics: launcher/route_locations.py).
 DESCRIBED_AS = {"/openapi": ("/openapi.json", "/openapi.yaml")}
 ALIASES = {"/predict": "/invocations"}
-TAGS = {Protocol.OPENAI: {"openai"}, Protocol.TEI: {"tei"}, Protocol.KSERVE: {"kserve-v1", "kserve-v2"}}
+# /hf-inference answers in TEI's error shape, the Inference API's.
+TAGS = {Protocol.OPENAI: {"openai"}, Protocol.TEI: {"tei", "hf-inference"},
+        Protocol.KSERVE: {"kserve-v1", "kserve-v2"}}
 ERROR_SCHEMAS = {Protocol.SAGEMAKER: "Error", Protocol.OPENAI: "OpenAIError", Protocol.TEI: "TEIError",
                  Protocol.KSERVE: "KServeError"}
 
