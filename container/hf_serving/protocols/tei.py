@@ -140,7 +140,7 @@ class Decode(TEIExchange):
         vocabulary = len(tokenizer)
         for row in rows:
             for value in row:
-                if value >= vocabulary:
+                if not 0 <= value < vocabulary:  # a negative id is no token either (the tokenizer overflows on it)
                     raise BadRequest(f"ids holds {value}, not a token id of this model's tokenizer "
                                      f"(0 to {vocabulary - 1})")
         skip = _flag(body, "skip_special_tokens", True)

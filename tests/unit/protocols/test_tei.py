@@ -174,6 +174,7 @@ def test_info_says_what_the_model_is_in_tei_s_shape(embedder, reranker):
     (tei.Tokenize(), {"inputs": "t", "prompt_name": "query"}, BadRequest, "not one of this model's prompts"),
     (tei.Decode(), {"ids": []}, EmptyInput, "`ids` cannot be empty"),
     (tei.Decode(), {"ids": [10 ** 9]}, BadRequest, "not a token id"),
+    (tei.Decode(), {"ids": [[-1]]}, BadRequest, "ids holds -1, not a token id"),
     (tei.Decode(), {"ids": "1 2"}, BadRequest, "a list of token ids"),
     (tei.Rerank(), {"query": "q", "texts": []}, WrongModelType, "model is not a re-ranker model"),
 ])
