@@ -92,7 +92,11 @@ class Similarity(TEIExchange):
         inputs = body.get("inputs")
         if inputs is None:
             raise BadRequest('inputs is missing: send {"inputs": {"source_sentence": "...", "sentences": ["..."]}}')
-        sentences = inputs.get("sentences") if isinstance(inputs, dict) else None
+        if not isinstance(inputs, dict):
+            # The served model reads any other inputs as texts to embed: it would answer vectors, not similarities.
+            raise BadRequest('inputs must be an object {"source_sentence": "...", "sentences": ["..."]}, not '
+                             f"{json_type_name(inputs)}")
+        sentences = inputs.get("sentences")
         if isinstance(sentences, list):
             if not sentences:
                 raise EmptyInput("`inputs.sentences` cannot be empty")
