@@ -1,4 +1,6 @@
-"""docs/openapi.yaml against the real stack (schemathesis), and hostile HTTP that only a raw socket sends.
+"""docs/openapi.yaml against the real stack (schemathesis): the container's own routes on the tiny QA model, the
+protocols' routes (-k protocol) on the real all-MiniLM-L6-v2, the model management API on a multi-model endpoint; and
+hostile HTTP that only a raw socket sends.
 
 The stack runs with a 2 s client timeout so that a body shorter than its Content-Length is cut off quickly.
 Every test also checks that the server log gained no traceback: client errors are logged as one line.
