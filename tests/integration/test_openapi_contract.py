@@ -292,6 +292,20 @@ def test_nginx_refuses_malformed_http_in_the_error_shape(stack, quiet_log, reque
     assert response.error()["code"] == code
 
 
+@pytest.mark.parametrize(("path", "error"), [
+    ("/v1/embeddings", lambda body: body["error"]["code"] == "method_not_allowed" and "type" in body["error"]),
+    ("/embed", lambda body: body["code"] == "method_not_allowed" and "error_type" in body),
+    ("/v2/models/model/infer", lambda body: body["code"] == "method_not_allowed" and isinstance(body["error"], str)),
+    ("/invocations", lambda body: body["error"]["code"] == "method_not_allowed" and "type" not in body["error"]),
+])
+def test_a_method_nginx_refuses_itself_is_answered_in_the_routes_protocol_shape(stack, quiet_log, path, error):
+    with raw_connection(stack) as connection:
+        connection.send(f"TRACE {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode("latin-1"))
+        response = connection.response()
+    assert response is not None and response.status == 405
+    assert error(json.loads(response.body)), response.body
+
+
 def test_a_control_character_in_a_header_the_handler_never_sees_is_dropped_not_refused(stack, quiet_log):
     with raw_connection(stack) as connection:
         connection.send(post_head(len(QUESTION), extra="X-Something: a\x01b\r\n") + QUESTION)
