@@ -1,6 +1,6 @@
 """docs/openapi.yaml against the real stack (schemathesis): the container's own routes on the tiny QA model, the
-protocols' routes (-k protocol) on the real all-MiniLM-L6-v2, the model management API on a multi-model endpoint; and
-hostile HTTP that only a raw socket sends.
+protocols' routes (-k protocol) on the real all-MiniLM-L6-v2 (TEI's /rerank and /info also on a tiny reranker), the
+model management API on a multi-model endpoint; and hostile HTTP that only a raw socket sends.
 
 The stack runs with a 2 s client timeout so that a body shorter than its Content-Length is cut off quickly.
 Every test also checks that the server log gained no traceback: client errors are logged as one line.
@@ -28,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from hf_serving.tools.demo_reranker import build_reranker
 from tests.support.paths import minilm
 from tests.support.stack import ROOT, TINY_QA, Stack
 
@@ -121,6 +122,26 @@ def test_the_protocol_routes_answer_as_the_description_says(case, embeddings_sta
     before = len(embeddings_stack.log())
     case.call_and_validate(base_url=embeddings_stack.url, checks=CHECKS, timeout=60)
     added = embeddings_stack.log()[before:]
+    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+
+
+@pytest.fixture(scope="module")
+def reranker_stack(tmp_path_factory):
+    """A tiny cross-encoder (random weights): TEI's /rerank answers it, and /info says it is a reranker."""
+    tmp = tmp_path_factory.mktemp("contract-reranker")
+    model_dir = build_reranker(tmp / "cross-encoder", size="tiny", seed=11)
+    yield from Stack(model_dir, tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).serving()
+
+
+@contract.include(operation_id=["teiRerank", "teiInfo"]).parametrize()
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+def test_the_protocol_routes_of_a_reranker_answer_as_the_description_says(case, reranker_stack):
+    if isinstance(case.body, (dict, list)):
+        case.body = _cut_at_maximum(case.body)
+    before = len(reranker_stack.log())
+    case.call_and_validate(base_url=reranker_stack.url, checks=CHECKS, timeout=60)
+    added = reranker_stack.log()[before:]
     assert "Traceback" not in added and "Exception" not in added, added[-4000:]
 
 
