@@ -1,4 +1,6 @@
-"""docs/openapi.yaml against the real stack (schemathesis), and hostile HTTP that only a raw socket sends.
+"""docs/openapi.yaml against the real stack (schemathesis): the container's own routes on the tiny QA model, the
+protocols' routes (-k protocol) on the real all-MiniLM-L6-v2 (TEI's /rerank and /info also on a tiny reranker), the
+model management API on a multi-model endpoint; and hostile HTTP that only a raw socket sends.
 
 The stack runs with a 2 s client timeout so that a body shorter than its Content-Length is cut off quickly.
 Every test also checks that the server log gained no traceback: client errors are logged as one line.
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 import pytest
 import requests
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -25,6 +28,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from hf_serving.tools.demo_reranker import build_reranker
+from tests.support.paths import minilm
 from tests.support.stack import ROOT, TINY_QA, Stack
 
 pytestmark = pytest.mark.integration
@@ -63,12 +68,81 @@ def quiet_log(stack) -> Iterator[None]:
 contract = schemathesis.openapi.from_path(OPENAPI)
 
 
-@contract.exclude(tag="multi-model").parametrize()
+# The protocols' routes (OpenAI's, TEI's, the Inference API's, KServe's) are run against an embeddings model below:
+# the QA model answers most of them with a 400 or a 424 for its task, which would leave their answers unchecked.
+PROTOCOL_TAGS = ["openai", "tei", "hf-inference", "kserve-v1", "kserve-v2"]
+
+
+@contract.exclude(tag="multi-model").exclude(tag=PROTOCOL_TAGS).parametrize()
 # quiet_log checks the log once, after all of an operation's examples: meant to span them.
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_the_stack_answers_as_its_openapi_description_says(case, stack, quiet_log):
     case.call_and_validate(base_url=stack.url, checks=CHECKS, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def embeddings_stack(tmp_path_factory):
+    """The real all-MiniLM-L6-v2 (sentence embeddings): every protocol route but TEI's /rerank answers it; /rerank
+    answers TEI's error for a model that is not a reranker, as the description says."""
+    tmp = tmp_path_factory.mktemp("contract-protocols")
+    yield from Stack(minilm(), tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).serving()
+
+
+def _max_items(node: object) -> set[int]:
+    """Every maxItems of the description over CUT_TO."""
+    if isinstance(node, dict):
+        found = {node["maxItems"]} if isinstance(node.get("maxItems"), int) and node["maxItems"] > CUT_TO else set()
+        return found.union(*(_max_items(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_max_items(value) for value in node))
+    return set()
+
+
+# A list at one of the description's maximums (2,048 inputs for OpenAI, 1,000 for TEI) takes the model ~25 s on two
+# cores: it is sent cut to CUT_TO items (a list over the maximum is sent whole: it is refused before the model).
+CUT_TO = 64
+AT_MAXIMUM = _max_items(yaml.safe_load(OPENAPI.read_text(encoding="utf-8")))
+
+
+def _cut_at_maximum(value: object) -> object:
+    if isinstance(value, list):
+        return [_cut_at_maximum(item) for item in (value[:CUT_TO] if len(value) in AT_MAXIMUM else value)]
+    if isinstance(value, dict):
+        return {key: _cut_at_maximum(item) for key, item in value.items()}
+    return value
+
+
+@contract.include(tag=PROTOCOL_TAGS).parametrize()
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+def test_the_protocol_routes_answer_as_the_description_says(case, embeddings_stack):
+    if isinstance(case.body, (dict, list)):
+        case.body = _cut_at_maximum(case.body)
+    before = len(embeddings_stack.log())
+    case.call_and_validate(base_url=embeddings_stack.url, checks=CHECKS, timeout=60)
+    added = embeddings_stack.log()[before:]
+    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+
+
+@pytest.fixture(scope="module")
+def reranker_stack(tmp_path_factory):
+    """A tiny cross-encoder (random weights): TEI's /rerank answers it, and /info says it is a reranker."""
+    tmp = tmp_path_factory.mktemp("contract-reranker")
+    model_dir = build_reranker(tmp / "cross-encoder", size="tiny", seed=11)
+    yield from Stack(model_dir, tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).serving()
+
+
+@contract.include(operation_id=["teiRerank", "teiInfo"]).parametrize()
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+def test_the_protocol_routes_of_a_reranker_answer_as_the_description_says(case, reranker_stack):
+    if isinstance(case.body, (dict, list)):
+        case.body = _cut_at_maximum(case.body)
+    before = len(reranker_stack.log())
+    case.call_and_validate(base_url=reranker_stack.url, checks=CHECKS, timeout=60)
+    added = reranker_stack.log()[before:]
+    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +311,20 @@ def test_nginx_refuses_malformed_http_in_the_error_shape(stack, quiet_log, reque
         response = connection.response()
     assert response is not None and response.status == status
     assert response.error()["code"] == code
+
+
+@pytest.mark.parametrize(("path", "error"), [
+    ("/v1/embeddings", lambda body: body["error"]["code"] == "method_not_allowed" and "type" in body["error"]),
+    ("/embed", lambda body: body["code"] == "method_not_allowed" and "error_type" in body),
+    ("/v2/models/model/infer", lambda body: body["code"] == "method_not_allowed" and isinstance(body["error"], str)),
+    ("/invocations", lambda body: body["error"]["code"] == "method_not_allowed" and "type" not in body["error"]),
+])
+def test_a_method_nginx_refuses_itself_is_answered_in_the_routes_protocol_shape(stack, quiet_log, path, error):
+    with raw_connection(stack) as connection:
+        connection.send(f"TRACE {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode("latin-1"))
+        response = connection.response()
+    assert response is not None and response.status == 405
+    assert error(json.loads(response.body)), response.body
 
 
 def test_a_control_character_in_a_header_the_handler_never_sees_is_dropped_not_refused(stack, quiet_log):

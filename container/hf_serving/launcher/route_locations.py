@@ -26,10 +26,12 @@ INDENT = "            "
 PUBLIC_PAGES = ("payload_too_large", "rate_limited", "unavailable", "timeout", "overloaded", "model_not_found",
                 "not_ready", "body_model_missing")
 INNER_PAGES = ("unavailable", "model_not_found", "internal_error", "worker_stopped", "timeout")
-# URI error pages (nginx cannot redirect a request to a named location before it has a valid request line; these two
-# happen while a route reads its body, so they have a shape).
+# URI error pages (nginx cannot redirect a request to a named location before it has a valid request line; these
+# happen while a route reads its body, or, for a method nginx refuses before any location (TRACE), on a route's path:
+# so they have the route's shape).
 URI_PAGES = {"bad-request": ("bad_request", "malformed HTTP request"),
-             "client-timeout": ("request_timeout", "the request was not received within {client_timeout_s} s")}
+             "client-timeout": ("request_timeout", "the request was not received within {client_timeout_s} s"),
+             "method-not-allowed": ("method_not_allowed", "method not allowed")}
 
 
 @dataclass(frozen=True)

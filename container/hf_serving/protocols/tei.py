@@ -92,7 +92,11 @@ class Similarity(TEIExchange):
         inputs = body.get("inputs")
         if inputs is None:
             raise BadRequest('inputs is missing: send {"inputs": {"source_sentence": "...", "sentences": ["..."]}}')
-        sentences = inputs.get("sentences") if isinstance(inputs, dict) else None
+        if not isinstance(inputs, dict):
+            # The served model reads any other inputs as texts to embed: it would answer vectors, not similarities.
+            raise BadRequest('inputs must be an object {"source_sentence": "...", "sentences": ["..."]}, not '
+                             f"{json_type_name(inputs)}")
+        sentences = inputs.get("sentences")
         if isinstance(sentences, list):
             if not sentences:
                 raise EmptyInput("`inputs.sentences` cannot be empty")
@@ -140,7 +144,7 @@ class Decode(TEIExchange):
         vocabulary = len(tokenizer)
         for row in rows:
             for value in row:
-                if value >= vocabulary:
+                if not 0 <= value < vocabulary:  # a negative id is no token either (the tokenizer overflows on it)
                     raise BadRequest(f"ids holds {value}, not a token id of this model's tokenizer "
                                      f"(0 to {vocabulary - 1})")
         skip = _flag(body, "skip_special_tokens", True)

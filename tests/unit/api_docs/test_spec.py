@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from hf_serving.api_docs import spec
+from hf_serving.routes import ROUTES, Answerer
 from hf_serving.tasks.base import Task
 from tests.support.paths import ROOT
 
@@ -69,7 +70,12 @@ def test_with_a_key_every_operation_but_the_open_ones_needs_it():
     assert served["security"] == [{"ApiKey": []}, {"Bearer": []}]  # no {} alternative: the key is required
     open_operations = {(path, method) for path, item in served["paths"].items() for method, operation in item.items()
                        if isinstance(operation, dict) and operation.get("security") == []}
-    assert open_operations == {("/ping", "get"), ("/docs", "get"), ("/openapi.json", "get"), ("/openapi.yaml", "get")}
+    # nginx's own answers (KServe v2's health and server metadata) are open too: probes carry no key.
+    edge = {(route.path, "get") for route in ROUTES if route.answerer is Answerer.EDGE}
+    assert edge == {("/v2/health/live", "get"), ("/v2/health/ready", "get"), ("/v2", "get"),
+                    ("/v2/models/{name}/ready", "get")}
+    assert open_operations == {("/ping", "get"), ("/docs", "get"), ("/openapi.json", "get"), ("/openapi.yaml", "get"),
+                               ("/metrics", "get"), *edge}  # /metrics: SERVE_METRICS=key asks for the key
 
 
 def test_the_source_document_is_left_as_it_was():

@@ -169,11 +169,14 @@ def test_info_says_what_the_model_is_in_tei_s_shape(embedder, reranker):
      "`inputs.sentences` cannot be empty"),
     (tei.Similarity(), {"inputs": {"source_sentence": "s", "sentences": ["t"] * tei.MAX_CLIENT_BATCH_SIZE}},
      PayloadTooLarge, "batch size 1001"),  # the source sentence counts, as in TEI
+    (tei.Similarity(), {"inputs": "a text"}, BadRequest, 'inputs must be an object {"source_sentence"'),
+    (tei.Similarity(), {"inputs": ["a", "b"]}, BadRequest, "not array"),
     (tei.Tokenize(), {"inputs": []}, EmptyInput, "`inputs` cannot be empty"),
     (tei.Tokenize(), {"inputs": 7}, BadRequest, "a string or a list of strings"),
     (tei.Tokenize(), {"inputs": "t", "prompt_name": "query"}, BadRequest, "not one of this model's prompts"),
     (tei.Decode(), {"ids": []}, EmptyInput, "`ids` cannot be empty"),
     (tei.Decode(), {"ids": [10 ** 9]}, BadRequest, "not a token id"),
+    (tei.Decode(), {"ids": [[-1]]}, BadRequest, "ids holds -1, not a token id"),
     (tei.Decode(), {"ids": "1 2"}, BadRequest, "a list of token ids"),
     (tei.Rerank(), {"query": "q", "texts": []}, WrongModelType, "model is not a re-ranker model"),
 ])
