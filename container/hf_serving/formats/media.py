@@ -162,6 +162,12 @@ def decode_json(text: str, what: str = "the body") -> object:
     return value
 
 
+# Not a type any client sends (nginx forwards a client's Accept, and this one has no registered tree): what the worker
+# asks the default output_fn for when a protocol route's adapter reshapes the answer (serving/protocol_calls.py), so
+# that the answer reaches it as the Python value it is, not encoded to JSON and decoded again.
+NATIVE = "application/x.hf-serving.native"
+
+
 def encode_json(value: object) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

@@ -59,9 +59,11 @@ def predict_fn(data, model: ServedModel, context=None) -> object:
     return model.predict(data)
 
 
-def output_fn(prediction, accept, context=None) -> tuple[bytes, str]:
+def output_fn(prediction, accept, context=None) -> tuple[object, str]:
     """Encode the answer as the client asked (Accept), returning the body and its Content-Type. An explain request
     may also be answered as a page (text/html) that shows its attributions."""
+    if accept == media.NATIVE and not isinstance(prediction, records.RecordResults):
+        return prediction, media.NATIVE  # a protocol route's adapter reshapes it (serving/protocol_calls.py)
     request_type = prediction.format if isinstance(prediction, records.RecordResults) else media.JSON
     supported: tuple[str, ...] = OUTPUT_TYPES[request_type]
     results = prediction.results if isinstance(prediction, records.RecordResults) else None

@@ -133,13 +133,14 @@ class HandlerService:
         outcomes: list[Outcome | None] = [None] * len(pending)
         work, runnable = list(pending), []
         served = None
+        native_answers = not {"output_fn", "transform_fn"} & self.hooks.overridden
         for index, p in enumerate(pending):
             route = protocol_calls.route_of(p)
             if route is None:
                 runnable.append(index)
                 continue
             served = served or self._served()
-            calls[index], begun = protocol_calls.begin(p, route, served)
+            calls[index], begun = protocol_calls.begin(p, route, served, native_answers)
             if isinstance(begun, Pending):
                 work[index] = begun
                 runnable.append(index)

@@ -18,7 +18,7 @@ from typing import Any
 
 from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import ServingError
-from hf_serving.formats.media import JSON
+from hf_serving.formats.media import JSON, NATIVE
 from hf_serving.loading import sizing
 from hf_serving.protocols.exchange import Answer, Call, Direct, Exchange, Native, Served, Usage
 from hf_serving.routes import BY_NAME, Route
@@ -79,9 +79,11 @@ def path_params(route: Route, p: Pending) -> dict[str, str]:
     return found or {}
 
 
-def begin(p: Pending, route: Route, served: Served) -> tuple[ProtocolCall, Pending | Outcome]:
+def begin(p: Pending, route: Route, served: Served, native_answers: bool = False) -> tuple[ProtocolCall,
+                                                                                           Pending | Outcome]:
     """The request as the served model takes it (a Pending for the batch), or its outcome already: a Direct answer,
-    or the adapter's refusal."""
+    or the adapter's refusal. `native_answers`: output_fn is the container's, which hands the answer over as it is
+    (media.NATIVE) instead of JSON the adapter would decode again."""
     call = Call(route.name, path_params(route, p), p.body, p.content_type, p.context.request_id,
                 p.context.headers)
     try:
@@ -98,19 +100,22 @@ def begin(p: Pending, route: Route, served: Served) -> tuple[ProtocolCall, Pendi
         return pc, encode(pc.answer)
     pc.native = native
     body = json.dumps(native.payload, ensure_ascii=False, separators=(",", ":")).encode()
-    return pc, dataclasses.replace(p, body=body, content_type=JSON, accept=JSON)
+    return pc, dataclasses.replace(p, body=body, content_type=JSON, accept=NATIVE if native_answers else JSON)
 
 
 def finish(pc: ProtocolCall, outcome: Outcome, served: Served, tokens: int | None) -> Outcome:
     """The protocol's answer from the served model's own."""
     if isinstance(outcome, BaseException) or pc.native is None:
         return outcome
-    body, _ = outcome
-    try:
-        answer = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return AnswerNotJson(f"the model's output_fn answered something other than JSON, which {pc.route.path} "
-                             "cannot reshape")
+    body, answer_type = outcome
+    if answer_type == NATIVE:
+        answer: Any = body
+    else:
+        try:
+            answer = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return AnswerNotJson(f"the model's output_fn answered something other than JSON, which {pc.route.path} "
+                                 "cannot reshape")
     try:
         pc.answer = pc.exchange.from_native(answer, pc.native, pc.call, served, Usage(tokens))
     except Exception as exc:  # noqa: BLE001 - the adapter's refusal (or fault) is this request's error

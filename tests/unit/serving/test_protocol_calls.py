@@ -89,3 +89,25 @@ def test_a_body_that_is_not_json_is_a_400_in_the_protocols_shape(service):
                                                                   "X-Serving-Route": "openai.embeddings"})])
     assert context.statuses[0][0] == 400
     assert json.loads(bodies[0])["error"]["message"].startswith("the body is not valid JSON")
+
+
+def test_a_users_output_fn_answers_json_that_the_adapter_reads(monkeypatch, tmp_path):
+    """The default output_fn hands the adapter the answer as it is; a user's output_fn is asked for JSON, as on
+    /invocations, and the adapter reads what it wrote."""
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "inference.py").write_text(
+        "import json\n"
+        "def output_fn(prediction, accept):\n"
+        "    return json.dumps({**prediction, 'answer': 'user: ' + prediction['answer']}), 'application/json'\n")
+    current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=code)
+    monkeypatch.setattr(settings_module, "_current", current)
+    monkeypatch.setattr(protocol_calls, "exchange_of", lambda name: Asking())
+    try:
+        service = service_for(current)
+        bodies, context = run_batch(service, [routed({"ask": "Which port does the container listen on?"})])
+    finally:
+        sys.modules.pop("inference", None)
+        sys.path.remove(str(code))
+    said = json.loads(bodies[0])["said"]
+    assert context.statuses[0][0] == 201 and said.startswith("user: ")
