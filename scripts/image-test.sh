@@ -147,7 +147,8 @@ assert re.fullmatch(r"queue;dur=[0-9.]+, tokenise;dur=[0-9.]+, inference;dur=[0-
 with urllib.request.urlopen(url + "/metrics", timeout=10) as response:
     assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4"), response.headers
     text = response.read().decode()
-answered = re.search(r'^hf_serving_requests_total\{route="/invocations",code="200",model="model"\} (\d+)', text, re.M)
+answered = re.search(r'^hf_serving_requests_total\{route="/invocations",kind="inference",code="200",model="model"\} (\d+)',
+                     text, re.M)
 assert answered and int(answered.group(1)) >= 3, text[:2000]
 assert re.search(r'^hf_serving_workers_ready\{model="model"\} 1\.0$', text, re.M), text[-3000:]
 assert re.search(r'^hf_serving_stage_duration_seconds_count\{model="model",stage="inference",'
@@ -156,6 +157,37 @@ print("metrics:", answered.group(0), "| server timing:", timing)
 EOF
 }
 check "/metrics counts the answers and the worker's stages; Server-Timing on an answer" metrics
+
+protocols() {  # the protocols' routes through the image: KServe v2's readiness at the edge, TEI's /tokenize and KServe
+    # v2's /infer through the worker, OpenAI's /v1/embeddings refused in OpenAI's shape on this QA model
+    python3 - "$url" <<'EOF'
+import json, sys, urllib.error, urllib.request
+
+url = sys.argv[1]
+
+def call(path, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+status, body = call("/v2/health/ready")
+assert (status, body) == (200, {"ready": True}), (status, body)
+status, body = call("/tokenize", {"inputs": "Port 8080"})
+assert status == 200 and [token["text"] for token in body[0]][0] == "[CLS]", (status, body)
+status, body = call("/v2/models/model/infer", {"inputs": [
+    {"name": "question", "shape": [1], "datatype": "BYTES", "data": ["Which port?"]},
+    {"name": "context", "shape": [1], "datatype": "BYTES", "data": ["The container listens on port 8080."]}]})
+assert status == 200 and [output["name"] for output in body["outputs"]] == ["answer", "score", "start", "end"], body
+status, body = call("/v1/embeddings", {"model": "m", "input": "x"})
+assert status == 400 and body["error"]["param"] == "model" and body["error"]["type"] == "invalid_request_error", body
+print("protocols: v2 ready, /tokenize, v2 infer;", body["error"]["message"][:60])
+EOF
+}
+check "the protocols' routes (KServe v2 at the edge and in the worker, TEI's /tokenize, OpenAI's 400 in its shape)" protocols
 
 explains() {  # "explain": true through the image: the explanation worker (float32 torch, Captum), as the non-root user
     python3 - "$url" <<'EOF'
