@@ -123,7 +123,7 @@ def test_local_mode_answers_with_requests_and_the_sdks_local_session(stack, tmp_
     assert re.fullmatch(r"server timing: queue;dur=[0-9.]+, tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, "
                         r"encode;dur=[0-9.]+, total;dur=[0-9.]+", timing)
     [counted] = [line for line in lines if line.startswith("metrics: ")]
-    assert 'hf_serving_requests_total{route="/invocations",code="200",model="model"}' in counted
+    assert 'hf_serving_requests_total{route="/invocations",kind="inference",code="200",model="model"}' in counted
 
 
 def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, tiny_sentiment):
