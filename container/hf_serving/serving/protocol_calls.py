@@ -97,9 +97,12 @@ def begin(p: Pending, route: Route, served: Served, native_answers: bool = False
         return pc, exc
     if isinstance(native, Direct):
         pc.answer = Answer(document=native.document, status=native.status)
-        return pc, encode(pc.answer)
+        return pc, encoded(pc.answer)
     pc.native = native
-    body = json.dumps(native.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        body = json.dumps(native.payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:  # an adapter's fault: this request's 500, never the batch's
+        return pc, exc
     return pc, dataclasses.replace(p, body=body, content_type=JSON, accept=NATIVE if native_answers else JSON)
 
 
@@ -120,7 +123,16 @@ def finish(pc: ProtocolCall, outcome: Outcome, served: Served, tokens: int | Non
         pc.answer = pc.exchange.from_native(answer, pc.native, pc.call, served, Usage(tokens))
     except Exception as exc:  # noqa: BLE001 - the adapter's refusal (or fault) is this request's error
         return exc
-    return encode(pc.answer)
+    return encoded(pc.answer)
+
+
+def encoded(answer: Answer) -> Outcome:
+    """The answer's bytes, or the fault that kept it from being written (a NaN: JSON has none): this request's 500,
+    never the batch's."""
+    try:
+        return encode(answer)
+    except (TypeError, ValueError) as exc:
+        return exc
 
 
 def encode(answer: Answer) -> tuple[bytes, str]:

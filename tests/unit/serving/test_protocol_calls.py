@@ -29,6 +29,8 @@ class Asking(Exchange):
 
     def to_native(self, call: Call, served: Served) -> Native | Direct:
         body = call.json_body()
+        if body.get("ask") == "nan":
+            return Direct({"value": float("nan")})
         if body.get("ask") == "who":
             return Direct({"model": served.name, "task": served.task, "params": dict(call.path_params)})
         if not isinstance(body.get("ask"), str):
@@ -111,3 +113,9 @@ def test_a_users_output_fn_answers_json_that_the_adapter_reads(monkeypatch, tmp_
         sys.path.remove(str(code))
     said = json.loads(bodies[0])["said"]
     assert context.statuses[0][0] == 201 and said.startswith("user: ")
+
+
+def test_an_answer_json_cannot_hold_is_that_requests_500_and_the_batch_is_answered(service):
+    bodies, context = run_batch(service, [routed({"ask": "nan"}), routed({"ask": "who"})])
+    assert context.statuses[0][0] == 500 and json.loads(bodies[0])["error"]["code"] == "internal_error"
+    assert context.statuses[1][0] == 200 and json.loads(bodies[1])["model"] == "qa"
