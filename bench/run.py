@@ -30,7 +30,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import payloads, report
+from bench import matrix_rate, payloads, report
 from bench.loadgen import CellResult, percentile, run_closed_loop
 from bench.servers import (
     MODEL_DIRS,
@@ -279,6 +279,8 @@ def main(argv: list[str]) -> int:
     if skipped:
         print("not served, skipped: " + ", ".join(f"{s['server']} x {s['model']}" for s in skipped), flush=True)
     bench = Benchmark(args, kinds, work_dir)
+    # The host's own bf16 matrix rate, before any server starts and again after the last stops (issue 29).
+    meta["matrix_rate"] = [matrix_rate.measure()]
     for pass_no in range(1, args.passes + 1):
         for model in models:
             for key in [key for served, key in pairs if served == model]:
@@ -290,6 +292,7 @@ def main(argv: list[str]) -> int:
                 print(f"pass {pass_no}: sentence-transformers encode() in-process, emb model", flush=True)
                 bench.run_reference(pass_no)
     meta["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    meta["matrix_rate"].append(matrix_rate.measure())
     write_results(args, meta, kinds, bench, skipped)
     return 0
 
@@ -323,11 +326,19 @@ def write_results(args, meta: dict, kinds: dict[str, payloads.RequestKind], benc
                     "servers_up_s": round(sum(s.get("seconds_up", 0.0) for s in bench.starts), 1)},
     }
     result["goals"] = report.goals(summary, bench.starts, overhead)
+    rates = meta.get("matrix_rate") or []
+    flops = {kind.name: matrix_rate.request_flops(kind.lengths or (kind.tokens,),
+                                                  matrix_rate.encoder_dims(MODEL_DIRS[kind.model]))
+             for kind in kinds.values() if (MODEL_DIRS[kind.model] / "config.json").is_file()}
+    rate = sum(r["median"] for r in rates) / len(rates) if rates else 0.0
+    matrix_share = matrix_rate.shares(summary, flops, rate, max(args.concurrency))
+    result["matrix_share"] = matrix_share
     result["other_configurations"] = report.variant_ratios(summary, args.servers)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / args.name
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     text = report.markdown(result)
+    text += "\n" + matrix_rate.markdown(matrix_share, rates, max(args.concurrency)) if rates else ""
     chart = draw_chart(stem)
     if chart:
         text += f"\n![req/s and p99 per server and request]({chart.name})\n"
