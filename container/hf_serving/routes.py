@@ -11,6 +11,7 @@ rows give their metrics labels and the list /docs and the README check against.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -67,14 +68,19 @@ class Route:
 
     def pattern(self) -> re.Pattern[str]:
         """The path as a regular expression over the decoded path nginx routed by; names as groups."""
-        parts = re.split(r"\{(\w+)\}", self.path)
-        regex = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+?)"
-                        for index, part in enumerate(parts))
-        return re.compile(f"^{regex}$")
+        return _pattern(self.path)
 
     def path_params(self, path: str) -> dict[str, str] | None:
         found = self.pattern().match(path)
         return None if found is None else found.groupdict()
+
+
+@functools.cache
+def _pattern(template: str) -> re.Pattern[str]:
+    """Built once per template: a worker matches a protocol request's path against it on the request path."""
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+?)" for index, part in enumerate(parts))
+    return re.compile(f"^{regex}$")
 
 
 _S, _O, _T, _K = Protocol.SAGEMAKER, Protocol.OPENAI, Protocol.TEI, Protocol.KSERVE

@@ -168,7 +168,10 @@ def test_every_answer_to_a_listed_origin_carries_the_cors_headers_nginxs_own_err
     refused = requests.post(f"{stack.url}/v1/embeddings", json={"input": "hi"}, headers=origin, timeout=10)
     assert refused.status_code == 401 and refused.json()["error"]["type"] == "authentication_error"
     assert_cors_for(refused, pages.listed)
-    assert preflight(stack, pages.listed, "/v1/embeddings").status_code == 204
+    answered = preflight(stack, pages.listed, "/v1/embeddings")
+    assert answered.status_code == 204 and answered.content == b""
+    assert answered.headers["Access-Control-Allow-Origin"] == pages.listed
+    assert "Authorization" in answered.headers["Access-Control-Allow-Headers"]
 
 
 def test_an_options_request_that_is_no_preflight_gets_its_routes_answer(stack, pages):

@@ -276,17 +276,19 @@ def locations(facts: EdgeFacts) -> str:
 
 
 def metrics_routes() -> str:
-    """The routes' labels and kinds for lua/metrics.lua: a Lua table of {pattern, label, kind}, the exact paths
-    first. /predict counts as /invocations, the /docs files as /docs, /openapi.json and .yaml as /openapi."""
-    rows = [("^/predict$", "/invocations", "inference"), ("^/docs/", "/docs", "docs"),
-            ("^/openapi%.json$", "/openapi", "docs"), ("^/openapi%.yaml$", "/openapi", "docs")]
+    """The routes' labels and kinds for lua/metrics.lua: a Lua table of {pattern, label, kind, exact path}; an exact
+    path ("" for a template) is found by one table lookup per request, a template by its pattern, the longest first.
+    /predict counts as /invocations, the /docs files as /docs, /openapi.json and .yaml as /openapi."""
+    rows = [("^/predict$", "/invocations", "inference", "/predict"), ("^/docs/", "/docs", "docs", ""),
+            ("^/openapi%.json$", "/openapi", "docs", "/openapi.json"),
+            ("^/openapi%.yaml$", "/openapi", "docs", "/openapi.yaml")]
     for route in _ordered(ROUTES):
         if route.name == "openapi":
             continue
-        pattern = "^" + "".join(_lua_escape(part) if index % 2 == 0 else "[^/]+"
-                                for index, part in enumerate(re.split(r"\{(\w+)\}", route.path))) + "$"
-        rows.append((pattern, route.label, route.kind.value))
-    return "{" + ", ".join(f'{{"{p}", "{label}", "{kind}"}}' for p, label, kind in rows) + "}"
+        parts = re.split(r"\{(\w+)\}", route.path)
+        pattern = "^" + "".join(_lua_escape(part) if index % 2 == 0 else "[^/]+" for index, part in enumerate(parts))
+        rows.append((pattern + "$", route.label, route.kind.value, "" if len(parts) > 1 else route.path))
+    return "{" + ", ".join(f'{{"{p}", "{label}", "{kind}", "{exact}"}}' for p, label, kind, exact in rows) + "}"
 
 
 def _lua_escape(text: str) -> str:

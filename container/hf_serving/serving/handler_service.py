@@ -65,6 +65,8 @@ class HandlerService:
         self.cache: ResponseCache | None = None
         self.pending_context: Any = None  # the explanation worker's server context, until its model is loaded
         self.busy: BusyMark | _NoMark | None = None  # this worker's deadline, for the launcher; opened at first use
+        self.served: protocol_calls.Served | None = None  # the model as the protocol adapters see it (_served)
+        self._native_answers = False
 
     def initialize(self, server_context: Any, restarted: bool = False) -> None:
         started = time.monotonic()
@@ -132,15 +134,14 @@ class HandlerService:
         calls: list[ProtocolCall | None] = [None] * len(pending)
         outcomes: list[Outcome | None] = [None] * len(pending)
         work, runnable = list(pending), []
-        served = None
-        native_answers = not {"output_fn", "transform_fn"} & self.hooks.overridden
+        served: protocol_calls.Served | None = None
         for index, p in enumerate(pending):
             route = protocol_calls.route_of(p)
             if route is None:
                 runnable.append(index)
                 continue
-            served = served or self._served()
-            calls[index], begun = protocol_calls.begin(p, route, served, native_answers)
+            served = self._served()
+            calls[index], begun = protocol_calls.begin(p, route, served, self._native_answers)
             if isinstance(begun, Pending):
                 work[index] = begun
                 runnable.append(index)
@@ -156,13 +157,22 @@ class HandlerService:
             call = calls[index]
             outcomes[index] = outcome if call is None or served is None else protocol_calls.finish(
                 call, outcome, served, timings[index].tokens)
-        return [outcome for outcome in outcomes if outcome is not None], calls
+        answered = [outcome for outcome in outcomes if outcome is not None]
+        assert len(answered) == len(pending), "a request of the batch was left without an outcome"
+        return answered, calls
 
     def _served(self) -> protocol_calls.Served:
-        """The model as the protocol adapters see it: its name as clients call it, its task, where it came from."""
-        settings = self.settings
-        name = self.model_label if self.model_label != SINGLE_MODEL_LABEL else settings.served_model_name
-        return protocol_calls.served_of(self.hooks.model, name, settings)
+        """The model as the protocol adapters see it (its name as clients call it, its task, where it came from,
+        how this endpoint serves it): made once per loaded model, not per batch."""
+        model = self.hooks.model
+        if self.served is None or self.served.model is not model:
+            settings = self.settings
+            name = self.model_label if self.model_label != SINGLE_MODEL_LABEL else settings.served_model_name
+            self.served = protocol_calls.served_of(model, name, settings)
+            # The container's output_fn hands a protocol's adapter the answer as it is (media.NATIVE); a user's
+            # output_fn (or transform_fn) is asked for JSON, as on /invocations.
+            self._native_answers = not {"output_fn", "transform_fn"} & self.hooks.overridden
+        return self.served
 
     def _load_deferred(self) -> Exception | None:
         """The explanation worker's model, at its first request; a failure is that batch's 500s (the cause in the

@@ -12,16 +12,24 @@ local BUCKET_LABELS = {"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1
                        "5.0", "10.0", "30.0", "60.0"}
 local SEP = "\31" -- between the label values of a key: a byte no route, status or model name holds
 local ready_file, single_model, enabled, models_dir
--- The route table's rows (hf_serving/routes.py, rendered by launcher/route_locations.py): {Lua pattern, label, kind},
--- tried in order; and each label's kind (inference, metadata, health, ...), which dashboards and alerts select on.
+-- The route table's templates (hf_serving/routes.py, rendered by launcher/route_locations.py as {Lua pattern, label,
+-- kind, exact path}), tried in order; and each label's kind (inference, metadata, health, ...), which dashboards and
+-- alerts select on.
 local routes, kinds = {}, {other = "other"}
+-- The exact paths' labels (/ping, /invocations, /v1/embeddings...): one lookup, before any pattern is tried.
+local exact = {}
 
 function M.start(config)
     ready_file, single_model, enabled = config.ready_file, config.single_model, config.enabled
     models_dir = config.models_dir
-    routes = config.routes or {}
-    for _, row in ipairs(routes) do
+    routes = {}
+    for _, row in ipairs(config.routes or {}) do
         kinds[row[2]] = row[3]
+        if row[4] ~= "" then
+            exact[row[4]] = row[2]
+        else
+            routes[#routes + 1] = row
+        end
     end
 end
 
@@ -63,6 +71,10 @@ end
 
 -- The route, one of the table's labels: a raw path would make a new series of every unknown URL a client sends.
 local function route_of(path)
+    local label = exact[path]
+    if label then
+        return label
+    end
     for _, row in ipairs(routes) do
         if path:match(row[1]) then
             return row[2]
