@@ -109,6 +109,18 @@ class Settings:
     response_cache_max_mb: int = 256
     response_cache_timeout_ms: int = 50
     response_cache_user_hooks: bool = False  # cache answers of a user predict_fn/transform_fn too (opt in)
+    # Prediction monitoring (hf_serving/monitoring): data capture of what the model saw and answered, the predicted
+    # classes, confidences and input lengths in /metrics, and drift against a baseline profile.
+    data_capture_percent: float = 0.0  # 0: off
+    data_capture_destination: str | None = None  # a directory, an s3:// prefix or an http(s):// CloudEvents sink
+    data_capture_endpoint: str = "model"  # <endpoint>/<variant>/ in the capture layout; default SERVE_MODEL_NAME
+    data_capture_variant: str = "AllTraffic"
+    data_capture_max_record_kb: int = 256  # a body over this is cut; the record keeps its metadata and says so
+    data_capture_buffer_records: int = 10_000  # per worker; past it a record is dropped and counted
+    data_capture_flush_s: float = 30.0  # the longest a captured record waits in memory
+    monitor_max_labels: int = 20  # predicted-class label values per model in /metrics; the rest are "other"
+    drift_baseline: Path | None = None  # a baseline profile (drift-baseline's OUT.json): drift gauges on
+    drift_window: int = 1000  # items in the sliding window each drift gauge compares with the baseline
     # Plumbing.
     log_level: str = "INFO"
     jvm_args: str | None = None
@@ -179,6 +191,7 @@ class Settings:
             docs=env.on_off("SERVE_DOCS", True),
             cors_origins=_cors_origins(env.text("SERVE_CORS_ORIGINS")),
             **_response_cache(env),
+            **_monitoring(env),
             log_level=env.log_level("SAGEMAKER_CONTAINER_LOG_LEVEL"),
             jvm_args=env.text("SAGEMAKER_MODEL_SERVER_VMARGS"),
             runtime_dir=Path(p) if (p := env.text("SERVE_RUNTIME_DIR")) else None,
@@ -358,6 +371,29 @@ def _response_cache(env: _Env) -> dict[str, Any]:
         "response_cache_max_mb": env.integer("RESPONSE_CACHE_MAX_MB", 256, low=1) or 256,
         "response_cache_timeout_ms": env.integer("RESPONSE_CACHE_TIMEOUT_MS", 50, low=1, high=10_000) or 50,
         "response_cache_user_hooks": env.flag("RESPONSE_CACHE_USER_HOOKS", False),
+    }
+
+
+def _monitoring(env: _Env) -> dict[str, Any]:
+    percent = env.number("DATA_CAPTURE_PERCENT", 0.0, low=0.0, high=100.0)
+    destination = env.text("DATA_CAPTURE_DESTINATION")
+    if percent > 0 and destination is None:
+        raise ConfigurationError("DATA_CAPTURE_PERCENT > 0 needs DATA_CAPTURE_DESTINATION: a directory, an s3:// "
+                                 "prefix or an http(s):// URL")
+    baseline = env.text("DRIFT_BASELINE")
+    return {
+        "data_capture_percent": percent,
+        "data_capture_destination": destination,
+        "data_capture_endpoint": env.model_name("DATA_CAPTURE_ENDPOINT_NAME") if env.text(
+            "DATA_CAPTURE_ENDPOINT_NAME") else env.model_name("SERVE_MODEL_NAME"),
+        "data_capture_variant": env.model_name("DATA_CAPTURE_VARIANT_NAME") if env.text(
+            "DATA_CAPTURE_VARIANT_NAME") else "AllTraffic",
+        "data_capture_max_record_kb": env.integer("DATA_CAPTURE_MAX_RECORD_KB", 256, low=1, high=102_400) or 256,
+        "data_capture_buffer_records": env.integer("DATA_CAPTURE_BUFFER_RECORDS", 10_000, low=1) or 10_000,
+        "data_capture_flush_s": env.number("DATA_CAPTURE_FLUSH_S", 30.0, low=0.1, high=60.0),
+        "monitor_max_labels": env.integer("MONITOR_MAX_LABELS", 20, low=1, high=1000) or 20,
+        "drift_baseline": Path(baseline) if baseline else None,
+        "drift_window": env.integer("DRIFT_WINDOW", 1000, low=100, high=1_000_000) or 1000,
     }
 
 

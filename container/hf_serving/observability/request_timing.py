@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hf_serving.monitoring.outcomes import ItemOutcome
+
 REQUEST_START = "X-Request-Start"  # "t=<seconds since the epoch>", set by nginx (docker/nginx.conf)
 SERVER_TIMING = "Server-Timing"
 _MAX_QUEUE_S = 3600.0  # a start further back, or in the future, is a clock that cannot be trusted: no queue stage
@@ -23,6 +25,7 @@ class RequestTiming:
     encode_s: float = 0.0
     tokens: int | None = None
     cached: list[bool] = field(default_factory=list)  # its items' response-cache lookups: found or not
+    outcomes: list[ItemOutcome] = field(default_factory=list)  # what its items predicted, for monitoring
 
     def stages(self) -> dict[str, float]:
         stages = {"tokenise": self.tokenise_s, "inference": max(self.inference_s, 0.0), "encode": self.encode_s}

@@ -29,6 +29,7 @@ from hf_serving.deadline import INVOCATION_START, DeadlineExceeded, deadline_aft
 from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import ERROR_CONTENT_TYPE, ResponseTooLarge, error_body, status_and_message
 from hf_serving.loading import model_store
+from hf_serving.monitoring.monitor import PredictionMonitor
 from hf_serving.observability import logs, stage_clock
 from hf_serving.observability.request_timing import REQUEST_START, SERVER_TIMING, RequestTiming, queue_seconds
 from hf_serving.observability.worker_metrics import SINGLE_MODEL_LABEL, WorkerMetrics
@@ -67,6 +68,7 @@ class HandlerService:
         self.busy: BusyMark | _NoMark | None = None  # this worker's deadline, for the launcher; opened at first use
         self.served: protocol_calls.Served | None = None  # the model as the protocol adapters see it (_served)
         self._native_answers = False
+        self.monitor = PredictionMonitor()  # no observer until the model is loaded
 
     def initialize(self, server_context: Any, restarted: bool = False) -> None:
         started = time.monotonic()
@@ -83,6 +85,7 @@ class HandlerService:
         self.cache = response_cache.for_model(self.settings, model, self.hooks.overridden_hooks(), self.metrics)
         took = time.monotonic() - started
         log.info("model ready in %.1f s (model_fn and warm-up)", took)
+        self.monitor = PredictionMonitor()
         self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
                             getattr(engine, "device", "unknown"), restarted)
 
@@ -216,6 +219,8 @@ class HandlerService:
         if self.cache is not None:
             server_context.set_response_header(p.index, response_cache.X_CACHE, response_cache.x_cache(timing.cached))
         self._metrics().request(stages, timing.tokens)
+        if status == 200:
+            self.monitor.observe(timing.outcomes)
         took_ms = (time.monotonic() - started) * 1000
         log.info("%srequest %s status %d in %.1f ms", self.log_prefix, p.context.request_id, status, took_ms,
                  extra={"request_id": p.context.request_id, "model": self.model_label, "status": status,
