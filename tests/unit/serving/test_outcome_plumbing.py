@@ -127,8 +127,12 @@ def test_a_users_model_or_prediction_hook_reports_nothing_and_fails_nothing(sett
     assert recorder.requests == []  # monitor.observe skips a request without outcomes
 
 
-def test_an_observer_that_fails_changes_no_answer_and_is_counted(settings):
+def test_an_observer_that_fails_changes_no_answer_and_is_counted(settings, monkeypatch):
     from prometheus_client import REGISTRY
+
+    from hf_serving.monitoring import failures
+
+    monkeypatch.setattr(failures, "_worker", failures._Worker())
 
     def failures() -> float:
         return REGISTRY.get_sample_value("hf_serving_monitoring_errors_total",

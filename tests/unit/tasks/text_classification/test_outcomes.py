@@ -87,6 +87,9 @@ def test_a_response_cache_hit_read_no_tokens_but_its_prediction_counts(model):
 
 
 def test_a_failing_outcome_never_changes_the_answer_and_is_counted(model, monkeypatch):
+    from hf_serving.monitoring import failures
+
+    monkeypatch.setattr(failures, "_worker", failures._Worker())  # a worker serving "model", /metrics on
     expected = model.predict({"inputs": TEXTS[0]})
     before = monitoring_errors("outcome")
 
