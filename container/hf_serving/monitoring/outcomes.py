@@ -1,9 +1,9 @@
 """What one answered item predicted, as the prediction metrics and the drift monitor read it.
 
-A task turns each item's result into an ItemOutcome (tasks/base.py BatchedModel.outcome): the class it predicted with
-that prediction's confidence (a classifier's top label, zero-shot's top label, each entity group token classification
-found, a QA answer's score without a class), and the tokens the model read for it. Labels are the model's own words;
-the metrics bound how many distinct ones they keep.
+A task turns each item's result into an ItemOutcome (tasks/base.py BatchedModel.predictions): the class it predicted
+with that prediction's confidence (a classifier's top label, zero-shot's top label, each entity group token
+classification found, a QA answer's score without a class), and the tokens the model read for it. Labels are the
+model's own words; the metrics bound how many distinct ones they keep.
 """
 
 from __future__ import annotations
