@@ -30,7 +30,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import matrix_rate, payloads, report
+from bench import matrix_rate, payloads, report, time_split
 from bench.loadgen import CellResult, percentile, run_closed_loop
 from bench.servers import (
     MODEL_DIRS,
@@ -202,9 +202,12 @@ class Benchmark:
         run_closed_loop("127.0.0.1", server.port, "/invocations", kind.body, max(self.args.concurrency),
                         self.args.warmup, validate)
         for concurrency in self.args.concurrency:
+            before = time_split.scrape(server.port)
             result = run_closed_loop("127.0.0.1", server.port, "/invocations", kind.body, concurrency,
                                      self.args.seconds, validate)
             cell = cell_record(key, kind.name, pass_no, result)
+            cell["time_split"] = time_split.split(before, time_split.scrape(server.port), result.seconds,
+                                                  sum(result.latencies_ms))
             self.cells.append(cell)
             self.latencies[(key, kind.name, concurrency)].extend(result.latencies_ms)
             errors = f", {cell['errors']} ERRORS {cell['error_samples'][:1]}" if cell["errors"] else ""
@@ -339,6 +342,8 @@ def write_results(args, meta: dict, kinds: dict[str, payloads.RequestKind], benc
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     text = report.markdown(result)
     text += "\n" + matrix_rate.markdown(matrix_share, rates, max(args.concurrency)) if rates else ""
+    split_table = time_split.markdown(bench.cells, {key: server_spec(key).label for key in args.servers})
+    text += "\n" + split_table if split_table else ""
     chart = draw_chart(stem)
     if chart:
         text += f"\n![req/s and p99 per server and request]({chart.name})\n"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from hf_serving import hardware
-from hf_serving.engines.base import Engine
+from hf_serving.engines.base import DEFAULT_MAX_BATCH_TOKENS, Engine
 from hf_serving.engines.openvino import engine as openvino_engine
 from hf_serving.engines.openvino import runtime as openvino_runtime
 from hf_serving.errors import ConfigurationError
@@ -70,14 +70,15 @@ def describe_plan(engine_setting: str, dtype_setting: str, gpus: int) -> str:
 
 def load_engine(auto_model: Any, weights_dir: Path, input_names: Sequence[str], output_names: Sequence[str],
                 dtype: str, device: str, engine_setting: str, threads: int, workers: int,
-                trust_remote_code: bool) -> Engine:
+                trust_remote_code: bool, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> Engine:
     """The model in weights_dir, loaded by the transformers class auto_model, on the engine the policy picks."""
     engine = choose_engine(engine_setting, dtype, device, openvino_runtime.available())
     if engine == "openvino":
         try:
             module = _torch_module(auto_model, weights_dir, "float32", trust_remote_code)  # OpenVINO makes bf16
             return openvino_engine.OpenVINOEngine(module, forward_inputs(module, input_names), output_names, dtype,
-                                                  threads=threads, pin_threads=workers == 1)
+                                                  threads=threads, pin_threads=workers == 1,
+                                                  max_batch_tokens=max_batch_tokens)
         except Exception as exc:
             if engine_setting == "openvino":
                 raise
@@ -87,7 +88,8 @@ def load_engine(auto_model: Any, weights_dir: Path, input_names: Sequence[str], 
 
     module = _torch_module(auto_model, weights_dir, dtype, trust_remote_code)
     module = _on_device(module, dtype, device)
-    return TorchEngine(module, forward_inputs(module, input_names), output_names, dtype, device)
+    return TorchEngine(module, forward_inputs(module, input_names), output_names, dtype, device,
+                       max_batch_tokens=max_batch_tokens)
 
 
 def float32_torch_module(auto_model: Any, weights_dir: Path, device: str, trust_remote_code: bool) -> Any:

@@ -13,18 +13,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from hf_serving.engines.base import DEFAULT_MAX_BATCH_SIZE
+from hf_serving.engines.base import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS
 
 
 class TorchEngine:
     def __init__(self, module: Any, input_names: Sequence[str], output_names: Sequence[str], dtype: str,
-                 device: str, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> None:
+                 device: str, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> None:
         self.module = module
         self.input_names = tuple(input_names)
         self.output_names = tuple(output_names)
         self.dtype = dtype
         self.device = device
         self.max_batch_size = max_batch_size
+        self.max_batch_tokens = max_batch_tokens
         quantised = " (int8: torch dynamic quantisation)" if dtype == "int8" else ""
         self.description = f"torch {torch.__version__}{quantised}"
         # As transformers' pipelines did: models that can cache keys and values must not here.

@@ -41,7 +41,8 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
     config = transformers.AutoConfig.from_pretrained(weights_dir, trust_remote_code=settings.trust_remote_code)
     auto_model = getattr(transformers, spec.auto_model)
     engine = select.load_engine(auto_model, weights_dir, tokenizer.model_input_names, spec.output_names, dtype,
-                                device, settings.engine, torch.get_num_threads(), workers, settings.trust_remote_code)
+                                device, settings.engine, torch.get_num_threads(), workers, settings.trust_remote_code,
+                                settings.max_batch_tokens)
     attributor = attributor_source(settings, engine, auto_model, weights_dir, tokenizer.model_input_names, device)
     served = spec.served_model(spec, LoadedParts(engine, tokenizer, config, model_dir, attributor,
                                                  settings.max_response_bytes))

@@ -158,7 +158,6 @@ class Info(TEIExchange):
         model = served.model
         engine = getattr(model, "engine", None)
         max_input_length = _max_input_length(served)
-        rows_per_pass = getattr(engine, "max_batch_size", None)
         return Direct({
             "model_id": served.model_id,
             "model_sha": None,
@@ -169,8 +168,8 @@ class Info(TEIExchange):
             # this container queues them SERVE_QUEUE_TIMEOUT_S, then answers 503.
             "max_concurrent_requests": served.concurrent_requests,
             "max_input_length": max_input_length,
-            # The most tokens one model pass holds: its rows times the longest text.
-            "max_batch_tokens": rows_per_pass * max_input_length if rows_per_pass and max_input_length else None,
+            # The most padded tokens one model pass holds (MAX_BATCH_TOKENS): its rows times its longest text.
+            "max_batch_tokens": getattr(engine, "max_batch_tokens", None),
             "max_batch_requests": served.batch_size,  # requests a worker answers together (MODEL_SERVER_BATCH_SIZE)
             "max_client_batch_size": MAX_CLIENT_BATCH_SIZE,
             "auto_truncate": True,  # truncate defaults to true on every route

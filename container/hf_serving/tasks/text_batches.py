@@ -49,17 +49,20 @@ def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],
                max_tokens: int | None = None) -> list[Row]:
     """read(outputs, feed) gives one result per row of a chunk; returns them for every row, in the rows' order.
     feed holds the chunk's padded inputs (attention_mask among them: a task that pools needs it). max_tokens caps a
-    chunk's padded size (rows x longest) where a task's outputs grow with it (fill-mask's [rows, tokens, vocabulary]
-    logits); a row longer than that still goes, alone."""
+    chunk's padded size (rows x longest) below the engine's own cap (MAX_BATCH_TOKENS) where a task's outputs grow
+    with it (fill-mask's [rows, tokens, vocabulary] logits); a row longer than the cap still goes, alone."""
     order = sorted(range(len(rows)), key=lambda index: len(rows[index]["input_ids"]))
+    engine_tokens = getattr(engine, "max_batch_tokens", None)  # a test's stand-in engine may not say
+    max_tokens = min((cap for cap in (max_tokens, engine_tokens) if cap is not None), default=None)
     names = list(rows[0])  # everything the tokenizer made: the engine takes its inputs from it, a pooling task the mask
     values = pad_values(tokenizer)
     found: dict[int, Row] = {}
     for chunk in _chunks(order, [len(row["input_ids"]) for row in rows], engine.max_batch_size, max_tokens):
         deadline.check()
         feed = pad_rows([rows[index] for index in chunk], names, values)
-        stage_clock.model_pass(len(chunk))
-        for index, result in zip(chunk, read(engine.run(feed), feed), strict=True):
+        with stage_clock.model_pass(len(chunk)):
+            outputs = engine.run(feed)
+        for index, result in zip(chunk, read(outputs, feed), strict=True):
             found[index] = result
     return [found[index] for index in range(len(rows))]
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from hf_serving import hardware
-from hf_serving.engines.base import DEFAULT_MAX_BATCH_SIZE
+from hf_serving.engines.base import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TOKENS
 from hf_serving.engines.openvino import int8 as openvino_int8
 from hf_serving.engines.openvino import runtime as openvino_runtime
 
@@ -32,7 +32,8 @@ class OpenVINOEngine:
     """A transformers model converted from its torch module and compiled by OpenVINO for the CPU."""
 
     def __init__(self, torch_model: Any, input_names: Sequence[str], output_names: Sequence[str], dtype: str,
-                 threads: int, pin_threads: bool, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> None:
+                 threads: int, pin_threads: bool, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> None:
         import torch
 
         ov = openvino_runtime.load()
@@ -44,6 +45,7 @@ class OpenVINOEngine:
         self.input_names = tuple(input_names)
         self.output_names = tuple(output_names)
         self.max_batch_size = max_batch_size
+        self.max_batch_tokens = max_batch_tokens
         quantised = " (int8 weights; activations quantised at run time)" if dtype == "int8" else ""
         self.description = describe() + quantised
         return_dict = torch_model.config.return_dict
