@@ -151,3 +151,20 @@ def test_an_observer_that_fails_changes_no_answer_and_is_counted(settings, monke
     assert (bodies, context.statuses[0][0]) == (expected, 200)
     assert failures() == before + 1
     assert len(recorder.requests) == 2  # the next observer still saw it
+
+
+def test_a_protocol_routes_request_reports_its_items_and_a_direct_answer_nothing(monkeypatch, tmp_path):
+    """TEI's /embed through the worker (its adapter over the served model): each text's tokens, no prediction;
+    /tokenize is answered by the adapter alone, with no model pass: nothing to report."""
+    current = Settings(model_dir=demo_dir("demo-embeddings"), dtype="float32", code_dir_override=tmp_path / "code")
+    monkeypatch.setattr(settings_module, "_current", current)
+    service, recorder = service_for(current), Recorder()
+    service.monitor = PredictionMonitor([recorder])
+    bodies, context = run_batch(service, [
+        json_request({"inputs": TEXTS[:2]}, **{"X-Serving-Route": "tei.embed", "X-Serving-Path": "/embed"}),
+        json_request({"inputs": TEXTS[0]}, **{"X-Serving-Route": "tei.tokenize", "X-Serving-Path": "/tokenize"}),
+    ])
+    assert [context.statuses[i][0] for i in range(2)] == [200, 200]
+    assert len(json.loads(bodies[0])) == 2
+    tokenizer = service.hooks.model.tokenizer
+    assert recorder.requests == [[ItemOutcome((), len(tokenizer(text)["input_ids"])) for text in TEXTS[:2]]]
