@@ -69,6 +69,11 @@ DEADLINE_S = 120.0
 INTERVALS = ("15s", "1m")
 DASHBOARD_EXPRS = dashboard_exprs(load_dashboard())
 RULES = promql.rule_exprs()
+# The drift gauges exist only with DRIFT_BASELINE and a model that reports its outcomes (this stack's user predict_fn
+# does not): tests/integration/test_drift_stack.py asks those rules' operands, and sees them fire, in a real
+# Prometheus of its own.
+DRIFT_RULES = {"HfServingDriftSignificant", "HfServingDriftModerate"}
+COMPARED_HERE = [(alert, expr) for alert, expr in RULES if alert not in DRIFT_RULES]
 
 
 class Prometheus:
@@ -314,7 +319,7 @@ def test_every_dashboard_expression_returns_data(observed, title, expr, interval
     assert any(math.isfinite(value) for value in values), f"{title}: only {values} for {query}"
 
 
-@pytest.mark.parametrize(("alert", "expr"), RULES, ids=[alert for alert, _ in RULES])
+@pytest.mark.parametrize(("alert", "expr"), COMPARED_HERE, ids=[alert for alert, _ in COMPARED_HERE])
 def test_every_alert_condition_evaluates_and_what_it_compares_has_data(observed, alert, expr):
     _, prometheus, _ = observed
     prometheus.query(expr)  # valid, whatever it finds
