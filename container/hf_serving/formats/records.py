@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from hf_serving.errors import BadRequest, ServingError, status_and_message
 from hf_serving.formats import media
+from hf_serving.monitoring.outcomes import ItemOutcome
 
 # Python's csv module refuses a field over 131,072 characters by default, a limit of its own that would make a
 # 150 KB QA context a 400 in CSV and a 200 in JSON Lines. The body is bounded already (SAGEMAKER_MAX_PAYLOAD_IN_MB,
@@ -43,6 +44,8 @@ class RecordResults:
     tokens: list[int | None] | None = None
     # Each record's items: found in the response cache or not (None: no cache)
     cached: list[list[bool]] | None = None
+    # What each record's items predicted, for monitoring (an error record: none; None: not told, a user's model)
+    outcomes: list[list[ItemOutcome]] | None = None
 
 
 def decode_jsonlines(text: str) -> RecordBatch:

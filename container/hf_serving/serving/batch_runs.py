@@ -14,6 +14,7 @@ from typing import Any
 
 from hf_serving.formats.media import JSON
 from hf_serving.formats.records import RecordBatch, RecordResults
+from hf_serving.monitoring.outcomes import ItemOutcome
 from hf_serving.observability.request_timing import RequestTiming
 from hf_serving.observability.stage_clock import StageClock
 from hf_serving.serving.hook_runner import HookRunner
@@ -69,6 +70,13 @@ def take_usage(model: Any) -> Counted | None:
     return take() if callable(take) else None
 
 
+def record_outcomes(prediction: object) -> list[ItemOutcome]:
+    """What the items of a JSON Lines or CSV request predicted, every record's in order (a bad record's: none)."""
+    if not isinstance(prediction, RecordResults):
+        return []
+    return [item for items in prediction.outcomes or [] for item in items]
+
+
 def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: StageClock) -> Outcome:
     """One request through transform_fn, or input_fn -> predict_fn -> output_fn, each stage timed."""
     tokenised, begun = clock.tokenise_s, time.perf_counter()
@@ -92,12 +100,16 @@ def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: Stage
             known = [count for count in prediction.tokens or [] if count is not None]
             timing.tokens = sum(known) if known else None
             timing.cached = [hit for hits in prediction.cached or [] for hit in hits]
+        timing.outcomes = record_outcomes(prediction)
     usage = take_usage(hooks.model)
     if usage is not None:
-        timing.tokens, timing.cached = usage.tokens, usage.cached
+        timing.tokens, timing.cached, timing.outcomes = usage.tokens, usage.cached, usage.outcomes
     if isinstance(outcome, BaseException):
         timing.tokens = None
+    if isinstance(outcome, BaseException) or not hooks.tells_outcomes():
+        timing.outcomes = []
     return outcome
+
 
 def run_together(hooks: HookRunner, pending: list[Pending], timings: list[RequestTiming],
              clock: StageClock) -> list[Outcome]:
@@ -111,8 +123,11 @@ def run_together(hooks: HookRunner, pending: list[Pending], timings: list[Reques
         answered = hooks.model.predict_records(RecordBatch(JSON, [decoded[i] for i in together]))
         tokens = answered.tokens or [None] * len(together)
         cached = answered.cached or [[] for _ in together]
-        for index, result, count, found in zip(together, answered.results, tokens, cached, strict=True):
+        outcomes = answered.outcomes or [[] for _ in together]
+        for index, result, count, found, told in zip(together, answered.results, tokens, cached, outcomes,
+                                                     strict=True):
             predictions[index], timings[index].tokens, timings[index].cached = result, count, found
+            timings[index].outcomes = told
     except Exception:  # unexpected here: answer them one by one, each with its own error
         log.warning("a batch of %d failed together; answering one by one", len(together), exc_info=True)
         together = []
@@ -126,11 +141,18 @@ def run_together(hooks: HookRunner, pending: list[Pending], timings: list[Reques
             take_usage(hooks.model)
             predictions[index] = attempt(hooks.predict, decoded[index], p.context)
             usage = take_usage(hooks.model)
+            timings[index].outcomes = record_outcomes(predictions[index])
             if usage is not None:
                 timings[index].tokens, timings[index].cached = usage.tokens, usage.cached
+                timings[index].outcomes = usage.outcomes
             inside = clock.tokenise_s - tokenised
             timings[index].tokenise_s += inside
             timings[index].inference_s += time.perf_counter() - begun - inside
-    return [prediction if isinstance(prediction, BaseException)
-            else timed(timing, "encode_s", hooks.encode, prediction, p.accept, p.context)
-            for p, prediction, timing in zip(pending, predictions, timings, strict=True)]
+    encoded = [prediction if isinstance(prediction, BaseException)
+               else timed(timing, "encode_s", hooks.encode, prediction, p.accept, p.context)
+               for p, prediction, timing in zip(pending, predictions, timings, strict=True)]
+    ours = hooks.tells_outcomes()
+    for outcome, timing in zip(encoded, timings, strict=True):
+        if isinstance(outcome, BaseException) or not ours:  # the client saw no prediction of the model's as it is
+            timing.outcomes = []
+    return encoded

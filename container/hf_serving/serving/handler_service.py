@@ -29,7 +29,7 @@ from hf_serving.deadline import INVOCATION_START, DeadlineExceeded, deadline_aft
 from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import ERROR_CONTENT_TYPE, ResponseTooLarge, error_body, status_and_message
 from hf_serving.loading import model_store
-from hf_serving.monitoring.drift.observer import drift_observers
+from hf_serving.monitoring import observers
 from hf_serving.monitoring.monitor import PredictionMonitor
 from hf_serving.observability import logs, stage_clock
 from hf_serving.observability.request_timing import REQUEST_START, SERVER_TIMING, RequestTiming, queue_seconds
@@ -86,7 +86,7 @@ class HandlerService:
         self.cache = response_cache.for_model(self.settings, model, self.hooks.overridden_hooks(), self.metrics)
         took = time.monotonic() - started
         log.info("model ready in %.1f s (model_fn and warm-up)", took)
-        self.monitor = PredictionMonitor(drift_observers(self.settings, self.model_label, model))
+        self.monitor = observers.for_worker(self.settings, self.model_label, task, model)
         self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
                             getattr(engine, "device", "unknown"), restarted)
 

@@ -79,6 +79,11 @@ class HookRunner(Transformer):
         return not {"input_fn", "predict_fn", "transform_fn"} & self.overridden and hasattr(
             self._model, "predict_records")
 
+    def tells_outcomes(self) -> bool:
+        """The container's model answers as it is, so what it predicted is what the client got (monitoring): no user
+        model_fn, predict_fn or transform_fn stands between them. A user's input_fn or output_fn only reshapes."""
+        return not {"model_fn", "predict_fn", "transform_fn"} & self.overridden
+
     def uses_transform_fn(self) -> bool:
         return self._transform_fn != self._default_transform_fn
 

@@ -12,7 +12,7 @@ import dataclasses
 import enum
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar, cast
 
@@ -21,6 +21,8 @@ from hf_serving.engines.base import Engine
 from hf_serving.errors import PayloadTooLarge, ResponseTooLarge, ServingError
 from hf_serving.formats.media import CSV
 from hf_serving.formats.records import RecordBatch, RecordResults, csv_row_payload
+from hf_serving.monitoring.failures import failed as monitoring_failed
+from hf_serving.monitoring.outcomes import ItemOutcome, Prediction
 from hf_serving.tasks.explaining import NO_EXPLAINER, AttributorSource
 from hf_serving.tasks.parameters import ParameterSpec
 
@@ -122,11 +124,13 @@ class Answered(Generic[Result]):
 
 @dataclass(frozen=True)
 class Counted:
-    """One request's formatted answer, with what its items cost: the metrics and X-Cache read it."""
+    """One request's formatted answer, with what its items cost and what they predicted: the metrics, X-Cache and
+    the prediction monitor read it."""
 
     result: object
     tokens: int
     cached: list[bool]  # per item, in order; empty without a response cache
+    outcomes: list[ItemOutcome] = field(default_factory=list)  # per item, in order (monitoring/outcomes.py)
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,16 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         return (f"{self.task.value} on {self.engine.description}, device {self.engine.device}, "
                 f"dtype {self.engine.dtype}")
 
+    def predictions(self, result: Result, request: ParsedRequest[Item, Parameters]) -> tuple[Prediction, ...]:
+        """What one item's result predicted, for the prediction metrics and the drift windows: its class and that
+        class's confidence where the score is a probability. None by default: an embedding predicts nothing."""
+        return ()
+
+    def class_names(self) -> tuple[str, ...] | None:
+        """The classes predictions() may name, in the model's own order (its config's id2label): /metrics keeps the
+        first MONITOR_MAX_LABELS of them by name. None where the requests name them (zero-shot's candidates)."""
+        return ()
+
     def numbers_per_item(self, parameters: Parameters) -> int:
         """The fewest JSON numbers one item's result holds (a vector's width), where the task knows it; else 0."""
         return 0
@@ -236,7 +250,19 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
 
     def _counted(self, request: ParsedRequest, answered: list[Answered[Result]]) -> Counted:
         return Counted(self.format(request, [item.result for item in answered]), sum(item.tokens for item in answered),
-                       [item.cached for item in answered] if self.cache is not None else [])
+                       [item.cached for item in answered] if self.cache is not None else [],
+                       self._outcomes(request, answered))
+
+    def _outcomes(self, request: ParsedRequest, answered: list[Answered[Result]]) -> list[ItemOutcome]:
+        """Each item's outcome. A response-cache hit read no tokens (None), but what it predicted counts: the
+        client was answered it. Never fails the answer: a failure is counted and logged, and the request reports no
+        outcome."""
+        try:
+            return [ItemOutcome(self.predictions(item.result, request), None if item.cached else item.tokens)
+                    for item in answered]
+        except Exception:  # noqa: BLE001 - monitoring never changes an answer
+            monitoring_failed("outcome")
+            return []
 
     def _refuse_a_surely_too_large_answer(self, requests: Sequence[object]) -> None:
         """Before any model pass: a 413 when the numbers alone of the answer are over the limit (1,000,000 texts
@@ -306,7 +332,8 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         return RecordResults(batch.format, results,
                              [outcome.tokens if isinstance(outcome, Counted) else None for outcome in outcomes],
                              [outcome.cached if isinstance(outcome, Counted) else [] for outcome in outcomes]
-                             if self.cache is not None else None)
+                             if self.cache is not None else None,
+                             [outcome.outcomes if isinstance(outcome, Counted) else [] for outcome in outcomes])
 
     def _answer_together(self, group: list[tuple[int, ParsedRequest]],
                          parameters: Any) -> list[tuple[int, Counted | ServingError]]:

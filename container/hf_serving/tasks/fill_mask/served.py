@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from hf_serving.errors import BadRequest, ResponseTooLarge
+from hf_serving.monitoring.outcomes import Prediction
 from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
 from hf_serving.tasks.envelope import input_field
 from hf_serving.tasks.fill_mask.filler import MaskFiller
@@ -62,6 +63,13 @@ class FillMaskModel(BatchedModel[str, FillMaskParameters, list]):
         if proposals * _PROPOSAL_BYTES > self.answer_limit_bytes:
             raise ResponseTooLarge.over(f"the answer holds {proposals:,} proposals, at least "
                                         f"{proposals * _PROPOSAL_BYTES:,} bytes", self.answer_limit_bytes)
+
+    def predictions(self, result: list, request: FillMaskRequest) -> tuple[Prediction, ...]:
+        """Each mask's best proposal's score, without its token: a vocabulary of tens of thousands of tokens is no
+        class to count. One mask answers a list of proposals, several a list of such lists."""
+        masks = result if result and isinstance(result[0], list) else [result]
+        return tuple(Prediction(None, max(float(proposal["score"]) for proposal in proposals))
+                     for proposals in masks if proposals)
 
     def format(self, request: FillMaskRequest, results: list[list]) -> object:
         """The pipeline's shapes: a list of texts answers a list, except a list of one, which answers as its text."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import cast
 
+from hf_serving.monitoring.outcomes import Prediction
 from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
 from hf_serving.tasks.question_answering.answerer import Answer, QAInput, QAParameters, QuestionAnswerer
 from hf_serving.tasks.question_answering.requests import QARequest, format_answers
@@ -24,6 +25,10 @@ class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters, list[Answer]]):
         entries = cast(list[dict], stored)  # what encode_result stored
         return [Answer(answer=entry["answer"], score=entry["score"], start=entry["start"], end=entry["end"],
                        explanation=entry.get("explanation")) for entry in entries]
+
+    def predictions(self, result: list[Answer], request: QARequest) -> tuple[Prediction, ...]:
+        """The best answer's score: an answer has no class to count."""
+        return (Prediction(None, max(answer.score for answer in result)),) if result else ()
 
     def format(self, request: QARequest, results: list[list[Answer]]) -> object:
         return format_answers(request, results)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hf_serving.monitoring.outcomes import Prediction
 from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, ParsedRequest, TaskSpec
 from hf_serving.tasks.reranking.layout import CrossEncoderLayout
 from hf_serving.tasks.reranking.requests import Pair, Ranking, RerankRequest, Scoring
@@ -24,6 +25,14 @@ class RerankingModel(BatchedModel[Pair, Scoring, float]):
 
     def answer(self, items: list[Pair], parameters: Scoring) -> list[ItemAnswer[float]]:
         return [ItemAnswer(scored.logit, scored.tokens) for scored in self.scorer(items, parameters)]
+
+    def predictions(self, result: float, request: ParsedRequest[Pair, Scoring]) -> tuple[Prediction, ...]:
+        """A pair's relevance where it is a probability (the sigmoid a cross-encoder applies); a logit or a tanh
+        score is no confidence (raw_scores, other activations): nothing then."""
+        ranking = request.ranking if isinstance(request, RerankRequest) else Ranking()
+        if ranking.raw_scores or self.layout.activation != "sigmoid":
+            return ()
+        return (Prediction(None, float(activate(np.array([result]), "sigmoid")[0])),)
 
     def format(self, request: ParsedRequest[Pair, Scoring], results: list[float]) -> object:
         """Each text's score (the model's activation unless raw_scores), highest first as CrossEncoder.rank sorts
