@@ -168,16 +168,16 @@ def _bodies(part: dict[str, Any]) -> list[object]:
 
 
 def build(source: Path, model_dir: Path, name: str, served: Any = None) -> ModelProfile:
+    found = lines(source)
+    first = next(found, None)  # before the model's load: a wrong SOURCE is said at once
+    if first is None:
+        raise SourceError(f"{source} holds no record")
     if served is None:
         from hf_serving.loading.loader import load_served_model
 
         served = load_served_model(model_dir, Settings(model_dir=model_dir))
     task, labels = model_identity(served)
     builder, reader = ProfileBuilder(task, labels), Reader(served, name)
-    found = lines(source)
-    first = next(found, None)
-    if first is None:
-        raise SourceError(f"{source} holds no record")
     capture = is_capture(first[1])
     builder.add((reader.captures if capture else reader.texts)(_chain(first, found)))
     if not builder.items:
