@@ -29,7 +29,7 @@ from typing import Any
 from hf_serving.formats import media
 from hf_serving.monitoring.drift import profile as profiles
 from hf_serving.monitoring.drift.observer import model_identity
-from hf_serving.monitoring.drift.profile import BaselineError, ModelProfile, ProfileBuilder
+from hf_serving.monitoring.drift.profile import BaselineError, Histogram, ModelProfile, ProfileBuilder
 from hf_serving.monitoring.outcomes import ItemOutcome
 from hf_serving.settings import Settings
 
@@ -214,12 +214,23 @@ def main(argv: list[str]) -> int:
 
 def summary(name: str, profile: ModelProfile, out: Path, others: list[str]) -> str:
     source = profile.source
+    read = "lines of texts" if source["kind"] == "texts" else "data-capture records"
     shares = ", ".join(f"{label} {share:.1%}" for label, share in profile.class_shares().items()) or "none"
     skipped = ", ".join(f"{count} {why}" for why, count in source.get("skipped", {}).items()) or "none"
-    lines_out = [f"model {name} ({profile.task}): {profile.items} items from {source['records']} {source['kind']} "
-                 f"records of {source['path']} (skipped: {skipped})",
-                 f"  classes: {shares}",
-                 f"  confidences: {profile.confidence.total} in {len(profile.confidence.bins)} bins; "
-                 f"token lengths: {profile.tokens.total} in {len(profile.tokens.bins)} bins",
-                 f"wrote {out}" + (f" (kept the profiles of {', '.join(others)})" if others else "")]
-    return "\n".join(lines_out)
+    return "\n".join([
+        f"model {name} ({profile.task}): {profile.items} items from {source['records']} {read} in {source['path']}"
+        f" (skipped: {skipped})",
+        f"  classes: {shares}",
+        f"  confidence: {_filled(profile.confidence)}",
+        f"  tokens: {_filled(profile.tokens)}",
+        f"wrote {out}" + (f" (kept the profiles of {', '.join(others)})" if others else "")])
+
+
+def _filled(histogram: Histogram) -> str:
+    """The bins that hold something, as "low-high: count" ("low+" for the last)."""
+    edges = [f"{edge:g}" for edge in histogram.bins]
+    found = [f"{low}-{high}: {count}" for low, high, count in zip(edges, edges[1:], histogram.counts, strict=False)
+             if count]
+    if histogram.counts and histogram.counts[-1]:
+        found.append(f"{edges[-1]}+: {histogram.counts[-1]}")
+    return ", ".join(found) or "none"

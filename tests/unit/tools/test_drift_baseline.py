@@ -94,7 +94,7 @@ def test_a_texts_file_is_run_through_the_model(sentiment, served, tmp_path, caps
     assert list(profile.tokens.counts) == expected_tokens
     assert profile.source["kind"] == "texts" and profile.source["records"] == len(TEXTS)
     printed = capsys.readouterr().out
-    assert f"model model (text-classification): {len(TEXTS)} items from {len(TEXTS)} texts records" in printed
+    assert f"model model (text-classification): {len(TEXTS)} items from {len(TEXTS)} lines of texts in" in printed
     assert f"wrote {out}" in printed
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,7 +122,15 @@ class ProfileBuilder:
 def write(path: Path, profiles: dict[str, ModelProfile]) -> None:
     document = {"format": FORMAT, "version": VERSION, "created": datetime.now(UTC).isoformat(timespec="seconds"),
                 "epsilon": EPSILON, "models": {name: profile.to_json() for name, profile in sorted(profiles.items())}}
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    path.write_text(_numbers_on_one_line(json.dumps(document, indent=2)) + "\n")
+
+
+_NUMBER_LIST = re.compile(r"\[[-0-9.eE,\s]*\]")
+
+
+def _numbers_on_one_line(text: str) -> str:
+    """json.dumps(indent=2) with each list of numbers (bins, counts) on one line: a file a person can read."""
+    return _NUMBER_LIST.sub(lambda found: " ".join(found.group().split()).replace("[ ", "[").replace(" ]", "]"), text)
 
 
 def read(path: Path) -> dict[str, ModelProfile]:
