@@ -182,6 +182,20 @@ def test_other_lengths_raise_the_tokens_gauge_over_its_threshold_and_the_alert_f
         assert rules[name]["health"] == "ok" and not rules[name].get("lastError"), rules[name]
 
 
+def test_the_drift_rules_operands_and_panels_have_data_in_prometheus(drift):
+    """What tests/integration/test_observability_prometheus.py leaves to this stack: every drift rule's compared
+    query, and every dashboard expression over a drift metric, answer series here."""
+    _, prometheus, _, _ = drift
+    rules = dict(promql.rule_exprs())
+    for alert in DRIFT_RULES:
+        for operand in promql.condition_operands(rules[alert]):
+            assert prometheus.query(operand), f"{alert}: {operand} matches nothing"
+    for title, expr in promql.dashboard_exprs(promql.load_dashboard()):
+        if "hf_serving_drift_" in expr:
+            query = promql.substitute(expr, interval="1m")
+            assert prometheus.query(query), f"{title}: no series for {query}"
+
+
 def test_a_baseline_that_cannot_be_used_stops_the_start_saying_why(tmp_path, sentiment):
     missing = tmp_path / "no-such-baseline.json"
     stack = Stack(sentiment, tmp_path / "serve.log", DRIFT_BASELINE=str(missing))
