@@ -8,7 +8,8 @@ Three phases of WINDOW items each, every one filling the window anew:
 * only POSITIVE opinions: the class gauge over the significant mark and its alert firing, the tokens gauge low;
 * both classes again, each padded with neutral sentences to several times the tokens: the tokens gauge over the
   mark and its alert firing.
-And a baseline that cannot be used stops the start, saying so in the log.
+And a baseline that cannot be used stops the start, saying so in the log; on a multi-model endpoint each model is
+watched against its own profile, and a model the file has no profile of is refused its load.
 
 Skipped where /usr/bin/prometheus is missing, except in CI (tests/support/promql.py prometheus_tool).
 """
@@ -16,8 +17,10 @@ Skipped where /usr/bin/prometheus is missing, except in CI (tests/support/promql
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -207,3 +210,40 @@ def test_a_baseline_that_cannot_be_used_stops_the_start_saying_why(tmp_path, sen
     log = stack.log()
     assert f"DRIFT_BASELINE={missing} cannot be used for model 'model': cannot read" in log, log[-3000:]
     assert "the model failed to load" in log
+
+
+def test_a_multi_model_endpoint_watches_each_model_against_its_own_profile(tmp_path, sentiment):
+    texts = tmp_path / "texts.jsonl"
+    texts.write_text("".join(json.dumps(text) + "\n" for text in opinions(200, positive=0.5, seed=6)))
+    baseline = tmp_path / "baseline.json"
+    made = subprocess.run([sys.executable, "-m", "hf_serving", "drift-baseline", str(texts), str(baseline),
+                           "--model", str(sentiment), "--name", "reviews"], capture_output=True, text=True,
+                          timeout=300)
+    assert made.returncode == 0, made.stdout + made.stderr
+    runtime = tempfile.mkdtemp(prefix="drift-mme-")  # under /tmp: nginx's workers (another user) must reach it
+    stack = Stack(None, tmp_path / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_RUNTIME_DIR=runtime,
+                  DRIFT_BASELINE=str(baseline), DRIFT_WINDOW="100")
+    try:
+        stack.start().wait_ready()
+        loaded = requests.post(f"{stack.url}/models", json={"model_name": "reviews", "url": str(sentiment)},
+                               timeout=400)
+        assert loaded.status_code == 200, loaded.text
+        for start in range(0, 100, PER_REQUEST):
+            answer = requests.post(f"{stack.url}/models/reviews/invoke", timeout=60,
+                                   json={"inputs": opinions(100, positive=1.0, seed=7)[start:start + PER_REQUEST]})
+            assert answer.status_code == 200, answer.text
+        text = requests.get(f"{stack.url}/metrics", timeout=10).text
+        psi = {sample.labels["signal"]: sample.value for family in text_string_to_metric_families(text)
+               for sample in family.samples if sample.name == "hf_serving_drift_psi"
+               and sample.labels.get("model") == "reviews"}
+        assert psi["class"] > SIGNIFICANT and psi["tokens"] < LOW, psi
+        refused = requests.post(f"{stack.url}/models", json={"model_name": "unprofiled", "url": str(sentiment)},
+                                timeout=400)
+        assert refused.status_code == 500 and refused.json()["error"]["code"] == "model_load_failed", refused.text
+        assert "cannot be used for model 'unprofiled': it has no profile of model 'unprofiled'" in stack.log()
+        again = requests.post(f"{stack.url}/models/reviews/invoke", json={"inputs": "The film was superb."},
+                              timeout=60)
+        assert again.status_code == 200 and again.json()[0]["label"] == "POSITIVE", again.text
+    finally:
+        stack.kill_everything()
+        shutil.rmtree(runtime, ignore_errors=True)
