@@ -1,7 +1,8 @@
 """The shipped dashboard and alerting rules against a real Prometheus scraping the real stack's GET /metrics.
 
-One stack (one worker, batches of two: 4 admission slots, and SERVE_QUEUE_TIMEOUT_S=0, so a request that finds
-them taken is refused at once) takes load from six threads for the whole module: answers, 400 (bad JSON), 404 (an
+One stack (a text classifier, so that the prediction panels have classes, confidences and tokens; one worker,
+batches of two: 4 admission slots, and SERVE_QUEUE_TIMEOUT_S=0, so a request that finds them taken is refused at
+once) takes load from six threads for the whole module: answers, 400 (bad JSON), 404 (an
 unknown route), 415 (text/plain), /ping, and the 503s of admission control. Its worker is killed once, so that a
 restart is counted and a model load is observed while Prometheus watches (the load pauses meanwhile: on two cores
 a flood of refusals would starve the new worker's load past the launcher's 20 s patience). Prometheus (Debian's,
@@ -48,17 +49,18 @@ from tests.support.stack import Stack, free_port, model_dir_with_code
 
 pytestmark = pytest.mark.integration
 
-GOOD = {"question": "Which port?", "context": "The container listens on port 8080."}
-# 20 ms more per batch, so that six clients keep the 4 slots full and some requests are refused.
+GOOD = {"inputs": ["I am thrilled with this!", "The container listens on port 8080."]}
+# 20 ms more per request, so that six clients keep the 4 slots full and some requests are refused. In input_fn: the
+# model's own predict_fn answers, so what it predicted is counted (a user's predict_fn reports no prediction).
 SLOW_CODE = '''
 import time
 
-from hf_serving.serving.default_hooks import predict_fn as default_predict_fn
+from hf_serving.serving.default_hooks import input_fn as default_input_fn
 
 
-def predict_fn(data, model):
+def input_fn(body, content_type):
     time.sleep(0.02)
-    return default_predict_fn(data, model)
+    return default_input_fn(body, content_type)
 '''
 THREADS = 6
 BEFORE_KILL = 300  # requests before the worker is killed
@@ -85,7 +87,7 @@ class Load:
         url = stack.url
         self.requests: list[Callable[[], requests.Response]] = [
             *[lambda: stack.invoke(GOOD, timeout=30)] * 5,
-            lambda: stack.invoke(data=b'{"question": ', timeout=30),  # 400
+            lambda: stack.invoke(data=b'{"inputs": ', timeout=30),  # 400
             lambda: stack.invoke(data=b"hello", content_type="text/plain", timeout=30),  # 415
             lambda: requests.get(f"{url}/no-such-route", timeout=30),  # 404
             lambda: stack.ping(timeout=30),
@@ -176,13 +178,13 @@ def answers(stack: Stack) -> bool:
 
 
 @pytest.fixture(scope="module")
-def observed(tmp_path_factory) -> Iterator[tuple[Stack, Prometheus, Load]]:
+def observed(tmp_path_factory, tiny_emotion) -> Iterator[tuple[Stack, Prometheus, Load]]:
     binary = promql.prometheus_tool("prometheus")
     tmp = tmp_path_factory.mktemp("observability")
     # The response cache on, pointed at a Redis that is not there: every lookup a miss and the failures counted, so
     # the dashboard's cache panel has both of its series (test_response_cache_stack.py has a real Redis).
-    stack = Stack(model_dir_with_code(tmp, SLOW_CODE), tmp / "serve.log", SAGEMAKER_MODEL_SERVER_WORKERS="1",
-                  MODEL_SERVER_BATCH_SIZE="2", SERVE_QUEUE_TIMEOUT_S="0",
+    stack = Stack(model_dir_with_code(tmp, SLOW_CODE, source=tiny_emotion), tmp / "serve.log",
+                  SAGEMAKER_MODEL_SERVER_WORKERS="1", MODEL_SERVER_BATCH_SIZE="2", SERVE_QUEUE_TIMEOUT_S="0",
                   RESPONSE_CACHE=f"redis://127.0.0.1:{free_port()}/0", RESPONSE_CACHE_USER_HOOKS="true")
     prometheus = Prometheus(binary, tmp, f"127.0.0.1:{stack.port}")
     load = None

@@ -119,12 +119,14 @@ def test_the_dashboard_has_the_panels_operators_look_for():
     titles = {panel["title"] for panel in panels(DASHBOARD)}
     for wanted in ("Throughput by route", "Errors by status code (non-2xx)", "End to end latency (invocations)",
                    "Latency per stage", "Batch sizes", "Tokens per request", "In flight and queue", "Workers ready",
-                   "Models loaded", "Model load time", "Worker restarts", "Admission refusals by reason", "Ready"):
+                   "Models loaded", "Model load time", "Worker restarts", "Admission refusals by reason", "Ready",
+                   "Predicted classes (share)", "Prediction confidence", "Input tokens per item"):
         assert wanted in titles
     by_title = {panel["title"]: [t["expr"] for t in panel.get("targets", [])] for panel in panels(DASHBOARD)}
     for title, quantiles in (("End to end latency (invocations)", ("0.5", "0.95", "0.99")),
                              ("Latency per stage", ("0.5", "0.95", "0.99")), ("Tokens per request", ("0.5", "0.95")),
-                             ("Model load time", ("0.95",))):
+                             ("Model load time", ("0.95",)), ("Prediction confidence", ("0.1", "0.5")),
+                             ("Input tokens per item", ("0.5", "0.95"))):
         for quantile in quantiles:
             assert any(expr.startswith(f"histogram_quantile({quantile},") for expr in by_title[title]), title
 

@@ -17,6 +17,7 @@ from prometheus_client import Counter
 log = logging.getLogger("hf_serving.monitoring")
 LOG_EVERY_S = 60.0
 
+STAGES = ("outcome", "observer")  # a task telling an item's outcome; an observer of the outcomes
 MONITORING_ERRORS = Counter("hf_serving_monitoring_errors",
                             "Prediction-monitoring steps that failed (the answers were unchanged), by stage",
                             ("model", "stage"))
@@ -33,8 +34,12 @@ _worker = _Worker()
 
 
 def set_worker_model(model: str, counted: bool) -> None:
-    """This worker's model label in /metrics, and whether /metrics is on (SERVE_METRICS)."""
+    """This worker's model label in /metrics, and whether /metrics is on (SERVE_METRICS). Each stage's series exists
+    from now, at 0: a failure's increase is then seen from the first one."""
     _worker.model, _worker.counted = model, counted
+    if counted:
+        for stage in STAGES:
+            MONITORING_ERRORS.labels(model, stage)
 
 
 def failed(stage: str) -> None:
