@@ -41,6 +41,6 @@ def psi(expected: Sequence[float], actual_counts: Sequence[int]) -> float:
         return 0.0
     value = 0.0
     for base, count in zip(expected, actual_counts, strict=True):
-        share = count / total if count else EPSILON
+        share = max(count / total, EPSILON)
         value += (share - base) * math.log(share / base)
     return value
