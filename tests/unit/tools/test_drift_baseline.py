@@ -95,6 +95,10 @@ def test_a_texts_file_is_run_through_the_model(sentiment, served, tmp_path, caps
     assert profile.source["kind"] == "texts" and profile.source["records"] == len(TEXTS)
     printed = capsys.readouterr().out
     assert f"model model (text-classification): {len(TEXTS)} items from {len(TEXTS)} lines of texts in" in printed
+    assert "  classes: NEGATIVE 75.0%, POSITIVE 25.0%\n" in printed
+    filled = [f"{low:g}-{high:g}: {count}" for low, high, count in zip(TOKEN_BINS, TOKEN_BINS[1:], expected_tokens,
+                                                                       strict=False) if count]
+    assert f"  tokens: {', '.join(filled)}\n" in printed
     assert f"wrote {out}" in printed
 
 
