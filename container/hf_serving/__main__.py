@@ -1,11 +1,12 @@
-"""python -m hf_serving serve | demo-model ... | package ... | deploy ... | mms-fix | docs-assets [-o DIR] |
-zygote SOCKET DIR"""
+"""python -m hf_serving serve | demo-model ... | package ... | deploy ... | drift-baseline ... | mms-fix |
+docs-assets [-o DIR] | zygote SOCKET DIR"""
 
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m hf_serving {serve,demo-model,package,deploy,mms-fix,docs-assets,zygote} [options]"
+USAGE = (
+    "usage: python -m hf_serving {serve,demo-model,package,deploy,drift-baseline,mms-fix,docs-assets,zygote} [options]")
 
 
 def main(argv: list[str]) -> int:
@@ -22,6 +23,10 @@ def main(argv: list[str]) -> int:
         from hf_serving.tools.packaging import main as package
 
         return package(rest)
+    if command == "drift-baseline":
+        from hf_serving.tools.drift_baseline import main as drift_baseline
+
+        return drift_baseline(rest)
     if command == "deploy":
         from hf_serving.tools.deploy import main as deploy
 

@@ -3,6 +3,7 @@ the drift windows) is added here, once the model is loaded and its task and clas
 
 from __future__ import annotations
 
+from hf_serving.monitoring.drift.observer import drift_observers
 from hf_serving.monitoring.failures import set_worker_model
 from hf_serving.monitoring.monitor import OutcomeObserver, PredictionMonitor
 from hf_serving.monitoring.prediction_metrics import PredictionMetrics
@@ -17,6 +18,7 @@ def for_worker(settings: Settings, model_label: str, task: str, model: object) -
     observers: list[OutcomeObserver] = []
     if metrics_on:  # SERVE_METRICS=off: nothing recorded
         observers.append(PredictionMetrics(model_label, task, class_names(model), settings.monitor_max_labels))
+    observers.extend(drift_observers(settings, model_label, model))  # DRIFT_BASELINE: raises where it does not fit
     return PredictionMonitor(observers)
 
 
