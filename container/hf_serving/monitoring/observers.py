@@ -10,15 +10,19 @@ from hf_serving.monitoring.prediction_metrics import PredictionMetrics
 from hf_serving.settings import Settings
 
 
-def for_worker(settings: Settings, model_label: str, task: str, model: object) -> PredictionMonitor:
+def for_worker(settings: Settings, model_label: str, task: str, model: object,
+               watch_drift: bool = True) -> PredictionMonitor:
     """`model_label`: the model's label in /metrics ("model" on a single-model endpoint); `model`: what model_fn
-    returned, whose class_names() bound the class label (a user's model has none: it reports no outcome)."""
+    returned, whose class_names() bound the class label (a user's model has none: it reports no outcome).
+    `watch_drift` is False in a single-model endpoint's explanation worker: its few explained requests are no sample
+    of the traffic, and the model's drift is watched by the workers that answer the rest."""
     metrics_on = settings.metrics != "off"
     set_worker_model(model_label, metrics_on)
     observers: list[OutcomeObserver] = []
     if metrics_on:  # SERVE_METRICS=off: nothing recorded
         observers.append(PredictionMetrics(model_label, task, class_names(model), settings.monitor_max_labels))
-    observers.extend(drift_observers(settings, model_label, model))  # DRIFT_BASELINE: raises where it does not fit
+    if watch_drift:
+        observers.extend(drift_observers(settings, model_label, model))  # DRIFT_BASELINE: raises where it does not fit
     return PredictionMonitor(observers)
 
 

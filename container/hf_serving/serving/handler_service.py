@@ -86,7 +86,8 @@ class HandlerService:
         self.cache = response_cache.for_model(self.settings, model, self.hooks.overridden_hooks(), self.metrics)
         took = time.monotonic() - started
         log.info("model ready in %.1f s (model_fn and warm-up)", took)
-        self.monitor = observers.for_worker(self.settings, self.model_label, task, model)
+        self.monitor = observers.for_worker(self.settings, self.model_label, task, model,
+                                            watch_drift=self.pending_context is None)
         self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
                             getattr(engine, "device", "unknown"), restarted)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import enum
 import json
 import logging
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -114,14 +113,11 @@ def test_with_metrics_off_there_is_nothing_to_report_to_and_the_log_says_so(base
     assert "served without drift monitoring" in caplog.text
 
 
-def test_the_cost_per_item_is_small(baseline_file):
-    """The request path's share: a request of one item and one of 32, each window update plus the gauges."""
-    (observer,) = drift_observers(settings(baseline_file, drift_window=1000), "model", MODEL)
-    single, batch = outcomes(1, seed=7), outcomes(32, seed=8)
-    observer.observe(outcomes(1000, seed=9))
-    for items, bound_us in ((single, 500), (batch, 50)):
-        started = time.perf_counter()
-        for _ in range(200):
-            observer.observe(items)
-        per_item_us = (time.perf_counter() - started) / (200 * len(items)) * 1e6
-        assert per_item_us < bound_us, per_item_us  # generous: a busy 2-core machine; the README has the figures
+def test_a_single_model_endpoints_explanation_worker_watches_no_drift(baseline_file):
+    """Its few explained requests are no sample of the traffic: the batching workers watch the model's drift."""
+    from hf_serving.monitoring import observers
+
+    monitor = observers.for_worker(settings(baseline_file), "explain", "text-classification", MODEL, watch_drift=False)
+    assert not [observer for observer in monitor.observers if type(observer).__name__ == "DriftObserver"]
+    watched = observers.for_worker(settings(baseline_file), "model", "text-classification", MODEL)
+    assert [type(observer).__name__ for observer in watched.observers] == ["PredictionMetrics", "DriftObserver"]
