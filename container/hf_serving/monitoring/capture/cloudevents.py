@@ -96,6 +96,9 @@ class CloudEventsSink:
             self._connection = kind(self.host, self.port, timeout=TIMEOUT_S)
         return self._connection
 
+    def close(self) -> None:
+        self._close()
+
     def _close(self) -> None:
         if self._connection is not None:
             self._connection.close()

@@ -76,6 +76,10 @@ class CaptureWriter:
         if self._thread.is_alive():
             log.warning("data capture: the last records were still being written to %s when the worker ended",
                         self.counts.destination)
+        else:
+            closing = getattr(self._destination, "close", None)  # a sink's kept-alive connection
+            if callable(closing):
+                closing()
         self.counts.log_drops(now=math.inf)
 
     def _run(self) -> None:
