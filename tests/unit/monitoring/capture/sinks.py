@@ -16,7 +16,7 @@ class EventSink:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 sink.events.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(sink.status)
