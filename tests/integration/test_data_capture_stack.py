@@ -87,8 +87,15 @@ def test_every_answer_is_captured_as_sent_and_answered_and_a_graceful_stop_write
         sent.append((lines, "application/jsonlines", stack.invoke(
             data=lines, content_type="application/jsonlines", Accept="application/jsonlines",
             X_Amzn_SageMaker_Inference_Id="caller-42", **auth)))
-        refused = stack.invoke(data=b"{not json", **auth)
-        assert refused.status_code == 400  # an error answer is not captured
+        # A protocol route: its own request and answer are captured, not the served model's translation of them.
+        predict = json.dumps({"instances": TEXTS[:2]}).encode()
+        keys = {"X-Api-Key": "s" * 24, "Content-Type": "application/json"}
+        sent.append((predict, "application/json", requests.post(f"{stack.url}/v1/models/model:predict",
+                                                                 data=predict, headers=keys, timeout=30)))
+        assert "predictions" in sent[-1][2].json()
+        metadata = requests.get(f"{stack.url}/v1/models", headers=keys, timeout=30)  # not an inference: not captured
+        refused = stack.invoke(data=b"{not json", **auth)  # an error answer: not captured
+        assert (metadata.status_code, refused.status_code) == (200, 400)
         for _, _, response in sent:
             assert response.status_code == 200, response.text
         assert records_under(capture_dir) == []  # DATA_CAPTURE_FLUSH_S=60: nothing written before the stop
@@ -113,7 +120,7 @@ def test_every_answer_is_captured_as_sent_and_answered_and_a_graceful_stop_write
         assert answered["observedContentType"] == response.headers["Content-Type"]
         assert decoded(answered) == response.content
         assert f"request {response.headers['X-Request-Id']} status 200" in stack.log()
-    assert by_id[sent[-1][2].headers["X-Request-Id"]][1]["eventMetadata"]["inferenceId"] == "caller-42"
+    assert by_id[sent[5][2].headers["X-Request-Id"]][1]["eventMetadata"]["inferenceId"] == "caller-42"
     everything = "".join(path.read_text() for path in capture_dir.rglob("*") if path.is_file())
     assert "secret-token" not in everything and "s" * 24 not in everything
     assert not [p for p in capture_dir.rglob(".*")]  # no temporary file left behind

@@ -35,6 +35,7 @@ from hf_serving.monitoring.monitor import PredictionMonitor
 from hf_serving.observability import logs, stage_clock
 from hf_serving.observability.request_timing import REQUEST_START, SERVER_TIMING, RequestTiming, queue_seconds
 from hf_serving.observability.worker_metrics import SINGLE_MODEL_LABEL, WorkerMetrics
+from hf_serving.routes import Kind
 from hf_serving.serving import answer_size, batch_runs, memory, protocol_calls
 from hf_serving.serving.batch_runs import Outcome, Pending
 from hf_serving.serving.hook_runner import HookRunner
@@ -230,12 +231,12 @@ class HandlerService:
         self._metrics().request(stages, timing.tokens)
         if status == 200:
             self.monitor.observe(timing.outcomes)
-        if self.capture is not None and status == 200:
-            # Answered requests only, as KServe's logger logs responses (a 200 only) and as Model Monitor reads its
-            # captures: an error answer holds no prediction to compare with a baseline or with ground truth, and a
-            # refused request's body is often what was wrong. The body as the client sent it (on a protocol route, the
-            # protocol's own request, not the served model's translation) and the answer as it leaves; headers never
-            # (the API key, Authorization and cookies travel there).
+        if self.capture is not None and status == 200 and (call is None or call.route.kind is Kind.INFERENCE):
+            # Answered inferences only (not a protocol's metadata routes, /v1/models or /tokenize), as KServe's logger
+            # logs responses (a 200 only) and as Model Monitor reads captures: an error answer holds no prediction to
+            # compare with a baseline or with ground truth, and a refused request's body is often what was wrong.
+            # The body as the client sent it (on a protocol route, the protocol's own request, not the served model's
+            # translation) and the answer as it leaves; never a header (the API key, Authorization, cookies).
             self.capture.offer(p.context.request_id, p.body, p.content_type, response, response_type,
                                p.context.get_request_header(INFERENCE_ID_HEADER))
         took_ms = (time.monotonic() - started) * 1000
