@@ -246,7 +246,13 @@ def test_the_sink_gets_kserves_events_and_a_failing_sink_changes_no_answer(tmp_p
             assert metrics.total(samples, "hf_serving_data_capture_records_total", result="write_failed") >= 5
             assert metrics.total(samples, "hf_serving_data_capture_records_total", result="written") == 1
             until(lambda: "data capture to http://127.0.0.1" in stack.log(), "the drops logged")
+
+            # A slow sink at the stop: the workers still write their last records before the launcher kills them.
+            sink.status, sink.delay_s = 200, 0.4
+            last = [stack.invoke(data=body).headers["X-Request-Id"] for _ in range(2)]
             assert stack.terminate() == 0
+            delivered = [headers["ce-id"] for headers, _ in sink.events if headers["ce-id"] in last]
+            assert sorted(delivered) == sorted(last * 2), stack.log()[-3000:]
         finally:
             stack.kill_everything()
 

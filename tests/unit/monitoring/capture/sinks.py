@@ -4,6 +4,7 @@ headers and body, and answers the status it is told."""
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -11,6 +12,7 @@ class EventSink:
     def __init__(self) -> None:
         self.events: list[tuple[dict[str, str], bytes]] = []
         self.status = 200
+        self.delay_s = 0.0  # a slow sink: each answer waits this long
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -18,6 +20,7 @@ class EventSink:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                time.sleep(sink.delay_s)
                 sink.events.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 self.send_response(sink.status)
                 self.send_header("Content-Length", "0")
