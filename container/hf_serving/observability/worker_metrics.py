@@ -31,6 +31,9 @@ BATCH_REQUESTS = Histogram("hf_serving_batch_requests", "Requests per model-serv
                            ("model", "task"), buckets=COUNT_BUCKETS)
 PASS_ROWS = Histogram("hf_serving_pass_rows", "Rows (texts, question-answering windows) per model pass",
                       ("model", "task"), buckets=COUNT_BUCKETS)
+MODEL_PASS_SECONDS = Histogram("hf_serving_model_pass_duration_seconds",
+                               "Seconds of each model pass, the engine alone (the rest of a request's time is spent "
+                               "outside the model)", ("model", "task"), buckets=DURATION_BUCKETS)
 REQUEST_TOKENS = Histogram("hf_serving_request_tokens", "Tokens the model read for one request",
                            ("model", "task"), buckets=TOKEN_BUCKETS)
 WORKERS_READY = Gauge("hf_serving_workers_ready", "Worker processes with the model loaded and warmed up",
@@ -56,6 +59,7 @@ class WorkerMetrics:
         self._stages = {stage: STAGE_SECONDS.labels(model, task, stage) for stage in STAGES}
         self._batch = BATCH_REQUESTS.labels(model, task)
         self._rows = PASS_ROWS.labels(model, task)
+        self._pass_seconds = MODEL_PASS_SECONDS.labels(model, task)
         self._tokens = REQUEST_TOKENS.labels(model, task)
 
     def loaded(self, seconds: float, engine: str, dtype: str, device: str, restarted: bool) -> None:
@@ -86,9 +90,11 @@ class WorkerMetrics:
         if self.enabled:
             CACHE_ERRORS.labels(self.model, operation).inc()
 
-    def batch(self, requests: int, pass_rows: Sequence[int]) -> None:
+    def batch(self, requests: int, pass_rows: Sequence[int], pass_seconds: Sequence[float] = ()) -> None:
         if not self.enabled:
             return
         self._batch.observe(requests)
         for rows in pass_rows:
             self._rows.observe(rows)
+        for seconds in pass_seconds:
+            self._pass_seconds.observe(seconds)

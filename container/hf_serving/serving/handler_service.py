@@ -133,7 +133,7 @@ class HandlerService:
                     outcomes, calls = self._run(pending, timings, clock)
             responses = [self._respond(p, outcome, timing, server_context, len(pending), started, call)
                          for p, outcome, timing, call in zip(pending, outcomes, timings, calls, strict=True)]
-            self._metrics().batch(len(pending), clock.pass_rows)
+            self._metrics().batch(len(pending), clock.pass_rows, clock.pass_seconds)
         finally:
             self._busy_mark().idle()
             stage_clock.end()

@@ -58,8 +58,9 @@ def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],
     for chunk in _chunks(order, [len(row["input_ids"]) for row in rows], engine.max_batch_size, max_tokens):
         deadline.check()
         feed = pad_rows([rows[index] for index in chunk], names, values)
-        stage_clock.model_pass(len(chunk))
-        for index, result in zip(chunk, read(engine.run(feed), feed), strict=True):
+        with stage_clock.model_pass(len(chunk)):
+            outputs = engine.run(feed)
+        for index, result in zip(chunk, read(outputs, feed), strict=True):
             found[index] = result
     return [found[index] for index in range(len(rows))]
 

@@ -38,7 +38,9 @@ def test_requests_sharing_a_pass_each_get_their_own_tokens(service):
     expected = [len(tokenizer("Which port?", context)["input_ids"]) for context in CONTEXTS]
     before = {name: value(name) for name in ("hf_serving_request_tokens_sum", "hf_serving_request_tokens_count",
                                              "hf_serving_pass_rows_sum", "hf_serving_pass_rows_count",
-                                             "hf_serving_batch_requests_sum", "hf_serving_batch_requests_count")}
+                                             "hf_serving_batch_requests_sum", "hf_serving_batch_requests_count",
+                                             "hf_serving_model_pass_duration_seconds_sum",
+                                             "hf_serving_model_pass_duration_seconds_count")}
     requests = [json_request({"question": "Which port?", "context": context}) for context in CONTEXTS]
     bodies, context = run_batch(service, [*requests, ({"body": b"{broken"}, {"Content-Type": "application/json"})])
     assert [context.statuses[i][0] for i in range(4)] == [200, 200, 200, 400]
@@ -47,10 +49,15 @@ def test_requests_sharing_a_pass_each_get_their_own_tokens(service):
     assert grown["hf_serving_request_tokens_sum"] == sum(expected)
     assert (grown["hf_serving_pass_rows_count"], grown["hf_serving_pass_rows_sum"]) == (1, 3)
     assert (grown["hf_serving_batch_requests_count"], grown["hf_serving_batch_requests_sum"]) == (1, 4)
+    inference_ms = []
     for index in range(4):
         timing = context.response_headers[index]["Server-Timing"]
         assert re.fullmatch(r"tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, encode;dur=[0-9.]+", timing)
+        inference_ms.append(float(re.search(r"inference;dur=([0-9.]+)", timing).group(1)))
     assert json.loads(bodies[3])["error"]["code"] == "bad_request"
+    # The engine's own seconds, once for the one pass: inside what each request sharing it counts as inference
+    assert grown["hf_serving_model_pass_duration_seconds_count"] == 1
+    assert 0 < grown["hf_serving_model_pass_duration_seconds_sum"] * 1000 <= min(inference_ms[:3]) + 0.1
 
 
 def test_the_stage_histograms_count_each_request_once_per_stage(service):
