@@ -155,7 +155,7 @@ def _answers(url: str) -> bool:
         return False
 
 
-def test_a_multi_model_endpoint_samples_ten_percent_to_s3(tmp_path: Path, moto_url: str):
+def test_a_multi_model_endpoint_samples_ten_percent_to_s3_and_writes_them_as_it_stops(tmp_path: Path, moto_url: str):
     boto3 = pytest.importorskip("boto3")
     aws = {"AWS_ENDPOINT_URL_S3": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_DEFAULT_REGION": "us-east-1"}
@@ -163,16 +163,17 @@ def test_a_multi_model_endpoint_samples_ten_percent_to_s3(tmp_path: Path, moto_u
                       aws_secret_access_key="testing")
     s3.create_bucket(Bucket="captures")
     runtime = tempfile.mkdtemp(prefix="capture-mme-")
+    # DATA_CAPTURE_FLUSH_S=60 and ~100 sampled records (a flush on size takes 1000): every record is written by the
+    # workers' exit at the graceful stop, to S3.
     stack = Stack(None, tmp_path / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_RUNTIME_DIR=runtime,
                   DATA_CAPTURE_PERCENT="10", DATA_CAPTURE_DESTINATION="s3://captures/monitoring",
-                  DATA_CAPTURE_ENDPOINT_NAME="mme", DATA_CAPTURE_FLUSH_S="1", **aws).start()
+                  DATA_CAPTURE_ENDPOINT_NAME="mme", DATA_CAPTURE_FLUSH_S="60", **aws).start()
+    n = 1000  # at p = 0.1: sd 9.5; within 5.3 sd of 100 ([50, 150]) a correct sampler fails with p < 1e-6
     try:
         stack.wait_ready()
         loaded = requests.post(f"{stack.url}/models", json={"model_name": "sentiment", "url": str(SENTIMENT)},
                                timeout=400)
         assert loaded.status_code == 200, loaded.text
-        # n = 1000 at p = 0.1: sd 9.5; within 5.3 sd of 100 ([50, 150]) a correct sampler fails with p < 1e-6.
-        n = 1000
         bodies = [json.dumps({"inputs": f"{TEXTS[i % len(TEXTS)]} #{i}"}).encode() for i in range(n)]
 
         def invoke(body: bytes) -> requests.Response:
@@ -183,37 +184,25 @@ def test_a_multi_model_endpoint_samples_ten_percent_to_s3(tmp_path: Path, moto_u
             responses = list(pool.map(invoke, bodies))
         assert [r.status_code for r in responses] == [200] * n
         answered = {r.headers["X-Request-Id"]: (body, r) for body, r in zip(bodies, responses, strict=True)}
-        samples = until(lambda: _settled(stack.url), "the capture counts settled")
-        written = metrics.total(samples, "hf_serving_data_capture_records_total", model="sentiment",
-                                result="written")
-        assert metrics.total(samples, "hf_serving_data_capture_records_total", result="buffer_full") == 0
-        sd = math.sqrt(n * 0.1 * 0.9)
-        assert abs(written - n * 0.1) <= 5.3 * sd, written
-        keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="captures")
-                for o in page.get("Contents", [])]
-        assert keys and all(k.startswith("monitoring/mme/AllTraffic/") and k.endswith(".jsonl") for k in keys)
-        records = [json.loads(line) for key in keys
-                   for line in s3.get_object(Bucket="captures", Key=key)["Body"].read().splitlines()]
-        assert len(records) == written
-        for record in records:
-            body, response = answered[record["eventMetadata"]["eventId"]]
-            assert record["eventMetadata"]["targetModel"] == "sentiment"
-            assert decoded(record["captureData"]["endpointInput"]) == body
-            assert decoded(record["captureData"]["endpointOutput"]) == response.content
+        samples = metrics.scrape(stack.url)
+        assert metrics.total(samples, "hf_serving_data_capture_records_total", model="sentiment") == 0  # all held
+        assert stack.terminate() == 0
     finally:
-        stack.terminate()
         stack.kill_everything()
         shutil.rmtree(runtime, ignore_errors=True)
 
-
-def _settled(url: str) -> metrics.Samples | None:
-    """/metrics once two scrapes a flush interval apart agree (the last flush done)."""
-    first = metrics.scrape(url)
-    time.sleep(1.5)
-    second = metrics.scrape(url)
-    name = "hf_serving_data_capture_records_total"
-    done = metrics.total(second, name) > 0 and metrics.total(first, name) == metrics.total(second, name)
-    return second if done else None
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="captures")
+            for o in page.get("Contents", [])]
+    assert keys and all(k.startswith("monitoring/mme/AllTraffic/") and k.endswith(".jsonl") for k in keys)
+    records = [json.loads(line) for key in keys
+               for line in s3.get_object(Bucket="captures", Key=key)["Body"].read().splitlines()]
+    assert abs(len(records) - n * 0.1) <= 5.3 * math.sqrt(n * 0.1 * 0.9), len(records)
+    assert len({r["eventMetadata"]["eventId"] for r in records}) == len(records)
+    for record in records:
+        body, response = answered[record["eventMetadata"]["eventId"]]
+        assert record["eventMetadata"]["targetModel"] == "sentiment"
+        assert decoded(record["captureData"]["endpointInput"]) == body
+        assert decoded(record["captureData"]["endpointOutput"]) == response.content
 
 
 # --- The CloudEvents sink, then the sink failing ----------------------------------------------------------------
