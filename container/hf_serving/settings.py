@@ -112,7 +112,7 @@ class Settings:
     # Prediction monitoring (hf_serving/monitoring): data capture of what the model saw and answered, the predicted
     # classes, confidences and input lengths in /metrics, and drift against a baseline profile.
     data_capture_percent: float = 0.0  # 0: off
-    data_capture_destination: str | None = None  # a directory, an s3:// prefix or an http(s):// CloudEvents sink
+    data_capture_destination: str | None = None  # an absolute directory, an s3:// prefix or an http(s):// sink
     data_capture_endpoint: str = "model"  # <endpoint>/<variant>/ in the capture layout; default SERVE_MODEL_NAME
     data_capture_variant: str = "AllTraffic"
     data_capture_max_record_kb: int = 256  # a body over this is cut; the record keeps its metadata and says so
