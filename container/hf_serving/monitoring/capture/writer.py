@@ -23,7 +23,7 @@ log = logging.getLogger("hf_serving.capture")
 
 FLUSH_RECORDS = 1000  # a file of at most this many records (fewer where the buffer is smaller)
 FLUSH_BYTES = 8 * 1024 * 1024  # or of about this many bytes of bodies
-BUFFER_BYTES = 256 * 1024 * 1024  # past this many bytes of bodies waiting, records are dropped like a full buffer
+BUFFER_BYTES = 64 * 1024 * 1024  # past this many bytes of bodies waiting (a slow destination), records are dropped
 
 
 class CaptureWriter:
