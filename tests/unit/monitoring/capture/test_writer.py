@@ -121,3 +121,14 @@ def test_a_destination_that_cannot_be_opened_counts_as_failed():
     w.offer(exchange(1))
     w.close()
     assert count("unopened", "write_failed") == 1
+
+
+def test_past_its_bytes_the_buffer_drops_like_a_full_one(monkeypatch: pytest.MonkeyPatch):
+    from hf_serving.monitoring.capture import writer as writer_module
+
+    monkeypatch.setattr(writer_module, "BUFFER_BYTES", 10)  # two exchanges of 4 bytes fit, the third does not
+    destination = Collecting()
+    w = writer(destination, "bytes", capacity=100)
+    assert [w.offer(exchange(n)) for n in range(3)] == [True, True, False]
+    w.close()
+    assert destination.ids == ["r0", "r1"] and count("bytes", "buffer_full") == 1
