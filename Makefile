@@ -210,6 +210,13 @@ bench-cache: install demo-model
 bench-metrics: install demo-models
 	$(PY) -m bench.metrics_overhead $(BENCH_ARGS)
 
+# What data capture costs (bench/capture_overhead.py): ours capturing every answer to a directory against ours with
+# capture off, at concurrency 4, in alternating passes; the goal is under 2% of req/s. Writes
+# bench/results/capture-overhead.*; a smoke run: make bench-capture BENCH_ARGS="--passes 1 --seconds 3 --kinds clf60".
+.PHONY: bench-capture
+bench-capture: install demo-models
+	$(PY) -m bench.capture_overhead $(BENCH_ARGS)
+
 # The protocols' routes (bench/protocols.py): the same 8 texts through /invocations, OpenAI's /v1/embeddings (floats
 # and base64), TEI's /embed and KServe v2's /infer on the real all-MiniLM-L6-v2, alternating, at concurrency 4: each
 # route's req/s over /invocations'. About 5 minutes. Writes bench/results/protocols-latest.{json,md}.

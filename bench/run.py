@@ -163,7 +163,8 @@ class Benchmark:
         spec, kinds = server_spec(key), [k for k in self.kinds.values() if k.model == model]
         record: dict = {"server": key, "model": model, "pass": pass_no,
                         "load_before": [round(x, 2) for x in os.getloadavg()]}  # was the machine quiet for it?
-        log_path = self.work_dir / f"{key}-{model}-pass{pass_no}.log"
+        # A variant's key may hold a path (ours:DATA_CAPTURE_DESTINATION=/...): one file name all the same.
+        log_path = self.work_dir / f"{key.replace('/', '_')}-{model}-pass{pass_no}.log"
         record["log"] = str(log_path.relative_to(ROOT))
         try:
             server = RunningServer(spec, model, self.work_dir, log_path)

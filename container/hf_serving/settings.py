@@ -113,7 +113,7 @@ class Settings:
     # Prediction monitoring (hf_serving/monitoring): data capture of what the model saw and answered, the predicted
     # classes, confidences and input lengths in /metrics, and drift against a baseline profile.
     data_capture_percent: float = 0.0  # 0: off
-    data_capture_destination: str | None = None  # a directory, an s3:// prefix or an http(s):// CloudEvents sink
+    data_capture_destination: str | None = None  # an absolute directory, an s3:// prefix or an http(s):// sink
     data_capture_endpoint: str = "model"  # <endpoint>/<variant>/ in the capture layout; default SERVE_MODEL_NAME
     data_capture_variant: str = "AllTraffic"
     data_capture_max_record_kb: int = 256  # a body over this is cut; the record keeps its metadata and says so
@@ -382,6 +382,8 @@ def _monitoring(env: _Env) -> dict[str, Any]:
     if percent > 0 and destination is None:
         raise ConfigurationError("DATA_CAPTURE_PERCENT > 0 needs DATA_CAPTURE_DESTINATION: a directory, an s3:// "
                                  "prefix or an http(s):// URL")
+    if destination is not None:
+        _check_capture_destination(destination)
     baseline = env.text("DRIFT_BASELINE")
     return {
         "data_capture_percent": percent,
@@ -397,6 +399,20 @@ def _monitoring(env: _Env) -> dict[str, Any]:
         "drift_baseline": Path(baseline) if baseline else None,
         "drift_window": env.integer("DRIFT_WINDOW", 1000, low=100, high=1_000_000) or 1000,
     }
+
+
+def _check_capture_destination(destination: str) -> None:
+    """At start, not in the writing thread where it would only count every record dropped. A directory must be
+    absolute: each worker resolves a relative one against its own working directory."""
+    scheme, _, rest = destination.partition("://")
+    accepted = "an absolute directory, s3://bucket/prefix or an http(s):// URL"
+    if not rest:
+        if not destination.startswith("/"):
+            raise ConfigurationError(f"DATA_CAPTURE_DESTINATION={destination!r}: use {accepted}")
+    elif scheme.lower() not in ("s3", "http", "https") or not rest.split("/", 1)[0]:
+        # The value is not echoed: a sink's URL may carry credentials.
+        raise ConfigurationError(f"DATA_CAPTURE_DESTINATION: a {scheme}:// URL without a bucket or host, or of "
+                                 f"another scheme; use {accepted}")
 
 
 def use_settings(settings: Settings) -> None:

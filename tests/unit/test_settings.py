@@ -158,3 +158,21 @@ def test_a_multi_model_endpoint_with_a_key_asks_for_it_on_metrics_unless_told_pu
         "public"
     assert Settings.from_environ({"SAGEMAKER_MULTI_MODEL": "true"}).metrics == "public"  # no key to ask for
     assert Settings.from_environ(key).metrics == "public"  # a single-model endpoint names no model
+
+
+@pytest.mark.parametrize("destination", ["relative/dir", "s3://", "s3:///prefix", "gs://bucket/x", "http://"])
+def test_a_capture_destination_that_cannot_work_fails_at_start(destination):
+    with pytest.raises(ConfigurationError, match="DATA_CAPTURE_DESTINATION"):
+        Settings.from_environ({"DATA_CAPTURE_PERCENT": "5", "DATA_CAPTURE_DESTINATION": destination})
+
+
+def test_a_sink_url_with_credentials_is_not_echoed_in_the_error():
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_environ({"DATA_CAPTURE_DESTINATION": "ftp://user:secret@host/x"})
+    assert "secret" not in str(refused.value)
+
+
+@pytest.mark.parametrize("destination", ["/var/capture", "s3://bucket", "s3://bucket/a/b", "https://sink:8443/x"])
+def test_capture_destinations_that_work(destination):
+    settings = Settings.from_environ({"DATA_CAPTURE_PERCENT": "5", "DATA_CAPTURE_DESTINATION": destination})
+    assert settings.data_capture_destination == destination

@@ -33,6 +33,26 @@ def become_subreaper() -> None:
         log.debug("could not become a child subreaper")
 
 
+def group_followers(pgid: int) -> list[int]:
+    """The live (not zombie) processes of a process group, its leader excepted; none where /proc cannot tell."""
+    found = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.isdigit() or int(entry) == pgid:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+            found.append(int(entry))
+    return found
+
+
 @dataclass
 class Child:
     name: str
@@ -94,10 +114,13 @@ class Children:
             time.sleep(0.05)
         return not child.running
 
-    def stop_group(self, child: Child, grace_s: float) -> None:
-        """SIGTERM the child's whole process group, then SIGKILL what is left after grace_s."""
+    def stop_group(self, child: Child, grace_s: float, then_wait_s: float = 0.0) -> None:
+        """SIGTERM the child's whole process group, then SIGKILL what is left after grace_s for the leader to exit
+        and then_wait_s more for the rest of the group."""
         self.signal_group(child, signal.SIGTERM)
         self.wait_for(child, grace_s)
+        if then_wait_s > 0:
+            self.wait_group_gone(child, then_wait_s)
         # The group may outlive its leader (a worker still writing): nothing of it stays behind.
         self.signal_group(child, signal.SIGKILL)
         self.wait_for(child, 2.0)
@@ -110,6 +133,17 @@ class Children:
             try:
                 os.killpg(child.pid, 0)
             except ProcessLookupError:
+                return True
+            time.sleep(0.02)
+        return False
+
+    def wait_followers_gone(self, child: Child, timeout_s: float) -> bool:
+        """Until no live process but the leader is left in the child's group (reaping what exits), or the timeout:
+        MMS's Python workers finish on their own once Java has closed their connections."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            self.reap()
+            if not group_followers(child.pid):
                 return True
             time.sleep(0.02)
         return False

@@ -61,6 +61,9 @@ from hf_serving.tasks.registry import Detection, FoundBy, detect, parameter_sche
 log = logging.getLogger("hf_serving.serve")
 
 SHUTDOWN_GRACE_S = 25.0  # SageMaker sends SIGKILL 30 s after SIGTERM
+# After the model server has stopped, its Python workers end on their own (their connections closed), writing what
+# data capture still holds (monitoring/capture/capture.py); killed if they have not within this.
+WORKERS_EXIT_S = 4.0
 # MMS restarts a dead worker within seconds; if none is back after this long, the model server is restarted.
 DEGRADED_LIMIT_S = 20.0
 STARTUP_TIMEOUT_S = 600.0
@@ -352,7 +355,10 @@ class Stack:
             if not self.children.wait_for(front, SHUTDOWN_GRACE_S if graceful else 2.0):
                 self.children.stop_group(front, 1.0)
         if back.running:
-            self.children.stop_group(back, 3.0)
+            self.children.stop_group(back, 3.0, then_wait_s=WORKERS_EXIT_S if graceful else 0.0)
+        if graceful:
+            for child in extra:  # a multi-model endpoint's workers were forked by the zygote: they are in its group
+                self.children.wait_followers_gone(child, WORKERS_EXIT_S)
         for child in (front, back, *extra):
             # A group can outlive its leader: nginx's worker when its master was killed, MMS's Python workers.
             self.children.signal_group(child, signal.SIGKILL)

@@ -30,10 +30,13 @@ from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import ERROR_CONTENT_TYPE, ResponseTooLarge, error_body, status_and_message
 from hf_serving.loading import model_store
 from hf_serving.monitoring import observers
+from hf_serving.monitoring.capture import capture as data_capture
+from hf_serving.monitoring.capture.capture import INFERENCE_ID_HEADER, DataCapture
 from hf_serving.monitoring.monitor import PredictionMonitor
 from hf_serving.observability import logs, stage_clock
 from hf_serving.observability.request_timing import REQUEST_START, SERVER_TIMING, RequestTiming, queue_seconds
 from hf_serving.observability.worker_metrics import SINGLE_MODEL_LABEL, WorkerMetrics
+from hf_serving.routes import Kind
 from hf_serving.serving import answer_size, batch_runs, memory, protocol_calls
 from hf_serving.serving.batch_runs import Outcome, Pending
 from hf_serving.serving.hook_runner import HookRunner
@@ -70,6 +73,7 @@ class HandlerService:
         self.served: protocol_calls.Served | None = None  # the model as the protocol adapters see it (_served)
         self._native_answers = False
         self.monitor = PredictionMonitor()  # no observer until the model is loaded
+        self.capture: DataCapture | None = None  # DATA_CAPTURE_PERCENT > 0: made at initialize
 
     def initialize(self, server_context: Any, restarted: bool = False) -> None:
         started = time.monotonic()
@@ -88,6 +92,12 @@ class HandlerService:
         log.info("model ready in %.1f s (model_fn and warm-up)", took)
         self.monitor = observers.for_worker(self.settings, self.model_label, task, model,
                                             watch_drift=self.pending_context is None)
+        if self.capture is None:
+            # A multi-model endpoint's records name their model; a single-model endpoint's (and its explanation
+            # worker's) need not.
+            self.capture = data_capture.from_settings(
+                self.settings, self.model_label, self.model_label if self.settings.multi_model else None,
+                metrics_enabled=self.settings.metrics != "off")
         self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
                             getattr(engine, "device", "unknown"), restarted)
 
@@ -223,6 +233,14 @@ class HandlerService:
         self._metrics().request(stages, timing.tokens)
         if status == 200:
             self.monitor.observe(timing.outcomes)
+        if self.capture is not None and status == 200 and (call is None or call.route.kind is Kind.INFERENCE):
+            # Answered inferences only (not a protocol's metadata routes, /v1/models or /tokenize), as KServe's logger
+            # logs responses (a 200 only) and as Model Monitor reads captures: an error answer holds no prediction to
+            # compare with a baseline or with ground truth, and a refused request's body is often what was wrong.
+            # The body as the client sent it (on a protocol route, the protocol's own request, not the served model's
+            # translation) and the answer as it leaves; never a header (the API key, Authorization, cookies).
+            self.capture.offer(p.context.request_id, p.body, p.content_type, response, response_type,
+                               p.context.get_request_header(INFERENCE_ID_HEADER))
         took_ms = (time.monotonic() - started) * 1000
         log.info("%srequest %s status %d in %.1f ms", self.log_prefix, p.context.request_id, status, took_ms,
                  extra={"request_id": p.context.request_id, "model": self.model_label, "status": status,
