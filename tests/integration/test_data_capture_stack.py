@@ -29,7 +29,7 @@ from tests.support.stack import Stack
 from tests.unit.monitoring.capture.sinks import EventSink
 
 SENTIMENT = ROOT / "build" / "demo-sentiment-trained"
-MOTO_SERVER = Path("/work/main/.venv-deploy/bin/moto_server")
+MOTO_SERVER = ROOT / ".venv-deploy" / "bin" / "moto_server"  # make install-deploy
 TEXTS = ["A wonderful, moving film.", "Dull and far too long.", "The cast is superb.", "I want my money back."]
 DEADLINE_S = 60.0
 

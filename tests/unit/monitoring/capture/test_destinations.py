@@ -13,9 +13,10 @@ from hf_serving.monitoring.capture.cloudevents import REQUEST_TYPE, RESPONSE_TYP
 from hf_serving.monitoring.capture.destinations import Layout, WriteFailed, describe, kind_of
 from hf_serving.monitoring.capture.directory import DirectoryDestination
 from hf_serving.monitoring.capture.exchange import Exchange, body, cut_to
+from tests.support.paths import ROOT
 from tests.unit.monitoring.capture.sinks import EventSink
 
-MOTO_SERVER = Path("/work/main/.venv-deploy/bin/moto_server")
+MOTO_SERVER = ROOT / ".venv-deploy" / "bin" / "moto_server"  # make install-deploy
 LAYOUT = Layout("my-endpoint", "AllTraffic")
 HOUR = 1_765_000_000.0  # 2025-12-06T05:46:40Z
 
