@@ -171,13 +171,15 @@ fixture-qa: install
 
 # The benchmark of issue 6 (bench/README.md): ours against AWS's HF toolkit and a Flask server, each started in turn
 # on the demo models, never two at once; about 25 minutes on 2 cores, on a quiet machine. Writes
-# bench/results/latest.{json,md,png}. A smoke run that writes elsewhere:
+# bench/results/latest.{json,md,png}; then the explanations (bench-explain) and the cost of data capture (bench-capture).
+# A smoke run that writes elsewhere:
 #   make bench BENCH_ARGS="--seconds 2 --warmup 1 --passes 1 --kinds qa160 --out build/bench-smoke"
 .PHONY: bench bench-explain
 bench: install demo-models
 	PYTHON=$(PYTHON) bench/peers/setup.sh
 	$(PY) -m bench.run $(BENCH_ARGS)
 	$(PY) -m bench.explain $(BENCH_EXPLAIN_ARGS)
+	$(PY) -m bench.capture_overhead $(BENCH_CAPTURE_ARGS)
 
 # Explanations (bench/explain.py): their latency on the demo models and on the sentiment classifier trained here, and
 # plain requests' latency with and without an explanation beside them. Part of `make bench`; about 6 minutes.
