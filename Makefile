@@ -219,6 +219,13 @@ bench-metrics: install demo-models
 bench-capture: install demo-models
 	$(PY) -m bench.capture_overhead $(BENCH_ARGS)
 
+# What a model pass's size is worth (bench/pass_size.py), the measure behind MAX_BATCH_TOKENS: the same short and long
+# texts through the default engine in passes of 8 to 256 rows, in-process. About 2 minutes. Writes
+# bench/results/pass-size.{json,md}.
+.PHONY: bench-pass-size
+bench-pass-size: install build/demo-embeddings/modules.json
+	$(PY) -m bench.pass_size $(BENCH_ARGS)
+
 # The protocols' routes (bench/protocols.py): the same 8 texts through /invocations, OpenAI's /v1/embeddings (floats
 # and base64), TEI's /embed and KServe v2's /infer on the real all-MiniLM-L6-v2, alternating, at concurrency 4: each
 # route's req/s over /invocations'. About 5 minutes. Writes bench/results/protocols-latest.{json,md}.

@@ -19,7 +19,7 @@ import time
 from multiprocessing import util as multiprocessing_util
 
 from hf_serving.monitoring.capture.counts import CaptureCounts
-from hf_serving.monitoring.capture.destinations import Destination, Layout, describe, open_destination
+from hf_serving.monitoring.capture.destinations import Destination, Layout, describe, kind_of
 from hf_serving.monitoring.capture.exchange import Exchange, body, cut_to
 from hf_serving.monitoring.capture.sampler import Sampler
 from hf_serving.monitoring.capture.writer import CaptureWriter
@@ -78,3 +78,17 @@ def from_settings(settings: Settings, model_label: str, model: str | None, metri
     log.info("data capture: %g%% of answered requests to %s, as %s/%s", settings.data_capture_percent,
              describe(destination), layout.endpoint, layout.variant)
     return capture
+
+
+def open_destination(destination: str, layout: Layout, source: str) -> Destination:
+    """The destination DATA_CAPTURE_DESTINATION names. Its client (boto3's, for s3://) is imported here, in the writing
+    thread's first use, never on the request path nor where capture is off."""
+    kind = kind_of(destination)
+    if kind == "s3":
+        from hf_serving.monitoring.capture.s3 import S3Destination
+        return S3Destination(destination, layout)
+    if kind == "cloudevents":
+        from hf_serving.monitoring.capture.cloudevents import CloudEventsSink
+        return CloudEventsSink(destination, layout, source)
+    from hf_serving.monitoring.capture.directory import DirectoryDestination
+    return DirectoryDestination(destination, layout)

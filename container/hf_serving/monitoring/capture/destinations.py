@@ -75,17 +75,3 @@ def kind_of(destination: str) -> str:
     if scheme in ("http", "https"):
         return "cloudevents"
     return "directory"
-
-
-def open_destination(destination: str, layout: Layout, source: str) -> Destination:
-    """The destination DATA_CAPTURE_DESTINATION names. Its client (boto3's, for s3://) is imported here, in the writing
-    thread's first use, never on the request path nor where capture is off."""
-    kind = kind_of(destination)
-    if kind == "s3":
-        from hf_serving.monitoring.capture.s3 import S3Destination
-        return S3Destination(destination, layout)
-    if kind == "cloudevents":
-        from hf_serving.monitoring.capture.cloudevents import CloudEventsSink
-        return CloudEventsSink(destination, layout, source)
-    from hf_serving.monitoring.capture.directory import DirectoryDestination
-    return DirectoryDestination(destination, layout)
