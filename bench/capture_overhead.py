@@ -16,13 +16,12 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench import run
+from bench import on_off, run
 
 CAPTURE_DIR = run.ROOT / "build" / "bench-capture"
 ON = f"ours:DATA_CAPTURE_PERCENT=100;DATA_CAPTURE_DESTINATION={CAPTURE_DIR}"
@@ -46,11 +45,11 @@ def main(argv: list[str]) -> int:
                   "--seconds", args.seconds, "--warmup", args.warmup, "--no-overhead", "--out", str(args.out),
                   "--name", args.name])
     result = json.loads((args.out / f"{args.name}.json").read_text())
-    rows = ratios(result["summary"])
+    rows = on_off.ratios(result["summary"], ON, OFF)
     files = list(CAPTURE_DIR.rglob("*.jsonl"))
     records = sum(len(path.read_bytes().splitlines()) for path in files)
     request_us, writer_us = worker_cost_us()
-    text = table(rows, result["meta"]["cpu"]) + (
+    text = on_off.table(rows, SECTION, result["meta"]["cpu"], "capture", GOAL) + (
         f"\nCapture wrote {records:,} records in {len(files):,} files under {CAPTURE_DIR.relative_to(run.ROOT)}. "
         f"One captured classification request in a worker, timed alone over {ITERATIONS:,}: **{request_us:.1f} us** "
         f"of CPU on the request path and **{writer_us:.1f} us** in the writing thread, against "
@@ -97,32 +96,7 @@ def worker_cost_us() -> tuple[float, float]:
     return request_us, writer_us
 
 
-def ratios(summary: dict) -> list[dict]:
-    rows = []
-    for kind, off in summary[OFF].items():
-        on = summary.get(ON, {}).get(kind)
-        if on is None:
-            continue
-        per_pass = [a / b for a, b in zip(on["4"]["rps_per_pass"], off["4"]["rps_per_pass"], strict=True) if b]
-        rows.append({"kind": kind, "rps_on": on["4"]["rps"], "rps_off": off["4"]["rps"],
-                     "ratio": on["4"]["rps"] / off["4"]["rps"], "median_pass_ratio": statistics.median(per_pass),
-                     "pass_ratios": per_pass, "p99_on": on["4"]["p99_ms"], "p99_off": off["4"]["p99_ms"]})
-    return rows
-
-
 SECTION = "## Data capture at 100% to a directory against capture off, concurrency 4"
-
-
-def table(rows: list[dict], cpu: str) -> str:
-    lines = [SECTION, "", f"Host: {cpu}.", "",
-             "| request | req/s capture | req/s off | capture / off | median of the passes' ratios | passes |"
-             " p99 capture / off (ms) | goal >= 0.98 |", "|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        met = "yes" if row["median_pass_ratio"] >= GOAL else "**no**"
-        lines.append(f"| {row['kind']} | {row['rps_on']:.1f} | {row['rps_off']:.1f} | {row['ratio']:.3f} | "
-                     f"{row['median_pass_ratio']:.3f} | {', '.join(f'{r:.3f}' for r in row['pass_ratios'])} | "
-                     f"{row['p99_on']:.0f} / {row['p99_off']:.0f} | {met} |")
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

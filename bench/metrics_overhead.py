@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from bench import run
+from bench import on_off, run
 
 OFF = "ours:SERVE_METRICS=off"
 GOAL = 0.99  # req/s with metrics over req/s without
@@ -39,9 +38,9 @@ def main(argv: list[str]) -> int:
         run.main(["--servers", f"ours,{OFF}", "--kinds", args.kinds, "--concurrency", "4", "--passes", args.passes,
                   "--seconds", args.seconds, "--no-overhead", "--out", str(args.out), "--name", args.name])
     result = json.loads((args.out / f"{args.name}.json").read_text())
-    rows = ratios(result["summary"])
+    rows = on_off.ratios(result["summary"], "ours", OFF)
     per_request_us = worker_cost_us()
-    text = table(rows, result["meta"]["cpu"]) + (
+    text = on_off.table(rows, SECTION, result["meta"]["cpu"], "on", GOAL) + (
         f"\nOne request's observations in a worker (stage histograms, tokens, the batch's size and rows), timed alone "
         f"over {ITERATIONS:,} requests: **{per_request_us:.1f} us of CPU**, against "
         + ", ".join(f"{row['kind']} {1e6 / row['rps_on'] * 2:.0f} us" for row in rows)
@@ -74,32 +73,7 @@ def worker_cost_us() -> float:
     return float(done.stdout.strip())
 
 
-def ratios(summary: dict) -> list[dict]:
-    rows = []
-    for kind, on in summary["ours"].items():
-        off = summary[OFF].get(kind)
-        if off is None:
-            continue
-        per_pass = [a / b for a, b in zip(on["4"]["rps_per_pass"], off["4"]["rps_per_pass"], strict=True) if b]
-        rows.append({"kind": kind, "rps_on": on["4"]["rps"], "rps_off": off["4"]["rps"],
-                     "ratio": on["4"]["rps"] / off["4"]["rps"], "median_pass_ratio": statistics.median(per_pass),
-                     "pass_ratios": per_pass, "p99_on": on["4"]["p99_ms"], "p99_off": off["4"]["p99_ms"]})
-    return rows
-
-
 SECTION = "## Metrics on against off (SERVE_METRICS=off), concurrency 4"
-
-
-def table(rows: list[dict], cpu: str) -> str:
-    lines = [SECTION, "", f"Host: {cpu}.", "",
-             "| request | req/s on | req/s off | on / off | median of the passes' ratios | passes | p99 on / off (ms) |"
-             " goal >= 0.99 |", "|---|---|---|---|---|---|---|---|"]
-    for row in rows:
-        met = "yes" if row["median_pass_ratio"] >= GOAL else "**no**"
-        lines.append(f"| {row['kind']} | {row['rps_on']:.1f} | {row['rps_off']:.1f} | {row['ratio']:.3f} | "
-                     f"{row['median_pass_ratio']:.3f} | {', '.join(f'{r:.3f}' for r in row['pass_ratios'])} | "
-                     f"{row['p99_on']:.0f} / {row['p99_off']:.0f} | {met} |")
-    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
