@@ -30,7 +30,7 @@ import requests
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import promql
+from tests.support import promql, waiting
 from tests.support.paths import ROOT
 from tests.support.prometheus_server import Prometheus
 from tests.support.promql import ALERTS
@@ -108,12 +108,7 @@ def drift_gauges(stack: Stack) -> dict[str, float]:
 
 
 def wait_until(condition: Callable[[], bool], deadline_s: float = DEADLINE_S) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
+    return waiting.wait_until(condition, deadline_s)
 
 
 def active_drift_alerts(prometheus: Prometheus) -> dict[tuple[str, str], str]:

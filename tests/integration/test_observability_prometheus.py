@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
-from tests.support import promql
+from tests.support import promql, waiting
 from tests.support.prometheus_server import Prometheus
 from tests.support.promql import ALERTS, PROMETHEUS_CONFIG, condition_operands, dashboard_exprs, load_dashboard
 from tests.support.stack import Stack, free_port, model_dir_with_code
@@ -162,12 +162,7 @@ class Load:
 
 
 def wait_until(condition: Callable[[], bool], deadline_s: float = DEADLINE_S) -> bool:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.5)
-    return False
+    return waiting.wait_until(condition, deadline_s)
 
 
 def answers(stack: Stack) -> bool:
