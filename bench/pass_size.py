@@ -23,8 +23,10 @@ import numpy as np
 
 from bench.run import ROOT, machine_meta
 
-ROWS = (8, 32, 64, 128, 256)
-LENGTHS = (10, 48, 128)  # tokens per text, [CLS] and [SEP] included
+ROWS = (8, 16, 32, 64, 128, 256)
+CAPS = (2048, 4096, 16384)  # MAX_BATCH_TOKENS values: rows per pass = min(256, cap // tokens)
+MAX_ROWS = 256
+LENGTHS = (10, 48, 128, 384)  # tokens per text, [CLS] and [SEP] included
 
 
 def texts_of(tokenizer, tokens: int, count: int) -> dict[str, np.ndarray]:
@@ -63,14 +65,17 @@ def main(argv: list[str]) -> int:
         feed = texts_of(served.tokenizer, tokens, args.texts)  # type: ignore[attr-defined]  # every task has one
         for rows in ROWS:  # warm-up: each shape once
             time_passes(engine, feed, rows)
-        times: dict[int, list[float]] = {rows: [] for rows in ROWS}
+        capped = {cap: max(1, min(MAX_ROWS, cap // tokens)) for cap in CAPS}
+        every = sorted(set(ROWS) | set(capped.values()))
+        times: dict[int, list[float]] = {rows: [] for rows in every}
         for _ in range(args.rounds):
-            for rows in ROWS:
+            for rows in every:
                 times[rows].append(time_passes(engine, feed, rows))
-        for rows in ROWS:
+        for rows in every:
             median = statistics.median(times[rows])
             results.append({"tokens": tokens, "rows": rows, "padded_tokens": rows * tokens,
-                            "ms": round(1000 * median, 1), "rows_per_s": round(args.texts / median, 1)})
+                            "ms": round(1000 * median, 1), "rows_per_s": round(args.texts / median, 1),
+                            "caps": [cap for cap, r in capped.items() if r == rows]})
             print(f"{tokens} tokens, passes of {rows} rows: {1000 * median:.1f} ms for {args.texts} texts", flush=True)
     result = {"meta": meta, "model_dir": str(args.model_dir), "engine": engine.description, "dtype": engine.dtype,
               "texts": args.texts, "rounds": args.rounds, "results": results}
@@ -96,6 +101,14 @@ def markdown(result: dict) -> str:
         base = cells[32]["ms"]
         lines.append(f"| {tokens} | " + " | ".join(f"{cells[rows]['ms']:.0f} ms ({cells[rows]['ms'] / base:.2f})"
                                                    for rows in ROWS) + " |")
+    lines += ["", "As MAX_BATCH_TOKENS would cut them (rows per pass = min(256, cap / tokens)), against 32 rows:", "",
+              "| tokens per text | " + " | ".join(f"cap {cap}" for cap in CAPS) + " |", "|---|" + "---|" * len(CAPS)]
+    for tokens in LENGTHS:
+        rows_of = {row["rows"]: row for row in result["results"] if row["tokens"] == tokens}
+        base = rows_of[32]["ms"]
+        by_cap = [next(r for r in rows_of.values() if cap in r.get("caps", [])) for cap in CAPS]
+        lines.append(f"| {tokens} | " + " | ".join(f"{r['rows']} rows: {r['ms']:.0f} ms ({r['ms'] / base:.2f})"
+                                                   for r in by_cap) + " |")
     return "\n".join(lines) + "\n"
 
 

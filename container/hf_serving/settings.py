@@ -55,7 +55,7 @@ class Settings:
     threads: int | None = None
     batch_size: int | None = None  # None: by the hardware (concurrency.effective_batch_size)
     max_batch_delay_ms: int = 1
-    max_batch_tokens: int = 16_384  # padded tokens per model pass (engines/base.py DEFAULT_MAX_BATCH_TOKENS)
+    max_batch_tokens: int | None = None  # padded tokens per model pass; None: by device (engines/base.py)
     # The HTTP edge.
     port: int = 8080
     safe_port_range: PortRange | None = None
@@ -155,7 +155,7 @@ class Settings:
             batch_size=env.integer("MODEL_SERVER_BATCH_SIZE", 1 if batch_mode else None,
                                    low=1),
             max_batch_delay_ms=env.integer("MODEL_SERVER_MAX_BATCH_DELAY_MS", 1, low=0) or 0,
-            max_batch_tokens=env.integer("MAX_BATCH_TOKENS", 16_384, low=512, high=1_048_576) or 16_384,
+            max_batch_tokens=env.integer("MAX_BATCH_TOKENS", None, low=512, high=1_048_576),
             port=env.integer("SAGEMAKER_BIND_TO_PORT", 8080, low=1, high=65535) or 8080,
             safe_port_range=env.port_range("SAGEMAKER_SAFE_PORT_RANGE"),
             invocation_timeout_s=invocation_timeout_s,

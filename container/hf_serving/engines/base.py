@@ -15,13 +15,22 @@ from typing import Protocol
 
 import numpy as np
 
-# A call is bounded by its padded tokens (MAX_BATCH_TOKENS, TEI's max-batch-tokens and its default), which bound its
-# memory and time, rather than by a count of rows: 16,384 tokens are 32 rows of 512 tokens, 42 question-answering
-# windows of 384, or 256 short texts of 64. Short texts gain from the larger calls: 256 texts of 10 tokens took 122 ms
-# in calls of 256 rows and 153 ms in calls of 32 (MiniLM, OpenVINO bf16, Zen 5, 2 cores). The rows are capped too,
-# since each row costs Python work of its own.
-DEFAULT_MAX_BATCH_TOKENS = 16_384
+# A call is bounded by its padded tokens (MAX_BATCH_TOKENS, TEI's max-batch-tokens), which bound its memory and time,
+# rather than by a count of rows, and by 256 rows (each row costs Python work of its own). On a CPU the best cap is
+# small: `make bench-pass-size` (bench/results/pass-size-*.md; Zen 5, OpenVINO bf16), against the former 32 rows, found
+# short texts faster in larger calls (10 tokens: 0.87x for MiniLM, 0.93x for DistilBERT-base at a cap of 2,048) and
+# MiniLM's longer texts slower in calls of many tokens (a cap of 16,384: 1.09x at 128 tokens, 1.02x at 384), as their
+# activations outgrow the caches. At 2,048 every cell was 1.01x or faster (204 short texts a call, 42 of 48 tokens,
+# 5 question-answering windows of 384). A GPU wants large calls: TEI's own default there.
+DEFAULT_MAX_BATCH_TOKENS_CPU = 2_048
+DEFAULT_MAX_BATCH_TOKENS_GPU = 16_384
+DEFAULT_MAX_BATCH_TOKENS = DEFAULT_MAX_BATCH_TOKENS_CPU
 DEFAULT_MAX_BATCH_SIZE = 256
+
+
+def default_max_batch_tokens(device: str) -> int:
+    """MAX_BATCH_TOKENS unless set: by the device the model runs on."""
+    return DEFAULT_MAX_BATCH_TOKENS_CPU if device == "cpu" else DEFAULT_MAX_BATCH_TOKENS_GPU
 
 
 class Engine(Protocol):

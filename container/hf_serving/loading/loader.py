@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from hf_serving.engines import select
+from hf_serving.engines.base import default_max_batch_tokens
 from hf_serving.errors import ConfigurationError
 from hf_serving.loading.explainer import attributor_source
 from hf_serving.loading.sizing import effective_threads, effective_workers
@@ -42,7 +43,7 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
     auto_model = getattr(transformers, spec.auto_model)
     engine = select.load_engine(auto_model, weights_dir, tokenizer.model_input_names, spec.output_names, dtype,
                                 device, settings.engine, torch.get_num_threads(), workers, settings.trust_remote_code,
-                                settings.max_batch_tokens)
+                                settings.max_batch_tokens or default_max_batch_tokens(device))
     attributor = attributor_source(settings, engine, auto_model, weights_dir, tokenizer.model_input_names, device)
     served = spec.served_model(spec, LoadedParts(engine, tokenizer, config, model_dir, attributor,
                                                  settings.max_response_bytes))

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from hf_serving.engines.base import default_max_batch_tokens
 from hf_serving.settings import Settings
 from hf_serving.tasks import text_batches
 
@@ -52,6 +53,17 @@ def test_the_rows_cap_still_holds_and_a_tasks_own_tighter_cap_wins():
     assert engine.shapes == [(2, 4), (2, 4), (2, 4), (1, 4)]
 
 
-def test_max_batch_tokens_is_read_from_the_environment_with_teis_default():
-    assert Settings.from_environ({}).max_batch_tokens == 16_384
+def test_max_batch_tokens_is_read_from_the_environment_else_chosen_by_device():
+    assert Settings.from_environ({}).max_batch_tokens is None
     assert Settings.from_environ({"MAX_BATCH_TOKENS": "4096"}).max_batch_tokens == 4096
+    assert (default_max_batch_tokens("cpu"), default_max_batch_tokens("cuda:0")) == (2048, 16_384)
+
+
+def test_a_loaded_model_passes_at_most_the_settings_tokens(tmp_path):
+    """Through the loader: MAX_BATCH_TOKENS reaches the engine, and the device's default where it is unset."""
+    from hf_serving.loading.loader import load_served_model
+    from tests.support.paths import TINY_QA
+
+    assert load_served_model(TINY_QA, Settings(model_dir=TINY_QA, dtype="float32")).engine.max_batch_tokens == 2048
+    served = load_served_model(TINY_QA, Settings(model_dir=TINY_QA, dtype="float32", max_batch_tokens=1024))
+    assert served.engine.max_batch_tokens == 1024
