@@ -16,6 +16,7 @@ Skipped where /usr/bin/prometheus is missing, except in CI (tests/support/promql
 
 from __future__ import annotations
 
+import collections
 import json
 import shutil
 import subprocess
@@ -75,8 +76,10 @@ def drift(tmp_path_factory, sentiment) -> Iterator[tuple[Stack, Prometheus, dict
     made = subprocess.run([sys.executable, "-m", "hf_serving", "drift-baseline", str(texts), str(baseline),
                            "--model", str(sentiment)], capture_output=True, text=True, timeout=300)
     assert made.returncode == 0, made.stdout + made.stderr
+    # Data capture on as well: its panels are asked here, and drift-baseline reads back the stack's own files.
     stack = Stack(sentiment, tmp / "serve.log", DRIFT_BASELINE=str(baseline), DRIFT_WINDOW=str(WINDOW),
-                  SAGEMAKER_MODEL_SERVER_WORKERS="1")
+                  SAGEMAKER_MODEL_SERVER_WORKERS="1", DATA_CAPTURE_PERCENT="100",
+                  DATA_CAPTURE_DESTINATION=str(tmp / "capture"), DATA_CAPTURE_FLUSH_S="1")
     prometheus = Prometheus(binary, tmp, f"127.0.0.1:{stack.port}", rules=short_for_rules(tmp))
     try:
         stack.start().wait_ready()
@@ -87,11 +90,17 @@ def drift(tmp_path_factory, sentiment) -> Iterator[tuple[Stack, Prometheus, dict
         stack.kill_everything()
 
 
+# What the drift stack answered, for the drift-baseline made from its own capture files at the end
+ANSWERED = {"requests": 0, "labels": collections.Counter()}
+
+
 def send(stack: Stack, texts: list[str]) -> None:
     for start in range(0, len(texts), PER_REQUEST):
         response = stack.invoke({"inputs": texts[start:start + PER_REQUEST]})
         assert response.status_code == 200, response.text
         assert len(response.json()) == len(texts[start:start + PER_REQUEST])
+        ANSWERED["requests"] += 1
+        ANSWERED["labels"].update(answer["label"] for answer in response.json())
 
 
 def drift_gauges(stack: Stack) -> dict[str, float]:
@@ -182,16 +191,41 @@ def test_other_lengths_raise_the_tokens_gauge_over_its_threshold_and_the_alert_f
 
 def test_the_drift_rules_operands_and_panels_have_data_in_prometheus(drift):
     """What tests/integration/test_observability_prometheus.py leaves to this stack: every drift rule's compared
-    query, and every dashboard expression over a drift metric, answer series here."""
+    query, and every dashboard expression over a drift or data capture metric, answer series here."""
     _, prometheus, _, _ = drift
     rules = dict(promql.rule_exprs())
     for alert in DRIFT_RULES:
         for operand in promql.condition_operands(rules[alert]):
             assert prometheus.query(operand), f"{alert}: {operand} matches nothing"
     for title, expr in promql.dashboard_exprs(promql.load_dashboard()):
-        if "hf_serving_drift_" in expr:
+        if "hf_serving_drift_" in expr or "hf_serving_data_capture_" in expr:
             query = promql.substitute(expr, interval="1m")
             assert prometheus.query(query), f"{title}: no series for {query}"
+
+
+def test_a_baseline_from_the_stacks_own_capture_files_holds_every_answer_it_gave(drift, tmp_path, sentiment):
+    """drift-baseline reads the capture files this stack wrote (DATA_CAPTURE_PERCENT=100): as many items as the
+    traffic above sent, and the class mix its answers said."""
+    stack, _, _, _ = drift
+    sent = ANSWERED["requests"]
+    assert sent > 0, "run with the traffic tests above"
+
+    def written() -> float:
+        text = requests.get(f"{stack.url}/metrics", timeout=10).text
+        return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+                   if sample.name == "hf_serving_data_capture_records_total"
+                   and sample.labels.get("result") == "written")
+
+    assert wait_until(lambda: written() >= sent), f"{written()} records written for {sent} requests"
+    capture_dir = stack.log_path.parent / "capture"
+    out = tmp_path / "from-capture.json"
+    made = subprocess.run([sys.executable, "-m", "hf_serving", "drift-baseline", str(capture_dir), str(out),
+                           "--model", str(sentiment)], capture_output=True, text=True, timeout=300)
+    assert made.returncode == 0, made.stdout + made.stderr
+    profile = json.loads(out.read_text())["models"]["model"]
+    assert profile["source"]["kind"] == "data capture" and profile["source"]["records"] == sent
+    assert profile["class"]["counts"] == dict(ANSWERED["labels"])
+    assert profile["items"] == sum(ANSWERED["labels"].values())
 
 
 def test_a_baseline_that_cannot_be_used_stops_the_start_saying_why(tmp_path, sentiment):

@@ -69,9 +69,11 @@ ANSWERED = 100  # answers (200) at least, and at least one of each of these
 REFUSED = ("400", "404", "415", "503")
 DEADLINE_S = 120.0
 INTERVALS = ("15s", "1m")
-# The drift panels' series exist only with DRIFT_BASELINE (see DRIFT_RULES): test_drift_stack.py asks them.
+# The drift and data capture panels' series exist only with DRIFT_BASELINE (see DRIFT_RULES) and DATA_CAPTURE_PERCENT:
+# test_drift_stack.py, whose stack has both, asks them.
+ONLY_WITH_MONITORING = ("hf_serving_drift_", "hf_serving_data_capture_")
 DASHBOARD_EXPRS = [(title, expr) for title, expr in dashboard_exprs(load_dashboard())
-                   if "hf_serving_drift_" not in expr]
+                   if not any(prefix in expr for prefix in ONLY_WITH_MONITORING)]
 RULES = promql.rule_exprs()
 # The drift gauges exist only with DRIFT_BASELINE and a model that reports its outcomes (this stack's user predict_fn
 # does not): tests/integration/test_drift_stack.py asks those rules' operands and the drift panels' expressions, and
