@@ -9,18 +9,25 @@ A worker process serves one model: its label is set once, when the worker builds
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-
-from prometheus_client import Counter
+from typing import Any
 
 log = logging.getLogger("hf_serving.monitoring")
 LOG_EVERY_S = 60.0
 
 STAGES = ("outcome", "observer")  # a task telling an item's outcome; an observer of the outcomes
-MONITORING_ERRORS = Counter("hf_serving_monitoring_errors",
-                            "Prediction-monitoring steps that failed (the answers were unchanged), by stage",
-                            ("model", "stage"))
+
+
+@functools.cache
+def _errors() -> Any:
+    """The counter, made at its first use: the task code imports this module, and the task code alone (the deploy
+    tools, the tests' model builders) runs where prometheus_client is not installed."""
+    from prometheus_client import Counter
+
+    return Counter("hf_serving_monitoring_errors",
+                   "Prediction-monitoring steps that failed (the answers were unchanged), by stage", ("model", "stage"))
 
 
 class _Worker:
@@ -39,7 +46,7 @@ def set_worker_model(model: str, counted: bool) -> None:
     _worker.model, _worker.counted = model, counted
     if counted:
         for stage in STAGES:
-            MONITORING_ERRORS.labels(model, stage)
+            _errors().labels(model, stage)
 
 
 def failed(stage: str) -> None:
@@ -47,7 +54,7 @@ def failed(stage: str) -> None:
     the last minute (a failure on every request must not flood the log)."""
     if _worker.counted:
         try:
-            MONITORING_ERRORS.labels(_worker.model, stage).inc()
+            _errors().labels(_worker.model, stage).inc()
         except Exception:  # noqa: BLE001 - a metrics file that cannot be written must not fail the answer either
             pass
     now = time.monotonic()
