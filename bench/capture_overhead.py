@@ -12,14 +12,11 @@ and written), since on 2 cores the passes' noise can hide a cost of this size.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
 from bench import on_off, run
 
@@ -30,35 +27,20 @@ GOAL = 0.98  # req/s with capture over req/s without
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--passes", default="4")
-    parser.add_argument("--seconds", default="20")
-    parser.add_argument("--warmup", default="3")
-    parser.add_argument("--kinds", default="clf60,qa160")
-    parser.add_argument("--out", type=Path, default=run.ROOT / "bench" / "results")
-    parser.add_argument("--name", default="capture-overhead")
-    parser.add_argument("--report-only", action="store_true", help="rewrite the ratios of the last run's JSON")
-    args = parser.parse_args(argv)
+    args = on_off.arguments(argv, __doc__, "capture-overhead", "clf60,qa160")
     if not args.report_only:
         shutil.rmtree(CAPTURE_DIR, ignore_errors=True)
-        run.main(["--servers", f"{OFF},{ON}", "--kinds", args.kinds, "--concurrency", "4", "--passes", args.passes,
-                  "--seconds", args.seconds, "--warmup", args.warmup, "--no-overhead", "--out", str(args.out),
-                  "--name", args.name])
-    result = json.loads((args.out / f"{args.name}.json").read_text())
+    result = on_off.measure(args, ON, OFF)
     rows = on_off.ratios(result["summary"], ON, OFF)
     files = list(CAPTURE_DIR.rglob("*.jsonl"))
     records = sum(len(path.read_bytes().splitlines()) for path in files)
     request_us, writer_us = worker_cost_us()
-    text = on_off.table(rows, SECTION, result["meta"]["cpu"], "capture", GOAL) + (
+    on_off.append_section(args, SECTION, on_off.table(rows, SECTION, result["meta"]["cpu"], "capture", GOAL) + (
         f"\nCapture wrote {records:,} records in {len(files):,} files under {CAPTURE_DIR.relative_to(run.ROOT)}. "
         f"One captured classification request in a worker, timed alone over {ITERATIONS:,}: **{request_us:.1f} us** "
         f"of CPU on the request path and **{writer_us:.1f} us** in the writing thread, against "
         + ", ".join(f"{row['kind']} {1e6 / row['rps_off'] * 2:.0f} us" for row in rows)
-        + " of the 2 cores' time per request at concurrency 4.\n")
-    report = args.out / f"{args.name}.md"
-    before = report.read_text().split(SECTION)[0].rstrip("\n")  # bench.run's report, without an earlier section
-    report.write_text(before + "\n\n" + text)
-    print(text)
+        + " of the 2 cores' time per request at concurrency 4.\n"))
     return 0
 
 

@@ -11,44 +11,27 @@ the workers write them): on 2 cores the passes' noise is several percent, far ab
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import subprocess
 import sys
 import tempfile
-from pathlib import Path
 
-from bench import on_off, run
+from bench import on_off
 
 OFF = "ours:SERVE_METRICS=off"
 GOAL = 0.99  # req/s with metrics over req/s without
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--passes", default="4")
-    parser.add_argument("--seconds", default="20")
-    parser.add_argument("--kinds", default="qa160,clf60")
-    parser.add_argument("--out", type=Path, default=run.ROOT / "bench" / "results")
-    parser.add_argument("--name", default="metrics-overhead")
-    parser.add_argument("--report-only", action="store_true", help="rewrite the ratios of the last run's JSON")
-    args = parser.parse_args(argv)
-    if not args.report_only:
-        run.main(["--servers", f"ours,{OFF}", "--kinds", args.kinds, "--concurrency", "4", "--passes", args.passes,
-                  "--seconds", args.seconds, "--no-overhead", "--out", str(args.out), "--name", args.name])
-    result = json.loads((args.out / f"{args.name}.json").read_text())
+    args = on_off.arguments(argv, __doc__, "metrics-overhead", "qa160,clf60")
+    result = on_off.measure(args, "ours", OFF)
     rows = on_off.ratios(result["summary"], "ours", OFF)
     per_request_us = worker_cost_us()
-    text = on_off.table(rows, SECTION, result["meta"]["cpu"], "on", GOAL) + (
+    on_off.append_section(args, SECTION, on_off.table(rows, SECTION, result["meta"]["cpu"], "on", GOAL) + (
         f"\nOne request's observations in a worker (stage histograms, tokens, the batch's size and rows), timed alone "
         f"over {ITERATIONS:,} requests: **{per_request_us:.1f} us of CPU**, against "
         + ", ".join(f"{row['kind']} {1e6 / row['rps_on'] * 2:.0f} us" for row in rows)
-        + " of the 2 cores' time per request at concurrency 4.\n")
-    report = args.out / f"{args.name}.md"
-    before = report.read_text().split(SECTION)[0].rstrip("\n")  # bench.run's report, without an earlier section
-    report.write_text(before + "\n\n" + text)
-    print(text)
+        + " of the 2 cores' time per request at concurrency 4.\n"))
     return 0
 
 

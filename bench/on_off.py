@@ -4,7 +4,43 @@ feature costs (bench/metrics_overhead.py, bench/capture_overhead.py)."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import statistics
+from pathlib import Path
+
+from bench import run
+
+
+def arguments(argv: list[str], description: str, name: str, kinds: str) -> argparse.Namespace:
+    """The options both cost benchmarks take: passes, seconds, warm-up, kinds, where results go."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--passes", default="4")
+    parser.add_argument("--seconds", default="20")
+    parser.add_argument("--warmup", default="3")
+    parser.add_argument("--kinds", default=kinds)
+    parser.add_argument("--out", type=Path, default=run.ROOT / "bench" / "results")
+    parser.add_argument("--name", default=name)
+    parser.add_argument("--report-only", action="store_true", help="rewrite the ratios of the last run's JSON")
+    return parser.parse_args(argv)
+
+
+def measure(args: argparse.Namespace, on_key: str, off_key: str) -> dict:
+    """bench.run with both configurations in alternating passes at concurrency 4 (unless --report-only), and its
+    JSON result."""
+    if not args.report_only:
+        run.main(["--servers", f"{off_key},{on_key}", "--kinds", args.kinds, "--concurrency", "4", "--passes",
+                  args.passes, "--seconds", args.seconds, "--warmup", args.warmup, "--no-overhead",
+                  "--out", str(args.out), "--name", args.name])
+    return json.loads((args.out / f"{args.name}.json").read_text())
+
+
+def append_section(args: argparse.Namespace, section: str, text: str) -> None:
+    """bench.run's report with this section at its end, replacing one an earlier --report-only wrote."""
+    report = args.out / f"{args.name}.md"
+    before = report.read_text().split(section)[0].rstrip("\n")
+    report.write_text(before + "\n\n" + text)
+    print(text)
 
 
 def ratios(summary: dict, on_key: str, off_key: str) -> list[dict]:
