@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_MODEL := build/demo-model
 
-.PHONY: install host-packages demo-model demo-models serve task-examples test unit integration lint clean
+.PHONY: install host-packages demo-model demo-models serve task-examples test unit integration lint format clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
@@ -92,9 +92,17 @@ serve: host-packages install demo-models
 task-examples: host-packages install demo-models
 	$(PY) scripts/task_examples.py
 
+PY_SOURCES = container tests bench scripts reliability load
+
+# ruff format is the layout (checked here, in CI), ruff check the rules, mypy the types.
 lint: install
-	$(VENV)/bin/ruff check container tests bench scripts reliability load
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
+	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/mypy
+
+# Lays the code out as `make lint` checks it.
+format: install
+	$(VENV)/bin/ruff format $(PY_SOURCES)
 
 unit: install
 	$(VENV)/bin/pytest tests/unit -q

@@ -35,12 +35,19 @@ def main(argv: list[str]) -> int:
     files = list(CAPTURE_DIR.rglob("*.jsonl"))
     records = sum(len(path.read_bytes().splitlines()) for path in files)
     request_us, writer_us = worker_cost_us()
-    on_off.append_section(args, SECTION, on_off.table(rows, SECTION, result["meta"]["cpu"], "capture", GOAL) + (
-        f"\nCapture wrote {records:,} records in {len(files):,} files under {CAPTURE_DIR.relative_to(run.ROOT)}. "
-        f"One captured classification request in a worker, timed alone over {ITERATIONS:,}: **{request_us:.1f} us** "
-        f"of CPU on the request path and **{writer_us:.1f} us** in the writing thread, against "
-        + ", ".join(f"{row['kind']} {1e6 / row['rps_off'] * 2:.0f} us" for row in rows)
-        + " of the 2 cores' time per request at concurrency 4.\n"))
+    on_off.append_section(
+        args,
+        SECTION,
+        on_off.table(rows, SECTION, result["meta"]["cpu"], "capture", GOAL)
+        + (
+            f"\nCapture wrote {records:,} records in {len(files):,} files under {CAPTURE_DIR.relative_to(run.ROOT)}. "
+            f"One captured classification request in a worker, timed alone over {ITERATIONS:,}: "
+            f"**{request_us:.1f} us** "
+            f"of CPU on the request path and **{writer_us:.1f} us** in the writing thread, against "
+            + ", ".join(f"{row['kind']} {1e6 / row['rps_off'] * 2:.0f} us" for row in rows)
+            + " of the 2 cores' time per request at concurrency 4.\n"
+        ),
+    )
     return 0
 
 
@@ -72,8 +79,13 @@ print(offered / {ITERATIONS} * 1e6, written / {ITERATIONS} * 1e6)
 
 def worker_cost_us() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as directory:
-        done = subprocess.run([sys.executable, "-c", _TIMING, directory], capture_output=True, text=True, check=True,
-                              env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory})
+        done = subprocess.run(
+            [sys.executable, "-c", _TIMING, directory],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory},
+        )
     request_us, writer_us = (float(x) for x in done.stdout.split())
     return request_us, writer_us
 

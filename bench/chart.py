@@ -16,8 +16,14 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-COLOURS = {"ours": "#1b7837", "ours-int8": "#00441b", "ours-fp32": "#7fbf7b", "aws": "#d95f02",
-           "flask": "#7570b3", "st-fastapi": "#e7298a"}
+COLOURS = {
+    "ours": "#1b7837",
+    "ours-int8": "#00441b",
+    "ours-fp32": "#7fbf7b",
+    "aws": "#d95f02",
+    "flask": "#7570b3",
+    "st-fastapi": "#e7298a",
+}
 
 
 def _size(info: dict) -> str:
@@ -46,16 +52,21 @@ def main(results_path: str, png_path: str) -> int:
         bars = p99_axis.bar(positions, p99, width, label=label, color=colour)
         p99_axis.bar_label(bars, fmt="%.0f", fontsize=7)
     names = [f"{kind}\n{_size(config['kinds'][kind])}, c={c}" for kind, c in groups]
-    for axis, title in ((rps_axis, "throughput (req/s, higher is better)"),
-                        (p99_axis, "p99 latency (ms, log scale, lower is better)")):
+    for axis, title in (
+        (rps_axis, "throughput (req/s, higher is better)"),
+        (p99_axis, "p99 latency (ms, log scale, lower is better)"),
+    ):
         axis.set_xticks(range(len(groups)), names, fontsize=8)
         axis.set_title(title)
         axis.grid(axis="y", alpha=0.3)
     p99_axis.set_yscale("log")
     rps_axis.legend(fontsize=8)
     meta = result["meta"]
-    figure.suptitle(f"hf-serving benchmark {meta['started_utc']}: {meta['cores']} cores, commit {meta['commit']}, "
-                    f"{config['passes']} pass(es) x {config['seconds']:g} s per cell", fontsize=10)
+    figure.suptitle(
+        f"hf-serving benchmark {meta['started_utc']}: {meta['cores']} cores, commit {meta['commit']}, "
+        f"{config['passes']} pass(es) x {config['seconds']:g} s per cell",
+        fontsize=10,
+    )
     figure.tight_layout()
     figure.savefig(png_path, dpi=110)
     return 0

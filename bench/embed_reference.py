@@ -35,9 +35,15 @@ def time_encode(model, texts: list[str], seconds: float, warmup_s: float) -> dic
     while time.perf_counter() - started < seconds:
         latencies.append(once())
     elapsed = time.perf_counter() - started
-    return {"texts": len(texts), "calls": len(latencies), "ms_per_call": sum(latencies) / len(latencies),
-            "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
-            "p99_ms": percentile(latencies, 99), "seq_per_s": len(texts) * len(latencies) / elapsed}
+    return {
+        "texts": len(texts),
+        "calls": len(latencies),
+        "ms_per_call": sum(latencies) / len(latencies),
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+        "seq_per_s": len(texts) * len(latencies) / elapsed,
+    }
 
 
 def main(argv: list[str]) -> int:

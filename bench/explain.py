@@ -41,8 +41,11 @@ def _explained(body: bytes) -> bytes:
 def cases() -> list[tuple[str, str, bytes]]:
     """(model, request name, plain body): the explain body is the same with "explain": true."""
     kinds = payloads.build({model: MODEL_DIRS[model] for model in ("qa", "clf")})
-    found = [("clf", "clf60", kinds["clf60"].body), ("qa", "qa160", kinds["qa160"].body),
-             ("qa", "qa380", kinds["qa380"].body)]
+    found = [
+        ("clf", "clf60", kinds["clf60"].body),
+        ("qa", "qa160", kinds["qa160"].body),
+        ("qa", "qa380", kinds["qa380"].body),
+    ]
     return [*found, ("trained", "review", json.dumps({"inputs": TRAINED_REVIEW}).encode())]
 
 
@@ -50,7 +53,8 @@ def _steps(payload: object) -> list[int]:
     if isinstance(payload, dict):
         explanation = payload.get("explanation") or {}
         return [target["steps"] for target in explanation.get("targets", [])] + [
-            step for value in payload.values() if isinstance(value, list | dict) for step in _steps(value)]
+            step for value in payload.values() if isinstance(value, list | dict) for step in _steps(value)
+        ]
     if isinstance(payload, list):
         return [step for item in payload for step in _steps(item)]
     return []
@@ -58,8 +62,12 @@ def _steps(payload: object) -> list[int]:
 
 def _cell(result: CellResult) -> dict:
     values = result.latencies_ms
-    return {"requests": result.requests, "rps": round(result.rps, 2), "errors": result.errors,
-            **{f"p{q}_ms": round(percentile(values, q), 1) if values else None for q in (50, 95, 99)}}
+    return {
+        "requests": result.requests,
+        "rps": round(result.rps, 2),
+        "errors": result.errors,
+        **{f"p{q}_ms": round(percentile(values, q), 1) if values else None for q in (50, 95, 99)},
+    }
 
 
 def measure(model: str, name: str, plain: bytes, seconds: float, work_dir: Path) -> dict:
@@ -80,19 +88,25 @@ def measure(model: str, name: str, plain: bytes, seconds: float, work_dir: Path)
             steps.extend(_steps(answer))
             return bool(_steps(answer))
 
-        record["explain_c1"] = _cell(run_closed_loop("127.0.0.1", server.port, "/invocations", explain, 1, seconds,
-                                                     explained))
+        record["explain_c1"] = _cell(
+            run_closed_loop("127.0.0.1", server.port, "/invocations", explain, 1, seconds, explained)
+        )
         record["steps"] = {"min": min(steps), "max": max(steps), "median": sorted(steps)[len(steps) // 2]}
         is_plain = lambda answer: not _steps(answer)  # noqa: E731
-        record["plain_alone"] = _cell(run_closed_loop("127.0.0.1", server.port, "/invocations", plain,
-                                                      PLAIN_CONCURRENCY, seconds, is_plain))
+        record["plain_alone"] = _cell(
+            run_closed_loop("127.0.0.1", server.port, "/invocations", plain, PLAIN_CONCURRENCY, seconds, is_plain)
+        )
         beside: list[CellResult] = []
-        background = threading.Thread(target=lambda: beside.append(run_closed_loop(
-            "127.0.0.1", server.port, "/invocations", explain, 1, seconds + 5, explained)))
+        background = threading.Thread(
+            target=lambda: beside.append(
+                run_closed_loop("127.0.0.1", server.port, "/invocations", explain, 1, seconds + 5, explained)
+            )
+        )
         background.start()
         time.sleep(1.0)  # an explanation in flight before the plain requests start
-        record["plain_beside_explain"] = _cell(run_closed_loop("127.0.0.1", server.port, "/invocations", plain,
-                                                               PLAIN_CONCURRENCY, seconds, is_plain))
+        record["plain_beside_explain"] = _cell(
+            run_closed_loop("127.0.0.1", server.port, "/invocations", plain, PLAIN_CONCURRENCY, seconds, is_plain)
+        )
         background.join()
         record["explain_beside_plain"] = _cell(beside[0])
     finally:
@@ -105,21 +119,26 @@ def measure(model: str, name: str, plain: bytes, seconds: float, work_dir: Path)
 
 def markdown(result: dict) -> str:
     meta = result["meta"]
-    lines = [f"# What explanations cost ({meta['started_utc']})", "",
-             f"Host: {meta['cpu']}, {meta['cores']} cores; commit {meta['commit']}; load average at start "
-             f"{meta['load_start']}. Our server alone, default configuration (the batching worker on its default "
-             "engine; explanations in the explanation worker, float32 torch). Plain requests at concurrency "
-             f"{PLAIN_CONCURRENCY}; {result['seconds']:g} s per cell.", "",
-             "| model | request | first explain (loads float32) | explain p50 / p95 at c=1 | steps (median, max) | "
-             "plain p50 alone | plain p50 beside an explanation | plain req/s alone / beside | peak RSS |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# What explanations cost ({meta['started_utc']})",
+        "",
+        f"Host: {meta['cpu']}, {meta['cores']} cores; commit {meta['commit']}; load average at start "
+        f"{meta['load_start']}. Our server alone, default configuration (the batching worker on its default "
+        "engine; explanations in the explanation worker, float32 torch). Plain requests at concurrency "
+        f"{PLAIN_CONCURRENCY}; {result['seconds']:g} s per cell.",
+        "",
+        "| model | request | first explain (loads float32) | explain p50 / p95 at c=1 | steps (median, max) | "
+        "plain p50 alone | plain p50 beside an explanation | plain req/s alone / beside | peak RSS |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["records"]:
         lines.append(
             f"| {r['model']} ({r['model_dir']}) | {r['request']} | {r['first_explain_s']:.1f} s | "
             f"{r['explain_c1']['p50_ms']:.0f} / {r['explain_c1']['p95_ms']:.0f} ms | "
             f"{r['steps']['median']}, {r['steps']['max']} | {r['plain_alone']['p50_ms']:.0f} ms | "
             f"{r['plain_beside_explain']['p50_ms']:.0f} ms (x{r['plain_p50_ratio']}) | "
-            f"{r['plain_alone']['rps']:.1f} / {r['plain_beside_explain']['rps']:.1f} | {r['peak_rss_mb']:.0f} MB |")
+            f"{r['plain_alone']['rps']:.1f} / {r['plain_beside_explain']['rps']:.1f} | {r['peak_rss_mb']:.0f} MB |"
+        )
     return "\n".join(lines) + "\n"
 
 

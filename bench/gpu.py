@@ -44,8 +44,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--dtypes", default="bfloat16,float16", help="model-only dtypes")
     parser.add_argument("--batch-sizes", default="1,16,64,256", help="model-only batch sizes")
     parser.add_argument("--hook-batches", default="1,64", help="in-process predict_fn batch sizes")
-    parser.add_argument("--variants", default="default",
-                        help="comma-separated; each 'default' or K=V;K=V settings of our server")
+    parser.add_argument(
+        "--variants", default="default", help="comma-separated; each 'default' or K=V;K=V settings of our server"
+    )
     parser.add_argument("--concurrency", default="1,16,64")
     parser.add_argument("--client-processes", type=int, default=8, help="processes of the load generator")
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per cell")
@@ -67,17 +68,27 @@ def gpu_meta() -> dict:
     import torch
 
     try:
-        gpu = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
-                             capture_output=True, text=True).stdout.strip()
+        gpu = subprocess.run(
+            ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     except FileNotFoundError:
         gpu = "no GPU: a smoke run on the CPU" if not torch.cuda.is_available() else torch.cuda.get_device_name()
     cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
     cpu = next((line.partition(":")[2].strip() for line in cpuinfo if line.startswith("model name")), "")
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
-                            text=True).stdout.strip()
-    return {"started_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "gpu": gpu,
-            "torch": torch.__version__, "cpu": cpu, "cores": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(), "commit": commit or "unknown"}
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "started_utc": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "gpu": gpu,
+        "torch": torch.__version__,
+        "cpu": cpu,
+        "cores": len(os.sched_getaffinity(0)),
+        "python": platform.python_version(),
+        "commit": commit or "unknown",
+    }
 
 
 def load(model_dir: Path, dtype: str):
@@ -99,8 +110,10 @@ def model_only(model_dir: Path, dtypes: list[str], batch_sizes: list[int], secon
         # those copies, which the hooks measurement below includes).
         module, device = served.engine.module, served.engine.device
         for batch in batch_sizes:
-            inputs = {"input_ids": torch.randint(1000, 29000, (batch, SEQ_LEN), device=device),
-                      "attention_mask": torch.ones(batch, SEQ_LEN, dtype=torch.long, device=device)}
+            inputs = {
+                "input_ids": torch.randint(1000, 29000, (batch, SEQ_LEN), device=device),
+                "attention_mask": torch.ones(batch, SEQ_LEN, dtype=torch.long, device=device),
+            }
             with torch.inference_mode():
                 for _ in range(3):
                     module(**inputs)
@@ -113,11 +126,20 @@ def model_only(model_dir: Path, dtypes: list[str], batch_sizes: list[int], secon
                         sync()
                 sync()
                 elapsed = time.perf_counter() - started
-            rows.append({"dtype": dtype, "batch": batch, "seq_len": SEQ_LEN,
-                         "ms_per_batch": round(1000 * elapsed / calls, 3),
-                         "seq_per_s": round(batch * calls / elapsed, 1)})
-            print(f"  model only {dtype} batch {batch}: {rows[-1]['seq_per_s']:.0f} seq/s "
-                  f"({rows[-1]['ms_per_batch']:.2f} ms per batch)", flush=True)
+            rows.append(
+                {
+                    "dtype": dtype,
+                    "batch": batch,
+                    "seq_len": SEQ_LEN,
+                    "ms_per_batch": round(1000 * elapsed / calls, 3),
+                    "seq_per_s": round(batch * calls / elapsed, 1),
+                }
+            )
+            print(
+                f"  model only {dtype} batch {batch}: {rows[-1]['seq_per_s']:.0f} seq/s "
+                f"({rows[-1]['ms_per_batch']:.2f} ms per batch)",
+                flush=True,
+            )
         del served
         torch.cuda.empty_cache()
     return rows
@@ -141,10 +163,19 @@ def hooks_in_process(model_dir: Path, body: bytes, batches: list[int], seconds: 
             call = time.perf_counter()
             served.predict_records(records)
             latencies.append(1000 * (time.perf_counter() - call))
-        rows.append({"batch": batch, "calls": len(latencies), "p50_ms": round(percentile(latencies, 50), 2),
-                     "requests_per_s": round(1000 * batch / percentile(latencies, 50), 1)})
-        print(f"  hooks in-process, batch {batch}: {rows[-1]['p50_ms']:.1f} ms per call, "
-              f"{rows[-1]['requests_per_s']:.0f} requests/s", flush=True)
+        rows.append(
+            {
+                "batch": batch,
+                "calls": len(latencies),
+                "p50_ms": round(percentile(latencies, 50), 2),
+                "requests_per_s": round(1000 * batch / percentile(latencies, 50), 1),
+            }
+        )
+        print(
+            f"  hooks in-process, batch {batch}: {rows[-1]['p50_ms']:.1f} ms per call, "
+            f"{rows[-1]['requests_per_s']:.0f} requests/s",
+            flush=True,
+        )
     return rows
 
 
@@ -195,20 +226,38 @@ def end_to_end(args: argparse.Namespace, kind: payloads.RequestKind, work_dir: P
         try:
             record["cold_start_s"] = round(server.wait_ping(), 2)
             record["first_answer_s"] = round(server.wait_first_answer(kind.body)[0], 2)
-            run_closed_loop_processes("127.0.0.1", server.port, "/invocations", kind.body, max(args.concurrency),
-                                      args.warmup, validate, args.client_processes)
+            run_closed_loop_processes(
+                "127.0.0.1",
+                server.port,
+                "/invocations",
+                kind.body,
+                max(args.concurrency),
+                args.warmup,
+                validate,
+                args.client_processes,
+            )
             for concurrency in args.concurrency:
                 sampler = GpuSampler()
                 sampler.start()
-                result = run_closed_loop_processes("127.0.0.1", server.port, "/invocations", kind.body,
-                                                   concurrency, args.seconds, validate, args.client_processes)
+                result = run_closed_loop_processes(
+                    "127.0.0.1",
+                    server.port,
+                    "/invocations",
+                    kind.body,
+                    concurrency,
+                    args.seconds,
+                    validate,
+                    args.client_processes,
+                )
                 cell = cell_record(variant, kind.name, 1, result)
                 cell["gpu_util_pct"] = sampler.mean()
                 cells.append(cell)
                 errors = f", {cell['errors']} ERRORS {cell['error_samples'][:1]}" if cell["errors"] else ""
-                print(f"    c={concurrency}: {cell['rps']:.0f} req/s, p50 {cell['p50_ms']} ms, "
-                      f"p99 {cell['p99_ms']} ms, GPU {cell['gpu_util_pct']}% ({cell['requests']} requests{errors})",
-                      flush=True)
+                print(
+                    f"    c={concurrency}: {cell['rps']:.0f} req/s, p50 {cell['p50_ms']} ms, "
+                    f"p99 {cell['p99_ms']} ms, GPU {cell['gpu_util_pct']}% ({cell['requests']} requests{errors})",
+                    flush=True,
+                )
         except (RuntimeError, OSError, ValueError) as exc:
             record["error"] = str(exc)
             print(f"  FAILED: {exc}", flush=True)
@@ -220,26 +269,50 @@ def end_to_end(args: argparse.Namespace, kind: payloads.RequestKind, work_dir: P
 
 def markdown(result: dict) -> str:
     meta = result["meta"]
-    lines = [f"# GPU benchmark: {meta['gpu']}", "",
-             f"{meta['started_utc']}, commit {meta['commit']}, torch {meta['torch']}, {meta['cores']} CPU cores "
-             f"({meta['cpu']}). Full-size DistilBERT QA with RANDOM weights; request: {result['request']}.", ""]
+    lines = [
+        f"# GPU benchmark: {meta['gpu']}",
+        "",
+        f"{meta['started_utc']}, commit {meta['commit']}, torch {meta['torch']}, {meta['cores']} CPU cores "
+        f"({meta['cpu']}). Full-size DistilBERT QA with RANDOM weights; request: {result['request']}.",
+        "",
+    ]
     if result["model_only"]:
-        lines += ["## Model only (forward pass at 384 tokens)", "", "| dtype | batch | ms per batch | seq/s |",
-                  "|---|---|---|---|"]
-        lines += [f"| {r['dtype']} | {r['batch']} | {r['ms_per_batch']} | {r['seq_per_s']:.0f} |"
-                  for r in result["model_only"]]
+        lines += [
+            "## Model only (forward pass at 384 tokens)",
+            "",
+            "| dtype | batch | ms per batch | seq/s |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r['dtype']} | {r['batch']} | {r['ms_per_batch']} | {r['seq_per_s']:.0f} |"
+            for r in result["model_only"]
+        ]
     if result["hooks"]:
-        lines += ["", "## Hooks in-process (default predict_fn on N requests at once, no server)", "",
-                  "| requests per call | ms per call (p50) | requests/s |", "|---|---|---|"]
+        lines += [
+            "",
+            "## Hooks in-process (default predict_fn on N requests at once, no server)",
+            "",
+            "| requests per call | ms per call (p50) | requests/s |",
+            "|---|---|---|",
+        ]
         lines += [f"| {r['batch']} | {r['p50_ms']} | {r['requests_per_s']:.0f} |" for r in result["hooks"]]
-    lines += ["", "## End to end (nginx -> multi-model-server -> worker), closed loop", "",
-              "| variant | concurrency | req/s | p50 ms | p95 ms | p99 ms | GPU util % | errors |",
-              "|---|---|---|---|---|---|---|---|"]
-    lines += [f"| {c['server']} | {c['concurrency']} | {c['rps']:.0f} | {c['p50_ms']} | {c['p95_ms']} | {c['p99_ms']} "
-              f"| {c['gpu_util_pct']} | {c['errors']} |" for c in result["cells"]]
+    lines += [
+        "",
+        "## End to end (nginx -> multi-model-server -> worker), closed loop",
+        "",
+        "| variant | concurrency | req/s | p50 ms | p95 ms | p99 ms | GPU util % | errors |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {c['server']} | {c['concurrency']} | {c['rps']:.0f} | {c['p50_ms']} | {c['p95_ms']} | {c['p99_ms']} "
+        f"| {c['gpu_util_pct']} | {c['errors']} |"
+        for c in result["cells"]
+    ]
     lines += ["", "| variant | /ping 200 after s | first answer after s | peak RSS MB |", "|---|---|---|---|"]
-    lines += [f"| {s['variant']} | {s.get('cold_start_s')} | {s.get('first_answer_s')} | {s.get('peak_rss_mb')} |"
-              for s in result["starts"]]
+    lines += [
+        f"| {s['variant']} | {s.get('cold_start_s')} | {s.get('first_answer_s')} | {s.get('peak_rss_mb')} |"
+        for s in result["starts"]
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -250,14 +323,22 @@ def main(argv: list[str]) -> int:
     work_dir = ROOT / "build" / "bench-runs" / ("gpu-" + meta["started_utc"].replace(":", ""))
     work_dir.mkdir(parents=True, exist_ok=True)
     print(f"GPU bench on {meta['gpu']}; logs in {work_dir}", flush=True)
-    model_rows = (model_only(args.model_dir, args.dtypes, args.batch_sizes, args.seconds)
-                  if "model" in args.parts else [])
-    hook_rows = (hooks_in_process(args.model_dir, kind.body, args.hook_batches, args.seconds)
-                 if "hooks" in args.parts else [])
+    model_rows = (
+        model_only(args.model_dir, args.dtypes, args.batch_sizes, args.seconds) if "model" in args.parts else []
+    )
+    hook_rows = (
+        hooks_in_process(args.model_dir, kind.body, args.hook_batches, args.seconds) if "hooks" in args.parts else []
+    )
     cells, starts = end_to_end(args, kind, work_dir) if "e2e" in args.parts else ([], [])
-    result = {"meta": meta, "request": kind.description,
-              "config": {k: str(v) for k, v in vars(args).items()}, "model_only": model_rows, "hooks": hook_rows,
-              "cells": cells, "starts": starts}
+    result = {
+        "meta": meta,
+        "request": kind.description,
+        "config": {k: str(v) for k, v in vars(args).items()},
+        "model_only": model_rows,
+        "hooks": hook_rows,
+        "cells": cells,
+        "starts": starts,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{args.name}.json").write_text(json.dumps(result, indent=1) + "\n")
     text = markdown(result)

@@ -46,9 +46,13 @@ def time_hooks(hooks, model, body: bytes, seconds: float, warmup_s: float) -> di
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         latencies.append(once())
-    return {"requests": len(latencies), "mean_ms": sum(latencies) / len(latencies),
-            "p50_ms": percentile(latencies, 50), "p95_ms": percentile(latencies, 95),
-            "p99_ms": percentile(latencies, 99)}
+    return {
+        "requests": len(latencies),
+        "mean_ms": sum(latencies) / len(latencies),
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 @dataclass
 class CellResult:
     concurrency: int
-    seconds: float              # from the first request sent to the last answer read
-    latencies_ms: list[float]   # successful requests only
+    seconds: float  # from the first request sent to the last answer read
+    latencies_ms: list[float]  # successful requests only
     errors: int
     error_samples: list[str] = field(default_factory=list)
-    invalid: int = 0            # 200 with a body of the wrong shape
+    invalid: int = 0  # 200 with a body of the wrong shape
     client_cpu_s: float = 0.0
 
     @property
@@ -48,8 +48,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 class _Worker(threading.Thread):
-    def __init__(self, host: str, port: int, path: str, body: bytes, deadline: float,
-                 validate: Callable[[object], bool], timeout_s: float) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        path: str,
+        body: bytes,
+        deadline: float,
+        validate: Callable[[object], bool],
+        timeout_s: float,
+    ) -> None:
         super().__init__(daemon=True)
         self.address = (host, port, timeout_s)
         self.path, self.body, self.deadline, self.validate = path, body, deadline, validate
@@ -107,8 +115,16 @@ class _Worker(threading.Thread):
         time.sleep(0.01)  # a server that fails fast must not turn the client into a busy loop
 
 
-def run_closed_loop(host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float,
-                    validate: Callable[[object], bool], timeout_s: float = 120.0) -> CellResult:
+def run_closed_loop(
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    concurrency: int,
+    seconds: float,
+    validate: Callable[[object], bool],
+    timeout_s: float = 120.0,
+) -> CellResult:
     """Keep `concurrency` requests in flight for `seconds`; requests in flight at the deadline complete."""
     return _run_threads(host, port, path, body, concurrency, seconds, validate, timeout_s).result()
 
@@ -129,8 +145,16 @@ class _ThreadsOutcome:
         return _merge([self], self.concurrency, self.seconds)
 
 
-def _run_threads(host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float,
-                 validate: Callable[[object], bool], timeout_s: float) -> _ThreadsOutcome:
+def _run_threads(
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    concurrency: int,
+    seconds: float,
+    validate: Callable[[object], bool],
+    timeout_s: float,
+) -> _ThreadsOutcome:
     deadline = time.perf_counter() + seconds
     workers = [_Worker(host, port, path, body, deadline, validate, timeout_s) for _ in range(concurrency)]
     for worker in workers:
@@ -164,9 +188,17 @@ def _merge(parts: list[_ThreadsOutcome], concurrency: int, seconds: float) -> Ce
     )
 
 
-def run_closed_loop_processes(host: str, port: int, path: str, body: bytes, concurrency: int, seconds: float,
-                              validate: Callable[[object], bool], processes: int,
-                              timeout_s: float = 120.0) -> CellResult:
+def run_closed_loop_processes(
+    host: str,
+    port: int,
+    path: str,
+    body: bytes,
+    concurrency: int,
+    seconds: float,
+    validate: Callable[[object], bool],
+    processes: int,
+    timeout_s: float = 120.0,
+) -> CellResult:
     """The same closed loop with its connections spread over `processes` forked processes.
 
     One Python process's threads share one interpreter lock, which caps a client at a few thousand small

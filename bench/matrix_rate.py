@@ -48,12 +48,18 @@ print(json.dumps({"median": rates[len(rates) // 2], "best": rates[-1], "samples"
 """
 
 
-def measure(seconds: float = 3.0, threads: int | None = None, shape: tuple[int, int, int] = SHAPE,
-            python: str = sys.executable) -> dict:
+def measure(
+    seconds: float = 3.0, threads: int | None = None, shape: tuple[int, int, int] = SHAPE, python: str = sys.executable
+) -> dict:
     """The host's bf16 matrix rate in FLOP/s (median and best of 5-product samples over `seconds`)."""
     threads = threads or len(os.sched_getaffinity(0))
-    done = subprocess.run([python, "-c", _MEASURE, *map(str, shape), str(seconds), str(threads)],
-                          capture_output=True, text=True, check=True, timeout=seconds + 120)
+    done = subprocess.run(
+        [python, "-c", _MEASURE, *map(str, shape), str(seconds), str(threads)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 120,
+    )
     rate = json.loads(done.stdout)
     return {**rate, "threads": threads, "shape": list(shape)}
 
@@ -88,9 +94,16 @@ def shares(summary: dict, flops: dict[str, float], rate: float, concurrency: int
             if not cell or kind not in flops or not rate:
                 continue
             delivered = cell["rps"] * flops[kind]
-            rows.append({"server": server, "kind": kind, "rps": cell["rps"], "gflop_per_request":
-                         round(flops[kind] / 1e9, 2), "delivered_tflops": round(delivered / 1e12, 3),
-                         "share": round(delivered / rate, 3)})
+            rows.append(
+                {
+                    "server": server,
+                    "kind": kind,
+                    "rps": cell["rps"],
+                    "gflop_per_request": round(flops[kind] / 1e9, 2),
+                    "delivered_tflops": round(delivered / 1e12, 3),
+                    "share": round(delivered / rate, 3),
+                }
+            )
     return rows
 
 
@@ -99,16 +112,23 @@ def markdown(rows: list[dict], rates: list[dict], concurrency: int) -> str:
     if not rows:
         return ""
     rate = sum(r["median"] for r in rates) / len(rates)
-    lines = [f"## Share of the host's bf16 matrix rate, concurrency {concurrency}", "",
-             "torch's bf16 " + f"{SHAPE[0]}x{SHAPE[1]} @ {SHAPE[1]}x{SHAPE[2]} on {rates[0]['threads']} threads, "
-             "measured at the run's start and end: " + ", ".join(f"{r['median'] / 1e12:.2f}" for r in rates)
-             + " TFLOP/s (median of 5-product samples). A request's work: its encoder's matrix products per text, "
-             "without padding (bench/matrix_rate.py).", "",
-             "| server | request | req/s | GFLOP a request | TFLOP/s delivered | share of the matrix rate |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"## Share of the host's bf16 matrix rate, concurrency {concurrency}",
+        "",
+        "torch's bf16 " + f"{SHAPE[0]}x{SHAPE[1]} @ {SHAPE[1]}x{SHAPE[2]} on {rates[0]['threads']} threads, "
+        "measured at the run's start and end: "
+        + ", ".join(f"{r['median'] / 1e12:.2f}" for r in rates)
+        + " TFLOP/s (median of 5-product samples). A request's work: its encoder's matrix products per text, "
+        "without padding (bench/matrix_rate.py).",
+        "",
+        "| server | request | req/s | GFLOP a request | TFLOP/s delivered | share of the matrix rate |",
+        "|---|---|---|---|---|---|",
+    ]
     for row in rows:
-        lines.append(f"| {row['server']} | {row['kind']} | {row['rps']:.1f} | {row['gflop_per_request']:.2f} | "
-                     f"{row['delivered_tflops']:.3f} | {row['share']:.2f} |")
+        lines.append(
+            f"| {row['server']} | {row['kind']} | {row['rps']:.1f} | {row['gflop_per_request']:.2f} | "
+            f"{row['delivered_tflops']:.3f} | {row['share']:.2f} |"
+        )
     lines.append("")
     lines.append(f"(The rate used: the mean of the two, {rate / 1e12:.2f} TFLOP/s.)")
     return "\n".join(lines) + "\n"
@@ -119,8 +139,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=float, default=3.0)
     args = parser.parse_args(argv)
     rate = measure(args.seconds)
-    print(f"bf16 {SHAPE[0]}x{SHAPE[1]} @ {SHAPE[1]}x{SHAPE[2]} on {rate['threads']} threads: "
-          f"{rate['median'] / 1e12:.2f} TFLOP/s median, {rate['best'] / 1e12:.2f} best ({rate['samples']} samples)")
+    print(
+        f"bf16 {SHAPE[0]}x{SHAPE[1]} @ {SHAPE[1]}x{SHAPE[2]} on {rate['threads']} threads: "
+        f"{rate['median'] / 1e12:.2f} TFLOP/s median, {rate['best'] / 1e12:.2f} best ({rate['samples']} samples)"
+    )
     return 0
 
 

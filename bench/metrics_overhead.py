@@ -27,11 +27,18 @@ def main(argv: list[str]) -> int:
     result = on_off.measure(args, "ours", OFF)
     rows = on_off.ratios(result["summary"], "ours", OFF)
     per_request_us = worker_cost_us()
-    on_off.append_section(args, SECTION, on_off.table(rows, SECTION, result["meta"]["cpu"], "on", GOAL) + (
-        f"\nOne request's observations in a worker (stage histograms, tokens, the batch's size and rows), timed alone "
-        f"over {ITERATIONS:,} requests: **{per_request_us:.1f} us of CPU**, against "
-        + ", ".join(f"{row['kind']} {1e6 / row['rps_on'] * 2:.0f} us" for row in rows)
-        + " of the 2 cores' time per request at concurrency 4.\n"))
+    on_off.append_section(
+        args,
+        SECTION,
+        on_off.table(rows, SECTION, result["meta"]["cpu"], "on", GOAL)
+        + (
+            f"\nOne request's observations in a worker (stage histograms, tokens, the batch's size and rows), "
+            f"timed alone "
+            f"over {ITERATIONS:,} requests: **{per_request_us:.1f} us of CPU**, against "
+            + ", ".join(f"{row['kind']} {1e6 / row['rps_on'] * 2:.0f} us" for row in rows)
+            + " of the 2 cores' time per request at concurrency 4.\n"
+        ),
+    )
     return 0
 
 
@@ -51,8 +58,13 @@ print((time.process_time() - started) / {ITERATIONS} * 1e6)
 
 def worker_cost_us() -> float:
     with tempfile.TemporaryDirectory() as directory:
-        done = subprocess.run([sys.executable, "-c", _TIMING], capture_output=True, text=True, check=True,
-                              env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory})
+        done = subprocess.run(
+            [sys.executable, "-c", _TIMING],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": directory},
+        )
     return float(done.stdout.strip())
 
 

@@ -39,8 +39,9 @@ CHURN_ROUNDS = 3
 MIB = 2**20
 
 
-def request(port: int, method: str, path: str, body: bytes | None = None,
-            timeout_s: float = 400.0) -> tuple[int, bytes]:
+def request(
+    port: int, method: str, path: str, body: bytes | None = None, timeout_s: float = 400.0
+) -> tuple[int, bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout_s)
     try:
         connection.request(method, path, body=body, headers={"Content-Type": "application/json"})
@@ -84,8 +85,11 @@ def sequential_latencies(port: int, path: str, body: bytes, count: int) -> list[
 
 
 def summary(latencies: list[float]) -> dict[str, float]:
-    return {"n": len(latencies), "p50_ms": round(percentile(latencies, 50), 1),
-            "p99_ms": round(percentile(latencies, 99), 1)}
+    return {
+        "n": len(latencies),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+    }
 
 
 class Traffic(threading.Thread):
@@ -126,8 +130,9 @@ def measure_server(spec: ServerSpec, cap: int, body: bytes, work_dir: Path, with
         loads, previous = [], base
         for index, directory in enumerate(model_copies(work_dir, cap)):
             began = time.perf_counter()
-            status, payload = request(server.port, "POST", "/models",
-                                      json.dumps({"model_name": f"m{index}", "url": str(directory)}).encode())
+            status, payload = request(
+                server.port, "POST", "/models", json.dumps({"model_name": f"m{index}", "url": str(directory)}).encode()
+            )
             load_s = time.perf_counter() - began
             if status != 200:
                 result["stopped_by"] = f"load {index}: {status} {payload[:300].decode(errors='replace')}"
@@ -138,8 +143,14 @@ def measure_server(spec: ServerSpec, cap: int, body: bytes, work_dir: Path, with
                 break
             time.sleep(1.0)
             now = tree_pss_bytes(server)
-            loads.append({"model": f"m{index}", "load_s": round(load_s, 2), "pss_mb": round(now / MIB),
-                          "added_mb": round((now - previous) / MIB)})
+            loads.append(
+                {
+                    "model": f"m{index}",
+                    "load_s": round(load_s, 2),
+                    "pss_mb": round(now / MIB),
+                    "added_mb": round((now - previous) / MIB),
+                }
+            )
             previous = now
         else:
             result["stopped_by"] = f"the cap ({cap} models)"
@@ -147,8 +158,9 @@ def measure_server(spec: ServerSpec, cap: int, body: bytes, work_dir: Path, with
         if len(loads) > 1:
             result["mb_per_additional_model"] = round((previous - base) / MIB / len(loads))
         if loads:
-            result["invoke_loaded"] = summary(sequential_latencies(server.port, "/models/m0/invoke", body,
-                                                                   SEQUENTIAL_REQUESTS))
+            result["invoke_loaded"] = summary(
+                sequential_latencies(server.port, "/models/m0/invoke", body, SEQUENTIAL_REQUESTS)
+            )
         if with_churn and len(loads) >= 2:
             result["isolation"] = isolation(server.port, body, work_dir, len(loads))
     finally:
@@ -169,8 +181,9 @@ def isolation(port: int, body: bytes, work_dir: Path, loaded: int) -> dict[str, 
     churning.start()
     began = time.perf_counter()
     for _ in range(CHURN_ROUNDS):
-        status, payload = request(port, "POST", "/models",
-                                  json.dumps({"model_name": "churn", "url": str(churn_dir)}).encode())
+        status, payload = request(
+            port, "POST", "/models", json.dumps({"model_name": "churn", "url": str(churn_dir)}).encode()
+        )
         if status != 200:
             raise RuntimeError(f"churn load: {status} {payload[:200]!r}")
         status, payload = request(port, "DELETE", "/models/churn")
@@ -179,10 +192,15 @@ def isolation(port: int, body: bytes, work_dir: Path, loaded: int) -> dict[str, 
     churn_s = time.perf_counter() - began
     churning.stop_event.set()
     churning.join()
-    return {"steady": {**summary(steady.latencies), "statuses": sorted(set(steady.statuses))},
-            "during_churn": {**summary(churning.latencies), "statuses": sorted(set(churning.statuses)),
-                             "churn_s": round(churn_s, 1)},
-            "p99_ratio": round(percentile(churning.latencies, 99) / percentile(steady.latencies, 99), 2)}
+    return {
+        "steady": {**summary(steady.latencies), "statuses": sorted(set(steady.statuses))},
+        "during_churn": {
+            **summary(churning.latencies),
+            "statuses": sorted(set(churning.statuses)),
+            "churn_s": round(churn_s, 1),
+        },
+        "p99_ratio": round(percentile(churning.latencies, 99) / percentile(steady.latencies, 99), 2),
+    }
 
 
 def single_model_latency(body: bytes, work_dir: Path) -> dict[str, Any]:
@@ -197,8 +215,15 @@ def single_model_latency(body: bytes, work_dir: Path) -> dict[str, Any]:
 
 def mme_spec(key: str) -> ServerSpec:
     base = server_spec(key)
-    return ServerSpec(base.key, base.label, base.description, base.models, base.venv, base.in_pid_namespace,
-                      env=(*base.env, ("SAGEMAKER_MULTI_MODEL", "true")))
+    return ServerSpec(
+        base.key,
+        base.label,
+        base.description,
+        base.models,
+        base.venv,
+        base.in_pid_namespace,
+        env=(*base.env, ("SAGEMAKER_MULTI_MODEL", "true")),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -212,13 +237,17 @@ def main(argv: list[str] | None = None) -> int:
     work_dir.mkdir(parents=True, exist_ok=True)
     body = payloads.build(MODEL_DIRS)["clf60"].body
     meta = machine_meta()
-    results: dict[str, Any] = {"host": f"{meta['cpu']}, {meta['cores']} cores", "machine": meta,
-                               "date": datetime.now(UTC).isoformat(timespec="seconds"), "cap": args.cap,
-                               "model": str(MODEL_DIRS[MODEL]), "servers": []}
+    results: dict[str, Any] = {
+        "host": f"{meta['cpu']}, {meta['cores']} cores",
+        "machine": meta,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cap": args.cap,
+        "model": str(MODEL_DIRS[MODEL]),
+        "servers": [],
+    }
     for key in args.servers.split(","):
         print(f"bench-mme: {key}", flush=True)
-        results["servers"].append(measure_server(mme_spec(key), args.cap, body, work_dir,
-                                                 with_churn=key == "ours"))
+        results["servers"].append(measure_server(mme_spec(key), args.cap, body, work_dir, with_churn=key == "ours"))
     print("bench-mme: ours, single-model mode", flush=True)
     results["ours_single_model"] = single_model_latency(body, work_dir)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -229,39 +258,53 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def render(results: dict[str, Any]) -> str:
-    lines = [f"# Multi-model endpoints: ours against AWS's HF toolkit ({results['date']})", "",
-             f"Host: {results['host']}. Model: {results['model']} (random weights), one copy of its files per "
-             f"model; the cap is {results['cap']} models per server. Memory is the proportional set size of the "
-             "server's whole process tree.", "",
-             "| server | base MB | models loaded | MB per additional model | load s (first, median) | stopped by |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Multi-model endpoints: ours against AWS's HF toolkit ({results['date']})",
+        "",
+        f"Host: {results['host']}. Model: {results['model']} (random weights), one copy of its files per "
+        f"model; the cap is {results['cap']} models per server. Memory is the proportional set size of the "
+        "server's whole process tree.",
+        "",
+        "| server | base MB | models loaded | MB per additional model | load s (first, median) | stopped by |",
+        "|---|---|---|---|---|---|",
+    ]
     for server in results["servers"]:
         loads = server.get("loads", [])
         times = sorted(load["load_s"] for load in loads)
         median = times[len(times) // 2] if times else float("nan")
         first = loads[0]["load_s"] if loads else float("nan")
-        lines.append(f"| {server['server']} | {server.get('base_pss_mb')} | {len(loads)} | "
-                     f"{server.get('mb_per_additional_model', '-')} | {first}, {median} | {server.get('stopped_by')} |")
+        lines.append(
+            f"| {server['server']} | {server.get('base_pss_mb')} | {len(loads)} | "
+            f"{server.get('mb_per_additional_model', '-')} | {first}, {median} | {server.get('stopped_by')} |"
+        )
     lines += ["", "Invocation latency, one request at a time (ms):", "", "| server | p50 | p99 |", "|---|---|---|"]
     for server in results["servers"]:
         if "invoke_loaded" in server:
             latency = server["invoke_loaded"]
-            lines.append(f"| {server['server']}, multi-model, all models loaded | {latency['p50_ms']} | "
-                         f"{latency['p99_ms']} |")
+            lines.append(
+                f"| {server['server']}, multi-model, all models loaded | {latency['p50_ms']} | {latency['p99_ms']} |"
+            )
     single = results["ours_single_model"]
     lines.append(f"| ours, single-model mode | {single['p50_ms']} | {single['p99_ms']} |")
     for server in results["servers"]:
         if "isolation" in server:
             iso, steady, churn = server["isolation"], server["isolation"]["steady"], server["isolation"]["during_churn"]
-            lines += ["", f"Isolation ({server['server']}): m0 under 2 clients, p99 {steady['p99_ms']} ms steady "
-                      f"(statuses {steady['statuses']}), {churn['p99_ms']} ms while another model was loaded and "
-                      f"unloaded {CHURN_ROUNDS} times in {churn['churn_s']} s (statuses {churn['statuses']}): "
-                      f"ratio {iso['p99_ratio']}."]
+            lines += [
+                "",
+                f"Isolation ({server['server']}): m0 under 2 clients, p99 {steady['p99_ms']} ms steady "
+                f"(statuses {steady['statuses']}), {churn['p99_ms']} ms while another model was loaded and "
+                f"unloaded {CHURN_ROUNDS} times in {churn['churn_s']} s (statuses {churn['statuses']}): "
+                f"ratio {iso['p99_ratio']}.",
+            ]
     lines += ["", "Per load (model, seconds from POST /models to its 200, tree PSS MB after it, MB it added):", ""]
     for server in results["servers"]:
-        lines.append(f"- {server['server']}: " + "; ".join(
-            f"{load['model']} {load['load_s']} s, {load['pss_mb']} MB (+{load['added_mb']})"
-            for load in server.get("loads", [])))
+        lines.append(
+            f"- {server['server']}: "
+            + "; ".join(
+                f"{load['model']} {load['load_s']} s, {load['pss_mb']} MB (+{load['added_mb']})"
+                for load in server.get("loads", [])
+            )
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -29,9 +29,27 @@ def measure(args: argparse.Namespace, on_key: str, off_key: str) -> dict:
     """bench.run with both configurations in alternating passes at concurrency 4 (unless --report-only), and its
     JSON result."""
     if not args.report_only:
-        run.main(["--servers", f"{off_key},{on_key}", "--kinds", args.kinds, "--concurrency", "4", "--passes",
-                  args.passes, "--seconds", args.seconds, "--warmup", args.warmup, "--no-overhead",
-                  "--out", str(args.out), "--name", args.name])
+        run.main(
+            [
+                "--servers",
+                f"{off_key},{on_key}",
+                "--kinds",
+                args.kinds,
+                "--concurrency",
+                "4",
+                "--passes",
+                args.passes,
+                "--seconds",
+                args.seconds,
+                "--warmup",
+                args.warmup,
+                "--no-overhead",
+                "--out",
+                str(args.out),
+                "--name",
+                args.name,
+            ]
+        )
     return json.loads((args.out / f"{args.name}.json").read_text())
 
 
@@ -52,19 +70,36 @@ def ratios(summary: dict, on_key: str, off_key: str) -> list[dict]:
         if off is None:
             continue
         per_pass = [a / b for a, b in zip(on["4"]["rps_per_pass"], off["4"]["rps_per_pass"], strict=True) if b]
-        rows.append({"kind": kind, "rps_on": on["4"]["rps"], "rps_off": off["4"]["rps"],
-                     "ratio": on["4"]["rps"] / off["4"]["rps"], "median_pass_ratio": statistics.median(per_pass),
-                     "pass_ratios": per_pass, "p99_on": on["4"]["p99_ms"], "p99_off": off["4"]["p99_ms"]})
+        rows.append(
+            {
+                "kind": kind,
+                "rps_on": on["4"]["rps"],
+                "rps_off": off["4"]["rps"],
+                "ratio": on["4"]["rps"] / off["4"]["rps"],
+                "median_pass_ratio": statistics.median(per_pass),
+                "pass_ratios": per_pass,
+                "p99_on": on["4"]["p99_ms"],
+                "p99_off": off["4"]["p99_ms"],
+            }
+        )
     return rows
 
 
 def table(rows: list[dict], section: str, cpu: str, on_name: str, goal: float) -> str:
-    lines = [section, "", f"Host: {cpu}.", "",
-             f"| request | req/s {on_name} | req/s off | {on_name} / off | median of the passes' ratios | passes |"
-             f" p99 {on_name} / off (ms) | goal >= {goal:g} |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        section,
+        "",
+        f"Host: {cpu}.",
+        "",
+        f"| request | req/s {on_name} | req/s off | {on_name} / off | median of the passes' ratios | passes |"
+        f" p99 {on_name} / off (ms) | goal >= {goal:g} |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for row in rows:
         met = "yes" if row["median_pass_ratio"] >= goal else "**no**"
-        lines.append(f"| {row['kind']} | {row['rps_on']:.1f} | {row['rps_off']:.1f} | {row['ratio']:.3f} | "
-                     f"{row['median_pass_ratio']:.3f} | {', '.join(f'{r:.3f}' for r in row['pass_ratios'])} | "
-                     f"{row['p99_on']:.0f} / {row['p99_off']:.0f} | {met} |")
+        lines.append(
+            f"| {row['kind']} | {row['rps_on']:.1f} | {row['rps_off']:.1f} | {row['ratio']:.3f} | "
+            f"{row['median_pass_ratio']:.3f} | {', '.join(f'{r:.3f}' for r in row['pass_ratios'])} | "
+            f"{row['p99_on']:.0f} / {row['p99_off']:.0f} | {met} |"
+        )
     return "\n".join(lines) + "\n"

@@ -32,8 +32,7 @@ LENGTHS = (10, 48, 128, 384)  # tokens per text, [CLS] and [SEP] included
 def texts_of(tokenizer, tokens: int, count: int) -> dict[str, np.ndarray]:
     """`count` rows of exactly `tokens` tokens each, as the engine takes them."""
     words = " ".join(f"word{i % 50}" for i in range(4 * tokens))
-    encoded = tokenizer([words] * count, truncation=True, max_length=tokens, padding="max_length",
-                        return_tensors="np")
+    encoded = tokenizer([words] * count, truncation=True, max_length=tokens, padding="max_length", return_tensors="np")
     return {name: encoded[name].astype(np.int64) for name in tokenizer.model_input_names if name in encoded}
 
 
@@ -41,7 +40,7 @@ def time_passes(engine, feed: dict[str, np.ndarray], rows: int) -> float:
     total = len(feed["input_ids"])
     started = time.perf_counter()
     for start in range(0, total, rows):
-        engine.run({name: array[start:start + rows] for name, array in feed.items()})
+        engine.run({name: array[start : start + rows] for name, array in feed.items()})
     return time.perf_counter() - started
 
 
@@ -73,12 +72,26 @@ def main(argv: list[str]) -> int:
                 times[rows].append(time_passes(engine, feed, rows))
         for rows in every:
             median = statistics.median(times[rows])
-            results.append({"tokens": tokens, "rows": rows, "padded_tokens": rows * tokens,
-                            "ms": round(1000 * median, 1), "rows_per_s": round(args.texts / median, 1),
-                            "caps": [cap for cap, r in capped.items() if r == rows]})
+            results.append(
+                {
+                    "tokens": tokens,
+                    "rows": rows,
+                    "padded_tokens": rows * tokens,
+                    "ms": round(1000 * median, 1),
+                    "rows_per_s": round(args.texts / median, 1),
+                    "caps": [cap for cap, r in capped.items() if r == rows],
+                }
+            )
             print(f"{tokens} tokens, passes of {rows} rows: {1000 * median:.1f} ms for {args.texts} texts", flush=True)
-    result = {"meta": meta, "model_dir": str(args.model_dir), "engine": engine.description, "dtype": engine.dtype,
-              "texts": args.texts, "rounds": args.rounds, "results": results}
+    result = {
+        "meta": meta,
+        "model_dir": str(args.model_dir),
+        "engine": engine.description,
+        "dtype": engine.dtype,
+        "texts": args.texts,
+        "rounds": args.rounds,
+        "results": results,
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / args.name
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
@@ -89,26 +102,41 @@ def main(argv: list[str]) -> int:
 
 def markdown(result: dict) -> str:
     meta = result["meta"]
-    lines = [f"# Model pass size ({meta['started_utc']})", "",
-             f"{meta['cpu']}, {meta['cores']} usable cores; commit {meta['commit']}. {result['engine']} "
-             f"{result['dtype']}, {Path(result['model_dir']).name}; {result['texts']} texts per run, the median of "
-             f"{result['rounds']} alternating rounds. Time for all the texts, and its ratio to passes of 32 rows "
-             "(the cap before MAX_BATCH_TOKENS).", "",
-             "| tokens per text | " + " | ".join(f"{rows} rows" for rows in ROWS) + " |",
-             "|---|" + "---|" * len(ROWS)]
+    lines = [
+        f"# Model pass size ({meta['started_utc']})",
+        "",
+        f"{meta['cpu']}, {meta['cores']} usable cores; commit {meta['commit']}. {result['engine']} "
+        f"{result['dtype']}, {Path(result['model_dir']).name}; {result['texts']} texts per run, the median of "
+        f"{result['rounds']} alternating rounds. Time for all the texts, and its ratio to passes of 32 rows "
+        "(the cap before MAX_BATCH_TOKENS).",
+        "",
+        "| tokens per text | " + " | ".join(f"{rows} rows" for rows in ROWS) + " |",
+        "|---|" + "---|" * len(ROWS),
+    ]
     for tokens in LENGTHS:
         cells = {row["rows"]: row for row in result["results"] if row["tokens"] == tokens}
         base = cells[32]["ms"]
-        lines.append(f"| {tokens} | " + " | ".join(f"{cells[rows]['ms']:.0f} ms ({cells[rows]['ms'] / base:.2f})"
-                                                   for rows in ROWS) + " |")
-    lines += ["", "As MAX_BATCH_TOKENS would cut them (rows per pass = min(256, cap / tokens)), against 32 rows:", "",
-              "| tokens per text | " + " | ".join(f"cap {cap}" for cap in CAPS) + " |", "|---|" + "---|" * len(CAPS)]
+        lines.append(
+            f"| {tokens} | "
+            + " | ".join(f"{cells[rows]['ms']:.0f} ms ({cells[rows]['ms'] / base:.2f})" for rows in ROWS)
+            + " |"
+        )
+    lines += [
+        "",
+        "As MAX_BATCH_TOKENS would cut them (rows per pass = min(256, cap / tokens)), against 32 rows:",
+        "",
+        "| tokens per text | " + " | ".join(f"cap {cap}" for cap in CAPS) + " |",
+        "|---|" + "---|" * len(CAPS),
+    ]
     for tokens in LENGTHS:
         rows_of = {row["rows"]: row for row in result["results"] if row["tokens"] == tokens}
         base = rows_of[32]["ms"]
         by_cap = [next(r for r in rows_of.values() if cap in r.get("caps", [])) for cap in CAPS]
-        lines.append(f"| {tokens} | " + " | ".join(f"{r['rows']} rows: {r['ms']:.0f} ms ({r['ms'] / base:.2f})"
-                                                   for r in by_cap) + " |")
+        lines.append(
+            f"| {tokens} | "
+            + " | ".join(f"{r['rows']} rows: {r['ms']:.0f} ms ({r['ms'] / base:.2f})" for r in by_cap)
+            + " |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -49,9 +49,11 @@ PASSAGE = (
     "At night the arch is lit in changing colours to mark festivals, sporting events and national days.",
 )
 
-REVIEW = ("I bought this coffee grinder after my old one broke, and I have mixed feelings about it. "
-          "The grind is consistent and it is much quieter than I expected, but the hopper is small and the lid "
-          "does not close properly. Cleaning it takes far too long. For the price, I hoped for better.")
+REVIEW = (
+    "I bought this coffee grinder after my old one broke, and I have mixed feelings about it. "
+    "The grind is consistent and it is much quieter than I expected, but the hopper is small and the lid "
+    "does not close properly. Cleaning it takes far too long. For the price, I hoped for better."
+)
 
 
 # Eight different texts of ~60 tokens each (help-desk, news, product and recipe sentences), as an embeddings
@@ -84,12 +86,14 @@ TEXTS = (
 )
 
 # Token classification: a news paragraph dense with people, places and organisations, as NER services tag them.
-NEWS = ("Maria Schmidt, the chief executive of Nordwind Energy, met Prime Minister Daniel Okafor in Lisbon on Tuesday "
-        "to sign an agreement on offshore wind farms along the Atlantic coast. Officials from the European Commission "
-        "and the Portuguese grid operator REN joined the talks, which had begun in Brussels last spring. Okafor said "
-        "the first turbines near Porto could deliver power by 2029, while Schmidt announced that Nordwind would open "
-        "an engineering office in Madrid and hire two hundred people there. Environmental groups such as Oceana "
-        "welcomed the plan but asked the government to protect the fishing towns between Aveiro and Figueira da Foz.")
+NEWS = (
+    "Maria Schmidt, the chief executive of Nordwind Energy, met Prime Minister Daniel Okafor in Lisbon on Tuesday "
+    "to sign an agreement on offshore wind farms along the Atlantic coast. Officials from the European Commission "
+    "and the Portuguese grid operator REN joined the talks, which had begun in Brussels last spring. Okafor said "
+    "the first turbines near Porto could deliver power by 2029, while Schmidt announced that Nordwind would open "
+    "an engineering office in Madrid and hire two hundred people there. Environmental groups such as Oceana "
+    "welcomed the plan but asked the government to protect the fishing towns between Aveiro and Figueira da Foz."
+)
 NER_ENTITY_KEYS = {"entity_group", "score", "word", "start", "end"}  # the pipeline's answer with an aggregation
 
 # Zero-shot classification: the review against five topics, with the pipeline's default hypothesis template.
@@ -97,25 +101,41 @@ ZERO_SHOT_LABELS = ("quality", "price", "noise", "cleaning", "delivery")
 HYPOTHESIS_TEMPLATE = "This example is {}."
 
 # Reranking: the QA question against 20 passages of three consecutive sentences each (a retriever's top 20).
-RERANK_PASSAGES = tuple(" ".join(PASSAGE[start:start + 3]) for start in range(20))
+RERANK_PASSAGES = tuple(" ".join(PASSAGE[start : start + 3]) for start in range(20))
 
 # Which model (bench/servers.py MODEL_DIRS) serves each request kind, and the token range of each sequence (for
 # zsl5 and rerank20 each pair: text + hypothesis, query + passage).
-KIND_MODELS = {"qa160": "qa", "qa380": "qa", "clf60": "clf", "emb1": "emb", "emb8": "emb",
-               "ner128": "ner", "zsl5": "nli", "rerank20": "rerank"}
-EXPECTED_TOKENS = {"qa160": (150, 170), "qa380": (370, QA_WINDOW), "clf60": (50, 70), "emb1": (50, 70),
-                   "emb8": (50, 70), "ner128": (120, 136), "zsl5": (60, 80), "rerank20": (60, 90)}
+KIND_MODELS = {
+    "qa160": "qa",
+    "qa380": "qa",
+    "clf60": "clf",
+    "emb1": "emb",
+    "emb8": "emb",
+    "ner128": "ner",
+    "zsl5": "nli",
+    "rerank20": "rerank",
+}
+EXPECTED_TOKENS = {
+    "qa160": (150, 170),
+    "qa380": (370, QA_WINDOW),
+    "clf60": (50, 70),
+    "emb1": (50, 70),
+    "emb8": (50, 70),
+    "ner128": (120, 136),
+    "zsl5": (60, 80),
+    "rerank20": (60, 90),
+}
 
 
 @dataclass(frozen=True)
 class RequestKind:
-    name: str           # qa160, qa380, clf60, emb1, emb8, ner128, zsl5, rerank20
-    model: str          # "qa", "clf", "emb", "ner", "nli" or "rerank": which model directory serves it
+    name: str  # qa160, qa380, clf60, emb1, emb8, ner128, zsl5, rerank20
+    model: str  # "qa", "clf", "emb", "ner", "nli" or "rerank": which model directory serves it
     body: bytes
-    tokens: int         # as the model sees it; for several texts (or pairs), the longest of them
+    tokens: int  # as the model sees it; for several texts (or pairs), the longest of them
     description: str
     lengths: tuple[int, ...] = ()  # embeddings: the tokens of each text; zsl5, rerank20: of each pair the model reads
-    dim: int | None = None         # embeddings: the size of every vector in the answer (None: any, all equal)
+    dim: int | None = None  # embeddings: the size of every vector in the answer (None: any, all equal)
 
     @property
     def texts(self) -> int:
@@ -161,37 +181,63 @@ def build(model_dirs: Mapping[str, Path]) -> dict[str, RequestKind]:
             kinds[name] = RequestKind(name, "qa", body, tokens, f"QA, {tokens} tokens (one window)")
     if "clf" in model_dirs:
         clf_tokens = len(_tokenizer(model_dirs["clf"]).encode(REVIEW).ids)
-        kinds["clf60"] = RequestKind("clf60", "clf", json.dumps({"inputs": REVIEW}).encode(), clf_tokens,
-                                     f"classification, {clf_tokens} tokens")
+        kinds["clf60"] = RequestKind(
+            "clf60", "clf", json.dumps({"inputs": REVIEW}).encode(), clf_tokens, f"classification, {clf_tokens} tokens"
+        )
     if "emb" in model_dirs:
         emb_tokenizer, dim = _tokenizer(model_dirs["emb"]), _embedding_dim(model_dirs["emb"])
         lengths = tuple(len(emb_tokenizer.encode(text).ids) for text in TEXTS)
-        kinds["emb1"] = RequestKind("emb1", "emb", json.dumps({"inputs": TEXTS[0]}).encode(), lengths[0],
-                                    f"sentence embeddings, one text of {lengths[0]} tokens", lengths[:1], dim)
-        kinds["emb8"] = RequestKind("emb8", "emb", json.dumps({"inputs": list(TEXTS)}).encode(), max(lengths),
-                                    f"sentence embeddings, {len(TEXTS)} texts of {min(lengths)}-{max(lengths)} "
-                                    "tokens in one request", lengths, dim)
+        kinds["emb1"] = RequestKind(
+            "emb1",
+            "emb",
+            json.dumps({"inputs": TEXTS[0]}).encode(),
+            lengths[0],
+            f"sentence embeddings, one text of {lengths[0]} tokens",
+            lengths[:1],
+            dim,
+        )
+        kinds["emb8"] = RequestKind(
+            "emb8",
+            "emb",
+            json.dumps({"inputs": list(TEXTS)}).encode(),
+            max(lengths),
+            f"sentence embeddings, {len(TEXTS)} texts of {min(lengths)}-{max(lengths)} tokens in one request",
+            lengths,
+            dim,
+        )
     if "ner" in model_dirs:
         tokens = len(_tokenizer(model_dirs["ner"]).encode(NEWS).ids)
         body = json.dumps({"inputs": NEWS, "parameters": {"aggregation_strategy": "simple"}}).encode()
-        kinds["ner128"] = RequestKind("ner128", "ner", body, tokens,
-                                      f"token classification, {tokens} tokens, aggregation simple")
+        kinds["ner128"] = RequestKind(
+            "ner128", "ner", body, tokens, f"token classification, {tokens} tokens, aggregation simple"
+        )
     if "nli" in model_dirs:
         nli_tokenizer = _tokenizer(model_dirs["nli"])
-        lengths = tuple(len(nli_tokenizer.encode(REVIEW, HYPOTHESIS_TEMPLATE.format(label)).ids)
-                        for label in ZERO_SHOT_LABELS)
+        lengths = tuple(
+            len(nli_tokenizer.encode(REVIEW, HYPOTHESIS_TEMPLATE.format(label)).ids) for label in ZERO_SHOT_LABELS
+        )
         body = json.dumps({"inputs": REVIEW, "parameters": {"candidate_labels": list(ZERO_SHOT_LABELS)}}).encode()
-        kinds["zsl5"] = RequestKind("zsl5", "nli", body, max(lengths),
-                                    f"zero-shot, one text x {len(ZERO_SHOT_LABELS)} candidate labels "
-                                    f"({max(lengths)} tokens per pair)", lengths)
+        kinds["zsl5"] = RequestKind(
+            "zsl5",
+            "nli",
+            body,
+            max(lengths),
+            f"zero-shot, one text x {len(ZERO_SHOT_LABELS)} candidate labels ({max(lengths)} tokens per pair)",
+            lengths,
+        )
     if "rerank" in model_dirs:
         rerank_tokenizer = _tokenizer(model_dirs["rerank"])
         lengths = tuple(len(rerank_tokenizer.encode(QUESTION, passage).ids) for passage in RERANK_PASSAGES)
         # TEI's own rerank body, which TEI (and ours) take on /invocations, and peer (d) on /invocations and /rerank
         body = json.dumps({"query": QUESTION, "texts": list(RERANK_PASSAGES)}).encode()
-        kinds["rerank20"] = RequestKind("rerank20", "rerank", body, max(lengths),
-                                        f"reranking, one query x {len(RERANK_PASSAGES)} passages "
-                                        f"({min(lengths)}-{max(lengths)} tokens per pair)", lengths)
+        kinds["rerank20"] = RequestKind(
+            "rerank20",
+            "rerank",
+            body,
+            max(lengths),
+            f"reranking, one query x {len(RERANK_PASSAGES)} passages ({min(lengths)}-{max(lengths)} tokens per pair)",
+            lengths,
+        )
     check_token_counts(kinds)
     return kinds
 
@@ -201,25 +247,36 @@ def check_token_counts(kinds: Mapping[str, RequestKind]) -> None:
         low, high = EXPECTED_TOKENS[name]
         for tokens in kind.lengths or (kind.tokens,):
             if not low <= tokens <= high:
-                raise ValueError(f"request {name} has a sequence of {tokens} tokens, outside {low}-{high}: "
-                                 "edit bench/payloads.py")
+                raise ValueError(
+                    f"request {name} has a sequence of {tokens} tokens, outside {low}-{high}: edit bench/payloads.py"
+                )
 
 
 def _vector(value: object, dim: int | None) -> bool:
-    return (isinstance(value, list) and len(value) > 0 and (dim is None or len(value) == dim)
-            and all(isinstance(x, float | int) and not isinstance(x, bool) for x in value))
+    return (
+        isinstance(value, list)
+        and len(value) > 0
+        and (dim is None or len(value) == dim)
+        and all(isinstance(x, float | int) and not isinstance(x, bool) for x in value)
+    )
 
 
 def _zero_shot_answer(payload: object, labels: int) -> bool:
     answer = payload[0] if isinstance(payload, list) and len(payload) == 1 else payload
-    return (isinstance(answer, dict) and {"sequence", "labels", "scores"} <= answer.keys()
-            and len(answer["labels"]) == len(answer["scores"]) == labels)
+    return (
+        isinstance(answer, dict)
+        and {"sequence", "labels", "scores"} <= answer.keys()
+        and len(answer["labels"]) == len(answer["scores"]) == labels
+    )
 
 
 def _ranking(payload: object, texts: int) -> bool:
-    return (isinstance(payload, list) and len(payload) == texts
-            and all(isinstance(row, dict) and {"index", "score"} <= row.keys() for row in payload)
-            and sorted(row["index"] for row in payload) == list(range(texts)))
+    return (
+        isinstance(payload, list)
+        and len(payload) == texts
+        and all(isinstance(row, dict) and {"index", "score"} <= row.keys() for row in payload)
+        and sorted(row["index"] for row in payload) == list(range(texts))
+    )
 
 
 def valid_response(kind: RequestKind, payload: object) -> bool:
@@ -235,9 +292,12 @@ def valid_response(kind: RequestKind, payload: object) -> bool:
         return _ranking(payload, kind.texts)
     if kind.model == "emb":
         vectors = [payload] if kind.texts == 1 and _vector(payload, kind.dim) else payload
-        return (isinstance(vectors, list) and len(vectors) == kind.texts
-                and all(_vector(vector, kind.dim) for vector in vectors)
-                and len({len(vector) for vector in vectors}) == 1)
+        return (
+            isinstance(vectors, list)
+            and len(vectors) == kind.texts
+            and all(_vector(vector, kind.dim) for vector in vectors)
+            and len({len(vector) for vector in vectors}) == 1
+        )
     if kind.model == "qa":
         answer = payload[0] if isinstance(payload, list) and len(payload) == 1 else payload
         return isinstance(answer, dict) and {"answer", "score", "start", "end"} <= answer.keys()

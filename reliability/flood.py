@@ -19,8 +19,10 @@ from pathlib import Path
 
 
 def request_bytes(port: int, body: bytes) -> bytes:
-    head = (f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
-            f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n")
+    head = (
+        f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+        f"Accept: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
     return head.encode() + body
 
 
@@ -105,9 +107,13 @@ def run(port: int, body: bytes, connections: int, seconds: float, start_at: floa
                 selector.unregister(connection.socket)
                 connection.socket.close()  # type: ignore[union-attr]
                 pool.remove(connection)
-    return {"seconds": seconds, "connections": connections, "reconnects": reconnects,
-            "latencies_s": {str(status): values for status, values in latencies.items()},
-            "finished_s": {str(status): values for status, values in finished.items()}}
+    return {
+        "seconds": seconds,
+        "connections": connections,
+        "reconnects": reconnects,
+        "latencies_s": {str(status): values for status, values in latencies.items()},
+        "finished_s": {str(status): values for status, values in finished.items()},
+    }
 
 
 def main() -> int:

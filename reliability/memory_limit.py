@@ -36,7 +36,7 @@ def items_filling(item: dict, limit_bytes: int) -> bytes:
     """A JSON list of copies of `item` as close under `limit_bytes` as whole items allow."""
     one = json.dumps(item, separators=(",", ":"))
     count = (limit_bytes - 16) // (len(one) + 1)
-    return ("{\"inputs\":[" + ",".join([one] * count) + "]}").encode()
+    return ('{"inputs":[' + ",".join([one] * count) + "]}").encode()
 
 
 def json_lines_filling(item: dict, limit_bytes: int) -> bytes:
@@ -92,21 +92,39 @@ def run_cases(stack: Stack, group: Path, cases: list[tuple[str, bytes, str]], ti
         started = time.monotonic()
         with AnonymousPeak(group) as sampled:
             try:
-                response = requests.post(f"{stack.url}/invocations", data=body, timeout=timeout_s,
-                                         headers={"Content-Type": content_type, "Accept": "application/json"})
-                status, detail = response.status_code, (response.json().get("error", {})
-                                                        if response.status_code != 200
-                                                        else {"answers": _count(response)})
+                response = requests.post(
+                    f"{stack.url}/invocations",
+                    data=body,
+                    timeout=timeout_s,
+                    headers={"Content-Type": content_type, "Accept": "application/json"},
+                )
+                status, detail = (
+                    response.status_code,
+                    (
+                        response.json().get("error", {})
+                        if response.status_code != 200
+                        else {"answers": _count(response)}
+                    ),
+                )
             except requests.RequestException as exc:
                 status, detail = -1, {"exception": type(exc).__name__}
         seconds = time.monotonic() - started
         settle(stack)  # a 504 comes while the worker still finishes its chunk: measure once it has
         peak = cgroup.memory_peak(group)
-        results.append({"case": name, "body_mb": round(len(body) / MB, 2), "status": status, "detail": detail,
-                        "seconds": round(seconds, 1), "anon_before_mb": round(before / MB),
-                        "anon_peak_mb": round(sampled.peak / MB), "anon_after_mb": round(anonymous(group) / MB),
-                        "peak_mb": round(peak / MB),
-                        "oom_kills_so_far": cgroup.oom_kills(group)})
+        results.append(
+            {
+                "case": name,
+                "body_mb": round(len(body) / MB, 2),
+                "status": status,
+                "detail": detail,
+                "seconds": round(seconds, 1),
+                "anon_before_mb": round(before / MB),
+                "anon_peak_mb": round(sampled.peak / MB),
+                "anon_after_mb": round(anonymous(group) / MB),
+                "peak_mb": round(peak / MB),
+                "oom_kills_so_far": cgroup.oom_kills(group),
+            }
+        )
         print(json.dumps(results[-1]), flush=True)
     return results
 
@@ -129,7 +147,7 @@ def _count(response: requests.Response) -> int:
 def start_in_group(model_dir: Path, group: Path, log: Path, **env: str) -> Stack:
     stack = Stack(model_dir, log, MODEL_DTYPE="auto", **env)
     # The launcher joins the group before it starts anything, so nginx, Java and every worker are in it.
-    stack.command = ["sh", "-c", f'echo $$ > {group / "cgroup.procs"} && exec {SERVE}']
+    stack.command = ["sh", "-c", f"echo $$ > {group / 'cgroup.procs'} && exec {SERVE}"]
     return stack.start().wait_ready(deadline_s=300)
 
 
@@ -139,8 +157,12 @@ def finish(stack: Stack, group: Path) -> dict:
     restarts = stack.log().count(": restarting it")
     stack.terminate()
     stack.kill_everything()
-    return {"ping_after": 200 if healthy else "not ready", "answer_after": answer.status_code,
-            "restarts": restarts, "oom_kills": cgroup.oom_kills(group)}
+    return {
+        "ping_after": 200 if healthy else "not ready",
+        "answer_after": answer.status_code,
+        "restarts": restarts,
+        "oom_kills": cgroup.oom_kills(group),
+    }
 
 
 def main() -> int:
@@ -159,25 +181,41 @@ def main() -> int:
     real_time = [
         ("6 MB of the smallest QA items (the most items)", items_filling(SMALLEST, limit), "application/json"),
         ("6 MB of ~378-token QA items", items_filling(qa, limit), "application/json"),
-        ("one question on a 6 MB context (the longest context)", one_long_context(qa["question"], qa["context"],
-                                                                                  limit), "application/json"),
+        (
+            "one question on a 6 MB context (the longest context)",
+            one_long_context(qa["question"], qa["context"], limit),
+            "application/json",
+        ),
         ("a body over the 6 MB limit", items_filling(SMALLEST, limit + MB), "application/json"),
     ]
     batch_limit = args.batch_payload_mb * MB
     batch = [
-        (f"Batch Transform: {args.batch_payload_mb} MB of JSON Lines, ~378-token QA records",
-         json_lines_filling(qa, batch_limit), "application/jsonlines"),
-        (f"Batch Transform: {args.batch_payload_mb} MB of JSON Lines, the smallest records",
-         json_lines_filling(SMALLEST, batch_limit), "application/jsonlines"),
+        (
+            f"Batch Transform: {args.batch_payload_mb} MB of JSON Lines, ~378-token QA records",
+            json_lines_filling(qa, batch_limit),
+            "application/jsonlines",
+        ),
+        (
+            f"Batch Transform: {args.batch_payload_mb} MB of JSON Lines, the smallest records",
+            json_lines_filling(SMALLEST, batch_limit),
+            "application/jsonlines",
+        ),
     ]
     summary: dict = {"host": machine_meta(), "limit_mb": args.limit_mb, "runs": []}
     with cgroup.group("memory", "hf-serving-memory-check") as group:
         cgroup.limit_memory(group, args.limit_mb * MB)
         for mode, cases, env in (
-                ("real time (defaults: 6 MB payload, 60 s timeout)", real_time, {}),
-                (f"Batch Transform (SAGEMAKER_BATCH, {args.batch_payload_mb} MB payload, 60 s timeout for the check)",
-                 batch, {"SAGEMAKER_BATCH": "true", "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(args.batch_payload_mb),
-                         "SAGEMAKER_MODEL_SERVER_TIMEOUT": "60"})):
+            ("real time (defaults: 6 MB payload, 60 s timeout)", real_time, {}),
+            (
+                f"Batch Transform (SAGEMAKER_BATCH, {args.batch_payload_mb} MB payload, 60 s timeout for the check)",
+                batch,
+                {
+                    "SAGEMAKER_BATCH": "true",
+                    "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(args.batch_payload_mb),
+                    "SAGEMAKER_MODEL_SERVER_TIMEOUT": "60",
+                },
+            ),
+        ):
             stack = start_in_group(model_dir, group, args.out / "memory-serve.log", **env)
             try:
                 idle = usage(group)
@@ -186,21 +224,36 @@ def main() -> int:
             finally:
                 stack.kill_everything()
             summary["runs"].append({"mode": mode, "idle_mb": round(idle / MB), "cases": results, **after})
-    summary["passed"] = all(run["oom_kills"] == 0 and run["restarts"] == 0 and run["answer_after"] == 200
-                            and all(case["status"] in (200, 400, 413, 504) for case in run["cases"])
-                            for run in summary["runs"])
+    summary["passed"] = all(
+        run["oom_kills"] == 0
+        and run["restarts"] == 0
+        and run["answer_after"] == 200
+        and all(case["status"] in (200, 400, 413, 504) for case in run["cases"])
+        for run in summary["runs"]
+    )
     (args.out / "memory-latest.json").write_text(json.dumps(summary, indent=2) + "\n")
-    lines = [*heading("Memory under a limit", summary["passed"], summary["host"]),
-             f"The whole stack (nginx, Java, one worker) in a memory cgroup of {args.limit_mb} MB, no swap; full-size "
-             "demo QA model (random weights), MODEL_DTYPE=auto.", ""]
+    lines = [
+        *heading("Memory under a limit", summary["passed"], summary["host"]),
+        f"The whole stack (nginx, Java, one worker) in a memory cgroup of {args.limit_mb} MB, no swap; full-size "
+        "demo QA model (random weights), MODEL_DTYPE=auto.",
+        "",
+    ]
     for run in summary["runs"]:
-        lines += [f"## {run['mode']}", "", f"Idle: {run['idle_mb']} MB. After the cases: /ping {run['ping_after']}, "
-                  f"a normal request {run['answer_after']}, restarts {run['restarts']}, OOM kills {run['oom_kills']}.",
-                  "", "| request | body MB | status | seconds | heaps before / peak / after, MB | cgroup peak MB "
-                  "(with page cache) |", "|---|---|---|---|---|---|"]
-        lines += [f"| {c['case']} | {c['body_mb']} | {c['status']} {c['detail'].get('code', '')} | {c['seconds']} | "
-                  f"{c['anon_before_mb']} / {c['anon_peak_mb']} / {c['anon_after_mb']} | {c['peak_mb']} |"
-                  for c in run["cases"]]
+        lines += [
+            f"## {run['mode']}",
+            "",
+            f"Idle: {run['idle_mb']} MB. After the cases: /ping {run['ping_after']}, "
+            f"a normal request {run['answer_after']}, restarts {run['restarts']}, OOM kills {run['oom_kills']}.",
+            "",
+            "| request | body MB | status | seconds | heaps before / peak / after, MB | cgroup peak MB "
+            "(with page cache) |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c['case']} | {c['body_mb']} | {c['status']} {c['detail'].get('code', '')} | {c['seconds']} | "
+            f"{c['anon_before_mb']} / {c['anon_peak_mb']} / {c['anon_after_mb']} | {c['peak_mb']} |"
+            for c in run["cases"]
+        ]
         lines.append("")
     (args.out / "memory-latest.md").write_text("\n".join(lines))
     print((args.out / "memory-latest.md").read_text())

@@ -122,8 +122,9 @@ def ms(values: list[float], q: float) -> float:
     return round(percentile(values, q) * 1000, 1) if values else float("nan")
 
 
-def run_configuration(name: str, model_dir: Path, body: bytes, seconds: float, out: Path, caps: list[float],
-                      **env: str) -> list[dict]:
+def run_configuration(
+    name: str, model_dir: Path, body: bytes, seconds: float, out: Path, caps: list[float], **env: str
+) -> list[dict]:
     log = out / f"overload-{name.replace(' ', '-')}-serve.log"
     stack = Stack(model_dir, log, MODEL_DTYPE="auto", **env).start()
     try:
@@ -143,16 +144,42 @@ def run_configuration(name: str, model_dir: Path, body: bytes, seconds: float, o
         stack.kill_everything()
 
 
-def flood_once(stack: Stack, log: Path, name: str, body: bytes, seconds: float, out: Path, cap: float, state: dict,
-               baseline, env: dict[str, str]) -> dict:
+def flood_once(
+    stack: Stack,
+    log: Path,
+    name: str,
+    body: bytes,
+    seconds: float,
+    out: Path,
+    cap: float,
+    state: dict,
+    baseline,
+    env: dict[str, str],
+) -> dict:
     log_offset = log.stat().st_size
     body_file = out / "overload-body.json"
     body_file.write_bytes(body)
     start_at = time.time() + 3.0
     flood_out = out / "overload-flood.json"
-    flood = subprocess.Popen([sys.executable, "-m", "reliability.flood", "--port", str(stack.port),
-                              "--body-file", str(body_file), "--connections", str(FLOOD_CONNECTIONS),
-                              "--seconds", str(seconds), "--start-at", str(start_at), "--out", str(flood_out)])
+    flood = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "reliability.flood",
+            "--port",
+            str(stack.port),
+            "--body-file",
+            str(body_file),
+            "--connections",
+            str(FLOOD_CONNECTIONS),
+            "--seconds",
+            str(seconds),
+            "--start-at",
+            str(start_at),
+            "--out",
+            str(flood_out),
+        ]
+    )
     capped = cgroup.available("cpu")
     with cgroup.group("cpu", "hf-serving-flood") if capped else contextlib.nullcontext() as group:
         if group is not None:
@@ -163,8 +190,10 @@ def flood_once(stack: Stack, log: Path, name: str, body: bytes, seconds: float, 
         nginx_before = nginx_cpu_s(stack)
         until = time.monotonic() + seconds
         invocations, pings = Probe(), Probe()
-        threads = [threading.Thread(target=probe_invocations, args=(stack.port, body, until, invocations))
-                   for _ in range(PROBE_CONNECTIONS)]
+        threads = [
+            threading.Thread(target=probe_invocations, args=(stack.port, body, until, invocations))
+            for _ in range(PROBE_CONNECTIONS)
+        ]
         threads.append(threading.Thread(target=probe_ping, args=(stack.port, until, pings)))
         for thread in threads:
             thread.start()
@@ -193,32 +222,45 @@ def flood_once(stack: Stack, log: Path, name: str, body: bytes, seconds: float, 
     ping_latencies = [s for _, s in pings.samples]
     # Goodput counts the answers that arrived within the flood, not those of requests still in flight at its end.
     in_window = sum(1 for at in flooded["finished_s"].get("200", []) if at <= seconds) + sum(
-        1 for at in invocations.finished if at <= until)
+        1 for at in invocations.finished if at <= until
+    )
     goodput = in_window / seconds
     # One batch of every worker: half the slots (launcher/admission.py).
     batch_time_s = state["slots"] / BATCHES_PER_WORKER / goodput if goodput else float("nan")
     accepted_limit_ms = (state["bound_s"] + 2 * batch_time_s) * 1000
     result = {
-        "configuration": f"{name}, flood capped at {cap:g} core" if capped else name, "env": env,
-        "slots": state["slots"], "queue_bound_s": state["bound_s"],
+        "configuration": f"{name}, flood capped at {cap:g} core" if capped else name,
+        "env": env,
+        "slots": state["slots"],
+        "queue_bound_s": state["bound_s"],
         "concurrency4_rps": round(baseline.rps, 2),
         "concurrency4_p50_ms": round(percentile(baseline.latencies_ms, 50), 1),
-        "flood_seconds": seconds, "connections": FLOOD_CONNECTIONS + PROBE_CONNECTIONS,
+        "flood_seconds": seconds,
+        "connections": FLOOD_CONNECTIONS + PROBE_CONNECTIONS,
         "flood_cpu_cap_cores": cap if capped else None,
-        "goodput_rps": round(goodput, 2), "goodput_share": round(goodput / baseline.rps, 3) if baseline.rps else None,
-        "accepted": len(accepted), "refused": len(refused), "refusals_per_s": round(len(refused) / seconds, 1),
-        "other_statuses": other, "probe_error_codes": invocations.codes,
-        "accepted_p50_ms": ms(accepted, 50), "accepted_p99_ms": ms(accepted, 99),
+        "goodput_rps": round(goodput, 2),
+        "goodput_share": round(goodput / baseline.rps, 3) if baseline.rps else None,
+        "accepted": len(accepted),
+        "refused": len(refused),
+        "refusals_per_s": round(len(refused) / seconds, 1),
+        "other_statuses": other,
+        "probe_error_codes": invocations.codes,
+        "accepted_p50_ms": ms(accepted, 50),
+        "accepted_p99_ms": ms(accepted, 99),
         "accepted_probe_p99_ms": ms(probe_accepted, 99),
         "accepted_server_p99_ms": ms(server.get(("/invocations", 200), []), 99),
-        "batch_time_ms": round(batch_time_s * 1000, 1), "accepted_limit_ms": round(accepted_limit_ms, 1),
-        "refused_probe_p50_ms": ms(probe_refused, 50), "refused_probe_p99_ms": ms(probe_refused, 99),
+        "batch_time_ms": round(batch_time_s * 1000, 1),
+        "accepted_limit_ms": round(accepted_limit_ms, 1),
+        "refused_probe_p50_ms": ms(probe_refused, 50),
+        "refused_probe_p99_ms": ms(probe_refused, 99),
         "refused_server_p99_ms": ms(server.get(("/invocations", 503), []), 99),
         "refused_flood_p99_ms": ms(flood_latencies.get(503, []), 99),
-        "ping_p50_ms": ms(ping_latencies, 50), "ping_p99_ms": ms(ping_latencies, 99),
+        "ping_p50_ms": ms(ping_latencies, 50),
+        "ping_p99_ms": ms(ping_latencies, 99),
         "ping_max_ms": round(max(ping_latencies) * 1000, 1) if ping_latencies else None,
         "ping_statuses": sorted({status for status, _ in pings.samples}),
-        "nginx_cpu_s": round(nginx_used, 2), "nginx_cpu_share_of_one_core": round(nginx_used / seconds, 3),
+        "nginx_cpu_s": round(nginx_used, 2),
+        "nginx_cpu_share_of_one_core": round(nginx_used / seconds, 3),
         "flood_client_cpu_s": round(flood_cpu.user + flood_cpu.system, 2),
         "admission_counts": {k: v for k, v in final_state.items() if k.startswith(("admitted", "refused"))},
     }
@@ -239,37 +281,44 @@ def flood_once(stack: Stack, log: Path, name: str, body: bytes, seconds: float, 
 
 
 def write(results: list[dict], out: Path) -> None:
-    summary = {"host": machine_meta(), "results": results,
-               "passed": all(all(r["goals"].values()) for r in results)}
+    summary = {"host": machine_meta(), "results": results, "passed": all(all(r["goals"].values()) for r in results)}
     (out / "overload-latest.json").write_text(json.dumps(summary, indent=2) + "\n")
-    lines = [*heading("Overload", summary["passed"], summary["host"]),
-             f"{FLOOD_CONNECTIONS + PROBE_CONNECTIONS} connections with no back-off for "
-             f"{results[0]['flood_seconds']:g} s "
-             f"({FLOOD_CONNECTIONS} from one event loop in a CPU-capped cgroup, {PROBE_CONNECTIONS} "
-             "uncapped probes at a raised CPU priority pausing 50 ms between requests, /ping every 50 ms), QA "
-             "requests of ~378 tokens on the full-size demo model (random weights). Latencies are client side "
-             "(probes) unless marked server (nginx's $request_time).", "",
-             "| | " + " | ".join(r["configuration"] for r in results) + " |",
-             "|---|" + "---|" * len(results)]
-    rows = [("slots / queue bound", lambda r: f"{r['slots']} / {r['queue_bound_s']:g} s"),
-            ("concurrency 4, req/s", lambda r: r["concurrency4_rps"]),
-            ("goodput under the flood, req/s (share)", lambda r: f"{r['goodput_rps']} ({r['goodput_share']:.0%})"),
-            ("accepted p50 / p99 ms (all)", lambda r: f"{r['accepted_p50_ms']} / {r['accepted_p99_ms']}"),
-            ("accepted p99 ms: probes / server", lambda r: f"{r['accepted_probe_p99_ms']} / "
-                                                         f"{r['accepted_server_p99_ms']}"),
-            ("limit: bound + 2 batch times, ms", lambda r: r["accepted_limit_ms"]),
-            ("refused, per s", lambda r: f"{r['refused']} ({r['refusals_per_s']}/s)"),
-            ("refusal p50 / p99 ms: probes", lambda r: f"{r['refused_probe_p50_ms']} / {r['refused_probe_p99_ms']}"),
-            ("refusal p99 ms: server / flood client", lambda r: f"{r['refused_server_p99_ms']} / "
-                                                             f"{r['refused_flood_p99_ms']}"),
-            ("/ping p50 / p99 / max ms", lambda r: f"{r['ping_p50_ms']} / {r['ping_p99_ms']} / {r['ping_max_ms']}"),
-            ("other statuses", lambda r: r["other_statuses"] or "none"),
-            ("nginx CPU, share of one core", lambda r: f"{r['nginx_cpu_share_of_one_core']:.1%}")]
+    lines = [
+        *heading("Overload", summary["passed"], summary["host"]),
+        f"{FLOOD_CONNECTIONS + PROBE_CONNECTIONS} connections with no back-off for "
+        f"{results[0]['flood_seconds']:g} s "
+        f"({FLOOD_CONNECTIONS} from one event loop in a CPU-capped cgroup, {PROBE_CONNECTIONS} "
+        "uncapped probes at a raised CPU priority pausing 50 ms between requests, /ping every 50 ms), QA "
+        "requests of ~378 tokens on the full-size demo model (random weights). Latencies are client side "
+        "(probes) unless marked server (nginx's $request_time).",
+        "",
+        "| | " + " | ".join(r["configuration"] for r in results) + " |",
+        "|---|" + "---|" * len(results),
+    ]
+    rows = [
+        ("slots / queue bound", lambda r: f"{r['slots']} / {r['queue_bound_s']:g} s"),
+        ("concurrency 4, req/s", lambda r: r["concurrency4_rps"]),
+        ("goodput under the flood, req/s (share)", lambda r: f"{r['goodput_rps']} ({r['goodput_share']:.0%})"),
+        ("accepted p50 / p99 ms (all)", lambda r: f"{r['accepted_p50_ms']} / {r['accepted_p99_ms']}"),
+        ("accepted p99 ms: probes / server", lambda r: f"{r['accepted_probe_p99_ms']} / {r['accepted_server_p99_ms']}"),
+        ("limit: bound + 2 batch times, ms", lambda r: r["accepted_limit_ms"]),
+        ("refused, per s", lambda r: f"{r['refused']} ({r['refusals_per_s']}/s)"),
+        ("refusal p50 / p99 ms: probes", lambda r: f"{r['refused_probe_p50_ms']} / {r['refused_probe_p99_ms']}"),
+        (
+            "refusal p99 ms: server / flood client",
+            lambda r: f"{r['refused_server_p99_ms']} / {r['refused_flood_p99_ms']}",
+        ),
+        ("/ping p50 / p99 / max ms", lambda r: f"{r['ping_p50_ms']} / {r['ping_p99_ms']} / {r['ping_max_ms']}"),
+        ("other statuses", lambda r: r["other_statuses"] or "none"),
+        ("nginx CPU, share of one core", lambda r: f"{r['nginx_cpu_share_of_one_core']:.1%}"),
+    ]
     lines += [f"| {label} | " + " | ".join(str(cell(r)) for r in results) + " |" for label, cell in rows]
     lines += ["", "Goals:", ""]
     for r in results:
-        lines += [f"- {r['configuration']}: " + "; ".join(f"{goal}: {'yes' if ok else 'NO'}"
-                                                         for goal, ok in r["goals"].items())]
+        lines += [
+            f"- {r['configuration']}: "
+            + "; ".join(f"{goal}: {'yes' if ok else 'NO'}" for goal, ok in r["goals"].items())
+        ]
     (out / "overload-latest.md").write_text("\n".join(lines) + "\n")
 
 
@@ -279,16 +328,26 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--out", type=Path, default=Path("reliability/results"))
     parser.add_argument("--workers", default="1,2", help="the worker counts to run, comma-separated")
-    parser.add_argument("--flood-cores", default="0.1,0.25",
-                        help="CPU caps of the flood's client, comma-separated: one flood each")
+    parser.add_argument(
+        "--flood-cores", default="0.1,0.25", help="CPU caps of the flood's client, comma-separated: one flood each"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     body = build({"qa": args.model_dir})["qa380"].body
     caps = [float(cap) for cap in args.flood_cores.split(",")]
-    results = [result for workers in args.workers.split(",")
-               for result in run_configuration(f"{workers} worker{'s' if workers != '1' else ''}",
-                                               args.model_dir.resolve(), body, args.seconds, args.out, caps,
-                                               SAGEMAKER_MODEL_SERVER_WORKERS=workers)]
+    results = [
+        result
+        for workers in args.workers.split(",")
+        for result in run_configuration(
+            f"{workers} worker{'s' if workers != '1' else ''}",
+            args.model_dir.resolve(),
+            body,
+            args.seconds,
+            args.out,
+            caps,
+            SAGEMAKER_MODEL_SERVER_WORKERS=workers,
+        )
+    ]
     write(results, args.out)
     print((args.out / "overload-latest.md").read_text())
     return 0 if all(all(r["goals"].values()) for r in results) else 1

@@ -36,9 +36,14 @@ from bench.run import machine_meta
 from reliability.report import heading
 from tests.support.stack import Stack
 
-QUESTION = {"question": "Which port does the container listen on?",
-            "context": ("The container listens on port 8080 and answers questions about the documents it is "
-                        "given. Requests go to the invocations route as JSON, and health checks go to ping. ") * 4}
+QUESTION = {
+    "question": "Which port does the container listen on?",
+    "context": (
+        "The container listens on port 8080 and answers questions about the documents it is "
+        "given. Requests go to the invocations route as JSON, and health checks go to ping. "
+    )
+    * 4,
+}
 # (body, content type, expected status): the mix a fleet sees.
 VALID = (json.dumps(QUESTION).encode(), "application/json", 200)
 INVALID = [
@@ -165,11 +170,20 @@ def summarise(results: list[Result], rss: list[tuple[float, int]], rate: float, 
     minutes = int(max(r.scheduled for r in results) // 60) + 1
     per_minute = []
     for minute in range(minutes):
-        window = [r for r in results if minute * 60 <= r.scheduled < (minute + 1) * 60 and r.expected == 200
-                  and not in_restart(r, kill)]
+        window = [
+            r
+            for r in results
+            if minute * 60 <= r.scheduled < (minute + 1) * 60 and r.expected == 200 and not in_restart(r, kill)
+        ]
         latencies = sorted(r.latency * 1000 for r in window)
-        per_minute.append({"minute": minute + 1, "requests": len(window),
-                           "p50_ms": round(statistics.median(latencies), 1), "p99_ms": round(p99(latencies), 1)})
+        per_minute.append(
+            {
+                "minute": minute + 1,
+                "requests": len(window),
+                "p50_ms": round(statistics.median(latencies), 1),
+                "p99_ms": round(p99(latencies), 1),
+            }
+        )
     restart_503 = [r for r in results if r.status == 503 and r.status != r.expected and in_restart(r, kill)]
     unexpected = [r for r in results if r.status != r.expected and r not in restart_503]
     lost = [r for r in results if r.status < 0]
@@ -177,14 +191,21 @@ def summarise(results: list[Result], rss: list[tuple[float, int]], rate: float, 
     growth = (rss[-1][1] - after_warmup) / after_warmup * 100
     first, last = per_minute[0]["p99_ms"], per_minute[-1]["p99_ms"]
     return {
-        "max_throughput_rps": round(maximum, 1), "offered_rps": round(rate, 1), "requests": len(results),
-        "invalid_share": 0.1, "unexpected_statuses": len(unexpected), "lost": len(lost),
-        "worker_killed_at_s": round(kill.at, 1), "ready_again_after_s": round(kill.ready_again - kill.at, 1),
+        "max_throughput_rps": round(maximum, 1),
+        "offered_rps": round(rate, 1),
+        "requests": len(results),
+        "invalid_share": 0.1,
+        "unexpected_statuses": len(unexpected),
+        "lost": len(lost),
+        "worker_killed_at_s": round(kill.at, 1),
+        "ready_again_after_s": round(kill.ready_again - kill.at, 1),
         "retryable_503_during_restart": len(restart_503),
-        "slowest_answer_during_restart_ms": round(max((r.latency for r in results if in_restart(r, kill)),
-                                                      default=0.0) * 1000),
+        "slowest_answer_during_restart_ms": round(
+            max((r.latency for r in results if in_restart(r, kill)), default=0.0) * 1000
+        ),
         "unexpected_examples": [(r.status, r.expected) for r in unexpected[:10]],
-        "per_minute": per_minute, "rss_mb": [(round(at), round(value / 2**20)) for at, value in rss],
+        "per_minute": per_minute,
+        "rss_mb": [(round(at), round(value / 2**20)) for at, value in rss],
         "rss_growth_after_warmup_pct": round(growth, 2),
         "passed": not unexpected and not lost and last <= 1.5 * first and growth < 5.0,
     }
@@ -193,17 +214,21 @@ def summarise(results: list[Result], rss: list[tuple[float, int]], rate: float, 
 def write(summary: dict, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "soak-latest.json").write_text(json.dumps(summary, indent=2) + "\n")
-    lines = [*heading("Soak", summary["passed"], summary["host"]),
-             f"Measured maximum {summary['max_throughput_rps']} req/s; offered {summary['offered_rps']} req/s "
-             f"open loop for {len(summary['per_minute'])} min ({summary['requests']} requests, 10% invalid); "
-             f"unexpected statuses: {summary['unexpected_statuses']}; lost (no answer): {summary['lost']}; RSS "
-             f"growth after the first minute: {summary['rss_growth_after_warmup_pct']}%.", "",
-             f"The model worker was killed {summary['worker_killed_at_s']} s in; /ping answered 200 again "
-             f"{summary['ready_again_after_s']} s later; {summary['retryable_503_during_restart']} requests got a "
-             f"retryable 503 meanwhile, the slowest answer in that window took "
-             f"{summary['slowest_answer_during_restart_ms']} ms. Per minute, requests of the restart window aside:",
-             "",
-             "| minute | valid requests | p50 ms | p99 ms |", "|---|---|---|---|"]
+    lines = [
+        *heading("Soak", summary["passed"], summary["host"]),
+        f"Measured maximum {summary['max_throughput_rps']} req/s; offered {summary['offered_rps']} req/s "
+        f"open loop for {len(summary['per_minute'])} min ({summary['requests']} requests, 10% invalid); "
+        f"unexpected statuses: {summary['unexpected_statuses']}; lost (no answer): {summary['lost']}; RSS "
+        f"growth after the first minute: {summary['rss_growth_after_warmup_pct']}%.",
+        "",
+        f"The model worker was killed {summary['worker_killed_at_s']} s in; /ping answered 200 again "
+        f"{summary['ready_again_after_s']} s later; {summary['retryable_503_during_restart']} requests got a "
+        f"retryable 503 meanwhile, the slowest answer in that window took "
+        f"{summary['slowest_answer_during_restart_ms']} ms. Per minute, requests of the restart window aside:",
+        "",
+        "| minute | valid requests | p50 ms | p99 ms |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {m['minute']} | {m['requests']} | {m['p50_ms']} | {m['p99_ms']} |" for m in summary["per_minute"]]
     (out / "soak-latest.md").write_text("\n".join(lines) + "\n")
 

@@ -63,8 +63,19 @@ def resolve(requirement_files: list[str], pins: list[str]) -> list[tuple[str, st
     """(name, version) of every package pip would install for these requirements, dependencies included."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
-        command = [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet",
-                   "--report", str(report), *(arg for path in requirement_files for arg in ("-r", path)), *pins]
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--report",
+            str(report),
+            *(arg for path in requirement_files for arg in ("-r", path)),
+            *pins,
+        ]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         installs = json.loads(report.read_text())["install"]
     return sorted((item["metadata"]["name"], item["metadata"]["version"]) for item in installs)
@@ -86,8 +97,11 @@ def fetch(name: str, version: str) -> Finding:
         name=name,
         version=version,
         latest=project["info"]["version"],
-        vulnerabilities=[f"{vuln['id']} (fixed in {', '.join(vuln.get('fixed_in') or ['nothing yet'])})"
-                         for vuln in project.get("vulnerabilities") or [] if not vuln.get("withdrawn")],
+        vulnerabilities=[
+            f"{vuln['id']} (fixed in {', '.join(vuln.get('fixed_in') or ['nothing yet'])})"
+            for vuln in project.get("vulnerabilities") or []
+            if not vuln.get("withdrawn")
+        ],
         yanked=bool(files) and all(file.get("yanked") for file in files),
     )
 
@@ -112,8 +126,10 @@ def main() -> int:
         print(f"{finding.name:28} {finding.version:16} {status}")
     audited = sum(finding.audited for finding in findings)
     failed = [finding.name for finding in findings if finding.failed]
-    print(f"{len(findings)} packages: {audited} audited, {len(findings) - audited} not auditable from here, "
-          f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}")
+    print(
+        f"{len(findings)} packages: {audited} audited, {len(findings) - audited} not auditable from here, "
+        f"{len(failed)} failed{': ' + ', '.join(failed) if failed else ''}"
+    )
     return 1 if failed else 0
 
 

@@ -26,35 +26,51 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-FIRST_NAMES = ("Anna Boris Clara Daniel Elena Felix Greta Hugo Irene Jonas Karin Lukas Maria Nadia Oscar "
-               "Paula Quentin Rosa Samuel Tara Victor Wanda Xavier Yara Zoltan Alice Bruno Carmen Dmitri "
-               "Esther Fatima George Helen Ivan Julia Kenji Laura Marco Nina Omar Pedro Rita Stefan Teresa "
-               "Ulrich Vera Walter Yusuf Zara Amir").split()
-SURNAMES = ("Berg Costa Dubois Eriksen Fischer Garcia Hansen Ivanova Jensen Keller Lindqvist Moreau "
-            "Novak Olsen Petrov Quinn Rossi Schmidt Tanaka Urban Vargas Weber Young Zimmer Almeida Brennan "
-            "Castillo Duarte Engel Ferreira Grant Holm Ito Jovanovic Kowalski Larsen Murphy Nilsson "
-            "Okafor Popescu").split()
-CITIES = ("Lisbon Madrid Paris Berlin Vienna Prague Warsaw Oslo Stockholm Helsinki Dublin London "
-          "Edinburgh Amsterdam Brussels Geneva Milan Naples Athens Istanbul Cairo Nairobi Lagos Accra "
-          "Mumbai Delhi Bangkok Hanoi Manila Jakarta Seoul Osaka Sydney Auckland Toronto Montreal "
-          "Chicago Boston Denver Seattle Havana Lima Bogota Santiago Quito Caracas").split()
-COUNTRIES = ("Peru Chile Brazil Argentina Mexico Canada Norway Sweden Finland Poland Austria Hungary "
-             "Romania Bulgaria Greece Turkey Egypt Kenya Ghana Nigeria India Nepal Thailand Vietnam "
-             "Indonesia Japan Mongolia Kazakhstan Spain Portugal France Germany Italy Ireland Scotland "
-             "Iceland Morocco Tunisia Ethiopia Uganda").split()
-RIVERS = ("Amber Silver Kalun Tarven Mossa Orlin Belka Duna Sarro Velta Isar Neva Lomond Kestrel Arden "
-          "Corran Ebro Maren Tamsin Ulla Varna Wend Yser Zala Brenna Fenwick Harlow Ilsa Jorvik Lenna "
-          "Marsh Norrin Perrin Ravel Sable Thorne").split()
+FIRST_NAMES = (
+    "Anna Boris Clara Daniel Elena Felix Greta Hugo Irene Jonas Karin Lukas Maria Nadia Oscar "
+    "Paula Quentin Rosa Samuel Tara Victor Wanda Xavier Yara Zoltan Alice Bruno Carmen Dmitri "
+    "Esther Fatima George Helen Ivan Julia Kenji Laura Marco Nina Omar Pedro Rita Stefan Teresa "
+    "Ulrich Vera Walter Yusuf Zara Amir"
+).split()
+SURNAMES = (
+    "Berg Costa Dubois Eriksen Fischer Garcia Hansen Ivanova Jensen Keller Lindqvist Moreau "
+    "Novak Olsen Petrov Quinn Rossi Schmidt Tanaka Urban Vargas Weber Young Zimmer Almeida Brennan "
+    "Castillo Duarte Engel Ferreira Grant Holm Ito Jovanovic Kowalski Larsen Murphy Nilsson "
+    "Okafor Popescu"
+).split()
+CITIES = (
+    "Lisbon Madrid Paris Berlin Vienna Prague Warsaw Oslo Stockholm Helsinki Dublin London "
+    "Edinburgh Amsterdam Brussels Geneva Milan Naples Athens Istanbul Cairo Nairobi Lagos Accra "
+    "Mumbai Delhi Bangkok Hanoi Manila Jakarta Seoul Osaka Sydney Auckland Toronto Montreal "
+    "Chicago Boston Denver Seattle Havana Lima Bogota Santiago Quito Caracas"
+).split()
+COUNTRIES = (
+    "Peru Chile Brazil Argentina Mexico Canada Norway Sweden Finland Poland Austria Hungary "
+    "Romania Bulgaria Greece Turkey Egypt Kenya Ghana Nigeria India Nepal Thailand Vietnam "
+    "Indonesia Japan Mongolia Kazakhstan Spain Portugal France Germany Italy Ireland Scotland "
+    "Iceland Morocco Tunisia Ethiopia Uganda"
+).split()
+RIVERS = (
+    "Amber Silver Kalun Tarven Mossa Orlin Belka Duna Sarro Velta Isar Neva Lomond Kestrel Arden "
+    "Corran Ebro Maren Tamsin Ulla Varna Wend Yser Zala Brenna Fenwick Harlow Ilsa Jorvik Lenna "
+    "Marsh Norrin Perrin Ravel Sable Thorne"
+).split()
 COLOURS = "red blue green yellow black white orange purple pink brown grey silver golden violet".split()
-OBJECTS = ("kite boat bicycle car hat umbrella door scarf lamp chair jacket tent guitar mug backpack "
-           "notebook sofa bucket wagon balloon").split()
-COMPANY_HEADS = ("Apex Cobalt Nimbus Vertex Orion Juniper Falcon Summit Harbor Granite Beacon Maple Zenith "
-                 "Quartz Willow Polaris Cedar Horizon Lumen Atlas").split()
+OBJECTS = (
+    "kite boat bicycle car hat umbrella door scarf lamp chair jacket tent guitar mug backpack "
+    "notebook sofa bucket wagon balloon"
+).split()
+COMPANY_HEADS = (
+    "Apex Cobalt Nimbus Vertex Orion Juniper Falcon Summit Harbor Granite Beacon Maple Zenith "
+    "Quartz Willow Polaris Cedar Horizon Lumen Atlas"
+).split()
 COMPANY_TAILS = "Labs Systems Foods Motors Media Robotics Textiles Airlines Bank Energy Games".split()
-TITLE_ADJECTIVES = ("Silent Last Hidden Broken Golden Distant Quiet Burning Frozen Endless Forgotten Narrow "
-                    "Crimson Hollow Wandering").split()
-TITLE_NOUNS = ("Harbor Orchard Garden Winter Mountain Lantern Kingdom Bridge Island Letter Mirror Forest "
-               "Station Voyage Tower").split()
+TITLE_ADJECTIVES = (
+    "Silent Last Hidden Broken Golden Distant Quiet Burning Frozen Endless Forgotten Narrow Crimson Hollow Wandering"
+).split()
+TITLE_NOUNS = (
+    "Harbor Orchard Garden Winter Mountain Lantern Kingdom Bridge Island Letter Mirror Forest Station Voyage Tower"
+).split()
 YEARS = [str(year) for year in range(1850, 2021)]
 
 
@@ -77,39 +93,88 @@ class Relation:
 # asked of its own relation in training, but its pattern ("In which year ...", "Which colour is ...") is
 # asked of another one: the dev set tests that the model reads the question's words, not one template.
 RELATIONS = (
-    Relation("birth", ("person",),
-             ("{person} was born in {city} in {year}.", "In {year}, {person} was born in {city}."),
-             (Question("city", ("Where was {person} born?", "In which city was {person} born?",
-                                "Which city was {person} born in?"),
-                       ("What city was {person} born in?",)),
-              Question("year", ("When was {person} born?", "In what year was {person} born?",
-                                "What year was {person} born in?"),
-                       ("In which year was {person} born?",)))),
-    Relation("founded", ("company",),
-             ("{company} was founded by {founder} in {year}.", "{founder} founded {company} in {year}."),
-             (Question("founder", ("Who founded {company}?", "Who was the founder of {company}?",
-                                   "Which person founded {company}?"),
-                       ("Who was {company} founded by?",)),
-              Question("year", ("When was {company} founded?", "In what year was {company} founded?",
-                                "In which year was {company} founded?"),
-                       ("What year was {company} founded in?",)))),
-    Relation("river", ("river", "country"),
-             ("The {river} River flows through {country}.", "{country} is crossed by the {river} River."),
-             (Question("country", ("Which country does the {river} River flow through?",
-                                   "Through which country does the {river} River flow?",
-                                   "Which country is crossed by the {river} River?"),
-                       ("What country does the {river} River flow through?",)),)),
-    Relation("colour", ("owner", "object"),
-             ("{owner}'s {object} is {colour}.", "{owner} has a {colour} {object}."),
-             (Question("colour", ("What colour is {owner}'s {object}?",
-                                  "What is the colour of {owner}'s {object}?",
-                                  "Which colour does {owner}'s {object} have?"),
-                       ("Which colour is {owner}'s {object}?",)),)),
-    Relation("book", ("title",),
-             ("{title} was written by {author}.", "{author} wrote {title}."),
-             (Question("author", ("Who wrote {title}?", "Who is the author of {title}?",
-                                  "Who was {title} written by?"),
-                       ("Which person wrote {title}?",)),)),
+    Relation(
+        "birth",
+        ("person",),
+        ("{person} was born in {city} in {year}.", "In {year}, {person} was born in {city}."),
+        (
+            Question(
+                "city",
+                ("Where was {person} born?", "In which city was {person} born?", "Which city was {person} born in?"),
+                ("What city was {person} born in?",),
+            ),
+            Question(
+                "year",
+                ("When was {person} born?", "In what year was {person} born?", "What year was {person} born in?"),
+                ("In which year was {person} born?",),
+            ),
+        ),
+    ),
+    Relation(
+        "founded",
+        ("company",),
+        ("{company} was founded by {founder} in {year}.", "{founder} founded {company} in {year}."),
+        (
+            Question(
+                "founder",
+                ("Who founded {company}?", "Who was the founder of {company}?", "Which person founded {company}?"),
+                ("Who was {company} founded by?",),
+            ),
+            Question(
+                "year",
+                (
+                    "When was {company} founded?",
+                    "In what year was {company} founded?",
+                    "In which year was {company} founded?",
+                ),
+                ("What year was {company} founded in?",),
+            ),
+        ),
+    ),
+    Relation(
+        "river",
+        ("river", "country"),
+        ("The {river} River flows through {country}.", "{country} is crossed by the {river} River."),
+        (
+            Question(
+                "country",
+                (
+                    "Which country does the {river} River flow through?",
+                    "Through which country does the {river} River flow?",
+                    "Which country is crossed by the {river} River?",
+                ),
+                ("What country does the {river} River flow through?",),
+            ),
+        ),
+    ),
+    Relation(
+        "colour",
+        ("owner", "object"),
+        ("{owner}'s {object} is {colour}.", "{owner} has a {colour} {object}."),
+        (
+            Question(
+                "colour",
+                (
+                    "What colour is {owner}'s {object}?",
+                    "What is the colour of {owner}'s {object}?",
+                    "Which colour does {owner}'s {object} have?",
+                ),
+                ("Which colour is {owner}'s {object}?",),
+            ),
+        ),
+    ),
+    Relation(
+        "book",
+        ("title",),
+        ("{title} was written by {author}.", "{author} wrote {title}."),
+        (
+            Question(
+                "author",
+                ("Who wrote {title}?", "Who is the author of {title}?", "Who was {title} written by?"),
+                ("Which person wrote {title}?",),
+            ),
+        ),
+    ),
 )
 
 
@@ -194,7 +259,7 @@ def _paragraph(subjects: Subjects, rng: random.Random, split: str, counter: Call
     context, starts = "", {}
     for position in order:
         sentence, slot_starts = _render(rng.choice(facts[position].relation.facts), facts[position].values)
-        context += (" " if context else "")
+        context += " " if context else ""
         starts[position] = {slot: len(context) + start for slot, start in slot_starts.items()}
         context += sentence
     qas = []
@@ -205,10 +270,15 @@ def _paragraph(subjects: Subjects, rng: random.Random, split: str, counter: Call
         text, _ = _render(phrasing, fact.values)
         answer = fact.values[question.slot]
         start = starts[facts.index(fact)][question.slot]
-        assert context[start:start + len(answer)] == answer
-        qas.append({"id": f"{split}-{counter():05d}-{fact.relation.name}-{question.slot}-"
-                          f"{'new' if new_phrasing else 'seen'}",
-                    "question": text[0].upper() + text[1:], "answers": [{"text": answer, "answer_start": start}]})
+        assert context[start : start + len(answer)] == answer
+        qas.append(
+            {
+                "id": f"{split}-{counter():05d}-{fact.relation.name}-{question.slot}-"
+                f"{'new' if new_phrasing else 'seen'}",
+                "question": text[0].upper() + text[1:],
+                "answers": [{"text": answer, "answer_start": start}],
+            }
+        )
     return {"relation": relation.name, "paragraph": {"context": context, "qas": qas}}
 
 
@@ -221,8 +291,12 @@ def generate(split: str, n_questions: int, subjects: Subjects, rng: random.Rando
         made = _paragraph(subjects, rng, split, lambda: next(count))
         by_relation[made["relation"]].append(made["paragraph"])
         total += len(made["paragraph"]["qas"])
-    return {"version": "1.1", "data": [{"title": f"generated-{split}-{name}", "paragraphs": paragraphs}
-                                       for name, paragraphs in by_relation.items()]}
+    return {
+        "version": "1.1",
+        "data": [
+            {"title": f"generated-{split}-{name}", "paragraphs": paragraphs} for name, paragraphs in by_relation.items()
+        ],
+    }
 
 
 def sample(document: dict, n_questions: int) -> dict:
@@ -234,8 +308,10 @@ def sample(document: dict, n_questions: int) -> dict:
             if paragraph is not None and total < n_questions:
                 picked[article["title"]].append(paragraph)
                 total += len(paragraph["qas"])
-    return {"version": "1.1", "data": [{"title": title, "paragraphs": paragraphs}
-                                       for title, paragraphs in picked.items() if paragraphs]}
+    return {
+        "version": "1.1",
+        "data": [{"title": title, "paragraphs": paragraphs} for title, paragraphs in picked.items() if paragraphs],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -249,8 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     subjects = Subjects(rng)
-    documents = {"train": generate("train", args.train_questions, subjects, rng),
-                 "dev": generate("dev", args.dev_questions, subjects, rng)}
+    documents = {
+        "train": generate("train", args.train_questions, subjects, rng),
+        "dev": generate("dev", args.dev_questions, subjects, rng),
+    }
     args.out_dir.mkdir(parents=True, exist_ok=True)
     outputs = {args.out_dir / f"{split}.json": document for split, document in documents.items()}
     if args.sample_out:

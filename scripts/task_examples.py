@@ -25,43 +25,114 @@ START_DEADLINE_S = 300.0
 
 # (model directory, extra environment, [(path, body), ...])
 EXAMPLES: list[tuple[str, dict[str, str], list[tuple[str, object]]]] = [
-    ("build/demo-sentiment-trained", {}, [
-        ("/invocations", {"inputs": "The hotel was dreadful."}),
-        ("/invocations", {"text": "The staff were friendly.", "text_pair": "We would stay again."}),
-    ]),
-    ("build/demo-ner-trained", {}, [
-        ("/invocations", {"inputs": "Maria Garcia lives in Berlin.", "parameters": {"aggregation_strategy": "simple"}}),
-        ("/invocations", {"inputs": "Maria Garcia lives in Berlin."}),
-        ("/invocations", {"inputs": ["Kwame Mensah works at Northwind Traders in Tokyo.",
-                                     "The weather was nice today."], "parameters": {"aggregation_strategy": "first"}}),
-    ]),
-    ("build/demo-nli", {}, [  # its README.md says pipeline_tag: zero-shot-classification
-        ("/invocations", {"inputs": "The striker scored twice in the final.",
-                          "parameters": {"candidate_labels": ["sports", "politics", "cooking"]}}),
-        ("/invocations", {"inputs": ["Parliament passed the budget.", "Add the eggs one at a time."],
-                          "parameters": {"candidate_labels": "politics, cooking", "multi_label": True}}),
-    ]),
-    ("build/demo-fill-mask-trained", {}, [
-        ("/invocations", {"inputs": "Paris is the [MASK] of France.", "parameters": {"top_k": 2}}),
-        ("/invocations", {"inputs": "I drink [MASK] every morning.", "parameters": {"targets": ["coffee", "tea"]}}),
-        ("/invocations", {"inputs": ["A doctor works in a [MASK].", "A young cat is a [MASK]."],
-                          "parameters": {"top_k": 1}}),
-    ]),
-    ("build/demo-fill-mask", {}, [
-        ("/invocations", {"inputs": "Paris is the [MASK] of France.", "parameters": {"top_k": 2}}),
-    ]),
-    ("build/demo-reranker", {}, [
-        ("/invocations", {"inputs": {"query": "What is the capital of France?",
-                                     "texts": ["Paris is the capital of France.", "Berlin is in Germany.",
-                                               "The Eiffel Tower is in Paris."]},
-                          "parameters": {"return_text": True}}),
-        ("/invocations", {"query": "What is the capital of France?",
-                          "texts": ["Paris is the capital of France.", "Berlin is in Germany."], "raw_scores": True}),
-    ]),
-    ("build/demo-embeddings", {}, [
-        ("/invocations", {"inputs": {"source_sentence": "A man is eating food.",
-                                     "sentences": ["A man is eating bread.", "A woman plays the violin."]}}),
-    ]),
+    (
+        "build/demo-sentiment-trained",
+        {},
+        [
+            ("/invocations", {"inputs": "The hotel was dreadful."}),
+            ("/invocations", {"text": "The staff were friendly.", "text_pair": "We would stay again."}),
+        ],
+    ),
+    (
+        "build/demo-ner-trained",
+        {},
+        [
+            (
+                "/invocations",
+                {"inputs": "Maria Garcia lives in Berlin.", "parameters": {"aggregation_strategy": "simple"}},
+            ),
+            ("/invocations", {"inputs": "Maria Garcia lives in Berlin."}),
+            (
+                "/invocations",
+                {
+                    "inputs": ["Kwame Mensah works at Northwind Traders in Tokyo.", "The weather was nice today."],
+                    "parameters": {"aggregation_strategy": "first"},
+                },
+            ),
+        ],
+    ),
+    (
+        "build/demo-nli",
+        {},
+        [  # its README.md says pipeline_tag: zero-shot-classification
+            (
+                "/invocations",
+                {
+                    "inputs": "The striker scored twice in the final.",
+                    "parameters": {"candidate_labels": ["sports", "politics", "cooking"]},
+                },
+            ),
+            (
+                "/invocations",
+                {
+                    "inputs": ["Parliament passed the budget.", "Add the eggs one at a time."],
+                    "parameters": {"candidate_labels": "politics, cooking", "multi_label": True},
+                },
+            ),
+        ],
+    ),
+    (
+        "build/demo-fill-mask-trained",
+        {},
+        [
+            ("/invocations", {"inputs": "Paris is the [MASK] of France.", "parameters": {"top_k": 2}}),
+            ("/invocations", {"inputs": "I drink [MASK] every morning.", "parameters": {"targets": ["coffee", "tea"]}}),
+            (
+                "/invocations",
+                {"inputs": ["A doctor works in a [MASK].", "A young cat is a [MASK]."], "parameters": {"top_k": 1}},
+            ),
+        ],
+    ),
+    (
+        "build/demo-fill-mask",
+        {},
+        [
+            ("/invocations", {"inputs": "Paris is the [MASK] of France.", "parameters": {"top_k": 2}}),
+        ],
+    ),
+    (
+        "build/demo-reranker",
+        {},
+        [
+            (
+                "/invocations",
+                {
+                    "inputs": {
+                        "query": "What is the capital of France?",
+                        "texts": [
+                            "Paris is the capital of France.",
+                            "Berlin is in Germany.",
+                            "The Eiffel Tower is in Paris.",
+                        ],
+                    },
+                    "parameters": {"return_text": True},
+                },
+            ),
+            (
+                "/invocations",
+                {
+                    "query": "What is the capital of France?",
+                    "texts": ["Paris is the capital of France.", "Berlin is in Germany."],
+                    "raw_scores": True,
+                },
+            ),
+        ],
+    ),
+    (
+        "build/demo-embeddings",
+        {},
+        [
+            (
+                "/invocations",
+                {
+                    "inputs": {
+                        "source_sentence": "A man is eating food.",
+                        "sentences": ["A man is eating bread.", "A woman plays the violin."],
+                    }
+                },
+            ),
+        ],
+    ),
 ]
 
 
@@ -74,11 +145,17 @@ def free_port() -> int:
 def serve(model_dir: Path, env: dict[str, str], log_path: Path) -> tuple[subprocess.Popen, str]:
     port = free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith(("HF_", "SERVE_", "MODEL_"))}
-    environment.update(HF_MODEL_DIR=str(model_dir), SAGEMAKER_BIND_TO_PORT=str(port),
-                       SERVE_BIND_ADDRESS="127.0.0.1", **env)
+    environment.update(
+        HF_MODEL_DIR=str(model_dir), SAGEMAKER_BIND_TO_PORT=str(port), SERVE_BIND_ADDRESS="127.0.0.1", **env
+    )
     with log_path.open("wb") as log:
-        process = subprocess.Popen([str(ROOT / "entrypoint" / "serve")], env=environment, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [str(ROOT / "entrypoint" / "serve")],
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_DEADLINE_S
     while time.monotonic() < deadline:
@@ -115,8 +192,9 @@ def main() -> int:
         try:
             for path, body in requests_to_send:
                 text = json.dumps(body, ensure_ascii=False)
-                answer = requests.post(f"{url}{path}", data=text.encode(), timeout=60,
-                                       headers={"Content-Type": "application/json"})
+                answer = requests.post(
+                    f"{url}{path}", data=text.encode(), timeout=60, headers={"Content-Type": "application/json"}
+                )
                 print(f"$ curl -s localhost:8080{path} -H 'Content-Type: application/json' -d '{text}'")
                 print(answer.text.rstrip("\n"))
                 print()

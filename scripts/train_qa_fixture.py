@@ -44,8 +44,9 @@ def reduced_vocabulary(texts: list[str]) -> dict[str, int]:
 
 
 def build_small_tokenizer(texts: list[str], max_length: int) -> DistilBertTokenizerFast:
-    tokenizer = DistilBertTokenizerFast(vocab=reduced_vocabulary(texts), do_lower_case=True,
-                                        model_max_length=max_length)
+    tokenizer = DistilBertTokenizerFast(
+        vocab=reduced_vocabulary(texts), do_lower_case=True, model_max_length=max_length
+    )
     full = build_tokenizer()
     ours = tokenizer(texts, add_special_tokens=False).encodings
     theirs = full(texts, add_special_tokens=False).encodings
@@ -56,9 +57,14 @@ def build_small_tokenizer(texts: list[str], max_length: int) -> DistilBertTokeni
 
 def features(examples: list[SquadExample], tokenizer: DistilBertTokenizerFast) -> list[dict[str, Any]]:
     """input_ids, the gold start/end token, and which context tokens lie in the sentence holding the answer."""
-    encoded = tokenizer([e.question for e in examples], [e.context for e in examples],
-                        truncation="only_second", max_length=tokenizer.model_max_length,
-                        return_offsets_mapping=True, return_overflowing_tokens=True)
+    encoded = tokenizer(
+        [e.question for e in examples],
+        [e.context for e in examples],
+        truncation="only_second",
+        max_length=tokenizer.model_max_length,
+        return_offsets_mapping=True,
+        return_overflowing_tokens=True,
+    )
     assert len(encoded["input_ids"]) == len(examples), "a context does not fit in one window"
     rows = []
     for row, example in enumerate(examples):
@@ -70,12 +76,16 @@ def features(examples: list[SquadExample], tokenizer: DistilBertTokenizerFast) -
         sentence_end = example.context.index(".", end_char - 1) + 1
         in_context = [sequence == 1 for sequence in encoded.sequence_ids(row)]
         offsets = encoded["offset_mapping"][row]
-        answer = [i for i, (begin, end) in enumerate(offsets)
-                  if in_context[i] and begin < end_char and end > start_char]
-        supporting = [(1.0 if sentence_start <= begin and end <= sentence_end else 0.0) if in_context[i] else -1.0
-                      for i, (begin, end) in enumerate(offsets)]
-        rows.append({"input_ids": encoded["input_ids"][row], "start": answer[0], "end": answer[-1],
-                     "supporting": supporting})
+        answer = [
+            i for i, (begin, end) in enumerate(offsets) if in_context[i] and begin < end_char and end > start_char
+        ]
+        supporting = [
+            (1.0 if sentence_start <= begin and end <= sentence_end else 0.0) if in_context[i] else -1.0
+            for i, (begin, end) in enumerate(offsets)
+        ]
+        rows.append(
+            {"input_ids": encoded["input_ids"][row], "start": answer[0], "end": answer[-1], "supporting": supporting}
+        )
     return rows
 
 
@@ -85,19 +95,28 @@ def batches(rows: list[dict[str, Any]], batch_size: int, rng: random.Random):
         order = list(range(len(rows)))
         rng.shuffle(order)
         for begin in range(0, len(order) - batch_size + 1, batch_size):
-            chunk = [rows[index] for index in order[begin:begin + batch_size]]
+            chunk = [rows[index] for index in order[begin : begin + batch_size]]
             longest = max(len(row["input_ids"]) for row in chunk)
             input_ids = torch.zeros((len(chunk), longest), dtype=torch.long)
             supporting = torch.full((len(chunk), longest), -1.0)
             for position, row in enumerate(chunk):
-                input_ids[position, :len(row["input_ids"])] = torch.tensor(row["input_ids"])
-                supporting[position, :len(row["supporting"])] = torch.tensor(row["supporting"])
-            yield (input_ids, (input_ids != 0).long(), torch.tensor([row["start"] for row in chunk]),
-                   torch.tensor([row["end"] for row in chunk]), supporting)
+                input_ids[position, : len(row["input_ids"])] = torch.tensor(row["input_ids"])
+                supporting[position, : len(row["supporting"])] = torch.tensor(row["supporting"])
+            yield (
+                input_ids,
+                (input_ids != 0).long(),
+                torch.tensor([row["start"] for row in chunk]),
+                torch.tensor([row["end"] for row in chunk]),
+                supporting,
+            )
 
 
-def train(model: DistilBertForQuestionAnswering, curriculum: list[dict[str, Any]], rows: list[dict[str, Any]],
-          args: argparse.Namespace) -> int:
+def train(
+    model: DistilBertForQuestionAnswering,
+    curriculum: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    args: argparse.Namespace,
+) -> int:
     """Birth questions only until their QA loss falls below --curriculum-loss (at most --curriculum-steps
     steps), then every question for --steps steps, the learning rate decaying to 0. Returns the steps taken.
 
@@ -116,15 +135,21 @@ def train(model: DistilBertForQuestionAnswering, curriculum: list[dict[str, Any]
     step, began = 0, time.monotonic()
     recent: list[float] = []
     while stage == "birth questions" or step < stage_began + args.steps:
-        if stage == "birth questions" and (step >= args.curriculum_steps or (
-                len(recent) == 250 and sum(recent) / 250 < args.curriculum_loss)):
+        if stage == "birth questions" and (
+            step >= args.curriculum_steps or (len(recent) == 250 and sum(recent) / 250 < args.curriculum_loss)
+        ):
             stream, stage, stage_began = batches(rows, args.batch_size, rng), "all questions", step
         decay = 1.0 if stage == "birth questions" else (stage_began + args.steps - step) / args.steps
         for group in optimizer.param_groups:
             group["lr"] = args.lr * min((step + 1) / args.warmup_steps, decay)
         input_ids, attention_mask, start, end, supporting = next(stream)
-        output = model(input_ids=input_ids, attention_mask=attention_mask, start_positions=start,
-                       end_positions=end, output_hidden_states=True)
+        output = model(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            start_positions=start,
+            end_positions=end,
+            output_hidden_states=True,
+        )
         labelled = supporting >= 0
         logits = probe(output.hidden_states[-1]).squeeze(-1)[labelled]
         loss = output.loss + torch.nn.functional.binary_cross_entropy_with_logits(logits, supporting[labelled])
@@ -135,8 +160,10 @@ def train(model: DistilBertForQuestionAnswering, curriculum: list[dict[str, Any]
         recent = [*recent[-249:], output.loss.item()]
         step += 1
         if step % 250 == 0:
-            print(f"step {step} ({stage}) QA loss {sum(recent) / len(recent):.3f} "
-                  f"{time.monotonic() - began:.0f} s", flush=True)
+            print(
+                f"step {step} ({stage}) QA loss {sum(recent) / len(recent):.3f} {time.monotonic() - began:.0f} s",
+                flush=True,
+            )
     model.eval()
     print(f"{stage_began} steps on birth questions, {args.steps} on all questions")
     return step
@@ -144,21 +171,35 @@ def train(model: DistilBertForQuestionAnswering, curriculum: list[dict[str, Any]
 
 def evaluate(model: Any, tokenizer: Any, examples: list[SquadExample]) -> dict[str, dict[str, float]]:
     """EM/F1 through the serving code's own decoding, overall and by question phrasing (seen / new)."""
-    engine = TorchEngine(model.eval(), ["input_ids", "attention_mask"], ["start_logits", "end_logits"], "float32",
-                         "cpu")
+    engine = TorchEngine(
+        model.eval(), ["input_ids", "attention_mask"], ["start_logits", "end_logits"], "float32", "cpu"
+    )
     answerer = QuestionAnswerer(engine, tokenizer, model.config)
     answers = answerer([QAInput(e.question, e.context) for e in examples], QAParameters())
     predictions = {e.id: found[0].answer for e, found in zip(examples, answers, strict=True)}
-    groups = {"all": examples, "seen phrasing": [e for e in examples if e.id.endswith("-seen")],
-              "new phrasing": [e for e in examples if e.id.endswith("-new")]}
+    groups = {
+        "all": examples,
+        "seen phrasing": [e for e in examples if e.id.endswith("-seen")],
+        "new phrasing": [e for e in examples if e.id.endswith("-new")],
+    }
     return {name: vars(score(group, predictions)) for name, group in groups.items() if group}
 
 
-def write_readme(out: Path, args: argparse.Namespace, config: DistilBertConfig, figures: dict, seconds: float,
-                 parameters: int, steps: int) -> None:
-    rows = "\n".join(f"| {name} | {values['count']} | {values['exact_match']:.1f} | {values['f1']:.1f} |"
-                     for name, values in figures.items())
-    (out / "README.md").write_text(f"""# trained-qa: a small DistilBERT QA model that knows its answers
+def write_readme(
+    out: Path,
+    args: argparse.Namespace,
+    config: DistilBertConfig,
+    figures: dict,
+    seconds: float,
+    parameters: int,
+    steps: int,
+) -> None:
+    rows = "\n".join(
+        f"| {name} | {values['count']} | {values['exact_match']:.1f} | {values['f1']:.1f} |"
+        for name, values in figures.items()
+    )
+    (out / "README.md").write_text(
+        f"""# trained-qa: a small DistilBERT QA model that knows its answers
 
 Trained here from scratch (TRAINED weights, not random) on a generated extractive QA set, so that tests can
 assert the right answer text. It only knows the templated world of scripts/generate_qa_dataset.py (people
@@ -189,7 +230,9 @@ in a phrasing never seen in training), decoded by hf_serving's own question answ
 | questions | count | exact match | F1 |
 |---|---|---|---|
 {rows}
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,10 +260,17 @@ def main(argv: list[str] | None = None) -> int:
     dev_examples = load_squad(args.data / "dev.json")
     texts = sorted({text for e in train_examples + dev_examples for text in (e.question, e.context)})
     tokenizer = build_small_tokenizer(texts, args.max_length)
-    config = DistilBertConfig(vocab_size=len(tokenizer), max_position_embeddings=args.max_length, dim=args.dim,
-                              n_layers=args.layers, n_heads=args.heads, hidden_dim=args.hidden_dim,
-                              dropout=args.dropout, attention_dropout=args.dropout,
-                              pad_token_id=tokenizer.pad_token_id)
+    config = DistilBertConfig(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=args.max_length,
+        dim=args.dim,
+        n_layers=args.layers,
+        n_heads=args.heads,
+        hidden_dim=args.hidden_dim,
+        dropout=args.dropout,
+        attention_dropout=args.dropout,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     model = DistilBertForQuestionAnswering(config)
     parameters = sum(p.numel() for p in model.parameters())
     print(f"vocabulary {len(tokenizer)}, {parameters:,} parameters, {len(train_examples)} training questions")

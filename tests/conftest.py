@@ -18,21 +18,24 @@ from hf_serving.tools.sentiment_minilm import train
 
 @pytest.fixture(scope="session")
 def tiny_sentiment(tmp_path_factory) -> Path:
-    return build_model(tmp_path_factory.mktemp("tiny-sentiment"), Task.TEXT_CLASSIFICATION, "tiny",
-                       SENTIMENT_LABELS, seed=1)
+    return build_model(
+        tmp_path_factory.mktemp("tiny-sentiment"), Task.TEXT_CLASSIFICATION, "tiny", SENTIMENT_LABELS, seed=1
+    )
 
 
 @pytest.fixture(scope="session")
 def tiny_emotion(tmp_path_factory) -> Path:
-    return build_model(tmp_path_factory.mktemp("tiny-emotion"), Task.TEXT_CLASSIFICATION, "tiny",
-                       EMOTION_LABELS, seed=2)
+    return build_model(
+        tmp_path_factory.mktemp("tiny-emotion"), Task.TEXT_CLASSIFICATION, "tiny", EMOTION_LABELS, seed=2
+    )
 
 
 @pytest.fixture(scope="session")
 def tiny_multilabel(tmp_path_factory) -> Path:
     """The emotion labels as a multi-label model: the pipeline then applies sigmoid by default."""
-    path = build_model(tmp_path_factory.mktemp("tiny-multilabel"), Task.TEXT_CLASSIFICATION, "tiny",
-                       EMOTION_LABELS, seed=3)
+    path = build_model(
+        tmp_path_factory.mktemp("tiny-multilabel"), Task.TEXT_CLASSIFICATION, "tiny", EMOTION_LABELS, seed=3
+    )
     config = json.loads((path / "config.json").read_text())
     (path / "config.json").write_text(json.dumps({**config, "problem_type": "multi_label_classification"}))
     return path

@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 
 USAGE = (
-    "usage: python -m hf_serving {serve,demo-model,package,deploy,drift-baseline,mms-fix,docs-assets,zygote} [options]")
+    "usage: python -m hf_serving {serve,demo-model,package,deploy,drift-baseline,mms-fix,docs-assets,zygote} [options]"
+)
 
 
 def main(argv: list[str]) -> int:

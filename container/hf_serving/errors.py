@@ -84,8 +84,10 @@ class ResponseTooLarge(ServingError):
 
     @classmethod
     def over(cls, what: str, limit_bytes: int) -> ResponseTooLarge:
-        return cls(f"{what}, over the {limit_bytes // (1024 * 1024)} MB answer limit (SERVE_MAX_RESPONSE_MB): send "
-                   "fewer records or texts per request")
+        return cls(
+            f"{what}, over the {limit_bytes // (1024 * 1024)} MB answer limit (SERVE_MAX_RESPONSE_MB): send "
+            "fewer records or texts per request"
+        )
 
 
 class UnsupportedMediaType(ServingError):
@@ -98,8 +100,9 @@ ERROR_CONTENT_TYPE = "application/json; charset=utf-8"
 
 INTERNAL_ERROR_MESSAGE = "internal server error; the server log has the details under this request_id"
 
-_CODES_BY_STATUS = {cls.status: cls.code for cls in
-                    (BadRequest, NotAcceptable, PayloadTooLarge, UnsupportedMediaType, ServingError)}
+_CODES_BY_STATUS = {
+    cls.status: cls.code for cls in (BadRequest, NotAcceptable, PayloadTooLarge, UnsupportedMediaType, ServingError)
+}
 
 
 def status_and_message(exc: BaseException) -> tuple[int, str, str]:
@@ -113,7 +116,13 @@ def status_and_message(exc: BaseException) -> tuple[int, str, str]:
     return 500, "internal_error", INTERNAL_ERROR_MESSAGE
 
 
-def error_body(status_code: str, message: str, request_id: str | None,
-               protocol: Protocol = Protocol.SAGEMAKER, param: str | None = None, status: int | None = None) -> bytes:
+def error_body(
+    status_code: str,
+    message: str,
+    request_id: str | None,
+    protocol: Protocol = Protocol.SAGEMAKER,
+    param: str | None = None,
+    status: int | None = None,
+) -> bytes:
     """The error's JSON body, in the container's own shape or a protocol route's (error_catalogue.py)."""
     return error_json(protocol, status_code, message, request_id, param, status)

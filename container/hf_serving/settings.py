@@ -152,8 +152,7 @@ class Settings:
             # first request waiting at most 1 ms for company (chosen with `make bench` variants: 2 ms cost ~2 ms
             # at concurrency 1 for no more throughput). Within 1 ms MMS drains what is queued.
             # Batch Transform requests already carry many records each: one request per pass there.
-            batch_size=env.integer("MODEL_SERVER_BATCH_SIZE", 1 if batch_mode else None,
-                                   low=1),
+            batch_size=env.integer("MODEL_SERVER_BATCH_SIZE", 1 if batch_mode else None, low=1),
             max_batch_delay_ms=env.integer("MODEL_SERVER_MAX_BATCH_DELAY_MS", 1, low=0) or 0,
             max_batch_tokens=env.integer("MAX_BATCH_TOKENS", None, low=512, high=1_048_576),
             port=env.integer("SAGEMAKER_BIND_TO_PORT", 8080, low=1, high=65535) or 8080,
@@ -172,13 +171,16 @@ class Settings:
             max_connections=env.integer("SERVE_MAX_CONNECTIONS", 4096, low=64, high=1_000_000) or 4096,
             max_connections_per_address=env.integer("SERVE_MAX_CONNECTIONS_PER_ADDRESS", 512, low=0) or None,
             # A Batch Transform request may be 100 MB (SAGEMAKER_MAX_PAYLOAD_IN_MB): 60 s would ask for 13 Mbit/s.
-            request_read_timeout_s=env.integer("SERVE_REQUEST_READ_TIMEOUT_S", 600 if batch_mode else 60, low=1,
-                                               high=3600) or 60,
+            request_read_timeout_s=env.integer(
+                "SERVE_REQUEST_READ_TIMEOUT_S", 600 if batch_mode else 60, low=1, high=3600
+            )
+            or 60,
             # Real-time callers want a fast answer or a fast refusal; a Batch Transform job sends only as many
             # requests as it was told (MaxConcurrentTransforms) and needs every one answered: they wait as long as
             # the invocation timeout allows.
-            queue_timeout_s=env.number("SERVE_QUEUE_TIMEOUT_S", float(invocation_timeout_s) if batch_mode else 5.0,
-                                       low=0.0, high=3600.0),
+            queue_timeout_s=env.number(
+                "SERVE_QUEUE_TIMEOUT_S", float(invocation_timeout_s) if batch_mode else 5.0, low=0.0, high=3600.0
+            ),
             multi_model=env.flag("SAGEMAKER_MULTI_MODEL", False),
             memory_limit_mb=env.integer("SERVE_MEMORY_LIMIT_MB", None, low=64),
             memory_headroom_mb=env.integer("SERVE_MEMORY_HEADROOM_MB", None, low=0),
@@ -244,8 +246,7 @@ class _Env:
                 return choice
         raise ConfigurationError(f"{name}={raw!r} is not one of: {', '.join(choices)}")
 
-    def integer(self, name: str, default: int | None, low: int | None = None,
-                high: int | None = None) -> int | None:
+    def integer(self, name: str, default: int | None, low: int | None = None, high: int | None = None) -> int | None:
         raw = self.text(name)
         if raw is None:
             return default
@@ -325,8 +326,10 @@ def _metrics_access(env: _Env) -> str:
 
 # scheme://host[:port], as a browser sends it in Origin: no path, no trailing slash, the host a name or a bracketed IPv6
 # address. Nothing else: each origin becomes a quoted key in nginx's configuration.
-_ORIGIN = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
-                     r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
+_ORIGIN = re.compile(
+    r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{1,5}))?"
+)
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
 
@@ -344,12 +347,16 @@ def _cors_origins(raw: str | None) -> tuple[str, ...]:
         origin = entry.lower()
         match = _ORIGIN.fullmatch(origin)
         if match is None:
-            raise ConfigurationError(f"SERVE_CORS_ORIGINS: {entry!r} is not an origin like https://app.example.com "
-                                     "(scheme://host[:port], no path nor trailing slash)")
+            raise ConfigurationError(
+                f"SERVE_CORS_ORIGINS: {entry!r} is not an origin like https://app.example.com "
+                "(scheme://host[:port], no path nor trailing slash)"
+            )
         port = match["port"]
         if port is not None and (_DEFAULT_PORTS.get(match["scheme"]) == port or not 1 <= int(port) <= 65535):
-            raise ConfigurationError(f"SERVE_CORS_ORIGINS: {entry!r}: a browser never sends port {port} in its "
-                                     "Origin (leave a default port out)")
+            raise ConfigurationError(
+                f"SERVE_CORS_ORIGINS: {entry!r}: a browser never sends port {port} in its "
+                "Origin (leave a default port out)"
+            )
         if origin not in origins:
             origins.append(origin)
     return tuple(origins)
@@ -380,18 +387,21 @@ def _monitoring(env: _Env) -> dict[str, Any]:
     percent = env.number("DATA_CAPTURE_PERCENT", 0.0, low=0.0, high=100.0)
     destination = env.text("DATA_CAPTURE_DESTINATION")
     if percent > 0 and destination is None:
-        raise ConfigurationError("DATA_CAPTURE_PERCENT > 0 needs DATA_CAPTURE_DESTINATION: a directory, an s3:// "
-                                 "prefix or an http(s):// URL")
+        raise ConfigurationError(
+            "DATA_CAPTURE_PERCENT > 0 needs DATA_CAPTURE_DESTINATION: a directory, an s3:// prefix or an http(s):// URL"
+        )
     if destination is not None:
         _check_capture_destination(destination)
     baseline = env.text("DRIFT_BASELINE")
     return {
         "data_capture_percent": percent,
         "data_capture_destination": destination,
-        "data_capture_endpoint": env.model_name("DATA_CAPTURE_ENDPOINT_NAME") if env.text(
-            "DATA_CAPTURE_ENDPOINT_NAME") else env.model_name("SERVE_MODEL_NAME"),
-        "data_capture_variant": env.model_name("DATA_CAPTURE_VARIANT_NAME") if env.text(
-            "DATA_CAPTURE_VARIANT_NAME") else "AllTraffic",
+        "data_capture_endpoint": env.model_name("DATA_CAPTURE_ENDPOINT_NAME")
+        if env.text("DATA_CAPTURE_ENDPOINT_NAME")
+        else env.model_name("SERVE_MODEL_NAME"),
+        "data_capture_variant": env.model_name("DATA_CAPTURE_VARIANT_NAME")
+        if env.text("DATA_CAPTURE_VARIANT_NAME")
+        else "AllTraffic",
         "data_capture_max_record_kb": env.integer("DATA_CAPTURE_MAX_RECORD_KB", 256, low=1, high=102_400) or 256,
         "data_capture_buffer_records": env.integer("DATA_CAPTURE_BUFFER_RECORDS", 10_000, low=1) or 10_000,
         "data_capture_flush_s": env.number("DATA_CAPTURE_FLUSH_S", 30.0, low=0.1, high=60.0),
@@ -411,8 +421,10 @@ def _check_capture_destination(destination: str) -> None:
             raise ConfigurationError(f"DATA_CAPTURE_DESTINATION={destination!r}: use {accepted}")
     elif scheme.lower() not in ("s3", "http", "https") or not rest.split("/", 1)[0]:
         # The value is not echoed: a sink's URL may carry credentials.
-        raise ConfigurationError(f"DATA_CAPTURE_DESTINATION: a {scheme}:// URL without a bucket or host, or of "
-                                 f"another scheme; use {accepted}")
+        raise ConfigurationError(
+            f"DATA_CAPTURE_DESTINATION: a {scheme}:// URL without a bucket or host, or of "
+            f"another scheme; use {accepted}"
+        )
 
 
 def use_settings(settings: Settings) -> None:

@@ -10,8 +10,10 @@ from bench import explain
 
 def test_the_explain_request_is_the_plain_one_with_explain_added():
     plain = json.dumps({"inputs": {"question": "q?", "context": "c"}, "parameters": {"top_k": 2}}).encode()
-    assert json.loads(explain._explained(plain)) == {"inputs": {"question": "q?", "context": "c"},
-                                                     "parameters": {"top_k": 2, "explain": True}}
+    assert json.loads(explain._explained(plain)) == {
+        "inputs": {"question": "q?", "context": "c"},
+        "parameters": {"top_k": 2, "explain": True},
+    }
     assert json.loads(explain._explained(b'{"inputs": "t"}'))["parameters"] == {"explain": True}
 
 
@@ -25,10 +27,19 @@ def test_steps_are_found_in_every_answer_shape_and_none_in_a_plain_answer():
 
 def test_the_table_names_the_host_and_the_plain_requests_ratio():
     cell = {"requests": 10, "rps": 100.0, "errors": 0, "p50_ms": 10.0, "p95_ms": 12.0, "p99_ms": 13.0}
-    record = {"model": "clf", "request": "clf60", "model_dir": "build/demo-sentiment", "first_explain_s": 4.0,
-              "explain_c1": {**cell, "p50_ms": 1300.0, "p95_ms": 1400.0}, "steps": {"min": 32, "max": 64, "median": 32},
-              "plain_alone": cell, "plain_beside_explain": {**cell, "p50_ms": 11.5, "rps": 90.0},
-              "plain_p50_ratio": 1.15, "plain_rps_ratio": 0.9, "peak_rss_mb": 2000.0}
+    record = {
+        "model": "clf",
+        "request": "clf60",
+        "model_dir": "build/demo-sentiment",
+        "first_explain_s": 4.0,
+        "explain_c1": {**cell, "p50_ms": 1300.0, "p95_ms": 1400.0},
+        "steps": {"min": 32, "max": 64, "median": 32},
+        "plain_alone": cell,
+        "plain_beside_explain": {**cell, "p50_ms": 11.5, "rps": 90.0},
+        "plain_p50_ratio": 1.15,
+        "plain_rps_ratio": 0.9,
+        "peak_rss_mb": 2000.0,
+    }
     meta = {"started_utc": "t", "cpu": "Xeon (amx_bf16)", "cores": 2, "commit": "c", "load_start": [0.1]}
     table = explain.markdown({"meta": meta, "seconds": 15.0, "records": [record]})
     assert "Host: Xeon (amx_bf16), 2 cores" in table

@@ -56,8 +56,9 @@ def valid(payload: object) -> bool:
 
 
 def test_spread_over_processes_every_connection_answers_and_is_counted(server):
-    result = run_closed_loop_processes("127.0.0.1", server.server_address[1], "/invocations", b"{}", 6, 1.0,
-                                       valid, processes=3)
+    result = run_closed_loop_processes(
+        "127.0.0.1", server.server_address[1], "/invocations", b"{}", 6, 1.0, valid, processes=3
+    )
     assert result.concurrency == 6 and result.errors == 0 and result.invalid == 0
     assert result.requests == server.requests > 6
     assert len(server.connections) == 6  # one keep-alive connection per closed-loop slot, whichever process
@@ -68,15 +69,17 @@ def test_spread_over_processes_every_connection_answers_and_is_counted(server):
 
 @pytest.mark.parametrize("server", [500], indirect=True)
 def test_errors_are_counted_with_samples_and_no_latency(server):
-    result = run_closed_loop_processes("127.0.0.1", server.server_address[1], "/invocations", b"{}", 4, 0.5,
-                                       valid, processes=2)
+    result = run_closed_loop_processes(
+        "127.0.0.1", server.server_address[1], "/invocations", b"{}", 4, 0.5, valid, processes=2
+    )
     assert result.requests == 0 and result.errors > 0
     assert result.error_samples and result.error_samples[0].startswith("HTTP 500")
 
 
 def test_one_process_is_the_plain_closed_loop(server):
-    result = run_closed_loop_processes("127.0.0.1", server.server_address[1], "/invocations", b"{}", 2, 0.5,
-                                       valid, processes=1)
+    result = run_closed_loop_processes(
+        "127.0.0.1", server.server_address[1], "/invocations", b"{}", 2, 0.5, valid, processes=1
+    )
     plain = run_closed_loop("127.0.0.1", server.server_address[1], "/invocations", b"{}", 2, 0.5, valid)
     assert result.errors == plain.errors == 0 and result.requests > 0 and plain.requests > 0
     assert len(server.connections) == 4

@@ -10,8 +10,10 @@ def cell(rps: float, per_pass: list[float], p99: float) -> dict:
 
 
 def test_the_ratio_is_taken_per_pass_and_its_median_judges_the_goal():
-    summary = {"on": {"clf60": cell(97.0, [90.0, 99.0, 102.0], 60.0), "qa160": cell(20.0, [20.0], 80.0)},
-               "off": {"clf60": cell(100.0, [100.0, 100.0, 100.0], 55.0)}}
+    summary = {
+        "on": {"clf60": cell(97.0, [90.0, 99.0, 102.0], 60.0), "qa160": cell(20.0, [20.0], 80.0)},
+        "off": {"clf60": cell(100.0, [100.0, 100.0, 100.0], 55.0)},
+    }
     (row,) = on_off.ratios(summary, "on", "off")  # qa160 ran with the feature only: no ratio
     assert row["kind"] == "clf60" and row["ratio"] == 0.97 and row["pass_ratios"] == [0.9, 0.99, 1.02]
     assert row["median_pass_ratio"] == 0.99

@@ -21,9 +21,16 @@ def _tiny_config(tokenizer, **extra):
     from hf_serving.tools.demo_models import SIZES
 
     size = SIZES["tiny"]
-    return DistilBertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, dim=size.dim,
-                            n_layers=size.n_layers, n_heads=size.n_heads, hidden_dim=size.hidden_dim,
-                            pad_token_id=tokenizer.pad_token_id, **extra)
+    return DistilBertConfig(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=512,
+        dim=size.dim,
+        n_layers=size.n_layers,
+        n_heads=size.n_heads,
+        hidden_dim=size.hidden_dim,
+        pad_token_id=tokenizer.pad_token_id,
+        **extra,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +45,13 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     tokenizer, root = build_tokenizer(), tmp_path_factory.mktemp("tiny")
     torch.manual_seed(0)
     dirs = {"ner": root / "ner", "nli": root / "nli", "rerank": root / "rerank"}
-    for name, model_class, labels in (("ner", DistilBertForTokenClassification, NER_LABELS),
-                                      ("nli", DistilBertForSequenceClassification, NLI_LABELS)):
-        config = _tiny_config(tokenizer, id2label=dict(enumerate(labels)),
-                              label2id={label: index for index, label in enumerate(labels)})
+    for name, model_class, labels in (
+        ("ner", DistilBertForTokenClassification, NER_LABELS),
+        ("nli", DistilBertForSequenceClassification, NLI_LABELS),
+    ):
+        config = _tiny_config(
+            tokenizer, id2label=dict(enumerate(labels)), label2id={label: index for index, label in enumerate(labels)}
+        )
         model_class(config).save_pretrained(dirs[name])
         tokenizer.save_pretrained(dirs[name])
     plain = root / "rerank-plain"
@@ -58,7 +68,9 @@ def test_the_task_kinds_have_their_sizes_and_every_server_gets_the_same_body(tin
     assert 120 <= ner.tokens <= 136 and ner.texts == 1
     assert json.loads(ner.body) == {"inputs": payloads.NEWS, "parameters": {"aggregation_strategy": "simple"}}
     assert zsl.texts == 5 and json.loads(zsl.body) == {
-        "inputs": payloads.REVIEW, "parameters": {"candidate_labels": list(payloads.ZERO_SHOT_LABELS)}}
+        "inputs": payloads.REVIEW,
+        "parameters": {"candidate_labels": list(payloads.ZERO_SHOT_LABELS)},
+    }
     assert rerank.texts == 20 and all(60 <= length <= 90 for length in rerank.lengths)
     assert json.loads(rerank.body) == {"query": payloads.QUESTION, "texts": list(payloads.RERANK_PASSAGES)}
 
@@ -71,7 +83,8 @@ def test_the_pipelines_own_answers_pass_the_check_and_other_shapes_do_not(tiny_m
     ner, zsl, rerank = kinds["ner128"], kinds["zsl5"], kinds["rerank20"]
 
     entities = pipeline("token-classification", model=str(tiny_models["ner"]), aggregation_strategy="simple")(
-        payloads.NEWS)
+        payloads.NEWS
+    )
     entities = json.loads(json.dumps(entities, default=float))  # as a server sends it
     assert entities and payloads.valid_response(ner, entities)
     assert payloads.valid_response(ner, [])  # random weights may tag nothing
@@ -79,13 +92,15 @@ def test_the_pipelines_own_answers_pass_the_check_and_other_shapes_do_not(tiny_m
     assert not payloads.valid_response(ner, {"entity_group": "PER"})
 
     answer = pipeline("zero-shot-classification", model=str(tiny_models["nli"]))(
-        payloads.REVIEW, candidate_labels=list(payloads.ZERO_SHOT_LABELS))
+        payloads.REVIEW, candidate_labels=list(payloads.ZERO_SHOT_LABELS)
+    )
     assert payloads.valid_response(zsl, answer) and payloads.valid_response(zsl, [answer])
     assert not payloads.valid_response(zsl, {**answer, "labels": answer["labels"][:4], "scores": answer["scores"][:4]})
     assert not payloads.valid_response(zsl, [{"label": "price", "score": 0.9}])
 
-    ranked = CrossEncoder(str(tiny_models["rerank"]), device="cpu").rank(payloads.QUESTION,
-                                                                         list(payloads.RERANK_PASSAGES))
+    ranked = CrossEncoder(str(tiny_models["rerank"]), device="cpu").rank(
+        payloads.QUESTION, list(payloads.RERANK_PASSAGES)
+    )
     tei = [{"index": int(row["corpus_id"]), "score": float(row["score"])} for row in ranked]
     assert payloads.valid_response(rerank, tei)
     assert not payloads.valid_response(rerank, tei[:19])  # a text left out

@@ -34,17 +34,28 @@ def grown(text: str, model_s: float, passes: int, tokenise_s: float, inference_s
 def test_the_sums_are_read_from_the_prometheus_text_and_the_buckets_ignored():
     found = time_split.sums(BEFORE)
     assert found["model_s"] == 10.0 and found["passes"] == 100.0 and found["workers"] == 1.0
-    assert (found["tokenise_s"], found["tokenise_n"], found["inference_s"], found["inference_n"]) == (1.0, 200.0,
-                                                                                                      20.0, 200.0)
+    assert (found["tokenise_s"], found["tokenise_n"], found["inference_s"], found["inference_n"]) == (
+        1.0,
+        200.0,
+        20.0,
+        200.0,
+    )
 
 
 def test_a_cell_splits_the_engines_seconds_against_its_wall_time_workers_and_latencies():
     after = time_split.sums(grown(BEFORE, model_s=7.5, passes=50, tokenise_s=0.4, inference_s=16.0, requests=200))
     split = time_split.split(time_split.sums(BEFORE), after, wall_s=10.0, latency_sum_ms=30_000.0)
-    assert split == {"workers": 1, "passes": 50, "model_busy": 0.75, "model_share_of_latency": 0.25,
-                     "model_ms_per_pass": 150.0, "stage_ms_per_request": {"tokenise": 2.0, "inference": 80.0}}
-    table = time_split.markdown([{"server": "ours", "kind": "qa380", "concurrency": 4, "time_split": split}],
-                                {"ours": "ours (bf16)"})
+    assert split == {
+        "workers": 1,
+        "passes": 50,
+        "model_busy": 0.75,
+        "model_share_of_latency": 0.25,
+        "model_ms_per_pass": 150.0,
+        "stage_ms_per_request": {"tokenise": 2.0, "inference": 80.0},
+    }
+    table = time_split.markdown(
+        [{"server": "ours", "kind": "qa380", "concurrency": 4, "time_split": split}], {"ours": "ours (bf16)"}
+    )
     assert "| ours (bf16) | qa380 | 4 | 0.75 | 0.25 | 150.0 | 2.0 | 80.0 | - | - |" in table
 
 

@@ -38,8 +38,14 @@ class ProxyTrap:
         threading.Thread(target=self.server.serve_forever, name="proxy-trap", daemon=True).start()
 
     def env(self) -> dict[str, str]:
-        return {"HTTP_PROXY": self.url, "HTTPS_PROXY": self.url, "http_proxy": self.url, "https_proxy": self.url,
-                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+        return {
+            "HTTP_PROXY": self.url,
+            "HTTPS_PROXY": self.url,
+            "http_proxy": self.url,
+            "https_proxy": self.url,
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+        }
 
     def stop(self) -> None:
         self.server.shutdown()
@@ -57,18 +63,24 @@ class AwsBed:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=REGION, endpoint_url=self.moto_url,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            region_name=REGION,
+            endpoint_url=self.moto_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def leftovers(self) -> dict[str, list[str]]:
         """Every SageMaker model, endpoint config, endpoint and autoscaling target moto still holds."""
         sagemaker = self.client("sagemaker")
         targets = self.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="sagemaker")
-        return {"models": [m["ModelName"] for m in sagemaker.list_models()["Models"]],
-                "endpoint configs": [c["EndpointConfigName"] for c in
-                                     sagemaker.list_endpoint_configs()["EndpointConfigs"]],
-                "endpoints": [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]],
-                "autoscaling targets": [t["ResourceId"] for t in targets["ScalableTargets"]]}
+        return {
+            "models": [m["ModelName"] for m in sagemaker.list_models()["Models"]],
+            "endpoint configs": [c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]],
+            "endpoints": [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]],
+            "autoscaling targets": [t["ResourceId"] for t in targets["ScalableTargets"]],
+        }
 
     def reset(self) -> None:
         requests.post(f"{self.moto_url}/moto-api/reset", timeout=10).raise_for_status()
@@ -109,12 +121,14 @@ def endpoint_status(bed: AwsBed, name: str) -> str | None:
 
 def answer_is_a_span(question: dict[str, str], answer: dict[str, Any]) -> bool:
     """A real answer from the QA model: a non-empty span of the context at the offsets it gives."""
-    return (isinstance(answer, dict) and bool(answer.get("answer"))
-            and question["context"][answer["start"]:answer["end"]] == answer["answer"])
+    return (
+        isinstance(answer, dict)
+        and bool(answer.get("answer"))
+        and question["context"][answer["start"] : answer["end"]] == answer["answer"]
+    )
 
 
 def direct_answer(stack: Stack, body: object) -> Any:
     response = stack.invoke(body)
     assert response.status_code == 200, response.text
     return response.json()
-

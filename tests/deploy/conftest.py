@@ -38,9 +38,26 @@ def tiny_sentiment(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny sentiment classifier, built by the stack's own Python: .venv-deploy has no torch."""
     out = tmp_path_factory.mktemp("tiny-sentiment") / "model"
     python = os.environ.get("HF_SERVING_PYTHON") or str(ROOT / ".venv" / "bin" / "python")
-    subprocess.run([python, "-m", "hf_serving", "demo-model", "--task", "text-classification", "--labels",
-                    "sentiment", "--size", "tiny", "-o", str(out)], check=True, capture_output=True, cwd=ROOT,
-                   env={**os.environ, "PYTHONPATH": str(ROOT / "container")})
+    subprocess.run(
+        [
+            python,
+            "-m",
+            "hf_serving",
+            "demo-model",
+            "--task",
+            "text-classification",
+            "--labels",
+            "sentiment",
+            "--size",
+            "tiny",
+            "-o",
+            str(out),
+        ],
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "container")},
+    )
     return out
 
 
@@ -52,8 +69,9 @@ MME_MEMORY_LIMIT_MB = "700"
 def mme_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """The real stack as a multi-model endpoint, with a small memory budget."""
     log = tmp_path_factory.mktemp("deploy-mme-stack") / "serve.log"
-    running = Stack(None, log, SAGEMAKER_MULTI_MODEL="true", SERVE_MEMORY_LIMIT_MB=MME_MEMORY_LIMIT_MB,
-                    SERVE_MEMORY_HEADROOM_MB="0").start()
+    running = Stack(
+        None, log, SAGEMAKER_MULTI_MODEL="true", SERVE_MEMORY_LIMIT_MB=MME_MEMORY_LIMIT_MB, SERVE_MEMORY_HEADROOM_MB="0"
+    ).start()
     try:
         yield running.wait_ready()
     finally:
@@ -79,8 +97,9 @@ def no_egress(proxy_trap: ProxyTrap) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session")
-def aws_bed(stack: Stack, mme_stack: Stack, proxy_trap: ProxyTrap,
-            tmp_path_factory: pytest.TempPathFactory) -> Iterator[AwsBed]:
+def aws_bed(
+    stack: Stack, mme_stack: Stack, proxy_trap: ProxyTrap, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AwsBed]:
     pytest.importorskip("moto", reason="moto lives in .venv-deploy: run make deploy-test")
     from moto.server import ThreadedMotoServer
 
@@ -92,15 +111,26 @@ def aws_bed(stack: Stack, mme_stack: Stack, proxy_trap: ProxyTrap,
     moto_url = f"http://{host}:{port}"
     sdk_config = tmp_path_factory.mktemp("sdk-config") / "config.yaml"
     sdk_config.write_text(SDK_CONFIG)
-    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-           "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ENDPOINT_URL": moto_url,
-           "SAGEMAKER_USER_CONFIG_OVERRIDE": str(sdk_config), "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
-           **proxy_trap.env()}
+    env = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_ENDPOINT_URL": moto_url,
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": str(sdk_config),
+        "SAGEMAKER_SUPPRESS_V2_WARNING": "1",
+        **proxy_trap.env(),
+    }
     bed = AwsBed(moto_url, None, stack, mme_stack, env)
     models_dir = Path(tempfile.mkdtemp(prefix="mme-models-"))  # nginx's workers (another user) never read it
     front = MultiModelFront(mme_stack.url, models_dir, fetch=lambda uri: fetch_s3(bed, uri))
-    shim = RuntimeShim(stack.url, endpoint_status=lambda name: endpoint_status(bed, name),
-                       container_of=lambda name: endpoint_container(bed, name), multi_model=front).start()
+    shim = RuntimeShim(
+        stack.url,
+        endpoint_status=lambda name: endpoint_status(bed, name),
+        container_of=lambda name: endpoint_container(bed, name),
+        multi_model=front,
+    ).start()
     bed.shim = shim
     env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = shim.url
     with pytest.MonkeyPatch.context() as patch:
@@ -121,5 +151,3 @@ def aws(aws_bed: AwsBed, no_egress: dict[str, str]) -> AwsBed:
     """The bed, with moto emptied (each test starts from an account with nothing in it) and egress watched."""
     aws_bed.reset()
     return aws_bed
-
-

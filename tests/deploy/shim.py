@@ -51,8 +51,12 @@ class MultiModelFront:
                 self._load(name, prefix + target)
                 self.loaded[name] = target
             self.loaded.move_to_end(name)
-        return requests.post(f"{self.stack_url}/models/{name}/invoke", data=body, timeout=70,
-                             headers={**headers, "X-Amzn-SageMaker-Target-Model": target})
+        return requests.post(
+            f"{self.stack_url}/models/{name}/invoke",
+            data=body,
+            timeout=70,
+            headers={**headers, "X-Amzn-SageMaker-Target-Model": target},
+        )
 
     def _load(self, name: str, uri: str) -> None:
         model_dir = self.models_dir / name / "model"
@@ -65,8 +69,9 @@ class MultiModelFront:
             with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
                 archive.extractall(model_dir, filter="data")
         while True:
-            response = requests.post(f"{self.stack_url}/models", json={"model_name": name, "url": str(model_dir)},
-                                     timeout=400)
+            response = requests.post(
+                f"{self.stack_url}/models", json={"model_name": name, "url": str(model_dir)}, timeout=400
+            )
             if response.status_code == 507 and self.loaded:
                 evicted, _ = self.loaded.popitem(last=False)
                 self.events += [f"507 {name}", f"unload {evicted}"]
@@ -89,9 +94,13 @@ class LoadFailed(Exception):
 class RuntimeShim:
     """Serves on 127.0.0.1 (a free port) until stop(); `invoked` lists the endpoint names it forwarded for."""
 
-    def __init__(self, stack_url: str, endpoint_status: Callable[[str], str | None],
-                 container_of: Callable[[str], dict[str, Any] | None] = lambda name: None,
-                 multi_model: MultiModelFront | None = None) -> None:
+    def __init__(
+        self,
+        stack_url: str,
+        endpoint_status: Callable[[str], str | None],
+        container_of: Callable[[str], dict[str, Any] | None] = lambda name: None,
+        multi_model: MultiModelFront | None = None,
+    ) -> None:
         self.stack_url = stack_url
         self.endpoint_status = endpoint_status  # None when the control plane does not know the endpoint
         self.container_of = container_of  # the endpoint's model's PrimaryContainer, from the control plane
@@ -117,15 +126,17 @@ class RuntimeShim:
                 match = INVOCATIONS.match(self.path.split("?")[0])
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if match is None:
-                    self._answer(404, {"__type": "UnknownOperationException", "message": self.path},
-                                 "UnknownOperationException")
+                    self._answer(
+                        404, {"__type": "UnknownOperationException", "message": self.path}, "UnknownOperationException"
+                    )
                     return
                 name = match.group(1)
                 status = shim.endpoint_status(name)
                 if status != "InService":
                     reason = "not found" if status is None else f"is {status}, not InService"
-                    self._answer(400, {"__type": "ValidationError", "message": f"Endpoint {name} {reason}."},
-                                 "ValidationError")
+                    self._answer(
+                        400, {"__type": "ValidationError", "message": f"Endpoint {name} {reason}."}, "ValidationError"
+                    )
                     return
                 shim.invoked.append(name)
                 headers = {h: v for h in FORWARDED_HEADERS if (v := self.headers.get(h)) is not None}
@@ -133,30 +144,44 @@ class RuntimeShim:
                 target = self.headers.get("X-Amzn-SageMaker-Target-Model")
                 if container.get("Mode") == "MultiModel":
                     if not target or shim.multi_model is None:
-                        self._answer(400, {"__type": "ValidationError",
-                                           "message": "TargetModel is required for a multi-model endpoint."},
-                                     "ValidationError")
+                        self._answer(
+                            400,
+                            {
+                                "__type": "ValidationError",
+                                "message": "TargetModel is required for a multi-model endpoint.",
+                            },
+                            "ValidationError",
+                        )
                         return
                     try:
                         upstream = shim.multi_model.invoke(container["ModelDataUrl"], target, body, headers)
                     except LoadFailed as failed:
                         if failed.response is None:
-                            self._answer(400, {"__type": "ValidationError", "message": str(failed)},
-                                         "ValidationError")
+                            self._answer(400, {"__type": "ValidationError", "message": str(failed)}, "ValidationError")
                             return
                         upstream = failed.response
                 else:
                     upstream = requests.post(f"{shim.stack_url}/invocations", data=body, headers=headers, timeout=70)
                 if upstream.ok:
-                    self._send(200, upstream.content, upstream.headers.get("Content-Type", "application/json"),
-                               {"x-Amzn-Invoked-Production-Variant": "AllTraffic"})
+                    self._send(
+                        200,
+                        upstream.content,
+                        upstream.headers.get("Content-Type", "application/json"),
+                        {"x-Amzn-Invoked-Production-Variant": "AllTraffic"},
+                    )
                     return
                 side = "client" if upstream.status_code < 500 else "server"
-                self._answer(424, {"ErrorCode": f"{side.upper()}_ERROR_FROM_MODEL",
-                                   "Message": f"Received {side} error ({upstream.status_code}) from primary with "
-                                              f"message \"{upstream.text}\".",
-                                   "OriginalMessage": upstream.text, "OriginalStatusCode": upstream.status_code},
-                             "ModelError")
+                self._answer(
+                    424,
+                    {
+                        "ErrorCode": f"{side.upper()}_ERROR_FROM_MODEL",
+                        "Message": f"Received {side} error ({upstream.status_code}) from primary with "
+                        f'message "{upstream.text}".',
+                        "OriginalMessage": upstream.text,
+                        "OriginalStatusCode": upstream.status_code,
+                    },
+                    "ModelError",
+                )
 
             def _answer(self, status: int, body: dict[str, Any], error_type: str) -> None:
                 self._send(status, json.dumps(body).encode(), "application/json", {"x-amzn-ErrorType": error_type})

@@ -18,10 +18,16 @@ from tests.deploy.bed import ROLE, AwsBed, answer_is_a_span, direct_answer
 from tests.support.stack import TINY_QA
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/hf-serving:cpu"
-QUESTION = {"question": "Where is the Eiffel Tower?",
-            "context": "The Eiffel Tower is a wrought-iron lattice tower in Paris, France."}
-BATCH = {"inputs": [QUESTION, {"question": "Who wrote Hamlet?",
-                               "context": "Hamlet is a tragedy written by William Shakespeare."}]}
+QUESTION = {
+    "question": "Where is the Eiffel Tower?",
+    "context": "The Eiffel Tower is a wrought-iron lattice tower in Paris, France.",
+}
+BATCH = {
+    "inputs": [
+        QUESTION,
+        {"question": "Who wrote Hamlet?", "context": "Hamlet is a tragedy written by William Shakespeare."},
+    ]
+}
 NOTHING = {"models": [], "endpoint configs": [], "endpoints": [], "autoscaling targets": []}
 
 
@@ -41,8 +47,9 @@ def uploaded_model(aws: AwsBed, tmp_path: Path) -> str:
 def same_answers(got: Any, expected: Any) -> bool:
     if isinstance(got, list):
         return isinstance(expected, list) and len(got) == len(expected) and all(map(same_answers, got, expected))
-    return ({k: got[k] for k in ("answer", "start", "end")} == {k: expected[k] for k in ("answer", "start", "end")}
-            and got["score"] == pytest.approx(expected["score"], rel=1e-4))
+    return {k: got[k] for k in ("answer", "start", "end")} == {
+        k: expected[k] for k in ("answer", "start", "end")
+    } and got["score"] == pytest.approx(expected["score"], rel=1e-4)
 
 
 def test_upload_create_invoke_delete_leaves_nothing_behind(aws, tmp_path, capsys):
@@ -52,11 +59,33 @@ def test_upload_create_invoke_delete_leaves_nothing_behind(aws, tmp_path, capsys
     code, out, err = deploy(capsys, "upload", str(archive), "s3://models/qa/model.tar.gz")
     assert (code, out.strip()) == (0, "s3://models/qa/model.tar.gz"), err
 
-    code, out, err = deploy(capsys, "create", "qa", "--image-uri", IMAGE, "--model-data", "s3://models/qa/model.tar.gz",
-                            "--role", ROLE, "--instance-type", "ml.c5.xlarge", "--instance-count", "1",
-                            "--env", "SAGEMAKER_MODEL_SERVER_TIMEOUT=60", "--env", "MODEL_DTYPE=float32",
-                            "--autoscaling-max", "3", "--autoscaling-target", "70", "--startup-timeout", "600",
-                            "--poll", "0.05")
+    code, out, err = deploy(
+        capsys,
+        "create",
+        "qa",
+        "--image-uri",
+        IMAGE,
+        "--model-data",
+        "s3://models/qa/model.tar.gz",
+        "--role",
+        ROLE,
+        "--instance-type",
+        "ml.c5.xlarge",
+        "--instance-count",
+        "1",
+        "--env",
+        "SAGEMAKER_MODEL_SERVER_TIMEOUT=60",
+        "--env",
+        "MODEL_DTYPE=float32",
+        "--autoscaling-max",
+        "3",
+        "--autoscaling-target",
+        "70",
+        "--startup-timeout",
+        "600",
+        "--poll",
+        "0.05",
+    )
     assert code == 0, err
     assert "endpoint qa: InService" in err and "autoscaling qa: 1-3 instances" in err
     sagemaker = aws.client("sagemaker")
@@ -67,8 +96,11 @@ def test_upload_create_invoke_delete_leaves_nothing_behind(aws, tmp_path, capsys
     assert (variant["ModelName"], variant["InstanceType"], variant["InitialInstanceCount"]) == ("qa", "ml.c5.xlarge", 1)
     autoscaling = aws.client("application-autoscaling")
     [target] = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
-    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == ("endpoint/qa/variant/AllTraffic",
-                                                                                     1, 3)
+    assert (target["ResourceId"], target["MinCapacity"], target["MaxCapacity"]) == (
+        "endpoint/qa/variant/AllTraffic",
+        1,
+        3,
+    )
     [policy] = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
     assert policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70
 
@@ -87,16 +119,19 @@ def test_upload_create_invoke_delete_leaves_nothing_behind(aws, tmp_path, capsys
 
     code, out, err = deploy(capsys, "delete", "qa", "--with-model-data")
     assert code == 0, err
-    assert ("deleted: autoscaling endpoint/qa/variant/AllTraffic, endpoint qa, endpoint config qa, model qa, "
-            "model data s3://models/qa/model.tar.gz") in err
+    assert (
+        "deleted: autoscaling endpoint/qa/variant/AllTraffic, endpoint qa, endpoint config qa, model qa, "
+        "model data s3://models/qa/model.tar.gz"
+    ) in err
     assert aws.leftovers() == NOTHING
     assert aws.client("s3").list_objects_v2(Bucket="models").get("Contents", []) == []
     code, out, err = deploy(capsys, "delete", "qa")
     assert code == 0 and "deleted: nothing named qa was left" in err
 
 
-def test_a_multi_model_endpoint_loads_each_target_on_first_use_and_unloads_on_507(aws, tmp_path, capsys,
-                                                                              tiny_sentiment):
+def test_a_multi_model_endpoint_loads_each_target_on_first_use_and_unloads_on_507(
+    aws, tmp_path, capsys, tiny_sentiment
+):
     s3 = aws.client("s3")
     s3.create_bucket(Bucket="models")
     qa_archive, sentiment_archive = tmp_path / "qa.tar.gz", tmp_path / "sentiment.tar.gz"
@@ -107,14 +142,27 @@ def test_a_multi_model_endpoint_loads_each_target_on_first_use_and_unloads_on_50
     for target in qa_targets:
         s3.upload_file(str(qa_archive), "models", f"mme/{target}")
     s3.upload_file(str(sentiment_archive), "models", "mme/sentiment.tar.gz")
-    code, out, err = deploy(capsys, "create", "multi", "--image-uri", IMAGE, "--model-data", "s3://models/mme/",
-                            "--role", ROLE, "--multi-model", "--poll", "0.05")
+    code, out, err = deploy(
+        capsys,
+        "create",
+        "multi",
+        "--image-uri",
+        IMAGE,
+        "--model-data",
+        "s3://models/mme/",
+        "--role",
+        ROLE,
+        "--multi-model",
+        "--poll",
+        "0.05",
+    )
     assert code == 0, err
     container = aws.client("sagemaker").describe_model(ModelName="multi")["PrimaryContainer"]
     assert (container["Mode"], container["ModelDataUrl"]) == ("MultiModel", "s3://models/mme/")
 
-    code, out, err = deploy(capsys, "invoke", "multi", json.dumps({"inputs": "what a day"}),
-                            "--target-model", "sentiment.tar.gz")
+    code, out, err = deploy(
+        capsys, "invoke", "multi", json.dumps({"inputs": "what a day"}), "--target-model", "sentiment.tar.gz"
+    )
     assert code == 0, err
     [label] = json.loads(out)
     assert label["label"] in ("NEGATIVE", "POSITIVE") and 0 < label["score"] <= 1
@@ -141,8 +189,21 @@ def test_a_multi_model_endpoint_loads_each_target_on_first_use_and_unloads_on_50
 
 def test_a_failed_create_leaves_nothing_behind(aws, tmp_path, capsys):
     model_data = uploaded_model(aws, tmp_path)
-    code, out, err = deploy(capsys, "create", "broken", "--image-uri", IMAGE, "--model-data", model_data,
-                            "--role", ROLE, "--instance-type", "ml.no-such-type", "--poll", "0.05")
+    code, out, err = deploy(
+        capsys,
+        "create",
+        "broken",
+        "--image-uri",
+        IMAGE,
+        "--model-data",
+        model_data,
+        "--role",
+        ROLE,
+        "--instance-type",
+        "ml.no-such-type",
+        "--poll",
+        "0.05",
+    )
     assert code == 1 and out == ""
     assert "deploy: creating broken failed (nothing left behind)" in err and "ml.no-such-type" in err
     assert aws.leftovers() == NOTHING
@@ -167,16 +228,37 @@ def test_invoke_of_an_unknown_endpoint(aws, capsys):
     assert aws.shim.invoked == []
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["create", "x", "--image-uri", IMAGE, "--model-data", "s3://b/k", "--role", ROLE, "--env", "NOEQUALS"],
-     "--env 'NOEQUALS' is not KEY=VALUE"),
-    (["create", "x", "--image-uri", IMAGE, "--model-data", "s3://b/k", "--role", ROLE, "--autoscaling-max", "2"],
-     "give --autoscaling-max and --autoscaling-target together"),
-    (["upload", "model.tar.gz", "https://example.com/model.tar.gz"],
-     "'https://example.com/model.tar.gz' is not an S3 object URI"),
-    (["create", "x", "--image-uri", IMAGE, "--model-data", "s3://b/model.tar.gz", "--role", ROLE, "--multi-model"],
-     "--multi-model needs --model-data to be an S3 prefix ending in '/'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["create", "x", "--image-uri", IMAGE, "--model-data", "s3://b/k", "--role", ROLE, "--env", "NOEQUALS"],
+            "--env 'NOEQUALS' is not KEY=VALUE",
+        ),
+        (
+            ["create", "x", "--image-uri", IMAGE, "--model-data", "s3://b/k", "--role", ROLE, "--autoscaling-max", "2"],
+            "give --autoscaling-max and --autoscaling-target together",
+        ),
+        (
+            ["upload", "model.tar.gz", "https://example.com/model.tar.gz"],
+            "'https://example.com/model.tar.gz' is not an S3 object URI",
+        ),
+        (
+            [
+                "create",
+                "x",
+                "--image-uri",
+                IMAGE,
+                "--model-data",
+                "s3://b/model.tar.gz",
+                "--role",
+                ROLE,
+                "--multi-model",
+            ],
+            "--multi-model needs --model-data to be an S3 prefix ending in '/'",
+        ),
+    ],
+)
 def test_argument_errors_name_the_argument(aws, capsys, args, message):
     code, out, err = deploy(capsys, *args)
     assert (code, out) == (1, "")
@@ -202,9 +284,13 @@ class FakeSession:
 
 def test_wait_reports_sagemakers_failure_reason():
     said: list[str] = []
-    fake = FakeSageMaker([{"EndpointStatus": "Creating"}, {"EndpointStatus": "Creating"},
-                          {"EndpointStatus": "Failed", "FailureReason": "The primary container did not pass the ping "
-                                                                        "health check."}])
+    fake = FakeSageMaker(
+        [
+            {"EndpointStatus": "Creating"},
+            {"EndpointStatus": "Creating"},
+            {"EndpointStatus": "Failed", "FailureReason": "The primary container did not pass the ping health check."},
+        ]
+    )
     with pytest.raises(DeployError) as failure:
         Deployer(session=FakeSession(fake), say=said.append).wait("qa", poll_s=0.0)
     assert "endpoint qa is Failed: The primary container did not pass the ping health check." in str(failure.value)
@@ -212,11 +298,14 @@ def test_wait_reports_sagemakers_failure_reason():
     assert said == ["endpoint qa: Creating", "endpoint qa: Failed"]
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ((), {"EnableDetailedObservability": True, "MetricPublishFrequencyInSeconds": 60}),
-    (("--metrics-publish-s", "10"), {"EnableDetailedObservability": True, "MetricPublishFrequencyInSeconds": 10}),
-    (("--no-detailed-observability",), {"EnableDetailedObservability": False}),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), {"EnableDetailedObservability": True, "MetricPublishFrequencyInSeconds": 60}),
+        (("--metrics-publish-s", "10"), {"EnableDetailedObservability": True, "MetricPublishFrequencyInSeconds": 10}),
+        (("--no-detailed-observability",), {"EnableDetailedObservability": False}),
+    ],
+)
 def test_detailed_observability_scrapes_metrics_unless_turned_off(aws, tmp_path, capsys, monkeypatch, args, expected):
     """moto keeps no MetricsConfig: what boto3 sends is read on its way out."""
     import botocore.client
@@ -231,8 +320,9 @@ def test_detailed_observability_scrapes_metrics_unless_turned_off(aws, tmp_path,
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
     model_data = uploaded_model(aws, tmp_path)
-    code, _, err = deploy(capsys, "create", "qa", "--image-uri", IMAGE, "--model-data", model_data, "--role", ROLE,
-                          "--no-wait", *args)
+    code, _, err = deploy(
+        capsys, "create", "qa", "--image-uri", IMAGE, "--model-data", model_data, "--role", ROLE, "--no-wait", *args
+    )
     assert code == 0, err
     [params] = sent
     assert params["MetricsConfig"] == expected

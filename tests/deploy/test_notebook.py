@@ -58,20 +58,32 @@ def run_notebook(tmp_path: Path, extra_env: dict[str, str], **parameters: object
     stub_dir.mkdir()
     (stub_dir / "docker").write_text(DOCKER_STUB)
     (stub_dir / "docker").chmod(0o755)
-    env = {**os.environ, **extra_env, "PATH": f"{stub_dir}{os.pathsep}{os.environ['PATH']}",
-           "DOCKER_STUB_LOG": str(tmp_path / "docker.log"),
-           # The install cell must find the pinned SDK already here, without asking a package index.
-           "PIP_NO_INDEX": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
-           # The kernel is this venv's own: no user or system kernelspec may stand in for it.
-           "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"), "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"), "IPYTHONDIR": str(tmp_path / "ipython")}
+    env = {
+        **os.environ,
+        **extra_env,
+        "PATH": f"{stub_dir}{os.pathsep}{os.environ['PATH']}",
+        "DOCKER_STUB_LOG": str(tmp_path / "docker.log"),
+        # The install cell must find the pinned SDK already here, without asking a package index.
+        "PIP_NO_INDEX": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        # The kernel is this venv's own: no user or system kernelspec may stand in for it.
+        "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
+        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jupyter-runtime"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+    }
     executed = tmp_path / "executed.ipynb"
     command = [sys.executable, "-c", PAPERMILL_RUNNER, str(NOTEBOOK), str(executed), json.dumps(parameters)]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert completed.returncode == 0, _failure(executed, completed.stderr)
     notebook = nbformat.read(executed, as_version=4)
-    return [line for cell in notebook.cells for output in cell.get("outputs", [])
-            if output.get("output_type") == "stream" for line in output["text"].splitlines()]
+    return [
+        line
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+        for line in output["text"].splitlines()
+    ]
 
 
 def _failure(executed: Path, stderr: str) -> str:
@@ -79,8 +91,11 @@ def _failure(executed: Path, stderr: str) -> str:
     errors = []
     if executed.exists():
         for cell in nbformat.read(executed, as_version=4).cells:
-            errors += ["\n".join(output.get("traceback", [])) for output in cell.get("outputs", [])
-                       if output.get("output_type") == "error"]
+            errors += [
+                "\n".join(output.get("traceback", []))
+                for output in cell.get("outputs", [])
+                if output.get("output_type") == "error"
+            ]
     return "\n".join(errors)[-6000:] or stderr[-6000:]
 
 
@@ -89,7 +104,7 @@ def calls(lines: list[str], label: str) -> list[tuple[Any, Any]]:
     found = []
     for line in lines:
         if line.startswith(f"{label}: "):
-            record = json.loads(line[len(label) + 2:])
+            record = json.loads(line[len(label) + 2 :])
             found.append((record["request"], record["answer"]))
     return found
 
@@ -111,30 +126,44 @@ def _spans(answer: Any) -> Any:
 
 
 def test_local_mode_answers_with_requests_and_the_sdks_local_session(stack, tmp_path, no_egress):
-    lines = run_notebook(tmp_path, {**no_egress, "SAGEMAKER_SUPPRESS_V2_WARNING": "1"}, MODE="local",
-                         LOCAL_URL=stack.url)
-    for label in ("local requests single", "local requests batch", "local predictor single",
-                  "local predictor batch"):
+    lines = run_notebook(
+        tmp_path, {**no_egress, "SAGEMAKER_SUPPRESS_V2_WARNING": "1"}, MODE="local", LOCAL_URL=stack.url
+    )
+    for label in ("local requests single", "local requests batch", "local predictor single", "local predictor batch"):
         assert_stack_answers(stack, lines, label)
     assert not [line for line in lines if line.startswith(("sagemaker ", "image:", "left behind"))]
     assert not (tmp_path / "docker.log").exists()  # local mode never builds, logs in or pushes
     # Section 7a: the timing of a request and the container's own count of what it answered.
     [timing] = [line for line in lines if line.startswith("server timing: ")]
-    assert re.fullmatch(r"server timing: queue;dur=[0-9.]+, tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, "
-                        r"encode;dur=[0-9.]+, total;dur=[0-9.]+", timing)
+    assert re.fullmatch(
+        r"server timing: queue;dur=[0-9.]+, tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, "
+        r"encode;dur=[0-9.]+, total;dur=[0-9.]+",
+        timing,
+    )
     [counted] = [line for line in lines if line.startswith("metrics: ")]
     assert 'hf_serving_requests_total{route="/invocations",kind="inference",code="200",model="model"}' in counted
 
 
 def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, tiny_sentiment):
-    lines = run_notebook(tmp_path, aws.env, MODE="sagemaker", REGION=REGION, ROLE=ROLE, MODEL_DIR=str(TINY_QA),
-                         ENDPOINT_NAME="qa-notebook", AUTOSCALING=True, POLL_S=1, MULTI_MODEL=True,
-                         MME_MODELS=f"qa={TINY_QA},sentiment={tiny_sentiment}")
+    lines = run_notebook(
+        tmp_path,
+        aws.env,
+        MODE="sagemaker",
+        REGION=REGION,
+        ROLE=ROLE,
+        MODEL_DIR=str(TINY_QA),
+        ENDPOINT_NAME="qa-notebook",
+        AUTOSCALING=True,
+        POLL_S=1,
+        MULTI_MODEL=True,
+        MME_MODELS=f"qa={TINY_QA},sentiment={tiny_sentiment}",
+    )
     image = f"{REGISTRY}/hf-serving:cpu"
     assert (tmp_path / "docker.log").read_text().splitlines() == [
         f"build -t {image} -f docker/Dockerfile .",
         f"login --username AWS --password-stdin {REGISTRY}",
-        f"push {image}"]
+        f"push {image}",
+    ]
     assert (tmp_path / "docker.log.password").read_text() == "123456789012-auth-token"  # moto's token
     assert f"image: {image}" in lines, lines
     assert "model data: s3://sagemaker-us-east-1-123456789012/hf-serving-demo/model/model.tar.gz" in lines, lines
@@ -152,8 +181,9 @@ def test_sagemaker_mode_deploys_answers_transforms_and_cleans_up(aws, tmp_path, 
     events = aws.shim.multi_model.events
     loads = [event for event in events if event.startswith("load ")]
     assert len(loads) == len(set(loads)) == 2, events  # each target loaded once, on its first invocation
-    assert all(events[i + 1].startswith("unload ") for i, event in enumerate(events) if event.startswith("507 ")), \
+    assert all(events[i + 1].startswith("unload ") for i, event in enumerate(events) if event.startswith("507 ")), (
         events
+    )
     assert next(line for line in lines if line.startswith("transform job ")).endswith(": Completed")
     assert "autoscaling: [('endpoint/qa-notebook/variant/AllTraffic', 1, 2)]" in lines, lines
     # The SDK's deploy() sets no MetricsConfig, so the notebook reports the service's default for the endpoint config.

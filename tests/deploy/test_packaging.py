@@ -15,11 +15,11 @@ from hf_serving.tasks.base import Task
 from hf_serving.tools.packaging import InvalidModel, check_archive, check_model_dir, write_archive
 from tests.support.stack import TINY_QA, Stack
 
-HOOKS = '''
+HOOKS = """
 def output_fn(prediction, accept):
     import json
     return json.dumps({"packaged": True, "prediction": prediction}), "application/json"
-'''
+"""
 
 
 def package(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -44,8 +44,12 @@ def test_the_model_files_sit_at_the_archives_root(tmp_path, capsys):
     archive = tmp_path / "out" / "model.tar.gz"
     code, out, err = package(capsys, str(TINY_QA), "-o", str(archive))
     assert (code, err) == (0, "")
-    assert out.startswith(f"{archive}: ") and "task question-answering; weights model.safetensors; " \
-        "tokenizer tokenizer.json; code none (the container's default hooks)" in out
+    assert (
+        out.startswith(f"{archive}: ")
+        and "task question-answering; weights model.safetensors; "
+        "tokenizer tokenizer.json; code none (the container's default hooks)"
+        in out
+    )
     entries = members(archive)
     assert sorted(entries) == sorted(p.name for p in TINY_QA.iterdir())
     assert all(e.isfile() and (e.uid, e.gid, e.mode) == (0, 0, 0o644) for e in entries.values())
@@ -85,22 +89,31 @@ def test_symlinks_of_a_hub_cache_snapshot_are_stored_as_files(tmp_path):
     assert entries["model.safetensors"].size == (TINY_QA / "model.safetensors").stat().st_size
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda m: (m / "config.json").unlink(), "config.json does not exist"),
-    (lambda m: (m / "config.json").write_text("{not json"), "config.json is not readable JSON"),
-    (lambda m: (m / "config.json").write_text('{"architectures": ["GPT2LMHeadModel"]}'),
-     "cannot tell the task from config.json architectures ['GPT2LMHeadModel']"),
-    (lambda m: (m / "model.safetensors").unlink(), "no weights: expected one of model.safetensors"),
-    (lambda m: (m / "model.safetensors").write_bytes(b""), "model.safetensors is empty"),
-    (lambda m: (m / "tokenizer.json").unlink(), "no tokenizer: expected tokenizer.json or vocab.txt"),
-    (lambda m: (m / "model.safetensors.index.json").write_text(
-        '{"weight_map": {"a": "model-00001-of-00002.safetensors"}}'),
-     "model.safetensors.index.json names shards that are missing: model-00001-of-00002.safetensors"),
-    (lambda m: ((m / "code").mkdir(), (m / "code" / "requirements.txt").write_text("six\n")),
-     "holds no .py file"),
-    (lambda m: ((m / "code").mkdir(), (m / "code" / "inference.py").write_text("def model_fn(:\n")),
-     "code/inference.py does not compile"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda m: (m / "config.json").unlink(), "config.json does not exist"),
+        (lambda m: (m / "config.json").write_text("{not json"), "config.json is not readable JSON"),
+        (
+            lambda m: (m / "config.json").write_text('{"architectures": ["GPT2LMHeadModel"]}'),
+            "cannot tell the task from config.json architectures ['GPT2LMHeadModel']",
+        ),
+        (lambda m: (m / "model.safetensors").unlink(), "no weights: expected one of model.safetensors"),
+        (lambda m: (m / "model.safetensors").write_bytes(b""), "model.safetensors is empty"),
+        (lambda m: (m / "tokenizer.json").unlink(), "no tokenizer: expected tokenizer.json or vocab.txt"),
+        (
+            lambda m: (m / "model.safetensors.index.json").write_text(
+                '{"weight_map": {"a": "model-00001-of-00002.safetensors"}}'
+            ),
+            "model.safetensors.index.json names shards that are missing: model-00001-of-00002.safetensors",
+        ),
+        (lambda m: ((m / "code").mkdir(), (m / "code" / "requirements.txt").write_text("six\n")), "holds no .py file"),
+        (
+            lambda m: ((m / "code").mkdir(), (m / "code" / "inference.py").write_text("def model_fn(:\n")),
+            "code/inference.py does not compile",
+        ),
+    ],
+)
 def test_a_broken_model_is_refused_and_nothing_is_written(model, tmp_path, capsys, damage, message):
     damage(model)
     archive = tmp_path / "model.tar.gz"
@@ -124,12 +137,14 @@ def test_every_problem_is_named_at_once(tmp_path):
         "  - no weights: expected one of model.safetensors, pytorch_model.bin, model.safetensors.index.json, "
         "pytorch_model.bin.index.json (model.save_pretrained(dir) writes them)",
         "  - no tokenizer: expected tokenizer.json or vocab.txt or vocab.json + merges.txt "
-        "(tokenizer.save_pretrained(dir) writes them)"]
+        "(tokenizer.save_pretrained(dir) writes them)",
+    ]
 
 
 def test_task_forces_an_architecture_the_config_does_not_name(model):
-    (model / "config.json").write_text(json.dumps({**json.loads((TINY_QA / "config.json").read_text()),
-                                                   "architectures": ["MyCustomModel"]}))
+    (model / "config.json").write_text(
+        json.dumps({**json.loads((TINY_QA / "config.json").read_text()), "architectures": ["MyCustomModel"]})
+    )
     assert check_model_dir(model, task="question-answering").task is Task.QUESTION_ANSWERING
 
 
@@ -194,7 +209,7 @@ def test_the_stack_serves_what_package_wrote(tmp_path):
         body = response.json()
         assert body["packaged"] is True
         answer = body["prediction"]
-        assert question["context"][answer["start"]:answer["end"]] == answer["answer"] != ""
+        assert question["context"][answer["start"] : answer["end"]] == answer["answer"] != ""
     finally:
         assert stack.terminate() == 0
         stack.kill_everything()

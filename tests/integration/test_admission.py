@@ -23,7 +23,7 @@ GOOD = {"question": "Which port?", "context": "The container listens on port 808
 
 
 def slow_code(seconds: float) -> str:
-    return f'''
+    return f"""
 import time
 
 from hf_serving.serving.default_hooks import predict_fn as default_predict_fn
@@ -32,7 +32,7 @@ from hf_serving.serving.default_hooks import predict_fn as default_predict_fn
 def predict_fn(data, model):
     time.sleep({seconds})
     return default_predict_fn(data, model)
-'''
+"""
 
 
 def settled(stack: Stack, deadline_s: float = 15.0) -> dict:
@@ -70,9 +70,13 @@ def assert_refusal(response: requests.Response, bound_s: float) -> None:
 def slow_stack(tmp_path_factory):
     """One worker, batches of one, 0.4 s a request: 2 slots; the queue waits at most 1.5 s."""
     tmp_path = tmp_path_factory.mktemp("admission")
-    stack = Stack(model_dir_with_code(tmp_path, slow_code(0.4)), tmp_path / "serve.log",
-                  SAGEMAKER_MODEL_SERVER_WORKERS="1", MODEL_SERVER_BATCH_SIZE="1",
-                  SERVE_QUEUE_TIMEOUT_S="1.5").start()
+    stack = Stack(
+        model_dir_with_code(tmp_path, slow_code(0.4)),
+        tmp_path / "serve.log",
+        SAGEMAKER_MODEL_SERVER_WORKERS="1",
+        MODEL_SERVER_BATCH_SIZE="1",
+        SERVE_QUEUE_TIMEOUT_S="1.5",
+    ).start()
     try:
         stack.wait_ready()
         for _ in range(3):  # the mean service time is measured from these
@@ -93,7 +97,7 @@ def test_an_overload_is_refused_at_once_and_the_accepted_wait_at_most_the_bound_
     refused = [(r, s) for r, s in outcomes if r.status_code != 200]
     for response, _ in accepted:  # random weights: some span of the context, at its own offsets
         answer = response.json()
-        assert GOOD["context"][answer["start"]:answer["end"]] == answer["answer"]
+        assert GOOD["context"][answer["start"] : answer["end"]] == answer["answer"]
     for response, _ in refused:
         assert_refusal(response, 1.5)
     # The two slots, and at least one request that queued and was let in.
@@ -104,7 +108,7 @@ def test_an_overload_is_refused_at_once_and_the_accepted_wait_at_most_the_bound_
     state = settled(slow_stack)
     # Most refusals came at once, from the prediction, not after waiting out the bound.
     assert state["refused_predicted"] >= len(refused) // 2, state
-    fast = sorted(seconds for _, seconds in refused)[:state["refused_predicted"]]
+    fast = sorted(seconds for _, seconds in refused)[: state["refused_predicted"]]
     assert max(fast) < 0.5, fast
     assert (state["in_service"], state["waiting"]) == (0, 0), state
     assert slow_stack.invoke(GOOD).status_code == 200  # and the capacity is whole again
@@ -113,8 +117,10 @@ def test_an_overload_is_refused_at_once_and_the_accepted_wait_at_most_the_bound_
 def test_every_way_a_request_ends_gives_its_slot_back(slow_stack):
     port = slow_stack.port
     # The handler's own errors, after admission.
-    for bad in (slow_stack.invoke(data=b'{"question": ', timeout=10), slow_stack.invoke({"question": "only"},
-                                                                                       timeout=10)):
+    for bad in (
+        slow_stack.invoke(data=b'{"question": ', timeout=10),
+        slow_stack.invoke({"question": "only"}, timeout=10),
+    ):
         assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_request")
     # A body over the limit: refused by nginx while reading it, before any slot is taken.
     too_big = slow_stack.invoke(data=b"x" * (7 * 1024 * 1024), timeout=30)
@@ -130,8 +136,10 @@ def test_every_way_a_request_ends_gives_its_slot_back(slow_stack):
             assert holder.result()[0].status_code == 200
     # A chunked body that breaks off mid-way.
     with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
-        raw.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                    b"Transfer-Encoding: chunked\r\n\r\n5\r\n{\"q\":\r\nzz\r\n")
+        raw.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Transfer-Encoding: chunked\r\n\r\n5\r\n{"q":\r\nzz\r\n'
+        )
         assert b" 400 " in raw.recv(4096).split(b"\r\n")[0]
     state = settled(slow_stack)
     assert (state["in_service"], state["waiting"]) == (0, 0), state
@@ -142,8 +150,13 @@ def test_every_way_a_request_ends_gives_its_slot_back(slow_stack):
 
 
 def test_with_no_queue_a_request_that_finds_every_slot_taken_is_refused_at_once(tmp_path):
-    stack = Stack(model_dir_with_code(tmp_path, slow_code(0.5)), tmp_path / "serve.log",
-                  SAGEMAKER_MODEL_SERVER_WORKERS="1", MODEL_SERVER_BATCH_SIZE="1", SERVE_QUEUE_TIMEOUT_S="0").start()
+    stack = Stack(
+        model_dir_with_code(tmp_path, slow_code(0.5)),
+        tmp_path / "serve.log",
+        SAGEMAKER_MODEL_SERVER_WORKERS="1",
+        MODEL_SERVER_BATCH_SIZE="1",
+        SERVE_QUEUE_TIMEOUT_S="0",
+    ).start()
     try:
         stack.wait_ready()
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
@@ -151,8 +164,11 @@ def test_with_no_queue_a_request_that_finds_every_slot_taken_is_refused_at_once(
             time.sleep(0.2)
             response, seconds = timed_invoke(stack)
             # A protocol's route takes the same pool, and is refused in its protocol's shape (KServe's here).
-            kserve = requests.post(f"{stack.url}/v2/models/model/infer", timeout=30, json={
-                "inputs": [{"name": "question", "shape": [1], "datatype": "BYTES", "data": ["Which port?"]}]})
+            kserve = requests.post(
+                f"{stack.url}/v2/models/model/infer",
+                timeout=30,
+                json={"inputs": [{"name": "question", "shape": [1], "datatype": "BYTES", "data": ["Which port?"]}]},
+            )
             assert [holder.result()[0].status_code for holder in holders] == [200, 200]
     finally:
         stack.kill_everything()
@@ -164,8 +180,12 @@ def test_with_no_queue_a_request_that_finds_every_slot_taken_is_refused_at_once(
 
 def test_batch_transform_queues_slow_requests_beyond_the_slots_and_answers_every_one(tmp_path):
     """Under SAGEMAKER_BATCH the bound is the invocation timeout: more requests than slots all get answers."""
-    stack = Stack(model_dir_with_code(tmp_path, slow_code(1.0)), tmp_path / "serve.log",
-                  SAGEMAKER_BATCH="true", SAGEMAKER_MODEL_SERVER_WORKERS="1").start()
+    stack = Stack(
+        model_dir_with_code(tmp_path, slow_code(1.0)),
+        tmp_path / "serve.log",
+        SAGEMAKER_BATCH="true",
+        SAGEMAKER_MODEL_SERVER_WORKERS="1",
+    ).start()
     try:
         stack.wait_ready()
         state = stack.admission()
@@ -174,5 +194,5 @@ def test_batch_transform_queues_slow_requests_beyond_the_slots_and_answers_every
         stack.kill_everything()
     assert (state["slots"], state["bound_s"]) == (2, 3600)
     assert [r.status_code for r, _ in outcomes] == [200] * 6
-    assert all(GOOD["context"][r.json()["start"]:r.json()["end"]] == r.json()["answer"] for r, _ in outcomes)
+    assert all(GOOD["context"][r.json()["start"] : r.json()["end"]] == r.json()["answer"] for r, _ in outcomes)
     assert max(seconds for _, seconds in outcomes) >= 3.0  # the last ones really queued: 6 x 1 s on one worker

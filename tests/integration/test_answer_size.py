@@ -30,8 +30,9 @@ def embeddings(tmp_path_factory):
 @pytest.fixture(scope="module")
 def batch_transform(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("answer-size-batch")
-    yield from Stack(minilm(), tmp / "serve.log", SAGEMAKER_BATCH="true",
-                     SAGEMAKER_BATCH_STRATEGY="MULTI_RECORD").serving()
+    yield from Stack(
+        minilm(), tmp / "serve.log", SAGEMAKER_BATCH="true", SAGEMAKER_BATCH_STRATEGY="MULTI_RECORD"
+    ).serving()
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +65,13 @@ def test_1000_texts_are_answered_with_1000_vectors_by_the_same_workers(embedding
     assert embeddings.ping().status_code == 200
 
 
-@pytest.mark.parametrize(("body", "lines"), [
-    (b"\n" * (100 * 1024), 100 * 1024),  # 100 KB of blank lines: one error record each
-    (b"{}\n" * 50_000, 50_000),  # 50k empty objects: one error record each
-])
+@pytest.mark.parametrize(
+    ("body", "lines"),
+    [
+        (b"\n" * (100 * 1024), 100 * 1024),  # 100 KB of blank lines: one error record each
+        (b"{}\n" * 50_000, 50_000),  # 50k empty objects: one error record each
+    ],
+)
 def test_many_error_records_are_answered_whole_by_the_same_workers(embeddings, body, lines):
     before = worker_pids(embeddings)
     response = embeddings.invoke(data=body, content_type="application/jsonlines", timeout=SLOW)
@@ -123,10 +127,13 @@ def test_a_csv_record_with_a_150_kb_field_is_answered_as_json_lines_is(small_lim
     context = "The container listens on port 8080. " * (150 * 1024 // 36)
     rows = io.StringIO()
     csv.writer(rows).writerow(["Which port?", context])
-    as_csv = small_limit.invoke(data=rows.getvalue(), content_type="text/csv", Accept="application/json",
-                                timeout=SLOW)
-    as_lines = small_limit.invoke(data=json.dumps({"question": "Which port?", "context": context}) + "\n",
-                                  content_type="application/jsonlines", Accept="application/json", timeout=SLOW)
+    as_csv = small_limit.invoke(data=rows.getvalue(), content_type="text/csv", Accept="application/json", timeout=SLOW)
+    as_lines = small_limit.invoke(
+        data=json.dumps({"question": "Which port?", "context": context}) + "\n",
+        content_type="application/jsonlines",
+        Accept="application/json",
+        timeout=SLOW,
+    )
     assert as_lines.status_code == 200, as_lines.text[:500]
     assert as_csv.status_code == 200, as_csv.text[:500]
     assert as_csv.json() == as_lines.json()
@@ -134,8 +141,9 @@ def test_a_csv_record_with_a_150_kb_field_is_answered_as_json_lines_is(small_lim
 
 def x_bytes_received(stack: Stack, size: int) -> int | str:
     """The answer's length when it is all b"x" (read as it streams in: 64 of them would be 1 GB), else its error."""
-    with requests.post(f"{stack.url}/invocations", data=str(size), headers={"Content-Type": "text/plain"},
-                       timeout=SLOW, stream=True) as response:
+    with requests.post(
+        f"{stack.url}/invocations", data=str(size), headers={"Content-Type": "text/plain"}, timeout=SLOW, stream=True
+    ) as response:
         if response.status_code != 200:
             return f"{response.status_code} {response.text[:300]}"
         received = 0

@@ -40,17 +40,20 @@ def assert_json_error(response: requests.Response, status: int, code: str) -> st
     return error["message"]
 
 
-@pytest.mark.parametrize(("path", "content_type", "starts"), [
-    ("/docs", "text/html; charset=utf-8", b"<!DOCTYPE html>"),
-    ("/docs/docs.js", "text/javascript; charset=utf-8", b"// Starts Swagger UI"),
-    ("/docs/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8", b"/*! For license information"),
-    ("/docs/swagger-ui/swagger-ui.css", "text/css; charset=utf-8", b".swagger-ui"),
-    ("/docs/swagger-ui/favicon-32x32.png", "image/png", b"\x89PNG"),
-    ("/docs/swagger-ui/LICENSE", "text/plain; charset=utf-8", b"\n                                 Apache License"),
-    ("/docs/swagger-ui/NOTICE", "text/plain; charset=utf-8", b"swagger-ui"),
-    ("/openapi.json", "application/json", b"{"),
-    ("/openapi.yaml", "application/yaml", b"openapi: 3.0.3"),
-])
+@pytest.mark.parametrize(
+    ("path", "content_type", "starts"),
+    [
+        ("/docs", "text/html; charset=utf-8", b"<!DOCTYPE html>"),
+        ("/docs/docs.js", "text/javascript; charset=utf-8", b"// Starts Swagger UI"),
+        ("/docs/swagger-ui/swagger-ui-bundle.js", "text/javascript; charset=utf-8", b"/*! For license information"),
+        ("/docs/swagger-ui/swagger-ui.css", "text/css; charset=utf-8", b".swagger-ui"),
+        ("/docs/swagger-ui/favicon-32x32.png", "image/png", b"\x89PNG"),
+        ("/docs/swagger-ui/LICENSE", "text/plain; charset=utf-8", b"\n                                 Apache License"),
+        ("/docs/swagger-ui/NOTICE", "text/plain; charset=utf-8", b"swagger-ui"),
+        ("/openapi.json", "application/json", b"{"),
+        ("/openapi.yaml", "application/yaml", b"openapi: 3.0.3"),
+    ],
+)
 def test_each_file_has_its_type_nosniff_the_request_id_and_needs_no_api_key(stack, path, content_type, starts):
     for method in ("GET", "HEAD"):
         response = get(stack, path, method)
@@ -80,14 +83,23 @@ def test_the_json_and_the_yaml_are_one_document_tailored_to_this_container(stack
     assert document["security"] == [{"ApiKey": []}, {"Bearer": []}]  # SERVE_API_KEY is set on this stack
 
 
-@pytest.mark.parametrize("path", ["/docs/swagger-ui/nope.js", "/docs/nope.html", "/docs/swagger-ui/",
-                                  "/.docs/page/index.html", "/.docs/spec/openapi.json"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/docs/swagger-ui/nope.js",
+        "/docs/nope.html",
+        "/docs/swagger-ui/",
+        "/.docs/page/index.html",
+        "/.docs/spec/openapi.json",
+    ],
+)
 def test_a_missing_file_or_a_folder_is_a_json_404(stack, path):
     assert assert_json_error(get(stack, path), 404, "not_found") == "no such file under /docs"
 
 
-@pytest.mark.parametrize("path", ["/docs", "/docs/docs.js", "/docs/swagger-ui/swagger-ui.css", "/openapi.json",
-                                  "/openapi.yaml"])
+@pytest.mark.parametrize(
+    "path", ["/docs", "/docs/docs.js", "/docs/swagger-ui/swagger-ui.css", "/openapi.json", "/openapi.yaml"]
+)
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
 def test_other_methods_are_a_json_405(stack, path, method):
     assert assert_json_error(get(stack, path, method), 405, "method_not_allowed") == "use GET for this route"
@@ -112,14 +124,21 @@ def test_an_unknown_route_is_json_whatever_its_extension(stack):
 def test_metrics_count_the_page_and_the_description_under_two_routes(stack):
     key = {"X-Api-Key": KEY}
     before = metrics.scrape(stack.url, **key)
-    for path in ("/docs", "/docs/docs.js", "/docs/swagger-ui/swagger-ui.css", "/docs/nope", "/openapi.json",
-                 "/openapi.yaml"):
+    for path in (
+        "/docs",
+        "/docs/docs.js",
+        "/docs/swagger-ui/swagger-ui.css",
+        "/docs/nope",
+        "/openapi.json",
+        "/openapi.yaml",
+    ):
         get(stack, path)
     after = metrics.scrape(stack.url, **key)
 
     def added(route: str, code: str) -> float:
-        return (metrics.total(after, "hf_serving_requests_total", route=route, code=code)
-                - metrics.total(before, "hf_serving_requests_total", route=route, code=code))
+        return metrics.total(after, "hf_serving_requests_total", route=route, code=code) - metrics.total(
+            before, "hf_serving_requests_total", route=route, code=code
+        )
 
     assert (added("/docs", "200"), added("/docs", "404"), added("/openapi", "200")) == (3, 1, 2)
     assert added("other", "404") == 0
@@ -142,8 +161,12 @@ def checkout_without_swagger_ui(root) -> Stack:
     for relative in ("entrypoint/serve", "docker/nginx.conf", "docs/openapi.yaml"):
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / relative, root / relative)
-    shutil.copytree(ROOT / "container", root / "container", symlinks=True,
-                    ignore=shutil.ignore_patterns("swagger-ui", "__pycache__"))
+    shutil.copytree(
+        ROOT / "container",
+        root / "container",
+        symlinks=True,
+        ignore=shutil.ignore_patterns("swagger-ui", "__pycache__"),
+    )
     return root / SERVE.relative_to(ROOT)
 
 
@@ -166,7 +189,8 @@ def test_without_the_swagger_ui_files_the_page_names_the_command_and_the_descrip
 
 
 def test_the_stack_answers_as_before_with_the_docs_routes_in_place(stack):
-    response = stack.invoke({"question": "Which port?", "context": "The container listens on port 8080."},
-                            X_Api_Key=KEY)
+    response = stack.invoke(
+        {"question": "Which port?", "context": "The container listens on port 8080."}, X_Api_Key=KEY
+    )
     assert response.status_code == 200 and set(response.json()) == {"answer", "score", "start", "end"}
     assert json.loads(get(stack, "/ping").text) == {"status": "ready"}

@@ -72,8 +72,13 @@ def test_the_page_renders_with_nothing_from_outside_and_no_console_error(stack):
         assert browser.console_errors == []
         # Everything the page needed came from the container: the page, Swagger UI's files, the description.
         paths = {url.removeprefix(stack.url) for url in browser.requests}
-        assert {"/docs", "/docs/docs.js", "/docs/swagger-ui/swagger-ui-bundle.js", "/docs/swagger-ui/swagger-ui.css",
-                "/openapi.json"} <= paths
+        assert {
+            "/docs",
+            "/docs/docs.js",
+            "/docs/swagger-ui/swagger-ui-bundle.js",
+            "/docs/swagger-ui/swagger-ui.css",
+            "/openapi.json",
+        } <= paths
     # browser_page failed the test here had the page asked for anything outside stack.url.
 
 
@@ -93,8 +98,9 @@ def test_the_content_security_policy_is_enforced_and_its_violations_are_seen(sta
 
 def test_every_operation_of_the_served_description_is_listed(stack):
     document = requests.get(f"{stack.url}/openapi.json", timeout=10).json()
-    described = {(method.upper(), path) for path, item in document["paths"].items() for method in item
-                 if method in METHODS}
+    described = {
+        (method.upper(), path) for path, item in document["paths"].items() for method in item if method in METHODS
+    }
     with browser_page(stack.url, "docs-operations") as browser:
         open_docs(browser, stack)
         listed = set()
@@ -115,7 +121,7 @@ def test_try_it_out_on_invocations_shows_the_served_models_answer(stack):
     assert set(example) == {"question", "context"}  # the question-answering example: TINY_QA's task comes first
     direct = stack.invoke(example)
     assert (status, shown) == (200, direct.json()) and direct.status_code == 200
-    assert example["context"][shown["start"]:shown["end"]] == shown["answer"]
+    assert example["context"][shown["start"] : shown["end"]] == shown["answer"]
 
 
 def test_with_an_api_key_execute_is_refused_until_authorize_carries_the_key(keyed_stack):
@@ -137,8 +143,9 @@ def test_with_an_api_key_execute_is_refused_until_authorize_carries_the_key(keye
         example, status, shown = execute_invocation(browser)
         browser.screenshot(full_page=False)
         # Chromium logs the refused call itself; nothing else.
-        assert browser.console_errors == ["Failed to load resource: the server responded with a status of 401 "
-                                          "(Unauthorized)"]
+        assert browser.console_errors == [
+            "Failed to load resource: the server responded with a status of 401 (Unauthorized)"
+        ]
     direct = keyed_stack.invoke(example, X_Api_Key=KEY)
     assert (status, shown) == (200, direct.json())
 
@@ -163,6 +170,11 @@ def test_behind_a_path_prefix_every_url_the_page_uses_stays_under_it(stack):
         example, status, shown = execute_invocation(browser)
         assert browser.console_errors == []
     assert status == 200 and shown == stack.invoke(example).json()
-    assert {"/prefix/docs", "/prefix/docs/docs.js", "/prefix/docs/swagger-ui/swagger-ui-bundle.js",
-            "/prefix/openapi.json", "/prefix/invocations"} <= set(proxied)
+    assert {
+        "/prefix/docs",
+        "/prefix/docs/docs.js",
+        "/prefix/docs/swagger-ui/swagger-ui-bundle.js",
+        "/prefix/openapi.json",
+        "/prefix/invocations",
+    } <= set(proxied)
     assert all(path.startswith("/prefix/") for path in proxied), proxied

@@ -17,17 +17,21 @@ pytestmark = pytest.mark.integration
 RECORDS = [
     {"question": "Which port?", "context": "The container listens on port 8080."},
     {"question": "Who wrote it?", "context": "It was written by a small team in Berlin, Germany."},
-    {"inputs": {"question": "Where?", "context": "Requests go to the invocations route."},
-     "parameters": {"top_k": 2}},
+    {"inputs": {"question": "Where?", "context": "Requests go to the invocations route."}, "parameters": {"top_k": 2}},
 ]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("batch")
-    yield from Stack(model_dir_with_code(tmp), tmp / "serve.log", SAGEMAKER_BATCH="true",
-                     SAGEMAKER_BATCH_STRATEGY="SINGLE_RECORD", SAGEMAKER_MAX_CONCURRENT_TRANSFORMS="2",
-                     SAGEMAKER_MAX_PAYLOAD_IN_MB="1").serving()
+    yield from Stack(
+        model_dir_with_code(tmp),
+        tmp / "serve.log",
+        SAGEMAKER_BATCH="true",
+        SAGEMAKER_BATCH_STRATEGY="SINGLE_RECORD",
+        SAGEMAKER_MAX_CONCURRENT_TRANSFORMS="2",
+        SAGEMAKER_MAX_PAYLOAD_IN_MB="1",
+    ).serving()
 
 
 @pytest.fixture(scope="module")
@@ -78,16 +82,17 @@ def test_single_record_jsonlines(stack, expected):
 
 
 def test_jsonlines_answered_as_json_when_asked(stack, expected):
-    response = stack.invoke(data=jsonlines(*RECORDS), content_type="application/jsonlines",
-                            Accept="application/json")
+    response = stack.invoke(data=jsonlines(*RECORDS), content_type="application/jsonlines", Accept="application/json")
     assert response.status_code == 200
     assert same_answer(response.json(), expected), response.json()
 
 
 def test_csv_rows_in_csv_answers_out(stack, expected):
     rows = io.StringIO()
-    csv.writer(rows).writerows([[r["question"], r["context"]] for r in RECORDS[:2]]
-                               + [["Quoted, with a comma?", 'A "quoted" context,\nwith a newline.']])
+    csv.writer(rows).writerows(
+        [[r["question"], r["context"]] for r in RECORDS[:2]]
+        + [["Quoted, with a comma?", 'A "quoted" context,\nwith a newline.']]
+    )
     response = stack.invoke(data=rows.getvalue().encode(), content_type="text/csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
@@ -97,7 +102,7 @@ def test_csv_rows_in_csv_answers_out(stack, expected):
         assert row[1:] == [str(answer["start"]), str(answer["end"]), answer["answer"]], row
         assert float(row[0]) == pytest.approx(answer["score"], rel=1e-5), row
     context = 'A "quoted" context,\nwith a newline.'
-    assert context[int(answered[2][1]):int(answered[2][2])] == answered[2][3]
+    assert context[int(answered[2][1]) : int(answered[2][2])] == answered[2][3]
 
 
 def test_csv_answered_as_json_when_asked(stack, expected):

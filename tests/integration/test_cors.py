@@ -81,8 +81,12 @@ def pages(tmp_path_factory) -> Iterator[Pages]:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, pages):
-    yield from Stack(TINY_QA, tmp_path_factory.mktemp("cors") / "serve.log", SERVE_API_KEY=KEY,
-                     SERVE_CORS_ORIGINS=f"{pages.listed},{OTHER}").serving()
+    yield from Stack(
+        TINY_QA,
+        tmp_path_factory.mktemp("cors") / "serve.log",
+        SERVE_API_KEY=KEY,
+        SERVE_CORS_ORIGINS=f"{pages.listed},{OTHER}",
+    ).serving()
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +95,15 @@ def default_stack(tmp_path_factory):
 
 
 def preflight(stack: Stack, origin: str, path: str = "/invocations") -> requests.Response:
-    return requests.options(f"{stack.url}{path}", timeout=10, headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,x-api-key"})
+    return requests.options(
+        f"{stack.url}{path}",
+        timeout=10,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,x-api-key",
+        },
+    )
 
 
 def cors_headers(response: requests.Response) -> dict[str, str]:
@@ -126,8 +136,9 @@ def test_a_preflight_takes_no_admission_slot_and_is_counted_apart_from_its_route
     after, admitted_after = metrics.scrape(stack.url), stack.admission()
 
     def added(**labels: str) -> float:
-        return (metrics.total(after, "hf_serving_requests_total", **labels)
-                - metrics.total(before, "hf_serving_requests_total", **labels))
+        return metrics.total(after, "hf_serving_requests_total", **labels) - metrics.total(
+            before, "hf_serving_requests_total", **labels
+        )
 
     assert added(route="preflight", code="204") == 3
     assert added(route="/invocations") == 0
@@ -176,8 +187,9 @@ def test_every_answer_to_a_listed_origin_carries_the_cors_headers_nginxs_own_err
 
 def test_an_options_request_that_is_no_preflight_gets_its_routes_answer(stack, pages):
     # No Access-Control-Request-Method: an ordinary OPTIONS, refused by the route as before (with CORS headers).
-    answer = requests.options(f"{stack.url}/invocations", headers={"Origin": pages.listed, "X-Api-Key": KEY},
-                              timeout=10)
+    answer = requests.options(
+        f"{stack.url}/invocations", headers={"Origin": pages.listed, "X-Api-Key": KEY}, timeout=10
+    )
     assert answer.status_code == 405 and answer.json()["error"]["code"] == "method_not_allowed"
     assert_cors_for(answer, pages.listed)
 
@@ -210,8 +222,11 @@ def test_a_page_of_a_listed_origin_gets_the_answer_in_the_browser(stack, pages):
     result = call_from_page(stack, pages.listed, "cors-listed", KEY)
     assert result["status"] == 200, result
     # The browser asked first (X-Api-Key and a JSON body are not CORS-safelisted), and the edge answered it.
-    assert metrics.total(metrics.scrape(stack.url), "hf_serving_requests_total", route="preflight", code="204") \
-        - metrics.total(before, "hf_serving_requests_total", route="preflight", code="204") == 1
+    assert (
+        metrics.total(metrics.scrape(stack.url), "hf_serving_requests_total", route="preflight", code="204")
+        - metrics.total(before, "hf_serving_requests_total", route="preflight", code="204")
+        == 1
+    )
     assert result["body"] == stack.invoke(GOOD, X_Api_Key=KEY).json()
     # Headers the page may read only because they are exposed.
     assert result["requestId"] and "total;dur=" in result["timing"]

@@ -37,8 +37,9 @@ pytestmark = pytest.mark.skipif(not (SENTIMENT / "config.json").exists(), reason
 
 
 def records_under(root: Path) -> list[tuple[Path, dict]]:
-    return [(path, json.loads(line)) for path in sorted(root.rglob("*.jsonl"))
-            for line in path.read_text().splitlines()]
+    return [
+        (path, json.loads(line)) for path in sorted(root.rglob("*.jsonl")) for line in path.read_text().splitlines()
+    ]
 
 
 def decoded(side: dict) -> bytes:
@@ -67,11 +68,18 @@ def free_port() -> int:
 
 # --- A single-model endpoint capturing everything to a directory, flushed only by its graceful stop -----------------
 
+
 def test_every_answer_is_captured_as_sent_and_answered_and_a_graceful_stop_writes_them(tmp_path: Path):
     capture_dir = tmp_path / "capture"
-    stack = Stack(SENTIMENT, tmp_path / "serve.log", DATA_CAPTURE_PERCENT="100",
-                  DATA_CAPTURE_DESTINATION=str(capture_dir), DATA_CAPTURE_ENDPOINT_NAME="sentiment-prod",
-                  DATA_CAPTURE_FLUSH_S="60", SERVE_API_KEY="s" * 24).start()
+    stack = Stack(
+        SENTIMENT,
+        tmp_path / "serve.log",
+        DATA_CAPTURE_PERCENT="100",
+        DATA_CAPTURE_DESTINATION=str(capture_dir),
+        DATA_CAPTURE_ENDPOINT_NAME="sentiment-prod",
+        DATA_CAPTURE_FLUSH_S="60",
+        SERVE_API_KEY="s" * 24,
+    ).start()
     try:
         stack.wait_ready()
         auth = {"X_Api_Key": "s" * 24, "Authorization": "Bearer secret-token-not-to-capture"}
@@ -81,17 +89,37 @@ def test_every_answer_is_captured_as_sent_and_answered_and_a_graceful_stop_write
             sent.append((body, "application/json", stack.invoke(data=body, **auth)))
         rows = io.StringIO()
         csv.writer(rows).writerows([[t] for t in TEXTS])
-        sent.append((rows.getvalue().encode(), "text/csv",
-                     stack.invoke(data=rows.getvalue().encode(), content_type="text/csv", Accept="text/csv", **auth)))
+        sent.append(
+            (
+                rows.getvalue().encode(),
+                "text/csv",
+                stack.invoke(data=rows.getvalue().encode(), content_type="text/csv", Accept="text/csv", **auth),
+            )
+        )
         lines = "".join(json.dumps({"inputs": t}) + "\n" for t in TEXTS[:2]).encode()
-        sent.append((lines, "application/jsonlines", stack.invoke(
-            data=lines, content_type="application/jsonlines", Accept="application/jsonlines",
-            X_Amzn_SageMaker_Inference_Id="caller-42", **auth)))
+        sent.append(
+            (
+                lines,
+                "application/jsonlines",
+                stack.invoke(
+                    data=lines,
+                    content_type="application/jsonlines",
+                    Accept="application/jsonlines",
+                    X_Amzn_SageMaker_Inference_Id="caller-42",
+                    **auth,
+                ),
+            )
+        )
         # A protocol route: its own request and answer are captured, not the served model's translation of them.
         predict = json.dumps({"instances": TEXTS[:2]}).encode()
         keys = {"X-Api-Key": "s" * 24, "Content-Type": "application/json"}
-        sent.append((predict, "application/json", requests.post(f"{stack.url}/v1/models/model:predict",
-                                                                 data=predict, headers=keys, timeout=30)))
+        sent.append(
+            (
+                predict,
+                "application/json",
+                requests.post(f"{stack.url}/v1/models/model:predict", data=predict, headers=keys, timeout=30),
+            )
+        )
         assert "predictions" in sent[-1][2].json()
         metadata = requests.get(f"{stack.url}/v1/models", headers=keys, timeout=30)  # not an inference: not captured
         refused = stack.invoke(data=b"{not json", **auth)  # an error answer: not captured
@@ -128,6 +156,7 @@ def test_every_answer_is_captured_as_sent_and_answered_and_a_graceful_stop_write
 
 # --- A multi-model endpoint sampling 10% to S3 ---------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not MOTO_SERVER.exists():
@@ -136,8 +165,9 @@ def moto_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(f"{MOTO_SERVER} is missing: make deploy-test builds it")
     port = free_port()
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    process = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         until(lambda: _answers(url), "moto_server started", 30)
@@ -157,28 +187,50 @@ def _answers(url: str) -> bool:
 
 def test_a_multi_model_endpoint_samples_ten_percent_to_s3_and_writes_them_as_it_stops(tmp_path: Path, moto_url: str):
     boto3 = pytest.importorskip("boto3")
-    aws = {"AWS_ENDPOINT_URL_S3": moto_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    s3 = boto3.client("s3", endpoint_url=moto_url, region_name="us-east-1", aws_access_key_id="testing",
-                      aws_secret_access_key="testing")
+    aws = {
+        "AWS_ENDPOINT_URL_S3": moto_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     s3.create_bucket(Bucket="captures")
     runtime = tempfile.mkdtemp(prefix="capture-mme-")
     # DATA_CAPTURE_FLUSH_S=60 and ~100 sampled records (a flush on size takes 1000): every record is written by the
     # workers' exit at the graceful stop, to S3.
-    stack = Stack(None, tmp_path / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_RUNTIME_DIR=runtime,
-                  DATA_CAPTURE_PERCENT="10", DATA_CAPTURE_DESTINATION="s3://captures/monitoring",
-                  DATA_CAPTURE_ENDPOINT_NAME="mme", DATA_CAPTURE_FLUSH_S="60", **aws).start()
+    stack = Stack(
+        None,
+        tmp_path / "serve.log",
+        SAGEMAKER_MULTI_MODEL="true",
+        SERVE_RUNTIME_DIR=runtime,
+        DATA_CAPTURE_PERCENT="10",
+        DATA_CAPTURE_DESTINATION="s3://captures/monitoring",
+        DATA_CAPTURE_ENDPOINT_NAME="mme",
+        DATA_CAPTURE_FLUSH_S="60",
+        **aws,
+    ).start()
     n = 1000  # at p = 0.1: sd 9.5; within 5.3 sd of 100 ([50, 150]) a correct sampler fails with p < 1e-6
     try:
         stack.wait_ready()
-        loaded = requests.post(f"{stack.url}/models", json={"model_name": "sentiment", "url": str(SENTIMENT)},
-                               timeout=400)
+        loaded = requests.post(
+            f"{stack.url}/models", json={"model_name": "sentiment", "url": str(SENTIMENT)}, timeout=400
+        )
         assert loaded.status_code == 200, loaded.text
         bodies = [json.dumps({"inputs": f"{TEXTS[i % len(TEXTS)]} #{i}"}).encode() for i in range(n)]
 
         def invoke(body: bytes) -> requests.Response:
-            return requests.post(f"{stack.url}/models/sentiment/invoke", data=body, timeout=60,
-                                 headers={"Content-Type": "application/json"})
+            return requests.post(
+                f"{stack.url}/models/sentiment/invoke",
+                data=body,
+                timeout=60,
+                headers={"Content-Type": "application/json"},
+            )
 
         with ThreadPoolExecutor(4) as pool:
             responses = list(pool.map(invoke, bodies))
@@ -191,11 +243,17 @@ def test_a_multi_model_endpoint_samples_ten_percent_to_s3_and_writes_them_as_it_
         stack.kill_everything()
         shutil.rmtree(runtime, ignore_errors=True)
 
-    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket="captures")
-            for o in page.get("Contents", [])]
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="captures")
+        for o in page.get("Contents", [])
+    ]
     assert keys and all(k.startswith("monitoring/mme/AllTraffic/") and k.endswith(".jsonl") for k in keys)
-    records = [json.loads(line) for key in keys
-               for line in s3.get_object(Bucket="captures", Key=key)["Body"].read().splitlines()]
+    records = [
+        json.loads(line)
+        for key in keys
+        for line in s3.get_object(Bucket="captures", Key=key)["Body"].read().splitlines()
+    ]
     assert abs(len(records) - n * 0.1) <= 5.3 * math.sqrt(n * 0.1 * 0.9), len(records)
     assert len({r["eventMetadata"]["eventId"] for r in records}) == len(records)
     for record in records:
@@ -207,10 +265,16 @@ def test_a_multi_model_endpoint_samples_ten_percent_to_s3_and_writes_them_as_it_
 
 # --- The CloudEvents sink, then the sink failing ----------------------------------------------------------------
 
+
 def test_the_sink_gets_kserves_events_and_a_failing_sink_changes_no_answer(tmp_path: Path):
     with EventSink() as sink:
-        stack = Stack(SENTIMENT, tmp_path / "serve.log", DATA_CAPTURE_PERCENT="100",
-                      DATA_CAPTURE_DESTINATION=sink.url, DATA_CAPTURE_FLUSH_S="0.5").start()
+        stack = Stack(
+            SENTIMENT,
+            tmp_path / "serve.log",
+            DATA_CAPTURE_PERCENT="100",
+            DATA_CAPTURE_DESTINATION=sink.url,
+            DATA_CAPTURE_FLUSH_S="0.5",
+        ).start()
         try:
             stack.wait_ready()
             body = json.dumps({"inputs": TEXTS[0]}).encode()
@@ -250,5 +314,3 @@ def _dropped(url: str, at_least: int) -> metrics.Samples | None:
     samples = metrics.scrape(url)
     failed = metrics.total(samples, "hf_serving_data_capture_records_total", result="write_failed")
     return samples if failed >= at_least else None
-
-

@@ -73,13 +73,24 @@ def drift(tmp_path_factory, sentiment) -> Iterator[tuple[Stack, Prometheus, dict
     texts = tmp / "baseline-texts.jsonl"
     texts.write_text("".join(json.dumps(text) + "\n" for text in opinions(2 * WINDOW, positive=0.5, seed=1)))
     baseline = tmp / "baseline.json"
-    made = subprocess.run([sys.executable, "-m", "hf_serving", "drift-baseline", str(texts), str(baseline),
-                           "--model", str(sentiment)], capture_output=True, text=True, timeout=300)
+    made = subprocess.run(
+        [sys.executable, "-m", "hf_serving", "drift-baseline", str(texts), str(baseline), "--model", str(sentiment)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert made.returncode == 0, made.stdout + made.stderr
     # Data capture on as well: its panels are asked here, and drift-baseline reads back the stack's own files.
-    stack = Stack(sentiment, tmp / "serve.log", DRIFT_BASELINE=str(baseline), DRIFT_WINDOW=str(WINDOW),
-                  SAGEMAKER_MODEL_SERVER_WORKERS="1", DATA_CAPTURE_PERCENT="100",
-                  DATA_CAPTURE_DESTINATION=str(tmp / "capture"), DATA_CAPTURE_FLUSH_S="1")
+    stack = Stack(
+        sentiment,
+        tmp / "serve.log",
+        DRIFT_BASELINE=str(baseline),
+        DRIFT_WINDOW=str(WINDOW),
+        SAGEMAKER_MODEL_SERVER_WORKERS="1",
+        DATA_CAPTURE_PERCENT="100",
+        DATA_CAPTURE_DESTINATION=str(tmp / "capture"),
+        DATA_CAPTURE_FLUSH_S="1",
+    )
     prometheus = Prometheus(binary, tmp, f"127.0.0.1:{stack.port}", rules=short_for_rules(tmp))
     try:
         stack.start().wait_ready()
@@ -96,9 +107,9 @@ ANSWERED = {"requests": 0, "labels": collections.Counter()}
 
 def send(stack: Stack, texts: list[str]) -> None:
     for start in range(0, len(texts), PER_REQUEST):
-        response = stack.invoke({"inputs": texts[start:start + PER_REQUEST]})
+        response = stack.invoke({"inputs": texts[start : start + PER_REQUEST]})
         assert response.status_code == 200, response.text
-        assert len(response.json()) == len(texts[start:start + PER_REQUEST])
+        assert len(response.json()) == len(texts[start : start + PER_REQUEST])
         ANSWERED["requests"] += 1
         ANSWERED["labels"].update(answer["label"] for answer in response.json())
 
@@ -122,20 +133,24 @@ def wait_until(condition: Callable[[], bool], deadline_s: float = DEADLINE_S) ->
 
 def active_drift_alerts(prometheus: Prometheus) -> dict[tuple[str, str], str]:
     """(alert, signal) -> pending or firing."""
-    return {(series["metric"]["alertname"], series["metric"]["signal"]): series["metric"]["alertstate"]
-            for series in prometheus.query('ALERTS{alertname=~"HfServingDrift.*"}')}
+    return {
+        (series["metric"]["alertname"], series["metric"]["signal"]): series["metric"]["alertstate"]
+        for series in prometheus.query('ALERTS{alertname=~"HfServingDrift.*"}')
+    }
 
 
 def prometheus_sees(prometheus: Prometheus, gauges: dict[str, float]) -> bool:
     """Prometheus's last scrape holds these values (the window after the phase's last request)."""
-    seen = {series["metric"]["signal"]: float(series["value"][1])
-            for series in prometheus.query('hf_serving_drift_psi{model="model"}')}
+    seen = {
+        series["metric"]["signal"]: float(series["value"][1])
+        for series in prometheus.query('hf_serving_drift_psi{model="model"}')
+    }
     return seen == {signal: value for signal, value in gauges.items() if signal != "items"}
 
 
 def test_the_cli_made_the_baseline_from_the_model_s_answers_to_the_texts(drift):
     _, _, baseline, printed = drift
-    (name, profile), = baseline["models"].items()
+    ((name, profile),) = baseline["models"].items()
     assert name == "model" and profile["items"] == 2 * WINDOW and profile["task"] == "text-classification"
     # Half of the texts hold a POSITIVE word, and the model knows its words.
     assert profile["class"]["counts"] == {"NEGATIVE": WINDOW, "POSITIVE": WINDOW}
@@ -172,8 +187,9 @@ def test_another_class_mix_raises_the_class_gauge_over_its_threshold_and_the_ale
     send(stack, opinions(WINDOW, positive=1.0, seed=4))
     gauges = drift_gauges(stack)
     assert gauges["class"] > SIGNIFICANT and gauges["tokens"] < LOW, gauges
-    assert wait_until(lambda: active_drift_alerts(prometheus).get(("HfServingDriftSignificant", "class")) ==
-                      "firing"), (active_drift_alerts(prometheus), prometheus.query("hf_serving_drift_psi"))
+    assert wait_until(
+        lambda: active_drift_alerts(prometheus).get(("HfServingDriftSignificant", "class")) == "firing"
+    ), (active_drift_alerts(prometheus), prometheus.query("hf_serving_drift_psi"))
     assert ("HfServingDriftSignificant", "tokens") not in active_drift_alerts(prometheus)
 
 
@@ -182,8 +198,9 @@ def test_other_lengths_raise_the_tokens_gauge_over_its_threshold_and_the_alert_f
     send(stack, long_opinions(WINDOW, seed=5))
     gauges = drift_gauges(stack)
     assert gauges["tokens"] > SIGNIFICANT, gauges
-    assert wait_until(lambda: active_drift_alerts(prometheus).get(("HfServingDriftSignificant", "tokens")) ==
-                      "firing"), (active_drift_alerts(prometheus), prometheus.query("hf_serving_drift_psi"))
+    assert wait_until(
+        lambda: active_drift_alerts(prometheus).get(("HfServingDriftSignificant", "tokens")) == "firing"
+    ), (active_drift_alerts(prometheus), prometheus.query("hf_serving_drift_psi"))
     rules = {rule["name"]: rule for group in prometheus.api("rules")["groups"] for rule in group["rules"]}
     for name in DRIFT_RULES:
         assert rules[name]["health"] == "ok" and not rules[name].get("lastError"), rules[name]
@@ -212,15 +229,22 @@ def test_a_baseline_from_the_stacks_own_capture_files_holds_every_answer_it_gave
 
     def written() -> float:
         text = requests.get(f"{stack.url}/metrics", timeout=10).text
-        return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-                   if sample.name == "hf_serving_data_capture_records_total"
-                   and sample.labels.get("result") == "written")
+        return sum(
+            sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "hf_serving_data_capture_records_total" and sample.labels.get("result") == "written"
+        )
 
     assert wait_until(lambda: written() >= sent), f"{written()} records written for {sent} requests"
     capture_dir = stack.log_path.parent / "capture"
     out = tmp_path / "from-capture.json"
-    made = subprocess.run([sys.executable, "-m", "hf_serving", "drift-baseline", str(capture_dir), str(out),
-                           "--model", str(sentiment)], capture_output=True, text=True, timeout=300)
+    made = subprocess.run(
+        [sys.executable, "-m", "hf_serving", "drift-baseline", str(capture_dir), str(out), "--model", str(sentiment)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert made.returncode == 0, made.stdout + made.stderr
     profile = json.loads(out.read_text())["models"]["model"]
     assert profile["source"]["kind"] == "data capture" and profile["source"]["records"] == sent
@@ -245,33 +269,60 @@ def test_a_multi_model_endpoint_watches_each_model_against_its_own_profile(tmp_p
     texts = tmp_path / "texts.jsonl"
     texts.write_text("".join(json.dumps(text) + "\n" for text in opinions(200, positive=0.5, seed=6)))
     baseline = tmp_path / "baseline.json"
-    made = subprocess.run([sys.executable, "-m", "hf_serving", "drift-baseline", str(texts), str(baseline),
-                           "--model", str(sentiment), "--name", "reviews"], capture_output=True, text=True,
-                          timeout=300)
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hf_serving",
+            "drift-baseline",
+            str(texts),
+            str(baseline),
+            "--model",
+            str(sentiment),
+            "--name",
+            "reviews",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert made.returncode == 0, made.stdout + made.stderr
     runtime = tempfile.mkdtemp(prefix="drift-mme-")  # under /tmp: nginx's workers (another user) must reach it
-    stack = Stack(None, tmp_path / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_RUNTIME_DIR=runtime,
-                  DRIFT_BASELINE=str(baseline), DRIFT_WINDOW="100")
+    stack = Stack(
+        None,
+        tmp_path / "serve.log",
+        SAGEMAKER_MULTI_MODEL="true",
+        SERVE_RUNTIME_DIR=runtime,
+        DRIFT_BASELINE=str(baseline),
+        DRIFT_WINDOW="100",
+    )
     try:
         stack.start().wait_ready()
-        loaded = requests.post(f"{stack.url}/models", json={"model_name": "reviews", "url": str(sentiment)},
-                               timeout=400)
+        loaded = requests.post(
+            f"{stack.url}/models", json={"model_name": "reviews", "url": str(sentiment)}, timeout=400
+        )
         assert loaded.status_code == 200, loaded.text
         for start in range(0, 100, PER_REQUEST):
-            answer = requests.post(f"{stack.url}/models/reviews/invoke", timeout=60,
-                                   json={"inputs": opinions(100, positive=1.0, seed=7)[start:start + PER_REQUEST]})
+            answer = requests.post(
+                f"{stack.url}/models/reviews/invoke",
+                timeout=60,
+                json={"inputs": opinions(100, positive=1.0, seed=7)[start : start + PER_REQUEST]},
+            )
             assert answer.status_code == 200, answer.text
         text = requests.get(f"{stack.url}/metrics", timeout=10).text
-        psi = {sample.labels["signal"]: sample.value for family in text_string_to_metric_families(text)
-               for sample in family.samples if sample.name == "hf_serving_drift_psi"
-               and sample.labels.get("model") == "reviews"}
+        psi = {
+            sample.labels["signal"]: sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+            if sample.name == "hf_serving_drift_psi" and sample.labels.get("model") == "reviews"
+        }
         assert psi["class"] > SIGNIFICANT and psi["tokens"] < LOW, psi
-        refused = requests.post(f"{stack.url}/models", json={"model_name": "unprofiled", "url": str(sentiment)},
-                                timeout=400)
+        refused = requests.post(
+            f"{stack.url}/models", json={"model_name": "unprofiled", "url": str(sentiment)}, timeout=400
+        )
         assert refused.status_code == 500 and refused.json()["error"]["code"] == "model_load_failed", refused.text
         assert "cannot be used for model 'unprofiled': it has no profile of model 'unprofiled'" in stack.log()
-        again = requests.post(f"{stack.url}/models/reviews/invoke", json={"inputs": "The film was superb."},
-                              timeout=60)
+        again = requests.post(f"{stack.url}/models/reviews/invoke", json={"inputs": "The film was superb."}, timeout=60)
         assert again.status_code == 200 and again.json()[0]["label"] == "POSITIVE", again.text
     finally:
         stack.kill_everything()

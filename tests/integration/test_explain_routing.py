@@ -26,21 +26,29 @@ def served_by(stack: Stack, send) -> tuple[requests.Response, dict[str, float]]:
     before = scrape(stack.url)
     response = send()
     after = scrape(stack.url)
-    added = {model: total(after, "hf_serving_requests_total", model=model) -
-             total(before, "hf_serving_requests_total", model=model) for model in ("model", "explain")}
+    added = {
+        model: total(after, "hf_serving_requests_total", model=model)
+        - total(before, "hf_serving_requests_total", model=model)
+        for model in ("model", "explain")
+    }
     return response, added
 
 
 def post_raw(stack: Stack, body: bytes, content_type: str = "application/json", **headers: str) -> requests.Response:
-    return requests.post(f"{stack.url}/invocations", data=body, timeout=120,
-                         headers={"Content-Type": content_type, **headers})
+    return requests.post(
+        f"{stack.url}/invocations", data=body, timeout=120, headers={"Content-Type": content_type, **headers}
+    )
 
 
-@pytest.mark.parametrize("body", [
-    rb'{"inputs": "The hotel was fine.", "parameters": {"\u0065xplain": true}}',
-    rb'{"inputs": "The hotel was fine.", "parameters": {"expl\u0061in": true, "\u0065xplain_steps": 4}}',
-    rb'{"inputs": "The hotel was fine.", "parameters": {"\u0065\u0078\u0070\u006C\u0061\u0069\u006e" : true}}',
-], ids=["first-letter", "two-keys", "every-letter"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        rb'{"inputs": "The hotel was fine.", "parameters": {"\u0065xplain": true}}',
+        rb'{"inputs": "The hotel was fine.", "parameters": {"expl\u0061in": true, "\u0065xplain_steps": 4}}',
+        rb'{"inputs": "The hotel was fine.", "parameters": {"\u0065\u0078\u0070\u006C\u0061\u0069\u006e" : true}}',
+    ],
+    ids=["first-letter", "two-keys", "every-letter"],
+)
 def test_an_explain_key_written_with_escapes_reaches_the_explanation_worker(stack, body):
     response, added = served_by(stack, lambda: post_raw(stack, body))
     assert response.status_code == 200, response.text
@@ -60,12 +68,18 @@ def test_a_key_in_a_body_kept_on_disk_is_found_across_its_chunks(stack, key):
     assert added == {"model": 0, "explain": 1}
 
 
-@pytest.mark.parametrize(("body", "content_type"), [
-    (rb'{"inputs": "Say \"\u0065xplain\": now, the room was awful."}', "application/json"),
-    (b'{"inputs": "The room, \\"explained\\": awful."}\n{"inputs": "fine \\"explain\\"\\": true"}\n',
-     "application/jsonlines"),
-    (b'"He said ""explained"": the room was awful."\nThe bill "explain": true\n', "text/csv"),
-], ids=["json-escaped-word", "jsonlines", "csv"])
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (rb'{"inputs": "Say \"\u0065xplain\": now, the room was awful."}', "application/json"),
+        (
+            b'{"inputs": "The room, \\"explained\\": awful."}\n{"inputs": "fine \\"explain\\"\\": true"}\n',
+            "application/jsonlines",
+        ),
+        (b'"He said ""explained"": the room was awful."\nThe bill "explain": true\n', "text/csv"),
+    ],
+    ids=["json-escaped-word", "jsonlines", "csv"],
+)
 def test_a_text_that_holds_the_word_is_answered_by_the_batching_workers(stack, body, content_type):
     response, added = served_by(stack, lambda: post_raw(stack, body, content_type, Accept="application/json"))
     assert response.status_code == 200, response.text
@@ -77,9 +91,12 @@ def test_a_batching_worker_sent_an_explain_request_refuses_it_instead_of_explain
     """Straight to the model server on loopback, as a routing mistake would send it: never explained in a batch."""
     port = re.search(r"on 127\.0\.0\.1 model server (\d+)", stack.log())
     assert port is not None
-    response = requests.post(f"http://127.0.0.1:{port.group(1)}/predictions/model", timeout=60,
-                             json={"inputs": "The hotel was fine.", "parameters": {"explain": True}},
-                             headers={"X-Request-Id": "routing-mistake"})
+    response = requests.post(
+        f"http://127.0.0.1:{port.group(1)}/predictions/model",
+        timeout=60,
+        json={"inputs": "The hotel was fine.", "parameters": {"explain": True}},
+        headers={"X-Request-Id": "routing-mistake"},
+    )
     assert response.status_code == 400
     error = response.json()["error"]
     assert error["code"] == "bad_request" and "reached a batching worker, which never explains" in error["message"]

@@ -31,9 +31,14 @@ def stack(tmp_path_factory, trained_sentiment):
     queue bound of 1 s: a burst of explanations of seconds each is refused whatever the CPU's speed. An invocation
     timeout of 4 minutes: the explanation worker runs at idle priority, so on a machine busy with other work the long
     explanation below takes what CPU is left (over the default 60 s once, in a session with training beside it)."""
-    yield from Stack(trained_sentiment, tmp_path_factory.mktemp("explain") / "serve.log", MODEL_DTYPE="bfloat16",
-                     MODEL_ENGINE="openvino", SERVE_QUEUE_TIMEOUT_S="1",
-                     SAGEMAKER_MODEL_SERVER_TIMEOUT="240").serving()
+    yield from Stack(
+        trained_sentiment,
+        tmp_path_factory.mktemp("explain") / "serve.log",
+        MODEL_DTYPE="bfloat16",
+        MODEL_ENGINE="openvino",
+        SERVE_QUEUE_TIMEOUT_S="1",
+        SAGEMAKER_MODEL_SERVER_TIMEOUT="240",
+    ).serving()
 
 
 def post(stack: Stack, body: object, path: str = "/invocations", timeout: float = 300, **headers: str):
@@ -52,8 +57,11 @@ def test_explain_requests_reach_the_explanation_worker_and_plain_ones_the_batchi
     assert max(target["tokens"], key=lambda t: t["attribution"])["token"] == "horrible"
     after = scrape(stack.url)
     for model, added in (("model", 1), ("explain", 1)):
-        assert total(after, "hf_serving_requests_total", model=model, code="200") - \
-            total(before, "hf_serving_requests_total", model=model, code="200") == added
+        assert (
+            total(after, "hf_serving_requests_total", model=model, code="200")
+            - total(before, "hf_serving_requests_total", model=model, code="200")
+            == added
+        )
     # Plain requests keep the fast engine; the explanation worker runs float32 torch, loaded for the first explain.
     assert total(after, "hf_serving_build_info", model="model", dtype="bfloat16") == 1
     assert total(after, "hf_serving_build_info", model="explain", dtype="float32", device="cpu") == 1
@@ -98,8 +106,10 @@ def test_an_explanation_in_flight_holds_up_no_other_request(stack):
 def test_a_burst_of_explanations_is_refused_in_its_own_queue_while_plain_requests_pass(stack):
     report = stack.admission()
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        burst = [pool.submit(post, stack, {"inputs": LONG[:4], "parameters": {"explain": True, "explain_steps": 128}})
-                 for _ in range(6)]
+        burst = [
+            pool.submit(post, stack, {"inputs": LONG[:4], "parameters": {"explain": True, "explain_steps": 128}})
+            for _ in range(6)
+        ]
         plain = [post(stack, {"inputs": "The trip was lovely."}) for _ in range(5)]
         answers = [future.result() for future in burst]
     assert [r.status_code for r in plain] == [200] * 5
@@ -112,8 +122,10 @@ def test_a_burst_of_explanations_is_refused_in_its_own_queue_while_plain_request
         assert all(result["explanation"]["targets"][0]["tokens"] for result in answered.json())
     assert all(r.json()[0]["label"] == "POSITIVE" and "explanation" not in r.json()[0] for r in plain)
     now = stack.admission()
-    assert now["pools"]["model"]["refused_predicted"] + now["pools"]["model"]["refused_waited"] == \
-        report["pools"]["model"]["refused_predicted"] + report["pools"]["model"]["refused_waited"]
+    assert (
+        now["pools"]["model"]["refused_predicted"] + now["pools"]["model"]["refused_waited"]
+        == report["pools"]["model"]["refused_predicted"] + report["pools"]["model"]["refused_waited"]
+    )
     assert now["pools"]["explain"]["slots"] == 2
 
 
@@ -130,19 +142,26 @@ def test_a_person_gets_a_page_with_the_tokens_shaded(stack):
 def test_the_page_renders_in_a_browser_shaded_under_its_policy_with_nothing_fetched(stack):
     """A browser's own navigation, made a POST of an explain request: its Accept prefers HTML, so the container answers
     with the page. Screenshot: build/browser/explanation.png."""
-    body = json.dumps({"inputs": [OPINION, "What a brilliant trip!"],
-                       "parameters": {"explain": True, "explain_label": "POSITIVE"}})
+    body = json.dumps(
+        {"inputs": [OPINION, "What a brilliant trip!"], "parameters": {"explain": True, "explain_label": "POSITIVE"}}
+    )
     with browser_page(stack.url, "explanation") as browser:
-        browser.page.route(f"{stack.url}/invocations", lambda route: route.continue_(
-            method="POST", post_data=body, headers={**route.request.headers, "content-type": "application/json"}))
+        browser.page.route(
+            f"{stack.url}/invocations",
+            lambda route: route.continue_(
+                method="POST", post_data=body, headers={**route.request.headers, "content-type": "application/json"}
+            ),
+        )
         response = browser.page.goto(f"{stack.url}/invocations")
         assert response is not None and response.status == 200
         assert response.headers["content-type"] == "text/html; charset=utf-8"
         headings = browser.page.locator("section h2").all_inner_texts()
         assert [heading.split(" (")[0] for heading in headings] == ["Text 1: NEGATIVE", "Text 2: POSITIVE"]
         first_row = browser.page.locator("section").first.locator("p.tokens").first
-        shades = {span.inner_text(): span.evaluate("e => getComputedStyle(e).backgroundColor")
-                  for span in first_row.locator("span.t").all()}
+        shades = {
+            span.inner_text(): span.evaluate("e => getComputedStyle(e).backgroundColor")
+            for span in first_row.locator("span.t").all()
+        }
         assert set(shades) == {"The", "hotel", "was", "horrible", "."}
         alphas = {token: float(colour.rsplit(",", 1)[1].rstrip(")")) for token, colour in shades.items()}
         assert max(alphas, key=alphas.__getitem__) == "horrible"  # the inline styles applied under the CSP
@@ -151,11 +170,14 @@ def test_the_page_renders_in_a_browser_shaded_under_its_policy_with_nothing_fetc
         assert browser.console_errors == []
 
 
-@pytest.mark.parametrize(("parameters", "message"), [
-    ({"explain": True, "explain_label": "MAYBE"}, "not one of this model's labels: NEGATIVE, POSITIVE"),
-    ({"explain": True, "explain_steps": 0}, "explain_steps must be an integer from 1 to 256"),
-    ({"explain": "yes"}, "parameters.explain must be true or false"),
-])
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"explain": True, "explain_label": "MAYBE"}, "not one of this model's labels: NEGATIVE, POSITIVE"),
+        ({"explain": True, "explain_steps": 0}, "explain_steps must be an integer from 1 to 256"),
+        ({"explain": "yes"}, "parameters.explain must be true or false"),
+    ],
+)
 def test_bad_explain_parameters_are_400s_from_the_explanation_worker(stack, parameters, message):
     response = post(stack, {"inputs": OPINION, "parameters": parameters})
     assert response.status_code == 400 and message in response.json()["error"]["message"]
@@ -194,8 +216,10 @@ def test_question_answering_is_explained_through_the_stack_and_text_stands_for_i
     running = Stack(TRAINED_QA, tmp_path / "serve.log").start()
     try:
         running.wait_ready()
-        pair = {"question": "In which year was Daniel Novak born?",
-                "context": "In 1936, Daniel Novak was born in Bangkok. Zara Berg was born in Santiago in 1983."}
+        pair = {
+            "question": "In which year was Daniel Novak born?",
+            "context": "In 1936, Daniel Novak was born in Bangkok. Zara Berg was born in Santiago in 1983.",
+        }
         plain = post(running, {"text": pair}, "/predict")
         response = post(running, {"text": pair, "parameters": {"explain": True}}, "/predict")
         assert plain.status_code == response.status_code == 200
@@ -214,8 +238,9 @@ def test_with_explanations_off_an_explain_request_is_a_400_saying_so(tmp_path):
     running = Stack(TINY_QA, tmp_path / "serve.log", SERVE_EXPLAIN="off").start()
     try:
         running.wait_ready()
-        response = post(running, {"inputs": {"question": "Which port?", "context": "Port 8080."},
-                                  "parameters": {"explain": True}})
+        response = post(
+            running, {"inputs": {"question": "Which port?", "context": "Port 8080."}, "parameters": {"explain": True}}
+        )
         assert response.status_code == 400
         assert response.json()["error"]["message"] == "explanations are not available here: SERVE_EXPLAIN=off"
         assert "explanations: off (SERVE_EXPLAIN=off)" in running.log()

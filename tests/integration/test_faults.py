@@ -81,10 +81,10 @@ def test_a_killed_worker_is_replaced_while_requests_get_fast_503s_and_nothing_ha
     assert after and set(after) == {200}
 
 
-OUT_OF_MEMORY = '''
+OUT_OF_MEMORY = """
 def model_fn(model_dir):
     raise MemoryError("cannot allocate 64 GiB for the weights")
-'''
+"""
 
 
 def test_out_of_memory_in_model_fn_is_logged_and_exits_non_zero(tmp_path):

@@ -41,18 +41,27 @@ def reference(model_dir):
 def stack(tmp_path_factory, model_dir):
     """Server-side batching on: concurrent requests share model passes (and a bad one must not spoil them)."""
     tmp = tmp_path_factory.mktemp("fill-mask")
-    yield from Stack(model_dir_with_code(tmp, source=model_dir), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE="8",
-                     MODEL_SERVER_MAX_BATCH_DELAY_MS="100").serving()
+    yield from Stack(
+        model_dir_with_code(tmp, source=model_dir),
+        tmp / "serve.log",
+        MODEL_SERVER_BATCH_SIZE="8",
+        MODEL_SERVER_MAX_BATCH_DELAY_MS="100",
+    ).serving()
 
 
 def same(ours, theirs) -> bool:
     """The pipeline's JSON: tokens, words, sequences and nesting equal; scores within 1e-5 relative."""
     if isinstance(theirs, list):
-        return isinstance(ours, list) and len(ours) == len(theirs) and all(
-            same(mine, expected) for mine, expected in zip(ours, theirs, strict=True))
-    return (list(ours) == ["score", "token", "token_str", "sequence"]
-            and all(ours[key] == theirs[key] for key in ("token", "token_str", "sequence"))
-            and ours["score"] == pytest.approx(theirs["score"], rel=1e-5))
+        return (
+            isinstance(ours, list)
+            and len(ours) == len(theirs)
+            and all(same(mine, expected) for mine, expected in zip(ours, theirs, strict=True))
+        )
+    return (
+        list(ours) == ["score", "token", "token_str", "sequence"]
+        and all(ours[key] == theirs[key] for key in ("token", "token_str", "sequence"))
+        and ours["score"] == pytest.approx(theirs["score"], rel=1e-5)
+    )
 
 
 def test_the_task_comes_from_config_json(stack):
@@ -60,26 +69,33 @@ def test_the_task_comes_from_config_json(stack):
     assert "serving fill-mask on torch" in stack.log()
 
 
-@pytest.mark.parametrize(("inputs", "parameters"), [
-    (TEXT, {}),
-    ([TEXT, "a [MASK] b", "Café 漢字 🙂 [MASK]"], {"top_k": 3}),
-    ([TEXT], {}),
-    ("The [MASK] sat on the [MASK].", {"top_k": 2}),
-    (TEXT, {"targets": ["capital", "Zebrafication", "city"], "top_k": 10}),
-], ids=["one text", "a list", "a list of one", "two masks", "targets in and out of the vocabulary"])
+@pytest.mark.parametrize(
+    ("inputs", "parameters"),
+    [
+        (TEXT, {}),
+        ([TEXT, "a [MASK] b", "Café 漢字 🙂 [MASK]"], {"top_k": 3}),
+        ([TEXT], {}),
+        ("The [MASK] sat on the [MASK].", {"top_k": 2}),
+        (TEXT, {"targets": ["capital", "Zebrafication", "city"], "top_k": 10}),
+    ],
+    ids=["one text", "a list", "a list of one", "two masks", "targets in and out of the vocabulary"],
+)
 def test_answers_equal_the_in_process_pipelines(stack, reference, inputs, parameters):
     response = stack.invoke({"inputs": inputs, "parameters": parameters})
     assert response.status_code == 200, response.text
     assert same(response.json(), reference(inputs, **parameters))
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"inputs": TEXT, "parameters": {"top_k": 0}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"targets": ["\u200b"]}}, "parameters.targets: none of"),
-    ({"inputs": TEXT, "parameters": {"top_n": 2}}, "unknown parameters: top_n (accepted: top_k, targets)"),
-    ({"inputs": "no mask here"}, NO_MASK),
-    ({"inputs": [TEXT, "a [mask] in lower case"]}, "inputs[1] has no [MASK]"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"inputs": TEXT, "parameters": {"top_k": 0}}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"inputs": TEXT, "parameters": {"targets": ["\u200b"]}}, "parameters.targets: none of"),
+        ({"inputs": TEXT, "parameters": {"top_n": 2}}, "unknown parameters: top_n (accepted: top_k, targets)"),
+        ({"inputs": "no mask here"}, NO_MASK),
+        ({"inputs": [TEXT, "a [mask] in lower case"]}, "inputs[1] has no [MASK]"),
+    ],
+)
 def test_bad_parameters_and_texts_are_400_naming_them(stack, body, message):
     response = stack.invoke(body)
     assert response.status_code == 400
@@ -102,14 +118,18 @@ def test_a_bad_request_in_a_server_side_batch_gets_its_own_400_and_the_others_th
 def batches_over_one(stack: Stack) -> float:
     """Batches of more than one request the workers answered, from /metrics' histogram."""
     samples = metrics.scrape(stack.url)
-    return (metrics.total(samples, "hf_serving_batch_requests_count")
-            - metrics.total(samples, "hf_serving_batch_requests_bucket", le="1.0"))
+    return metrics.total(samples, "hf_serving_batch_requests_count") - metrics.total(
+        samples, "hf_serving_batch_requests_bucket", le="1.0"
+    )
 
 
 def test_json_lines_each_record_answered_or_given_its_own_error(stack, reference):
-    records = [{"inputs": TEXT}, {"inputs": "no mask here"}, {"inputs": ["a [MASK] b", TEXT], "parameters":
-                                                              {"top_k": 2}}, {"inputs": TEXT, "parameters":
-                                                                              {"top_k": 500}}]
+    records = [
+        {"inputs": TEXT},
+        {"inputs": "no mask here"},
+        {"inputs": ["a [MASK] b", TEXT], "parameters": {"top_k": 2}},
+        {"inputs": TEXT, "parameters": {"top_k": 500}},
+    ]
     lines = "".join(json.dumps(record) + "\n" for record in records)
     response = stack.invoke(data=lines.encode(), content_type="application/jsonlines")
     assert response.status_code == 200
@@ -122,8 +142,9 @@ def test_json_lines_each_record_answered_or_given_its_own_error(stack, reference
 
 
 def test_csv_one_text_a_row_one_row_a_proposal(stack, reference):
-    response = stack.invoke(data=f'"{TEXT}"\n"a [MASK], b"\n'.encode(), content_type="text/csv",
-                            Accept="application/json")
+    response = stack.invoke(
+        data=f'"{TEXT}"\n"a [MASK], b"\n'.encode(), content_type="text/csv", Accept="application/json"
+    )
     assert response.status_code == 200, response.text
     assert same(response.json(), [reference(TEXT), reference("a [MASK], b")])
 

@@ -32,17 +32,29 @@ def installed(tmp_path_factory) -> Path:
     subprocess.run([base, "-m", "venv", str(venv)], check=True, timeout=120)
     python = venv / "bin" / "python"
     subprocess.run([str(ROOT / "scripts" / "install-torch.sh"), str(python)], check=True, timeout=600)
-    done = subprocess.run([str(python), "-m", "pip", "install", "-q", "-c", str(ROOT / "requirements.txt"), str(ROOT)],
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "-c", str(ROOT / "requirements.txt"), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return python
 
 
 def test_the_wheel_carries_the_nginx_template_and_the_decoder_source_as_files(installed):
-    code = ("import hf_serving.launcher.nginx as n, hf_serving.launcher.mms_fix as f, hf_serving.serving.default_hooks"
-            " as d\nprint(n.TEMPLATE_PATH)\nprint(f.SOURCE)\nprint(d.__file__)")
-    done = subprocess.run([str(installed), "-c", code], capture_output=True, text=True, timeout=120, cwd="/",
-                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    code = (
+        "import hf_serving.launcher.nginx as n, hf_serving.launcher.mms_fix as f, hf_serving.serving.default_hooks"
+        " as d\nprint(n.TEMPLATE_PATH)\nprint(f.SOURCE)\nprint(d.__file__)"
+    )
+    done = subprocess.run(
+        [str(installed), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert done.returncode == 0, done.stderr
     template, source, hooks = (Path(line) for line in done.stdout.split())
     site = installed.parent.parent / "lib"
@@ -50,15 +62,25 @@ def test_the_wheel_carries_the_nginx_template_and_the_decoder_source_as_files(in
         assert site in path.parents, path  # from the install, not from the checkout
     assert template.is_file() and not template.is_symlink()
     assert template.read_text() == (ROOT / "docker" / "nginx.conf").read_text()
-    assert source.read_bytes() == (ROOT / "container" / "hf_serving" / "launcher" / "java" /
-                                   "ModelResponseDecoder.java").read_bytes()
+    assert (
+        source.read_bytes()
+        == (ROOT / "container" / "hf_serving" / "launcher" / "java" / "ModelResponseDecoder.java").read_bytes()
+    )
 
 
 def test_the_wheel_carries_the_docs_page_the_description_as_a_file_and_the_fetched_swagger_ui(installed):
-    code = ("from hf_serving.api_docs import assets, site, spec\nprint(spec.SOURCE)\nprint(site.PAGE_DIR)\n"
-            "print(assets.installed_pin())")
-    done = subprocess.run([str(installed), "-c", code], capture_output=True, text=True, timeout=120, cwd="/",
-                          env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    code = (
+        "from hf_serving.api_docs import assets, site, spec\nprint(spec.SOURCE)\nprint(site.PAGE_DIR)\n"
+        "print(assets.installed_pin())"
+    )
+    done = subprocess.run(
+        [str(installed), "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd="/",
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+    )
     assert done.returncode == 0, done.stderr
     source, page, pin = done.stdout.splitlines()
     assert installed.parent.parent / "lib" in Path(source).parents
@@ -73,12 +95,23 @@ def test_python_m_hf_serving_serve_from_any_directory_serves_the_model(installed
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "SAGEMAKER_", "MODEL_", "SERVE_"))}
     env.pop("PYTHONPATH", None)
-    env.update(HF_MODEL_DIR=str(TINY_QA), SAGEMAKER_BIND_TO_PORT=str(port), SERVE_BIND_ADDRESS="127.0.0.1",
-               MODEL_DTYPE="float32", PYTHONUNBUFFERED="1")
+    env.update(
+        HF_MODEL_DIR=str(TINY_QA),
+        SAGEMAKER_BIND_TO_PORT=str(port),
+        SERVE_BIND_ADDRESS="127.0.0.1",
+        MODEL_DTYPE="float32",
+        PYTHONUNBUFFERED="1",
+    )
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        process = subprocess.Popen([str(installed), "-m", "hf_serving", "serve"], cwd=tmp_path, env=env, stdout=out,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            [str(installed), "-m", "hf_serving", "serve"],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -93,13 +126,13 @@ def test_python_m_hf_serving_serve_from_any_directory_serves_the_model(installed
         else:
             raise AssertionError(log.read_text()[-4000:])
         context = "The container listens on port 8080 for requests to /invocations."
-        response = requests.post(f"{url}/invocations", json={"question": "Which port?", "context": context},
-                                 timeout=30)
+        response = requests.post(f"{url}/invocations", json={"question": "Which port?", "context": context}, timeout=30)
         assert response.status_code == 200, response.text
         answer = response.json()
-        assert context[answer["start"]:answer["end"]] == answer["answer"]
-        bad = requests.post(f"{url}/invocations", data=b"{broken", headers={"Content-Type": "application/json"},
-                            timeout=30)
+        assert context[answer["start"] : answer["end"]] == answer["answer"]
+        bad = requests.post(
+            f"{url}/invocations", data=b"{broken", headers={"Content-Type": "application/json"}, timeout=30
+        )
         assert bad.status_code == 400 and bad.json()["error"]["code"] == "bad_request"
         assert "serving question-answering on torch" in log.read_text()
     finally:

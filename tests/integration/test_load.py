@@ -18,8 +18,16 @@ from tests.support.stack import ROOT, Stack, model_dir_with_code
 pytestmark = pytest.mark.integration
 
 # What the locustfile reads from the environment: a developer's own settings must not steer this run.
-LOCUST_ENV = ("ENDPOINT_NAME", "TARGET_MODEL", "PAYLOAD", "ACCEPT_STATUS", "SERVE_API_KEY", "MODEL", "LOAD_ARGS",
-              "LOCUST_SKIP_MONKEY_PATCH")
+LOCUST_ENV = (
+    "ENDPOINT_NAME",
+    "TARGET_MODEL",
+    "PAYLOAD",
+    "ACCEPT_STATUS",
+    "SERVE_API_KEY",
+    "MODEL",
+    "LOAD_ARGS",
+    "LOCUST_SKIP_MONKEY_PATCH",
+)
 
 
 def requests_total(stack: Stack, route: str) -> dict[str, float]:
@@ -57,9 +65,14 @@ def test_make_load_against_the_stack_matches_its_metrics(tmp_path):
         stack.wait_ready()
         before = requests_total(stack, "/invocations")
         env = {name: value for name, value in os.environ.items() if name not in LOCUST_ENV}
-        run = subprocess.run(["make", "--no-print-directory", "load", f"URL={stack.url}", "USERS=4",
-                              "DURATION=10s", f"LOAD_OUT={out}"],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+        run = subprocess.run(
+            ["make", "--no-print-directory", "load", f"URL={stack.url}", "USERS=4", "DURATION=10s", f"LOAD_OUT={out}"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         after = requests_total(stack, "/invocations")
     finally:
         stack.terminate()

@@ -50,8 +50,14 @@ def _stack(tmp_path_factory, name: str, code: str | None = None, **env: str):
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory):
     """An API key, /metrics behind it, and a per-client rate limit: nginx answers 401s and 429s itself."""
-    yield from _stack(tmp_path_factory, "keyed", SERVE_API_KEY=API_KEY, SERVE_METRICS="key",
-                      SERVE_RATE_LIMIT_RPS="20", SERVE_RATE_LIMIT_BURST="5")
+    yield from _stack(
+        tmp_path_factory,
+        "keyed",
+        SERVE_API_KEY=API_KEY,
+        SERVE_METRICS="key",
+        SERVE_RATE_LIMIT_RPS="20",
+        SERVE_RATE_LIMIT_BURST="5",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +66,13 @@ def stack(tmp_path_factory):
 
 
 def _counts(samples: metrics.Samples) -> Counter:
-    return Counter({(dict(labels)["route"], dict(labels)["code"]): value for (name, labels), value in samples.items()
-                    if name == "hf_serving_requests_total"})
+    return Counter(
+        {
+            (dict(labels)["route"], dict(labels)["code"]): value
+            for (name, labels), value in samples.items()
+            if name == "hf_serving_requests_total"
+        }
+    )
 
 
 def _send(url: str, method: str, path: str, **kwargs) -> requests.Response:
@@ -81,18 +92,35 @@ def test_the_counts_are_what_every_client_saw_nginx_own_answers_included(keyed):
         note("/invocations", _send(keyed.url, "POST", "/invocations", json=GOOD, headers=key))
     note("/invocations", _send(keyed.url, "POST", "/invocations", json=GOOD))  # 401
     note("/invocations", _send(keyed.url, "GET", "/invocations", headers=key))  # 405
-    note("/invocations", _send(keyed.url, "POST", "/invocations", data=b"hi",
-                               headers={**key, "Content-Type": "text/plain"}))  # 415, the handler's
-    note("/invocations", _send(keyed.url, "POST", "/invocations", data=b"x" * (7 * 1024 * 1024),
-                               headers={**key, "Content-Type": "application/json"}))  # 413, refused by its length
-    note("/invocations", _send(keyed.url, "POST", "/invocations", data=(b"x" * (1 << 20) for _ in range(7)),
-                               headers={**key, "Content-Type": "application/json"}))  # 413, chunked: while read
+    note(
+        "/invocations",
+        _send(keyed.url, "POST", "/invocations", data=b"hi", headers={**key, "Content-Type": "text/plain"}),
+    )  # 415, the handler's
+    note(
+        "/invocations",
+        _send(
+            keyed.url,
+            "POST",
+            "/invocations",
+            data=b"x" * (7 * 1024 * 1024),
+            headers={**key, "Content-Type": "application/json"},
+        ),
+    )  # 413, refused by its length
+    note(
+        "/invocations",
+        _send(
+            keyed.url,
+            "POST",
+            "/invocations",
+            data=(b"x" * (1 << 20) for _ in range(7)),
+            headers={**key, "Content-Type": "application/json"},
+        ),
+    )  # 413, chunked: while read
     note("other", _send(keyed.url, "GET", "/nowhere"))  # 404
     note("/ping", _send(keyed.url, "GET", "/ping"))
     note("/execution-parameters", _send(keyed.url, "GET", "/execution-parameters", headers=key))
     with concurrent.futures.ThreadPoolExecutor(12) as pool:  # past 20 req/s and a burst of 5: some 429s
-        for response in pool.map(lambda _: _send(keyed.url, "POST", "/invocations", json=GOOD, headers=key),
-                                 range(24)):
+        for response in pool.map(lambda _: _send(keyed.url, "POST", "/invocations", json=GOOD, headers=key), range(24)):
             note("/invocations", response)
     after = _counts(metrics.scrape(keyed.url, **key))
     seen[("/metrics", "200")] += 1  # the first scrape, counted once it was sent
@@ -102,8 +130,10 @@ def test_the_counts_are_what_every_client_saw_nginx_own_answers_included(keyed):
 
 
 def test_unknown_routes_and_content_types_add_no_series(stack):
-    for warm in (lambda: _send(stack.url, "GET", "/unknown"),
-                 lambda: _send(stack.url, "POST", "/invocations", data=b"x", headers={"Content-Type": "text/a"})):
+    for warm in (
+        lambda: _send(stack.url, "GET", "/unknown"),
+        lambda: _send(stack.url, "POST", "/invocations", data=b"x", headers={"Content-Type": "text/a"}),
+    ):
         warm()
     metrics.scrape(stack.url)  # the route /metrics' own series exist from its first answer on
     before = metrics.scrape(stack.url)
@@ -113,8 +143,11 @@ def test_unknown_routes_and_content_types_add_no_series(stack):
         _send(stack.url, "POST", "/invocations", data=b"x", headers={"Content-Type": f"text/x-{i}"})
     after = metrics.scrape(stack.url)
     assert set(after) == set(before)
-    assert metrics.total(after, "hf_serving_requests_total", route="other", code="404") - metrics.total(
-        before, "hf_serving_requests_total", route="other", code="404") == 1000
+    assert (
+        metrics.total(after, "hf_serving_requests_total", route="other", code="404")
+        - metrics.total(before, "hf_serving_requests_total", route="other", code="404")
+        == 1000
+    )
 
 
 def test_a_route_written_another_way_is_counted_as_the_route_that_answered(stack):
@@ -129,17 +162,18 @@ def test_a_route_written_another_way_is_counted_as_the_route_that_answered(stack
         status, answer = response.status, json.loads(response.read())
         connection.close()
         assert status == 200, path
-        assert GOOD["context"][answer["start"]:answer["end"]] == answer["answer"], path
+        assert GOOD["context"][answer["start"] : answer["end"]] == answer["answer"], path
     # A malformed chunked body: nginx's 400, answered through an error page's URI (/.errors/bad-request).
     with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as client:
-        client.sendall(b"POST //invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                       b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+        client.sendall(
+            b"POST //invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"
+        )
         reply = b"".join(iter(lambda: client.recv(4096), b""))
     assert reply.startswith(b"HTTP/1.1 400") and b'"code":"bad_request"' in reply
     after = metrics.scrape(stack.url)
     counted = _counts(after) - _counts(before)
-    assert counted == Counter({("/invocations", "200"): len(paths), ("/invocations", "400"): 1,
-                               ("/metrics", "200"): 1})
+    assert counted == Counter({("/invocations", "200"): len(paths), ("/invocations", "400"): 1, ("/metrics", "200"): 1})
 
 
 def test_server_timing_names_each_stage_and_the_total(stack):
@@ -173,13 +207,23 @@ def test_tokens_rows_batches_and_stages_are_those_of_the_requests_sent(stack):
     assert grew("hf_serving_batch_requests_count") == 1 and grew("hf_serving_batch_requests_sum") == 1
     for stage in STAGES:
         labels = {"model": "model", "task": "question-answering", "stage": stage}
-        assert metrics.total(after, "hf_serving_stage_duration_seconds_count", **labels) - metrics.total(
-            before, "hf_serving_stage_duration_seconds_count", **labels) == 1
+        assert (
+            metrics.total(after, "hf_serving_stage_duration_seconds_count", **labels)
+            - metrics.total(before, "hf_serving_stage_duration_seconds_count", **labels)
+            == 1
+        )
     edge = {"route": "/invocations", "model": "model"}
-    assert metrics.total(after, "hf_serving_request_duration_seconds_count", **edge) - metrics.total(
-        before, "hf_serving_request_duration_seconds_count", **edge) == 1
-    assert metrics.total(after, "hf_serving_build_info", model="model", task="question-answering", dtype="float32",
-                         device="cpu") == 1
+    assert (
+        metrics.total(after, "hf_serving_request_duration_seconds_count", **edge)
+        - metrics.total(before, "hf_serving_request_duration_seconds_count", **edge)
+        == 1
+    )
+    assert (
+        metrics.total(
+            after, "hf_serving_build_info", model="model", task="question-answering", dtype="float32", device="cpu"
+        )
+        == 1
+    )
     assert metrics.total(after, "hf_serving_ready") == 1 and metrics.total(after, "hf_serving_models_loaded") == 1
     assert metrics.total(after, "hf_serving_worker_metrics_up") == 1
 
@@ -198,8 +242,10 @@ def test_a_killed_worker_is_a_restart_and_its_gauges_drop(tmp_path):
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             now = metrics.scrape(stack.url)
-            if metrics.total(now, "hf_serving_worker_restarts_total", model="model") == 1 and metrics.total(
-                    now, "hf_serving_workers_ready", model="model") == 2:
+            if (
+                metrics.total(now, "hf_serving_worker_restarts_total", model="model") == 1
+                and metrics.total(now, "hf_serving_workers_ready", model="model") == 2
+            ):
                 break
             time.sleep(0.5)
         assert metrics.total(now, "hf_serving_worker_restarts_total", model="model") == 1
@@ -212,8 +258,12 @@ def test_a_killed_worker_is_a_restart_and_its_gauges_drop(tmp_path):
 
 
 def test_admission_refusals_and_in_flight_requests_are_counted(tmp_path):
-    stack = Stack(model_dir_with_code(tmp_path, SLOW_CODE), tmp_path / "serve.log", MODEL_SERVER_BATCH_SIZE="1",
-                  SERVE_QUEUE_TIMEOUT_S="0").start()
+    stack = Stack(
+        model_dir_with_code(tmp_path, SLOW_CODE),
+        tmp_path / "serve.log",
+        MODEL_SERVER_BATCH_SIZE="1",
+        SERVE_QUEUE_TIMEOUT_S="0",
+    ).start()
     try:
         stack.wait_ready()
         slots = metrics.total(metrics.scrape(stack.url), "hf_serving_admission_slots", model="model")
@@ -230,15 +280,17 @@ def test_admission_refusals_and_in_flight_requests_are_counted(tmp_path):
         assert metrics.total(after, "hf_serving_admission_refusals_total", model="model") == len(refused)
         assert metrics.total(after, "hf_serving_requests_total", route="/invocations", code="503") == len(refused)
         assert metrics.total(after, "hf_serving_requests_total", route="/invocations", code="200") == len(
-            responses) - len(refused)
+            responses
+        ) - len(refused)
         assert metrics.total(after, "hf_serving_requests_in_flight", model="model") == 0
     finally:
         stack.kill_everything()
 
 
 def test_json_logs_one_object_per_line_with_the_request_fields(tmp_path):
-    stack = Stack(model_dir_with_code(tmp_path, FAILING_CODE), tmp_path / "serve.log", LOG_FORMAT="json",
-                  SERVE_METRICS="off").start()
+    stack = Stack(
+        model_dir_with_code(tmp_path, FAILING_CODE), tmp_path / "serve.log", LOG_FORMAT="json", SERVE_METRICS="off"
+    ).start()
     try:
         stack.wait_ready()
         answered = stack.invoke(GOOD)

@@ -23,33 +23,38 @@ from tests.support.stack import Stack
 from tests.support.wheels import module_wheel
 
 QA_BODY = {"inputs": {"question": "Where did Alice meet Bob?", "context": "Alice met Bob in Paris last spring."}}
-HOOKED_CODE = '''
+HOOKED_CODE = """
 def output_fn(prediction, accept, context):
     import json
     return json.dumps({"from_user_code": True, "prediction": prediction}), "application/json"
-'''
-DYING_CODE = '''
+"""
+DYING_CODE = """
 import os
 import signal
 
 
 def model_fn(model_dir):
     os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would: no word to anyone
-'''
-FAILING_CODE = '''
+"""
+FAILING_CODE = """
 def model_fn(model_dir):
     raise ValueError("this model_fn always fails")
-'''
+"""
 
 
 def load(stack: Stack, name: str, url: Path | str, **headers: str) -> requests.Response:
-    return requests.post(f"{stack.url}/models", json={"model_name": name, "url": str(url)}, headers=headers,
-                         timeout=400)
+    return requests.post(
+        f"{stack.url}/models", json={"model_name": name, "url": str(url)}, headers=headers, timeout=400
+    )
 
 
 def invoke(stack: Stack, name: str, body: object, **headers: str) -> requests.Response:
-    return requests.post(f"{stack.url}/models/{name}/invoke", json=body, timeout=60,
-                         headers={"Content-Type": "application/json", **headers})
+    return requests.post(
+        f"{stack.url}/models/{name}/invoke",
+        json=body,
+        timeout=60,
+        headers={"Content-Type": "application/json", **headers},
+    )
 
 
 def alive(process: psutil.Process) -> bool:
@@ -84,8 +89,12 @@ def processes_of(stack: Stack, name: str) -> list[psutil.Process]:
     for worker in workers_of(stack, name):
         found.append(worker)
         parent = worker.parent()
-        if parent is not None and "zygote" in parent.cmdline() and parent.parent() is not None and \
-                "zygote" in parent.parent().cmdline():  # the listener, not the zygote itself
+        if (
+            parent is not None
+            and "zygote" in parent.cmdline()
+            and parent.parent() is not None
+            and "zygote" in parent.parent().cmdline()
+        ):  # the listener, not the zygote itself
             found.append(parent)
     return found
 
@@ -136,9 +145,11 @@ def test_ping_is_200_with_no_model_and_the_list_is_empty(mme):
 
 
 def test_three_tasks_load_and_answer_side_by_side(mme, tiny_sentiment):
-    for name, url, task in (("qa", TINY_QA, "question-answering"),
-                            ("sentiment.tar.gz", tiny_sentiment, "text-classification"),
-                            ("embeddings", minilm(), "sentence-embeddings")):
+    for name, url, task in (
+        ("qa", TINY_QA, "question-answering"),
+        ("sentiment.tar.gz", tiny_sentiment, "text-classification"),
+        ("embeddings", minilm(), "sentence-embeddings"),
+    ):
         loaded = load(mme, name, url)
         assert loaded.status_code == 200, loaded.text
         assert (loaded.json()["modelName"], loaded.json()["status"], loaded.json()["task"]) == (name, "ready", task)
@@ -146,7 +157,7 @@ def test_three_tasks_load_and_answer_side_by_side(mme, tiny_sentiment):
     assert answer.status_code == 200, answer.text
     found = answer.json()
     context = QA_BODY["inputs"]["context"]
-    assert context[found["start"]:found["end"]] == found["answer"] and found["answer"]
+    assert context[found["start"] : found["end"]] == found["answer"] and found["answer"]
     labels = invoke(mme, "sentiment.tar.gz", {"inputs": ["good", "bad"]})
     assert labels.status_code == 200, labels.text
     assert len(labels.json()) == 2  # the top label of each text
@@ -156,7 +167,7 @@ def test_three_tasks_load_and_answer_side_by_side(mme, tiny_sentiment):
     assert [len(v) for v in vectors.json()] == [384, 384]
     # Each model's name on its request lines: nginx's access line and the handler's own.
     deadline = time.monotonic() + 5
-    while "target_model=\"qa.tar.gz\"" not in mme.log() and time.monotonic() < deadline:
+    while 'target_model="qa.tar.gz"' not in mme.log() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert 'model=qa target_model="qa.tar.gz"' in mme.log()
     assert "model 'sentiment.tar.gz' request" in mme.log()
@@ -168,14 +179,18 @@ def test_an_explain_request_is_a_400_saying_a_multi_model_endpoint_has_no_worker
         pytest.fail(mme.log()[-3000:])
     response = invoke(mme, "qa", {**QA_BODY, "parameters": {"explain": True}})
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == ("explanations are not available here: a multi-model endpoint has no "
-                                                   "worker to explain in; use a single-model endpoint")
+    assert response.json()["error"]["message"] == (
+        "explanations are not available here: a multi-model endpoint has no "
+        "worker to explain in; use a single-model endpoint"
+    )
     assert "explanations: off (a multi-model endpoint)" in mme.log()
 
 
 def test_metrics_are_per_model_by_name_and_follow_loads_and_unloads(mme, tiny_sentiment):
-    names = {"metrics-qa": (TINY_QA, "question-answering", QA_BODY),
-             "metrics sentiment": (tiny_sentiment, "text-classification", {"inputs": ["good"]})}
+    names = {
+        "metrics-qa": (TINY_QA, "question-answering", QA_BODY),
+        "metrics sentiment": (tiny_sentiment, "text-classification", {"inputs": ["good"]}),
+    }
     for name, (url, _, _) in names.items():
         assert load(mme, name, url).status_code == 200
     for name, (_, _, body) in names.items():
@@ -190,12 +205,13 @@ def test_metrics_are_per_model_by_name_and_follow_loads_and_unloads(mme, tiny_se
         assert metrics.total(samples, "hf_serving_requests_total", code="200", **invoked) == 3
         assert metrics.total(samples, "hf_serving_workers_ready", model=name) >= 1
         assert metrics.total(samples, "hf_serving_build_info", model=name, task=task) == 1
-        assert metrics.total(samples, "hf_serving_stage_duration_seconds_count", model=name, task=task,
-                             stage="inference") == 3
+        assert (
+            metrics.total(samples, "hf_serving_stage_duration_seconds_count", model=name, task=task, stage="inference")
+            == 3
+        )
         assert metrics.total(samples, "hf_serving_admission_slots", model=name) > 0
     # A model that is not loaded has no series of its own: its 404 is counted without a name.
-    assert metrics.total(samples, "hf_serving_requests_total", route="/models/{name}/invoke", code="404",
-                         model="") >= 1
+    assert metrics.total(samples, "hf_serving_requests_total", route="/models/{name}/invoke", code="404", model="") >= 1
     assert not [s for s in metrics.series(samples, "hf_serving_requests_total") if s["model"] == "not-loaded"]
     assert requests.delete(f"{mme.url}/models/metrics-qa", timeout=60).status_code == 200
     after = metrics.scrape(mme.url)
@@ -229,9 +245,11 @@ def test_a_second_load_is_409_and_describe_and_list_page(mme):
 
 
 def test_unknown_models_and_routes_are_json_404s(mme):
-    for response in (invoke(mme, "never-loaded", {"inputs": "x"}),
-                     requests.get(f"{mme.url}/models/never-loaded", timeout=5),
-                     requests.delete(f"{mme.url}/models/never-loaded", timeout=5)):
+    for response in (
+        invoke(mme, "never-loaded", {"inputs": "x"}),
+        requests.get(f"{mme.url}/models/never-loaded", timeout=5),
+        requests.delete(f"{mme.url}/models/never-loaded", timeout=5),
+    ):
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "model_not_found"
         assert response.json()["error"]["request_id"] == response.headers["X-Request-Id"]
@@ -257,8 +275,13 @@ def test_a_name_is_decoded_once_and_reaches_exactly_the_model_it_names(mme):
         assert not_loaded(requests.get(f"{mme.url}/models/a%2541", timeout=5))
         assert load(mme, "bert+lora", TINY_QA).status_code == 200
         assert load(mme, "a%41", TINY_QA).status_code == 200
-        for path, name in (("bert+lora", "bert+lora"), ("bert%2Blora", "bert+lora"), ("a%2541", "a%41"),
-                           ("bert%20lora", "bert lora"), ("a%41", "aA")):
+        for path, name in (
+            ("bert+lora", "bert+lora"),
+            ("bert%2Blora", "bert+lora"),
+            ("a%2541", "a%41"),
+            ("bert%20lora", "bert lora"),
+            ("a%41", "aA"),
+        ):
             answered = invoke(mme, path, QA_BODY)
             assert answered.status_code == 200, (path, answered.text)
             assert answered.json()["answer"] == invoke(mme, "aA", QA_BODY).json()["answer"] != ""
@@ -276,17 +299,20 @@ def test_a_name_is_decoded_once_and_reaches_exactly_the_model_it_names(mme):
             requests.delete(f"{mme.url}/models/{name}", timeout=60)
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    (b"not json", 400, "bad_request"),
-    (b'{"model_name": "x"}', 400, "bad_request"),
-    (b'{"model_name": "a/b", "url": "/tmp"}', 400, "bad_request"),
-    (b'{"model_name": "x", "url": "/no/such/dir"}', 404, "model_files_not_found"),
-    # What names no model gets that one answer, whatever the path is (nothing of the file system, no PID).
-    (b'{"model_name": "x", "url": "/proc/self"}', 404, "model_files_not_found"),
-    (b'{"model_name": "x", "url": "/etc"}', 404, "model_files_not_found"),
-    (b"[" * 30_000 + b"]" * 30_000, 400, "bad_request"),
-    (b'{"model_name": "x", "url": 1' + b"0" * 5000 + b"}", 400, "bad_request"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"not json", 400, "bad_request"),
+        (b'{"model_name": "x"}', 400, "bad_request"),
+        (b'{"model_name": "a/b", "url": "/tmp"}', 400, "bad_request"),
+        (b'{"model_name": "x", "url": "/no/such/dir"}', 404, "model_files_not_found"),
+        # What names no model gets that one answer, whatever the path is (nothing of the file system, no PID).
+        (b'{"model_name": "x", "url": "/proc/self"}', 404, "model_files_not_found"),
+        (b'{"model_name": "x", "url": "/etc"}', 404, "model_files_not_found"),
+        (b"[" * 30_000 + b"]" * 30_000, 400, "bad_request"),
+        (b'{"model_name": "x", "url": 1' + b"0" * 5000 + b"}", 400, "bad_request"),
+    ],
+)
 def test_a_bad_load_request_is_a_json_4xx(mme, body, status, code):
     logged = len(mme.log())
     response = requests.post(f"{mme.url}/models", data=body, timeout=10)
@@ -295,8 +321,9 @@ def test_a_bad_load_request_is_a_json_4xx(mme, body, status, code):
     assert "sys." not in message and f"/proc/{mme.process.pid}" not in message
     assert "Traceback" not in mme.log()[logged:]
     if code == "model_files_not_found":
-        assert message.endswith("is not a model directory in this container (a directory holding config.json or "
-                                "modules.json)")
+        assert message.endswith(
+            "is not a model directory in this container (a directory holding config.json or modules.json)"
+        )
 
 
 def test_each_model_runs_its_own_code(mme, tmp_path):
@@ -309,14 +336,17 @@ def test_each_model_runs_its_own_code(mme, tmp_path):
     assert requests.delete(f"{mme.url}/models/hooked-qa", timeout=60).status_code == 200
 
 
-@pytest.mark.parametrize("failure", ["model_fn raises", "corrupt weights", "unknown architecture",
-                                     "worker killed"])
+@pytest.mark.parametrize("failure", ["model_fn raises", "corrupt weights", "unknown architecture", "worker killed"])
 def test_a_model_that_cannot_load_is_an_error_naming_the_cause_and_leaves_nothing(mme, tmp_path, failure):
     assert load(mme, "qa", TINY_QA).status_code in (200, 409)
     before = zygote_forks(mme)
     if failure == "model_fn raises":
-        url, status, code, cause = with_code(tmp_path, TINY_QA, FAILING_CODE), 500, "model_load_failed", \
-            "ValueError: this model_fn always fails"
+        url, status, code, cause = (
+            with_code(tmp_path, TINY_QA, FAILING_CODE),
+            500,
+            "model_load_failed",
+            "ValueError: this model_fn always fails",
+        )
     elif failure == "corrupt weights":
         url = tmp_path / "corrupt"
         shutil.copytree(TINY_QA, url)
@@ -324,8 +354,12 @@ def test_a_model_that_cannot_load_is_an_error_naming_the_cause_and_leaves_nothin
             weights.write_bytes(b"\x00" * 64)
         status, code, cause = 500, "model_load_failed", "failed to load"
     elif failure == "worker killed":
-        url, status, code, cause = with_code(tmp_path, TINY_QA, DYING_CODE), 500, "model_load_failed", \
-            "died 3 times while loading"
+        url, status, code, cause = (
+            with_code(tmp_path, TINY_QA, DYING_CODE),
+            500,
+            "model_load_failed",
+            "died 3 times while loading",
+        )
     else:
         url = tmp_path / "unknown"
         shutil.copytree(TINY_QA, url)
@@ -341,7 +375,7 @@ def test_a_model_that_cannot_load_is_an_error_naming_the_cause_and_leaves_nothin
     assert invoke(mme, "broken", QA_BODY).status_code == 404
 
 
-SLOW_LOAD_CODE = '''
+SLOW_LOAD_CODE = """
 import time
 
 from hf_serving.serving.default_hooks import model_fn as default_model_fn
@@ -350,7 +384,7 @@ from hf_serving.serving.default_hooks import model_fn as default_model_fn
 def model_fn(model_dir, context=None):
     time.sleep(4)
     return default_model_fn(model_dir, context)
-'''
+"""
 
 
 def test_an_invocation_of_a_model_still_loading_waits_for_the_load(mme, tmp_path):
@@ -369,7 +403,7 @@ def test_an_invocation_of_a_model_still_loading_waits_for_the_load(mme, tmp_path
     loader.join(timeout=60)
     assert loaded["response"].status_code == 200, loaded["response"].text
     assert answer.status_code == 200, answer.text
-    assert QA_BODY["inputs"]["context"][answer.json()["start"]:answer.json()["end"]] == answer.json()["answer"]
+    assert QA_BODY["inputs"]["context"][answer.json()["start"] : answer.json()["end"]] == answer.json()["answer"]
     assert time.monotonic() - began > 1.0  # it waited for model_fn rather than failing at once
     assert requests.delete(f"{mme.url}/models/slow-load", timeout=60).status_code == 200
 
@@ -461,37 +495,45 @@ def test_a_dead_worker_listener_restarts_the_model_server_which_loads_every_mode
     assert {m["modelName"] for m in requests.get(f"{mme.url}/models", timeout=5).json()["models"]} >= {"qa", "second"}
 
 
-SLOW_CODE = '''
+SLOW_CODE = """
 import time
 
 def predict_fn(data, model):
     time.sleep(data.pop("sleep_s", 0))
     return model.predict(data)
-'''
+"""
 
 
 @pytest.fixture(scope="module")
 def small_mme(tmp_path_factory):
     """A tight memory budget and an API key: SERVE_MEMORY_LIMIT_MB stands in for the container's limit."""
-    yield from running_mme(tmp_path_factory.mktemp("small-mme"), SERVE_MEMORY_LIMIT_MB="900",
-                           SERVE_MEMORY_HEADROOM_MB="0", SERVE_API_KEY="k" * 20,
-                           SAGEMAKER_MODEL_SERVER_TIMEOUT="3", INSTALL_CODE_REQUIREMENTS="true")
+    yield from running_mme(
+        tmp_path_factory.mktemp("small-mme"),
+        SERVE_MEMORY_LIMIT_MB="900",
+        SERVE_MEMORY_HEADROOM_MB="0",
+        SERVE_API_KEY="k" * 20,
+        SAGEMAKER_MODEL_SERVER_TIMEOUT="3",
+        INSTALL_CODE_REQUIREMENTS="true",
+    )
 
 
 def test_models_need_the_api_key_outside_sagemaker(small_mme):
-    for response in (requests.get(f"{small_mme.url}/models", timeout=5), load(small_mme, "x", TINY_QA),
-                     invoke(small_mme, "x", QA_BODY)):
+    for response in (
+        requests.get(f"{small_mme.url}/models", timeout=5),
+        load(small_mme, "x", TINY_QA),
+        invoke(small_mme, "x", QA_BODY),
+    ):
         assert response.status_code == 401 and response.json()["error"]["code"] == "unauthorized"
     assert requests.get(f"{small_mme.url}/models", headers={"X-Api-Key": "k" * 20}, timeout=5).status_code == 200
 
 
-GREETS = '''
+GREETS = """
 import greeting_for_tests
 
 
 def predict_fn(data, model):
     return {"greeting": greeting_for_tests.GREETING}
-'''
+"""
 
 
 def test_each_model_installs_its_own_requirements_and_a_failing_install_is_a_400(small_mme, tmp_path):
@@ -517,8 +559,9 @@ def test_one_model_over_the_invocation_timeout_is_a_504_and_the_others_answer_me
     assert load(small_mme, "slow", with_code(tmp_path, TINY_QA, SLOW_CODE), **key).status_code == 200
     assert load(small_mme, "fast", TINY_QA, **key).status_code == 200
     results: dict[str, requests.Response] = {}
-    slow = threading.Thread(target=lambda: results.update(slow=invoke(small_mme, "slow", {**QA_BODY, "sleep_s": 6},
-                                                                     **key)))
+    slow = threading.Thread(
+        target=lambda: results.update(slow=invoke(small_mme, "slow", {**QA_BODY, "sleep_s": 6}, **key))
+    )
     slow.start()
     time.sleep(0.5)
     fast = [invoke(small_mme, "fast", QA_BODY, **key) for _ in range(5)]
@@ -534,12 +577,12 @@ def test_one_model_over_the_invocation_timeout_is_a_504_and_the_others_answer_me
         assert requests.delete(f"{small_mme.url}/models/{name}", headers=key, timeout=60).status_code == 200
 
 
-SPINNING_CODE = '''
+SPINNING_CODE = """
 def predict_fn(data, model):
     while data.get("spin"):
         pass
     return model.predict(data)
-'''
+"""
 
 
 def test_a_model_worker_spinning_past_the_invocation_timeout_is_killed_and_replaced(small_mme, tmp_path):

@@ -21,15 +21,21 @@ from tests.support.paths import TINY_QA
 
 pytestmark = pytest.mark.integration
 
-ZERO_SHOT_BODY = {"inputs": "The striker scored twice in the final.",
-                  "parameters": {"candidate_labels": ["sports", "politics", "cooking"]}}
+ZERO_SHOT_BODY = {
+    "inputs": "The striker scored twice in the final.",
+    "parameters": {"candidate_labels": ["sports", "politics", "cooking"]},
+}
 FILL_MASK_BODY = {"inputs": "Paris is the [MASK] of France."}
 CLASSIFY_BODY = {"inputs": ["what a good film", "a dull evening"]}
 NER_TEXT = "Maria Garcia lives in Berlin."
 # Every token's group, "O" too: random weights may call every token "O", which the default would leave out.
 NER_BODY = {"inputs": NER_TEXT, "parameters": {"aggregation_strategy": "simple", "ignore_labels": []}}
-RERANK_BODY = {"inputs": {"query": "Which passage explains reranking?",
-                          "texts": ["A reranker scores each passage.", "The train leaves at noon.", "Café 東京 😀"]}}
+RERANK_BODY = {
+    "inputs": {
+        "query": "Which passage explains reranking?",
+        "texts": ["A reranker scores each passage.", "The train leaves at noon.", "Café 東京 😀"],
+    }
+}
 # As the Hub writes it into a snapshot of facebook/bart-large-mnli (its card's head).
 NLI_CARD = """---
 license: mit
@@ -68,22 +74,24 @@ def tagger(tmp_path_factory) -> Path:
 def reranker(tmp_path_factory) -> Path:
     """A one-output ...ForSequenceClassification, as transformers saves cross-encoder/ms-marco-MiniLM-L6-v2 (no
     CrossEncoder files), with that model's card head."""
-    path = build_model(tmp_path_factory.mktemp("tiny-reranker"), Task.TEXT_CLASSIFICATION, "tiny", ("LABEL_0",),
-                       seed=8)
-    (path / "README.md").write_text("---\nlicense: apache-2.0\nlibrary_name: sentence-transformers\n"
-                                    "pipeline_tag: text-ranking\n---\n")
+    path = build_model(tmp_path_factory.mktemp("tiny-reranker"), Task.TEXT_CLASSIFICATION, "tiny", ("LABEL_0",), seed=8)
+    (path / "README.md").write_text(
+        "---\nlicense: apache-2.0\nlibrary_name: sentence-transformers\npipeline_tag: text-ranking\n---\n"
+    )
     return path
 
 
 @pytest.fixture(scope="module")
 def models(nli, fill_mask, tagger, reranker, tiny_sentiment) -> dict[str, tuple[Path, str]]:
     """Each model's name on the endpoint: its directory and the task it must be served with."""
-    return {"qa": (TINY_QA, "question-answering"),
-            "classifier": (tiny_sentiment, "text-classification"),
-            "fill-mask": (fill_mask, "fill-mask"),
-            "ner": (tagger, "token-classification"),
-            "nli": (nli, "zero-shot-classification"),
-            "reranker": (reranker, "text-ranking")}
+    return {
+        "qa": (TINY_QA, "question-answering"),
+        "classifier": (tiny_sentiment, "text-classification"),
+        "fill-mask": (fill_mask, "fill-mask"),
+        "ner": (tagger, "token-classification"),
+        "nli": (nli, "zero-shot-classification"),
+        "reranker": (reranker, "text-ranking"),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +114,10 @@ def test_each_model_is_described_with_its_own_task_and_the_log_says_what_decided
         described = requests.get(f"{mme.url}/models/{name}", timeout=5)
         assert described.status_code == 200, described.text
         assert (described.json()["modelName"], described.json()["status"], described.json()["task"]) == (
-            name, "ready", task)
+            name,
+            "ready",
+            task,
+        )
     listed = requests.get(f"{mme.url}/models", timeout=5).json()["models"]
     assert sorted(m["modelName"] for m in listed) == sorted(models)
     log = mme.log()
@@ -162,7 +173,7 @@ def test_the_token_classifier_answers_entity_groups_with_offsets_into_the_text(m
     ends = [0] + [group["end"] for group in groups]
     for group, previous_end in zip(groups, ends, strict=False):
         assert previous_end <= group["start"] < group["end"] <= len(NER_TEXT)  # in order, inside the text
-        assert NER_TEXT[group["start"]:group["end"]].lower().replace(" ", "") == group["word"].replace(" ", "")
+        assert NER_TEXT[group["start"] : group["end"]].lower().replace(" ", "") == group["word"].replace(" ", "")
 
 
 def test_the_classifier_and_the_qa_model_answer_their_own_requests(mme):
@@ -174,7 +185,7 @@ def test_the_classifier_and_the_qa_model_answer_their_own_requests(mme):
     assert answer.status_code == 200, answer.text
     found = answer.json()
     assert set(found) == {"score", "start", "end", "answer"}
-    assert QA_BODY["inputs"]["context"][found["start"]:found["end"]] == found["answer"] and found["answer"]
+    assert QA_BODY["inputs"]["context"][found["start"] : found["end"]] == found["answer"] and found["answer"]
 
 
 def test_a_zero_shot_request_to_the_text_classifier_is_a_400_naming_the_parameter(mme):

@@ -52,7 +52,7 @@ pytestmark = pytest.mark.integration
 GOOD = {"inputs": ["I am thrilled with this!", "The container listens on port 8080."]}
 # 20 ms more per request, so that six clients keep the 4 slots full and some requests are refused. In input_fn: the
 # model's own predict_fn answers, so what it predicted is counted (a user's predict_fn reports no prediction).
-SLOW_CODE = '''
+SLOW_CODE = """
 import time
 
 from hf_serving.serving.default_hooks import input_fn as default_input_fn
@@ -61,7 +61,7 @@ from hf_serving.serving.default_hooks import input_fn as default_input_fn
 def input_fn(body, content_type):
     time.sleep(0.02)
     return default_input_fn(body, content_type)
-'''
+"""
 THREADS = 6
 BEFORE_KILL = 300  # requests before the worker is killed
 AFTER_KILL = 100  # and after it is back
@@ -72,8 +72,11 @@ INTERVALS = ("15s", "1m")
 # The drift and data capture panels' series exist only with DRIFT_BASELINE (see DRIFT_RULES) and DATA_CAPTURE_PERCENT:
 # test_drift_stack.py, whose stack has both, asks them.
 ONLY_WITH_MONITORING = ("hf_serving_drift_", "hf_serving_data_capture_")
-DASHBOARD_EXPRS = [(title, expr) for title, expr in dashboard_exprs(load_dashboard())
-                   if not any(prefix in expr for prefix in ONLY_WITH_MONITORING)]
+DASHBOARD_EXPRS = [
+    (title, expr)
+    for title, expr in dashboard_exprs(load_dashboard())
+    if not any(prefix in expr for prefix in ONLY_WITH_MONITORING)
+]
 RULES = promql.rule_exprs()
 # The drift gauges exist only with DRIFT_BASELINE and a model that reports its outcomes (this stack's user predict_fn
 # does not): tests/integration/test_drift_stack.py asks those rules' operands and the drift panels' expressions, and
@@ -180,9 +183,15 @@ def observed(tmp_path_factory, tiny_emotion) -> Iterator[tuple[Stack, Prometheus
     tmp = tmp_path_factory.mktemp("observability")
     # The response cache on, pointed at a Redis that is not there: every lookup a miss and the failures counted, so
     # the dashboard's cache panel has both of its series (test_response_cache_stack.py has a real Redis).
-    stack = Stack(model_dir_with_code(tmp, SLOW_CODE, source=tiny_emotion), tmp / "serve.log",
-                  SAGEMAKER_MODEL_SERVER_WORKERS="1", MODEL_SERVER_BATCH_SIZE="2", SERVE_QUEUE_TIMEOUT_S="0",
-                  RESPONSE_CACHE=f"redis://127.0.0.1:{free_port()}/0", RESPONSE_CACHE_USER_HOOKS="true")
+    stack = Stack(
+        model_dir_with_code(tmp, SLOW_CODE, source=tiny_emotion),
+        tmp / "serve.log",
+        SAGEMAKER_MODEL_SERVER_WORKERS="1",
+        MODEL_SERVER_BATCH_SIZE="2",
+        SERVE_QUEUE_TIMEOUT_S="0",
+        RESPONSE_CACHE=f"redis://127.0.0.1:{free_port()}/0",
+        RESPONSE_CACHE_USER_HOOKS="true",
+    )
     prometheus = Prometheus(binary, tmp, f"127.0.0.1:{stack.port}")
     load = None
     try:
@@ -201,9 +210,14 @@ def observed(tmp_path_factory, tiny_emotion) -> Iterator[tuple[Stack, Prometheus
         wait_until(load.got_every_kind, 60)  # test_the_load_got_every_kind_of_answer says what is missing
         # Enough scrapes, the recovered worker's in them (where /metrics counts it, the tests below say), and
         # the last scrape a good one.
-        wait_until(lambda: prometheus.value('count_over_time(up{job="hf-serving"}[10m])', 0) >= 10
-                   and prometheus.value("sum(hf_serving_workers_ready)", 0) >= 1
-                   and prometheus.value("sum(hf_serving_worker_restarts_total)", 0) >= 1, 30)
+        wait_until(
+            lambda: (
+                prometheus.value('count_over_time(up{job="hf-serving"}[10m])', 0) >= 10
+                and prometheus.value("sum(hf_serving_workers_ready)", 0) >= 1
+                and prometheus.value("sum(hf_serving_worker_restarts_total)", 0) >= 1
+            ),
+            30,
+        )
         wait_until(lambda: prometheus.value('up{job="hf-serving"}', 0) == 1, 10)
         yield stack, prometheus, load
     finally:

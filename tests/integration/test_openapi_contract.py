@@ -37,8 +37,13 @@ pytestmark = pytest.mark.integration
 OPENAPI = ROOT / "docs" / "openapi.yaml"
 CLIENT_TIMEOUT_S = 2
 MAX_BODY = 6 * 1024 * 1024  # SAGEMAKER_MAX_PAYLOAD_IN_MB's default, in bytes as nginx counts them
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          response_headers_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
 
 
 @schemathesis.serializer("application/jsonlines")
@@ -75,8 +80,9 @@ PROTOCOL_TAGS = ["openai", "tei", "hf-inference", "kserve-v1", "kserve-v2"]
 
 @contract.exclude(tag="multi-model").exclude(tag=PROTOCOL_TAGS).parametrize()
 # quiet_log checks the log once, after all of an operation's examples: meant to span them.
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 def test_the_stack_answers_as_its_openapi_description_says(case, stack, quiet_log):
     case.call_and_validate(base_url=stack.url, checks=CHECKS, timeout=30)
 
@@ -114,8 +120,9 @@ def _cut_at_maximum(value: object) -> object:
 
 
 @contract.include(tag=PROTOCOL_TAGS).parametrize()
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 def test_the_protocol_routes_answer_as_the_description_says(case, embeddings_stack):
     if isinstance(case.body, (dict, list)):
         case.body = _cut_at_maximum(case.body)
@@ -134,8 +141,9 @@ def reranker_stack(tmp_path_factory):
 
 
 @contract.include(operation_id=["teiRerank", "teiInfo"]).parametrize()
-@settings(max_examples=15, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 def test_the_protocol_routes_of_a_reranker_answer_as_the_description_says(case, reranker_stack):
     if isinstance(case.body, (dict, list)):
         case.body = _cut_at_maximum(case.body)
@@ -149,8 +157,9 @@ def test_the_protocol_routes_of_a_reranker_answer_as_the_description_says(case, 
 def mme_stack(tmp_path_factory):
     """A multi-model endpoint with one model loaded, for the multi-model operations."""
     tmp = tmp_path_factory.mktemp("contract-mme")
-    running = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true",
-                    SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).start()
+    running = Stack(
+        None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)
+    ).start()
     try:
         running.wait_ready()
         loaded = requests.post(f"{running.url}/models", json={"model_name": "qa", "url": str(TINY_QA)}, timeout=120)
@@ -161,8 +170,9 @@ def mme_stack(tmp_path_factory):
 
 
 @contract.include(tag="multi-model").parametrize()
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
 def test_a_multi_model_endpoint_answers_as_the_description_says(case, mme_stack):
     before = len(mme_stack.log())
     case.call_and_validate(base_url=mme_stack.url, checks=CHECKS, timeout=60)
@@ -170,6 +180,7 @@ def test_a_multi_model_endpoint_answers_as_the_description_says(case, mme_stack)
 
 
 # Raw HTTP: what a well-behaved client library will not send.
+
 
 @dataclass(frozen=True)
 class RawResponse:
@@ -244,8 +255,10 @@ def raw_connection(stack: Stack, timeout: float = CLIENT_TIMEOUT_S + 8) -> Itera
 
 
 def post_head(content_length: int | str, content_type: str = "application/json", extra: str = "") -> bytes:
-    return (f"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {content_length}\r\n{extra}\r\n").encode("latin-1")
+    return (
+        f"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: {content_type}\r\n"
+        f"Content-Length: {content_length}\r\n{extra}\r\n"
+    ).encode("latin-1")
 
 
 QUESTION = b'{"question": "Which port?", "context": "The container listens on port 8080."}'
@@ -284,27 +297,61 @@ def test_an_unreadable_content_length_is_a_400_in_the_error_shape(stack, quiet_l
     assert response.error() == {**response.error(), "code": "bad_request", "message": "malformed HTTP request"}
 
 
-@pytest.mark.parametrize(("request_bytes", "status", "code"), [
-    (b"GARBAGE\r\n\r\n", 400, "bad_request"),
-    (b"POST /invocations HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400, "bad_request"),  # no Host
-    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n", 431,
-     "request_header_fields_too_large"),
-    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}",
-     400, "bad_request"),
-    (b"TRACE /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
-    (b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
-    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
-    (b"POST /invocations HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"),
-    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-     b"zz\r\nabc\r\n0\r\n\r\n", 400, "bad_request"),
-    (b"POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405, "method_not_allowed"),
-    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-     b"X-Amzn-SageMaker-Custom-Attributes: a\x01b\r\nContent-Length: 2\r\n\r\n{}", 400, "bad_request"),
-    (b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\x7f\r\nContent-Length: 2\r\n\r\n{}",
-     400, "bad_request"),
-], ids=["request-line", "no-host", "header-too-large", "chunked-and-length", "trace", "uri-too-long",
-        "unknown-transfer-encoding", "http-2-request-line", "malformed-chunked-body", "post-on-ping",
-        "control-character-in-custom-attributes", "control-character-in-content-type"])
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+        (b"POST /invocations HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}", 400, "bad_request"),  # no Host
+        (
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n",
+            431,
+            "request_header_fields_too_large",
+        ),
+        (
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n{}",
+            400,
+            "bad_request",
+        ),
+        (b"TRACE /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
+        (b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+        (b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
+        (b"POST /invocations HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"),
+        (
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+            b"zz\r\nabc\r\n0\r\n\r\n",
+            400,
+            "bad_request",
+        ),
+        (b"POST /ping HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405, "method_not_allowed"),
+        (
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"X-Amzn-SageMaker-Custom-Attributes: a\x01b\r\nContent-Length: 2\r\n\r\n{}",
+            400,
+            "bad_request",
+        ),
+        (
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\x7f\r\nContent-Length: 2\r\n\r\n{}",
+            400,
+            "bad_request",
+        ),
+    ],
+    ids=[
+        "request-line",
+        "no-host",
+        "header-too-large",
+        "chunked-and-length",
+        "trace",
+        "uri-too-long",
+        "unknown-transfer-encoding",
+        "http-2-request-line",
+        "malformed-chunked-body",
+        "post-on-ping",
+        "control-character-in-custom-attributes",
+        "control-character-in-content-type",
+    ],
+)
 def test_nginx_refuses_malformed_http_in_the_error_shape(stack, quiet_log, request_bytes, status, code):
     with raw_connection(stack) as connection:
         connection.send(request_bytes)
@@ -313,12 +360,18 @@ def test_nginx_refuses_malformed_http_in_the_error_shape(stack, quiet_log, reque
     assert response.error()["code"] == code
 
 
-@pytest.mark.parametrize(("path", "error"), [
-    ("/v1/embeddings", lambda body: body["error"]["code"] == "method_not_allowed" and "type" in body["error"]),
-    ("/embed", lambda body: body["code"] == "method_not_allowed" and "error_type" in body),
-    ("/v2/models/model/infer", lambda body: body["code"] == "method_not_allowed" and isinstance(body["error"], str)),
-    ("/invocations", lambda body: body["error"]["code"] == "method_not_allowed" and "type" not in body["error"]),
-])
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("/v1/embeddings", lambda body: body["error"]["code"] == "method_not_allowed" and "type" in body["error"]),
+        ("/embed", lambda body: body["code"] == "method_not_allowed" and "error_type" in body),
+        (
+            "/v2/models/model/infer",
+            lambda body: body["code"] == "method_not_allowed" and isinstance(body["error"], str),
+        ),
+        ("/invocations", lambda body: body["error"]["code"] == "method_not_allowed" and "type" not in body["error"]),
+    ],
+)
 def test_a_method_nginx_refuses_itself_is_answered_in_the_routes_protocol_shape(stack, quiet_log, path, error):
     with raw_connection(stack) as connection:
         connection.send(f"TRACE {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode("latin-1"))
@@ -352,8 +405,10 @@ def test_a_body_over_6_mb_is_a_413_before_it_is_read(stack, quiet_log, how):
     with raw_connection(stack) as connection:
         if how == "chunked":
             chunk = b"a" * 1024 * 1024
-            connection.send(b"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                            b"Transfer-Encoding: chunked\r\n\r\n")
+            connection.send(
+                b"POST /invocations HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\n\r\n"
+            )
             try:
                 for _ in range(7):
                     connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
@@ -368,9 +423,16 @@ def test_a_body_over_6_mb_is_a_413_before_it_is_read(stack, quiet_log, how):
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/jsonlines", "text/csv"])
-@pytest.mark.parametrize("body", [b"\xff\xfe", b'{"question": "caf\xc3", "context": "c"}', b"\xc0\xaf",
-                                  b'{"question": "\xed\xa0\x80", "context": "c"}'],
-                         ids=["bom-bytes", "truncated", "overlong", "encoded-surrogate"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xfe",
+        b'{"question": "caf\xc3", "context": "c"}',
+        b"\xc0\xaf",
+        b'{"question": "\xed\xa0\x80", "context": "c"}',
+    ],
+    ids=["bom-bytes", "truncated", "overlong", "encoded-surrogate"],
+)
 def test_invalid_utf8_is_a_400_through_the_stack(stack, quiet_log, content_type, body):
     response = stack.invoke(data=body, content_type=content_type)
     assert response.status_code == 400, response.text
@@ -379,17 +441,22 @@ def test_invalid_utf8_is_a_400_through_the_stack(stack, quiet_log, content_type,
     assert error["request_id"] == response.headers["X-Request-Id"]
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-    (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
-    (b'{"question": "q", "context": "c", "parameters": {"top_k": 1' + b"0" * 5000 + b"}}",
-     "holds an integer of more than 4300 digits"),
-    (b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 1e999}}', "out of range"),
-    (b'{"question": "q", "context": "c", "x": Infinity}', "Infinity is not a JSON number"),
-    (b'{"question": "q\x00", "context": "c"}', "Invalid control character"),
-    (b'{"question": "\\ud800", "context": "c"}', "lone UTF-16 surrogate"),
-    (b'{"question": "a", "context": "c", "question": "b"}', "appears twice"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
+        (
+            b'{"question": "q", "context": "c", "parameters": {"top_k": 1' + b"0" * 5000 + b"}}",
+            "holds an integer of more than 4300 digits",
+        ),
+        (b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 1e999}}', "out of range"),
+        (b'{"question": "q", "context": "c", "x": Infinity}', "Infinity is not a JSON number"),
+        (b'{"question": "q\x00", "context": "c"}', "Invalid control character"),
+        (b'{"question": "\\ud800", "context": "c"}', "lone UTF-16 surrogate"),
+        (b'{"question": "a", "context": "c", "question": "b"}', "appears twice"),
+    ],
+)
 def test_hostile_json_is_a_400_through_the_stack(stack, quiet_log, body, fragment):
     response = stack.invoke(data=body)
     assert response.status_code == 400, response.text

@@ -55,13 +55,19 @@ def _parent_cmdline(process: psutil.Process) -> str:
 
 
 def _listeners(stack: Stack) -> list[psutil.Process]:
-    return [p for p in _processes(stack) if "model_service_worker" in _cmdline(p)
-            and "com.amazonaws.ml.mms.ModelServer" in _parent_cmdline(p)]
+    return [
+        p
+        for p in _processes(stack)
+        if "model_service_worker" in _cmdline(p) and "com.amazonaws.ml.mms.ModelServer" in _parent_cmdline(p)
+    ]
 
 
 def _forked_workers(stack: Stack) -> list[psutil.Process]:
-    return [p for p in _processes(stack) if "model_service_worker" in _cmdline(p)
-            and "model_service_worker" in _parent_cmdline(p)]
+    return [
+        p
+        for p in _processes(stack)
+        if "model_service_worker" in _cmdline(p) and "model_service_worker" in _parent_cmdline(p)
+    ]
 
 
 VICTIMS: dict[str, Callable[[Stack], list[psutil.Process]]] = {
@@ -75,8 +81,11 @@ VICTIMS: dict[str, Callable[[Stack], list[psutil.Process]]] = {
 
 
 def _process_table() -> str:
-    return "\n".join(f"{p.pid} {p.ppid()} {_cmdline(p)[:80]}" for p in psutil.process_iter()
-                     if "nginx" in _cmdline(p) or "hf_serving" in _cmdline(p))
+    return "\n".join(
+        f"{p.pid} {p.ppid()} {_cmdline(p)[:80]}"
+        for p in psutil.process_iter()
+        if "nginx" in _cmdline(p) or "hf_serving" in _cmdline(p)
+    )
 
 
 def _answers(stack: Stack) -> bool:

@@ -17,8 +17,12 @@ from tests.support.stack import Stack
 pytestmark = pytest.mark.integration
 
 QUERY = "Which passage explains reranking?"
-TEXTS = ["A reranker scores each passage against the query.", "The train leaves at noon.",
-         "Café, naïve, 東京 and 😀.", "Rerankers read query and passage together. " * 100]
+TEXTS = [
+    "A reranker scores each passage against the query.",
+    "The train leaves at noon.",
+    "Café, naïve, 東京 and 😀.",
+    "Rerankers read query and passage together. " * 100,
+]
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +66,7 @@ def test_scores_equal_crossencoder_predict_sorted_best_first(stack, reference):
 def test_teis_rerank_body_on_invocations_with_raw_scores_and_texts(stack, reference):
     import torch
 
-    response = stack.invoke({"query": QUERY, "texts": TEXTS, "raw_scores": True, "return_text": True,
-                             "truncate": True})
+    response = stack.invoke({"query": QUERY, "texts": TEXTS, "raw_scores": True, "return_text": True, "truncate": True})
     assert response.status_code == 200
     answer = response.json()
     expected = reference.predict([(QUERY, text) for text in TEXTS], activation_fn=torch.nn.Identity())
@@ -73,26 +76,37 @@ def test_teis_rerank_body_on_invocations_with_raw_scores_and_texts(stack, refere
 
 
 def test_json_lines_records_answer_line_by_line_and_a_bad_line_keeps_its_own_error(stack, reference):
-    records = [{"query": QUERY, "texts": TEXTS[:2]}, {"query": QUERY, "texts": []},
-               {"inputs": {"query": "Where does the train go?", "texts": TEXTS[1:3]}}]
-    response = stack.invoke(data="\n".join(json.dumps(record) for record in records) + "\n",
-                            content_type="application/jsonlines")
+    records = [
+        {"query": QUERY, "texts": TEXTS[:2]},
+        {"query": QUERY, "texts": []},
+        {"inputs": {"query": "Where does the train go?", "texts": TEXTS[1:3]}},
+    ]
+    response = stack.invoke(
+        data="\n".join(json.dumps(record) for record in records) + "\n", content_type="application/jsonlines"
+    )
     assert response.status_code == 200
     first, error, third = (json.loads(line) for line in response.text.splitlines())
     np.testing.assert_allclose(_scores(first), reference.predict([(QUERY, text) for text in TEXTS[:2]]), rtol=1e-5)
     assert error["error"]["code"] == "bad_request" and error["error"]["line"] == 2
     assert "texts must not be an empty list" in error["error"]["message"]
-    np.testing.assert_allclose(_scores(third), reference.predict([("Where does the train go?", text)
-                                                                  for text in TEXTS[1:3]]), rtol=1e-5)
+    np.testing.assert_allclose(
+        _scores(third), reference.predict([("Where does the train go?", text) for text in TEXTS[1:3]]), rtol=1e-5
+    )
 
 
-@pytest.mark.parametrize(("body", "status", "fragment"), [
-    ({"query": QUERY, "texts": TEXTS, "top_n": 0}, 400, "parameters.top_n must be an integer >= 1"),
-    ({"inputs": {"query": QUERY, "texts": TEXTS}, "parameters": {"top_k": 2}}, 400,
-     "unknown parameters: top_k (accepted: raw_scores, return_text, top_n, truncate, truncation_direction)"),
-    ({"query": QUERY, "texts": ["t"] * 1001}, 413, "texts holds 1,001 texts, over the 1,000 one request may rank"),
-    ({"query": QUERY, "texts": ["short", "word " * 600], "truncate": False}, 413, "over this model's 512"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        ({"query": QUERY, "texts": TEXTS, "top_n": 0}, 400, "parameters.top_n must be an integer >= 1"),
+        (
+            {"inputs": {"query": QUERY, "texts": TEXTS}, "parameters": {"top_k": 2}},
+            400,
+            "unknown parameters: top_k (accepted: raw_scores, return_text, top_n, truncate, truncation_direction)",
+        ),
+        ({"query": QUERY, "texts": ["t"] * 1001}, 413, "texts holds 1,001 texts, over the 1,000 one request may rank"),
+        ({"query": QUERY, "texts": ["short", "word " * 600], "truncate": False}, 413, "over this model's 512"),
+    ],
+)
 def test_bad_requests_are_json_errors_naming_the_parameter_or_the_limit(stack, body, status, fragment):
     response = stack.invoke(body)
     assert response.status_code == status
@@ -122,5 +136,7 @@ def test_the_tokens_counted_are_every_pairs_own_and_one_model_pass_read_them(sta
 
     assert grew("hf_serving_request_tokens_count") == 1 and grew("hf_serving_request_tokens_sum") == sum(expected)
     assert grew("hf_serving_pass_rows_count") == 1 and grew("hf_serving_pass_rows_sum") == 3
-    assert metrics.total(after, "hf_serving_build_info", model="model", task="text-ranking", dtype="float32",
-                         device="cpu") == 1
+    assert (
+        metrics.total(after, "hf_serving_build_info", model="model", task="text-ranking", dtype="float32", device="cpu")
+        == 1
+    )

@@ -29,16 +29,24 @@ READ_TIMEOUT_S = 15
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("security")
-    yield from Stack(model_dir_with_code(tmp), tmp / "serve.log", SERVE_API_KEY=API_KEY, HF_TOKEN=HUB_TOKEN,
-                     SERVE_CLIENT_TIMEOUT_S="2", SERVE_REQUEST_READ_TIMEOUT_S="15").serving()
+    yield from Stack(
+        model_dir_with_code(tmp),
+        tmp / "serve.log",
+        SERVE_API_KEY=API_KEY,
+        HF_TOKEN=HUB_TOKEN,
+        SERVE_CLIENT_TIMEOUT_S="2",
+        SERVE_REQUEST_READ_TIMEOUT_S="15",
+    ).serving()
 
 
 def test_ping_needs_no_key_so_health_probes_work(stack):
     assert stack.ping().json() == {"status": "ready"}
 
 
-@pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "wrong-key-0123456789"},
-                                     {"Authorization": f"Basic {API_KEY}"}, {"X-Api-Key": API_KEY + "x"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Api-Key": "wrong-key-0123456789"}, {"Authorization": f"Basic {API_KEY}"}, {"X-Api-Key": API_KEY + "x"}],
+)
 def test_invocations_without_the_right_key_are_401_json(stack, headers):
     response = requests.post(f"{stack.url}/invocations", json=GOOD, headers=headers, timeout=10)
     assert response.status_code == 401
@@ -52,20 +60,28 @@ def test_the_key_in_either_header_is_accepted(stack, headers):
     response = requests.post(f"{stack.url}/invocations", json=GOOD, headers=headers, timeout=10)
     assert response.status_code == 200
     answer = response.json()
-    assert GOOD["context"][answer["start"]:answer["end"]] == answer["answer"]
+    assert GOOD["context"][answer["start"] : answer["end"]] == answer["answer"]
 
 
-@pytest.mark.parametrize("headers", [{"X-Api-Key": API_KEY.upper()}, {"X-Api-Key": API_KEY.swapcase()},
-                                     {"Authorization": f"Bearer {API_KEY.upper()}"}])
+@pytest.mark.parametrize(
+    "headers",
+    [{"X-Api-Key": API_KEY.upper()}, {"X-Api-Key": API_KEY.swapcase()}, {"Authorization": f"Bearer {API_KEY.upper()}"}],
+)
 def test_the_key_in_another_case_is_401(stack, headers):
     # nginx's map compared the key without case: any of these was accepted.
-    for response in (requests.post(f"{stack.url}/invocations", json=GOOD, headers=headers, timeout=10),
-                     requests.get(f"{stack.url}/execution-parameters", headers=headers, timeout=10)):
+    for response in (
+        requests.post(f"{stack.url}/invocations", json=GOOD, headers=headers, timeout=10),
+        requests.get(f"{stack.url}/execution-parameters", headers=headers, timeout=10),
+    ):
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
     # The scheme's case is free (RFC 9110); the key's is not.
-    assert requests.post(f"{stack.url}/invocations", json=GOOD, headers={"Authorization": f"bearer {API_KEY}"},
-                         timeout=10).status_code == 200
+    assert (
+        requests.post(
+            f"{stack.url}/invocations", json=GOOD, headers={"Authorization": f"bearer {API_KEY}"}, timeout=10
+        ).status_code
+        == 200
+    )
 
 
 def test_internal_locations_are_json_404s_from_outside(stack):
@@ -91,8 +107,9 @@ def test_a_key_in_the_query_string_never_reaches_the_access_log(stack):
 
 
 def test_a_client_over_its_rate_gets_429_json(tmp_path):
-    limited = Stack(model_dir_with_code(tmp_path), tmp_path / "serve.log", SERVE_RATE_LIMIT_RPS="1",
-                    SERVE_RATE_LIMIT_BURST="2").start()
+    limited = Stack(
+        model_dir_with_code(tmp_path), tmp_path / "serve.log", SERVE_RATE_LIMIT_RPS="1", SERVE_RATE_LIMIT_BURST="2"
+    ).start()
     try:
         limited.wait_ready()
         statuses = [limited.invoke(GOOD) for _ in range(8)]
@@ -122,8 +139,10 @@ def test_the_management_api_and_model_server_routes_are_not_exposed(stack):
 
 def test_a_slow_client_ties_up_no_worker_and_is_cut_off(stack):
     trickler = socket.create_connection(("127.0.0.1", stack.port), timeout=30)
-    trickler.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"X-Api-Key: " + API_KEY.encode() + b"\r\nContent-Length: 1000\r\n\r\n{\"question\":")
+    trickler.sendall(
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"X-Api-Key: " + API_KEY.encode() + b'\r\nContent-Length: 1000\r\n\r\n{"question":'
+    )
     started = time.monotonic()
     # Meanwhile the model answers others at once: nothing reached a worker yet.
     response = requests.post(f"{stack.url}/invocations", json=GOOD, headers={"X-Api-Key": API_KEY}, timeout=10)
@@ -152,8 +171,11 @@ async def _slow_upload(port: int, opened: list[int]) -> tuple[bytes, float, floa
     loop = asyncio.get_running_loop()
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     started = loop.time()
-    writer.write(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: "
-                 + API_KEY.encode() + b"\r\nContent-Length: 100000\r\n\r\n{")
+    writer.write(
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nX-Api-Key: "
+        + API_KEY.encode()
+        + b"\r\nContent-Length: 100000\r\n\r\n{"
+    )
     opened.append(1)
     try:
         while True:
@@ -175,8 +197,9 @@ def _served_from_another_address(port: int) -> list[tuple[int, bytes]]:
     for method, path, body in (("GET", "/ping", None), ("POST", "/invocations", json.dumps(GOOD))):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20, source_address=("127.0.0.2", 0))
         try:
-            connection.request(method, path, body=body, headers={"X-Api-Key": API_KEY,
-                                                                 "Content-Type": "application/json"})
+            connection.request(
+                method, path, body=body, headers={"X-Api-Key": API_KEY, "Content-Type": "application/json"}
+            )
             response = connection.getresponse()
             answers.append((response.status, response.read()))
         finally:
@@ -208,7 +231,7 @@ def test_one_address_holding_1100_slow_uploads_leaves_other_clients_served(stack
     assert (ping_status, json.loads(ping_body)) == (200, {"status": "ready"})
     assert invoked_status == 200, invoked_body
     answer = json.loads(invoked_body)
-    assert GOOD["context"][answer["start"]:answer["end"]] == answer["answer"]
+    assert GOOD["context"][answer["start"] : answer["end"]] == answer["answer"]
     # The address's first 512 were held, the others refused at once in JSON.
     refused = [reply for reply, _, _ in uploads if reply.startswith(b"HTTP/1.1 429")]
     assert len(refused) == SLOW_UPLOADS - PER_ADDRESS

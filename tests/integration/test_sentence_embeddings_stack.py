@@ -14,8 +14,13 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-TEXTS = ["A man is eating food.", "A man is eating a piece of bread.", "The girl is carrying a baby.",
-         "Ein Mann isst Brot. Café, 東京, 😀", "word " * 400]
+TEXTS = [
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "Ein Mann isst Brot. Café, 東京, 😀",
+    "word " * 400,
+]
 
 
 @pytest.fixture(scope="module")
@@ -65,11 +70,14 @@ def test_vectors_equal_encode_one_per_input_in_order(stack, expected):
     assert _cosines(np.array(single.json()), expected[:1])[0] >= 0.99999
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ({"inputs": ["fine", ""]}, "inputs[1] must not be empty"),
-    ({"inputs": ["fine", 7]}, "inputs[1] must be a string, not number"),
-    ({"inputs": "x", "normalize": "no"}, "normalize must be true or false"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"inputs": ["fine", ""]}, "inputs[1] must not be empty"),
+        ({"inputs": ["fine", 7]}, "inputs[1] must be a string, not number"),
+        ({"inputs": "x", "normalize": "no"}, "normalize must be true or false"),
+    ],
+)
 def test_bad_input_is_a_400_json_error_naming_the_item(stack, body, fragment):
     response = stack.invoke(body)
     assert response.status_code == 400
@@ -92,7 +100,7 @@ def test_concurrent_requests_are_all_answered_right(stack, expected):
         responses = list(pool.map(lambda i: stack.invoke({"inputs": [TEXTS[i % 3]]}), range(24)))
     assert [r.status_code for r in responses] == [200] * 24
     for index, response in enumerate(responses):
-        assert _cosines(np.array(response.json()), expected[index % 3:index % 3 + 1])[0] >= 0.99999
+        assert _cosines(np.array(response.json()), expected[index % 3 : index % 3 + 1])[0] >= 0.99999
 
 
 def test_the_handlers_own_413_reaches_the_client_with_its_own_message(stack):
@@ -114,20 +122,26 @@ def test_sentence_similarity_answers_cos_sim_of_encode_as_a_bare_list(stack, enc
 
 
 def test_concurrent_similarity_requests_batched_server_side_each_get_their_own_answer(stack, encoder):
-    queries = [(TEXTS[i % 3], TEXTS[(i + 1) % 4:(i + 1) % 4 + 2]) for i in range(12)]
+    queries = [(TEXTS[i % 3], TEXTS[(i + 1) % 4 : (i + 1) % 4 + 2]) for i in range(12)]
     with ThreadPoolExecutor(6) as pool:
-        responses = list(pool.map(lambda query: stack.invoke(
-            {"inputs": {"source_sentence": query[0], "sentences": query[1]}}), queries))
+        responses = list(
+            pool.map(
+                lambda query: stack.invoke({"inputs": {"source_sentence": query[0], "sentences": query[1]}}), queries
+            )
+        )
     assert [r.status_code for r in responses] == [200] * len(queries)
     for (source, sentences), response in zip(queries, responses, strict=True):
         assert response.json() == pytest.approx(_cos_sim(encoder, source, sentences), abs=1e-5)
 
 
-@pytest.mark.parametrize(("inputs", "fragment"), [
-    ({"source_sentence": "s", "sentences": []}, "inputs.sentences must not be an empty list"),
-    ({"sentences": ["a"]}, "inputs.source_sentence is missing"),
-    ({"source_sentence": "s", "sentences": ["a"] * 1025}, "inputs.sentences holds 1,025 sentences, over the 1,024"),
-])
+@pytest.mark.parametrize(
+    ("inputs", "fragment"),
+    [
+        ({"source_sentence": "s", "sentences": []}, "inputs.sentences must not be an empty list"),
+        ({"sentences": ["a"]}, "inputs.source_sentence is missing"),
+        ({"source_sentence": "s", "sentences": ["a"] * 1025}, "inputs.sentences holds 1,025 sentences, over the 1,024"),
+    ],
+)
 def test_a_bad_similarity_request_is_a_400_naming_the_field(stack, inputs, fragment):
     response = stack.invoke({"inputs": inputs})
     assert response.status_code == 400

@@ -17,8 +17,12 @@ CONTEXT = "The container listens on port 8080. Requests go to /invocations as JS
 
 def batching_stack(tmp_path_factory, name: str, batch_size: int, delay_ms: int):
     tmp = tmp_path_factory.mktemp(name)
-    yield from Stack(model_dir_with_code(tmp), tmp / "serve.log", MODEL_SERVER_BATCH_SIZE=str(batch_size),
-                     MODEL_SERVER_MAX_BATCH_DELAY_MS=str(delay_ms)).serving()
+    yield from Stack(
+        model_dir_with_code(tmp),
+        tmp / "serve.log",
+        MODEL_SERVER_BATCH_SIZE=str(batch_size),
+        MODEL_SERVER_MAX_BATCH_DELAY_MS=str(delay_ms),
+    ).serving()
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +70,13 @@ def test_batch_responses_longer_than_a_socket_read_keep_the_worker_alive(large_b
     failure and the fix at every split point. This test checks the whole stack with the fix at large batches.
     """
     # Answers of different lengths, batched in varying company: the pieces end at ever different fields.
-    bodies = [{"inputs": {"question": f"Question {i}: which port?", "context": CONTEXT * (1 + i % 4)},
-               "parameters": {"top_k": 2 + i % 7}} for i in range(32)]
+    bodies = [
+        {
+            "inputs": {"question": f"Question {i}: which port?", "context": CONTEXT * (1 + i % 4)},
+            "parameters": {"top_k": 2 + i % 7},
+        }
+        for i in range(32)
+    ]
     expected = [large_batches.invoke(b).json() for b in bodies]
     assert [len(answers) for answers in expected] == [2 + i % 7 for i in range(32)]
     with concurrent.futures.ThreadPoolExecutor(32) as pool:

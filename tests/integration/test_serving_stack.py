@@ -23,14 +23,15 @@ def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("default-stack")
     # A requirements.txt without the opt-in must be skipped (and must not be installed: it cannot be).
     model_dir = model_dir_with_code(tmp, requirements="this-package-does-not-exist==0.0.1\n")
-    yield from Stack(model_dir, tmp / "serve.log",
-                     SAGEMAKER_SAFE_PORT_RANGE=f"{SAFE_RANGE[0]}-{SAFE_RANGE[1]}").serving()
+    yield from Stack(
+        model_dir, tmp / "serve.log", SAGEMAKER_SAFE_PORT_RANGE=f"{SAFE_RANGE[0]}-{SAFE_RANGE[1]}"
+    ).serving()
 
 
 def assert_answer(answer: dict, context: str) -> None:
     assert set(answer) == {"answer", "score", "start", "end"}
     assert 0 <= answer["start"] < answer["end"] <= len(context)
-    assert context[answer["start"]:answer["end"]] == answer["answer"]
+    assert context[answer["start"] : answer["end"]] == answer["answer"]
     assert 0.0 < answer["score"] <= 1.0
 
 
@@ -61,9 +62,11 @@ def test_answers_both_request_shapes_identically(stack):
 
 
 def test_a_list_of_inputs_returns_a_list_of_answers_in_order(stack):
-    items = [{"question": "Which port?", "context": CONTEXT},
-             {"question": "Where do requests go?", "context": "Requests go to the invocations route."},
-             {"question": "What format?", "context": "Everything is sent as JSON over HTTP."}]
+    items = [
+        {"question": "Which port?", "context": CONTEXT},
+        {"question": "Where do requests go?", "context": "Requests go to the invocations route."},
+        {"question": "What format?", "context": "Everything is sent as JSON over HTTP."},
+    ]
     one_by_one = [stack.invoke(item).json() for item in items]
     for body in (items, {"inputs": items}):
         response = stack.invoke(body)
@@ -71,15 +74,15 @@ def test_a_list_of_inputs_returns_a_list_of_answers_in_order(stack):
         answers = response.json()
         # Scores to rel 1e-5: a padded batch differs from single rows in the last bits on some CPUs (AMX).
         assert [{k: v for k, v in a.items() if k != "score"} for a in answers] == [
-            {k: v for k, v in a.items() if k != "score"} for a in one_by_one]
+            {k: v for k, v in a.items() if k != "score"} for a in one_by_one
+        ]
         assert [a["score"] for a in answers] == pytest.approx([a["score"] for a in one_by_one], rel=1e-5)
         for answer, item in zip(answers, items, strict=True):
             assert_answer(answer, item["context"])
 
 
 def test_top_k_returns_a_list(stack):
-    response = stack.invoke({"inputs": {"question": "Which port?", "context": CONTEXT},
-                             "parameters": {"top_k": 3}})
+    response = stack.invoke({"inputs": {"question": "Which port?", "context": CONTEXT}, "parameters": {"top_k": 3}})
     assert response.status_code == 200
     answers = response.json()
     assert len(answers) == 3
@@ -88,40 +91,46 @@ def test_top_k_returns_a_list(stack):
     assert [a["score"] for a in answers] == sorted((a["score"] for a in answers), reverse=True)
 
 
-@pytest.mark.parametrize(("content_type", "accept"), [
-    ("application/json; charset=utf-8", "application/json"),
-    ("application/json;charset=UTF-8", "*/*"),
-    ("application/json", None),
-])
+@pytest.mark.parametrize(
+    ("content_type", "accept"),
+    [
+        ("application/json; charset=utf-8", "application/json"),
+        ("application/json;charset=UTF-8", "*/*"),
+        ("application/json", None),
+    ],
+)
 def test_content_type_charset_and_accept_variants(stack, content_type, accept):
     headers = {"Accept": accept} if accept else {}
-    response = stack.invoke({"question": "Which port?", "context": CONTEXT}, content_type=content_type,
-                            **headers)
+    response = stack.invoke({"question": "Which port?", "context": CONTEXT}, content_type=content_type, **headers)
     assert response.status_code == 200
     assert_answer(response.json(), CONTEXT)
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    (b'{"question": "a", "context": ', "not valid JSON"),
-    (b'{"context": "some text"}', "question is missing"),
-    (b'{"question": "", "context": "some text"}', "question must not be empty"),
-    (b'{"question": "q", "context": "   "}', "context must not be empty"),
-    (b'{"question": 5, "context": "some text"}', "question must be a string, not number"),
-    (b'{"inputs": [{"question": "q", "context": "c"}, {"question": "q", "context": null}]}',
-     "inputs[1].context must be a string, not null"),
-    (b'{"inputs": []}', "inputs must not be an empty list"),
-    (b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 0}}', "top_k"),
-    (b'{"question": "q", "context": "c", "a": NaN}', "NaN"),
-    (b'\xff\xfe', "UTF-8"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        (b'{"question": "a", "context": ', "not valid JSON"),
+        (b'{"context": "some text"}', "question is missing"),
+        (b'{"question": "", "context": "some text"}', "question must not be empty"),
+        (b'{"question": "q", "context": "   "}', "context must not be empty"),
+        (b'{"question": 5, "context": "some text"}', "question must be a string, not number"),
+        (
+            b'{"inputs": [{"question": "q", "context": "c"}, {"question": "q", "context": null}]}',
+            "inputs[1].context must be a string, not null",
+        ),
+        (b'{"inputs": []}', "inputs must not be an empty list"),
+        (b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 0}}', "top_k"),
+        (b'{"question": "q", "context": "c", "a": NaN}', "NaN"),
+        (b"\xff\xfe", "UTF-8"),
+        (b"", "empty"),
+    ],
+)
 def test_bad_requests_are_400_naming_the_problem(stack, body, fragment):
     assert_error(stack.invoke(data=body), 400, "bad_request", fragment)
 
 
 def test_unsupported_content_type_is_415(stack):
-    assert_error(stack.invoke(data=b"hello", content_type="text/plain"), 415, "unsupported_media_type",
-                 "text/plain")
+    assert_error(stack.invoke(data=b"hello", content_type="text/plain"), 415, "unsupported_media_type", "text/plain")
 
 
 def test_unsupported_accept_is_406(stack):
@@ -160,8 +169,11 @@ def test_execution_parameters(stack):
 
 def _workers(stack) -> set[int]:
     stack.track()
-    return {pid for pid, process in stack.descendants.items()
-            if process.is_running() and "model_service_worker" in " ".join(process.cmdline())}
+    return {
+        pid
+        for pid, process in stack.descendants.items()
+        if process.is_running() and "model_service_worker" in " ".join(process.cmdline())
+    }
 
 
 def test_bad_requests_never_kill_a_worker_or_disturb_others(stack):
@@ -170,8 +182,9 @@ def test_bad_requests_never_kill_a_worker_or_disturb_others(stack):
     good = {"question": "Which port?", "context": CONTEXT}
     expected = stack.invoke(good).json()
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        futures = [pool.submit(stack.invoke, good) if i % 2 else pool.submit(stack.invoke, None, b"{bad")
-                   for i in range(24)]
+        futures = [
+            pool.submit(stack.invoke, good) if i % 2 else pool.submit(stack.invoke, None, b"{bad") for i in range(24)
+        ]
         results = [f.result() for f in futures]
     assert [r.status_code for r in results] == [200 if i % 2 else 400 for i in range(24)]
     assert all(same_answer(r.json(), expected) for r in results[1::2])
@@ -200,11 +213,16 @@ def test_internal_servers_listen_on_loopback_inside_the_safe_range(stack):
 
 def test_start_up_log_prints_the_configuration_and_warnings(stack):
     log = stack.log()
-    for line in ("model source: directory", "task: question-answering (from config.json architectures)",
-                 "workers: 1, torch threads per worker:", "ports: public 127.0.0.1:",
-                 "dtype: float32; engine: auto -> torch",  # float32 stays on torch, the exact reference
-                 "serving question-answering on torch",  # what the worker really loaded, from its report
-                 "SERVING RANDOM WEIGHTS", "requirements.txt skipped: set INSTALL_CODE_REQUIREMENTS=true"):
+    for line in (
+        "model source: directory",
+        "task: question-answering (from config.json architectures)",
+        "workers: 1, torch threads per worker:",
+        "ports: public 127.0.0.1:",
+        "dtype: float32; engine: auto -> torch",  # float32 stays on torch, the exact reference
+        "serving question-answering on torch",  # what the worker really loaded, from its report
+        "SERVING RANDOM WEIGHTS",
+        "requirements.txt skipped: set INSTALL_CODE_REQUIREMENTS=true",
+    ):
         assert line in log
     assert "this-package-does-not-exist" not in log  # skipped: pip never ran
     # The worker's own line: float32 stays on torch, the pipeline-exact reference.

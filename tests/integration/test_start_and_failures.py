@@ -14,10 +14,10 @@ from tests.support.wheels import module_wheel
 
 pytestmark = pytest.mark.integration
 
-FAILING_MODEL_FN = '''
+FAILING_MODEL_FN = """
 def model_fn(model_dir):
     raise ValueError("broken weights: the checkpoint is truncated")
-'''
+"""
 
 
 def test_no_model_anywhere_exits_at_once_naming_both_options(tmp_path):
@@ -88,13 +88,13 @@ def test_sigint_stops_the_stack_cleanly_too(tmp_path):
     assert "stopped" in stack.log()
 
 
-USES_ITS_REQUIREMENT = '''
+USES_ITS_REQUIREMENT = """
 import greeting_for_tests
 
 
 def predict_fn(data, model):
     return {"greeting": greeting_for_tests.GREETING}
-'''
+"""
 
 
 def test_code_requirements_are_installed_only_when_opted_in_and_reach_the_workers(tmp_path):

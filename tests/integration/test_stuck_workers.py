@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 TIMEOUT_S = 3
 GOOD = {"question": "Which port?", "context": "The container listens on port 8080."}
 # A user predict_fn that never checks the deadline, never returns and never lets go of the GIL for long.
-SPINNING_CODE = '''
+SPINNING_CODE = """
 from hf_serving.serving.default_hooks import predict_fn as default_predict_fn
 
 
@@ -26,7 +26,7 @@ def predict_fn(data, model):
         while True:
             pass
     return default_predict_fn(data, model)
-'''
+"""
 
 
 def gone(pid: int) -> bool:
@@ -47,8 +47,11 @@ def wait_for(condition, deadline_s: float, what: str, stack: Stack) -> None:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("stuck")
-    yield from Stack(model_dir_with_code(tmp_path, SPINNING_CODE), tmp_path / "serve.log",
-                     SAGEMAKER_MODEL_SERVER_TIMEOUT=str(TIMEOUT_S)).serving()
+    yield from Stack(
+        model_dir_with_code(tmp_path, SPINNING_CODE),
+        tmp_path / "serve.log",
+        SAGEMAKER_MODEL_SERVER_TIMEOUT=str(TIMEOUT_S),
+    ).serving()
 
 
 def test_a_spinning_predict_fn_is_a_504_then_killed_reaped_and_replaced(stack):
@@ -65,14 +68,14 @@ def test_a_spinning_predict_fn_is_a_504_then_killed_reaped_and_replaced(stack):
     assert time.monotonic() - started >= TIMEOUT_S
     assert f"worker {spinning.pid} is still busy" in stack.log()
     # A new worker, forked by the same listener, answers; readiness comes back.
-    wait_for(lambda: stack.ping().status_code == 200 and len(stack.forked_workers()) == 1, 90,
-             "a new ready worker", stack)
+    wait_for(
+        lambda: stack.ping().status_code == 200 and len(stack.forked_workers()) == 1, 90, "a new ready worker", stack
+    )
     answered = stack.invoke(GOOD, timeout=60)
     assert answered.status_code == 200 and answered.json()["answer"]
     [replacement] = stack.forked_workers()
     assert replacement.pid != spinning.pid and replacement.parent().pid == listener.pid
     assert not [child for child in listener.children() if child.status() == psutil.STATUS_ZOMBIE]
-
 
 
 def ready_worker(stack: Stack) -> psutil.Process:
@@ -89,8 +92,9 @@ def test_a_huge_qa_top_k_is_a_400_naming_its_bound_and_holds_no_worker(stack):
     # The attack: 100 KB of context with top_k 20,000 held the worker for minutes (every request a 504).
     worker = ready_worker(stack)
     started = time.monotonic()
-    response = stack.invoke({"inputs": {"question": "Which port?", "context": words(8000)},
-                             "parameters": {"top_k": 20000}}, timeout=60)
+    response = stack.invoke(
+        {"inputs": {"question": "Which port?", "context": words(8000)}, "parameters": {"top_k": 20000}}, timeout=60
+    )
     assert response.status_code == 400
     assert response.json()["error"]["message"] == "parameters.top_k must be an integer from 1 to 100"
     assert time.monotonic() - started < TIMEOUT_S
@@ -99,8 +103,13 @@ def test_a_huge_qa_top_k_is_a_400_naming_its_bound_and_holds_no_worker(stack):
 
 def test_windows_that_barely_move_are_a_400_naming_the_least_move(stack):
     ready_worker(stack)
-    response = stack.invoke({"inputs": {"question": "Which port?", "context": words(8000)},
-                             "parameters": {"max_seq_len": 64, "doc_stride": 56}}, timeout=60)
+    response = stack.invoke(
+        {
+            "inputs": {"question": "Which port?", "context": words(8000)},
+            "parameters": {"max_seq_len": 64, "doc_stride": 56},
+        },
+        timeout=60,
+    )
     assert response.status_code == 400
     message = response.json()["error"]["message"]
     assert message.startswith("inputs[0]: with max_seq_len=64, doc_stride=56") and "must move at least 4" in message
@@ -112,8 +121,13 @@ def test_the_largest_qa_bounds_hold_the_worker_no_longer_than_the_timeout(stack)
     # checks the deadline each window: answered, or a 504 with the worker given up by itself, never killed.
     worker = ready_worker(stack)
     started = time.monotonic()
-    response = stack.invoke({"inputs": {"question": "Which port?", "context": words(6000)},
-                             "parameters": {"top_k": 100, "max_answer_len": 512}}, timeout=60)
+    response = stack.invoke(
+        {
+            "inputs": {"question": "Which port?", "context": words(6000)},
+            "parameters": {"top_k": 100, "max_answer_len": 512},
+        },
+        timeout=60,
+    )
     if response.status_code == 200:
         assert len(response.json()) == 100 and all(answer["answer"] for answer in response.json())
     else:

@@ -63,12 +63,15 @@ def test_a_text_far_over_the_model_maximum_is_truncated(stack):
     assert response.json()[0]["label"] in EMOTIONS
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"inputs": ["fine", ""]}, "inputs[1] must not be empty"),
-    ({"inputs": ["fine", {"text_pair": "x"}]}, "inputs[1].text is missing"),
-    ({"inputs": ["fine", 7]}, "inputs[1] must be a string or a"),
-    ({"inputs": "x", "parameters": {"function_to_apply": "relu"}}, "function_to_apply"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"inputs": ["fine", ""]}, "inputs[1] must not be empty"),
+        ({"inputs": ["fine", {"text_pair": "x"}]}, "inputs[1].text is missing"),
+        ({"inputs": ["fine", 7]}, "inputs[1] must be a string or a"),
+        ({"inputs": "x", "parameters": {"function_to_apply": "relu"}}, "function_to_apply"),
+    ],
+)
 def test_bad_items_are_400_naming_the_item(stack, body, message):
     response = stack.invoke(body)
     assert response.status_code == 400
@@ -103,11 +106,15 @@ def _same(answer, expected):
         assert answer["score"] == pytest.approx(expected["score"], rel=1e-4, abs=1e-6)
 
 
-@pytest.mark.parametrize(("body", "inputs", "parameters"), [
-    ({"inputs": PAIRS[0]}, PAIRS[0], {}),
-    ({**PAIRS[1], "parameters": {"top_k": None}}, PAIRS[1], {"top_k": None}),  # a pair at the top level
-    ({"inputs": PAIRS, "parameters": {"top_k": 2}}, PAIRS, {"top_k": 2}),
-], ids=["one pair: bare", "a pair at the top level", "a list of pairs"])
+@pytest.mark.parametrize(
+    ("body", "inputs", "parameters"),
+    [
+        ({"inputs": PAIRS[0]}, PAIRS[0], {}),
+        ({**PAIRS[1], "parameters": {"top_k": None}}, PAIRS[1], {"top_k": None}),  # a pair at the top level
+        ({"inputs": PAIRS, "parameters": {"top_k": 2}}, PAIRS, {"top_k": 2}),
+    ],
+    ids=["one pair: bare", "a pair at the top level", "a list of pairs"],
+)
 def test_text_pairs_answer_as_the_in_process_pipeline(stack, reference, body, inputs, parameters):
     response = stack.invoke(body)
     assert response.status_code == 200

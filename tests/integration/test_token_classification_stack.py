@@ -15,15 +15,24 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
 
-TEXTS = ["Maria Garcia lives in Berlin.", "Kwame Mensah works at Northwind Traders in Tokyo.",
-         "Yesterday Héloïse flew to São Paulo 😀 and 東京.", "The weather was nice today."]
+TEXTS = [
+    "Maria Garcia lives in Berlin.",
+    "Kwame Mensah works at Northwind Traders in Tokyo.",
+    "Yesterday Héloïse flew to São Paulo 😀 and 東京.",
+    "The weather was nice today.",
+]
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, trained_ner):
     tmp = tmp_path_factory.mktemp("token-classification")
-    yield from Stack(trained_ner, tmp / "serve.log", MODEL_SERVER_BATCH_SIZE="8",
-                     MODEL_SERVER_MAX_BATCH_DELAY_MS="50", RESPONSE_CACHE="memory").serving()
+    yield from Stack(
+        trained_ner,
+        tmp / "serve.log",
+        MODEL_SERVER_BATCH_SIZE="8",
+        MODEL_SERVER_MAX_BATCH_DELAY_MS="50",
+        RESPONSE_CACHE="memory",
+    ).serving()
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +60,7 @@ def test_the_trained_tagger_finds_the_person_and_the_place(stack):
     text = "Emma Johansson lives in Madrid."
     response = stack.invoke({"inputs": text, "parameters": {"aggregation_strategy": "simple"}})
     assert response.status_code == 200
-    found = {(entity["entity_group"], text[entity["start"]:entity["end"]]) for entity in response.json()}
+    found = {(entity["entity_group"], text[entity["start"] : entity["end"]]) for entity in response.json()}
     assert {("PER", "Emma Johansson"), ("LOC", "Madrid")} <= found, found
     assert all(entity["score"] > 0.5 for entity in response.json())
 
@@ -60,16 +69,19 @@ def test_a_long_text_is_read_whole(stack):
     text = "The weather was nice today. " * 200 + "Maria Garcia lives in Berlin."
     response = stack.invoke({"inputs": text, "parameters": {"aggregation_strategy": "first"}})
     assert response.status_code == 200
-    found = {(entity["entity_group"], text[entity["start"]:entity["end"]]) for entity in response.json()}
+    found = {(entity["entity_group"], text[entity["start"] : entity["end"]]) for entity in response.json()}
     assert {("PER", "Maria Garcia"), ("LOC", "Berlin")} <= found, found
 
 
-@pytest.mark.parametrize(("parameters", "fragment"), [
-    ({"aggregation_strategy": "longest"}, "parameters.aggregation_strategy must be one of none, simple, first"),
-    ({"stride": 16, "aggregation_strategy": "none"}, "parameters.stride needs parameters.aggregation_strategy"),
-    ({"stride": 510, "aggregation_strategy": "simple"}, "parameters.stride must be less than 510"),
-    ({"top_k": 1}, "unknown parameters: top_k (accepted: aggregation_strategy, ignore_labels, stride)"),
-])
+@pytest.mark.parametrize(
+    ("parameters", "fragment"),
+    [
+        ({"aggregation_strategy": "longest"}, "parameters.aggregation_strategy must be one of none, simple, first"),
+        ({"stride": 16, "aggregation_strategy": "none"}, "parameters.stride needs parameters.aggregation_strategy"),
+        ({"stride": 510, "aggregation_strategy": "simple"}, "parameters.stride must be less than 510"),
+        ({"top_k": 1}, "unknown parameters: top_k (accepted: aggregation_strategy, ignore_labels, stride)"),
+    ],
+)
 def test_a_bad_parameter_is_a_400_naming_it(stack, parameters, fragment):
     response = stack.invoke({"inputs": TEXTS[0], "parameters": parameters})
     assert response.status_code == 400, response.text
@@ -89,22 +101,24 @@ def test_concurrent_requests_batched_with_bad_ones_each_get_their_own_answer(sta
             assert response.status_code == 200 and same_answer(response.json(), expected)
         else:
             assert response.status_code == 400
-            assert ("parameters.stride" if body is too_long_a_stride else "inputs must not be empty") \
-                in response.json()["error"]["message"]
+            assert (
+                "parameters.stride" if body is too_long_a_stride else "inputs must not be empty"
+            ) in response.json()["error"]["message"]
     assert "worker process died" not in stack.log().lower()
 
 
 def test_json_lines_answer_line_by_line_and_a_bad_line_keeps_its_own_error(stack, reference):
-    records = [{"inputs": TEXTS[0], "parameters": {"aggregation_strategy": "simple"}},
-               {"inputs": TEXTS[1], "parameters": {"aggregation_strategy": "simple", "stride": 9999}},
-               {"inputs": TEXTS[2:], "parameters": {"aggregation_strategy": "max"}},
-               {"inputs": TEXTS[3]}]
+    records = [
+        {"inputs": TEXTS[0], "parameters": {"aggregation_strategy": "simple"}},
+        {"inputs": TEXTS[1], "parameters": {"aggregation_strategy": "simple", "stride": 9999}},
+        {"inputs": TEXTS[2:], "parameters": {"aggregation_strategy": "max"}},
+        {"inputs": TEXTS[3]},
+    ]
     lines = "".join(json.dumps(record) + "\n" for record in records)
     response = stack.invoke(data=lines, content_type="application/jsonlines")
     assert response.status_code == 200, response.text
     first, error, pair, plain = (json.loads(line) for line in response.text.splitlines())
-    assert same_answer(first, json.loads(json.dumps(reference(TEXTS[0], aggregation_strategy="simple"),
-                                                    default=float)))
+    assert same_answer(first, json.loads(json.dumps(reference(TEXTS[0], aggregation_strategy="simple"), default=float)))
     assert error["error"]["code"] == "bad_request" and error["error"]["line"] == 2
     assert "parameters.stride must be less than 510" in error["error"]["message"]
     assert same_answer(pair, json.loads(json.dumps(reference(TEXTS[2:], aggregation_strategy="max"), default=float)))

@@ -21,8 +21,10 @@ pytestmark = pytest.mark.integration
 # Held-out questions: their subjects (Elena Popescu, Jonas Ito, Nimbus Games, Rosa's hat and car) are in the
 # generator's dev-only pools, never in training, and four use a phrasing never asked of that relation in
 # training. Written out here rather than read from the sample, so that regenerating it cannot weaken the test.
-CONTEXT = ("Nina Quinn founded Nimbus Games in 1931. In 1974, Elena Popescu was born in Osaka. "
-           "Jonas Ito was born in Lima in 1902. Rosa's car is pink. Rosa has a grey hat.")
+CONTEXT = (
+    "Nina Quinn founded Nimbus Games in 1931. In 1974, Elena Popescu was born in Osaka. "
+    "Jonas Ito was born in Lima in 1902. Rosa's car is pink. Rosa has a grey hat."
+)
 QUESTIONS = {
     "Where was Elena Popescu born?": "Osaka",
     "In which year was Jonas Ito born?": "1902",
@@ -34,9 +36,11 @@ QUESTIONS = {
 
 
 # What the model loader logs for each MODEL_DTYPE served here: the engine and dtype really in use.
-LOADED_AS = {"float32": f"question-answering on torch {torch.__version__}, device cpu, dtype float32",
-             "int8": f"question-answering on {openvino_engine.describe()} (int8 weights; activations quantised at "
-                     "run time), device cpu, dtype int8"}
+LOADED_AS = {
+    "float32": f"question-answering on torch {torch.__version__}, device cpu, dtype float32",
+    "int8": f"question-answering on {openvino_engine.describe()} (int8 weights; activations quantised at "
+    "run time), device cpu, dtype int8",
+}
 
 
 @pytest.fixture(scope="module", params=sorted(LOADED_AS))
@@ -58,7 +62,7 @@ def test_answers_held_out_questions_right(stack):
         assert response.status_code == 200, response.text
         answer = response.json()
         assert answer["answer"] == expected, (question, answer)
-        assert CONTEXT[answer["start"]:answer["end"]] == expected
+        assert CONTEXT[answer["start"] : answer["end"]] == expected
         assert answer["score"] > 0.5
 
 
@@ -71,9 +75,24 @@ def test_a_batch_gets_each_right_answer_in_order(stack):
 @pytest.mark.parametrize("batch_size", [1, 8])
 def test_evaluate_through_the_endpoint_scores_the_fixture(stack, tmp_path, batch_size):
     figures = tmp_path / "figures.json"
-    done = subprocess.run([sys.executable, "-m", "hf_serving.tools.evaluate", str(SAMPLE), "--endpoint", stack.url,
-                           "--batch-size", str(batch_size), "--json-out", str(figures)],
-                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hf_serving.tools.evaluate",
+            str(SAMPLE),
+            "--endpoint",
+            stack.url,
+            "--batch-size",
+            str(batch_size),
+            "--json-out",
+            str(figures),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
     [run] = json.loads(figures.read_text())["runs"]
     assert run["exact_match"] >= 90.0

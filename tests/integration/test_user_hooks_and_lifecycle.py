@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 # The user's hooks: model_fn waits for a gate file (so the test sees the stack while it loads), predict_fn
 # adds three test behaviours around the default one, output_fn wraps answers and echoes custom attributes.
-USER_CODE = '''
+USER_CODE = """
 import json
 import time
 from pathlib import Path
@@ -47,7 +47,7 @@ def predict_fn(data, model, context):
 def output_fn(prediction, accept, context):
     context.set_custom_attributes("seen=" + (context.custom_attributes or "none"))
     return json.dumps({"user_output": prediction}), "application/json"
-'''
+"""
 INVOCATION_TIMEOUT_S = 3
 
 
@@ -94,11 +94,12 @@ def test_ping_turns_200_once_model_fn_has_finished(loading_stack):
 
 def test_user_hooks_replace_the_defaults_one_by_one(loading_stack):
     context = "The answer lives in this context."
-    response = loading_stack.invoke({"question": "Where?", "context": context},
-                                    X_Amzn_SageMaker_Custom_Attributes="trace=abc")
+    response = loading_stack.invoke(
+        {"question": "Where?", "context": context}, X_Amzn_SageMaker_Custom_Attributes="trace=abc"
+    )
     assert response.status_code == 200
     answer = response.json()["user_output"]  # the user's output_fn
-    assert context[answer["start"]:answer["end"]] == answer["answer"]  # the default input_fn/predict path
+    assert context[answer["start"] : answer["end"]] == answer["answer"]  # the default input_fn/predict path
     assert response.headers["X-Amzn-SageMaker-Custom-Attributes"] == "seen=trace=abc"
     assert "predict_fn (user)" in loading_stack.log() and "input_fn (default)" in loading_stack.log()
 
@@ -143,22 +144,33 @@ def test_over_the_invocation_timeout_is_a_json_504_and_the_worker_serves_afterwa
 def test_a_hook_sees_the_headers_sagemaker_forwards_and_no_other(loading_stack):
     loading_stack.wait_ready()
     names = "Accept,X-Amzn-SageMaker-Target-Model,X-Amzn-SageMaker-Inference-Id,X-Something,Authorization,X-Request-Id"
-    response = loading_stack.invoke({"question": "headers", "context": names}, Accept="application/json",
-                                    X_Amzn_SageMaker_Target_Model="sentiment.tar.gz",
-                                    X_Amzn_SageMaker_Inference_Id="inference-7", X_Something="dropped",
-                                    Authorization="Bearer not-for-the-worker")
+    response = loading_stack.invoke(
+        {"question": "headers", "context": names},
+        Accept="application/json",
+        X_Amzn_SageMaker_Target_Model="sentiment.tar.gz",
+        X_Amzn_SageMaker_Inference_Id="inference-7",
+        X_Something="dropped",
+        Authorization="Bearer not-for-the-worker",
+    )
     assert response.status_code == 200, response.text
     seen = response.json()["user_output"]
-    assert seen == {"Accept": "application/json", "X-Amzn-SageMaker-Target-Model": "sentiment.tar.gz",
-                    "X-Amzn-SageMaker-Inference-Id": "inference-7", "X-Something": None, "Authorization": None,
-                    "X-Request-Id": response.headers["X-Request-Id"]}
+    assert seen == {
+        "Accept": "application/json",
+        "X-Amzn-SageMaker-Target-Model": "sentiment.tar.gz",
+        "X-Amzn-SageMaker-Inference-Id": "inference-7",
+        "X-Something": None,
+        "Authorization": None,
+        "X-Request-Id": response.headers["X-Request-Id"],
+    }
+
 
 def test_sigterm_lets_the_request_in_flight_finish_then_exits_0_leaving_nothing(loading_stack):
     loading_stack.track()
     assert loading_stack.descendants
     result: dict[str, requests.Response] = {}
-    thread = threading.Thread(target=lambda: result.setdefault(
-        "response", loading_stack.invoke({"question": "sleep", "context": "2"})))
+    thread = threading.Thread(
+        target=lambda: result.setdefault("response", loading_stack.invoke({"question": "sleep", "context": "2"}))
+    )
     thread.start()
     time.sleep(0.5)  # the request is in the worker now
     code = loading_stack.terminate()
@@ -168,4 +180,3 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0_leaving_nothing(
     assert code == 0
     assert loading_stack.survivors() == []
     assert "stop requested: finishing in-flight requests" in loading_stack.log()
-

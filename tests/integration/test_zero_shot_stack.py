@@ -40,12 +40,16 @@ def test_the_banner_names_the_task_hf_task_chose(stack):
     assert f"serving {TASK} on torch" in stack.log()
 
 
-@pytest.mark.parametrize(("inputs", "parameters"), [
-    (TEXTS[0], {"candidate_labels": LABELS}),
-    (TEXTS, {"candidate_labels": "sports, politics,cooking", "multi_label": True}),
-    (TEXTS[1], {"candidate_labels": LABELS, "hypothesis_template": "The topic is {}."}),
-    ("long " * 2000, {"candidate_labels": ["length"]}),
-], ids=["one text", "a list, multi_label, comma-separated", "a template", "over the model's length, one label"])
+@pytest.mark.parametrize(
+    ("inputs", "parameters"),
+    [
+        (TEXTS[0], {"candidate_labels": LABELS}),
+        (TEXTS, {"candidate_labels": "sports, politics,cooking", "multi_label": True}),
+        (TEXTS[1], {"candidate_labels": LABELS, "hypothesis_template": "The topic is {}."}),
+        ("long " * 2000, {"candidate_labels": ["length"]}),
+    ],
+    ids=["one text", "a list, multi_label, comma-separated", "a template", "over the model's length, one label"],
+)
 def test_answers_equal_the_pipeline_in_process(stack, reference, inputs, parameters):
     response = stack.invoke({"inputs": inputs, "parameters": parameters})
     assert response.status_code == 200, response.text
@@ -53,10 +57,12 @@ def test_answers_equal_the_pipeline_in_process(stack, reference, inputs, paramet
 
 
 def test_a_jsonlines_batch_answers_each_record_and_gives_a_bad_one_its_own_error(stack, reference):
-    records = [{"inputs": TEXTS[0], "parameters": {"candidate_labels": LABELS}},
-               {"inputs": TEXTS[1], "parameters": {"candidate_labels": LABELS, "hypothesis_template": "no slot"}},
-               {"inputs": TEXTS[1:], "parameters": {"candidate_labels": ["law", "food"], "multi_label": True}},
-               {"inputs": TEXTS[2]}]
+    records = [
+        {"inputs": TEXTS[0], "parameters": {"candidate_labels": LABELS}},
+        {"inputs": TEXTS[1], "parameters": {"candidate_labels": LABELS, "hypothesis_template": "no slot"}},
+        {"inputs": TEXTS[1:], "parameters": {"candidate_labels": ["law", "food"], "multi_label": True}},
+        {"inputs": TEXTS[2]},
+    ]
     body = "".join(json.dumps(record) + "\n" for record in records)
     response = stack.invoke(data=body.encode(), content_type="application/jsonlines")
     assert response.status_code == 200
@@ -83,14 +89,21 @@ def test_a_csv_row_is_a_text_and_its_labels(stack, reference):
     assert len(scores) == 2 and scores == sorted(scores, reverse=True)
 
 
-@pytest.mark.parametrize(("parameters", "fragment"), [
-    ({"candidate_labels": LABELS, "hypothesis_template": "This is about sports."},
-     "parameters.hypothesis_template must contain {}"),
-    ({"candidate_labels": [f"label {i}" for i in range(101)]},
-     "parameters.candidate_labels must be a list of 1 to 100"),
-    ({}, "parameters.candidate_labels is missing"),
-    ({"candidate_labels": LABELS, "top_k": 1}, "unknown parameters: top_k"),
-])
+@pytest.mark.parametrize(
+    ("parameters", "fragment"),
+    [
+        (
+            {"candidate_labels": LABELS, "hypothesis_template": "This is about sports."},
+            "parameters.hypothesis_template must contain {}",
+        ),
+        (
+            {"candidate_labels": [f"label {i}" for i in range(101)]},
+            "parameters.candidate_labels must be a list of 1 to 100",
+        ),
+        ({}, "parameters.candidate_labels is missing"),
+        ({"candidate_labels": LABELS, "top_k": 1}, "unknown parameters: top_k"),
+    ],
+)
 def test_a_bad_parameter_is_a_400_naming_it(stack, parameters, fragment):
     response = stack.invoke({"inputs": TEXTS[0], "parameters": parameters})
     assert response.status_code == 400

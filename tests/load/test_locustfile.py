@@ -56,8 +56,9 @@ def runtime(monkeypatch) -> Iterator[Stubber]:
     """A real sagemaker-runtime client whose calls never leave the process."""
     for name in ("ENDPOINT_NAME", "TARGET_MODEL", "PAYLOAD", "ACCEPT_STATUS", "SERVE_API_KEY"):
         monkeypatch.delenv(name, raising=False)
-    client = boto3.client("sagemaker-runtime", region_name="eu-west-1", aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
+    client = boto3.client(
+        "sagemaker-runtime", region_name="eu-west-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
     monkeypatch.setattr(locustfile, "sagemaker_client", lambda: client)
     with Stubber(client) as stubber:
         yield stubber
@@ -65,13 +66,19 @@ def runtime(monkeypatch) -> Iterator[Stubber]:
 
 
 def expected_call(**extra: object) -> dict:
-    return {"EndpointName": "my-endpoint", "ContentType": "application/json", "Accept": "application/json",
-            "Body": QA_BODY, **extra}
+    return {
+        "EndpointName": "my-endpoint",
+        "ContentType": "application/json",
+        "Accept": "application/json",
+        "Body": QA_BODY,
+        **extra,
+    }
 
 
 def test_sagemaker_host_invokes_the_endpoint_and_reports_a_success(runtime):
-    runtime.add_response("invoke_endpoint", {"Body": streaming(ANSWER), "ContentType": "application/json"},
-                         expected_call())
+    runtime.add_response(
+        "invoke_endpoint", {"Body": streaming(ANSWER), "ContentType": "application/json"}, expected_call()
+    )
     user, fired = make_user("sagemaker://my-endpoint")
     user.invoke()
     assert len(fired) == 1
@@ -103,10 +110,14 @@ def test_endpoint_name_from_the_environment_without_a_host(runtime, monkeypatch)
 def test_the_containers_error_is_a_failure_named_by_its_status_and_code(runtime):
     message = json.dumps({"error": {"code": "not_ready", "message": "the model is not ready", "request_id": "ab12"}})
     for _ in range(2):
-        runtime.add_client_error("invoke_endpoint", service_error_code="ModelError", http_status_code=424,
-                                 service_message=f"Received server error (503) with message {message}",
-                                 modeled_fields={"OriginalStatusCode": 503, "OriginalMessage": message},
-                                 expected_params=expected_call())
+        runtime.add_client_error(
+            "invoke_endpoint",
+            service_error_code="ModelError",
+            http_status_code=424,
+            service_message=f"Received server error (503) with message {message}",
+            modeled_fields={"OriginalStatusCode": 503, "OriginalMessage": message},
+            expected_params=expected_call(),
+        )
     user, fired = make_user("sagemaker://my-endpoint")
     user.invoke()
     user.invoke()
@@ -117,11 +128,20 @@ def test_the_containers_error_is_a_failure_named_by_its_status_and_code(runtime)
 
 
 def test_accepted_codes_count_as_successes(runtime):
-    runtime.add_client_error("invoke_endpoint", service_error_code="ModelError", http_status_code=424,
-                             modeled_fields={"OriginalStatusCode": 503, "OriginalMessage": "{}"},
-                             expected_params=expected_call())
-    runtime.add_client_error("invoke_endpoint", service_error_code="ThrottlingException", http_status_code=400,
-                             service_message="Rate exceeded", expected_params=expected_call())
+    runtime.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ModelError",
+        http_status_code=424,
+        modeled_fields={"OriginalStatusCode": 503, "OriginalMessage": "{}"},
+        expected_params=expected_call(),
+    )
+    runtime.add_client_error(
+        "invoke_endpoint",
+        service_error_code="ThrottlingException",
+        http_status_code=400,
+        service_message="Rate exceeded",
+        expected_params=expected_call(),
+    )
     user, fired = make_user("sagemaker://my-endpoint", "--accept-status", "503")
     user.invoke()
     user.invoke()
@@ -196,8 +216,12 @@ def test_http_posts_json_to_invocations_and_non_2xx_fails(server):
     user.invoke()
     user.invoke()
     path, headers, body = server.seen[0]
-    assert (path, headers["Content-Type"], headers["X-Api-Key"], body) == \
-        ("/invocations", "application/json", "k" * 16, QA_BODY)
+    assert (path, headers["Content-Type"], headers["X-Api-Key"], body) == (
+        "/invocations",
+        "application/json",
+        "k" * 16,
+        QA_BODY,
+    )
     assert [(event["request_type"], event["name"]) for event in fired] == [("POST", "/invocations")] * 3
     assert fired[0]["exception"] is None
     assert fired[0]["response_length"] == len(ANSWER)
@@ -207,8 +231,7 @@ def test_http_posts_json_to_invocations_and_non_2xx_fails(server):
 def test_http_model_and_accepted_codes_and_payload(server, monkeypatch):
     monkeypatch.setenv("ACCEPT_STATUS", "429, 503")
     server.status = 429
-    user, fired = make_user(f"http://127.0.0.1:{server.server_port}", "--model", "emotion",
-                            "--payload", "sentiment")
+    user, fired = make_user(f"http://127.0.0.1:{server.server_port}", "--model", "emotion", "--payload", "sentiment")
     user.invoke()
     path, _, body = server.seen[0]
     assert (path, json.loads(body)) == ("/models/emotion/invoke", locustfile.PAYLOADS["sentiment"][0])

@@ -26,9 +26,11 @@ MODEL_DIR = ROOT / "tests" / "fixtures" / "tiny-qa"
 GOLDENS = ROOT / "tests" / "fixtures" / "qa_goldens.json"
 
 BERLIN = "My name is Wolfgang and I live in Berlin."
-PARIS = ("Paris is the capital and most populous city of France. With an estimated population of "
-         "2,102,650 residents in January 2023 in an area of more than 105 km2, Paris is the fourth-most "
-         "populous city in the European Union and the 30th most densely populated city in the world.")
+PARIS = (
+    "Paris is the capital and most populous city of France. With an estimated population of "
+    "2,102,650 residents in January 2023 in an area of more than 105 km2, Paris is the fourth-most "
+    "populous city in the European Union and the 30th most densely populated city in the world."
+)
 HISTORY = (
     "The Amazon rainforest covers much of the Amazon basin of South America. The basin encompasses "
     "seven million square kilometres, of which five and a half million are covered by the rainforest. "
@@ -46,15 +48,20 @@ ACCENTS = "Le café de Zoë est à São Paulo, près de l'église; naïve Ångst
 CJK = "東京は日本の首都です。北京是中国的首都。서울은 한국의 수도입니다. Tokyo has 14 million people."
 EMOJI = "I love 🍕 pizza and 🎉 parties 👩‍👩‍👧 with my family 🇫🇷 in Paris 😀!"
 WHITESPACE = "  \tThe\tkey is\nunder the\u00a0mat,  next to\u2003the  door.\r\n  "
-LONG_QUESTION = ("What is the name of the city, the one that is the capital of France, that has more than "
-                 "two million residents and is the most populous of all the cities of France?")
+LONG_QUESTION = (
+    "What is the name of the city, the one that is the capital of France, that has more than "
+    "two million residents and is the most populous of all the cities of France?"
+)
 HUGE_QUESTION = " ".join(["why"] * 70)
 
 
-def case(name: str, pairs: list[tuple[str, str]], padding_side: str = "right",
-         **parameters: Any) -> dict[str, Any]:
-    return {"name": name, "padding_side": padding_side, "parameters": parameters,
-            "inputs": [{"question": question, "context": context} for question, context in pairs]}
+def case(name: str, pairs: list[tuple[str, str]], padding_side: str = "right", **parameters: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "padding_side": padding_side,
+        "parameters": parameters,
+        "inputs": [{"question": question, "context": context} for question, context in pairs],
+    }
 
 
 CASES = [
@@ -68,12 +75,17 @@ CASES = [
     case("impossible", [("Where do I live?", BERLIN)], handle_impossible_answer=True),
     case("impossible_top5", [("What is Paris?", PARIS)], top_k=5, handle_impossible_answer=True),
     case("impossible_long", [("Which nations?", LONG)], top_k=3, handle_impossible_answer=True),
-    case("impossible_windows", [("What is Paris?", PARIS)], top_k=20, max_seq_len=40, doc_stride=10,
-         handle_impossible_answer=True),
+    case(
+        "impossible_windows",
+        [("What is Paris?", PARIS)],
+        top_k=20,
+        max_seq_len=40,
+        doc_stride=10,
+        handle_impossible_answer=True,
+    ),
     case("long_default_windows", [("Which nations share the forest?", LONG)]),
     case("long_top20", [("Which nations share the forest?", LONG)], top_k=20),
-    case("repeated_merged", [("Where is the treasure?", REPEATED)], top_k=5, max_seq_len=48,
-         doc_stride=24),
+    case("repeated_merged", [("Where is the treasure?", REPEATED)], top_k=5, max_seq_len=48, doc_stride=24),
     case("case_insensitive_merge", [("Which city?", "Berlin berlin BERLIN Berlin. berlin")], top_k=5),
     case("small_windows", [("What is Paris?", PARIS)], top_k=3, max_seq_len=64, doc_stride=16),
     case("max_seq_len_only", [("Which nations?", LONG)], top_k=2, max_seq_len=100),
@@ -82,28 +94,45 @@ CASES = [
     case("emoji", [("What do I love? 🍕", EMOJI)], top_k=3),
     case("odd_whitespace", [(" Where\tis the key? ", WHITESPACE)], top_k=3),
     case("whitespace_only_context", [("Anything?", " \t\n ")]),
-    case("whitespace_only_context_impossible", [("Anything?", "   ")], top_k=3,
-         handle_impossible_answer=True),
+    case("whitespace_only_context_impossible", [("Anything?", "   ")], top_k=3, handle_impossible_answer=True),
     case("question_over_max_question_len", [(LONG_QUESTION, PARIS)], top_k=2, max_question_len=4),
     case("long_question_small_windows", [(LONG_QUESTION, PARIS)], max_seq_len=64, doc_stride=16),
-    case("huge_question_short_context_fits", [(" ".join(["why"] * 50), "Rome is nice")], max_seq_len=64,
-         doc_stride=16),
+    case("huge_question_short_context_fits", [(" ".join(["why"] * 50), "Rome is nice")], max_seq_len=64, doc_stride=16),
     case("question_leaves_no_room", [(HUGE_QUESTION, PARIS)], max_seq_len=64, doc_stride=16),
     case("question_leaves_one_token", [(" ".join(["why"] * 60), PARIS)], max_seq_len=64, doc_stride=16),
-    case("question_leaves_room_below_stride", [(" ".join(["why"] * 46), PARIS)], max_seq_len=64,
-         doc_stride=16),
-    case("batch", [("Where do I live?", BERLIN), ("What is Paris?", PARIS), ("Which nations?", LONG),
-                   ("首都は?", CJK), ("Where is the treasure?", REPEATED)], top_k=2, max_seq_len=64,
-         doc_stride=16),
+    case("question_leaves_room_below_stride", [(" ".join(["why"] * 46), PARIS)], max_seq_len=64, doc_stride=16),
+    case(
+        "batch",
+        [
+            ("Where do I live?", BERLIN),
+            ("What is Paris?", PARIS),
+            ("Which nations?", LONG),
+            ("首都は?", CJK),
+            ("Where is the treasure?", REPEATED),
+        ],
+        top_k=2,
+        max_seq_len=64,
+        doc_stride=16,
+    ),
     case("batch_defaults", [("Where do I live?", BERLIN), ("Which nations?", LONG), ("Who?", ACCENTS)]),
     case("left_padding_short", [("Where do I live?", BERLIN)], padding_side="left", top_k=3),
     # A literal [CLS] is unmasked wherever it is, even in the question: it can start an answer.
-    case("special_tokens_in_text", [("Where [CLS] is it?", "Berlin [CLS] is here, [SEP] and [PAD] there")],
-         top_k=5),
-    case("left_padding_pad_token_in_text", [("Where [PAD] do I live?", "I live [PAD] in Berlin [CLS] now")],
-         padding_side="left", top_k=5),
-    case("left_padding_windows", [("What is Paris?", PARIS)], padding_side="left", top_k=5, max_seq_len=64,
-         doc_stride=16, handle_impossible_answer=True),
+    case("special_tokens_in_text", [("Where [CLS] is it?", "Berlin [CLS] is here, [SEP] and [PAD] there")], top_k=5),
+    case(
+        "left_padding_pad_token_in_text",
+        [("Where [PAD] do I live?", "I live [PAD] in Berlin [CLS] now")],
+        padding_side="left",
+        top_k=5,
+    ),
+    case(
+        "left_padding_windows",
+        [("What is Paris?", PARIS)],
+        padding_side="left",
+        top_k=5,
+        max_seq_len=64,
+        doc_stride=16,
+        handle_impossible_answer=True,
+    ),
 ]
 
 
@@ -151,8 +180,12 @@ def main() -> int:
         pipelines[side] = pipeline("question-answering", model=model, tokenizer=tokenizer, device="cpu")
     goldens = {
         "made_by": "tests/parity/make_qa_goldens.py",
-        "versions": {"transformers": transformers.__version__, "torch": torch.__version__,
-                     "numpy": numpy.__version__, "tokenizers": tokenizers.__version__},
+        "versions": {
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+            "numpy": numpy.__version__,
+            "tokenizers": tokenizers.__version__,
+        },
         "model": "tests/fixtures/tiny-qa",
         "cases": [run_case(pipelines, spec) for spec in CASES],
     }

@@ -18,9 +18,14 @@ CLIENTS = ROOT / "tests" / "protocols" / "clients"
 def run_client(script: str, *args: str, stdin: Any = None, timeout_s: float = 120.0) -> Any:
     """The JSON the client script printed; an AssertionError with its stderr when it fails."""
     assert CLIENTS_PYTHON.exists(), f"{CLIENTS_PYTHON} is missing: run `make install-clients`"
-    done = subprocess.run([str(CLIENTS_PYTHON), str(CLIENTS / script), *args],
-                          input=None if stdin is None else json.dumps(stdin), capture_output=True, text=True,
-                          timeout=timeout_s, check=False)
+    done = subprocess.run(
+        [str(CLIENTS_PYTHON), str(CLIENTS / script), *args],
+        input=None if stdin is None else json.dumps(stdin),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
     assert done.returncode == 0, f"{script} exited with {done.returncode}:\n{done.stderr[-4000:]}"
     try:
         return json.loads(done.stdout)

@@ -56,14 +56,22 @@ def triton(stack: Stack, *steps: dict) -> list[dict]:
 
 def test_tritonclient_health_readiness_and_metadata(stack):
     live, ready, model_ready, other_ready, metadata, other = triton(
-        stack, {"call": "is_server_live"}, {"call": "is_server_ready"}, {"call": "is_model_ready", "model": NAME},
-        {"call": "is_model_ready", "model": "model"}, {"call": "get_model_metadata", "model": NAME},
-        {"call": "get_model_metadata", "model": "model"})
+        stack,
+        {"call": "is_server_live"},
+        {"call": "is_server_ready"},
+        {"call": "is_model_ready", "model": NAME},
+        {"call": "is_model_ready", "model": "model"},
+        {"call": "get_model_metadata", "model": NAME},
+        {"call": "get_model_metadata", "model": "model"},
+    )
     assert live == ready == model_ready == {"ok": True}
     assert other_ready == {"ok": False}
-    assert metadata["ok"] == {"name": NAME, "platform": "hf-serving",
-                              "inputs": [{"name": "text", "datatype": "BYTES", "shape": [-1]}],
-                              "outputs": [{"name": "embedding", "datatype": "FP32", "shape": [-1, 384]}]}
+    assert metadata["ok"] == {
+        "name": NAME,
+        "platform": "hf-serving",
+        "inputs": [{"name": "text", "datatype": "BYTES", "shape": [-1]}],
+        "outputs": [{"name": "embedding", "datatype": "FP32", "shape": [-1, 384]}],
+    }
     assert other["error"]["status"] == "404" and f"named {NAME}" in other["error"]["message"]
 
 
@@ -71,10 +79,22 @@ def test_tritonclient_infer_binary_and_json_both_ways_equals_encode(stack, expec
     binary, as_json, mixed = triton(
         stack,
         {"call": "infer", "model": NAME, "inputs": {"text": TEXTS}, "id": "call-1"},  # tritonclient's defaults
-        {"call": "infer", "model": NAME, "inputs": {"text": TEXTS}, "binary_inputs": False,
-         "outputs": [{"name": "embedding", "binary": False}]},
-        {"call": "infer", "model": NAME, "inputs": {"text": TEXTS}, "binary_inputs": False,
-         "outputs": [{"name": "embedding", "binary": True}], "parameters": {"normalize": False}})
+        {
+            "call": "infer",
+            "model": NAME,
+            "inputs": {"text": TEXTS},
+            "binary_inputs": False,
+            "outputs": [{"name": "embedding", "binary": False}],
+        },
+        {
+            "call": "infer",
+            "model": NAME,
+            "inputs": {"text": TEXTS},
+            "binary_inputs": False,
+            "outputs": [{"name": "embedding", "binary": True}],
+            "parameters": {"normalize": False},
+        },
+    )
     for result in (binary, as_json):
         embedding = result["ok"]["outputs"]["embedding"]
         assert (embedding["datatype"], embedding["shape"]) == ("FP32", [3, 384])
@@ -89,22 +109,30 @@ def test_tritonclient_infer_binary_and_json_both_ways_equals_encode(stack, expec
 
 def test_tritonclient_bad_tensors_are_400s_naming_the_input(stack):
     unknown_input, unknown_output, other_model = triton(
-        stack, {"call": "infer", "model": NAME, "inputs": {"sentence": ["a"]}},
+        stack,
+        {"call": "infer", "model": NAME, "inputs": {"sentence": ["a"]}},
         {"call": "infer", "model": NAME, "inputs": {"text": ["a"]}, "outputs": [{"name": "vector"}]},
-        {"call": "infer", "model": "model", "inputs": {"text": ["a"]}})
+        {"call": "infer", "model": "model", "inputs": {"text": ["a"]}},
+    )
     assert unknown_input["error"]["status"] == "400" and "unknown input sentence" in unknown_input["error"]["message"]
     assert unknown_output["error"]["status"] == "400" and "unknown output vector" in unknown_output["error"]["message"]
     assert other_model["error"]["status"] == "404"
 
 
 def test_v2_json_errors_in_kserves_shape(stack):
-    response = requests.post(f"{stack.url}/v2/models/{NAME}/infer", timeout=30, json={"inputs": [
-        {"name": "text", "datatype": "FP32", "shape": [1], "data": [1.0]}]})
+    response = requests.post(
+        f"{stack.url}/v2/models/{NAME}/infer",
+        timeout=30,
+        json={"inputs": [{"name": "text", "datatype": "FP32", "shape": [1], "data": [1.0]}]},
+    )
     assert response.status_code == 400
     error = response.json()
     assert "input text must have datatype BYTES" in error["error"] and error["code"] == "bad_request"
-    response = requests.post(f"{stack.url}/v2/models/{NAME}/infer", timeout=30, json={"inputs": [
-        {"name": "text", "datatype": "BYTES", "shape": [2], "data": ["a"]}]})
+    response = requests.post(
+        f"{stack.url}/v2/models/{NAME}/infer",
+        timeout=30,
+        json={"inputs": [{"name": "text", "datatype": "BYTES", "shape": [2], "data": ["a"]}]},
+    )
     assert response.status_code == 400 and "input text has shape [2]" in response.json()["error"]
 
 
@@ -119,13 +147,27 @@ def test_v1_predict_equals_encode_and_its_errors(stack, expected):
 
 
 def test_question_answering_tensors_and_predictions_equal_invocations(qa_stack):
-    pairs = [{"question": "Who lives in Paris?", "context": "Marie lives in Paris with her cat."},
-             {"question": "What is red?", "context": "The old bus is red and slow."}]
+    pairs = [
+        {"question": "Who lives in Paris?", "context": "Marie lives in Paris with her cat."},
+        {"question": "What is red?", "context": "The old bus is red and slow."},
+    ]
     native = qa_stack.invoke({"inputs": pairs}).json()
-    (result,) = triton(qa_stack, {"call": "infer", "model": "model", "inputs": {
-        "question": [pair["question"] for pair in pairs], "context": [pair["context"] for pair in pairs]},
-        "outputs": [{"name": "answer", "binary": False}, {"name": "start", "binary": True},
-                    {"name": "score", "binary": True}]})
+    (result,) = triton(
+        qa_stack,
+        {
+            "call": "infer",
+            "model": "model",
+            "inputs": {
+                "question": [pair["question"] for pair in pairs],
+                "context": [pair["context"] for pair in pairs],
+            },
+            "outputs": [
+                {"name": "answer", "binary": False},
+                {"name": "start", "binary": True},
+                {"name": "score", "binary": True},
+            ],
+        },
+    )
     outputs = result["ok"]["outputs"]
     assert list(outputs) == ["answer", "start", "score"] and result["ok"]["binary"] == ["start", "score"]
     assert outputs["answer"]["data"] == [item["answer"] for item in native]
@@ -137,10 +179,13 @@ def test_question_answering_tensors_and_predictions_equal_invocations(qa_stack):
 
 def test_a_multi_model_endpoint_answers_each_loaded_model_by_its_name(mme, expected):
     qa_ready, absent_ready, qa_metadata, embedded, absent = triton(
-        mme, {"call": "is_model_ready", "model": "qa"}, {"call": "is_model_ready", "model": "absent"},
+        mme,
+        {"call": "is_model_ready", "model": "qa"},
+        {"call": "is_model_ready", "model": "absent"},
         {"call": "get_model_metadata", "model": "qa"},
         {"call": "infer", "model": "minilm", "inputs": {"text": TEXTS}},
-        {"call": "infer", "model": "absent", "inputs": {"text": TEXTS}})
+        {"call": "infer", "model": "absent", "inputs": {"text": TEXTS}},
+    )
     assert (qa_ready, absent_ready) == ({"ok": True}, {"ok": False})
     assert qa_metadata["ok"]["name"] == "qa"
     assert [tensor["name"] for tensor in qa_metadata["ok"]["inputs"]] == ["question", "context"]

@@ -47,8 +47,7 @@ def mme(tmp_path_factory):
 
 
 def sdk(stack: Stack, *steps: dict, api_key: str = KEY) -> list[dict]:
-    return run_client("openai_sdk.py", stdin={"base_url": f"{stack.url}/v1", "api_key": api_key,
-                                              "steps": list(steps)})
+    return run_client("openai_sdk.py", stdin={"base_url": f"{stack.url}/v1", "api_key": api_key, "steps": list(steps)})
 
 
 def embed(**kwargs) -> dict:
@@ -71,9 +70,13 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def test_the_sdk_embeds_as_encode_whether_it_asks_base64_or_floats(stack, expected):
     default, floats, as_base64, cut, one = sdk(
-        stack, embed(input=TEXTS), embed(input=TEXTS, encoding_format="float"),
-        embed(input=TEXTS, encoding_format="base64"), embed(input=TEXTS, dimensions=64, encoding_format="float"),
-        embed(input=TEXTS[0]))
+        stack,
+        embed(input=TEXTS),
+        embed(input=TEXTS, encoding_format="float"),
+        embed(input=TEXTS, encoding_format="base64"),
+        embed(input=TEXTS, dimensions=64, encoding_format="float"),
+        embed(input=TEXTS[0]),
+    )
     for answer in (default, floats):
         assert ok(answer)["object"] == "list" and ok(answer)["model"] == "all-minilm-l6-v2"
         assert [item["index"] for item in ok(answer)["data"]] == [0, 1, 2]
@@ -82,8 +85,9 @@ def test_the_sdk_embeds_as_encode_whether_it_asks_base64_or_floats(stack, expect
         assert tokens > 3 and ok(answer)["usage"]["total_tokens"] == tokens
     # The SDK's default is base64 on the wire, which it decodes: the same float32 numbers as the floats.
     np.testing.assert_array_equal(_vectors(default), _vectors(floats))
-    decoded = np.stack([np.frombuffer(base64.b64decode(item["embedding"]), dtype="<f4")
-                        for item in ok(as_base64)["data"]])  # asked explicitly: the SDK hands the string back
+    decoded = np.stack(
+        [np.frombuffer(base64.b64decode(item["embedding"]), dtype="<f4") for item in ok(as_base64)["data"]]
+    )  # asked explicitly: the SDK hands the string back
     np.testing.assert_array_equal(decoded, _vectors(floats))
     assert _vectors(cut).shape == (3, 64)
     np.testing.assert_allclose(np.linalg.norm(_vectors(cut), axis=1), 1.0, atol=1e-5)
@@ -97,8 +101,9 @@ def test_the_sdk_lists_and_retrieves_the_served_model_and_a_missing_one_is_its_n
     assert len(ok(listed)) == 1
     name = ok(listed)[0]["id"]
     assert ok(listed)[0]["object"] == "model" and ok(listed)[0]["owned_by"] == "hf-serving"
-    retrieved, missing = sdk(stack, {"call": "models.retrieve", "args": [name]},
-                             {"call": "models.retrieve", "args": ["gpt-4"]})
+    retrieved, missing = sdk(
+        stack, {"call": "models.retrieve", "args": [name]}, {"call": "models.retrieve", "args": ["gpt-4"]}
+    )
     assert ok(retrieved)["id"] == name and ok(retrieved)["ready"] is True
     assert missing["error"]["class"] == "NotFoundError" and missing["error"]["status_code"] == 404
     # nginx answers a name the single-model endpoint does not serve before any worker (launcher/route_locations.py).
@@ -106,18 +111,26 @@ def test_the_sdk_lists_and_retrieves_the_served_model_and_a_missing_one_is_its_n
     assert f"this endpoint serves one model, named {name}" in missing["error"]["message"]
 
 
-@pytest.mark.parametrize(("kwargs", "param", "fragment"), [
-    ({"input": ""}, "input", "input must not be empty"),
-    ({"input": ["fine", ""]}, "input", "input[1] must not be empty"),
-    ({"input": [100257, 2000]}, "input", "outside this model's vocabulary of 30,522"),
-    ({"input": "x", "dimensions": 1000}, "dimensions", "at most 384"),
-    ({"input": "x", "encoding_format": "int8"}, "encoding_format", "must be 'float' or 'base64'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "param", "fragment"),
+    [
+        ({"input": ""}, "input", "input must not be empty"),
+        ({"input": ["fine", ""]}, "input", "input[1] must not be empty"),
+        ({"input": [100257, 2000]}, "input", "outside this model's vocabulary of 30,522"),
+        ({"input": "x", "dimensions": 1000}, "dimensions", "at most 384"),
+        ({"input": "x", "encoding_format": "int8"}, "encoding_format", "must be 'float' or 'base64'"),
+    ],
+)
 def test_bad_input_is_the_sdks_bad_request_error_with_our_message_and_param(stack, kwargs, param, fragment):
     (answer,) = sdk(stack, embed(**kwargs))
     error = answer["error"]
     assert (error["class"], error["status_code"], error["param"], error["code"], error["type"]) == (
-        "BadRequestError", 400, param, "bad_request", "invalid_request_error")
+        "BadRequestError",
+        400,
+        param,
+        "bad_request",
+        "invalid_request_error",
+    )
     assert fragment in error["message"] and fragment in error["body"]["message"]
 
 
@@ -136,18 +149,25 @@ def test_the_raw_answer_carries_openais_shape_and_the_request_id(stack):
     error = bad.json()["error"]
     assert (error["param"], error["type"], error["code"]) == ("input", "invalid_request_error", "bad_request")
     assert error["request_id"]
-    good = requests.post(f"{stack.url}/v1/embeddings", json={"model": "m", "input": "hello"}, headers=headers,
-                         timeout=30)
+    good = requests.post(
+        f"{stack.url}/v1/embeddings", json={"model": "m", "input": "hello"}, headers=headers, timeout=30
+    )
     assert good.status_code == 200 and isinstance(good.json()["data"][0]["embedding"], list)
 
 
-def test_on_a_multi_model_endpoint_the_body_model_picks_the_loaded_model_and_the_list_is_the_loaded_ones(
-        mme, expected):
+def test_on_a_multi_model_endpoint_the_body_model_picks_the_loaded_model_and_the_list_is_the_loaded_ones(mme, expected):
     listed, retrieved, vectors, not_embeddings, missing = sdk(
-        mme, {"call": "models.list"}, {"call": "models.retrieve", "args": ["minilm"]},
-        embed(model="minilm", input=TEXTS), embed(model="qa", input="x"), embed(model="nope", input="x"))
-    assert [(m["id"], m["object"], m["owned_by"]) for m in ok(listed)] == [("minilm", "model", "hf-serving"),
-                                                                            ("qa", "model", "hf-serving")]
+        mme,
+        {"call": "models.list"},
+        {"call": "models.retrieve", "args": ["minilm"]},
+        embed(model="minilm", input=TEXTS),
+        embed(model="qa", input="x"),
+        embed(model="nope", input="x"),
+    )
+    assert [(m["id"], m["object"], m["owned_by"]) for m in ok(listed)] == [
+        ("minilm", "model", "hf-serving"),
+        ("qa", "model", "hf-serving"),
+    ]
     assert all(m["created"] > 0 for m in ok(listed))  # when each became ready
     assert ok(retrieved)["id"] == "minilm" and ok(retrieved)["ready"] is True
     assert ok(vectors)["model"] == "minilm" and _cosines(_vectors(vectors), expected).min() >= 0.99999

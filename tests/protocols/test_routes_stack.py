@@ -61,8 +61,13 @@ def stack(tmp_path_factory):
     yield from Stack(minilm(), tmp / "serve.log", SERVE_API_KEY=KEY).serving()
 
 
-def refused(response: requests.Response, status: int, code: str, shape: Callable[[dict], tuple[str, str, str]],
-            fragment: str = "") -> None:
+def refused(
+    response: requests.Response,
+    status: int,
+    code: str,
+    shape: Callable[[dict], tuple[str, str, str]],
+    fragment: str = "",
+) -> None:
     assert response.status_code == status, (response.status_code, response.text)
     assert response.headers["Content-Type"].startswith("application/json")
     found_code, message, request_id = shape(response.json())
@@ -78,8 +83,13 @@ def test_kserve_v2_health_readiness_and_server_metadata_are_answered_at_the_edge
     assert server.status_code == 200 and server.json()["name"] == "hf-serving"
     ready = requests.get(f"{stack.url}/v2/models/model/ready", timeout=10)
     assert (ready.status_code, ready.json()) == (200, {"name": "model", "ready": True})
-    refused(requests.get(f"{stack.url}/v2/models/other/ready", timeout=10), 404, "model_not_found", kserve_shape,
-            "named model")
+    refused(
+        requests.get(f"{stack.url}/v2/models/other/ready", timeout=10),
+        404,
+        "model_not_found",
+        kserve_shape,
+        "named model",
+    )
     refused(requests.post(f"{stack.url}/v2/health/live", timeout=10), 405, "method_not_allowed", kserve_shape)
 
 
@@ -88,33 +98,53 @@ def test_nginxs_refusals_are_in_the_routes_shape_and_counted_under_its_route(sta
     before = metrics.scrape(stack.url, **AUTH)
     url = f"{stack.url}{path}"
     refused(requests.post(url, json={}, timeout=10), 401, "unauthorized", shape, "API key")
-    refused(requests.post(url, json={}, headers={"Authorization": "Bearer wrong"}, timeout=10), 401,
-            "unauthorized", shape)
+    refused(
+        requests.post(url, json={}, headers={"Authorization": "Bearer wrong"}, timeout=10), 401, "unauthorized", shape
+    )
     refused(requests.put(url, json={}, headers=AUTH, timeout=10), 405, "method_not_allowed", shape, "POST")
-    refused(requests.post(url, data=b"x" * OVER_LIMIT, headers=AUTH, timeout=30), 413, "payload_too_large", shape,
-            "6 MB")
-    refused(requests.post(url, data=(b"x" * (1 << 20) for _ in range(7)), headers=AUTH, timeout=30), 413,
-            "payload_too_large", shape)
-    malformed = _raw(stack.port, f"POST {path} HTTP/1.1\r\nHost: x\r\nX-Api-Key: {KEY}\r\n"
-                                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n")
+    refused(
+        requests.post(url, data=b"x" * OVER_LIMIT, headers=AUTH, timeout=30), 413, "payload_too_large", shape, "6 MB"
+    )
+    refused(
+        requests.post(url, data=(b"x" * (1 << 20) for _ in range(7)), headers=AUTH, timeout=30),
+        413,
+        "payload_too_large",
+        shape,
+    )
+    malformed = _raw(
+        stack.port,
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nX-Api-Key: {KEY}\r\n"
+        "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+    )
     assert malformed[0] == 400 and shape(malformed[1])[0] == "bad_request"
     after = metrics.scrape(stack.url, **AUTH)
 
     def counted(code: str) -> float:
-        return (metrics.total(after, "hf_serving_requests_total", route=label, code=code)
-                - metrics.total(before, "hf_serving_requests_total", route=label, code=code))
+        return metrics.total(after, "hf_serving_requests_total", route=label, code=code) - metrics.total(
+            before, "hf_serving_requests_total", route=label, code=code
+        )
 
     assert (counted("401"), counted("405"), counted("413"), counted("400")) == (2, 1, 2, 1)
-    kinds = {labels["kind"] for labels in metrics.series(after, "hf_serving_requests_total")
-             if labels["route"] == label}
+    kinds = {
+        labels["kind"] for labels in metrics.series(after, "hf_serving_requests_total") if labels["route"] == label
+    }
     assert kinds == {"inference"}
 
 
 def test_a_model_that_is_not_this_endpoints_is_a_404_in_the_routes_shape(stack):
-    refused(requests.post(f"{stack.url}/v2/models/bert/infer", json={}, headers=AUTH, timeout=10), 404,
-            "model_not_found", kserve_shape, "SERVE_MODEL_NAME")
-    refused(requests.post(f"{stack.url}/v1/models/bert:predict", json={}, headers=AUTH, timeout=10), 404,
-            "model_not_found", kserve_shape)
+    refused(
+        requests.post(f"{stack.url}/v2/models/bert/infer", json={}, headers=AUTH, timeout=10),
+        404,
+        "model_not_found",
+        kserve_shape,
+        "SERVE_MODEL_NAME",
+    )
+    refused(
+        requests.post(f"{stack.url}/v1/models/bert:predict", json={}, headers=AUTH, timeout=10),
+        404,
+        "model_not_found",
+        kserve_shape,
+    )
 
 
 def _raw(port: int, request: str) -> tuple[int, Any]:
@@ -134,8 +164,9 @@ def multi(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("routes-multi-stack")
     served = Stack(None, tmp / "serve.log", SAGEMAKER_MULTI_MODEL="true")
     for running in served.serving():
-        loaded = requests.post(f"{running.url}/models", json={"model_name": "mini lm+1", "url": str(minilm())},
-                               timeout=400)
+        loaded = requests.post(
+            f"{running.url}/models", json={"model_name": "mini lm+1", "url": str(minilm())}, timeout=400
+        )
         assert loaded.status_code == 200, loaded.text
         yield running
 
@@ -144,19 +175,39 @@ def test_a_multi_model_endpoint_routes_by_the_paths_name_and_refuses_single_mode
     ready = requests.get(f"{multi.url}/v2/models/mini%20lm+1/ready", timeout=10)
     assert (ready.status_code, ready.json()) == (200, {"name": "mini lm+1", "ready": True})
     refused(requests.get(f"{multi.url}/v2/models/other/ready", timeout=10), 404, "model_not_found", kserve_shape)
-    refused(requests.post(f"{multi.url}/v2/models/other/infer", json={}, timeout=10), 404, "model_not_found",
-            kserve_shape, "not loaded")
-    refused(requests.post(f"{multi.url}/embed", json={"inputs": "x"}, timeout=10), 404, "not_found", tei_shape,
-            "/models/{name}/invoke")
+    refused(
+        requests.post(f"{multi.url}/v2/models/other/infer", json={}, timeout=10),
+        404,
+        "model_not_found",
+        kserve_shape,
+        "not loaded",
+    )
+    refused(
+        requests.post(f"{multi.url}/embed", json={"inputs": "x"}, timeout=10),
+        404,
+        "not_found",
+        tei_shape,
+        "/models/{name}/invoke",
+    )
 
 
 def test_a_multi_model_endpoint_routes_openai_by_the_bodys_model(multi):
-    refused(requests.post(f"{multi.url}/v1/embeddings", json={"input": "x"}, timeout=10), 400, "bad_request",
-            openai_shape, "name the model")
-    refused(requests.post(f"{multi.url}/v1/embeddings", json={"input": "x", "model": "other"}, timeout=10), 404,
-            "model_not_found", openai_shape)
-    refused(requests.post(f"{multi.url}/v1/embeddings", data=b"{not json", timeout=10), 400, "bad_request",
-            openai_shape)
+    refused(
+        requests.post(f"{multi.url}/v1/embeddings", json={"input": "x"}, timeout=10),
+        400,
+        "bad_request",
+        openai_shape,
+        "name the model",
+    )
+    refused(
+        requests.post(f"{multi.url}/v1/embeddings", json={"input": "x", "model": "other"}, timeout=10),
+        404,
+        "model_not_found",
+        openai_shape,
+    )
+    refused(
+        requests.post(f"{multi.url}/v1/embeddings", data=b"{not json", timeout=10), 400, "bad_request", openai_shape
+    )
 
 
 def test_bad_requests_of_every_protocol_beside_good_ones_lose_nothing_in_flight(stack):
@@ -170,21 +221,31 @@ def test_bad_requests_of_every_protocol_beside_good_ones_lose_nothing_in_flight(
     text = "A man is eating food."
     good = [
         ("/invocations", {"inputs": [text]}, lambda body: body[0]),
-        ("/v1/embeddings", {"model": "m", "input": [text], "encoding_format": "float"},
-         lambda body: body["data"][0]["embedding"]),
+        (
+            "/v1/embeddings",
+            {"model": "m", "input": [text], "encoding_format": "float"},
+            lambda body: body["data"][0]["embedding"],
+        ),
         ("/embed", {"inputs": [text]}, lambda body: body[0]),
-        ("/v2/models/model/infer", {"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": [text]}]},
-         lambda body: body["outputs"][0]["data"]),
+        (
+            "/v2/models/model/infer",
+            {"inputs": [{"name": "text", "shape": [1], "datatype": "BYTES", "data": [text]}]},
+            lambda body: body["outputs"][0]["data"],
+        ),
     ]
     bad = [
         ("/invocations", {"inputs": [3]}, container_shape),
         ("/v1/embeddings", {"model": "m", "input": ""}, openai_shape),
         ("/embed", {"inputs": []}, tei_shape),
-        ("/v2/models/model/infer", {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": [text]}]},
-         kserve_shape),
+        (
+            "/v2/models/model/infer",
+            {"inputs": [{"name": "text", "shape": [2], "datatype": "BYTES", "data": [text]}]},
+            kserve_shape,
+        ),
     ]
-    jobs = [(path, body, True, read) for path, body, read in good] * 4 + \
-           [(path, body, False, read) for path, body, read in bad] * 4
+    jobs = [(path, body, True, read) for path, body, read in good] * 4 + [
+        (path, body, False, read) for path, body, read in bad
+    ] * 4
 
     def send(job):
         path, body, is_good, read = job

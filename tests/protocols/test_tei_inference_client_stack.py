@@ -26,8 +26,7 @@ pytestmark = pytest.mark.integration
 
 CALLS = {
     "text-classification": ["text_classification", "text_classification_top_k"],
-    "token-classification": ["token_classification", "token_classification_simple",
-                             "token_classification_parameters"],
+    "token-classification": ["token_classification", "token_classification_simple", "token_classification_parameters"],
     "fill-mask": ["fill_mask", "fill_mask_top_k", "fill_mask_targets"],
     "question-answering": ["question_answering", "question_answering_top_k"],
     "zero-shot-classification": ["zero_shot_classification", "zero_shot_classification_multi"],
@@ -50,8 +49,9 @@ def _model(task: str, tmp_path_factory):
 def _answers(task: str, tmp_path_factory) -> dict:
     """Every call of the task's model, made by the client against a stack of its own (stopped at once after) on
     /invocations, and on /hf-inference under "hf-inference"."""
-    serving = Stack(_model(task, tmp_path_factory), tmp_path_factory.mktemp(f"{task}-stack") / "serve.log",
-                    HF_TASK=task).serving()
+    serving = Stack(
+        _model(task, tmp_path_factory), tmp_path_factory.mktemp(f"{task}-stack") / "serve.log", HF_TASK=task
+    ).serving()
     stack = next(serving)
     try:
         found = run_client("hf_inference_client.py", f"{stack.url}/invocations", *CALLS[task])
@@ -128,11 +128,12 @@ def test_fill_mask(filling, call, count):
 def test_question_answering_one_answer_or_top_k(answering):
     one = _typed(_ok(answering, "question_answering"), "QuestionAnsweringOutputElement")
     context = "My name is Wolfgang and I live in Berlin."
-    assert context[one["start"]:one["end"]] == one["answer"]
+    assert context[one["start"] : one["end"]] == one["answer"]
     two = _ok(answering, "question_answering_top_k")
     assert isinstance(two, list) and len(two) == 2
     assert [_typed(entry, "QuestionAnsweringOutputElement")["score"] for entry in two] == sorted(
-        (entry["score"] for entry in two), reverse=True)
+        (entry["score"] for entry in two), reverse=True
+    )
 
 
 @pytest.mark.parametrize("call", CALLS["zero-shot-classification"])
@@ -144,8 +145,9 @@ def test_zero_shot_classification_is_not_the_shape_the_client_reads(zero_shot, c
 
 def test_on_hf_inference_text_classification_gives_every_label_or_top_k(classifying):
     labels = _ok(classifying["hf-inference"], "text_classification")
-    assert isinstance(labels, list) and {_typed(entry, "TextClassificationOutputElement")["label"]
-                                         for entry in labels} == set(EMOTION_LABELS)
+    assert isinstance(labels, list) and {
+        _typed(entry, "TextClassificationOutputElement")["label"] for entry in labels
+    } == set(EMOTION_LABELS)
     assert [entry["score"] for entry in labels] == sorted((entry["score"] for entry in labels), reverse=True)
     two = _ok(classifying["hf-inference"], "text_classification_top_k")
     assert [entry["label"] for entry in two] == [entry["label"] for entry in labels[:2]]
@@ -155,12 +157,16 @@ def test_on_hf_inference_text_classification_gives_every_label_or_top_k(classify
 def test_on_hf_inference_zero_shot_classification_parses(zero_shot, call):
     labels = _ok(zero_shot["hf-inference"], call)
     assert isinstance(labels, list) and len(labels) in (2, 3)
-    assert all(_typed(entry, "ZeroShotClassificationOutputElement")["label"] in ("urgent", "not urgent", "phone")
-               for entry in labels)
+    assert all(
+        _typed(entry, "ZeroShotClassificationOutputElement")["label"] in ("urgent", "not urgent", "phone")
+        for entry in labels
+    )
 
 
-@pytest.mark.parametrize(("fixture", "task"), [("tagging", "token-classification"), ("filling", "fill-mask"),
-                                               ("answering", "question-answering")])
+@pytest.mark.parametrize(
+    ("fixture", "task"),
+    [("tagging", "token-classification"), ("filling", "fill-mask"), ("answering", "question-answering")],
+)
 def test_on_hf_inference_every_other_method_answers_as_on_invocations(request, fixture, task):
     found = request.getfixturevalue(fixture)
     for call in CALLS[task]:

@@ -12,5 +12,6 @@ def same_answer(got: object, alone: object) -> bool:
         return len(got) == len(alone) and all(same_answer(g, a) for g, a in zip(got, alone, strict=True))
     if isinstance(got, dict) and isinstance(alone, dict):
         return got.keys() == alone.keys() and all(
-            got[k] == pytest.approx(alone[k], rel=1e-5) if k == "score" else got[k] == alone[k] for k in got)
+            got[k] == pytest.approx(alone[k], rel=1e-5) if k == "score" else got[k] == alone[k] for k in got
+        )
     return got == alone

@@ -38,8 +38,16 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "build" / "browser"
 # Without the background-networking ones, Chromium's own connections (updates, sync, field trials) are refused on a
 # closed network and fill the log; --no-sandbox because tests may run as root, where Chromium's sandbox cannot start.
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 TIMEOUT_MS = 30_000  # Playwright's waits: a page of the container on a loaded 2-core machine
 
 
@@ -114,8 +122,13 @@ def browser_page(origin: str, name: str, others: tuple[str, ...] = ()) -> Iterat
     try:
         with sync_playwright() as playwright:
             context = playwright.chromium.launch_persistent_context(
-                str(profile), executable_path=str(executable), headless=True, args=CHROMIUM_ARGS,
-                viewport={"width": 1280, "height": 900}, service_workers="block")
+                str(profile),
+                executable_path=str(executable),
+                headless=True,
+                args=CHROMIUM_ARGS,
+                viewport={"width": 1280, "height": 900},
+                service_workers="block",
+            )
             try:
                 context.set_default_timeout(TIMEOUT_MS)
                 page = context.pages[0] if context.pages else context.new_page()
@@ -137,8 +150,9 @@ def browser_page(origin: str, name: str, others: tuple[str, ...] = ()) -> Iterat
                     except Exception:  # noqa: BLE001 (the page may be gone: the test's own error is the one to see)
                         pass
                     raise
-                assert browser.foreign == [], f"the page asked for other origins than {browser.origin}: " \
-                                              f"{browser.foreign}"
+                assert browser.foreign == [], (
+                    f"the page asked for other origins than {browser.origin}: {browser.foreign}"
+                )
             finally:
                 context.close()
     finally:

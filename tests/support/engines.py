@@ -8,8 +8,9 @@ from typing import Any
 from hf_serving.engines.torch_engine import TorchEngine
 
 
-def torch_engine(module: Any, tokenizer: Any, output_names: Sequence[str], dtype: str = "float32",
-                 max_batch_size: int = 32) -> TorchEngine:
+def torch_engine(
+    module: Any, tokenizer: Any, output_names: Sequence[str], dtype: str = "float32", max_batch_size: int = 32
+) -> TorchEngine:
     """As the loader builds one: the tokenizer's outputs that forward() takes, on the CPU."""
     import inspect
 

@@ -13,21 +13,25 @@ from hf_serving.serving import handler_service
 from hf_serving.settings import Settings
 from tests.support.paths import TINY_QA
 
-USER_CODE = ("def output_fn(prediction, accept, context):\n"
-             "    context.set_custom_attributes('seen')\n"
-             "    import json\n"
-             "    return json.dumps(prediction), 'application/json'\n")
+USER_CODE = (
+    "def output_fn(prediction, accept, context):\n"
+    "    context.set_custom_attributes('seen')\n"
+    "    import json\n"
+    "    return json.dumps(prediction), 'application/json'\n"
+)
 
 
 @pytest.fixture
 def worker(monkeypatch, tmp_path):
     """handle() as MMS's worker calls it, with a fresh service each test."""
     code_dir = tmp_path / "code"
-    monkeypatch.setattr(settings_module, "_current",
-                        Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=code_dir))
+    monkeypatch.setattr(
+        settings_module, "_current", Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=code_dir)
+    )
     monkeypatch.setattr(handler_service, "_service", None)
     yield code_dir
     import sys
+
     sys.modules.pop("inference", None)
     if str(code_dir) in sys.path:
         sys.path.remove(str(code_dir))
@@ -53,7 +57,7 @@ def parse_frame(frame: bytes) -> list[dict]:
     def read_bytes() -> bytes:
         nonlocal offset
         length = read_int()
-        value = frame[offset:offset + length]
+        value = frame[offset : offset + length]
         offset += length
         return value
 
@@ -61,10 +65,18 @@ def parse_frame(frame: bytes) -> list[dict]:
     read_bytes()
     predictions = []
     while (id_length := read_int()) != -1:  # the list ends with -1
-        request_id = frame[offset:offset + id_length]
+        request_id = frame[offset : offset + id_length]
         offset += id_length
         content_type, status, phrase = read_bytes(), read_int(), read_bytes()
         headers = {read_bytes().decode(): read_bytes().decode() for _ in range(read_int())}
-        predictions.append({"request_id": request_id.decode(), "content_type": content_type.decode(),
-                            "status": status, "phrase": phrase.decode(), "headers": headers, "body": read_bytes()})
+        predictions.append(
+            {
+                "request_id": request_id.decode(),
+                "content_type": content_type.decode(),
+                "status": status,
+                "phrase": phrase.decode(),
+                "headers": headers,
+                "body": read_bytes(),
+            }
+        )
     return predictions

@@ -23,21 +23,34 @@ class Prometheus:
         self.directory = directory
         # JSON is YAML: no template to fill in. The shipped rules, as they are, unless a test gives its own copy.
         self.config = directory / "prometheus.yml"
-        self.config.write_text(json.dumps({
-            "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
-            "rule_files": [str(rules)],
-            "scrape_configs": [{"job_name": "hf-serving", "metrics_path": "/metrics",
-                                "static_configs": [{"targets": [target]}]}],
-        }))
+        self.config.write_text(
+            json.dumps(
+                {
+                    "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
+                    "rule_files": [str(rules)],
+                    "scrape_configs": [
+                        {
+                            "job_name": "hf-serving",
+                            "metrics_path": "/metrics",
+                            "static_configs": [{"targets": [target]}],
+                        }
+                    ],
+                }
+            )
+        )
         self.log_path = directory / "prometheus.log"
-        self.command = [binary, f"--config.file={self.config}", f"--storage.tsdb.path={directory / 'data'}",
-                        f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=1h"]
+        self.command = [
+            binary,
+            f"--config.file={self.config}",
+            f"--storage.tsdb.path={directory / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--storage.tsdb.retention.time=1h",
+        ]
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Prometheus:
         with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

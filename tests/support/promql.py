@@ -36,10 +36,35 @@ SYNTHETIC = {"up": frozenset()}
 TARGET_LABELS = frozenset({"job", "instance"})
 HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
-AGGREGATIONS = {"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values", "bottomk", "topk",
-                "quantile"}
-KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
-            "offset", "atan2", *AGGREGATIONS}
+AGGREGATIONS = {
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "group",
+    "stddev",
+    "stdvar",
+    "count",
+    "count_values",
+    "bottomk",
+    "topk",
+    "quantile",
+}
+KEYWORDS = {
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "atan2",
+    *AGGREGATIONS,
+}
 GROUPING = {"by", "without", "on", "ignoring", "group_left", "group_right"}
 COMPARISONS = ("==", "!=", ">=", "<=", ">", "<")
 SET_OPERATORS = ("and", "or", "unless")
@@ -107,9 +132,12 @@ def panels(dashboard: dict) -> Iterator[dict]:
 
 def dashboard_exprs(dashboard: dict) -> list[tuple[str, str]]:
     """(panel title and refId, expr) for every target of every panel."""
-    return [(f"{panel['title']} [{target.get('refId', '?')}]", target["expr"])
-            for panel in panels(dashboard) if panel.get("type") != "row"
-            for target in panel.get("targets", [])]
+    return [
+        (f"{panel['title']} [{target.get('refId', '?')}]", target["expr"])
+        for panel in panels(dashboard)
+        if panel.get("type") != "row"
+        for target in panel.get("targets", [])
+    ]
 
 
 def load_rules(path: Path = ALERTS) -> list[dict]:
@@ -135,14 +163,17 @@ def substitute(expr: str, interval: str = "1m", model: str = ".*") -> str:
 # A lexer for what the expressions use
 
 
-TOKEN = re.compile(r"""
+TOKEN = re.compile(
+    r"""
     (?P<space>\s+)
   | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
   | (?P<duration>\[[^\]]*\])
   | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?(?![A-Za-z_]))
   | (?P<ident>[A-Za-z_:][A-Za-z0-9_:]*)
   | (?P<op>==|!=|>=|<=|=~|!~|[-+*/%^<>=(){},])
-""", re.VERBOSE)
+""",
+    re.VERBOSE,
+)
 
 
 def tokens(expr: str) -> list[tuple[str, str]]:
@@ -150,7 +181,7 @@ def tokens(expr: str) -> list[tuple[str, str]]:
     while position < len(expr):
         match = TOKEN.match(expr, position)
         if match is None:
-            raise ValueError(f"cannot read {expr[position:position + 20]!r} in {expr!r}")
+            raise ValueError(f"cannot read {expr[position : position + 20]!r} in {expr!r}")
         position = match.end()
         if match.lastgroup != "space":
             out.append((match.lastgroup or "", match.group()))
@@ -161,6 +192,7 @@ def tokens(expr: str) -> list[tuple[str, str]]:
 class Uses:
     """Metric names, each selector's metric and label matchers [(label, operator, value)], and the labels of the
     grouping clauses (by, without, on, ignoring, group_left, group_right)."""
+
     metrics: set[str]
     selectors: list[tuple[str, list[tuple[str, str, str]]]]
     grouping: set[str]
@@ -176,7 +208,7 @@ def uses(expr: str) -> Uses:
         if kind == "ident" and text in GROUPING:
             if following == "(":  # by (a, b): label names, not metrics
                 end = _closing(toks, i + 1)
-                found.grouping |= {t for k, t in toks[i + 2:end] if k == "ident"}
+                found.grouping |= {t for k, t in toks[i + 2 : end] if k == "ident"}
                 i = end + 1
                 continue
         elif kind == "ident" and text not in KEYWORDS and following != "(":
@@ -184,13 +216,16 @@ def uses(expr: str) -> Uses:
             matchers: list[tuple[str, str, str]] = []
             if following == "{":
                 end = _closing(toks, i + 1)
-                inside = [t for t in toks[i + 2:end] if t[1] != ","]
-                if len(inside) % 3 or any(k != "ident" or o not in ("=", "!=", "=~", "!~") or v[0] != "string"
-                                          for (k, _), (_, o), v in zip(inside[::3], inside[1::3], inside[2::3],
-                                                                       strict=True)):
+                inside = [t for t in toks[i + 2 : end] if t[1] != ","]
+                if len(inside) % 3 or any(
+                    k != "ident" or o not in ("=", "!=", "=~", "!~") or v[0] != "string"
+                    for (k, _), (_, o), v in zip(inside[::3], inside[1::3], inside[2::3], strict=True)
+                ):
                     raise ValueError(f"cannot read the matchers of {text} in {expr!r}")
-                matchers = [(label, op, value[1:-1]) for (_, label), (_, op), (_, value)
-                            in zip(inside[::3], inside[1::3], inside[2::3], strict=True)]
+                matchers = [
+                    (label, op, value[1:-1])
+                    for (_, label), (_, op), (_, value) in zip(inside[::3], inside[1::3], inside[2::3], strict=True)
+                ]
                 i = end
             found.selectors.append((text, matchers))
         elif kind == "op" and text == "{":  # a selector by matchers alone ({__name__=~...}): not used here
@@ -250,8 +285,10 @@ def _operator_at(expr: str, i: int, operator: str) -> bool:
         return False
     if not operator.isalpha():
         return True
+
     def word(char: str) -> bool:
         return char.isalnum() or char == "_"
+
     return (i == 0 or not word(expr[i - 1])) and (i + len(operator) == len(expr) or not word(expr[i + len(operator)]))
 
 

@@ -23,5 +23,7 @@ def long_opinions(count: int, seed: int = 0, facts: int = 5) -> list[str]:
     """Opinions of both classes, each followed by `facts` neutral sentences: the same classes, four to six times
     the tokens."""
     rng = random.Random(seed)
-    return [" ".join([text, *(rng.choice(FACTS).format(noun=rng.choice(NOUNS)) for _ in range(facts))])
-            for text in opinions(count, seed=seed)]
+    return [
+        " ".join([text, *(rng.choice(FACTS).format(noun=rng.choice(NOUNS)) for _ in range(facts))])
+        for text in opinions(count, seed=seed)
+    ]

@@ -32,8 +32,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def model_dir_with_code(tmp_path: Path, code: str | None = None, source: Path = TINY_QA,
-                        requirements: str | None = None) -> Path:
+def model_dir_with_code(
+    tmp_path: Path, code: str | None = None, source: Path = TINY_QA, requirements: str | None = None
+) -> Path:
     """A copy of a model directory in the model.tar.gz layout, with an optional code/inference.py."""
     model_dir = tmp_path / "model"
     shutil.copytree(source, model_dir)
@@ -51,8 +52,14 @@ class Stack:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.env = {**os.environ, "SAGEMAKER_BIND_TO_PORT": str(self.port), "SERVE_BIND_ADDRESS": "127.0.0.1",
-                    "MODEL_DTYPE": "float32", "PYTHONUNBUFFERED": "1", **env}
+        self.env = {
+            **os.environ,
+            "SAGEMAKER_BIND_TO_PORT": str(self.port),
+            "SERVE_BIND_ADDRESS": "127.0.0.1",
+            "MODEL_DTYPE": "float32",
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
         self.env.pop("HF_MODEL_ID", None)
         self.env["HF_MODEL_DIR"] = str(model_dir) if model_dir else str(log_path.parent / "no-model-here")
         self.process: subprocess.Popen | None = None
@@ -61,8 +68,9 @@ class Stack:
 
     def start(self) -> Stack:
         with self.log_path.open("wb") as log:  # the child keeps its own copy of the descriptor
-            self.process = subprocess.Popen(self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         return self
 
     def log(self) -> str:
@@ -86,9 +94,11 @@ class Stack:
         for process in psutil.Process(self.process.pid).children(recursive=True):
             try:
                 command = process.cmdline()
-                if "model_service_worker" in " ".join(command) and \
-                        "model_service_worker" in " ".join(process.parent().cmdline()) and \
-                        (model is None or model_name_argument(command) == model):
+                if (
+                    "model_service_worker" in " ".join(command)
+                    and "model_service_worker" in " ".join(process.parent().cmdline())
+                    and (model is None or model_name_argument(command) == model)
+                ):
                     workers.append(process)
             except psutil.NoSuchProcess:
                 continue
@@ -122,8 +132,14 @@ class Stack:
         assert self.process is not None
         return self.process.wait(timeout=timeout_s)
 
-    def invoke(self, body: object = None, data: bytes | str | None = None, timeout: float = 30.0,
-               content_type: str = "application/json", **headers: str) -> requests.Response:
+    def invoke(
+        self,
+        body: object = None,
+        data: bytes | str | None = None,
+        timeout: float = 30.0,
+        content_type: str = "application/json",
+        **headers: str,
+    ) -> requests.Response:
         all_headers = {"Content-Type": content_type, **{k.replace("_", "-"): v for k, v in headers.items()}}
         if body is not None:
             return requests.post(f"{self.url}/invocations", json=body, headers=all_headers, timeout=timeout)

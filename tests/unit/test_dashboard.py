@@ -92,8 +92,9 @@ def test_dashboard_expressions_use_only_grafanas_interval_and_the_model_variable
             assert ("model", "=~", "$model") in matchers, f"{metric} in {title} does not filter on $model"
 
 
-@pytest.mark.parametrize(("name", "expr"), DASHBOARD_EXPRS + RULE_EXPRS,
-                         ids=[name for name, _ in DASHBOARD_EXPRS + RULE_EXPRS])
+@pytest.mark.parametrize(
+    ("name", "expr"), DASHBOARD_EXPRS + RULE_EXPRS, ids=[name for name, _ in DASHBOARD_EXPRS + RULE_EXPRS]
+)
 def test_every_metric_and_label_is_one_the_metrics_doc_lists(name, expr):
     used = uses(substitute(expr))
     assert used.metrics, expr
@@ -117,16 +118,34 @@ def test_the_dashboard_shows_every_documented_metric():
 
 def test_the_dashboard_has_the_panels_operators_look_for():
     titles = {panel["title"] for panel in panels(DASHBOARD)}
-    for wanted in ("Throughput by route", "Errors by status code (non-2xx)", "End to end latency (invocations)",
-                   "Latency per stage", "Batch sizes", "Tokens per request", "In flight and queue", "Workers ready",
-                   "Models loaded", "Model load time", "Worker restarts", "Admission refusals by reason", "Ready",
-                   "Predicted classes (share)", "Prediction confidence", "Input tokens per item"):
+    for wanted in (
+        "Throughput by route",
+        "Errors by status code (non-2xx)",
+        "End to end latency (invocations)",
+        "Latency per stage",
+        "Batch sizes",
+        "Tokens per request",
+        "In flight and queue",
+        "Workers ready",
+        "Models loaded",
+        "Model load time",
+        "Worker restarts",
+        "Admission refusals by reason",
+        "Ready",
+        "Predicted classes (share)",
+        "Prediction confidence",
+        "Input tokens per item",
+    ):
         assert wanted in titles
     by_title = {panel["title"]: [t["expr"] for t in panel.get("targets", [])] for panel in panels(DASHBOARD)}
-    for title, quantiles in (("End to end latency (invocations)", ("0.5", "0.95", "0.99")),
-                             ("Latency per stage", ("0.5", "0.95", "0.99")), ("Tokens per request", ("0.5", "0.95")),
-                             ("Model load time", ("0.95",)), ("Prediction confidence", ("0.1", "0.5")),
-                             ("Input tokens per item", ("0.5", "0.95"))):
+    for title, quantiles in (
+        ("End to end latency (invocations)", ("0.5", "0.95", "0.99")),
+        ("Latency per stage", ("0.5", "0.95", "0.99")),
+        ("Tokens per request", ("0.5", "0.95")),
+        ("Model load time", ("0.95",)),
+        ("Prediction confidence", ("0.1", "0.5")),
+        ("Input tokens per item", ("0.5", "0.95")),
+    ):
         for quantile in quantiles:
             assert any(expr.startswith(f"histogram_quantile({quantile},") for expr in by_title[title]), title
 
@@ -135,8 +154,13 @@ def test_every_rule_is_an_alert_with_a_severity_a_summary_and_a_description():
     rules = load_rules()
     names = [rule["alert"] for rule in rules]
     assert len(names) == len(set(names))
-    assert {"HfServing5xxRateHigh", "HfServingLatencyHigh", "HfServingNotReady", "HfServingWorkerRestarts",
-            "HfServingAdmissionRefusals"} <= set(names)
+    assert {
+        "HfServing5xxRateHigh",
+        "HfServingLatencyHigh",
+        "HfServingNotReady",
+        "HfServingWorkerRestarts",
+        "HfServingAdmissionRefusals",
+    } <= set(names)
     for rule in rules:
         assert rule["labels"]["severity"] in {"critical", "warning", "info"}, rule["alert"]
         assert rule["annotations"]["summary"] and rule["annotations"]["description"], rule["alert"]
@@ -157,9 +181,11 @@ def test_the_prometheus_config_scrapes_metrics_with_the_rules():
     assert 'up{job="hf-serving"}' in dict(RULE_EXPRS)["HfServingNotReady"]
 
 
-@pytest.mark.parametrize("check", [["check", "rules", str(ALERTS)], ["check", "config", str(PROMETHEUS_CONFIG)],
-                                   ["test", "rules", str(ALERT_TESTS)]], ids=["check-rules", "check-config",
-                                                                               "test-rules"])
+@pytest.mark.parametrize(
+    "check",
+    [["check", "rules", str(ALERTS)], ["check", "config", str(PROMETHEUS_CONFIG)], ["test", "rules", str(ALERT_TESTS)]],
+    ids=["check-rules", "check-config", "test-rules"],
+)
 def test_promtool(check):
     promtool = promql.prometheus_tool("promtool")
     done = subprocess.run([promtool, *check], capture_output=True, text=True, timeout=60, cwd=ALERTS.parent)

@@ -35,8 +35,7 @@ def test_a_passed_deadline_stops_question_answering_and_classification(tiny_emot
 def test_the_handler_answers_an_abandoned_request_with_a_json_504(monkeypatch, tmp_path):
     from hf_serving import settings as settings_module
 
-    settings = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code",
-                        invocation_timeout_s=0)
+    settings = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code", invocation_timeout_s=0)
     monkeypatch.setattr(settings_module, "_current", settings)
     service = service_for(settings)
     request, headers = json_request(LONG)

@@ -32,8 +32,13 @@ def test_every_code_written_anywhere_in_the_container_is_in_the_catalogue():
 
 
 def test_a_python_errors_status_is_its_codes():
-    for error in (errors.BadRequest, errors.PayloadTooLarge, errors.ResponseTooLarge, errors.UnsupportedMediaType,
-                  errors.NotAcceptable):
+    for error in (
+        errors.BadRequest,
+        errors.PayloadTooLarge,
+        errors.ResponseTooLarge,
+        errors.UnsupportedMediaType,
+        errors.NotAcceptable,
+    ):
         assert error.status == CODES[error.code].status
     assert errors.BadRequest("x", param="input").param == "input"
 

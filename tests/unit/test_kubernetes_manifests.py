@@ -214,8 +214,11 @@ def test_hpa_scales_on_cpu_and_a_metric_metrics_exports() -> None:
     docs = rendered("prod")
     hpa = one(docs, "HorizontalPodAutoscaler")
     assert hpa["apiVersion"] == "autoscaling/v2"
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                             "name": one(docs, "Deployment")["metadata"]["name"]}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": one(docs, "Deployment")["metadata"]["name"],
+    }
     assert hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
     by_type = {m["type"]: m for m in hpa["spec"]["metrics"]}
     assert by_type["Resource"]["resource"]["name"] == "cpu"
@@ -254,9 +257,14 @@ def test_model_components(tmp_path: Path, overlay: str, component: str) -> None:
     def relative(path: Path) -> str:  # kustomize takes no absolute path to a base
         return os.path.relpath(path, tmp_path)
 
-    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump({
-        "resources": [relative(KUBE / "overlays" / overlay)],
-        "components": [relative(KUBE / "components" / component)]}))
+    (tmp_path / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "resources": [relative(KUBE / "overlays" / overlay)],
+                "components": [relative(KUBE / "components" / component)],
+            }
+        )
+    )
     docs = kustomize(tmp_path)
     for doc in docs:
         if (doc["apiVersion"], doc["kind"]) not in CRDS:

@@ -18,10 +18,20 @@ import hf_serving
 
 PACKAGE = Path(hf_serving.__file__).parent
 # The error catalogue and the route table are data every layer reads (error_catalogue.py, routes.py).
-BASE_MODULES = {"settings", "errors", "deadline", "hardware", "cgroup_cpu", "loopback", "error_catalogue", "routes",
-                # What an answered item predicted, and monitoring's failure count: every floor that answers reports
-                # to them (a task's outcome, a record's, a request's), and they know none of those floors.
-                "monitoring.outcomes", "monitoring.failures"}
+BASE_MODULES = {
+    "settings",
+    "errors",
+    "deadline",
+    "hardware",
+    "cgroup_cpu",
+    "loopback",
+    "error_catalogue",
+    "routes",
+    # What an answered item predicted, and monitoring's failure count: every floor that answers reports
+    # to them (a task's outcome, a record's, a request's), and they know none of those floors.
+    "monitoring.outcomes",
+    "monitoring.failures",
+}
 # What each part may import from hf_serving (by first component after "hf_serving."), besides itself.
 # observability sits on the floor beside formats: every layer reports to it (task code tells the stage clock what it
 # does), and it knows none of them.
@@ -35,19 +45,44 @@ MAY_IMPORT = {
     "loading": BASE_MODULES | {"formats", "engines", "tasks", "observability"},
     # The protocols' adapters: another protocol's request turned into a task's own, over the tasks' parsers.
     "protocols": BASE_MODULES | {"formats", "tasks"},
-    "serving": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "observability", "protocols",
-                               "monitoring"},
-    "multi_model": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "observability",
-                                   "protocols", "monitoring"},
+    "serving": BASE_MODULES
+    | {"caching", "formats", "engines", "tasks", "loading", "observability", "protocols", "monitoring"},
+    "multi_model": BASE_MODULES
+    | {"caching", "formats", "engines", "tasks", "loading", "serving", "observability", "protocols", "monitoring"},
     # Prediction monitoring: what each worker does with its answered items (metrics, drift), on the floor beside
     # observability; the handler builds its observers.
     "monitoring": BASE_MODULES | {"observability", "formats"},
     # /docs: the page, its pinned files and the description served; the launcher writes and serves them.
     "api_docs": BASE_MODULES,
-    "launcher": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "multi_model",
-                                "observability", "api_docs", "protocols", "monitoring"},
-    "tools": BASE_MODULES | {"caching", "formats", "engines", "tasks", "loading", "serving", "multi_model", "launcher",
-                             "observability", "api_docs", "protocols", "monitoring"},
+    "launcher": BASE_MODULES
+    | {
+        "caching",
+        "formats",
+        "engines",
+        "tasks",
+        "loading",
+        "serving",
+        "multi_model",
+        "observability",
+        "api_docs",
+        "protocols",
+        "monitoring",
+    },
+    "tools": BASE_MODULES
+    | {
+        "caching",
+        "formats",
+        "engines",
+        "tasks",
+        "loading",
+        "serving",
+        "multi_model",
+        "launcher",
+        "observability",
+        "api_docs",
+        "protocols",
+        "monitoring",
+    },
 }
 # Libraries that belong to an engine: task code sees arrays only.
 ENGINE_LIBRARIES = ("torch", "openvino")

@@ -61,14 +61,21 @@ class Model:
 
 
 def cache_for(store) -> ResponseCache:
-    return ResponseCache(store, "identity", WorkerMetrics("model", "text-classification", enabled=False),
-                         lambda result: result, lambda stored: stored)
+    return ResponseCache(
+        store,
+        "identity",
+        WorkerMetrics("model", "text-classification", enabled=False),
+        lambda result: result,
+        lambda stored: stored,
+    )
 
 
 def test_only_the_misses_go_through_the_model_and_answers_keep_their_order():
     model, cache = Model(), cache_for(MemoryStore(1 << 20, 60))
-    assert cache.answer(["b", "a"], None, model.answer) == [({"label": "B", "score": 0.5}, 1, False),
-                                                           ({"label": "A", "score": 0.5}, 1, False)]
+    assert cache.answer(["b", "a"], None, model.answer) == [
+        ({"label": "B", "score": 0.5}, 1, False),
+        ({"label": "A", "score": 0.5}, 1, False),
+    ]
     got = cache.answer(["a", "cc", "b", "cc"], None, model.answer)
     assert [result["label"] for result, _, _ in got] == ["A", "CC", "B", "CC"]
     assert model.asked == [["b", "a"], ["cc"]]  # the repeat of "cc" in one call: answered once
@@ -77,7 +84,11 @@ def test_only_the_misses_go_through_the_model_and_answers_keep_their_order():
     again = cache.answer(["a", "b"], None, model.answer)
     assert model.asked[-1] == ["cc"] and [(tokens, hit) for _, tokens, hit in again] == [(0, True), (0, True)]
     assert (x_cache([True, True]), x_cache([True, False]), x_cache([False]), x_cache([])) == (
-        "hit", "partial", "miss", "miss")
+        "hit",
+        "partial",
+        "miss",
+        "miss",
+    )
 
 
 def test_a_failure_of_the_model_is_not_cached():
@@ -142,15 +153,28 @@ def test_redis_unreachable_slow_or_restarted_is_answered_without_the_cache(redis
     import redis
 
     errors: list[str] = []
-    store = RedisStore(f"redis://127.0.0.1:{redis_server.port}/0", redis_server.password, 60, 0.05,
-                       on_error=errors.append)
+    store = RedisStore(
+        f"redis://127.0.0.1:{redis_server.port}/0", redis_server.password, 60, 0.05, on_error=errors.append
+    )
     model, cache = Model(), cache_for(store)
     cache.answer(["a"], None, model.answer)
     # Slow: the server busy for 1 s; the call gives up after the 50 ms timeout.
     blocker = redis.Redis(port=redis_server.port, password=redis_server.password)
-    sleeper = subprocess.Popen([REDIS_CLI, "-p", str(redis_server.port),
-                                "-a", redis_server.password, "--no-auth-warning", "DEBUG", "SLEEP", "1"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sleeper = subprocess.Popen(
+        [
+            REDIS_CLI,
+            "-p",
+            str(redis_server.port),
+            "-a",
+            redis_server.password,
+            "--no-auth-warning",
+            "DEBUG",
+            "SLEEP",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(0.2)
     started = time.monotonic()
     assert [r for r, _, _ in cache.answer(["a"], None, model.answer)] == [{"label": "A", "score": 0.5}]

@@ -22,12 +22,22 @@ def test_defaults_match_the_sagemaker_contract():
 
 
 def test_reads_each_variable():
-    settings = Settings.from_environ({
-        "HF_MODEL_DIR": "/models/qa", "HF_MODEL_ID": "org/model", "HF_MODEL_REVISION": "abc",
-        "HF_API_TOKEN": "secret", "HF_TASK": "question-answering", "SAGEMAKER_BIND_TO_PORT": "9090",
-        "SAGEMAKER_SAFE_PORT_RANGE": "20000-20999", "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
-        "SAGEMAKER_MODEL_SERVER_TIMEOUT": "30", "MODEL_DTYPE": "BFloat16", "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-        "SERVE_CODE_DIR": "/opt/ml/model/code"})
+    settings = Settings.from_environ(
+        {
+            "HF_MODEL_DIR": "/models/qa",
+            "HF_MODEL_ID": "org/model",
+            "HF_MODEL_REVISION": "abc",
+            "HF_API_TOKEN": "secret",
+            "HF_TASK": "question-answering",
+            "SAGEMAKER_BIND_TO_PORT": "9090",
+            "SAGEMAKER_SAFE_PORT_RANGE": "20000-20999",
+            "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
+            "SAGEMAKER_MODEL_SERVER_TIMEOUT": "30",
+            "MODEL_DTYPE": "BFloat16",
+            "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            "SERVE_CODE_DIR": "/opt/ml/model/code",
+        }
+    )
     assert settings.model_dir == Path("/models/qa")
     assert (settings.model_id, settings.model_revision, settings.hub_token) == ("org/model", "abc", "secret")
     assert settings.port == 9090
@@ -47,18 +57,21 @@ def test_hub_token_never_shows_in_repr():
     assert "secret" not in repr(Settings.from_environ({"HF_TOKEN": "secret"}))
 
 
-@pytest.mark.parametrize(("name", "value", "named"), [
-    ("SAGEMAKER_BIND_TO_PORT", "http", "not an integer"),
-    ("SAGEMAKER_BIND_TO_PORT", "70000", "outside"),
-    ("SAGEMAKER_SAFE_PORT_RANGE", "20999-20000", "low < high"),
-    ("SAGEMAKER_SAFE_PORT_RANGE", "20000", "range like"),
-    ("MODEL_DTYPE", "fp8", "auto, float32, bfloat16, float16, int8"),
-    ("HF_TRUST_REMOTE_CODE", "maybe", "boolean"),
-    ("SAGEMAKER_MODEL_SERVER_WORKERS", "0", "outside"),
-    ("SAGEMAKER_CONTAINER_LOG_LEVEL", "LOUD", "log level"),
-    ("SERVE_EXPLAIN", "sometimes", "on, off"),
-    ("SERVE_MAX_RESPONSE_MB", "0", "outside 1..1024"),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("SAGEMAKER_BIND_TO_PORT", "http", "not an integer"),
+        ("SAGEMAKER_BIND_TO_PORT", "70000", "outside"),
+        ("SAGEMAKER_SAFE_PORT_RANGE", "20999-20000", "low < high"),
+        ("SAGEMAKER_SAFE_PORT_RANGE", "20000", "range like"),
+        ("MODEL_DTYPE", "fp8", "auto, float32, bfloat16, float16, int8"),
+        ("HF_TRUST_REMOTE_CODE", "maybe", "boolean"),
+        ("SAGEMAKER_MODEL_SERVER_WORKERS", "0", "outside"),
+        ("SAGEMAKER_CONTAINER_LOG_LEVEL", "LOUD", "log level"),
+        ("SERVE_EXPLAIN", "sometimes", "on, off"),
+        ("SERVE_MAX_RESPONSE_MB", "0", "outside 1..1024"),
+    ],
+)
 def test_bad_values_fail_naming_the_variable(name, value, named):
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_environ({name: value})
@@ -72,10 +85,13 @@ def test_the_answer_limit_is_read_in_mb():
 
 def test_batch_transform_mode_allows_an_hour_per_request_unless_told_otherwise():
     assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).invocation_timeout_s == 3600
-    assert Settings.from_environ({"SAGEMAKER_BATCH": "true",
-                                  "SAGEMAKER_MODEL_SERVER_TIMEOUT": "120"}).invocation_timeout_s == 120
-    settings = Settings.from_environ({"SAGEMAKER_BATCH_STRATEGY": "single_record",
-                                      "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "4"})
+    assert (
+        Settings.from_environ({"SAGEMAKER_BATCH": "true", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "120"}).invocation_timeout_s
+        == 120
+    )
+    settings = Settings.from_environ(
+        {"SAGEMAKER_BATCH_STRATEGY": "single_record", "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "4"}
+    )
     assert (settings.batch_strategy, settings.max_concurrent_transforms) == ("SINGLE_RECORD", 4)
 
 
@@ -92,25 +108,34 @@ def test_real_time_endpoints_batch_by_default_and_batch_transform_does_not():
     real_time = Settings.from_environ({})
     assert (real_time.batch_size, real_time.max_batch_delay_ms, real_time.engine) == (None, 1, "auto")
     assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).batch_size == 1
-    told = Settings.from_environ({"SAGEMAKER_BATCH": "true", "MODEL_SERVER_BATCH_SIZE": "4",
-                                  "MODEL_SERVER_MAX_BATCH_DELAY_MS": "0", "MODEL_ENGINE": "Torch"})
+    told = Settings.from_environ(
+        {
+            "SAGEMAKER_BATCH": "true",
+            "MODEL_SERVER_BATCH_SIZE": "4",
+            "MODEL_SERVER_MAX_BATCH_DELAY_MS": "0",
+            "MODEL_ENGINE": "Torch",
+        }
+    )
     assert (told.batch_size, told.max_batch_delay_ms, told.engine) == (4, 0, "torch")
     with pytest.raises(ConfigurationError, match="MODEL_ENGINE"):
         Settings.from_environ({"MODEL_ENGINE": "onnx"})
 
 
-@pytest.mark.parametrize(("gpus", "cores", "expected"), [
-    (0, 2, (1, 2, 8)),     # CPU: one worker batching 8 requests on every core
-    (0, 16, (1, 16, 8)),
-    (1, 16, (4, 4, 32)),   # GPU: a worker per 4 cores, at most 4 per GPU, batches of 32, the cores shared
-    (1, 32, (4, 8, 32)),
-    (1, 8, (2, 4, 32)),
-    (1, 4, (1, 4, 32)),
-    (1, 2, (1, 2, 32)),
-    (4, 32, (8, 4, 32)),
-    (8, 96, (24, 4, 32)),
-    (1, 12, (3, 4, 32)),
-])
+@pytest.mark.parametrize(
+    ("gpus", "cores", "expected"),
+    [
+        (0, 2, (1, 2, 8)),  # CPU: one worker batching 8 requests on every core
+        (0, 16, (1, 16, 8)),
+        (1, 16, (4, 4, 32)),  # GPU: a worker per 4 cores, at most 4 per GPU, batches of 32, the cores shared
+        (1, 32, (4, 8, 32)),
+        (1, 8, (2, 4, 32)),
+        (1, 4, (1, 4, 32)),
+        (1, 2, (1, 2, 32)),
+        (4, 32, (8, 4, 32)),
+        (8, 96, (24, 4, 32)),
+        (1, 12, (3, 4, 32)),
+    ],
+)
 def test_workers_threads_and_batch_size_follow_the_hardware(monkeypatch, gpus, cores, expected):
     monkeypatch.setattr(hardware, "gpu_count", lambda: gpus)
     monkeypatch.setattr(hardware, "usable_cores", lambda: cores)
@@ -122,8 +147,9 @@ def test_workers_threads_and_batch_size_follow_the_hardware(monkeypatch, gpus, c
 def test_settings_beat_the_hardware_defaults(monkeypatch):
     monkeypatch.setattr(hardware, "gpu_count", lambda: 1)
     monkeypatch.setattr(hardware, "usable_cores", lambda: 16)
-    settings = Settings.from_environ({"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_BATCH_SIZE": "64",
-                                      "MODEL_SERVER_THREADS": "3"})
+    settings = Settings.from_environ(
+        {"SAGEMAKER_MODEL_SERVER_WORKERS": "1", "MODEL_SERVER_BATCH_SIZE": "64", "MODEL_SERVER_THREADS": "3"}
+    )
     assert (effective_workers(settings), effective_threads(settings, 1), effective_batch_size(settings)) == (1, 3, 64)
     assert effective_batch_size(Settings.from_environ({"SAGEMAKER_BATCH": "true"})) == 1
 
@@ -133,11 +159,17 @@ def test_the_queue_bound_is_seconds_with_a_real_time_default_and_the_invocation_
     assert Settings.from_environ({"SERVE_QUEUE_TIMEOUT_S": "0.5"}).queue_timeout_s == 0.5
     assert Settings.from_environ({"SERVE_QUEUE_TIMEOUT_S": "0"}).queue_timeout_s == 0.0
     assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).queue_timeout_s == 3600.0
-    assert Settings.from_environ({"SAGEMAKER_BATCH": "true", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "600"}
-                                 ).queue_timeout_s == 600.0
+    assert (
+        Settings.from_environ({"SAGEMAKER_BATCH": "true", "SAGEMAKER_MODEL_SERVER_TIMEOUT": "600"}).queue_timeout_s
+        == 600.0
+    )
     assert Settings.from_environ({"SAGEMAKER_BATCH": "true", "SERVE_QUEUE_TIMEOUT_S": "30"}).queue_timeout_s == 30.0
-    for bad, message in (("-1", "outside 0..3600"), ("soon", "is not a number"), ("nan", "outside"),
-                         ("7200", "outside 0..3600")):
+    for bad, message in (
+        ("-1", "outside 0..3600"),
+        ("soon", "is not a number"),
+        ("nan", "outside"),
+        ("7200", "outside 0..3600"),
+    ):
         with pytest.raises(ConfigurationError, match=f"SERVE_QUEUE_TIMEOUT_S.*{message}"):
             Settings.from_environ({"SERVE_QUEUE_TIMEOUT_S": bad})
 
@@ -154,8 +186,9 @@ def test_a_multi_model_endpoint_with_a_key_asks_for_it_on_metrics_unless_told_pu
     """Its /metrics names every model it holds, which GET /models shows only to key holders."""
     key = {"SERVE_API_KEY": "k" * 20}
     assert Settings.from_environ({"SAGEMAKER_MULTI_MODEL": "true", **key}).metrics == "key"
-    assert Settings.from_environ({"SAGEMAKER_MULTI_MODEL": "true", **key, "SERVE_METRICS": "public"}).metrics == \
-        "public"
+    assert (
+        Settings.from_environ({"SAGEMAKER_MULTI_MODEL": "true", **key, "SERVE_METRICS": "public"}).metrics == "public"
+    )
     assert Settings.from_environ({"SAGEMAKER_MULTI_MODEL": "true"}).metrics == "public"  # no key to ask for
     assert Settings.from_environ(key).metrics == "public"  # a single-model endpoint names no model
 

@@ -47,5 +47,11 @@ def rerank(request: RerankRequest):
     activation = torch.nn.Identity() if request.raw_scores else None  # None: the model's own (Sigmoid)
     scores = model.predict([(request.query, text) for text in request.texts], activation_fn=activation)
     ranked = sorted(range(len(request.texts)), key=lambda index: -float(scores[index]))
-    return [{"index": index, "score": float(scores[index]),
-             **({"text": request.texts[index]} if request.return_text else {})} for index in ranked]
+    return [
+        {
+            "index": index,
+            "score": float(scores[index]),
+            **({"text": request.texts[index]} if request.return_text else {}),
+        }
+        for index in ranked
+    ]

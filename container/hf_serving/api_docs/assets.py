@@ -33,8 +33,15 @@ LOCK_PATH = Path(__file__).with_name("package-lock.json")
 ASSETS_DIR = Path(__file__).with_name("swagger-ui")  # gitignored; the wheel ships it when it is there
 STAMP = "pin.json"
 # What page/index.html loads, and the licence files: the bundle's own third-party notices included.
-WANTED = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-16x16.png", "favicon-32x32.png",
-          "LICENSE", "NOTICE", "swagger-ui-bundle.js.LICENSE.txt")
+WANTED = (
+    "swagger-ui-bundle.js",
+    "swagger-ui.css",
+    "favicon-16x16.png",
+    "favicon-32x32.png",
+    "LICENSE",
+    "NOTICE",
+    "swagger-ui-bundle.js.LICENSE.txt",
+)
 TIMEOUT_S = 60.0
 MAX_TARBALL_BYTES = 64 * 1024 * 1024  # 5.36.0's is 3.6 MB: anything far larger is not that package
 # Strongest first: an npm lock may list several; sha1 alone (very old locks) is not accepted.
@@ -63,8 +70,10 @@ def read_pin(lock_path: Path = LOCK_PATH) -> Pin:
     url = entry.get("resolved")
     if not url:
         # npm leaves it out with omit-lockfile-registry-resolved (api_docs/.npmrc turns that off).
-        raise AssetsError(f"{lock_path} has no resolved URL for {PACKAGE}: regenerate it in {lock_path.parent} with "
-                          "npm install --package-lock-only --ignore-scripts")
+        raise AssetsError(
+            f"{lock_path} has no resolved URL for {PACKAGE}: regenerate it in {lock_path.parent} with "
+            "npm install --package-lock-only --ignore-scripts"
+        )
     return Pin(version, url, integrity)
 
 
@@ -77,8 +86,10 @@ def check_integrity(data: bytes, integrity: str) -> None:
     expected = named[algorithm]
     actual = base64.b64encode(hashlib.new(algorithm, data).digest()).decode("ascii")
     if actual != expected:
-        raise AssetsError(f"{PACKAGE}'s tarball does not match the pin: {algorithm} expected {expected}, "
-                          f"got {actual}; nothing was installed")
+        raise AssetsError(
+            f"{PACKAGE}'s tarball does not match the pin: {algorithm} expected {expected}, "
+            f"got {actual}; nothing was installed"
+        )
 
 
 def installed_pin(directory: Path = ASSETS_DIR) -> Pin | None:
@@ -126,8 +137,9 @@ def extract(tarball: bytes, directory: Path) -> None:
         raise AssetsError(f"{PACKAGE}'s tarball cannot be read: {exc}") from None
 
 
-def install(directory: Path = ASSETS_DIR, lock_path: Path = LOCK_PATH,
-            fetch: Callable[[str], bytes] | None = None) -> tuple[Pin, bool]:
+def install(
+    directory: Path = ASSETS_DIR, lock_path: Path = LOCK_PATH, fetch: Callable[[str], bytes] | None = None
+) -> tuple[Pin, bool]:
     """The pinned files in `directory`; returns the pin and whether anything was fetched (False: already there).
     `fetch` gets the tarball's bytes from its URL (default: `download`)."""
     pin = read_pin(lock_path)
@@ -141,8 +153,13 @@ def install(directory: Path = ASSETS_DIR, lock_path: Path = LOCK_PATH,
     try:
         staging.chmod(0o755)
         extract(tarball, staging)
-        (staging / STAMP).write_text(json.dumps({"package": PACKAGE, "version": pin.version, "url": pin.url,
-                                                 "integrity": pin.integrity}, indent=2) + "\n", encoding="utf-8")
+        (staging / STAMP).write_text(
+            json.dumps(
+                {"package": PACKAGE, "version": pin.version, "url": pin.url, "integrity": pin.integrity}, indent=2
+            )
+            + "\n",
+            encoding="utf-8",
+        )
         (staging / STAMP).chmod(0o644)
         if directory.exists():
             shutil.rmtree(directory)
@@ -153,10 +170,16 @@ def install(directory: Path = ASSETS_DIR, lock_path: Path = LOCK_PATH,
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hf_serving docs-assets",
-                                     description=f"Fetch the pinned {PACKAGE} files that GET /docs serves.")
-    parser.add_argument("-o", "--output", type=Path, default=ASSETS_DIR,
-                        help=f"where to put them (default: {ASSETS_DIR}, where serve looks)")
+    parser = argparse.ArgumentParser(
+        prog="python -m hf_serving docs-assets", description=f"Fetch the pinned {PACKAGE} files that GET /docs serves."
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=ASSETS_DIR,
+        help=f"where to put them (default: {ASSETS_DIR}, where serve looks)",
+    )
     args = parser.parse_args(argv)
     try:
         pin, fetched = install(args.output, LOCK_PATH)
@@ -164,8 +187,9 @@ def main(argv: list[str]) -> int:
         print(f"docs-assets: {exc}", file=sys.stderr)
         return 1
     if fetched:
-        print(f"{PACKAGE} {pin.version}: fetched from {pin.url}, integrity checked, {len(WANTED)} files in "
-              f"{args.output}")
+        print(
+            f"{PACKAGE} {pin.version}: fetched from {pin.url}, integrity checked, {len(WANTED)} files in {args.output}"
+        )
     else:
         print(f"{PACKAGE} {pin.version}: already in {args.output} (same pin)")
     return 0

@@ -14,8 +14,10 @@ __all__ = ["ASSETS_DIR", "PAGE_DIR", "describe", "missing_message"]
 def missing_message() -> str:
     """What GET /docs answers (a 404) where the Swagger UI files were never fetched."""
     # No quotes: nginx answers it from a single-quoted JSON string.
-    return (f"the Swagger UI files of /docs are not installed: run `{COMMAND}` (make install and the image build do "
-            "it); /openapi.json and /openapi.yaml are served")
+    return (
+        f"the Swagger UI files of /docs are not installed: run `{COMMAND}` (make install and the image build do "
+        "it); /openapi.json and /openapi.yaml are served"
+    )
 
 
 def describe(enabled: bool, assets: Pin | None) -> tuple[bool, str]:

@@ -29,8 +29,9 @@ SOURCE = Path(str(files("hf_serving.api_docs") / "openapi.yaml"))
 JSON_NAME = "openapi.json"
 YAML_NAME = "openapi.yaml"
 # The line of the description that the error catalogue's table replaces (error_catalogue.markdown_table).
-ERROR_CODES_MARK = ("ERROR_CODES_TABLE (every code with its status, written here at start from "
-                    "hf_serving/error_catalogue.py)")
+ERROR_CODES_MARK = (
+    "ERROR_CODES_TABLE (every code with its status, written here at start from hf_serving/error_catalogue.py)"
+)
 SAME_ORIGIN = [{"url": ".", "description": "this container: the origin (and path prefix) that served this document"}]
 
 
@@ -42,8 +43,9 @@ def load(source: Path = SOURCE) -> dict[str, Any]:
     return document
 
 
-def tailored(document: dict[str, Any], task: str | None, api_key: bool,
-             schemas: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def tailored(
+    document: dict[str, Any], task: str | None, api_key: bool, schemas: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """`document` for this container: `task` is the served task's name (None on a multi-model endpoint), `api_key`
     whether SERVE_API_KEY is set, `schemas` the tasks' declared parameter schemas by name."""
     served = copy.deepcopy(document)
@@ -94,15 +96,21 @@ def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
 _Dumper.add_representer(str, _text)
 
 
-def write(runtime_dir: Path, task: str | None, api_key: bool, schemas: dict[str, dict[str, Any]] | None = None,
-          source: Path = SOURCE) -> tuple[Path, Path]:
+def write(
+    runtime_dir: Path,
+    task: str | None,
+    api_key: bool,
+    schemas: dict[str, dict[str, Any]] | None = None,
+    source: Path = SOURCE,
+) -> tuple[Path, Path]:
     """openapi.json and openapi.yaml in `runtime_dir`, the same document; readable by nginx's workers."""
     document = tailored(load(source), task, api_key, schemas)
     as_json = runtime_dir / JSON_NAME
     as_yaml = runtime_dir / YAML_NAME
     as_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    as_yaml.write_text(yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120),
-                       encoding="utf-8")
+    as_yaml.write_text(
+        yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8"
+    )
     for path in (as_json, as_yaml):
         path.chmod(0o644)
     return as_json, as_yaml

@@ -34,8 +34,12 @@ def model_identity(model_dir: Path, task: str, engine: str, dtype: str) -> str:
 
 
 def item_key(identity: str, item: object, parameters: object) -> str:
-    payload = json.dumps([identity, _plain(item), type(parameters).__name__, _plain(parameters)],
-                         sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    payload = json.dumps(
+        [identity, _plain(item), type(parameters).__name__, _plain(parameters)],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return KEY_PREFIX + hashlib.sha256(payload.encode()).hexdigest()
 
 

@@ -28,13 +28,20 @@ USER_HOOKS = ("predict_fn", "transform_fn")
 
 
 class ResponseCache:
-    def __init__(self, store: Store, identity: str, metrics: WorkerMetrics,
-                 encode: Callable[[object], object], decode: Callable[[object], object]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        identity: str,
+        metrics: WorkerMetrics,
+        encode: Callable[[object], object],
+        decode: Callable[[object], object],
+    ) -> None:
         self.store, self.identity, self.metrics = store, identity, metrics
         self.encode, self.decode = encode, decode
 
-    def answer(self, items: Sequence[Any], parameters: Any,
-               compute: Callable[[list[Any], Any], list[tuple[Any, int]]]) -> list[tuple[Any, int, bool]]:
+    def answer(
+        self, items: Sequence[Any], parameters: Any, compute: Callable[[list[Any], Any], list[tuple[Any, int]]]
+    ) -> list[tuple[Any, int, bool]]:
         """Per item (its result, the tokens the model read for it, found in the store): a hit, and a repeat of an
         item computed in this call, read no tokens."""
         keys = [item_key(self.identity, item, parameters) for item in items]
@@ -54,8 +61,12 @@ class ResponseCache:
             for key, item in zip(keys, items, strict=True):
                 first.setdefault(key, item)
             fresh = dict(zip(missing, compute([first[key] for key in missing], parameters), strict=True))
-            self.store.set_many({key: json.dumps(self.encode(result), separators=(",", ":")).encode()
-                                 for key, (result, _) in fresh.items()})
+            self.store.set_many(
+                {
+                    key: json.dumps(self.encode(result), separators=(",", ":")).encode()
+                    for key, (result, _) in fresh.items()
+                }
+            )
             found.update((key, result) for key, (result, _) in fresh.items())
             tokens = {key: count for key, (_, count) in fresh.items()}
         self.metrics.cache_lookups(sum(hits), len(hits) - sum(hits))
@@ -69,16 +80,20 @@ def describe(settings: Settings) -> str:
 
 def _store_description(settings: Settings) -> str:
     if settings.response_cache == "memory":
-        return (f"memory (an LRU of {settings.response_cache_max_mb} MB per worker, "
-                f"TTL {settings.response_cache_ttl_s} s)")
+        return (
+            f"memory (an LRU of {settings.response_cache_max_mb} MB per worker, TTL {settings.response_cache_ttl_s} s)"
+        )
     if settings.response_cache == "redis" and settings.response_cache_url is not None:
-        return (f"redis {redact(settings.response_cache_url)} (TTL {settings.response_cache_ttl_s} s, "
-                f"timeout {settings.response_cache_timeout_ms} ms)")
+        return (
+            f"redis {redact(settings.response_cache_url)} (TTL {settings.response_cache_ttl_s} s, "
+            f"timeout {settings.response_cache_timeout_ms} ms)"
+        )
     return "off"
 
 
-def for_model(settings: Settings, model: Any, overridden_hooks: set[str],
-              metrics: WorkerMetrics) -> ResponseCache | None:
+def for_model(
+    settings: Settings, model: Any, overridden_hooks: set[str], metrics: WorkerMetrics
+) -> ResponseCache | None:
     """The cache for this worker's model, or None: off, a model this container did not load, or user hooks that
     did not opt in (each said once in the log)."""
     if settings.response_cache == "off":
@@ -88,17 +103,24 @@ def for_model(settings: Settings, model: Any, overridden_hooks: set[str],
         return None
     user = sorted(set(USER_HOOKS) & overridden_hooks)
     if user and not settings.response_cache_user_hooks:
-        log.info("response cache: off for this model: its %s may not be deterministic "
-                 "(RESPONSE_CACHE_USER_HOOKS=true caches it anyway)", " and ".join(user))
+        log.info(
+            "response cache: off for this model: its %s may not be deterministic "
+            "(RESPONSE_CACHE_USER_HOOKS=true caches it anyway)",
+            " and ".join(user),
+        )
         return None
     store: Store
     if settings.response_cache == "memory":
         store = MemoryStore(settings.response_cache_max_mb * 1024 * 1024, settings.response_cache_ttl_s)
     else:
         assert settings.response_cache_url is not None
-        store = RedisStore(settings.response_cache_url, settings.response_cache_password,
-                           settings.response_cache_ttl_s, settings.response_cache_timeout_ms / 1000,
-                           on_error=metrics.cache_error)
+        store = RedisStore(
+            settings.response_cache_url,
+            settings.response_cache_password,
+            settings.response_cache_ttl_s,
+            settings.response_cache_timeout_ms / 1000,
+            on_error=metrics.cache_error,
+        )
     engine = model.engine
     identity = model_identity(settings.model_dir, model.task.value, str(engine.description), str(engine.dtype))
     cache = ResponseCache(store, identity, metrics, model.encode_result, model.decode_result)

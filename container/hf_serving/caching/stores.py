@@ -82,15 +82,25 @@ class MemoryStore:
 class RedisStore:
     """Redis through redis-py: MGET for a batch's lookups, one pipelined SET EX per write, no retries."""
 
-    def __init__(self, url: str, password: str | None, ttl_s: int, timeout_s: float,
-                 on_error: Callable[[str], None] = lambda operation: None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        url: str,
+        password: str | None,
+        ttl_s: int,
+        timeout_s: float,
+        on_error: Callable[[str], None] = lambda operation: None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         import redis
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        options: dict[str, object] = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s,
-                                      "retry": Retry(NoBackoff(), 0), "retry_on_timeout": False}
+        options: dict[str, object] = {
+            "socket_timeout": timeout_s,
+            "socket_connect_timeout": timeout_s,
+            "retry": Retry(NoBackoff(), 0),
+            "retry_on_timeout": False,
+        }
         if password is not None:
             options["password"] = password
         self.client = redis.Redis.from_url(url, **options)
@@ -130,9 +140,14 @@ class RedisStore:
         self.on_error(operation)
         if now - self._logged_at >= LOG_EVERY_S:
             self._logged_at = now
-            log.warning("response cache redis %s: %s failed (%s: %s); answering without the cache (said at most once a "
-                        "minute; counted in hf_serving_response_cache_errors_total)", self.where, operation,
-                        type(exc).__name__, exc)
+            log.warning(
+                "response cache redis %s: %s failed (%s: %s); answering without the cache (said at most once a "
+                "minute; counted in hf_serving_response_cache_errors_total)",
+                self.where,
+                operation,
+                type(exc).__name__,
+                exc,
+            )
 
 
 def redact(url: str) -> str:

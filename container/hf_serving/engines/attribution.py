@@ -53,15 +53,23 @@ class IntegratedGradients:
         self._target: Target = Target("logits", 0)
         self._method = LayerIntegratedGradients(self._forward, module.get_input_embeddings())
 
-    def attribute(self, inputs: Mapping[str, np.ndarray], baseline_ids: np.ndarray, targets: Sequence[Target],
-                  first_steps: int, max_steps: int) -> list[Attribution]:
-        tensors = {name: torch.from_numpy(np.ascontiguousarray(inputs[name])).to(self.device)
-                   for name in self.input_names}
+    def attribute(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        baseline_ids: np.ndarray,
+        targets: Sequence[Target],
+        first_steps: int,
+        max_steps: int,
+    ) -> list[Attribution]:
+        tensors = {
+            name: torch.from_numpy(np.ascontiguousarray(inputs[name])).to(self.device) for name in self.input_names
+        }
         baseline = torch.from_numpy(np.ascontiguousarray(baseline_ids)).to(self.device)
         return [self._attribute_one(tensors, baseline, target, first_steps, max_steps) for target in targets]
 
-    def _attribute_one(self, tensors: dict[str, torch.Tensor], baseline: torch.Tensor, target: Target,
-                       first_steps: int, max_steps: int) -> Attribution:
+    def _attribute_one(
+        self, tensors: dict[str, torch.Tensor], baseline: torch.Tensor, target: Target, first_steps: int, max_steps: int
+    ) -> Attribution:
         self._target = target
         ids, others = tensors["input_ids"], tuple(tensors[name] for name in self.input_names if name != "input_ids")
         with torch.no_grad():
@@ -71,8 +79,14 @@ class IntegratedGradients:
         steps = max(1, first_steps)
         while True:
             started = time.monotonic()
-            layer = self._method.attribute(ids, baselines=baseline, additional_forward_args=others, n_steps=steps,
-                                           method="gausslegendre", internal_batch_size=rows)
+            layer = self._method.attribute(
+                ids,
+                baselines=baseline,
+                additional_forward_args=others,
+                n_steps=steps,
+                method="gausslegendre",
+                internal_batch_size=rows,
+            )
             values = layer.sum(dim=-1)[0].detach().double().cpu().numpy()
             delta = float(values.sum()) - (output - baseline_output)
             converged = abs(delta) <= tolerance(output, baseline_output)

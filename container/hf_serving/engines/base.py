@@ -49,6 +49,7 @@ class Engine(Protocol):
 
 # Explanations (engines/attribution.py): the same contract in array terms, for the engine that computes gradients.
 
+
 @dataclass(frozen=True)
 class Target:
     """One output to explain: `output` (an output name), transformed over its last axis, at `index`."""
@@ -69,8 +70,14 @@ class Attribution:
 
 
 class Attributor(Protocol):
-    def attribute(self, inputs: Mapping[str, np.ndarray], baseline_ids: np.ndarray, targets: Sequence[Target],
-                  first_steps: int, max_steps: int) -> list[Attribution]:
+    def attribute(
+        self,
+        inputs: Mapping[str, np.ndarray],
+        baseline_ids: np.ndarray,
+        targets: Sequence[Target],
+        first_steps: int,
+        max_steps: int,
+    ) -> list[Attribution]:
         """inputs: one row of int64 arrays, as run() takes them (extra names are ignored); baseline_ids: that row's
         input_ids with the text's tokens replaced. One Attribution per target, in order."""
         ...

@@ -63,33 +63,55 @@ def describe_plan(engine_setting: str, dtype_setting: str, gpus: int) -> str:
         dtype_text = f"auto -> {hardware.describe_auto_dtype_on_cpu()}" if dtype_setting == "auto" else dtype
         device = "cpu"
     engine = choose_engine(engine_setting, dtype, device, openvino_runtime.installed())
-    fallback = " (torch where OpenVINO cannot convert the model)" if engine == "openvino" and \
-        engine_setting == "auto" else ""
+    fallback = (
+        " (torch where OpenVINO cannot convert the model)" if engine == "openvino" and engine_setting == "auto" else ""
+    )
     return f"dtype: {dtype_text}; engine: {engine_setting} -> {engine}{fallback}"
 
 
-def load_engine(auto_model: Any, weights_dir: Path, input_names: Sequence[str], output_names: Sequence[str],
-                dtype: str, device: str, engine_setting: str, threads: int, workers: int,
-                trust_remote_code: bool, max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> Engine:
+def load_engine(
+    auto_model: Any,
+    weights_dir: Path,
+    input_names: Sequence[str],
+    output_names: Sequence[str],
+    dtype: str,
+    device: str,
+    engine_setting: str,
+    threads: int,
+    workers: int,
+    trust_remote_code: bool,
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+) -> Engine:
     """The model in weights_dir, loaded by the transformers class auto_model, on the engine the policy picks."""
     engine = choose_engine(engine_setting, dtype, device, openvino_runtime.available())
     if engine == "openvino":
         try:
             module = _torch_module(auto_model, weights_dir, "float32", trust_remote_code)  # OpenVINO makes bf16
-            return openvino_engine.OpenVINOEngine(module, forward_inputs(module, input_names), output_names, dtype,
-                                                  threads=threads, pin_threads=workers == 1,
-                                                  max_batch_tokens=max_batch_tokens)
+            return openvino_engine.OpenVINOEngine(
+                module,
+                forward_inputs(module, input_names),
+                output_names,
+                dtype,
+                threads=threads,
+                pin_threads=workers == 1,
+                max_batch_tokens=max_batch_tokens,
+            )
         except Exception as exc:
             if engine_setting == "openvino":
                 raise
-            log.warning("OpenVINO could not convert %s (%s: %s); serving it on torch instead", weights_dir,
-                        type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            log.warning(
+                "OpenVINO could not convert %s (%s: %s); serving it on torch instead",
+                weights_dir,
+                type(exc).__name__,
+                str(exc).splitlines()[0] if str(exc) else "",
+            )
     from hf_serving.engines.torch_engine import TorchEngine
 
     module = _torch_module(auto_model, weights_dir, dtype, trust_remote_code)
     module = _on_device(module, dtype, device)
-    return TorchEngine(module, forward_inputs(module, input_names), output_names, dtype, device,
-                       max_batch_tokens=max_batch_tokens)
+    return TorchEngine(
+        module, forward_inputs(module, input_names), output_names, dtype, device, max_batch_tokens=max_batch_tokens
+    )
 
 
 def float32_torch_module(auto_model: Any, weights_dir: Path, device: str, trust_remote_code: bool) -> Any:

@@ -17,9 +17,16 @@ from hf_serving.engines.base import DEFAULT_MAX_BATCH_SIZE, DEFAULT_MAX_BATCH_TO
 
 
 class TorchEngine:
-    def __init__(self, module: Any, input_names: Sequence[str], output_names: Sequence[str], dtype: str,
-                 device: str, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
-                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> None:
+    def __init__(
+        self,
+        module: Any,
+        input_names: Sequence[str],
+        output_names: Sequence[str],
+        dtype: str,
+        device: str,
+        max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    ) -> None:
         self.module = module
         self.input_names = tuple(input_names)
         self.output_names = tuple(output_names)
@@ -33,13 +40,13 @@ class TorchEngine:
         self._extras = {"use_cache": False} if "use_cache" in inspect.signature(module.forward).parameters else {}
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        feed = {name: torch.from_numpy(np.ascontiguousarray(inputs[name])).to(self.device)
-                for name in self.input_names}
+        feed = {name: torch.from_numpy(np.ascontiguousarray(inputs[name])).to(self.device) for name in self.input_names}
         with torch.inference_mode():
             output = self.module(**feed, **self._extras)
         # bf16/fp16 models: the task code computes probabilities and pooling in float32, as the pipelines did.
-        return {name: _output(output, index, name).float().cpu().numpy()
-                for index, name in enumerate(self.output_names)}
+        return {
+            name: _output(output, index, name).float().cpu().numpy() for index, name in enumerate(self.output_names)
+        }
 
 
 def _output(output: Any, index: int, name: str) -> torch.Tensor:

@@ -31,15 +31,18 @@ def has_explanations(prediction: object) -> bool:
 
 def render(prediction: object) -> bytes:
     sections = [_section(number, entry) for number, entry in enumerate(_explained(prediction), start=1)]
-    page = ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>Explanation</title><style>{_STYLE}</style></head><body>\n"
-            "<h1>What each token contributed</h1>\n"
-            "<p class=\"legend\">Integrated gradients against a baseline with every token of the text replaced by "
-            "padding: <span class=\"t up\">green</span> tokens raised the output explained, <span class=\"t down\">"
-            "red</span> ones lowered it; the stronger the colour, the larger the share. Hover a token for its value. "
-            "The attributions of a row add up to the output minus the baseline's, within the error shown.</p>\n"
-            + "\n".join(sections) + "\n</body></html>\n")
+    page = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>Explanation</title><style>{_STYLE}</style></head><body>\n"
+        "<h1>What each token contributed</h1>\n"
+        '<p class="legend">Integrated gradients against a baseline with every token of the text replaced by '
+        'padding: <span class="t up">green</span> tokens raised the output explained, <span class="t down">'
+        "red</span> ones lowered it; the stronger the colour, the larger the share. Hover a token for its value. "
+        "The attributions of a row add up to the output minus the baseline's, within the error shown.</p>\n"
+        + "\n".join(sections)
+        + "\n</body></html>\n"
+    )
     return page.encode("utf-8")
 
 
@@ -69,9 +72,11 @@ def _section(number: int, entry: dict) -> str:
 def _target(target: dict, answer: tuple[int, int] | None) -> str:
     tokens = target["tokens"]
     largest = max((abs(token["attribution"]) for token in tokens), default=0.0) or 1.0
-    figures = (f"{target['output']} {target['value']:.4g}, baseline {target['baseline_value']:.4g}; the attributions "
-               f"add up to the difference within {abs(target['delta']):.2g} ({target['steps']} steps"
-               f"{'' if target['converged'] else ', not converged'})")
+    figures = (
+        f"{target['output']} {target['value']:.4g}, baseline {target['baseline_value']:.4g}; the attributions "
+        f"add up to the difference within {abs(target['delta']):.2g} ({target['steps']} steps"
+        f"{'' if target['converged'] else ', not converged'})"
+    )
     lines = []
     for field in dict.fromkeys(token.get("field") for token in tokens):
         spans, previous_end = [], None
@@ -80,10 +85,12 @@ def _target(target: dict, answer: tuple[int, int] | None) -> str:
                 spans.append(" ")
             spans.append(_token(token, largest, answer if field == "context" else None))
             previous_end = token["end"]
-        label = f"<span class=\"field\">{html.escape(field)}</span>" if field else ""
-        lines.append(f"<p class=\"tokens\">{label}{''.join(spans)}</p>")
-    return (f"<h3>{html.escape(str(target['target']))}</h3>\n<p class=\"figures\">{html.escape(figures)}</p>\n"
-            + "\n".join(lines))
+        label = f'<span class="field">{html.escape(field)}</span>' if field else ""
+        lines.append(f'<p class="tokens">{label}{"".join(spans)}</p>')
+    return (
+        f'<h3>{html.escape(str(target["target"]))}</h3>\n<p class="figures">{html.escape(figures)}</p>\n'
+        + "\n".join(lines)
+    )
 
 
 def _token(token: dict, largest: float, answer: tuple[int, int] | None) -> str:
@@ -93,5 +100,7 @@ def _token(token: dict, largest: float, answer: tuple[int, int] | None) -> str:
     classes = f"t {kind}" + (" answer" if answer and answer[0] <= token["start"] and token["end"] <= answer[1] else "")
     # The colour at the token's share: a background alpha (no inline colour computations in CSS needed).
     rgb = "22, 163, 74" if value >= 0 else "220, 38, 38"
-    return (f"<span class=\"{classes}\" style=\"background: rgba({rgb}, {0.08 + 0.72 * share:.3f})\" "
-            f"title=\"{value:+.4g}\">{html.escape(token['token'])}</span>")
+    return (
+        f'<span class="{classes}" style="background: rgba({rgb}, {0.08 + 0.72 * share:.3f})" '
+        f'title="{value:+.4g}">{html.escape(token["token"])}</span>'
+    )

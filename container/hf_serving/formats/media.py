@@ -17,8 +17,7 @@ HTML = "text/html"  # explanations only (formats/explanation_html.py)
 ANY = "*/*"
 
 # Clients and the SageMaker SDK spell JSON Lines several ways.
-_ALIASES = {"application/x-jsonlines": JSONLINES, "application/jsonl": JSONLINES,
-            "application/x-ndjson": JSONLINES}
+_ALIASES = {"application/x-jsonlines": JSONLINES, "application/jsonl": JSONLINES, "application/x-ndjson": JSONLINES}
 
 
 @dataclass(frozen=True)
@@ -44,8 +43,7 @@ def parse_media_type(header: str | None) -> MediaType:
 def require_content_type(header: str | None, supported: Sequence[str]) -> str:
     media = parse_media_type(header)
     if media.essence not in supported:
-        raise UnsupportedMediaType(
-            f"Content-Type {header!r} is not supported: use one of {', '.join(supported)}")
+        raise UnsupportedMediaType(f"Content-Type {header!r} is not supported: use one of {', '.join(supported)}")
     if media.charset not in (None, "utf-8", "utf8"):
         raise UnsupportedMediaType(f"charset {media.charset!r} is not supported: send UTF-8")
     return media.essence
@@ -132,8 +130,10 @@ def _reject_lone_surrogates(value: object, what: str) -> None:
         if isinstance(item, str):
             found = _SURROGATE.search(item)
             if found:
-                raise BadRequest(f"{what} is not valid JSON for this endpoint: \\u{ord(found.group()):04x} is a lone "
-                                 "UTF-16 surrogate, not a Unicode character")
+                raise BadRequest(
+                    f"{what} is not valid JSON for this endpoint: \\u{ord(found.group()):04x} is a lone "
+                    "UTF-16 surrogate, not a Unicode character"
+                )
         elif isinstance(item, dict):
             pending.extend(item)
             pending.extend(item.values())
@@ -147,8 +147,13 @@ def decode_json(text: str, what: str = "the body") -> object:
     if not text.strip():
         raise BadRequest(f"{what} is empty: send a JSON document")
     try:
-        value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=_no_duplicate_keys,
-                           parse_float=_finite_float, parse_int=_bounded_int)
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_no_duplicate_keys,
+            parse_float=_finite_float,
+            parse_int=_bounded_int,
+        )
     except _Refused as exc:
         raise BadRequest(f"{what} {exc}") from None
     except json.JSONDecodeError as exc:

@@ -79,8 +79,9 @@ def csv_row_payload(row: object, columns: tuple[str, ...]) -> object:
     named fields of an object (question answering's question,context)."""
     if not isinstance(row, list) or len(row) != len(columns):
         quote = " (quote it if it holds commas)" if len(columns) == 1 else ""
-        raise BadRequest(f"a row must have {len(columns)} column{'s' if len(columns) > 1 else ''}: "
-                         f"{','.join(columns)}{quote}")
+        raise BadRequest(
+            f"a row must have {len(columns)} column{'s' if len(columns) > 1 else ''}: {','.join(columns)}{quote}"
+        )
     return row[0] if len(columns) == 1 else dict(zip(columns, row, strict=True))
 
 
@@ -90,14 +91,20 @@ def error_record(exc: BaseException, line: int) -> dict:
 
 
 def encode_jsonlines(results: list[object]) -> bytes:
-    lines = [error_record(result, number) if isinstance(result, BaseException) else result
-             for number, result in enumerate(results, start=1)]
+    lines = [
+        error_record(result, number) if isinstance(result, BaseException) else result
+        for number, result in enumerate(results, start=1)
+    ]
     return b"".join(media.encode_json(line) + b"\n" for line in lines)
 
 
 def encode_json_list(results: list[object]) -> bytes:
-    return media.encode_json([error_record(result, number) if isinstance(result, BaseException) else result
-                              for number, result in enumerate(results, start=1)])
+    return media.encode_json(
+        [
+            error_record(result, number) if isinstance(result, BaseException) else result
+            for number, result in enumerate(results, start=1)
+        ]
+    )
 
 
 def encode_csv(results: list[object]) -> bytes:

@@ -33,15 +33,22 @@ def slots(workers: int, batch_size: int) -> int:
     return admission_slots(workers, batch_size)
 
 
-def nginx_values(settings: Settings, workers: int, batch_size: int,
-                 explanation_worker: bool = False) -> dict[str, str | int]:
+def nginx_values(
+    settings: Settings, workers: int, batch_size: int, explanation_worker: bool = False
+) -> dict[str, str | int]:
     """Explain requests queue in a pool of their own, in front of their one worker (loading/explainer.py): a burst of
     them is refused there and never takes a slot of the model's."""
-    return {"ADMISSION_SLOTS": slots(workers, batch_size), "QUEUE_TIMEOUT_S": f"{settings.queue_timeout_s:g}",
-            "EXPLAIN_SLOTS": slots(1, 1) if explanation_worker else 0, "LUA_DIR": str(LUA_DIR)}
+    return {
+        "ADMISSION_SLOTS": slots(workers, batch_size),
+        "QUEUE_TIMEOUT_S": f"{settings.queue_timeout_s:g}",
+        "EXPLAIN_SLOTS": slots(1, 1) if explanation_worker else 0,
+        "LUA_DIR": str(LUA_DIR),
+    }
 
 
 def describe(settings: Settings, workers: int, batch_size: int) -> str:
     """The banner's line."""
-    return (f"admission: {slots(workers, batch_size)} requests in the model server at once, the rest queued at "
-            f"most {settings.queue_timeout_s:g} s (SERVE_QUEUE_TIMEOUT_S), then 503 with Retry-After")
+    return (
+        f"admission: {slots(workers, batch_size)} requests in the model server at once, the rest queued at "
+        f"most {settings.queue_timeout_s:g} s (SERVE_QUEUE_TIMEOUT_S), then 503 with Retry-After"
+    )

@@ -23,15 +23,29 @@ from hf_serving.settings import Settings
 
 # What a browser may send: the headers the container reads or forwards to the handler (docker/nginx.conf's
 # proxy_set_header list), the API key's two forms among them.
-ALLOWED_HEADERS = ("Content-Type", "Accept", "X-Api-Key", "Authorization", "X-Amzn-SageMaker-Custom-Attributes",
-                   "X-Amzn-SageMaker-Target-Model", "X-Amzn-SageMaker-Target-Variant",
-                   "X-Amzn-SageMaker-Inference-Id", "X-Amzn-SageMaker-Session-Id",
-                   "Inference-Header-Content-Length")  # KServe v2's binary tensors
+ALLOWED_HEADERS = (
+    "Content-Type",
+    "Accept",
+    "X-Api-Key",
+    "Authorization",
+    "X-Amzn-SageMaker-Custom-Attributes",
+    "X-Amzn-SageMaker-Target-Model",
+    "X-Amzn-SageMaker-Target-Variant",
+    "X-Amzn-SageMaker-Inference-Id",
+    "X-Amzn-SageMaker-Session-Id",
+    "Inference-Header-Content-Length",
+)  # KServe v2's binary tensors
 ALLOWED_METHODS = ("GET", "HEAD", "POST", "DELETE")
 # What a page may read besides the CORS-safelisted ones (Content-Type, Content-Length, ...): the edge's and the
 # handler's own headers.
-EXPOSED_HEADERS = ("X-Request-Id", "Server-Timing", "Retry-After", "X-Cache", "X-Amzn-SageMaker-Custom-Attributes",
-                   "Inference-Header-Content-Length")
+EXPOSED_HEADERS = (
+    "X-Request-Id",
+    "Server-Timing",
+    "Retry-After",
+    "X-Cache",
+    "X-Amzn-SageMaker-Custom-Attributes",
+    "Inference-Header-Content-Length",
+)
 # How long a browser may reuse a preflight's answer: Chromium's own cap.
 MAX_AGE_S = 7200
 
@@ -48,8 +62,9 @@ def _origin_map(settings: Settings) -> str:
         # Anchored, case-sensitive regular expressions, not map's string keys: those are matched ignoring case, and
         # their hash would need map_hash_bucket_size raised (before every other map) for a long host name. The value
         # is the origin as configured, never $http_origin.
-        entries = '        default "";\n' + "\n".join(f'        "~^{_literal(origin)}$" "{origin}";'
-                                                   for origin in settings.cors_origins)
+        entries = '        default "";\n' + "\n".join(
+            f'        "~^{_literal(origin)}$" "{origin}";' for origin in settings.cors_origins
+        )
     return f"    map $http_origin $cors_origin {{\n{entries}\n    }}"
 
 
@@ -62,17 +77,23 @@ def cors_maps(settings: Settings) -> str:
         return ""
     # A listed origin, an OPTIONS and Access-Control-Request-Method: a preflight (an OPTIONS without the latter is
     # an ordinary request, answered by its route).
-    preflight = ('    map "$request_method $cors_origin $http_access_control_request_method" $cors_preflight {\n'
-                 '        "~^OPTIONS \\S+ \\S" 1;\n        default 0;\n    }')
-    return "\n".join([
-        "    # CORS (SERVE_CORS_ORIGINS, hf_serving/launcher/cors.py): each value is empty where it does not apply,",
-        "    # and add_header sends nothing for an empty value.",
-        _origin_map(settings), preflight,
-        _when("$cors_origin", f'"~." "{", ".join(EXPOSED_HEADERS)}"', "$cors_expose_headers"),
-        _when("$cors_preflight", f'1 "{", ".join(ALLOWED_METHODS)}"', "$cors_allow_methods"),
-        _when("$cors_preflight", f'1 "{", ".join(ALLOWED_HEADERS)}"', "$cors_allow_headers"),
-        _when("$cors_preflight", f"1 {MAX_AGE_S}", "$cors_max_age"),
-    ])
+    preflight = (
+        '    map "$request_method $cors_origin $http_access_control_request_method" $cors_preflight {\n'
+        '        "~^OPTIONS \\S+ \\S" 1;\n        default 0;\n    }'
+    )
+    return "\n".join(
+        [
+            "    # CORS (SERVE_CORS_ORIGINS, hf_serving/launcher/cors.py): each value is empty where it does not "
+            "apply,",
+            "    # and add_header sends nothing for an empty value.",
+            _origin_map(settings),
+            preflight,
+            _when("$cors_origin", f'"~." "{", ".join(EXPOSED_HEADERS)}"', "$cors_expose_headers"),
+            _when("$cors_preflight", f'1 "{", ".join(ALLOWED_METHODS)}"', "$cors_allow_methods"),
+            _when("$cors_preflight", f'1 "{", ".join(ALLOWED_HEADERS)}"', "$cors_allow_headers"),
+            _when("$cors_preflight", f"1 {MAX_AGE_S}", "$cors_max_age"),
+        ]
+    )
 
 
 def cors_headers(settings: Settings) -> str:
@@ -80,9 +101,11 @@ def cors_headers(settings: Settings) -> str:
     hands one origin's answer to another."""
     if not settings.cors_origins:
         return ""
-    return ("            add_header Access-Control-Allow-Origin $cors_origin always;\n"
-            "            add_header Access-Control-Expose-Headers $cors_expose_headers always;\n"
-            "            add_header Vary Origin always;")
+    return (
+        "            add_header Access-Control-Allow-Origin $cors_origin always;\n"
+        "            add_header Access-Control-Expose-Headers $cors_expose_headers always;\n"
+        "            add_header Vary Origin always;"
+    )
 
 
 def cors_server(settings: Settings) -> str:
@@ -94,7 +117,10 @@ def cors_server(settings: Settings) -> str:
         "add_header Access-Control-Allow-Methods $cors_allow_methods always;",
         "add_header Access-Control-Allow-Headers $cors_allow_headers always;",
         "add_header Access-Control-Max-Age $cors_max_age always;",
-        "if ($cors_preflight) {", "    return 204;", "}"]
+        "if ($cors_preflight) {",
+        "    return 204;",
+        "}",
+    ]
     return "\n".join(indent + line for line in lines)
 
 

@@ -23,8 +23,10 @@ def api_key_check(settings: Settings, shape: Protocol = Protocol.SAGEMAKER) -> s
         return ""
     digest = hashlib.sha1(settings.api_key.encode("ascii"), usedforsecurity=False).hexdigest()
     refusal = nginx_return(shape, "unauthorized", _UNAUTHORIZED)
-    return (f'            set_by_lua_block $api_key_matches {{ return require("api_key").matches("{digest}") }}\n'
-            f'            if ($api_key_matches = 0) {{\n                {refusal}\n            }}')
+    return (
+        f'            set_by_lua_block $api_key_matches {{ return require("api_key").matches("{digest}") }}\n'
+        f"            if ($api_key_matches = 0) {{\n                {refusal}\n            }}"
+    )
 
 
 def api_key_checks(settings: Settings) -> dict[Protocol, str]:
@@ -41,8 +43,7 @@ def rate_limit(settings: Settings) -> str:
     if settings.rate_limit_rps is None:
         return ""
     burst = settings.rate_limit_burst if settings.rate_limit_burst is not None else settings.rate_limit_rps
-    return (f"            limit_req zone=per_client burst={burst} nodelay;\n"
-            "            limit_req_status 429;")
+    return f"            limit_req zone=per_client burst={burst} nodelay;\n            limit_req_status 429;"
 
 
 def connection_limits(settings: Settings) -> tuple[int, int]:
@@ -61,17 +62,21 @@ def connections(settings: Settings) -> str:
     from the checker's address does not make the container look dead."""
     if settings.max_connections_per_address is None:
         return ""
-    return (f"        limit_conn per_address {settings.max_connections_per_address};\n"
-            "        limit_conn_status 429;")
+    return f"        limit_conn per_address {settings.max_connections_per_address};\n        limit_conn_status 429;"
 
 
 def describe_connections(settings: Settings) -> str:
     worker_connections, _ = connection_limits(settings)
-    capped = f" (SERVE_MAX_CONNECTIONS={settings.max_connections} capped by the open-file limit)" \
-        if worker_connections < settings.max_connections else ""
+    capped = (
+        f" (SERVE_MAX_CONNECTIONS={settings.max_connections} capped by the open-file limit)"
+        if worker_connections < settings.max_connections
+        else ""
+    )
     per_address = settings.max_connections_per_address or "no limit"
-    return (f"connections: {worker_connections}{capped}, requests open per client address: {per_address}, "
-            f"a request read within {settings.request_read_timeout_s} s")
+    return (
+        f"connections: {worker_connections}{capped}, requests open per client address: {per_address}, "
+        f"a request read within {settings.request_read_timeout_s} s"
+    )
 
 
 def metrics_access(settings: Settings) -> str:
@@ -99,17 +104,28 @@ def spec_access(settings: Settings) -> str:
 
 def docs_values(settings: Settings, assets: Pin | None) -> dict[str, str | int]:
     """/docs, its files and the description: who may have them, and where nginx finds them."""
-    return {"DOCS_ACCESS": docs_access(settings, assets), "SPEC_ACCESS": spec_access(settings),
-            "DOCS_PAGE_DIR": str(site.PAGE_DIR), "DOCS_ASSETS_DIR": str(site.ASSETS_DIR)}
+    return {
+        "DOCS_ACCESS": docs_access(settings, assets),
+        "SPEC_ACCESS": spec_access(settings),
+        "DOCS_PAGE_DIR": str(site.PAGE_DIR),
+        "DOCS_ASSETS_DIR": str(site.ASSETS_DIR),
+    }
 
 
 def edge_values(settings: Settings) -> dict[str, str | int]:
     worker_connections, open_files = connection_limits(settings)
-    return {"API_KEY_CHECK": api_key_check(settings),
-            "RATE_LIMIT_ZONE": rate_limit_zone(settings), "RATE_LIMIT": rate_limit(settings),
-            "CLIENT_TIMEOUT_S": settings.client_timeout_s, "METRICS_ACCESS": metrics_access(settings),
-            "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
-            "ACCESS_LOG_FORMAT": settings.log_format, "LOG_PING": int(settings.log_ping),
-            "WORKER_CONNECTIONS": worker_connections, "OPEN_FILES": open_files,
-            "CONNECTIONS_PER_ADDRESS": connections(settings), "REQUEST_READ_TIMEOUT_S": settings.request_read_timeout_s,
-            **cors_values(settings)}
+    return {
+        "API_KEY_CHECK": api_key_check(settings),
+        "RATE_LIMIT_ZONE": rate_limit_zone(settings),
+        "RATE_LIMIT": rate_limit(settings),
+        "CLIENT_TIMEOUT_S": settings.client_timeout_s,
+        "METRICS_ACCESS": metrics_access(settings),
+        "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
+        "ACCESS_LOG_FORMAT": settings.log_format,
+        "LOG_PING": int(settings.log_ping),
+        "WORKER_CONNECTIONS": worker_connections,
+        "OPEN_FILES": open_files,
+        "CONNECTIONS_PER_ADDRESS": connections(settings),
+        "REQUEST_READ_TIMEOUT_S": settings.request_read_timeout_s,
+        **cors_values(settings),
+    }

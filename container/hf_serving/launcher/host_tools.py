@@ -32,11 +32,15 @@ NGINX_MODULE_FILES = ("ndk_http_module.so", "ngx_http_lua_module.so")
 # JSON in nginx's Lua (an OpenAI request's "model" on a multi-model endpoint: launcher/lua/routes.lua); Debian's
 # lua-cjson, where LuaJIT (Lua 5.1's ABI) looks for it.
 LUA_CJSON = HostTool("Lua's cjson module", "lua-cjson")
-_CJSON_DIRS = ("/usr/lib/x86_64-linux-gnu/lua/5.1", "/usr/lib/aarch64-linux-gnu/lua/5.1", "/usr/local/lib/lua/5.1",
-               "/usr/lib/lua/5.1", "/usr/lib64/lua/5.1")
+_CJSON_DIRS = (
+    "/usr/lib/x86_64-linux-gnu/lua/5.1",
+    "/usr/lib/aarch64-linux-gnu/lua/5.1",
+    "/usr/local/lib/lua/5.1",
+    "/usr/lib/lua/5.1",
+    "/usr/lib64/lua/5.1",
+)
 # Where Debian, Ubuntu and RPM-based systems put nginx's dynamic modules.
-_MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules", "/usr/lib64/nginx/modules",
-                "/etc/nginx/modules")
+_MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules", "/usr/lib64/nginx/modules", "/etc/nginx/modules")
 
 
 def _executable(path: Path) -> bool:
@@ -81,8 +85,12 @@ def cjson_path() -> Path | None:
 
 
 def missing(environ: Mapping[str, str] | None = None) -> list[HostTool]:
-    found = ((NGINX, nginx_path(environ)), (NGINX_LUA, nginx_modules_dir(environ)), (LUA_CJSON, cjson_path()),
-             (JAVA, java_path(environ)))
+    found = (
+        (NGINX, nginx_path(environ)),
+        (NGINX_LUA, nginx_modules_dir(environ)),
+        (LUA_CJSON, cjson_path()),
+        (JAVA, java_path(environ)),
+    )
     return [tool for tool, path in found if path is None]
 
 
@@ -92,5 +100,7 @@ def describe_missing(tools: list[HostTool], environ: Mapping[str, str] | None = 
     names = " and ".join(tool.name for tool in tools)
     where = f" (JAVA_HOME={env['JAVA_HOME']} has no bin/java)" if JAVA in tools and env.get("JAVA_HOME") else ""
     packages = " ".join(tool.debian_package for tool in tools)
-    return (f"serve needs {names}, which this host lacks{where}: install Debian's "
-            f"{packages} (apt-get install -y --no-install-recommends {packages})")
+    return (
+        f"serve needs {names}, which this host lacks{where}: install Debian's "
+        f"{packages} (apt-get install -y --no-install-recommends {packages})"
+    )

@@ -64,17 +64,21 @@ _JSON_APPENDERS = """    <Console name="RAW" target="SYSTEM_OUT">
       </PatternLayout>
     </Console>"""
 _JSON_LINE = r"^\{.*\}$"
-_JSON_REFS = (f'      <AppenderRef ref="RAW"><RegexFilter regex="{_JSON_LINE}" useRawMsg="true" onMatch="ACCEPT" '
-              'onMismatch="DENY"/></AppenderRef>\n'
-              f'      <AppenderRef ref="JSON"><RegexFilter regex="{_JSON_LINE}" useRawMsg="true" onMatch="DENY" '
-              'onMismatch="ACCEPT"/></AppenderRef>')
+_JSON_REFS = (
+    f'      <AppenderRef ref="RAW"><RegexFilter regex="{_JSON_LINE}" useRawMsg="true" onMatch="ACCEPT" '
+    'onMismatch="DENY"/></AppenderRef>\n'
+    f'      <AppenderRef ref="JSON"><RegexFilter regex="{_JSON_LINE}" useRawMsg="true" onMatch="DENY" '
+    'onMismatch="ACCEPT"/></AppenderRef>'
+)
 
 
 def log4j2_xml(level: str, log_format: str) -> str:
     json_lines = log_format == "json"
-    return (LOG4J2_XML.replace("{level}", level)
-            .replace("{appenders}", _JSON_APPENDERS if json_lines else _TEXT_APPENDERS)
-            .replace("{appender_refs}", _JSON_REFS if json_lines else _TEXT_REFS))
+    return (
+        LOG4J2_XML.replace("{level}", level)
+        .replace("{appenders}", _JSON_APPENDERS if json_lines else _TEXT_APPENDERS)
+        .replace("{appender_refs}", _JSON_REFS if json_lines else _TEXT_REFS)
+    )
 
 
 @dataclass(frozen=True)
@@ -117,8 +121,9 @@ def model_store_dir(runtime_dir: Path) -> Path:
     return runtime_dir / "model-store"
 
 
-def write_runtime_files(runtime_dir: Path, config: MmsConfig, single_model: bool = True,
-                        explanation_worker: bool = False) -> Path:
+def write_runtime_files(
+    runtime_dir: Path, config: MmsConfig, single_model: bool = True, explanation_worker: bool = False
+) -> Path:
     """config.properties, log4j2.xml and a model store: one entry pointing at our handler on a single-model
     endpoint (and one for its explanation worker), none yet on a multi-model one (POST /models adds them)."""
     model_store_path = model_store_dir(runtime_dir)
@@ -176,12 +181,22 @@ def java_command(runtime_dir: Path, jvm_args: str, python: str = sys.executable)
     java, jar = java_executable(), model_server_jar()
     # First on the class path, so that it replaces MMS's decoder of worker responses (mms_fix.py says why).
     fixed = mms_fix.class_dir_for(runtime_dir, java, jar)
-    return [java, f"-Dmodel_server_home={mms_home()}",
-            f"-Dlog4j.configurationFile=file://{runtime_dir / 'log4j2.xml'}",
-            f"-Djava.io.tmpdir={runtime_dir}", *jvm_args.split(),
-            "-cp", f"{fixed}:.:{jar.parent / '*'}", "com.amazonaws.ml.mms.ModelServer",
-            "--python", python, "-f", str(runtime_dir / "config.properties"),
-            "-s", str(runtime_dir / "model-store")]
+    return [
+        java,
+        f"-Dmodel_server_home={mms_home()}",
+        f"-Dlog4j.configurationFile=file://{runtime_dir / 'log4j2.xml'}",
+        f"-Djava.io.tmpdir={runtime_dir}",
+        *jvm_args.split(),
+        "-cp",
+        f"{fixed}:.:{jar.parent / '*'}",
+        "com.amazonaws.ml.mms.ModelServer",
+        "--python",
+        python,
+        "-f",
+        str(runtime_dir / "config.properties"),
+        "-s",
+        str(runtime_dir / "model-store"),
+    ]
 
 
 class ManagementClient:
@@ -197,18 +212,25 @@ class ManagementClient:
             return False
         return True
 
-    def register(self, config: MmsConfig, timeout_s: float, name: str = MODEL_NAME,
-                 synchronous: bool = True) -> None:
+    def register(self, config: MmsConfig, timeout_s: float, name: str = MODEL_NAME, synchronous: bool = True) -> None:
         """Register the store entry `name` and start its workers; when synchronous, returns once every worker has
         loaded the model (a multi-model endpoint registers without waiting and watches its workers' own reports:
         MMS retries a worker whose load fails forever)."""
-        query = urllib.parse.urlencode({
-            "url": name, "model_name": name, "handler": HANDLER, "runtime": "python",
-            "batch_size": config.batch_size, "max_batch_delay": config.max_batch_delay_ms,
-            "initial_workers": config.workers, "synchronous": "true" if synchronous else "false",
-            # MMS reads a model's own response_timeout as minutes (RegisterModelRequest): in seconds it would be
-            # hours. Rounded up, never below the configured default (seconds) that the workers must outlast.
-            "response_timeout": max(1, -(-config.response_timeout_s // 60))})
+        query = urllib.parse.urlencode(
+            {
+                "url": name,
+                "model_name": name,
+                "handler": HANDLER,
+                "runtime": "python",
+                "batch_size": config.batch_size,
+                "max_batch_delay": config.max_batch_delay_ms,
+                "initial_workers": config.workers,
+                "synchronous": "true" if synchronous else "false",
+                # MMS reads a model's own response_timeout as minutes (RegisterModelRequest): in seconds it would be
+                # hours. Rounded up, never below the configured default (seconds) that the workers must outlast.
+                "response_timeout": max(1, -(-config.response_timeout_s // 60)),
+            }
+        )
         self._request("POST", f"/models?{query}", timeout=timeout_s)
 
     def unregister(self, name: str, timeout_s: float) -> None:

@@ -38,15 +38,28 @@ def is_current(class_dir: Path) -> bool:
 def compile_into(class_dir: Path, java: str, mms_jar: Path) -> Path:
     """Compile the decoder against MMS's jar into class_dir; returns class_dir."""
     class_dir.mkdir(parents=True, exist_ok=True)
-    command = [java, "-m", "jdk.compiler/com.sun.tools.javac.Main", "-nowarn", "-encoding", "UTF-8",
-               "-cp", str(mms_jar), "-d", str(class_dir), str(SOURCE)]
+    command = [
+        java,
+        "-m",
+        "jdk.compiler/com.sun.tools.javac.Main",
+        "-nowarn",
+        "-encoding",
+        "UTF-8",
+        "-cp",
+        str(mms_jar),
+        "-d",
+        str(class_dir),
+        str(SOURCE),
+    ]
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise MmsFixError(f"could not run {java} to compile {SOURCE.name}: {exc}") from exc
     if completed.returncode != 0:
-        raise MmsFixError(f"compiling {SOURCE.name} failed (the JRE needs the jdk.compiler module, as "
-                          f"openjdk-17-jre-headless has): {(completed.stderr or completed.stdout).strip()[-800:]}")
+        raise MmsFixError(
+            f"compiling {SOURCE.name} failed (the JRE needs the jdk.compiler module, as "
+            f"openjdk-17-jre-headless has): {(completed.stderr or completed.stdout).strip()[-800:]}"
+        )
     (class_dir / _STAMP).write_text(source_digest() + "\n")
     return class_dir
 
@@ -56,4 +69,3 @@ def class_dir_for(runtime_dir: Path, java: str, mms_jar: Path) -> Path:
     if is_current(PREBUILT):
         return PREBUILT
     return compile_into(runtime_dir / "mms-fix", java, mms_jar)
-

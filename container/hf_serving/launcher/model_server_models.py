@@ -19,8 +19,14 @@ REQUEST_TIMEOUT_S = 30.0
 
 
 class MmsModels:
-    def __init__(self, config: mms.MmsConfig, java_pid: Callable[[], int | None], edge_port: int,
-                 register_timeout_s: float, zygote_children: Path | None = None) -> None:
+    def __init__(
+        self,
+        config: mms.MmsConfig,
+        java_pid: Callable[[], int | None],
+        edge_port: int,
+        register_timeout_s: float,
+        zygote_children: Path | None = None,
+    ) -> None:
         self.config = config
         self.zygote_children = zygote_children
         self.java_pid = java_pid
@@ -32,8 +38,9 @@ class MmsModels:
         return mms.ManagementClient(self.config.management_port)
 
     def register(self, name: str, workers: int) -> None:
-        self.client.register(replace(self.config, workers=workers), self.register_timeout_s, name=name,
-                             synchronous=False)
+        self.client.register(
+            replace(self.config, workers=workers), self.register_timeout_s, name=name, synchronous=False
+        )
 
     def unregister(self, name: str) -> None:
         self.client.unregister(name, self.register_timeout_s)

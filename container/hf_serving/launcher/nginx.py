@@ -42,5 +42,4 @@ def write_config(runtime_dir: Path, values: dict[str, str | int], template_path:
 
 def nginx_command(config_path: Path) -> list[str]:
     nginx = host_tools.nginx_path() or "nginx"  # serve checked that there is one before starting anything
-    return [nginx, "-c", str(config_path), "-p", str(config_path.parent), "-e", "stderr",
-            "-g", "daemon off;"]
+    return [nginx, "-c", str(config_path), "-p", str(config_path.parent), "-e", "stderr", "-g", "daemon off;"]

@@ -38,5 +38,7 @@ def pick_ports(count: int, safe_range: PortRange | None, exclude: set[int]) -> l
             chosen.append(port)
             if len(chosen) == count:
                 return chosen
-    raise ConfigurationError(f"no {count} free ports below 32767 in {span.low}-{span.high} for the internal "
-                             f"servers (SAGEMAKER_SAFE_PORT_RANGE sets the range)")
+    raise ConfigurationError(
+        f"no {count} free ports below 32767 in {span.low}-{span.high} for the internal "
+        f"servers (SAGEMAKER_SAFE_PORT_RANGE sets the range)"
+    )

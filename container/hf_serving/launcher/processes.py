@@ -77,8 +77,14 @@ class Children:
     def start(self, name: str, command: list[str], env: Mapping[str, str]) -> Child:
         log.debug("starting %s: %s", name, " ".join(command))
         output = subprocess.PIPE if self.json_logs else None
-        process = subprocess.Popen(command, env=dict(env), start_new_session=True, stdin=subprocess.DEVNULL,
-                                   stdout=output, stderr=subprocess.STDOUT if self.json_logs else None)
+        process = subprocess.Popen(
+            command,
+            env=dict(env),
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT if self.json_logs else None,
+        )
         if process.stdout is not None:
             log_relay.start(process.stdout, name, sys.stdout.buffer)
         child = Child(name, process)

@@ -53,8 +53,7 @@ class Readiness:
             return time.monotonic() - self._since if self._state == "degraded" else 0.0
 
 
-def watch_workers(readiness: Readiness, runtime_dir: Path, stop: threading.Event,
-                  interval_s: float = 0.2) -> None:
+def watch_workers(readiness: Readiness, runtime_dir: Path, stop: threading.Event, interval_s: float = 0.2) -> None:
     """Keep readiness in step with the workers' own reports once the model is registered."""
     while not stop.wait(interval_s):
         if readiness.state not in ("ready", "degraded"):

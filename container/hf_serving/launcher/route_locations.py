@@ -23,15 +23,25 @@ INDENT = "            "
 
 # nginx's own refusals on a route, for each protocol's error pages (named locations @NAME__SHAPE).
 # The messages may use the rendered values (see _edge_messages).
-PUBLIC_PAGES = ("payload_too_large", "rate_limited", "unavailable", "timeout", "overloaded", "model_not_found",
-                "not_ready", "body_model_missing")
+PUBLIC_PAGES = (
+    "payload_too_large",
+    "rate_limited",
+    "unavailable",
+    "timeout",
+    "overloaded",
+    "model_not_found",
+    "not_ready",
+    "body_model_missing",
+)
 INNER_PAGES = ("unavailable", "model_not_found", "internal_error", "worker_stopped", "timeout")
 # URI error pages (nginx cannot redirect a request to a named location before it has a valid request line; these
 # happen while a route reads its body, or, for a method nginx refuses before any location (TRACE), on a route's path:
 # so they have the route's shape).
-URI_PAGES = {"bad-request": ("bad_request", "malformed HTTP request"),
-             "client-timeout": ("request_timeout", "the request was not received within {client_timeout_s} s"),
-             "method-not-allowed": ("method_not_allowed", "method not allowed")}
+URI_PAGES = {
+    "bad-request": ("bad_request", "malformed HTTP request"),
+    "client-timeout": ("request_timeout", "the request was not received within {client_timeout_s} s"),
+    "method-not-allowed": ("method_not_allowed", "method not allowed"),
+}
 
 
 @dataclass(frozen=True)
@@ -55,17 +65,24 @@ def _messages(facts: EdgeFacts) -> dict[str, tuple[str, str]]:
     return {
         "payload_too_large": ("payload_too_large", f"the body is over {facts.max_payload_mb} MB"),
         "rate_limited": ("rate_limited", "too many requests from this client; retry later"),
-        "too_many_connections": ("too_many_connections",
-                                 "too many requests open at once from this address; retry when one has ended"),
+        "too_many_connections": (
+            "too_many_connections",
+            "too many requests open at once from this address; retry when one has ended",
+        ),
         "unavailable": ("not_ready", "no model worker can take this request now; retry"),
         "timeout": ("timeout", f"the model did not answer within {facts.invocation_timeout_s} s"),
-        "overloaded": ("overloaded", f"the model is at capacity: this request could not start within "
-                                     f"{facts.queue_timeout_s:g} s; retry after $admission_retry_after s"),
+        "overloaded": (
+            "overloaded",
+            f"the model is at capacity: this request could not start within "
+            f"{facts.queue_timeout_s:g} s; retry after $admission_retry_after s",
+        ),
         "model_not_found": ("model_not_found", "this model is not loaded"),
         "not_ready": ("not_ready", "the model is not ready"),
         "body_model_missing": ("bad_request", "name the model: this is a multi-model endpoint"),
-        "internal_error": ("internal_error",
-                           "internal server error; the server log has the details under this request_id"),
+        "internal_error": (
+            "internal_error",
+            "internal server error; the server log has the details under this request_id",
+        ),
         "worker_stopped": ("not_ready", "the model worker stopped while answering and is being restarted; retry"),
     }
 
@@ -81,17 +98,22 @@ def error_pages(facts: EdgeFacts) -> str:
     for shape in Protocol:
         for key in PUBLIC_PAGES:
             if key == "rate_limited":
-                lines.append(f"        location @rate_limited__{shape.value} {{\n"
-                             f"            if ($limit_conn_status = REJECTED) {{\n"
-                             f"                {_ret(shape, 'too_many_connections', facts)}\n            }}\n"
-                             f"            {_ret(shape, key, facts)}\n        }}")
+                lines.append(
+                    f"        location @rate_limited__{shape.value} {{\n"
+                    f"            if ($limit_conn_status = REJECTED) {{\n"
+                    f"                {_ret(shape, 'too_many_connections', facts)}\n            }}\n"
+                    f"            {_ret(shape, key, facts)}\n        }}"
+                )
             else:
-                lines.append(f"        location @{key}__{shape.value} {{\n            {_ret(shape, key, facts)}\n"
-                             "        }")
+                lines.append(
+                    f"        location @{key}__{shape.value} {{\n            {_ret(shape, key, facts)}\n        }}"
+                )
         for page, (code, message) in URI_PAGES.items():
             text = message.format(client_timeout_s=facts.client_timeout_s)
-            lines.append(f"        location = /.errors/{shape.value}/{page} {{\n            internal;\n"
-                         f"            {nginx_return(shape, code, text)}\n        }}")
+            lines.append(
+                f"        location = /.errors/{shape.value}/{page} {{\n            internal;\n"
+                f"            {nginx_return(shape, code, text)}\n        }}"
+            )
     return "\n\n".join(lines)
 
 
@@ -107,21 +129,27 @@ def inner_error_pages(facts: EdgeFacts) -> str:
                     f"        location @internal_error__{shape.value} {{\n"
                     '            if ($upstream_http_content_type = "application/json; charset=utf-8") {\n'
                     f"                {_ret(shape, key, facts, INNER_ID)}\n            }}\n"
-                    f"            {_ret(shape, 'worker_stopped', facts, INNER_ID)}\n        }}")
+                    f"            {_ret(shape, 'worker_stopped', facts, INNER_ID)}\n        }}"
+                )
             elif key != "worker_stopped":
-                lines.append(f"        location @{key}__{shape.value} {{\n"
-                             f"            {_ret(shape, key, facts, INNER_ID)}\n        }}")
+                lines.append(
+                    f"        location @{key}__{shape.value} {{\n"
+                    f"            {_ret(shape, key, facts, INNER_ID)}\n        }}"
+                )
     return "\n\n".join(lines)
 
 
 def shape_map() -> str:
     """Which shape a path's errors take: a protocol route's own, the container's everywhere else; an error page's
     URI (/.errors/SHAPE/...) keeps the shape it was chosen for."""
-    lines = ["    map $uri $error_shape {", f"        default {Protocol.SAGEMAKER.value};",
-             "        \"~^/\\.errors/(?<page_shape>[a-z]+)/\" $page_shape;"]
+    lines = [
+        "    map $uri $error_shape {",
+        f"        default {Protocol.SAGEMAKER.value};",
+        '        "~^/\\.errors/(?<page_shape>[a-z]+)/" $page_shape;',
+    ]
     for route in ROUTES:
         if route.protocol is not Protocol.SAGEMAKER:
-            lines.append(f"        \"~{_regex(route)}\" {route.protocol.value};")
+            lines.append(f'        "~{_regex(route)}" {route.protocol.value};')
     lines.append("    }")
     return "\n".join(lines)
 
@@ -129,8 +157,11 @@ def shape_map() -> str:
 def _regex(route: Route) -> str:
     """The route's path as nginx's regex over $uri; {name} is captured as $route_model."""
     parts = re.split(r"\{(\w+)\}", route.path)
-    return "^" + "".join(re.escape(part) if index % 2 == 0 else "(?<route_model>[^/]+)"
-                         for index, part in enumerate(parts)) + "$"
+    return (
+        "^"
+        + "".join(re.escape(part) if index % 2 == 0 else "(?<route_model>[^/]+)" for index, part in enumerate(parts))
+        + "$"
+    )
 
 
 def _ordered(routes: tuple[Route, ...]) -> list[Route]:
@@ -142,24 +173,28 @@ def _ordered(routes: tuple[Route, ...]) -> list[Route]:
 def _method_check(route: Route, shape: Protocol) -> str:
     methods = "|".join(route.methods)
     wanted = " or ".join(m for m in route.methods if m != "HEAD")
-    return (f"{INDENT}if ($request_method !~ ^({methods})$) {{\n"
-            f"{INDENT}    {nginx_return(shape, 'method_not_allowed', f'use {wanted} for {route.path}')}\n"
-            f"{INDENT}}}")
+    return (
+        f"{INDENT}if ($request_method !~ ^({methods})$) {{\n"
+        f"{INDENT}    {nginx_return(shape, 'method_not_allowed', f'use {wanted} for {route.path}')}\n"
+        f"{INDENT}}}"
+    )
 
 
 def _error_pages_of(shape: Protocol) -> str:
     s = shape.value
-    return (f"{INDENT}error_page 413 = @payload_too_large__{s};\n"
-            f"{INDENT}error_page 429 = @rate_limited__{s};\n"
-            f"{INDENT}error_page 400 =400 /.errors/{s}/bad-request;\n"
-            f"{INDENT}error_page 408 =408 /.errors/{s}/client-timeout;\n"
-            f"{INDENT}error_page 502 = @unavailable__{s};\n"
-            f"{INDENT}error_page 504 = @timeout__{s};")
+    return (
+        f"{INDENT}error_page 413 = @payload_too_large__{s};\n"
+        f"{INDENT}error_page 429 = @rate_limited__{s};\n"
+        f"{INDENT}error_page 400 =400 /.errors/{s}/bad-request;\n"
+        f"{INDENT}error_page 408 =408 /.errors/{s}/client-timeout;\n"
+        f"{INDENT}error_page 502 = @unavailable__{s};\n"
+        f"{INDENT}error_page 504 = @timeout__{s};"
+    )
 
 
 def _location_head(route: Route) -> str:
     if "{" in route.path:
-        return f"        location ~ \"{_regex(route)}\" {{"
+        return f'        location ~ "{_regex(route)}" {{'
     return f"        location = {route.path} {{"
 
 
@@ -170,20 +205,31 @@ def _worker_location(route: Route, facts: EdgeFacts) -> str:
     if check:
         lines.append(check)
     if facts.multi_model and route.model_from is ModelFrom.NONE:
-        message = (f"{route.path} serves the model of a single-model endpoint; on a multi-model endpoint use "
-                   "/models/{name}/invoke")
+        message = (
+            f"{route.path} serves the model of a single-model endpoint; on a multi-model endpoint use "
+            "/models/{name}/invoke"
+        )
         return "\n".join([*lines, f"{INDENT}{nginx_return(shape, 'not_found', message)}", "        }"])
     lines.append(_method_check(route, shape))
     if facts.multi_model and route.model_from is ModelFrom.ALL:
         # The loaded models' list: the model management API has it (multi_model/api.py).
-        return "\n".join([*lines, f"{INDENT}access_by_lua_block {{ require(\"request_body\").read() }}",
-                           _proxy("models_api", route.path), f"{INDENT}proxy_read_timeout 30s;",
-                           f"{INDENT}error_page 502 504 = @unavailable__{shape.value};", "        }"])
+        return "\n".join(
+            [
+                *lines,
+                f'{INDENT}access_by_lua_block {{ require("request_body").read() }}',
+                _proxy("models_api", route.path),
+                f"{INDENT}proxy_read_timeout 30s;",
+                f"{INDENT}error_page 502 504 = @unavailable__{shape.value};",
+                "        }",
+            ]
+        )
     if facts.rate_limit and route.kind.value == "inference":
         lines.append(facts.rate_limit)
     lines.append(f"{INDENT}if (!-f {facts.ready_file}) {{\n{INDENT}    {_ret(shape, 'not_ready', facts)}\n{INDENT}}}")
-    lines.append(f"{INDENT}if ($forwarded_header_is_bad) {{\n{INDENT}    "
-                 f"{nginx_return(shape, 'bad_request', 'a header value holds a control character')}\n{INDENT}}}")
+    lines.append(
+        f"{INDENT}if ($forwarded_header_is_bad) {{\n{INDENT}    "
+        f"{nginx_return(shape, 'bad_request', 'a header value holds a control character')}\n{INDENT}}}"
+    )
     if "POST" not in route.methods:
         lines.append(f"{INDENT}proxy_method POST;  # the model server's inference API takes POSTs only")
     lines.append(_worker_target(route, facts, lines))
@@ -197,23 +243,33 @@ def _worker_target(route: Route, facts: EdgeFacts, lines: list[str]) -> str:
     """The admission and proxy lines: the single model's pool, or the named model's on a multi-model endpoint."""
     if not facts.multi_model:
         if route.model_from is ModelFrom.PATH:
-            lines.append(f'{INDENT}if ($route_model != "{facts.served_name}") {{\n{INDENT}    '
-                         f"{nginx_return(route.protocol, 'model_not_found', _not_this_model(facts))}\n{INDENT}}}")
-        lines.append(f"{INDENT}access_by_lua_block {{\n{INDENT}    require(\"request_body\").read()\n"
-                     f"{INDENT}    require(\"admission\").admit()\n{INDENT}}}")
+            lines.append(
+                f'{INDENT}if ($route_model != "{facts.served_name}") {{\n{INDENT}    '
+                f"{nginx_return(route.protocol, 'model_not_found', _not_this_model(facts))}\n{INDENT}}}"
+            )
+        lines.append(
+            f'{INDENT}access_by_lua_block {{\n{INDENT}    require("request_body").read()\n'
+            f'{INDENT}    require("admission").admit()\n{INDENT}}}'
+        )
         return _proxy("model_edge", "/invocations")
     if route.model_from is ModelFrom.PATH:
         lines.append(f'{INDENT}set_by_lua_block $model_in_stack {{ return "m" .. ngx.md5(ngx.var.route_model) }}')
-        lines.append(f"{INDENT}if (!-f {facts.runtime_dir}/models/$model_in_stack/serving) {{\n{INDENT}    "
-                     f"{nginx_return(route.protocol, 'model_not_found', 'this model is not loaded')}\n{INDENT}}}")
-        lines.append(f"{INDENT}access_by_lua_block {{\n{INDENT}    require(\"request_body\").read()\n"
-                     f"{INDENT}    require(\"admission\").admit(ngx.var.model_in_stack, ngx.var.route_model)\n"
-                     f"{INDENT}}}")
+        lines.append(
+            f"{INDENT}if (!-f {facts.runtime_dir}/models/$model_in_stack/serving) {{\n{INDENT}    "
+            f"{nginx_return(route.protocol, 'model_not_found', 'this model is not loaded')}\n{INDENT}}}"
+        )
+        lines.append(
+            f'{INDENT}access_by_lua_block {{\n{INDENT}    require("request_body").read()\n'
+            f'{INDENT}    require("admission").admit(ngx.var.model_in_stack, ngx.var.route_model)\n'
+            f"{INDENT}}}"
+        )
     else:  # the body's "model" (OpenAI): lua/routes.lua reads it
-        lines.append(f"{INDENT}set $model_in_stack \"\";")
-        lines.append(f"{INDENT}access_by_lua_block {{\n{INDENT}    require(\"request_body\").read()\n"
-                     f"{INDENT}    require(\"routes\").admit_model_in_body(\"{route.protocol.value}\", "
-                     f"\"{facts.runtime_dir}/models\")\n{INDENT}}}")
+        lines.append(f'{INDENT}set $model_in_stack "";')
+        lines.append(
+            f'{INDENT}access_by_lua_block {{\n{INDENT}    require("request_body").read()\n'
+            f'{INDENT}    require("routes").admit_model_in_body("{route.protocol.value}", '
+            f'"{facts.runtime_dir}/models")\n{INDENT}}}'
+        )
         # proxy_pass itself, not _proxy's `set`: a `set` runs in the rewrite phase, before access_by_lua has named the
         # model, so the path would be /models//invoke; proxy_pass reads its variables when it proxies.
         return f"{INDENT}proxy_pass http://model_edge/models/$model_in_stack/invoke;"
@@ -242,22 +298,31 @@ def _edge_location(route: Route, facts: EdgeFacts) -> str:
         body = json.dumps(server, separators=(",", ":"))
         lines.append(f"{INDENT}return 200 '{body}';")
     elif route.name == "kserve.v2.ready":
-        lines.append(f"{INDENT}if (!-f {facts.ready_file}) {{\n{INDENT}    {_ret(shape, 'not_ready', facts)}\n"
-                     f"{INDENT}}}\n{INDENT}return 200 '{{\"ready\":true}}';")
+        lines.append(
+            f"{INDENT}if (!-f {facts.ready_file}) {{\n{INDENT}    {_ret(shape, 'not_ready', facts)}\n"
+            f"{INDENT}}}\n{INDENT}return 200 '{{\"ready\":true}}';"
+        )
     elif route.name == "kserve.v2.model_ready":
         if facts.multi_model:
             lines.append(f'{INDENT}set_by_lua_block $model_in_stack {{ return "m" .. ngx.md5(ngx.var.route_model) }}')
-            lines.append(f"{INDENT}if (!-f {facts.runtime_dir}/models/$model_in_stack/serving) {{\n{INDENT}    "
-                         f"{nginx_return(shape, 'model_not_found', 'this model is not loaded')}\n{INDENT}}}")
-            lines.append(f"{INDENT}set_by_lua_block $route_model_json {{ return require(\"routes\").json_string("
-                         "ngx.var.route_model) }")
-            lines.append(f"{INDENT}return 200 '{{\"name\":$route_model_json,\"ready\":true}}';")
+            lines.append(
+                f"{INDENT}if (!-f {facts.runtime_dir}/models/$model_in_stack/serving) {{\n{INDENT}    "
+                f"{nginx_return(shape, 'model_not_found', 'this model is not loaded')}\n{INDENT}}}"
+            )
+            lines.append(
+                f'{INDENT}set_by_lua_block $route_model_json {{ return require("routes").json_string('
+                "ngx.var.route_model) }"
+            )
+            lines.append(f'{INDENT}return 200 \'{{"name":$route_model_json,"ready":true}}\';')
         else:
-            lines.append(f'{INDENT}if ($route_model != "{facts.served_name}") {{\n{INDENT}    '
-                         f"{nginx_return(shape, 'model_not_found', _not_this_model(facts))}\n{INDENT}}}")
-            lines.append(f"{INDENT}if (!-f {facts.ready_file}) {{\n{INDENT}    {_ret(shape, 'not_ready', facts)}\n"
-                         f"{INDENT}}}")
-            lines.append(f"{INDENT}return 200 '{{\"name\":\"{facts.served_name}\",\"ready\":true}}';")
+            lines.append(
+                f'{INDENT}if ($route_model != "{facts.served_name}") {{\n{INDENT}    '
+                f"{nginx_return(shape, 'model_not_found', _not_this_model(facts))}\n{INDENT}}}"
+            )
+            lines.append(
+                f"{INDENT}if (!-f {facts.ready_file}) {{\n{INDENT}    {_ret(shape, 'not_ready', facts)}\n{INDENT}}}"
+            )
+            lines.append(f'{INDENT}return 200 \'{{"name":"{facts.served_name}","ready":true}}\';')
     else:
         raise ValueError(f"no edge answer for route {route.name}")
     lines.append("        }")
@@ -279,9 +344,12 @@ def metrics_routes() -> str:
     """The routes' labels and kinds for lua/metrics.lua: a Lua table of {pattern, label, kind, exact path}; an exact
     path ("" for a template) is found by one table lookup per request, a template by its pattern, the longest first.
     /predict counts as /invocations, the /docs files as /docs, /openapi.json and .yaml as /openapi."""
-    rows = [("^/predict$", "/invocations", "inference", "/predict"), ("^/docs/", "/docs", "docs", ""),
-            ("^/openapi%.json$", "/openapi", "docs", "/openapi.json"),
-            ("^/openapi%.yaml$", "/openapi", "docs", "/openapi.yaml")]
+    rows = [
+        ("^/predict$", "/invocations", "inference", "/predict"),
+        ("^/docs/", "/docs", "docs", ""),
+        ("^/openapi%.json$", "/openapi", "docs", "/openapi.json"),
+        ("^/openapi%.yaml$", "/openapi", "docs", "/openapi.yaml"),
+    ]
     for route in _ordered(ROUTES):
         if route.name == "openapi":
             continue
@@ -301,6 +369,11 @@ def inner_shape_map() -> str:
 
 
 def nginx_values(facts: EdgeFacts) -> dict[str, str | int]:
-    return {"ERROR_SHAPE_MAP": shape_map(), "INNER_SHAPE_MAP": inner_shape_map(), "ROUTE_LOCATIONS": locations(facts),
-            "ROUTE_ERROR_PAGES": error_pages(facts), "INNER_ERROR_PAGES": inner_error_pages(facts),
-            "METRICS_ROUTES": metrics_routes()}
+    return {
+        "ERROR_SHAPE_MAP": shape_map(),
+        "INNER_SHAPE_MAP": inner_shape_map(),
+        "ROUTE_LOCATIONS": locations(facts),
+        "ROUTE_ERROR_PAGES": error_pages(facts),
+        "INNER_ERROR_PAGES": inner_error_pages(facts),
+        "METRICS_ROUTES": metrics_routes(),
+    }

@@ -115,15 +115,20 @@ class Stack:
         max_response_bytes = settings.max_response_bytes + mms.MIB  # room above the answer limit (mms.py)
         answers_at_once = self.workers * batch_size + (1 if self.explanation_worker else 0)
         self.mms_config = mms.MmsConfig(
-            inference_port=ports[0], management_port=ports[1], workers=self.workers,
-            batch_size=batch_size, max_batch_delay_ms=settings.max_batch_delay_ms,
+            inference_port=ports[0],
+            management_port=ports[1],
+            workers=self.workers,
+            batch_size=batch_size,
+            max_batch_delay_ms=settings.max_batch_delay_ms,
             response_timeout_s=max(2 * settings.invocation_timeout_s, settings.invocation_timeout_s + 60),
             max_request_bytes=(settings.max_payload_mb + 1) * mms.MIB,
             max_response_bytes=max_response_bytes,
             # Never full: nginx lets at most this many requests in at once (launcher/admission.py).
             job_queue_size=admission.slots(self.workers, batch_size) + 16,
             jvm_args=settings.jvm_args or mms.default_jvm_args(answers_at_once, max_response_bytes),
-            log_level=settings.log_level, log_format=settings.log_format)
+            log_level=settings.log_level,
+            log_format=settings.log_format,
+        )
         self.runtime_dir = settings.runtime_dir or Path(tempfile.mkdtemp(prefix="hf-serving-"))
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         # nginx's workers run as another user when the launcher is root: they must see the ready file.
@@ -146,11 +151,24 @@ class Stack:
         self.metrics_server: MetricsServer | None = None
         if settings.multi_model:
             self.budget = MemoryBudget(settings, lambda: process_tree(os.getpid()))
-            models = MmsModels(self.mms_config, lambda: self.back.pid if self.back is not None else None,
-                               self.edge_port, register_timeout_s=60.0, zygote_children=self._zygote_children)
-            self.lifecycle = Lifecycle(settings, self.runtime_dir, mms.model_store_dir(self.runtime_dir), mms.HANDLER,
-                                       models, self.budget, self.workers, hardware.gpu_count(),
-                                       on_change=self._note_listeners)
+            models = MmsModels(
+                self.mms_config,
+                lambda: self.back.pid if self.back is not None else None,
+                self.edge_port,
+                register_timeout_s=60.0,
+                zygote_children=self._zygote_children,
+            )
+            self.lifecycle = Lifecycle(
+                settings,
+                self.runtime_dir,
+                mms.model_store_dir(self.runtime_dir),
+                mms.HANDLER,
+                models,
+                self.budget,
+                self.workers,
+                hardware.gpu_count(),
+                on_change=self._note_listeners,
+            )
 
     def run(self) -> int:
         self._install_code_requirements()
@@ -182,23 +200,36 @@ class Stack:
             log.error("%s", exc)
             return 1
         if self.settings.docs:  # /openapi.json and /openapi.yaml, for this container (api_docs/spec.py)
-            spec.write(self.runtime_dir, self.task_spec.task.value if self.task_spec is not None else None,
-                       api_key=self.settings.api_key is not None, schemas=parameter_schemas())
+            spec.write(
+                self.runtime_dir,
+                self.task_spec.task.value if self.task_spec is not None else None,
+                api_key=self.settings.api_key is not None,
+                schemas=parameter_schemas(),
+            )
         self.nginx_conf = nginx.write_config(self.runtime_dir, self._nginx_values())
-        mms.write_runtime_files(self.runtime_dir, self.mms_config, single_model=self.lifecycle is None,
-                                explanation_worker=self.explanation_worker)
+        mms.write_runtime_files(
+            self.runtime_dir,
+            self.mms_config,
+            single_model=self.lifecycle is None,
+            explanation_worker=self.explanation_worker,
+        )
         if self.lifecycle is not None:
             self.models_api = ModelsApi(self.lifecycle, self.models_api_port)
             self.models_api.start()
         models_known = self._models_known if self.lifecycle is not None else None
         self.metrics_server = MetricsServer(
-            collector.WorkerMetricsCollector(self._metrics_dir, self._models_loaded, models_known), self.metrics_port)
+            collector.WorkerMetricsCollector(self._metrics_dir, self._models_loaded, models_known), self.metrics_port
+        )
         self.metrics_server.start()
         self.front = self.children.start("nginx", nginx.nginx_command(self.nginx_conf), self.env)
         self._start_model_server()
         if self.lifecycle is None:  # a multi-model endpoint's loads watch their own workers
-            threading.Thread(target=watch_workers, args=(self.readiness, self.runtime_dir, self.stop_requested),
-                             name="watch-workers", daemon=True).start()
+            threading.Thread(
+                target=watch_workers,
+                args=(self.readiness, self.runtime_dir, self.stop_requested),
+                name="watch-workers",
+                daemon=True,
+            ).start()
         try:
             while not self.stop_requested.wait(0.1):
                 self._check_health()
@@ -312,8 +343,11 @@ class Stack:
         try:
             client.register(self.mms_config, timeout_s=max(1.0, deadline - time.monotonic()))
             if self.explanation_worker:  # it loads its model at its first request: registered in a second or two
-                client.register(mms.explanation_config(self.mms_config), name=model_store.EXPLAIN_MODEL_NAME,
-                                timeout_s=max(1.0, deadline - time.monotonic()))
+                client.register(
+                    mms.explanation_config(self.mms_config),
+                    name=model_store.EXPLAIN_MODEL_NAME,
+                    timeout_s=max(1.0, deadline - time.monotonic()),
+                )
         except (OSError, urllib.error.URLError) as exc:
             detail = exc.read().decode(errors="replace") if isinstance(exc, urllib.error.HTTPError) else exc
             if not self.stop_requested.is_set() and generation == self.generation:
@@ -373,59 +407,88 @@ class Stack:
             # The worker reads the resolved model directory (the Hub download, if any) and code/ from here; a
             # multi-model endpoint's workers, from their model's store entry.
             env.update({"HF_MODEL_DIR": str(self.model_dir), "SERVE_CODE_DIR": str(self.settings.code_dir)})
-        env.update({
-            "SERVE_RUNTIME_DIR": str(self.runtime_dir),
-            "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers), "MODEL_SERVER_THREADS": str(self.threads),
-            # MMS's worker forces OMP_NUM_THREADS=1 unless it is set.
-            "OMP_NUM_THREADS": str(self.threads), "MKL_NUM_THREADS": str(self.threads),
-            # A batch's tokenisation on every core where a GPU runs the model (there the host side is the limit:
-            # bench/README.md, "GPU"); off on CPU, where it would compete with torch's threads for the cores.
-            "TOKENIZERS_PARALLELISM": os.environ.get("TOKENIZERS_PARALLELISM",
-                                                     "true" if hardware.gpu_count() else "false"),
-            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-            # Each worker's metrics, in files the launcher sums for /metrics (observability/worker_metrics.py).
-            "PROMETHEUS_MULTIPROC_DIR": str(self._metrics_dir),
-            # Several models' threads share the cores of a multi-model endpoint: a thread waiting for work spins a
-            # little (fast hand-offs within a forward pass), then sleeps. Spinning longer, as libgomp does by default,
-            # lets a model loading beside a busy one stall it (p99 3-5x steady state, 1.4x with this); never
-            # sleeping slows every pass (bench/README.md, "Multi-model endpoints"). Read once, by the zygote.
-            **({"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", MME_SPIN_COUNT)}
-               if self.lifecycle is not None and "OMP_WAIT_POLICY" not in os.environ else {}),
-            # The workers import hf_serving from where the launcher did (an install, or a checkout's container/).
-            "PYTHONPATH": os.pathsep.join(p for p in (str(Path(hf_serving.__file__).resolve().parents[1]),
-                                                      str(self._code_packages), env.get("PYTHONPATH", "")) if p),
-        })
+        env.update(
+            {
+                "SERVE_RUNTIME_DIR": str(self.runtime_dir),
+                "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers),
+                "MODEL_SERVER_THREADS": str(self.threads),
+                # MMS's worker forces OMP_NUM_THREADS=1 unless it is set.
+                "OMP_NUM_THREADS": str(self.threads),
+                "MKL_NUM_THREADS": str(self.threads),
+                # A batch's tokenisation on every core where a GPU runs the model (there the host side is the limit:
+                # bench/README.md, "GPU"); off on CPU, where it would compete with torch's threads for the cores.
+                "TOKENIZERS_PARALLELISM": os.environ.get(
+                    "TOKENIZERS_PARALLELISM", "true" if hardware.gpu_count() else "false"
+                ),
+                "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                # Each worker's metrics, in files the launcher sums for /metrics (observability/worker_metrics.py).
+                "PROMETHEUS_MULTIPROC_DIR": str(self._metrics_dir),
+                # Several models' threads share the cores of a multi-model endpoint: a thread waiting for work
+                # spins a little (fast hand-offs within a forward pass), then sleeps. Spinning longer, as libgomp
+                # does by default, lets a model loading beside a busy one stall it (p99 3-5x steady state, 1.4x
+                # with this); never sleeping slows every pass (bench/README.md, "Multi-model endpoints"). Read
+                # once, by the zygote.
+                **(
+                    {"GOMP_SPINCOUNT": os.environ.get("GOMP_SPINCOUNT", MME_SPIN_COUNT)}
+                    if self.lifecycle is not None and "OMP_WAIT_POLICY" not in os.environ
+                    else {}
+                ),
+                # The workers import hf_serving from where the launcher did (an install, or a checkout's container/).
+                "PYTHONPATH": os.pathsep.join(
+                    p
+                    for p in (
+                        str(Path(hf_serving.__file__).resolve().parents[1]),
+                        str(self._code_packages),
+                        env.get("PYTHONPATH", ""),
+                    )
+                    if p
+                ),
+            }
+        )
         return env
 
     def _nginx_values(self) -> dict[str, str | int]:
         facts = route_locations.EdgeFacts(
-            multi_model=self.lifecycle is not None, served_name=self.settings.served_model_name,
-            ready_file=str(self.readiness.ready_file), runtime_dir=str(self.runtime_dir),
-            max_payload_mb=self.settings.max_payload_mb, invocation_timeout_s=self.settings.invocation_timeout_s,
-            outer_read_timeout_s=self.settings.invocation_timeout_s + 5, queue_timeout_s=self.settings.queue_timeout_s,
-            client_timeout_s=self.settings.client_timeout_s, api_key_check=api_key_checks(self.settings),
-            rate_limit=rate_limit(self.settings))
-        return {**edge_values(self.settings), **docs_values(self.settings, self.docs_assets),
-                **route_locations.nginx_values(facts),
-                **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size,
-                                         self.explanation_worker),
-                "NGINX_MODULES": host_tools.nginx_load_module_lines(),
-                "MULTI_MODEL": int(self.lifecycle is not None), "MODELS_API_PORT": self.models_api_port,
-                "METRICS_PORT": self.metrics_port,
-                "PORT": self.settings.port, "BIND_ADDRESS": self.settings.bind_address,
-                "MMS_PORT": self.mms_config.inference_port, "EDGE_PORT": self.edge_port,
-                "READY_FILE": str(self.readiness.ready_file),
-                "EXECUTION_PARAMETERS": json.dumps(self._execution_parameters(), separators=(",", ":")),
-                "MAX_BODY_BYTES": self.settings.max_payload_mb * 1024 * 1024,
-                "MAX_PAYLOAD_MB": self.settings.max_payload_mb,
-                "INVOCATION_TIMEOUT_S": self.settings.invocation_timeout_s,
-                # The inner hop answers 504 at the invocation timeout: the public one waits a little longer for it.
-                "OUTER_READ_TIMEOUT_S": self.settings.invocation_timeout_s + 5}
+            multi_model=self.lifecycle is not None,
+            served_name=self.settings.served_model_name,
+            ready_file=str(self.readiness.ready_file),
+            runtime_dir=str(self.runtime_dir),
+            max_payload_mb=self.settings.max_payload_mb,
+            invocation_timeout_s=self.settings.invocation_timeout_s,
+            outer_read_timeout_s=self.settings.invocation_timeout_s + 5,
+            queue_timeout_s=self.settings.queue_timeout_s,
+            client_timeout_s=self.settings.client_timeout_s,
+            api_key_check=api_key_checks(self.settings),
+            rate_limit=rate_limit(self.settings),
+        )
+        return {
+            **edge_values(self.settings),
+            **docs_values(self.settings, self.docs_assets),
+            **route_locations.nginx_values(facts),
+            **admission.nginx_values(self.settings, self.workers, self.mms_config.batch_size, self.explanation_worker),
+            "NGINX_MODULES": host_tools.nginx_load_module_lines(),
+            "MULTI_MODEL": int(self.lifecycle is not None),
+            "MODELS_API_PORT": self.models_api_port,
+            "METRICS_PORT": self.metrics_port,
+            "PORT": self.settings.port,
+            "BIND_ADDRESS": self.settings.bind_address,
+            "MMS_PORT": self.mms_config.inference_port,
+            "EDGE_PORT": self.edge_port,
+            "READY_FILE": str(self.readiness.ready_file),
+            "EXECUTION_PARAMETERS": json.dumps(self._execution_parameters(), separators=(",", ":")),
+            "MAX_BODY_BYTES": self.settings.max_payload_mb * 1024 * 1024,
+            "MAX_PAYLOAD_MB": self.settings.max_payload_mb,
+            "INVOCATION_TIMEOUT_S": self.settings.invocation_timeout_s,
+            # The inner hop answers 504 at the invocation timeout: the public one waits a little longer for it.
+            "OUTER_READ_TIMEOUT_S": self.settings.invocation_timeout_s + 5,
+        }
 
     def _execution_parameters(self) -> dict[str, object]:
-        return {"MaxConcurrentTransforms": self.settings.max_concurrent_transforms or self.workers,
-                "BatchStrategy": self.settings.batch_strategy,
-                "MaxPayloadInMB": self.settings.max_payload_mb}
+        return {
+            "MaxConcurrentTransforms": self.settings.max_concurrent_transforms or self.workers,
+            "BatchStrategy": self.settings.batch_strategy,
+            "MaxPayloadInMB": self.settings.max_payload_mb,
+        }
 
     @property
     def _code_packages(self) -> Path:
@@ -454,20 +517,33 @@ class Stack:
         s = self.settings
         if self.model_dir is None or self.task_spec is None:
             assert self.lifecycle is not None
-            return ["mode: multi-model endpoint (SAGEMAKER_MULTI_MODEL): no model until POST /models; each model's "
-                    "task, weights and code/ from its own directory", self.budget.describe()]
+            return [
+                "mode: multi-model endpoint (SAGEMAKER_MULTI_MODEL): no model until POST /models; each model's "
+                "task, weights and code/ from its own directory",
+                self.budget.describe(),
+            ]
         from_hub = self.model_dir != s.model_dir.resolve()
-        source = (f"Hugging Face Hub {s.model_id}@{s.model_revision or 'main'} -> {self.model_dir}"
-                  if from_hub else f"directory {self.model_dir}")
+        source = (
+            f"Hugging Face Hub {s.model_id}@{s.model_revision or 'main'} -> {self.model_dir}"
+            if from_hub
+            else f"directory {self.model_dir}"
+        )
         assert self.detection is not None
         return [f"model source: {source}", f"task: {self.task_spec.task.value} ({found_by(self.detection)})"]
 
     def _explanations_line(self) -> str:
         if self.explanation_worker:
-            return (f"explanations: on, in a worker of their own (float32 torch, loaded at the first explain request; "
-                    f"at most {MAX_EXPLAINED_ITEMS} texts and {MAX_STEPS} steps); SERVE_EXPLAIN=off turns them off")
-        why = ("SERVE_EXPLAIN=off" if not self.settings.explain else "a multi-model endpoint" if self.task_spec is None
-               else f"{self.task_spec.task.value} has none")
+            return (
+                f"explanations: on, in a worker of their own (float32 torch, loaded at the first explain request; "
+                f"at most {MAX_EXPLAINED_ITEMS} texts and {MAX_STEPS} steps); SERVE_EXPLAIN=off turns them off"
+            )
+        why = (
+            "SERVE_EXPLAIN=off"
+            if not self.settings.explain
+            else "a multi-model endpoint"
+            if self.task_spec is None
+            else f"{self.task_spec.task.value} has none"
+        )
         return f"explanations: off ({why})"
 
     def _print_banner(self) -> None:
@@ -483,7 +559,7 @@ class Stack:
             select.describe_plan(s.engine, s.dtype, hardware.gpu_count()),
             f"API key: {'required' if s.api_key else 'off'}, rate limit: "
             f"{f'{s.rate_limit_rps} req/s per client' if s.rate_limit_rps else 'off'}, /metrics: "
-            f"{ {'public': 'no key asked', 'key': 'behind the API key', 'off': 'off'}[s.metrics]}",
+            f"{ {'public': 'no key asked', 'key': 'behind the API key', 'off': 'off'}[s.metrics] }",
             describe_connections(s),
             cors.describe(s),
             admission.describe(s, self.workers, self.mms_config.batch_size),
@@ -496,19 +572,30 @@ class Stack:
         for line in lines:
             log.info("%s", line)
         if s.multi_model and s.api_key is not None and s.metrics == "public":
-            log.warning("/metrics is public (SERVE_METRICS=public) and names every model loaded, which GET /models "
-                        "shows only with the API key")
+            log.warning(
+                "/metrics is public (SERVE_METRICS=public) and names every model loaded, which GET /models "
+                "shows only with the API key"
+            )
         docs_warning, docs_line = site.describe(s.docs, self.docs_assets)
         log.log(logging.WARNING if docs_warning else logging.INFO, "%s", docs_line)
         if s.log_format == logs.JSON_FORMAT:  # the same, as fields (secrets, which settings never repr, left out)
-            log.info("start-up configuration", extra={"configuration": {
-                **{f.name: _plain(getattr(s, f.name)) for f in dataclasses.fields(s) if f.repr},
-                "workers": self.workers, "threads": self.threads, "batch_size": self.mms_config.batch_size,
-                "task": self.task_spec.task.value if self.task_spec is not None else None,
-                "model_dir": str(self.model_dir) if self.model_dir is not None else None}})
+            log.info(
+                "start-up configuration",
+                extra={
+                    "configuration": {
+                        **{f.name: _plain(getattr(s, f.name)) for f in dataclasses.fields(s) if f.repr},
+                        "workers": self.workers,
+                        "threads": self.threads,
+                        "batch_size": self.mms_config.batch_size,
+                        "task": self.task_spec.task.value if self.task_spec is not None else None,
+                        "model_dir": str(self.model_dir) if self.model_dir is not None else None,
+                    }
+                },
+            )
         if self.model_dir is not None and has_random_weights(self.model_dir):
-            log.warning("SERVING RANDOM WEIGHTS: %s is a demo model built offline; its answers are meaningless",
-                        self.model_dir)
+            log.warning(
+                "SERVING RANDOM WEIGHTS: %s is a demo model built offline; its answers are meaningless", self.model_dir
+            )
 
 
 def _plain(value: object) -> object:
@@ -516,14 +603,19 @@ def _plain(value: object) -> object:
 
 
 # The layouts that name a task (TaskSpec.owns_directory), as the banner names them.
-LAYOUTS = {Task.SENTENCE_EMBEDDINGS: "the sentence-transformers layout, modules.json",
-           Task.TEXT_RANKING: "the sentence-transformers CrossEncoder layout"}
+LAYOUTS = {
+    Task.SENTENCE_EMBEDDINGS: "the sentence-transformers layout, modules.json",
+    Task.TEXT_RANKING: "the sentence-transformers CrossEncoder layout",
+}
 
 
 def found_by(detection: Detection) -> str:
     """What decided the task, for the banner's task line; a model card's tag that did not decide, and why."""
     layout = LAYOUTS.get(detection.spec.task, "the directory's layout")
-    words = {FoundBy.HF_TASK: "HF_TASK", FoundBy.LAYOUT: f"from {layout}",
-             FoundBy.MODEL_CARD: "from README.md pipeline_tag",
-             FoundBy.ARCHITECTURES: "from config.json architectures"}[detection.found_by]
+    words = {
+        FoundBy.HF_TASK: "HF_TASK",
+        FoundBy.LAYOUT: f"from {layout}",
+        FoundBy.MODEL_CARD: "from README.md pipeline_tag",
+        FoundBy.ARCHITECTURES: "from config.json architectures",
+    }[detection.found_by]
     return f"{words}; {detection.ignored_tag}" if detection.ignored_tag else words

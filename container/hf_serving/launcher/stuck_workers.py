@@ -40,8 +40,12 @@ def kill_stuck_workers(runtime_dir: Path, now: float | None = None) -> list[int]
         forget_busy(runtime_dir, pid)
         if not _is_the_worker(pid, written):
             continue  # it died on its own (its mark stayed), and its PID may be another process's since
-        log.warning("worker %d is still busy %.0f s after its invocation deadline: killing it (multi-model-server "
-                    "starts another)", pid, now - deadline)
+        log.warning(
+            "worker %d is still busy %.0f s after its invocation deadline: killing it (multi-model-server "
+            "starts another)",
+            pid,
+            now - deadline,
+        )
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:

@@ -37,13 +37,26 @@ CLIENT_SCRIPT = Path(__file__).with_name("zygote_client.py")
 # What every model process needs, imported once here. Architectures' modules are imported lazily by transformers:
 # the common encoders' are imported here too.
 PRELOAD = (
-    "torch", "transformers", "tokenizers", "safetensors.torch",
-    "transformers.models.distilbert.modeling_distilbert", "transformers.models.bert.modeling_bert",
-    "transformers.models.roberta.modeling_roberta", "transformers.models.xlm_roberta.modeling_xlm_roberta",
-    "transformers.models.mpnet.modeling_mpnet", "transformers.models.deberta_v2.modeling_deberta_v2",
-    "hf_serving.serving.handler_service", "hf_serving.serving.default_hooks", "hf_serving.loading.loader",
-    "hf_serving.tasks.registry", "hf_serving.engines.torch_engine",
-    "mms.service", "mms.model_loader", "mms.arg_parser", "mms.protocol.otf_message_handler", "mms.context",
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors.torch",
+    "transformers.models.distilbert.modeling_distilbert",
+    "transformers.models.bert.modeling_bert",
+    "transformers.models.roberta.modeling_roberta",
+    "transformers.models.xlm_roberta.modeling_xlm_roberta",
+    "transformers.models.mpnet.modeling_mpnet",
+    "transformers.models.deberta_v2.modeling_deberta_v2",
+    "hf_serving.serving.handler_service",
+    "hf_serving.serving.default_hooks",
+    "hf_serving.loading.loader",
+    "hf_serving.tasks.registry",
+    "hf_serving.engines.torch_engine",
+    "mms.service",
+    "mms.model_loader",
+    "mms.arg_parser",
+    "mms.protocol.otf_message_handler",
+    "mms.context",
 )
 MAX_REQUEST_BYTES = 4 * 1024 * 1024
 POLL_S = 0.2
@@ -52,8 +65,9 @@ POLL_S = 0.2
 def wrapper_script(runtime_dir: Path, socket_path: Path) -> Path:
     """The executable MMS is given as its Python (`--python`): it runs the client with the same interpreter."""
     path = runtime_dir / "python-from-zygote"
-    path.write_text(f"#!/bin/sh\nHF_SERVING_ZYGOTE_SOCKET='{socket_path}' exec '{sys.executable}' -S "
-                    f"'{CLIENT_SCRIPT}' \"$@\"\n")
+    path.write_text(
+        f"#!/bin/sh\nHF_SERVING_ZYGOTE_SOCKET='{socket_path}' exec '{sys.executable}' -S '{CLIENT_SCRIPT}' \"$@\"\n"
+    )
     path.chmod(0o755)
     return path
 
@@ -110,7 +124,7 @@ def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     header, ancillary, _, _ = conn.recvmsg(4, socket.CMSG_SPACE(3 * fds.itemsize))
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-            fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+            fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
     if len(header) != 4 or len(fds) != 3:
         for fd in fds:
             os.close(fd)
@@ -145,8 +159,9 @@ def _reap(clients: dict[int, tuple[socket.socket, int]], children_dir: Path) -> 
             conn.close()
 
 
-def _become(request: dict, streams: list[int], conn: socket.socket, listener: socket.socket,
-            others: list[socket.socket]) -> None:
+def _become(
+    request: dict, streams: list[int], conn: socket.socket, listener: socket.socket, others: list[socket.socket]
+) -> None:
     """In the forked process: become the program the client was asked to run, as `python <argv>` would."""
     code = 1
     try:
@@ -194,8 +209,7 @@ def _end_with_client(conn: socket.socket) -> None:
 
 
 def main(argv: list[str]) -> int:
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s")
+    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     socket_path, children_dir = Path(argv[0]), Path(argv[1])
     serve(socket_path, children_dir)
     return 0

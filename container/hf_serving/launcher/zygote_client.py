@@ -38,8 +38,9 @@ def _connect(path: str) -> socket.socket:
 def main() -> int:
     path = os.environ["HF_SERVING_ZYGOTE_SOCKET"]
     sock = _connect(path)
-    request = json.dumps({"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ),
-                          "client_pid": os.getpid()}).encode()
+    request = json.dumps(
+        {"argv": sys.argv[1:], "cwd": os.getcwd(), "env": dict(os.environ), "client_pid": os.getpid()}
+    ).encode()
     streams = array.array("i", [0, 1, 2])
     sock.sendmsg([struct.pack("!I", len(request)), request], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, streams)])
     replies = sock.makefile("r")

@@ -11,8 +11,12 @@ from pathlib import Path
 def install(requirements: Path, target: Path) -> str | None:
     """Install into `target` (not the venv: the image's venv belongs to root and serve runs as a user); None when
     it worked, else pip's exit status and its last line of output."""
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-input", "--target", str(target),
-                             "-r", str(requirements)], check=False, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-input", "--target", str(target), "-r", str(requirements)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode == 0:
         return None
     last = (result.stderr or result.stdout).strip().splitlines()[-1:] or [""]

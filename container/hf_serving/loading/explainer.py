@@ -25,15 +25,18 @@ from hf_serving.settings import Settings
 from hf_serving.tasks.explaining import AttributorSource, unavailable
 
 
-def attributor_source(settings: Settings, engine: Engine, auto_model: Any, weights_dir: Path,
-                      input_names: Sequence[str], device: str) -> AttributorSource:
+def attributor_source(
+    settings: Settings, engine: Engine, auto_model: Any, weights_dir: Path, input_names: Sequence[str], device: str
+) -> AttributorSource:
     if not settings.explain:
         return unavailable("SERVE_EXPLAIN=off")
     if settings.multi_model:
         return unavailable("a multi-model endpoint has no worker to explain in; use a single-model endpoint")
     if settings.explain_elsewhere:
-        return unavailable("this request reached a batching worker, which never explains; explain requests go to "
-                           "the explanation worker")
+        return unavailable(
+            "this request reached a batching worker, which never explains; explain requests go to "
+            "the explanation worker"
+        )
     loaded: list[Attributor] = []
     lock = threading.Lock()
 
@@ -46,8 +49,9 @@ def attributor_source(settings: Settings, engine: Engine, auto_model: Any, weigh
     return get
 
 
-def _load(settings: Settings, engine: Engine, auto_model: Any, weights_dir: Path, input_names: Sequence[str],
-          device: str) -> Attributor:
+def _load(
+    settings: Settings, engine: Engine, auto_model: Any, weights_dir: Path, input_names: Sequence[str], device: str
+) -> Attributor:
     from hf_serving.engines.attribution import IntegratedGradients
     from hf_serving.engines.torch_engine import TorchEngine
 

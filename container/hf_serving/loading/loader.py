@@ -34,18 +34,28 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
     workers = effective_workers(settings)
     torch.set_num_threads(effective_threads(settings, workers))
     if has_random_weights(model_dir):
-        log.warning("SERVING RANDOM WEIGHTS: %s is a demo model built offline; its answers are meaningless",
-                    model_dir)
+        log.warning("SERVING RANDOM WEIGHTS: %s is a demo model built offline; its answers are meaningless", model_dir)
     tokenizer = transformers.AutoTokenizer.from_pretrained(weights_dir, trust_remote_code=settings.trust_remote_code)
     if not tokenizer.is_fast:
         raise ConfigurationError(f"{weights_dir} has no fast tokenizer (tokenizer.json); offsets need one")
     config = transformers.AutoConfig.from_pretrained(weights_dir, trust_remote_code=settings.trust_remote_code)
     auto_model = getattr(transformers, spec.auto_model)
-    engine = select.load_engine(auto_model, weights_dir, tokenizer.model_input_names, spec.output_names, dtype,
-                                device, settings.engine, torch.get_num_threads(), workers, settings.trust_remote_code,
-                                settings.max_batch_tokens or default_max_batch_tokens(device))
+    engine = select.load_engine(
+        auto_model,
+        weights_dir,
+        tokenizer.model_input_names,
+        spec.output_names,
+        dtype,
+        device,
+        settings.engine,
+        torch.get_num_threads(),
+        workers,
+        settings.trust_remote_code,
+        settings.max_batch_tokens or default_max_batch_tokens(device),
+    )
     attributor = attributor_source(settings, engine, auto_model, weights_dir, tokenizer.model_input_names, device)
-    served = spec.served_model(spec, LoadedParts(engine, tokenizer, config, model_dir, attributor,
-                                                 settings.max_response_bytes))
+    served = spec.served_model(
+        spec, LoadedParts(engine, tokenizer, config, model_dir, attributor, settings.max_response_bytes)
+    )
     log.info("loaded %s: %s, %d threads", model_dir, served.describe(), torch.get_num_threads())
     return served

@@ -48,8 +48,13 @@ class StoreEntry:
 def write_manifest(model_store: Path, name: str, handler: str) -> Path:
     entry_dir = model_store / name
     (entry_dir / "MAR-INF").mkdir(parents=True, exist_ok=True)
-    manifest = {"specificationVersion": "1.0", "implementationVersion": "1.0", "modelServerVersion": "1.0",
-                "runtime": "python", "model": {"modelName": name, "handler": handler, "modelVersion": "1.0"}}
+    manifest = {
+        "specificationVersion": "1.0",
+        "implementationVersion": "1.0",
+        "modelServerVersion": "1.0",
+        "runtime": "python",
+        "model": {"modelName": name, "handler": handler, "modelVersion": "1.0"},
+    }
     (entry_dir / "MAR-INF" / "MANIFEST.json").write_text(json.dumps(manifest))
     return entry_dir
 

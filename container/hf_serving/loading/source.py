@@ -28,21 +28,28 @@ def resolve_model_dir(settings: Settings) -> Path:
         return download_from_hub(settings)
     raise ConfigurationError(
         f"no model to serve: put the model files (config.json, weights, tokenizer) in HF_MODEL_DIR "
-        f"(now {settings.model_dir}), or set HF_MODEL_ID to a Hugging Face Hub model id")
+        f"(now {settings.model_dir}), or set HF_MODEL_ID to a Hugging Face Hub model id"
+    )
 
 
 def download_from_hub(settings: Settings) -> Path:
     from huggingface_hub import snapshot_download  # imported here: only Hub deployments need it
 
     assert settings.model_id is not None
-    log.info("downloading %s (revision %s) from the Hugging Face Hub", settings.model_id,
-             settings.model_revision or "main")
+    log.info(
+        "downloading %s (revision %s) from the Hugging Face Hub", settings.model_id, settings.model_revision or "main"
+    )
     try:
-        path = snapshot_download(repo_id=settings.model_id, revision=settings.model_revision,
-                                 token=settings.hub_token, allow_patterns=HUB_ALLOW_PATTERNS)
+        path = snapshot_download(
+            repo_id=settings.model_id,
+            revision=settings.model_revision,
+            token=settings.hub_token,
+            allow_patterns=HUB_ALLOW_PATTERNS,
+        )
     except Exception as exc:  # noqa: BLE001 - any failure here is fatal and must name its cause
-        raise ConfigurationError(f"cannot download HF_MODEL_ID={settings.model_id!r} from the Hub: "
-                                 f"{type(exc).__name__}: {exc}") from None
+        raise ConfigurationError(
+            f"cannot download HF_MODEL_ID={settings.model_id!r} from the Hub: {type(exc).__name__}: {exc}"
+        ) from None
     return Path(path)
 
 

@@ -26,8 +26,11 @@ def _errors() -> Any:
     tools, the tests' model builders) runs where prometheus_client is not installed."""
     from prometheus_client import Counter
 
-    return Counter("hf_serving_monitoring_errors",
-                   "Prediction-monitoring steps that failed (the answers were unchanged), by stage", ("model", "stage"))
+    return Counter(
+        "hf_serving_monitoring_errors",
+        "Prediction-monitoring steps that failed (the answers were unchanged), by stage",
+        ("model", "stage"),
+    )
 
 
 class _Worker:

@@ -10,8 +10,9 @@ from hf_serving.monitoring.prediction_metrics import PredictionMetrics
 from hf_serving.settings import Settings
 
 
-def for_worker(settings: Settings, model_label: str, task: str, model: object,
-               watch_drift: bool = True) -> PredictionMonitor:
+def for_worker(
+    settings: Settings, model_label: str, task: str, model: object, watch_drift: bool = True
+) -> PredictionMonitor:
     """`model_label`: the model's label in /metrics ("model" on a single-model endpoint); `model`: what model_fn
     returned, whose class_names() bound the class label (a user's model has none: it reports no outcome).
     `watch_drift` is False in a single-model endpoint's explanation worker: its few explained requests are no sample

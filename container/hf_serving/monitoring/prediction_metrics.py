@@ -28,13 +28,25 @@ CONFIDENCE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0
 # One item's tokens: a short query to a long document read in many windows.
 ITEM_TOKEN_BUCKETS = (4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024, 2048, 4096, 8192, 32768, 131072)
 
-PREDICTIONS = Counter("hf_serving_predictions", "Predicted classes of answered items (entity groups for token "
-                      "classification), by class; a response-cache hit counts too", ("model", "task", "label"))
-CONFIDENCE = Histogram("hf_serving_prediction_confidence", "The probability of each prediction (a top class, an "
-                       "entity group, an answer, a mask's best token)", ("model", "task"), buckets=CONFIDENCE_BUCKETS)
-ITEM_TOKENS = Histogram("hf_serving_item_tokens", "Tokens the model read for one answered item (a text, a pair, a "
-                        "question with its context), response-cache hits excluded", ("model", "task"),
-                        buckets=ITEM_TOKEN_BUCKETS)
+PREDICTIONS = Counter(
+    "hf_serving_predictions",
+    "Predicted classes of answered items (entity groups for token "
+    "classification), by class; a response-cache hit counts too",
+    ("model", "task", "label"),
+)
+CONFIDENCE = Histogram(
+    "hf_serving_prediction_confidence",
+    "The probability of each prediction (a top class, an entity group, an answer, a mask's best token)",
+    ("model", "task"),
+    buckets=CONFIDENCE_BUCKETS,
+)
+ITEM_TOKENS = Histogram(
+    "hf_serving_item_tokens",
+    "Tokens the model read for one answered item (a text, a pair, a "
+    "question with its context), response-cache hits excluded",
+    ("model", "task"),
+    buckets=ITEM_TOKEN_BUCKETS,
+)
 
 
 class ClassBound:

@@ -77,10 +77,12 @@ class ModelsApi(LoopbackServer):
         limit = _integer(query, "limit", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
         start = _integer(query, "next_page_token", 0, 0, None)
         records = self.lifecycle.registry.all()
-        page = records[start:start + limit]
+        page = records[start : start + limit]
         following = start + limit
-        return {"models": [{"modelName": r.name, "modelUrl": r.shown_url} for r in page],
-                "nextPageToken": str(following) if following < len(records) else None}
+        return {
+            "models": [{"modelName": r.name, "modelUrl": r.shown_url} for r in page],
+            "nextPageToken": str(following) if following < len(records) else None,
+        }
 
 
 def _error(path: str, code: str, message: str, request_id: str | None) -> bytes:
@@ -106,8 +108,7 @@ def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
         try:  # the same strict decoding as /invocations: deep nesting and huge numbers are 400s, not tracebacks
             decoded = media.decode_json(media.decode_text(body))
         except BadRequest as exc:
-            raise ApiError("bad_request", f"{exc.message}: send {{\"model_name\": ..., \"url\": ...}}") \
-                from None
+            raise ApiError("bad_request", f'{exc.message}: send {{"model_name": ..., "url": ...}}') from None
         if not isinstance(decoded, dict):
             raise ApiError("bad_request", "the body must be a JSON object with model_name and url")
         fields.update(decoded)
@@ -140,7 +141,6 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve("DELETE")
 
-
     def _serve(self, method: str) -> None:
         request_id = self.headers.get("X-Request-Id")
         split = urllib.parse.urlsplit(self.path)  # the query is never logged: it may hold a secret
@@ -154,13 +154,20 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as exc:
             if exc.status >= 500:
                 log.warning("%s %s: %d %s", method, split.path, exc.status, exc.message)
-            status, payload, content_type = exc.status, _error(split.path, exc.code, exc.message, request_id), \
-                ERROR_CONTENT_TYPE
+            status, payload, content_type = (
+                exc.status,
+                _error(split.path, exc.code, exc.message, request_id),
+                ERROR_CONTENT_TYPE,
+            )
         except Exception:
             log.exception("%s %s failed", method, split.path)
             status = 500
-            payload = _error(split.path, "internal_error", "internal server error; the server log has the details "
-                             "under this request_id", request_id)
+            payload = _error(
+                split.path,
+                "internal_error",
+                "internal server error; the server log has the details under this request_id",
+                request_id,
+            )
             content_type = ERROR_CONTENT_TYPE
         self.send_response(status, HTTPStatus(status).phrase)  # every status this API answers is a standard one
         self.send_header("Content-Type", content_type)

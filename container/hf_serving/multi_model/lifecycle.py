@@ -69,9 +69,18 @@ class ModelServer(Protocol):
 
 
 class Lifecycle:
-    def __init__(self, settings: Settings, runtime_dir: Path, model_store_dir: Path, handler: str,
-                 server: ModelServer, budget: MemoryBudget, workers_per_model: int, gpus: int,
-                 on_change: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        runtime_dir: Path,
+        model_store_dir: Path,
+        handler: str,
+        server: ModelServer,
+        budget: MemoryBudget,
+        workers_per_model: int,
+        gpus: int,
+        on_change: Callable[[], None] = lambda: None,
+    ) -> None:
         self.settings = settings
         self.runtime_dir = runtime_dir
         self.model_store_dir = model_store_dir
@@ -94,8 +103,13 @@ class Lifecycle:
             message = str(exc).replace(str(entry.url), given.removeprefix("file://").rstrip("/"))
             raise ApiError("unsupported_model", f"model {entry.name!r} cannot be served: {message}") from None
         spec = detection.spec
-        log.info("model %r: task %s (from %s%s)", entry.name, spec.task.value, detection.found_by.value,
-                 f"; {detection.ignored_tag}" if detection.ignored_tag else "")
+        log.info(
+            "model %r: task %s (from %s%s)",
+            entry.name,
+            spec.task.value,
+            detection.found_by.value,
+            f"; {detection.ignored_tag}" if detection.ignored_tag else "",
+        )
         estimate = estimate_model_bytes(entry.url, spec.weights_dir(entry.url), self.dtype, self.workers)
         record = ModelRecord(entry=entry, state=LOADING, task=spec.task.value, estimate_bytes=estimate, given_url=given)
         try:
@@ -112,8 +126,9 @@ class Lifecycle:
         except BaseException:
             log.exception("loading model %r failed", entry.name)
             self._undo(entry)
-            raise ApiError("model_load_failed", f"model {entry.name!r} could not be loaded; the server log "
-                           "has the details") from None
+            raise ApiError(
+                "model_load_failed", f"model {entry.name!r} could not be loaded; the server log has the details"
+            ) from None
         load_s = time.monotonic() - started
         self.registry.mark_ready(entry.name, load_s, loaded)
         log.info("model %r loaded from %s in %.2f s: %s", entry.name, entry.url, load_s, loaded)
@@ -154,9 +169,11 @@ class Lifecycle:
     def _check_fits(self, name: str, estimate: int, reserved: int) -> None:
         available = self.budget.available_bytes(reserved)
         if estimate > available:
-            raise ApiError("insufficient_memory",
-                           f"model {name!r} needs about {estimate / MIB:.0f} MB and {max(0, available) / MIB:.0f} MB "
-                           f"of the memory budget is free; unload a model and retry")
+            raise ApiError(
+                "insufficient_memory",
+                f"model {name!r} needs about {estimate / MIB:.0f} MB and {max(0, available) / MIB:.0f} MB "
+                f"of the memory budget is free; unload a model and retry",
+            )
 
     def _start(self, entry: StoreEntry) -> None:
         scratch = model_store.scratch_dir(self.runtime_dir, entry.mms_name)
@@ -168,8 +185,10 @@ class Lifecycle:
             self.server.register(entry.mms_name, self.workers)
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
-            raise ApiError("insufficient_memory" if exc.code == 507 else "model_load_failed",
-                           f"the model server refused model {entry.name!r}: {detail}") from None
+            raise ApiError(
+                "insufficient_memory" if exc.code == 507 else "model_load_failed",
+                f"the model server refused model {entry.name!r}: {detail}",
+            ) from None
 
     def _install_requirements(self, entry: StoreEntry, scratch: Path) -> None:
         requirements = entry.url / "code" / "requirements.txt"
@@ -181,8 +200,9 @@ class Lifecycle:
         log.info("installing %s for model %r", requirements, entry.name)
         failure = code_requirements.install(requirements, scratch / model_store.CODE_PACKAGES)
         if failure is not None:
-            raise ApiError("requirements_failed", f"pip could not install {requirements} for model "
-                           f"{entry.name!r} ({failure})")
+            raise ApiError(
+                "requirements_failed", f"pip could not install {requirements} for model {entry.name!r} ({failure})"
+            )
 
     def _wait_until_ready(self, entry: StoreEntry, deadline: float) -> str:
         scratch = model_store.scratch_dir(self.runtime_dir, entry.mms_name)
@@ -205,10 +225,14 @@ class Lifecycle:
         record = self.registry.get(entry.name)
         estimate = record.estimate_bytes if record is not None else 0
         if self.budget.available_bytes() < estimate:
-            return "insufficient_memory", (f"model {entry.name!r}: its worker died {deaths} times while loading, "
-                                                "and the memory budget has no room for it: unload a model and retry")
-        return "model_load_failed", (f"model {entry.name!r}: its worker process died {deaths} times while "
-                                          "loading, without an error (killed by a signal, or a crash in native code)")
+            return "insufficient_memory", (
+                f"model {entry.name!r}: its worker died {deaths} times while loading, "
+                "and the memory budget has no room for it: unload a model and retry"
+            )
+        return "model_load_failed", (
+            f"model {entry.name!r}: its worker process died {deaths} times while "
+            "loading, without an error (killed by a signal, or a crash in native code)"
+        )
 
     def _drain(self, entry: StoreEntry) -> None:
         deadline = time.monotonic() + UNLOAD_DRAIN_S
@@ -278,8 +302,10 @@ def _checked_url(url: object) -> Path:
     except OSError:  # unreadable, a name too long: not a model directory either
         found = False
     if not found:
-        raise ApiError("model_files_not_found", f"url {url!r} is not a model directory in this container (a "
-                       f"directory holding {' or '.join(MODEL_FILES)})")
+        raise ApiError(
+            "model_files_not_found",
+            f"url {url!r} is not a model directory in this container (a directory holding {' or '.join(MODEL_FILES)})",
+        )
     return path.resolve()
 
 
@@ -295,8 +321,12 @@ def _classify_failure(name: str, failure: str) -> tuple[str, str]:
 
 def describe(record: ModelRecord) -> dict[str, object]:
     """GET /models/{name}'s answer: SageMaker's two fields, and what this container knows of the model."""
-    return {"modelName": record.name, "modelUrl": record.shown_url, "status": record.state,
-            "task": record.task,
-            "loaded": record.loaded, "loadSeconds": None if record.load_s is None else round(record.load_s, 3),
-            "memoryEstimateMB": round(record.estimate_bytes / MIB)}
-
+    return {
+        "modelName": record.name,
+        "modelUrl": record.shown_url,
+        "status": record.state,
+        "task": record.task,
+        "loaded": record.loaded,
+        "loadSeconds": None if record.load_s is None else round(record.load_s, 3),
+        "memoryEstimateMB": round(record.estimate_bytes / MIB),
+    }

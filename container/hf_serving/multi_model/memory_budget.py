@@ -51,8 +51,9 @@ class Reading:
 
 
 class MemoryBudget:
-    def __init__(self, settings: Settings, stack_pids: Callable[[], Iterable[int]],
-                 cgroup_root: Path = CGROUP_ROOT) -> None:
+    def __init__(
+        self, settings: Settings, stack_pids: Callable[[], Iterable[int]], cgroup_root: Path = CGROUP_ROOT
+    ) -> None:
         self.settings = settings
         self.stack_pids = stack_pids
         self.cgroup_root = cgroup_root
@@ -88,9 +89,11 @@ class MemoryBudget:
     def describe(self) -> str:
         reading = self.read()
         headroom = self.headroom_bytes(reading.limit_bytes)
-        return (f"memory budget: {reading.limit_bytes / MIB:.0f} MB ({reading.source}), {reading.used_bytes / MIB:.0f}"
-                f" MB in use, headroom {headroom / MIB:.0f} MB (SERVE_MEMORY_HEADROOM_MB); a load that would not fit "
-                "answers 507")
+        return (
+            f"memory budget: {reading.limit_bytes / MIB:.0f} MB ({reading.source}), {reading.used_bytes / MIB:.0f}"
+            f" MB in use, headroom {headroom / MIB:.0f} MB (SERVE_MEMORY_HEADROOM_MB); a load that would not fit "
+            "answers 507"
+        )
 
 
 def read_cgroup(root: Path) -> tuple[int, int] | None:

@@ -65,8 +65,9 @@ class Registry:
 
     def mark_ready(self, name: str, load_s: float, loaded: str) -> None:
         with self._lock:
-            self._models[name] = replace(self._models[name], state=READY, load_s=load_s, loaded=loaded,
-                                         ready_at=int(time.time()))
+            self._models[name] = replace(
+                self._models[name], state=READY, load_s=load_s, loaded=loaded, ready_at=int(time.time())
+            )
 
     def begin_unload(self, name: str) -> ModelRecord | None:
         """The record, now unloading; None when no such model is loaded."""
@@ -90,4 +91,3 @@ class Registry:
     def all(self) -> list[ModelRecord]:
         with self._lock:
             return sorted(self._models.values(), key=lambda record: record.name)
-

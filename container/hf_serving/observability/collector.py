@@ -37,8 +37,11 @@ class _LauncherMetrics(Collector):
         self.models_loaded = models_loaded
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        yield GaugeMetricFamily("hf_serving_models_loaded", "Models serving (a single-model endpoint: 1 once ready)",
-                                value=self.models_loaded())
+        yield GaugeMetricFamily(
+            "hf_serving_models_loaded",
+            "Models serving (a single-model endpoint: 1 once ready)",
+            value=self.models_loaded(),
+        )
 
 
 class WorkerMetricsCollector:
@@ -47,8 +50,9 @@ class WorkerMetricsCollector:
     so /metrics grows with the models loaded, not with every model ever loaded. None (a single-model endpoint): every
     dead process's counts are kept."""
 
-    def __init__(self, directory: Path, models_loaded: Callable[[], int],
-                 models_known: Callable[[], set[str]] | None = None) -> None:
+    def __init__(
+        self, directory: Path, models_loaded: Callable[[], int], models_known: Callable[[], set[str]] | None = None
+    ) -> None:
         self.directory = directory
         self.models_known = models_known
         self.registry = CollectorRegistry()

@@ -13,9 +13,20 @@ from typing import IO, BinaryIO
 
 # nginx's "[error]", the JVM's "WARNING:", Python's "ERROR ..." at a line's start.
 _LEVEL = re.compile(rb"\[(emerg|alert|crit|error|warn|notice|info|debug)\]|^(WARNING|ERROR|SEVERE|CRITICAL)\b")
-_LEVELS = {b"emerg": "CRITICAL", b"alert": "CRITICAL", b"crit": "CRITICAL", b"error": "ERROR", b"warn": "WARNING",
-           b"notice": "INFO", b"info": "INFO", b"debug": "DEBUG", b"WARNING": "WARNING", b"ERROR": "ERROR",
-           b"SEVERE": "ERROR", b"CRITICAL": "CRITICAL"}
+_LEVELS = {
+    b"emerg": "CRITICAL",
+    b"alert": "CRITICAL",
+    b"crit": "CRITICAL",
+    b"error": "ERROR",
+    b"warn": "WARNING",
+    b"notice": "INFO",
+    b"info": "INFO",
+    b"debug": "DEBUG",
+    b"WARNING": "WARNING",
+    b"ERROR": "ERROR",
+    b"SEVERE": "ERROR",
+    b"CRITICAL": "CRITICAL",
+}
 
 
 def as_json_line(line: bytes, logger: str) -> bytes:
@@ -25,13 +36,18 @@ def as_json_line(line: bytes, logger: str) -> bytes:
         return line + b"\n"
     found = _LEVEL.search(line)
     level = _LEVELS[found.group(1) or found.group(2)] if found else "INFO"
-    record = {"time": datetime.now(UTC).isoformat(), "level": level, "logger": logger,
-              "message": line.decode("utf-8", errors="replace")}
+    record = {
+        "time": datetime.now(UTC).isoformat(),
+        "level": level,
+        "logger": logger,
+        "message": line.decode("utf-8", errors="replace"),
+    }
     return json.dumps(record).encode() + b"\n"
 
 
 def start(stream: IO[bytes], logger: str, out: BinaryIO) -> threading.Thread:
     """Relay the stream's lines to out until the child (and every process sharing its output) has closed it."""
+
     def relay() -> None:
         with stream:
             for line in iter(stream.readline, b""):

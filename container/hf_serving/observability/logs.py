@@ -20,9 +20,14 @@ JSON_FORMAT = "json"
 def configure(stream: TextIO, log_format: str, level: str, text_pattern: str) -> None:
     handler = logging.StreamHandler(stream)
     if log_format == JSON_FORMAT:
-        handler.setFormatter(JsonFormatter("{levelname}{name}{message}", style="{", timestamp="time",
-                                           rename_fields={"levelname": "level", "name": "logger",
-                                                          "exc_info": "exception"}))
+        handler.setFormatter(
+            JsonFormatter(
+                "{levelname}{name}{message}",
+                style="{",
+                timestamp="time",
+                rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            )
+        )
     else:
         handler.setFormatter(logging.Formatter(text_pattern))
     root = logging.getLogger()

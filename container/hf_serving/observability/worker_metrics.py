@@ -25,29 +25,60 @@ TOKEN_BUCKETS = (8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 65
 SINGLE_MODEL_LABEL = "model"  # a single-model endpoint's model, as multi-model-server names it
 STAGES = ("queue", "tokenise", "inference", "encode")
 
-STAGE_SECONDS = Histogram("hf_serving_stage_duration_seconds", "Seconds a request spent in each stage",
-                          ("model", "task", "stage"), buckets=DURATION_BUCKETS)
-BATCH_REQUESTS = Histogram("hf_serving_batch_requests", "Requests per model-server batch a worker answered",
-                           ("model", "task"), buckets=COUNT_BUCKETS)
-PASS_ROWS = Histogram("hf_serving_pass_rows", "Rows (texts, question-answering windows) per model pass",
-                      ("model", "task"), buckets=COUNT_BUCKETS)
-MODEL_PASS_SECONDS = Histogram("hf_serving_model_pass_duration_seconds",
-                               "Seconds of each model pass, the engine alone (the rest of a request's time is spent "
-                               "outside the model)", ("model", "task"), buckets=DURATION_BUCKETS)
-REQUEST_TOKENS = Histogram("hf_serving_request_tokens", "Tokens the model read for one request",
-                           ("model", "task"), buckets=TOKEN_BUCKETS)
-WORKERS_READY = Gauge("hf_serving_workers_ready", "Worker processes with the model loaded and warmed up",
-                      ("model",), multiprocess_mode="livesum")
-WORKER_RESTARTS = Counter("hf_serving_worker_restarts", "Workers started again after the model had been served",
-                          ("model",))
-MODEL_LOAD_SECONDS = Histogram("hf_serving_model_load_seconds", "Seconds of model_fn and the warm-up, per worker",
-                               ("model", "task"), buckets=LOAD_BUCKETS)
-CACHE_LOOKUPS = Counter("hf_serving_response_cache_lookups", "Items looked up in the response cache, by result",
-                        ("model", "task", "result"))
-CACHE_ERRORS = Counter("hf_serving_response_cache_errors", "Response cache calls that failed (answered without it)",
-                       ("model", "operation"))
-BUILD_INFO = Gauge("hf_serving_build_info", "What each model runs on (always 1)",
-                   ("model", "version", "task", "engine", "dtype", "device"), multiprocess_mode="livemax")
+STAGE_SECONDS = Histogram(
+    "hf_serving_stage_duration_seconds",
+    "Seconds a request spent in each stage",
+    ("model", "task", "stage"),
+    buckets=DURATION_BUCKETS,
+)
+BATCH_REQUESTS = Histogram(
+    "hf_serving_batch_requests",
+    "Requests per model-server batch a worker answered",
+    ("model", "task"),
+    buckets=COUNT_BUCKETS,
+)
+PASS_ROWS = Histogram(
+    "hf_serving_pass_rows",
+    "Rows (texts, question-answering windows) per model pass",
+    ("model", "task"),
+    buckets=COUNT_BUCKETS,
+)
+MODEL_PASS_SECONDS = Histogram(
+    "hf_serving_model_pass_duration_seconds",
+    "Seconds of each model pass, the engine alone (the rest of a request's time is spent outside the model)",
+    ("model", "task"),
+    buckets=DURATION_BUCKETS,
+)
+REQUEST_TOKENS = Histogram(
+    "hf_serving_request_tokens", "Tokens the model read for one request", ("model", "task"), buckets=TOKEN_BUCKETS
+)
+WORKERS_READY = Gauge(
+    "hf_serving_workers_ready",
+    "Worker processes with the model loaded and warmed up",
+    ("model",),
+    multiprocess_mode="livesum",
+)
+WORKER_RESTARTS = Counter(
+    "hf_serving_worker_restarts", "Workers started again after the model had been served", ("model",)
+)
+MODEL_LOAD_SECONDS = Histogram(
+    "hf_serving_model_load_seconds",
+    "Seconds of model_fn and the warm-up, per worker",
+    ("model", "task"),
+    buckets=LOAD_BUCKETS,
+)
+CACHE_LOOKUPS = Counter(
+    "hf_serving_response_cache_lookups", "Items looked up in the response cache, by result", ("model", "task", "result")
+)
+CACHE_ERRORS = Counter(
+    "hf_serving_response_cache_errors", "Response cache calls that failed (answered without it)", ("model", "operation")
+)
+BUILD_INFO = Gauge(
+    "hf_serving_build_info",
+    "What each model runs on (always 1)",
+    ("model", "version", "task", "engine", "dtype", "device"),
+    multiprocess_mode="livemax",
+)
 
 
 class WorkerMetrics:

@@ -39,8 +39,7 @@ class InferenceApi(Exchange):
         if served.task == CLASSIFICATION and native.keep:
             return Answer(document=[answer])  # one text: a list of its labels, in a list
         if served.task == ZERO_SHOT:
-            return Answer(document=[_labels(item) for item in answer] if isinstance(answer, list)
-                          else _labels(answer))
+            return Answer(document=[_labels(item) for item in answer] if isinstance(answer, list) else _labels(answer))
         return Answer(document=answer)
 
 

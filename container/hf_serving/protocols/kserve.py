@@ -41,8 +41,10 @@ def _check_model(call: Call, served: Served) -> None:
 def _signature(served: Served) -> Signature:
     found = signature(served.task, served.model) if served.task else None
     if found is None:
-        raise Unprocessable(f"model {served.name} has no KServe mapping (a model of task {served.task or 'unknown'}, "
-                            "from the user's model_fn): call /invocations with its own request")
+        raise Unprocessable(
+            f"model {served.name} has no KServe mapping (a model of task {served.task or 'unknown'}, "
+            "from the user's model_fn): call /invocations with its own request"
+        )
     return found
 
 
@@ -65,7 +67,7 @@ class V1Predict(Exchange):
         _signature(served)  # a 422 for a model without a mapping
         body = call.json_body()
         if not isinstance(body, dict):
-            raise BadRequest(f"the body must be a JSON object {{\"instances\": [...]}}, not {json_type_name(body)}")
+            raise BadRequest(f'the body must be a JSON object {{"instances": [...]}}, not {json_type_name(body)}')
         unknown = sorted(str(key) for key in body if key not in ("instances", "parameters"))
         if unknown:
             raise BadRequest(f"unknown field(s) {', '.join(unknown)}: expected instances, parameters")
@@ -91,9 +93,14 @@ class V2Metadata(Exchange):
     def to_native(self, call: Call, served: Served) -> Direct:
         _check_model(call, served)
         found = signature(served.task, served.model) if served.task else None
-        return Direct({"name": served.name, "platform": PLATFORM,
-                       "inputs": [tensor.metadata() for tensor in found.inputs] if found else [],
-                       "outputs": [tensor.metadata() for tensor in found.outputs] if found else []})
+        return Direct(
+            {
+                "name": served.name,
+                "platform": PLATFORM,
+                "inputs": [tensor.metadata() for tensor in found.inputs] if found else [],
+                "outputs": [tensor.metadata() for tensor in found.outputs] if found else [],
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -115,8 +122,9 @@ class V2Infer(Exchange):
         texts = _texts(request, found)
         for output in request.outputs or ():
             if output.name not in found.output_names():
-                raise BadRequest(f"unknown output {output.name}: model {served.name} answers "
-                                 f"{', '.join(found.output_names())}")
+                raise BadRequest(
+                    f"unknown output {output.name}: model {served.name} answers {', '.join(found.output_names())}"
+                )
         parameters = dict(request.parameters)
         return Native(found.to_native(texts, parameters), keep=_Kept(request, texts, found))
 

@@ -32,11 +32,14 @@ def native_request(task: str, instances: list[Any], parameters: dict[str, Any] |
     elif task == "text-classification":
         items = [_classified(instance, f"instances[{index}]") for index, instance in enumerate(instances)]
     elif task == "question-answering":
-        items = [_fields(instance, f"instances[{index}]", ("question", "context"), ("question", "context"))
-                 for index, instance in enumerate(instances)]
+        items = [
+            _fields(instance, f"instances[{index}]", ("question", "context"), ("question", "context"))
+            for index, instance in enumerate(instances)
+        ]
     elif task == "zero-shot-classification":
-        items = [_text(instance, f"instances[{index}]", ("candidate_labels",))
-                 for index, instance in enumerate(instances)]
+        items = [
+            _text(instance, f"instances[{index}]", ("candidate_labels",)) for index, instance in enumerate(instances)
+        ]
         parameters = _zero_shot_labels(instances, parameters)
     elif task == "text-ranking":
         return _ranking(instances, parameters)
@@ -76,8 +79,11 @@ def _fields(instance: object, where: str, required: tuple[str, ...], allowed: tu
     for name in required:
         if name not in instance:
             raise BadRequest(f"{where}.{name} is missing")
-    return {name: _string(value, f"{where}.{name}") for name, value in instance.items()
-            if name in required or name in ("text_pair",)}
+    return {
+        name: _string(value, f"{where}.{name}")
+        for name, value in instance.items()
+        if name in required or name in ("text_pair",)
+    }
 
 
 def _string(value: object, where: str) -> str:
@@ -89,8 +95,11 @@ def _string(value: object, where: str) -> str:
 
 
 def _zero_shot_labels(instances: list[Any], parameters: dict[str, Any]) -> dict[str, Any]:
-    given = {index: instance["candidate_labels"] for index, instance in enumerate(instances)
-             if isinstance(instance, dict) and "candidate_labels" in instance}
+    given = {
+        index: instance["candidate_labels"]
+        for index, instance in enumerate(instances)
+        if isinstance(instance, dict) and "candidate_labels" in instance
+    }
     if not given:
         return parameters
     if "candidate_labels" in parameters:
@@ -98,19 +107,25 @@ def _zero_shot_labels(instances: list[Any], parameters: dict[str, Any]) -> dict[
     first_index, first = next(iter(given.items()))
     for index, labels in given.items():
         if labels != first:
-            raise BadRequest(f"instances[{index}].candidate_labels differ from instances[{first_index}]'s: one "
-                             "request is one set of labels (send the others in another request)")
+            raise BadRequest(
+                f"instances[{index}].candidate_labels differ from instances[{first_index}]'s: one "
+                "request is one set of labels (send the others in another request)"
+            )
     if len(given) != len(instances):
         missing = next(index for index in range(len(instances)) if index not in given)
-        raise BadRequest(f"instances[{missing}] has no candidate_labels while instances[{first_index}] has: give "
-                         "them to every instance, or once in parameters")
+        raise BadRequest(
+            f"instances[{missing}] has no candidate_labels while instances[{first_index}] has: give "
+            "them to every instance, or once in parameters"
+        )
     return {**parameters, "candidate_labels": first}
 
 
 def _ranking(instances: list[Any], parameters: dict[str, Any]) -> object:
     if len(instances) != 1:
-        raise BadRequest(f"instances holds {len(instances)} instances: a text-ranking request is one "
-                         "{\"query\", \"texts\"} instance (send one request per query)")
+        raise BadRequest(
+            f"instances holds {len(instances)} instances: a text-ranking request is one "
+            '{"query", "texts"} instance (send one request per query)'
+        )
     (instance,) = instances
     if not isinstance(instance, dict):
         raise BadRequest(f"instances[0] must be an object with query and texts, not {json_type_name(instance)}")

@@ -95,16 +95,21 @@ def _hidden_states_from_native(answer: Any, texts: Texts, parameters: Parameters
     hidden = states[0].shape[1]
     padded = np.zeros((len(states), longest, hidden), dtype=np.float32)
     for index, state in enumerate(states):
-        padded[index, :len(state)] = state
-    return [OutputTensor("hidden_states", "FP32", padded.shape, padded.reshape(-1)),
-            OutputTensor("token_count", "INT64", (len(states),), [len(state) for state in states])]
+        padded[index, : len(state)] = state
+    return [
+        OutputTensor("hidden_states", "FP32", padded.shape, padded.reshape(-1)),
+        OutputTensor("token_count", "INT64", (len(states),), [len(state) for state in states]),
+    ]
 
 
 # Text classification.
 def _classification_to_native(texts: Texts, parameters: Parameters) -> object:
     pairs = texts.get("text_pair")
-    items: list[Any] = list(texts["text"]) if pairs is None else [
-        {"text": text, "text_pair": pair} for text, pair in zip(texts["text"], pairs, strict=True)]
+    items: list[Any] = (
+        list(texts["text"])
+        if pairs is None
+        else [{"text": text, "text_pair": pair} for text, pair in zip(texts["text"], pairs, strict=True)]
+    )
     return _payload(items, parameters)
 
 
@@ -122,27 +127,42 @@ def _table(rows: list[list[dict]], fields: tuple[tuple[str, str, Any], ...], ran
             flat, width = _padded([[answer[field] for answer in row] for row in rows], fill)
             outputs.append(OutputTensor(field, datatype, (len(rows), width), flat))
         else:
-            outputs.append(OutputTensor(field, datatype, (len(rows),),
-                                        [row[0][field] if row else fill for row in rows]))
+            outputs.append(
+                OutputTensor(field, datatype, (len(rows),), [row[0][field] if row else fill for row in rows])
+            )
     return outputs
 
 
 # Question answering.
 def _qa_to_native(texts: Texts, parameters: Parameters) -> object:
-    return _payload([{"question": question, "context": context}
-                     for question, context in zip(texts["question"], texts["context"], strict=True)], parameters)
+    return _payload(
+        [
+            {"question": question, "context": context}
+            for question, context in zip(texts["question"], texts["context"], strict=True)
+        ],
+        parameters,
+    )
 
 
 def _qa_from_native(answer: Any, texts: Texts, parameters: Parameters) -> list[OutputTensor]:
     top_k = parameters.get("top_k", 1)
-    return _table(_rows_of(answer), (("answer", "BYTES", ""), ("score", "FP32", 0.0), ("start", "INT64", -1),
-                                     ("end", "INT64", -1)), ranked=top_k not in (None, 1))
+    return _table(
+        _rows_of(answer),
+        (("answer", "BYTES", ""), ("score", "FP32", 0.0), ("start", "INT64", -1), ("end", "INT64", -1)),
+        ranked=top_k not in (None, 1),
+    )
 
 
 # Token classification: a text's entities are a variable list of objects, so each is one JSON text.
 def _entities_from_native(answer: Any, texts: Texts, parameters: Parameters) -> list[OutputTensor]:
-    return [OutputTensor("entities", "BYTES", (len(answer),),
-                         [json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in answer])]
+    return [
+        OutputTensor(
+            "entities",
+            "BYTES",
+            (len(answer),),
+            [json.dumps(item, ensure_ascii=False, separators=(",", ":")) for item in answer],
+        )
+    ]
 
 
 # Fill-mask: one mask per text, so that each text's proposals are one row.
@@ -157,8 +177,10 @@ def _one_mask_each(mask_token: str | None) -> Callable[[Texts, Parameters], obje
 
 
 def _several_masks(index: int, count: int) -> None:
-    raise BadRequest(f"input text's element {index} holds {count} mask tokens: a v2 request takes one per text "
-                     "(KServe v1's :predict and /invocations take several)")
+    raise BadRequest(
+        f"input text's element {index} holds {count} mask tokens: a v2 request takes one per text "
+        "(KServe v1's :predict and /invocations take several)"
+    )
 
 
 def _fill_mask_from_native(answer: Any, texts: Texts, parameters: Parameters) -> list[OutputTensor]:
@@ -167,8 +189,11 @@ def _fill_mask_from_native(answer: Any, texts: Texts, parameters: Parameters) ->
     for index, proposals in enumerate(answer):
         if proposals and isinstance(proposals[0], list):  # masks the tokenizer found that the text did not show
             _several_masks(index, len(proposals))
-    return _table(list(answer), (("token_str", "BYTES", ""), ("sequence", "BYTES", ""), ("token", "INT64", -1),
-                                 ("score", "FP32", 0.0)), ranked=True)
+    return _table(
+        list(answer),
+        (("token_str", "BYTES", ""), ("sequence", "BYTES", ""), ("token", "INT64", -1), ("score", "FP32", 0.0)),
+        ranked=True,
+    )
 
 
 # Zero-shot classification: the labels as an input tensor, or as the pipeline's parameter.
@@ -179,16 +204,20 @@ def _zero_shot_to_native(texts: Texts, parameters: Parameters) -> object:
             raise BadRequest("candidate_labels given both as an input and in parameters: send one")
         parameters = {**parameters, "candidate_labels": list(labels)}
     elif "candidate_labels" not in parameters:
-        raise BadRequest("input candidate_labels is missing: send the labels to choose from as a BYTES input "
-                         "(or as parameters.candidate_labels)")
+        raise BadRequest(
+            "input candidate_labels is missing: send the labels to choose from as a BYTES input "
+            "(or as parameters.candidate_labels)"
+        )
     return _payload(list(texts["text"]), parameters)
 
 
 def _zero_shot_from_native(answer: Any, texts: Texts, parameters: Parameters) -> list[OutputTensor]:
     labels, width = _padded([item["labels"] for item in answer], "")
     scores, _ = _padded([item["scores"] for item in answer], 0.0)
-    return [OutputTensor("labels", "BYTES", (len(answer), width), labels),
-            OutputTensor("scores", "FP32", (len(answer), width), scores)]
+    return [
+        OutputTensor("labels", "BYTES", (len(answer), width), labels),
+        OutputTensor("scores", "FP32", (len(answer), width), scores),
+    ]
 
 
 # Reranking: one query, its texts' scores in their order (the native answer is sorted by score).
@@ -216,38 +245,76 @@ def signature(task: str, served_model: Any) -> Signature | None:
     """The task's tensors; None for a task without a mapping (a user's own model)."""
     if task == "sentence-embeddings":
         width = _width(served_model, "numbers_per_item")
-        return Signature((_bytes("text"),), (TensorSpec("embedding", "FP32", (-1, width)),), ("text",),
-                         _texts_to_native, _embeddings_from_native)
+        return Signature(
+            (_bytes("text"),),
+            (TensorSpec("embedding", "FP32", (-1, width)),),
+            ("text",),
+            _texts_to_native,
+            _embeddings_from_native,
+        )
     if task == "feature-extraction":
         hidden = getattr(served_model, "hidden_size", 0) or -1
-        return Signature((_bytes("text"),), (TensorSpec("hidden_states", "FP32", (-1, -1, hidden)),
-                                             TensorSpec("token_count", "INT64", (-1,))), ("text",),
-                         _texts_to_native, _hidden_states_from_native)
+        return Signature(
+            (_bytes("text"),),
+            (TensorSpec("hidden_states", "FP32", (-1, -1, hidden)), TensorSpec("token_count", "INT64", (-1,))),
+            ("text",),
+            _texts_to_native,
+            _hidden_states_from_native,
+        )
     if task == "text-classification":
-        return Signature((_bytes("text"), _bytes("text_pair")), (_bytes("label"), TensorSpec("score", "FP32", (-1,))),
-                         ("text",), _classification_to_native, _classification_from_native,
-                         paired=("text", "text_pair"))
+        return Signature(
+            (_bytes("text"), _bytes("text_pair")),
+            (_bytes("label"), TensorSpec("score", "FP32", (-1,))),
+            ("text",),
+            _classification_to_native,
+            _classification_from_native,
+            paired=("text", "text_pair"),
+        )
     if task == "question-answering":
-        return Signature((_bytes("question"), _bytes("context")),
-                         (_bytes("answer"), TensorSpec("score", "FP32", (-1,)), TensorSpec("start", "INT64", (-1,)),
-                          TensorSpec("end", "INT64", (-1,))), ("question", "context"),
-                         _qa_to_native, _qa_from_native, paired=("question", "context"))
+        return Signature(
+            (_bytes("question"), _bytes("context")),
+            (
+                _bytes("answer"),
+                TensorSpec("score", "FP32", (-1,)),
+                TensorSpec("start", "INT64", (-1,)),
+                TensorSpec("end", "INT64", (-1,)),
+            ),
+            ("question", "context"),
+            _qa_to_native,
+            _qa_from_native,
+            paired=("question", "context"),
+        )
     if task == "token-classification":
-        return Signature((_bytes("text"),), (_bytes("entities"),), ("text",), _texts_to_native,
-                         _entities_from_native)
+        return Signature((_bytes("text"),), (_bytes("entities"),), ("text",), _texts_to_native, _entities_from_native)
     if task == "fill-mask":
-        return Signature((_bytes("text"),), (_bytes("token_str", -1, -1), _bytes("sequence", -1, -1),
-                                             TensorSpec("token", "INT64", (-1, -1)),
-                                             TensorSpec("score", "FP32", (-1, -1))), ("text",),
-                         _one_mask_each(getattr(getattr(served_model, "filler", None), "mask_token", None)),
-                         _fill_mask_from_native)
+        return Signature(
+            (_bytes("text"),),
+            (
+                _bytes("token_str", -1, -1),
+                _bytes("sequence", -1, -1),
+                TensorSpec("token", "INT64", (-1, -1)),
+                TensorSpec("score", "FP32", (-1, -1)),
+            ),
+            ("text",),
+            _one_mask_each(getattr(getattr(served_model, "filler", None), "mask_token", None)),
+            _fill_mask_from_native,
+        )
     if task == "zero-shot-classification":
-        return Signature((_bytes("text"), _bytes("candidate_labels")),
-                         (_bytes("labels", -1, -1), TensorSpec("scores", "FP32", (-1, -1))), ("text",),
-                         _zero_shot_to_native, _zero_shot_from_native)
+        return Signature(
+            (_bytes("text"), _bytes("candidate_labels")),
+            (_bytes("labels", -1, -1), TensorSpec("scores", "FP32", (-1, -1))),
+            ("text",),
+            _zero_shot_to_native,
+            _zero_shot_from_native,
+        )
     if task == "text-ranking":
-        return Signature((_bytes("query", 1), _bytes("texts")), (TensorSpec("scores", "FP32", (-1,)),),
-                         ("query", "texts"), _ranking_to_native, _ranking_from_native)
+        return Signature(
+            (_bytes("query", 1), _bytes("texts")),
+            (TensorSpec("scores", "FP32", (-1,)),),
+            ("query", "texts"),
+            _ranking_to_native,
+            _ranking_from_native,
+        )
     return None
 
 

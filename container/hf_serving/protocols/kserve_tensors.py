@@ -31,8 +31,9 @@ _READABLE_TYPES = ("application/json", "text/json", BINARY, "*/*")
 NUMPY_TYPES = {"FP32": "<f4", "FP64": "<f8", "INT64": "<i8", "INT32": "<i4", "BOOL": "?"}
 
 # Request parameters that belong to the protocol or to tritonclient, never to the model's own parameters.
-PROTOCOL_PARAMETERS = frozenset({"binary_data_output", "sequence_id", "sequence_start", "sequence_end", "priority",
-                                 "timeout"})
+PROTOCOL_PARAMETERS = frozenset(
+    {"binary_data_output", "sequence_id", "sequence_start", "sequence_end", "priority", "timeout"}
+)
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ class OutputTensor:
 def read_infer_request(body: bytes, content_type: str | None, header_length: str | None) -> InferRequest:
     media = parse_media_type(content_type).essence
     if media not in _READABLE_TYPES:
-        raise UnsupportedMediaType(f"this route reads application/json, or {BINARY} with the binary tensor data "
-                                   f"extension, not {media}")
+        raise UnsupportedMediaType(
+            f"this route reads application/json, or {BINARY} with the binary tensor data extension, not {media}"
+        )
     document, binary = _split_body(body, header_length)
     if not isinstance(document, dict):
         raise BadRequest(f"the inference request must be a JSON object, not {json_type_name(document)}")
@@ -92,9 +94,13 @@ def read_infer_request(body: bytes, content_type: str | None, header_length: str
     if not isinstance(binary_output, bool):
         raise BadRequest("parameters.binary_data_output must be true or false")
     inputs = _read_inputs(document.get("inputs"), binary)
-    return InferRequest(request_id, {key: value for key, value in parameters.items()
-                                     if key not in PROTOCOL_PARAMETERS},
-                        inputs, _read_outputs(document.get("outputs")), binary_output)
+    return InferRequest(
+        request_id,
+        {key: value for key, value in parameters.items() if key not in PROTOCOL_PARAMETERS},
+        inputs,
+        _read_outputs(document.get("outputs")),
+        binary_output,
+    )
 
 
 def _split_body(body: bytes, header_length: str | None) -> tuple[object, bytes]:
@@ -131,7 +137,7 @@ def _parameters(raw: object, where: str) -> dict[str, Any]:
 
 def _read_inputs(raw: object, binary: bytes) -> dict[str, InputTensor]:
     if not isinstance(raw, list) or not raw:
-        raise BadRequest("inputs must be a non-empty list of tensors {\"name\", \"shape\", \"datatype\", \"data\"}")
+        raise BadRequest('inputs must be a non-empty list of tensors {"name", "shape", "datatype", "data"}')
     inputs: dict[str, InputTensor] = {}
     offset = 0
     for index, tensor in enumerate(raw):
@@ -148,27 +154,33 @@ def _read_inputs(raw: object, binary: bytes) -> dict[str, InputTensor]:
             if "data" in tensor:
                 raise BadRequest(f"input {name} has both data and parameters.binary_data_size")
             if not isinstance(size, int) or isinstance(size, bool) or size < 0 or offset + size > len(binary):
-                raise BadRequest(f"input {name}'s binary_data_size {size!r} is not within the body's "
-                                 f"{len(binary) - offset} bytes of tensor data left")
-            elements = _binary_bytes(binary[offset:offset + size], name)
+                raise BadRequest(
+                    f"input {name}'s binary_data_size {size!r} is not within the body's "
+                    f"{len(binary) - offset} bytes of tensor data left"
+                )
+            elements = _binary_bytes(binary[offset : offset + size], name)
             offset += size
         else:
             if "data" not in tensor:
                 raise BadRequest(f"input {name} has no data")
             elements = _json_bytes(tensor["data"], name)
         if len(elements) != math.prod(shape):
-            raise BadRequest(f"input {name} has shape {list(shape)}, which holds {math.prod(shape)} element(s), "
-                             f"but its data holds {len(elements)}")
+            raise BadRequest(
+                f"input {name} has shape {list(shape)}, which holds {math.prod(shape)} element(s), "
+                f"but its data holds {len(elements)}"
+            )
         inputs[name] = InputTensor(name, shape, tuple(elements))
     if offset != len(binary):
-        raise BadRequest(f"the body holds {len(binary) - offset} byte(s) of tensor data no input's "
-                         "binary_data_size accounts for")
+        raise BadRequest(
+            f"the body holds {len(binary) - offset} byte(s) of tensor data no input's binary_data_size accounts for"
+        )
     return inputs
 
 
 def _shape(raw: object, name: str) -> tuple[int, ...]:
-    if not isinstance(raw, list) or not all(isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0
-                                            for dim in raw):
+    if not isinstance(raw, list) or not all(
+        isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in raw
+    ):
         raise BadRequest(f"input {name}'s shape must be a list of non-negative integers, not {raw!r}")
     return tuple(raw)
 
@@ -202,7 +214,7 @@ def _binary_bytes(raw: bytes, name: str) -> list[str]:
         if offset + length > len(raw):
             raise BadRequest(f"input {name}'s element {len(elements)} says {length} bytes, past its binary data")
         try:
-            elements.append(raw[offset:offset + length].decode("utf-8"))
+            elements.append(raw[offset : offset + length].decode("utf-8"))
         except UnicodeDecodeError:
             raise BadRequest(f"input {name}'s element {len(elements)} is not UTF-8 text") from None
         offset += length
@@ -213,7 +225,7 @@ def _read_outputs(raw: object) -> tuple[RequestedOutput, ...] | None:
     if raw is None:
         return None
     if not isinstance(raw, list):
-        raise BadRequest(f"outputs must be a list of {{\"name\"}} objects, not {json_type_name(raw)}")
+        raise BadRequest(f'outputs must be a list of {{"name"}} objects, not {json_type_name(raw)}')
     outputs = []
     for index, output in enumerate(raw):
         if not isinstance(output, dict) or not isinstance(output.get("name"), str):
@@ -234,8 +246,9 @@ class EncodedResponse:
     json_length: int = 0
 
 
-def write_infer_response(head: dict[str, Any], outputs: Sequence[OutputTensor],
-                         request: InferRequest) -> EncodedResponse:
+def write_infer_response(
+    head: dict[str, Any], outputs: Sequence[OutputTensor], request: InferRequest
+) -> EncodedResponse:
     chunks: list[bytes] = []
     written = []
     for output in outputs:
@@ -245,8 +258,11 @@ def write_infer_response(head: dict[str, Any], outputs: Sequence[OutputTensor],
             entry["parameters"] = {"binary_data_size": len(chunk)}
             chunks.append(chunk)
         else:
-            entry["data"] = (list(output.data) if output.datatype == "BYTES"
-                             else np.asarray(output.data, dtype=NUMPY_TYPES[output.datatype]).tolist())
+            entry["data"] = (
+                list(output.data)
+                if output.datatype == "BYTES"
+                else np.asarray(output.data, dtype=NUMPY_TYPES[output.datatype]).tolist()
+            )
         written.append(entry)
     document = {**head, "outputs": written}
     if not chunks:

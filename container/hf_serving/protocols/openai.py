@@ -61,9 +61,12 @@ class Embeddings(Exchange):
             raise BadRequest(f"Unrecognized request argument supplied: {', '.join(unknown)}", param=unknown[0])
         model = _model(body.get("model"))
         if served.task not in (SENTENCE_EMBEDDINGS, None):
-            raise BadRequest(f"model {model!r} is served as {served.task}, not sentence-embeddings: /v1/embeddings "
-                             "needs a sentence-embeddings model (sentence-transformers' layout, or "
-                             "HF_TASK=sentence-embeddings)", param="model")
+            raise BadRequest(
+                f"model {model!r} is served as {served.task}, not sentence-embeddings: /v1/embeddings "
+                "needs a sentence-embeddings model (sentence-transformers' layout, or "
+                "HF_TASK=sentence-embeddings)",
+                param="model",
+            )
         texts = _texts(body.get("input"), served.tokenizer)
         encoding = _encoding(body.get("encoding_format"))
         dimensions = _dimensions(body.get("dimensions"), served)
@@ -79,10 +82,18 @@ class Embeddings(Exchange):
         if keep.cut is not None:
             vectors = _cut(vectors, keep.cut)
         tokens = usage.tokens or 0
-        data = [{"object": "embedding", "index": index, "embedding": _encoded(vector, keep.encoding)}
-                for index, vector in enumerate(vectors)]
-        return Answer({"object": "list", "data": data, "model": keep.model,
-                       "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        data = [
+            {"object": "embedding", "index": index, "embedding": _encoded(vector, keep.encoding)}
+            for index, vector in enumerate(vectors)
+        ]
+        return Answer(
+            {
+                "object": "list",
+                "data": data,
+                "model": keep.model,
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            }
+        )
 
 
 class Models(Exchange):
@@ -101,8 +112,9 @@ class Model(Exchange):
     def to_native(self, call: Call, served: Served) -> Direct:
         name = call.path_params.get("name", "")
         if name != served.name:
-            raise ModelNotFound(f"The model {name!r} does not exist: this endpoint serves {served.name!r}",
-                                param="model")
+            raise ModelNotFound(
+                f"The model {name!r} does not exist: this endpoint serves {served.name!r}", param="model"
+            )
         return Direct({**model_object(served.name), "name": served.name, "ready": True})
 
 
@@ -114,8 +126,11 @@ def model_object(name: str, created: int = 0) -> dict[str, Any]:
 def model_list(names: list[str], created: dict[str, int] | None = None) -> dict[str, Any]:
     """OpenAI's list of models, and KServe v1's ("models": the names), which share GET /v1/models."""
     created = created or {}
-    return {"object": "list", "data": [model_object(name, created.get(name, 0)) for name in names],
-            "models": list(names)}
+    return {
+        "object": "list",
+        "data": [model_object(name, created.get(name, 0)) for name in names],
+        "models": list(names),
+    }
 
 
 def _model(value: object) -> str:
@@ -131,18 +146,25 @@ def _model(value: object) -> str:
 def _texts(value: object, tokenizer: Any) -> list[str]:
     """The texts to embed: a string, a list of strings, a list of token ids, or a list of lists of token ids."""
     if value is None:
-        raise BadRequest("you must provide an input parameter: a string, a list of strings or of token-id lists",
-                         param="input")
+        raise BadRequest(
+            "you must provide an input parameter: a string, a list of strings or of token-id lists", param="input"
+        )
     if isinstance(value, str):
         return [_text(value, "input")]
     if not isinstance(value, list):
-        raise BadRequest(f"input must be a string, a list of strings, a list of token ids or a list of token-id "
-                         f"lists, not {json_type_name(value)}", param="input")
+        raise BadRequest(
+            f"input must be a string, a list of strings, a list of token ids or a list of token-id "
+            f"lists, not {json_type_name(value)}",
+            param="input",
+        )
     if not value:
         raise BadRequest("input must not be an empty list", param="input")
     if len(value) > MAX_INPUTS:
-        raise BadRequest(f"input holds {len(value):,} items, over the {MAX_INPUTS:,} one request may hold (as at "
-                         "OpenAI): send the others in requests of their own", param="input")
+        raise BadRequest(
+            f"input holds {len(value):,} items, over the {MAX_INPUTS:,} one request may hold (as at "
+            "OpenAI): send the others in requests of their own",
+            param="input",
+        )
     if all(token_ids.is_id(item) for item in value):
         return [_decoded(value, "input", tokenizer)]
     if all(isinstance(item, list) for item in value):
@@ -152,8 +174,11 @@ def _texts(value: object, tokenizer: Any) -> list[str]:
 
 def _text(value: object, where: str) -> str:
     if not isinstance(value, str):
-        raise BadRequest(f"{where} must be a string, not {json_type_name(value)}: input is a list of strings or "
-                         "of token-id lists, not a mixture", param="input")
+        raise BadRequest(
+            f"{where} must be a string, not {json_type_name(value)}: input is a list of strings or "
+            "of token-id lists, not a mixture",
+            param="input",
+        )
     if not value.strip():
         raise BadRequest(f"{where} must not be empty", param="input")
     return value
@@ -162,13 +187,20 @@ def _text(value: object, where: str) -> str:
 def _decoded(ids: list[Any], where: str, tokenizer: Any) -> str:
     """Token ids as text (protocols/token_ids.py): this model's tokenizer's, not tiktoken's, which OpenAI's are."""
     if tokenizer is None:
-        raise BadRequest("token ids need the model's tokenizer, and this model (a user's model_fn) has none: send "
-                         "strings", param="input")
+        raise BadRequest(
+            "token ids need the model's tokenizer, and this model (a user's model_fn) has none: send strings",
+            param="input",
+        )
     if not ids:
         raise BadRequest(f"{where} must not be an empty list of token ids", param="input")
-    return token_ids.text_of(ids, where, tokenizer, param="input",
-                             hint=": token ids must be this model's tokenizer's, not tiktoken's (with LangChain's "
-                                  "OpenAIEmbeddings, set check_embedding_ctx_length=False to send the texts)")
+    return token_ids.text_of(
+        ids,
+        where,
+        tokenizer,
+        param="input",
+        hint=": token ids must be this model's tokenizer's, not tiktoken's (with LangChain's "
+        "OpenAIEmbeddings, set check_embedding_ctx_length=False to send the texts)",
+    )
 
 
 def _encoding(value: object) -> str:
@@ -186,8 +218,9 @@ def _dimensions(value: object, served: Served) -> int | None:
         raise BadRequest(f"dimensions must be a positive integer, not {value!r}", param="dimensions")
     width = _width(served)
     if width is not None and value > width:
-        raise BadRequest(f"dimensions must be at most {width}, this model's embedding size; {value} asked",
-                         param="dimensions")
+        raise BadRequest(
+            f"dimensions must be at most {width}, this model's embedding size; {value} asked", param="dimensions"
+        )
     return value
 
 
@@ -200,10 +233,15 @@ def _width(served: Served) -> int | None:
 
 def _vectors(answer: Any, count: int) -> list[list[float]]:
     """The model's answer, one vector per input; anything else is the model's fault (a user's predict_fn)."""
-    if (not isinstance(answer, list) or len(answer) != count
-            or not all(isinstance(vector, list) and vector for vector in answer)):
-        raise ServingError(f"the model did not answer one vector per input ({count} asked): /v1/embeddings needs "
-                           "a list of lists of numbers from the served model")
+    if (
+        not isinstance(answer, list)
+        or len(answer) != count
+        or not all(isinstance(vector, list) and vector for vector in answer)
+    ):
+        raise ServingError(
+            f"the model did not answer one vector per input ({count} asked): /v1/embeddings needs "
+            "a list of lists of numbers from the served model"
+        )
     return answer
 
 

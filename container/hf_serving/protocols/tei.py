@@ -69,8 +69,10 @@ class EmbedAll(TEIExchange):
         _require(served, EMBEDDINGS, "Model is not an embedding model")
         body = _object(call)
         texts = _texts(body, "inputs", served.tokenizer)
-        parameters = {**_given(body, ("truncate", "truncation_direction", "prompt_name")),
-                      "output_value": TOKEN_EMBEDDINGS}
+        parameters = {
+            **_given(body, ("truncate", "truncation_direction", "prompt_name")),
+            "output_value": TOKEN_EMBEDDINGS,
+        }
         return Native({"inputs": texts, "parameters": parameters})
 
 
@@ -81,8 +83,13 @@ class Rerank(TEIExchange):
         texts = body.get("texts")
         if isinstance(texts, list):
             _bounded(len(texts), "`texts` cannot be empty")
-        return Native({name: body[name] for name in ("query", "texts", "truncate", "truncation_direction",
-                                                     "raw_scores", "return_text") if body.get(name) is not None})
+        return Native(
+            {
+                name: body[name]
+                for name in ("query", "texts", "truncate", "truncation_direction", "raw_scores", "return_text")
+                if body.get(name) is not None
+            }
+        )
 
 
 class Similarity(TEIExchange):
@@ -94,8 +101,10 @@ class Similarity(TEIExchange):
             raise BadRequest('inputs is missing: send {"inputs": {"source_sentence": "...", "sentences": ["..."]}}')
         if not isinstance(inputs, dict):
             # The served model reads any other inputs as texts to embed: it would answer vectors, not similarities.
-            raise BadRequest('inputs must be an object {"source_sentence": "...", "sentences": ["..."]}, not '
-                             f"{json_type_name(inputs)}")
+            raise BadRequest(
+                'inputs must be an object {"source_sentence": "...", "sentences": ["..."]}, not '
+                f"{json_type_name(inputs)}"
+            )
         sentences = inputs.get("sentences")
         if isinstance(sentences, list):
             if not sentences:
@@ -104,8 +113,12 @@ class Similarity(TEIExchange):
         parameters = body.get("parameters")
         if parameters is not None and not isinstance(parameters, dict):
             raise BadRequest(f"parameters must be an object, not {json_type_name(parameters)}")
-        return Native({"inputs": inputs, "parameters": _given(parameters or {}, (
-            "truncate", "truncation_direction", "prompt_name"))})
+        return Native(
+            {
+                "inputs": inputs,
+                "parameters": _given(parameters or {}, ("truncate", "truncation_direction", "prompt_name")),
+            }
+        )
 
 
 class Tokenize(TEIExchange):
@@ -135,8 +148,9 @@ class Decode(TEIExchange):
         ids = body.get("ids")
         if isinstance(ids, list) and ids and all(token_ids.is_id(value) for value in ids):
             rows = [ids]
-        elif isinstance(ids, list) and all(isinstance(row, list) and all(token_ids.is_id(value) for value in row)
-                                           for row in ids):
+        elif isinstance(ids, list) and all(
+            isinstance(row, list) and all(token_ids.is_id(value) for value in row) for row in ids
+        ):
             _bounded(len(ids), "`ids` cannot be empty")
             rows = ids
         else:
@@ -145,8 +159,9 @@ class Decode(TEIExchange):
         for row in rows:
             for value in row:
                 if not 0 <= value < vocabulary:  # a negative id is no token either (the tokenizer overflows on it)
-                    raise BadRequest(f"ids holds {value}, not a token id of this model's tokenizer "
-                                     f"(0 to {vocabulary - 1})")
+                    raise BadRequest(
+                        f"ids holds {value}, not a token id of this model's tokenizer (0 to {vocabulary - 1})"
+                    )
         skip = _flag(body, "skip_special_tokens", True)
         return Direct([tokenizer.decode(row, skip_special_tokens=skip) for row in rows])
 
@@ -158,26 +173,28 @@ class Info(TEIExchange):
         model = served.model
         engine = getattr(model, "engine", None)
         max_input_length = _max_input_length(served)
-        return Direct({
-            "model_id": served.model_id,
-            "model_sha": None,
-            "model_dtype": getattr(engine, "dtype", None),
-            "model_type": _model_type(served),
-            "served_model_name": served.name,
-            # Requests in the model server at once (admission control's slots); TEI answers 429 past its number,
-            # this container queues them SERVE_QUEUE_TIMEOUT_S, then answers 503.
-            "max_concurrent_requests": served.concurrent_requests,
-            "max_input_length": max_input_length,
-            # The most padded tokens one model pass holds (MAX_BATCH_TOKENS): its rows times its longest text.
-            "max_batch_tokens": getattr(engine, "max_batch_tokens", None),
-            "max_batch_requests": served.batch_size,  # requests a worker answers together (MODEL_SERVER_BATCH_SIZE)
-            "max_client_batch_size": MAX_CLIENT_BATCH_SIZE,
-            "auto_truncate": True,  # truncate defaults to true on every route
-            "tokenization_workers": served.workers,  # each worker tokenises its own batches
-            "version": hf_serving.__version__,
-            "sha": None,
-            "docker_label": None,
-        })
+        return Direct(
+            {
+                "model_id": served.model_id,
+                "model_sha": None,
+                "model_dtype": getattr(engine, "dtype", None),
+                "model_type": _model_type(served),
+                "served_model_name": served.name,
+                # Requests in the model server at once (admission control's slots); TEI answers 429 past its number,
+                # this container queues them SERVE_QUEUE_TIMEOUT_S, then answers 503.
+                "max_concurrent_requests": served.concurrent_requests,
+                "max_input_length": max_input_length,
+                # The most padded tokens one model pass holds (MAX_BATCH_TOKENS): its rows times its longest text.
+                "max_batch_tokens": getattr(engine, "max_batch_tokens", None),
+                "max_batch_requests": served.batch_size,  # requests a worker answers together (MODEL_SERVER_BATCH_SIZE)
+                "max_client_batch_size": MAX_CLIENT_BATCH_SIZE,
+                "auto_truncate": True,  # truncate defaults to true on every route
+                "tokenization_workers": served.workers,  # each worker tokenises its own batches
+                "version": hf_serving.__version__,
+                "sha": None,
+                "docker_label": None,
+            }
+        )
 
 
 def _object(call: Call) -> dict:
@@ -216,8 +233,10 @@ def _texts(body: dict, name: str, tokenizer: Any) -> list[object]:
         return [_decoded(inputs, name, tokenizer)]  # one input's token ids
     if isinstance(inputs, list):
         _bounded(len(inputs), f"`{name}` cannot be empty")
-        return [_decoded(item, f"{name}[{index}]", tokenizer) if isinstance(item, list) else item
-                for index, item in enumerate(inputs)]
+        return [
+            _decoded(item, f"{name}[{index}]", tokenizer) if isinstance(item, list) else item
+            for index, item in enumerate(inputs)
+        ]
     return [inputs]
 
 
@@ -269,13 +288,21 @@ def _tokens(tokenizer: Any, text: str, add_special_tokens: bool) -> list[dict[st
     for character in text:
         byte_at.append(byte_at[-1] + len(character.encode("utf-8")))
     tokens = []
-    for token_id, token, (start, stop), special in zip(encoding.ids, encoding.tokens, encoding.offsets,
-                                                       encoding.special_tokens_mask, strict=True):
+    for token_id, token, (start, stop), special in zip(
+        encoding.ids, encoding.tokens, encoding.offsets, encoding.special_tokens_mask, strict=True
+    ):
         if special:
             tokens.append({"id": token_id, "text": token, "special": True, "start": None, "stop": None})
         else:
-            tokens.append({"id": token_id, "text": text[start:stop], "special": False,
-                           "start": byte_at[start], "stop": byte_at[stop]})
+            tokens.append(
+                {
+                    "id": token_id,
+                    "text": text[start:stop],
+                    "special": False,
+                    "start": byte_at[start],
+                    "stop": byte_at[stop],
+                }
+            )
     return tokens
 
 

@@ -24,11 +24,15 @@ def text_of(ids: list[Any], where: str, tokenizer: Any, *, param: str | None = N
     vocabulary = len(tokenizer)
     for index, value in enumerate(ids):
         if not is_id(value):
-            raise BadRequest(f"{where}[{index}] must be a token id (an integer), not {json_type_name(value)}",
-                             param=param)
+            raise BadRequest(
+                f"{where}[{index}] must be a token id (an integer), not {json_type_name(value)}", param=param
+            )
         if not 0 <= value < vocabulary:
-            raise BadRequest(f"{where}[{index}] is token id {value}, outside this model's vocabulary of "
-                             f"{vocabulary:,} (0 to {vocabulary - 1}){hint}", param=param)
+            raise BadRequest(
+                f"{where}[{index}] is token id {value}, outside this model's vocabulary of "
+                f"{vocabulary:,} (0 to {vocabulary - 1}){hint}",
+                param=param,
+            )
     text = tokenizer.decode(ids, skip_special_tokens=True)
     if not text.strip():
         raise BadRequest(f"{where} holds only special tokens: there is no text to embed", param=param)

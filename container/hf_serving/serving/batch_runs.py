@@ -60,8 +60,9 @@ class Pending:
         body = request.get("body")
         if body is None:
             body = request.get("data", b"")
-        return cls(index, context, body, context.get_request_header("Content-Type"),
-                   context.get_request_header("Accept"))
+        return cls(
+            index, context, body, context.get_request_header("Content-Type"), context.get_request_header("Accept")
+        )
 
 
 def take_usage(model: Any) -> Counted | None:
@@ -90,8 +91,11 @@ def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: Stage
         decoded = time.perf_counter()
         prediction = data if isinstance(data, BaseException) else attempt(hooks.predict, data, p.context)
         predicted = time.perf_counter()
-        outcome = prediction if isinstance(prediction, BaseException) else attempt(
-            hooks.encode, prediction, p.accept, p.context)
+        outcome = (
+            prediction
+            if isinstance(prediction, BaseException)
+            else attempt(hooks.encode, prediction, p.accept, p.context)
+        )
         inside = clock.tokenise_s - tokenised  # the tokenizer's part of predict_fn
         timing.tokenise_s = decoded - begun + inside
         timing.inference_s = predicted - decoded - inside
@@ -111,11 +115,14 @@ def run_alone(hooks: HookRunner, p: Pending, timing: RequestTiming, clock: Stage
     return outcome
 
 
-def run_together(hooks: HookRunner, pending: list[Pending], timings: list[RequestTiming],
-             clock: StageClock) -> list[Outcome]:
+def run_together(
+    hooks: HookRunner, pending: list[Pending], timings: list[RequestTiming], clock: StageClock
+) -> list[Outcome]:
     """The JSON requests of a model-server batch in one model pass; each keeps its own error."""
-    decoded = [timed(timing, "tokenise_s", hooks.decode, p.body, p.content_type, p.context)
-               for p, timing in zip(pending, timings, strict=True)]
+    decoded = [
+        timed(timing, "tokenise_s", hooks.decode, p.body, p.content_type, p.context)
+        for p, timing in zip(pending, timings, strict=True)
+    ]
     predictions: list[Any] = list(decoded)
     together = [i for i, data in enumerate(decoded) if not isinstance(data, BaseException | RecordBatch)]
     tokenised, begun = clock.tokenise_s, time.perf_counter()
@@ -124,8 +131,7 @@ def run_together(hooks: HookRunner, pending: list[Pending], timings: list[Reques
         tokens = answered.tokens or [None] * len(together)
         cached = answered.cached or [[] for _ in together]
         outcomes = answered.outcomes or [[] for _ in together]
-        for index, result, count, found, told in zip(together, answered.results, tokens, cached, outcomes,
-                                                     strict=True):
+        for index, result, count, found, told in zip(together, answered.results, tokens, cached, outcomes, strict=True):
             predictions[index], timings[index].tokens, timings[index].cached = result, count, found
             timings[index].outcomes = told
     except Exception:  # unexpected here: answer them one by one, each with its own error
@@ -148,9 +154,12 @@ def run_together(hooks: HookRunner, pending: list[Pending], timings: list[Reques
             inside = clock.tokenise_s - tokenised
             timings[index].tokenise_s += inside
             timings[index].inference_s += time.perf_counter() - begun - inside
-    encoded = [prediction if isinstance(prediction, BaseException)
-               else timed(timing, "encode_s", hooks.encode, prediction, p.accept, p.context)
-               for p, prediction, timing in zip(pending, predictions, timings, strict=True)]
+    encoded = [
+        prediction
+        if isinstance(prediction, BaseException)
+        else timed(timing, "encode_s", hooks.encode, prediction, p.accept, p.context)
+        for p, prediction, timing in zip(pending, predictions, timings, strict=True)
+    ]
     ours = hooks.tells_outcomes()
     for outcome, timing in zip(encoded, timings, strict=True):
         if isinstance(outcome, BaseException) or not ours:  # the client saw no prediction of the model's as it is

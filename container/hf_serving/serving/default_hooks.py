@@ -74,7 +74,7 @@ def output_fn(prediction, accept, context=None) -> tuple[object, str]:
         response_type = media.negotiate_accept(accept, supported, default if default in supported else supported[0])
     except NotAcceptable as exc:
         if media.HTML in (accept or "") and media.HTML not in supported:
-            raise NotAcceptable(f"{exc.message} (text/html answers requests with \"explain\": true)") from None
+            raise NotAcceptable(f'{exc.message} (text/html answers requests with "explain": true)') from None
         raise
     if response_type == media.HTML:
         return explanation_html.render(prediction), explanation_html.CONTENT_TYPE

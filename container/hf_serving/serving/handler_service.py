@@ -81,8 +81,9 @@ class HandlerService:
         if "model_fn" in self.hooks.overridden_hooks() or not hasattr(model, "warmup_payload"):
             log.info("warm-up skipped: a user model_fn returned a model this container does not know")
         else:
-            model.predict(_explained(model.warmup_payload()) if self.pending_context is not None else
-                          model.warmup_payload())
+            model.predict(
+                _explained(model.warmup_payload()) if self.pending_context is not None else model.warmup_payload()
+            )
         task = getattr(getattr(model, "task", None), "value", "custom")  # a user model_fn's own model: "custom"
         engine = getattr(model, "engine", None)
         self.metrics = WorkerMetrics(self.model_label, task, enabled=self.settings.metrics != "off")
@@ -90,16 +91,25 @@ class HandlerService:
         self.cache = response_cache.for_model(self.settings, model, self.hooks.overridden_hooks(), self.metrics)
         took = time.monotonic() - started
         log.info("model ready in %.1f s (model_fn and warm-up)", took)
-        self.monitor = observers.for_worker(self.settings, self.model_label, task, model,
-                                            watch_drift=self.pending_context is None)
+        self.monitor = observers.for_worker(
+            self.settings, self.model_label, task, model, watch_drift=self.pending_context is None
+        )
         if self.capture is None:
             # A multi-model endpoint's records name their model; a single-model endpoint's (and its explanation
             # worker's) need not.
             self.capture = data_capture.from_settings(
-                self.settings, self.model_label, self.model_label if self.settings.multi_model else None,
-                metrics_enabled=self.settings.metrics != "off")
-        self.metrics.loaded(took, getattr(engine, "description", "custom"), getattr(engine, "dtype", "unknown"),
-                            getattr(engine, "device", "unknown"), restarted)
+                self.settings,
+                self.model_label,
+                self.model_label if self.settings.multi_model else None,
+                metrics_enabled=self.settings.metrics != "off",
+            )
+        self.metrics.loaded(
+            took,
+            getattr(engine, "description", "custom"),
+            getattr(engine, "dtype", "unknown"),
+            getattr(engine, "device", "unknown"),
+            restarted,
+        )
 
     def defer(self, server_context: Any) -> None:
         """Load at the first request, not now (the explanation worker)."""
@@ -117,12 +127,13 @@ class HandlerService:
         clock = stage_clock.begin()
         try:
             pending = [Pending.of(index, request, server_context) for index, request in enumerate(batch)]
-            timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now))
-                       for p in pending]
+            timings = [RequestTiming(queue_seconds(p.context.get_request_header(REQUEST_START), now)) for p in pending]
             # nginx answers each request 504 at the invocation timeout after its inner hop passed it on: the batch is
             # abandoned when its last request has been, the time it waited in the model server's queue included.
-            waited_s = min((queue_seconds(p.context.get_request_header(INVOCATION_START), now) or 0.0 for p in pending),
-                           default=0.0)
+            waited_s = min(
+                (queue_seconds(p.context.get_request_header(INVOCATION_START), now) or 0.0 for p in pending),
+                default=0.0,
+            )
             left_s = self.settings.invocation_timeout_s - waited_s - (time.monotonic() - started)
             # Past its deadline the launcher kills this process; counted from now at the earliest, so that a first
             # request whose deferred load alone took the whole timeout is answered 504 by the checks, not killed.
@@ -133,8 +144,10 @@ class HandlerService:
                     outcomes: list[Outcome] = [unloaded for _ in pending]
                 else:
                     outcomes, calls = self._run(pending, timings, clock)
-            responses = [self._respond(p, outcome, timing, server_context, len(pending), started, call)
-                         for p, outcome, timing, call in zip(pending, outcomes, timings, calls, strict=True)]
+            responses = [
+                self._respond(p, outcome, timing, server_context, len(pending), started, call)
+                for p, outcome, timing, call in zip(pending, outcomes, timings, calls, strict=True)
+            ]
             self._metrics().batch(len(pending), clock.pass_rows, clock.pass_seconds)
         finally:
             self._busy_mark().idle()
@@ -142,8 +155,9 @@ class HandlerService:
         memory.after_request(sum(len(p.body) for p in pending))
         return responses
 
-    def _run(self, pending: list[Pending], timings: list[RequestTiming],
-             clock: stage_clock.StageClock) -> tuple[list[Outcome], list[ProtocolCall | None]]:
+    def _run(
+        self, pending: list[Pending], timings: list[RequestTiming], clock: stage_clock.StageClock
+    ) -> tuple[list[Outcome], list[ProtocolCall | None]]:
         """Each request's outcome. A protocol route's request is first turned into the served model's own (or
         answered by its adapter alone); the model's requests of the batch then share one pass, as /invocations'."""
         calls: list[ProtocolCall | None] = [None] * len(pending)
@@ -166,12 +180,16 @@ class HandlerService:
         if len(run) > 1 and self.hooks.can_batch():
             results = batch_runs.run_together(self.hooks, run, run_timings, clock)
         else:
-            results = [batch_runs.run_alone(self.hooks, p, timing, clock)
-                       for p, timing in zip(run, run_timings, strict=True)]
+            results = [
+                batch_runs.run_alone(self.hooks, p, timing, clock) for p, timing in zip(run, run_timings, strict=True)
+            ]
         for index, outcome in zip(runnable, results, strict=True):
             call = calls[index]
-            outcomes[index] = outcome if call is None or served is None else protocol_calls.finish(
-                call, outcome, served, timings[index].tokens)
+            outcomes[index] = (
+                outcome
+                if call is None or served is None
+                else protocol_calls.finish(call, outcome, served, timings[index].tokens)
+            )
         answered = [outcome for outcome in outcomes if outcome is not None]
         assert len(answered) == len(pending), "a request of the batch was left without an outcome"
         return answered, calls
@@ -200,8 +218,16 @@ class HandlerService:
         self.pending_context = None
         return None
 
-    def _respond(self, p: Pending, outcome: Outcome, timing: RequestTiming, server_context: Any, batch_size: int,
-                 started: float, call: ProtocolCall | None = None) -> bytes | str:
+    def _respond(
+        self,
+        p: Pending,
+        outcome: Outcome,
+        timing: RequestTiming,
+        server_context: Any,
+        batch_size: int,
+        started: float,
+        call: ProtocolCall | None = None,
+    ) -> bytes | str:
         response: bytes | str
         if not isinstance(outcome, BaseException):
             refused = answer_size.refusal(outcome[0], self.settings.max_response_bytes)
@@ -215,8 +241,9 @@ class HandlerService:
             elif isinstance(outcome, ResponseTooLarge):
                 log.warning("request %s refused: %s", p.context.request_id, outcome.message)
             protocol = call.protocol if call is not None else Protocol.SAGEMAKER
-            response = error_body(code, message, p.context.request_id, protocol, getattr(outcome, "param", None),
-                                  status)
+            response = error_body(
+                code, message, p.context.request_id, protocol, getattr(outcome, "param", None), status
+            )
             response_type = ERROR_CONTENT_TYPE
         else:
             status, (response, response_type) = 200, outcome
@@ -239,13 +266,31 @@ class HandlerService:
             # compare with a baseline or with ground truth, and a refused request's body is often what was wrong.
             # The body as the client sent it (on a protocol route, the protocol's own request, not the served model's
             # translation) and the answer as it leaves; never a header (the API key, Authorization, cookies).
-            self.capture.offer(p.context.request_id, p.body, p.content_type, response, response_type,
-                               p.context.get_request_header(INFERENCE_ID_HEADER))
+            self.capture.offer(
+                p.context.request_id,
+                p.body,
+                p.content_type,
+                response,
+                response_type,
+                p.context.get_request_header(INFERENCE_ID_HEADER),
+            )
         took_ms = (time.monotonic() - started) * 1000
-        log.info("%srequest %s status %d in %.1f ms", self.log_prefix, p.context.request_id, status, took_ms,
-                 extra={"request_id": p.context.request_id, "model": self.model_label, "status": status,
-                        "duration_ms": round(took_ms, 2), "batch_size": batch_size, "tokens": timing.tokens,
-                        "stages_ms": {stage: round(s * 1000, 2) for stage, s in stages.items()}})
+        log.info(
+            "%srequest %s status %d in %.1f ms",
+            self.log_prefix,
+            p.context.request_id,
+            status,
+            took_ms,
+            extra={
+                "request_id": p.context.request_id,
+                "model": self.model_label,
+                "status": status,
+                "duration_ms": round(took_ms, 2),
+                "batch_size": batch_size,
+                "tokens": timing.tokens,
+                "stages_ms": {stage: round(s * 1000, 2) for stage, s in stages.items()},
+            },
+        )
         return response
 
     def _busy_mark(self) -> BusyMark | _NoMark:

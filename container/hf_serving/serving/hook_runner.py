@@ -57,9 +57,14 @@ class HookRunner(Transformer):
         """Import the user's hooks (if any) and run model_fn; returns the loaded model."""
         self.validate_and_initialize(model_dir=str(model_dir), context=server_context)
         self.overridden = overridden = self.overridden_hooks()
-        log.info("handler hooks: %s", ", ".join(
-            f"{name} ({'user' if name in overridden else 'default'})" for name in HOOK_NAMES
-            if name != "transform_fn" or name in overridden))
+        log.info(
+            "handler hooks: %s",
+            ", ".join(
+                f"{name} ({'user' if name in overridden else 'default'})"
+                for name in HOOK_NAMES
+                if name != "transform_fn" or name in overridden
+            ),
+        )
         return self._model
 
     @property
@@ -67,17 +72,27 @@ class HookRunner(Transformer):
         return self._model
 
     def overridden_hooks(self) -> set[str]:
-        defaults = {self.defaults.default_model_fn, self.defaults.default_input_fn,
-                    self.defaults.default_predict_fn, self.defaults.default_output_fn,
-                    self._default_transform_fn}
-        current = {"model_fn": self._model_fn, "input_fn": self._input_fn, "predict_fn": self._predict_fn,
-                   "output_fn": self._output_fn, "transform_fn": self._transform_fn}
+        defaults = {
+            self.defaults.default_model_fn,
+            self.defaults.default_input_fn,
+            self.defaults.default_predict_fn,
+            self.defaults.default_output_fn,
+            self._default_transform_fn,
+        }
+        current = {
+            "model_fn": self._model_fn,
+            "input_fn": self._input_fn,
+            "predict_fn": self._predict_fn,
+            "output_fn": self._output_fn,
+            "transform_fn": self._transform_fn,
+        }
         return {name for name, fn in current.items() if fn not in defaults}
 
     def can_batch(self) -> bool:
         """Requests of one model-server batch may share a model pass: decoding and prediction are ours."""
         return not {"input_fn", "predict_fn", "transform_fn"} & self.overridden and hasattr(
-            self._model, "predict_records")
+            self._model, "predict_records"
+        )
 
     def tells_outcomes(self) -> bool:
         """The container's model answers as it is, so what it predicted is what the client got (monitoring): no user
@@ -87,8 +102,9 @@ class HookRunner(Transformer):
     def uses_transform_fn(self) -> bool:
         return self._transform_fn != self._default_transform_fn
 
-    def transform(self, body: bytes, content_type: str | None, accept: str | None,
-                  context: RequestContext) -> tuple[bytes | str, str]:
+    def transform(
+        self, body: bytes, content_type: str | None, accept: str | None, context: RequestContext
+    ) -> tuple[bytes | str, str]:
         """One request through the user's transform_fn (the handler runs the other hooks one by one)."""
         result = call_hook(self._transform_fn, (self._model, body, content_type, accept), context)
         return _body_and_type(result, accept)

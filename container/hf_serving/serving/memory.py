@@ -18,7 +18,6 @@ from typing import cast
 LARGE_REQUEST_BYTES = 1024 * 1024  # a batch with at least this much body is followed by a trim
 
 
-
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
         trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim

@@ -79,13 +79,13 @@ def path_params(route: Route, p: Pending) -> dict[str, str]:
     return found or {}
 
 
-def begin(p: Pending, route: Route, served: Served, native_answers: bool = False) -> tuple[ProtocolCall,
-                                                                                           Pending | Outcome]:
+def begin(
+    p: Pending, route: Route, served: Served, native_answers: bool = False
+) -> tuple[ProtocolCall, Pending | Outcome]:
     """The request as the served model takes it (a Pending for the batch), or its outcome already: a Direct answer,
     or the adapter's refusal. `native_answers`: output_fn is the container's, which hands the answer over as it is
     (media.NATIVE) instead of JSON the adapter would decode again."""
-    call = Call(route.name, path_params(route, p), p.body, p.content_type, p.context.request_id,
-                p.context.headers)
+    call = Call(route.name, path_params(route, p), p.body, p.content_type, p.context.request_id, p.context.headers)
     try:
         exchange = exchange_of(route.name)
     except Exception as exc:  # noqa: BLE001 - an adapter that cannot be imported is this request's 500
@@ -117,8 +117,9 @@ def finish(pc: ProtocolCall, outcome: Outcome, served: Served, tokens: int | Non
         try:
             answer = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return AnswerNotJson(f"the model's output_fn answered something other than JSON, which {pc.route.path} "
-                                 "cannot reshape")
+            return AnswerNotJson(
+                f"the model's output_fn answered something other than JSON, which {pc.route.path} cannot reshape"
+            )
     try:
         pc.answer = pc.exchange.from_native(answer, pc.native, pc.call, served, Usage(tokens))
     except Exception as exc:  # noqa: BLE001 - the adapter's refusal (or fault) is this request's error
@@ -138,16 +139,23 @@ def encoded(answer: Answer) -> Outcome:
 def encode(answer: Answer) -> tuple[bytes, str]:
     if answer.body is not None:
         return answer.body, answer.content_type
-    return json.dumps(answer.document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(), \
-        answer.content_type
+    return json.dumps(
+        answer.document, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode(), answer.content_type
 
 
 def served_of(model: Any, name: str, settings: Settings) -> Served:
     task = getattr(getattr(model, "task", None), "value", None)
     workers, batch_size = sizing.effective_workers(settings), sizing.effective_batch_size(settings)
-    return Served(name=name, task=task if isinstance(task, str) else None, model=model,
-                  model_id=settings.model_id or str(settings.model_dir), workers=workers, batch_size=batch_size,
-                  concurrent_requests=sizing.admission_slots(workers, batch_size))
+    return Served(
+        name=name,
+        task=task if isinstance(task, str) else None,
+        model=model,
+        model_id=settings.model_id or str(settings.model_dir),
+        workers=workers,
+        batch_size=batch_size,
+        concurrent_requests=sizing.admission_slots(workers, batch_size),
+    )
 
 
 class _Unavailable(Exchange):

@@ -19,7 +19,8 @@ class RequestContext:
         # Header names are case-insensitive; the model server keeps whatever case the client sent.
         self._headers = {name.lower(): value for name, value in headers.items() if isinstance(value, str)}
         self.request_id: str = self._headers.get(REQUEST_ID.lower()) or str(
-            server_context.get_request_id(index) if server_context is not None else "")
+            server_context.get_request_id(index) if server_context is not None else ""
+        )
 
     @property
     def headers(self) -> dict[str, str]:

@@ -31,8 +31,9 @@ class AnswerCache(Protocol):
     """The response cache as a model sees it (caching/response_cache.py): per item (its result, the tokens the model
     read for it, whether the store had it), from the store where it can, the rest from compute's (result, tokens)."""
 
-    def answer(self, items: Sequence[Any], parameters: Any,
-               compute: Callable[[list[Any], Any], list[tuple[Any, int]]]) -> list[tuple[Any, int, bool]]: ...
+    def answer(
+        self, items: Sequence[Any], parameters: Any, compute: Callable[[list[Any], Any], list[tuple[Any, int]]]
+    ) -> list[tuple[Any, int, bool]]: ...
 
 
 class Task(enum.Enum):
@@ -220,8 +221,7 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
     def warmup_payload(self) -> object: ...
 
     def describe(self) -> str:
-        return (f"{self.task.value} on {self.engine.description}, device {self.engine.device}, "
-                f"dtype {self.engine.dtype}")
+        return f"{self.task.value} on {self.engine.description}, device {self.engine.device}, dtype {self.engine.dtype}"
 
     def predictions(self, result: Result, request: ParsedRequest[Item, Parameters]) -> tuple[Prediction, ...]:
         """What one item's result predicted, for the prediction metrics and the drift windows: its class and that
@@ -249,17 +249,22 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         return last
 
     def _counted(self, request: ParsedRequest, answered: list[Answered[Result]]) -> Counted:
-        return Counted(self.format(request, [item.result for item in answered]), sum(item.tokens for item in answered),
-                       [item.cached for item in answered] if self.cache is not None else [],
-                       self._outcomes(request, answered))
+        return Counted(
+            self.format(request, [item.result for item in answered]),
+            sum(item.tokens for item in answered),
+            [item.cached for item in answered] if self.cache is not None else [],
+            self._outcomes(request, answered),
+        )
 
     def _outcomes(self, request: ParsedRequest, answered: list[Answered[Result]]) -> list[ItemOutcome]:
         """Each item's outcome. A response-cache hit read no tokens (None), but what it predicted counts: the
         client was answered it. Never fails the answer: a failure is counted and logged, and the request reports no
         outcome."""
         try:
-            return [ItemOutcome(self.predictions(item.result, request), None if item.cached else item.tokens)
-                    for item in answered]
+            return [
+                ItemOutcome(self.predictions(item.result, request), None if item.cached else item.tokens)
+                for item in answered
+            ]
         except Exception:  # noqa: BLE001 - monitoring never changes an answer
             monitoring_failed("outcome")
             return []
@@ -277,8 +282,9 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
     def _refuse_numbers_over_the_limit(self, numbers: int, what: str) -> None:
         """A 413 when `numbers` JSON numbers alone are over the answer limit; `what` says whose they are."""
         if self.answer_limit_bytes is not None and numbers * MIN_NUMBER_BYTES > self.answer_limit_bytes:
-            raise ResponseTooLarge.over(f"{what} {numbers:,} numbers, at least {numbers * MIN_NUMBER_BYTES:,} bytes",
-                                        self.answer_limit_bytes)
+            raise ResponseTooLarge.over(
+                f"{what} {numbers:,} numbers, at least {numbers * MIN_NUMBER_BYTES:,} bytes", self.answer_limit_bytes
+            )
 
     def _answer_in_slices(self, items: list[Item], parameters: Parameters) -> list[Answered[Result]]:
         """answer() on consecutive slices of about SLICE_CHARS of text each (at least one item), results in order."""
@@ -290,11 +296,14 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
                 size += item_chars(items[end])
                 end += 1
             if self.cache is not None:
-                answered.extend(Answered(result, tokens, hit) for result, tokens, hit
-                                in self.cache.answer(items[start:end], parameters, self._computed))
+                answered.extend(
+                    Answered(result, tokens, hit)
+                    for result, tokens, hit in self.cache.answer(items[start:end], parameters, self._computed)
+                )
             else:
-                answered.extend(Answered(result, tokens, False)
-                                for result, tokens in self._computed(items[start:end], parameters))
+                answered.extend(
+                    Answered(result, tokens, False) for result, tokens in self._computed(items[start:end], parameters)
+                )
             start = end
         return answered
 
@@ -312,15 +321,17 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
             strict_csv(requests)
         self._refuse_a_surely_too_large_answer(requests)
         outcomes: list[Counted | ServingError | None] = [
-            request if isinstance(request, ServingError) else None for request in requests]
+            request if isinstance(request, ServingError) else None for request in requests
+        ]
         groups: dict[Hashable, list[tuple[int, ParsedRequest]]] = {}
         for index, request in enumerate(requests):
             if not isinstance(request, ParsedRequest):
                 continue
             largest = max((item_chars(item) for item in request.items), default=0)
             if largest > RECORD_CHARS:
-                outcomes[index] = PayloadTooLarge(f"a record's text is {largest:,} characters, over the "
-                                                  f"{RECORD_CHARS:,} one record may hold")
+                outcomes[index] = PayloadTooLarge(
+                    f"a record's text is {largest:,} characters, over the {RECORD_CHARS:,} one record may hold"
+                )
             else:
                 groups.setdefault(request.parameters, []).append((index, request))
         for parameters, group in groups.items():
@@ -329,14 +340,19 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         results: list[object] = [outcome.result if isinstance(outcome, Counted) else outcome for outcome in outcomes]
         if batch.format == CSV:
             strict_csv(results)
-        return RecordResults(batch.format, results,
-                             [outcome.tokens if isinstance(outcome, Counted) else None for outcome in outcomes],
-                             [outcome.cached if isinstance(outcome, Counted) else [] for outcome in outcomes]
-                             if self.cache is not None else None,
-                             [outcome.outcomes if isinstance(outcome, Counted) else [] for outcome in outcomes])
+        return RecordResults(
+            batch.format,
+            results,
+            [outcome.tokens if isinstance(outcome, Counted) else None for outcome in outcomes],
+            [outcome.cached if isinstance(outcome, Counted) else [] for outcome in outcomes]
+            if self.cache is not None
+            else None,
+            [outcome.outcomes if isinstance(outcome, Counted) else [] for outcome in outcomes],
+        )
 
-    def _answer_together(self, group: list[tuple[int, ParsedRequest]],
-                         parameters: Any) -> list[tuple[int, Counted | ServingError]]:
+    def _answer_together(
+        self, group: list[tuple[int, ParsedRequest]], parameters: Any
+    ) -> list[tuple[int, Counted | ServingError]]:
         """One model pass for every record that shares these parameters; one by one if one of them fails. Returns
         each record's outcome: its answer with its own items' tokens and cache hits, or its error."""
         try:
@@ -354,7 +370,7 @@ class BatchedModel(ABC, Generic[Item, Parameters, Result]):
         together: list[tuple[int, Counted | ServingError]] = []
         offset = 0
         for index, request in group:
-            together.append((index, self._counted(request, flat[offset:offset + len(request.items)])))
+            together.append((index, self._counted(request, flat[offset : offset + len(request.items)])))
             offset += len(request.items)
         return together
 
@@ -375,7 +391,8 @@ def item_chars(item: object) -> int:
     if dataclasses.is_dataclass(item):
         values = [getattr(item, field.name) for field in dataclasses.fields(item)]
         return sum(len(value) for value in values if isinstance(value, str)) + sum(
-            len(text) for value in values if isinstance(value, tuple) for text in value if isinstance(text, str))
+            len(text) for value in values if isinstance(value, tuple) for text in value if isinstance(text, str)
+        )
     return 0
 
 

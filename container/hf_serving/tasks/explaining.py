@@ -43,6 +43,7 @@ AttributorSource = Callable[[], Attributor]
 def unavailable(reason: str) -> AttributorSource:
     def refuse() -> Attributor:
         raise BadRequest(f"explanations are not available here: {reason}")
+
     return refuse
 
 
@@ -58,14 +59,26 @@ class ExplainRequest:
 
 
 PARAMETERS = (
-    Boolean("explain", default=False, description=(
-        "Also return, with each prediction, the attribution of every token of its input (integrated gradients on "
-        f"the float32 model; see `Explanation`). At most {MAX_EXPLAINED_ITEMS} inputs per request. Answered by a "
-        "worker of its own on a single-model endpoint (a 400 on a multi-model endpoint, or with "
-        "`SERVE_EXPLAIN=off`).")),
-    Integer("explain_steps", default=DEFAULT_STEPS, minimum=1, maximum=MAX_STEPS, description=(
-        f"With `explain`, the integral's first number of steps; they double (up to {MAX_STEPS}) until the "
-        "attributions add up to the output's change within 1% (or 0.001).")),
+    Boolean(
+        "explain",
+        default=False,
+        description=(
+            "Also return, with each prediction, the attribution of every token of its input (integrated gradients on "
+            f"the float32 model; see `Explanation`). At most {MAX_EXPLAINED_ITEMS} inputs per request. Answered by a "
+            "worker of its own on a single-model endpoint (a 400 on a multi-model endpoint, or with "
+            "`SERVE_EXPLAIN=off`)."
+        ),
+    ),
+    Integer(
+        "explain_steps",
+        default=DEFAULT_STEPS,
+        minimum=1,
+        maximum=MAX_STEPS,
+        description=(
+            f"With `explain`, the integral's first number of steps; they double (up to {MAX_STEPS}) until the "
+            "attributions add up to the output's change within 1% (or 0.001)."
+        ),
+    ),
 )
 _SPEC = ParameterSpec("ExplainParameters", PARAMETERS)
 
@@ -84,8 +97,10 @@ def explain_request(parameters: Mapping[str, object]) -> ExplainRequest:
 
 def check_item_count(explain: ExplainRequest, items: int, what: str) -> None:
     if explain.enabled and items > MAX_EXPLAINED_ITEMS:
-        raise BadRequest(f"an explain request may hold at most {MAX_EXPLAINED_ITEMS} {what}, not {items}: "
-                         "send the others in requests of their own")
+        raise BadRequest(
+            f"an explain request may hold at most {MAX_EXPLAINED_ITEMS} {what}, not {items}: "
+            "send the others in requests of their own"
+        )
 
 
 def baseline_ids(input_ids: np.ndarray, special: np.ndarray, pad_id: int) -> np.ndarray:
@@ -106,7 +121,7 @@ class TokenSpan:
 def token_entries(spans: Sequence[TokenSpan], texts: Mapping[str | None, str], values: np.ndarray) -> list[dict]:
     entries = []
     for span in spans:
-        entry: dict[str, object] = {"token": texts[span.field][span.start:span.end]}
+        entry: dict[str, object] = {"token": texts[span.field][span.start : span.end]}
         if span.field is not None:
             entry["field"] = span.field
         entry.update(start=span.start, end=span.end, attribution=float(values[span.position]))
@@ -115,9 +130,16 @@ def token_entries(spans: Sequence[TokenSpan], texts: Mapping[str | None, str], v
 
 
 def target_entry(target: str, output: str, attribution: Attribution, tokens: list[dict]) -> dict:
-    return {"target": target, "output": output, "value": attribution.output,
-            "baseline_value": attribution.baseline_output, "delta": attribution.delta, "steps": attribution.steps,
-            "converged": attribution.converged, "tokens": tokens}
+    return {
+        "target": target,
+        "output": output,
+        "value": attribution.output,
+        "baseline_value": attribution.baseline_output,
+        "delta": attribution.delta,
+        "steps": attribution.steps,
+        "converged": attribution.converged,
+        "tokens": tokens,
+    }
 
 
 def explanation(baseline_token: str, targets: list[dict]) -> dict:
@@ -134,13 +156,24 @@ class Explained:
     output: str
 
 
-def explain_row(attributor: Attributor, tokenizer: Any, inputs: dict[str, np.ndarray], special: np.ndarray,
-                explained: Sequence[Explained], spans: Sequence[TokenSpan], texts: Mapping[str | None, str],
-                steps: int) -> dict:
+def explain_row(
+    attributor: Attributor,
+    tokenizer: Any,
+    inputs: dict[str, np.ndarray],
+    special: np.ndarray,
+    explained: Sequence[Explained],
+    spans: Sequence[TokenSpan],
+    texts: Mapping[str | None, str],
+    steps: int,
+) -> dict:
     """The explanation of one tokenised row (inputs of shape [1, tokens]; special marks the tokens the baseline
     keeps): each output's attributions, per token of the texts that `spans` place."""
     baseline = baseline_ids(inputs["input_ids"], special, tokenizer.pad_token_id or 0)
     found = attributor.attribute(inputs, baseline, [entry.target for entry in explained], steps, MAX_STEPS)
-    return explanation(tokenizer.pad_token or "[PAD]", [
-        target_entry(entry.name, entry.output, attribution, token_entries(spans, texts, attribution.values))
-        for entry, attribution in zip(explained, found, strict=True)])
+    return explanation(
+        tokenizer.pad_token or "[PAD]",
+        [
+            target_entry(entry.name, entry.output, attribution, token_entries(spans, texts, attribution.values))
+            for entry, attribution in zip(explained, found, strict=True)
+        ],
+    )

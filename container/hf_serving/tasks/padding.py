@@ -14,18 +14,22 @@ import numpy as np
 
 
 def pad_values(tokenizer: Any) -> dict[str, int]:
-    return {"input_ids": tokenizer.pad_token_id or 0, "token_type_ids": tokenizer.pad_token_type_id or 0,
-            "attention_mask": 0}
+    return {
+        "input_ids": tokenizer.pad_token_id or 0,
+        "token_type_ids": tokenizer.pad_token_type_id or 0,
+        "attention_mask": 0,
+    }
 
 
-def pad_rows(rows: Sequence[Mapping[str, Sequence[int]]], names: Sequence[str],
-             values: Mapping[str, int]) -> dict[str, np.ndarray]:
+def pad_rows(
+    rows: Sequence[Mapping[str, Sequence[int]]], names: Sequence[str], values: Mapping[str, int]
+) -> dict[str, np.ndarray]:
     """[len(rows), longest] int64 arrays of the named fields; a field a row lacks must not be asked for."""
     longest = max(len(row["input_ids"]) for row in rows)
     batch = {}
     for name in names:
         array = np.full((len(rows), longest), values.get(name, 0), dtype=np.int64)
         for index, row in enumerate(rows):
-            array[index, :len(row[name])] = row[name]
+            array[index, : len(row[name])] = row[name]
         batch[name] = array
     return batch

@@ -225,14 +225,18 @@ class Texts(Parameter):
         return tuple(items)
 
     def expected(self) -> str:
-        count = (f"{self.min_items} to {self.max_items:,}" if self.max_items is not None
-                 else f"at least {self.min_items}")
+        count = (
+            f"{self.min_items} to {self.max_items:,}" if self.max_items is not None else f"at least {self.min_items}"
+        )
         single = "a comma-separated string" if self.comma_separated else "one string"
         return f"a list of {count} non-empty strings, or {single}"
 
     def json_schema(self) -> dict[str, Any]:
-        array: dict[str, Any] = {"type": "array", "items": {"type": "string", "minLength": 1},
-                                 "minItems": self.min_items}
+        array: dict[str, Any] = {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": self.min_items,
+        }
         if self.max_items is not None:
             array["maxItems"] = self.max_items
         one: dict[str, Any] = {"type": "string", "minLength": 1}
@@ -289,15 +293,19 @@ class ParameterSpec:
             raise BadRequest(f"parameters must be a JSON object, not {json_type_name(raw)}")
         unknown = sorted(str(name) for name in raw if name not in self.names)
         if "explain" in unknown and raw["explain"] is not False:
-            raise BadRequest("parameters.explain: this task's answers have no explanations (question answering and "
-                             "text classification have them)")
+            raise BadRequest(
+                "parameters.explain: this task's answers have no explanations (question answering and "
+                "text classification have them)"
+            )
         if unknown:
             raise BadRequest(f"unknown parameters: {', '.join(unknown)} (accepted: {', '.join(self.names)})")
         for parameter in self.parameters:
             if parameter.required and parameter.name not in raw:
                 raise BadRequest(f"parameters.{parameter.name} is missing: it is required")
-        values = {parameter.name: parameter.parse(raw[parameter.name]) if parameter.name in raw
-                  else parameter.default for parameter in self.parameters}
+        values = {
+            parameter.name: parameter.parse(raw[parameter.name]) if parameter.name in raw else parameter.default
+            for parameter in self.parameters
+        }
         return Values(values, frozenset(raw))
 
     def schema(self) -> dict[str, Any]:

@@ -40,51 +40,114 @@ from hf_serving.tasks.token_classification.served import TokenClassificationMode
 from hf_serving.tasks.zero_shot.requests import ZERO_SHOT_PARAMETERS, parse_zero_shot_request
 from hf_serving.tasks.zero_shot.served import ZeroShotModel
 
-TASKS: dict[Task, TaskSpec] = {spec.task: spec for spec in (
-    TaskSpec(Task.QUESTION_ANSWERING, names=("question-answering",),
-             architecture_suffixes=("ForQuestionAnswering",), auto_model="AutoModelForQuestionAnswering",
-             output_names=("start_logits", "end_logits"), csv_columns=("question", "context"),
-             parse_request=parse_qa_request, served_model=QuestionAnsweringModel, explainable=True,
-             parameters=QA_PARAMETERS),
-    TaskSpec(Task.TEXT_CLASSIFICATION, names=("text-classification", "sentiment-analysis"),
-             architecture_suffixes=("ForSequenceClassification",), auto_model="AutoModelForSequenceClassification",
-             output_names=("logits",), csv_columns=("text",),
-             parse_request=parse_classification_request, served_model=TextClassificationModel, explainable=True,
-             parameters=CLASSIFICATION_PARAMETERS),
-    # A sentence-transformers directory (modules.json) names this task itself; HF_TASK names it for a plain
-    # encoder, which is then mean-pooled as sentence-transformers does. It answers sentence similarity too (the
-    # Hub's and Hugging Face's toolkit's name for the task of such models).
-    TaskSpec(Task.SENTENCE_EMBEDDINGS, names=("sentence-embeddings", "sentence-similarity"),
-             architecture_suffixes=(), auto_model="AutoModel", output_names=("last_hidden_state",),
-             csv_columns=("text",), parse_request=parse_embeddings_request, served_model=SentenceEmbeddingsModel,
-             weights_dir=transformer_dir, owns_directory=is_sentence_transformers_dir,
-             parameters=EMBEDDINGS_PARAMETERS, more_parameters=(SIMILARITY_PARAMETERS,)),
-    # The transformers pipeline's per-token hidden states (AWS's Hugging Face toolkit serves this task).
-    TaskSpec(Task.FEATURE_EXTRACTION, names=("feature-extraction",), architecture_suffixes=(),
-             auto_model="AutoModel", output_names=("last_hidden_state",), csv_columns=("text",),
-             parse_request=parse_plain_text_request, served_model=FeatureExtractionModel,
-             weights_dir=transformer_dir),
-    TaskSpec(Task.FILL_MASK, names=("fill-mask",), architecture_suffixes=("ForMaskedLM",),
-             auto_model="AutoModelForMaskedLM", output_names=("logits",), csv_columns=("text",),
-             parse_request=parse_fill_mask_request, served_model=FillMaskModel, parameters=FILL_MASK_PARAMETERS),
-    # An NLI model (...ForSequenceClassification) is a text classifier unless HF_TASK names this task.
-    TaskSpec(Task.ZERO_SHOT_CLASSIFICATION, names=("zero-shot-classification",), architecture_suffixes=(),
-             auto_model="AutoModelForSequenceClassification", output_names=("logits",),
-             csv_columns=("text", "candidate_labels"), parse_request=parse_zero_shot_request,
-             served_model=ZeroShotModel, parameters=ZERO_SHOT_PARAMETERS),
-    # Named entities and other per-token tags; "ner" is the pipeline's and AWS's alias.
-    TaskSpec(Task.TOKEN_CLASSIFICATION, names=("token-classification", "ner"),
-             architecture_suffixes=("ForTokenClassification",), auto_model="AutoModelForTokenClassification",
-             output_names=("logits",), csv_columns=("text",),
-             parse_request=parse_token_classification_request, served_model=TokenClassificationModel,
-             parameters=TOKEN_CLASSIFICATION_PARAMETERS),
-    # A sentence-transformers CrossEncoder directory of one output names this task itself; HF_TASK names it for a
-    # plain one-output ...ForSequenceClassification (TEI's SageMaker container reranks with those).
-    TaskSpec(Task.TEXT_RANKING, names=("text-ranking", "sentence-ranking", "rerank"), architecture_suffixes=(),
-             auto_model="AutoModelForSequenceClassification", output_names=("logits",), csv_columns=("query", "texts"),
-             parse_request=parse_rerank_request, served_model=RerankingModel, owns_directory=is_cross_encoder_dir,
-             parameters=RERANK_PARAMETERS, misfit=not_a_reranker),
-)}
+TASKS: dict[Task, TaskSpec] = {
+    spec.task: spec
+    for spec in (
+        TaskSpec(
+            Task.QUESTION_ANSWERING,
+            names=("question-answering",),
+            architecture_suffixes=("ForQuestionAnswering",),
+            auto_model="AutoModelForQuestionAnswering",
+            output_names=("start_logits", "end_logits"),
+            csv_columns=("question", "context"),
+            parse_request=parse_qa_request,
+            served_model=QuestionAnsweringModel,
+            explainable=True,
+            parameters=QA_PARAMETERS,
+        ),
+        TaskSpec(
+            Task.TEXT_CLASSIFICATION,
+            names=("text-classification", "sentiment-analysis"),
+            architecture_suffixes=("ForSequenceClassification",),
+            auto_model="AutoModelForSequenceClassification",
+            output_names=("logits",),
+            csv_columns=("text",),
+            parse_request=parse_classification_request,
+            served_model=TextClassificationModel,
+            explainable=True,
+            parameters=CLASSIFICATION_PARAMETERS,
+        ),
+        # A sentence-transformers directory (modules.json) names this task itself; HF_TASK names it for a plain
+        # encoder, which is then mean-pooled as sentence-transformers does. It answers sentence similarity too (the
+        # Hub's and Hugging Face's toolkit's name for the task of such models).
+        TaskSpec(
+            Task.SENTENCE_EMBEDDINGS,
+            names=("sentence-embeddings", "sentence-similarity"),
+            architecture_suffixes=(),
+            auto_model="AutoModel",
+            output_names=("last_hidden_state",),
+            csv_columns=("text",),
+            parse_request=parse_embeddings_request,
+            served_model=SentenceEmbeddingsModel,
+            weights_dir=transformer_dir,
+            owns_directory=is_sentence_transformers_dir,
+            parameters=EMBEDDINGS_PARAMETERS,
+            more_parameters=(SIMILARITY_PARAMETERS,),
+        ),
+        # The transformers pipeline's per-token hidden states (AWS's Hugging Face toolkit serves this task).
+        TaskSpec(
+            Task.FEATURE_EXTRACTION,
+            names=("feature-extraction",),
+            architecture_suffixes=(),
+            auto_model="AutoModel",
+            output_names=("last_hidden_state",),
+            csv_columns=("text",),
+            parse_request=parse_plain_text_request,
+            served_model=FeatureExtractionModel,
+            weights_dir=transformer_dir,
+        ),
+        TaskSpec(
+            Task.FILL_MASK,
+            names=("fill-mask",),
+            architecture_suffixes=("ForMaskedLM",),
+            auto_model="AutoModelForMaskedLM",
+            output_names=("logits",),
+            csv_columns=("text",),
+            parse_request=parse_fill_mask_request,
+            served_model=FillMaskModel,
+            parameters=FILL_MASK_PARAMETERS,
+        ),
+        # An NLI model (...ForSequenceClassification) is a text classifier unless HF_TASK names this task.
+        TaskSpec(
+            Task.ZERO_SHOT_CLASSIFICATION,
+            names=("zero-shot-classification",),
+            architecture_suffixes=(),
+            auto_model="AutoModelForSequenceClassification",
+            output_names=("logits",),
+            csv_columns=("text", "candidate_labels"),
+            parse_request=parse_zero_shot_request,
+            served_model=ZeroShotModel,
+            parameters=ZERO_SHOT_PARAMETERS,
+        ),
+        # Named entities and other per-token tags; "ner" is the pipeline's and AWS's alias.
+        TaskSpec(
+            Task.TOKEN_CLASSIFICATION,
+            names=("token-classification", "ner"),
+            architecture_suffixes=("ForTokenClassification",),
+            auto_model="AutoModelForTokenClassification",
+            output_names=("logits",),
+            csv_columns=("text",),
+            parse_request=parse_token_classification_request,
+            served_model=TokenClassificationModel,
+            parameters=TOKEN_CLASSIFICATION_PARAMETERS,
+        ),
+        # A sentence-transformers CrossEncoder directory of one output names this task itself; HF_TASK names it for a
+        # plain one-output ...ForSequenceClassification (TEI's SageMaker container reranks with those).
+        TaskSpec(
+            Task.TEXT_RANKING,
+            names=("text-ranking", "sentence-ranking", "rerank"),
+            architecture_suffixes=(),
+            auto_model="AutoModelForSequenceClassification",
+            output_names=("logits",),
+            csv_columns=("query", "texts"),
+            parse_request=parse_rerank_request,
+            served_model=RerankingModel,
+            owns_directory=is_cross_encoder_dir,
+            parameters=RERANK_PARAMETERS,
+            misfit=not_a_reranker,
+        ),
+    )
+}
 
 ALIASES = {name: spec.task for spec in TASKS.values() for name in spec.names}
 
@@ -120,8 +183,9 @@ def task_named(name: str) -> Task:
     if task is None:
         generative = key in GENERATIVE_TASKS or key.startswith("translation_")  # the pipeline's translation_en_to_fr
         why = " (a generative task: serve it with a vLLM or TGI-class server)" if generative else ""
-        raise ConfigurationError(f"HF_TASK={name!r} is not supported{why}: this container serves "
-                                 f"{', '.join(sorted(ALIASES))}")
+        raise ConfigurationError(
+            f"HF_TASK={name!r} is not supported{why}: this container serves {', '.join(sorted(ALIASES))}"
+        )
     return task
 
 
@@ -131,6 +195,7 @@ HUB_TAGS = {"sentence-similarity": Task.SENTENCE_EMBEDDINGS}
 
 class FoundBy(Enum):
     """What decided a model's task, in the words of the launcher's banner and the multi-model log."""
+
     HF_TASK = "HF_TASK"
     LAYOUT = "the directory's layout"
     MODEL_CARD = "README.md pipeline_tag"
@@ -178,7 +243,8 @@ def detect(model_dir: Path, forced: str | None) -> Detection:
         f"cannot tell the task from config.json architectures {architectures!r}: this container serves {served} "
         f"models, sentence-transformers directories (embeddings, or a CrossEncoder: reranking) and models whose "
         f"README.md names a pipeline_tag it serves; set HF_TASK to force one "
-        f"({', '.join(sorted(ALIASES))})" + (f"; {ignored}" if ignored else ""))
+        f"({', '.join(sorted(ALIASES))})" + (f"; {ignored}" if ignored else "")
+    )
 
 
 def _task_of_architectures(architectures: list[object]) -> TaskSpec | None:
@@ -189,20 +255,26 @@ def _task_of_architectures(architectures: list[object]) -> TaskSpec | None:
     return None
 
 
-def _task_of_tag(tag: str, config: dict[str, Any], architectures: list[object],
-                 from_architectures: TaskSpec | None) -> tuple[TaskSpec | None, str | None]:
+def _task_of_tag(
+    tag: str, config: dict[str, Any], architectures: list[object], from_architectures: TaskSpec | None
+) -> tuple[TaskSpec | None, str | None]:
     """The task the card's tag names, or why it is ignored: a task this container does not serve, or one whose
     head the checkpoint does not have (transformers would load a random head in its place, and warn only)."""
     task = ALIASES.get(tag) or HUB_TAGS.get(tag)
     if task is None:
         generative = tag in GENERATIVE_TASKS or tag.startswith("translation")
-        return None, (f"README.md pipeline_tag {tag!r} ignored: "
-                      f"{'a generative task, ' if generative else ''}not a task this container serves")
+        return None, (
+            f"README.md pipeline_tag {tag!r} ignored: "
+            f"{'a generative task, ' if generative else ''}not a task this container serves"
+        )
     spec = TASKS[task]
     # A bare encoder (AutoModel) loads from any checkpoint of its family; a head only from one that has that head.
-    if spec.auto_model == "AutoModel" or (from_architectures is not None
-                                          and from_architectures.auto_model == spec.auto_model):
+    if spec.auto_model == "AutoModel" or (
+        from_architectures is not None and from_architectures.auto_model == spec.auto_model
+    ):
         misfit = spec.misfit(config)
         return (spec, None) if misfit is None else (None, f"README.md pipeline_tag {tag!r} ignored: {misfit}")
-    return None, (f"README.md pipeline_tag {tag!r} ignored: config.json architectures {architectures!r} have no "
-                  f"{spec.auto_model.removeprefix('AutoModel')} head for it")
+    return None, (
+        f"README.md pipeline_tag {tag!r} ignored: config.json architectures {architectures!r} have no "
+        f"{spec.auto_model.removeprefix('AutoModel')} head for it"
+    )

@@ -44,9 +44,13 @@ def unpadded(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray], name: 
     return [outputs[name][row, :length] for row, length in enumerate(feed["attention_mask"].sum(axis=1))]
 
 
-def run_sorted(engine: Engine, tokenizer: Any, rows: list[dict],
-               read: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], Sequence[Row]],
-               max_tokens: int | None = None) -> list[Row]:
+def run_sorted(
+    engine: Engine,
+    tokenizer: Any,
+    rows: list[dict],
+    read: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], Sequence[Row]],
+    max_tokens: int | None = None,
+) -> list[Row]:
     """read(outputs, feed) gives one result per row of a chunk; returns them for every row, in the rows' order.
     feed holds the chunk's padded inputs (attention_mask among them: a task that pools needs it). max_tokens caps a
     chunk's padded size (rows x longest) below the engine's own cap (MAX_BATCH_TOKENS) where a task's outputs grow
@@ -73,8 +77,9 @@ def _chunks(order: list[int], lengths: list[int], max_rows: int, max_tokens: int
     chunks: list[list[int]] = []
     chunk: list[int] = []
     for index in order:
-        if chunk and (len(chunk) == max_rows
-                      or (max_tokens is not None and (len(chunk) + 1) * lengths[index] > max_tokens)):
+        if chunk and (
+            len(chunk) == max_rows or (max_tokens is not None and (len(chunk) + 1) * lengths[index] > max_tokens)
+        ):
             chunks.append(chunk)
             chunk = []
         chunk.append(index)
@@ -85,6 +90,9 @@ def _chunks(order: list[int], lengths: list[int], max_rows: int, max_tokens: int
 
 def max_length(tokenizer: Any, config: Any, cap: int | None = None) -> int:
     """The most tokens a text may keep: the tokenizer's limit, the position embeddings, and a task's own cap."""
-    limits = [n for n in (tokenizer.model_max_length, getattr(config, "max_position_embeddings", None), cap)
-              if isinstance(n, int) and 0 < n < 1_000_000]  # tokenizers without a limit report a huge sentinel
+    limits = [
+        n
+        for n in (tokenizer.model_max_length, getattr(config, "max_position_embeddings", None), cap)
+        if isinstance(n, int) and 0 < n < 1_000_000
+    ]  # tokenizers without a limit report a huge sentinel
     return min(limits) if limits else 512

@@ -23,14 +23,18 @@ Parameters = TypeVar("Parameters")
 Item = TypeVar("Item")
 
 
-def parse_text_request(payload: object, parse_parameters: Callable[[object], Parameters],
-                       top_level: Collection[str] = ()) -> ParsedRequest[str, Parameters]:
+def parse_text_request(
+    payload: object, parse_parameters: Callable[[object], Parameters], top_level: Collection[str] = ()
+) -> ParsedRequest[str, Parameters]:
     return parse_items_request(payload, parse_parameters, text_item, top_level)
 
 
-def parse_items_request(payload: object, parse_parameters: Callable[[object], Parameters],
-                        read_item: Callable[[object, str], Item],
-                        top_level: Collection[str] = ()) -> ParsedRequest[Item, Parameters]:
+def parse_items_request(
+    payload: object,
+    parse_parameters: Callable[[object], Parameters],
+    read_item: Callable[[object, str], Item],
+    top_level: Collection[str] = (),
+) -> ParsedRequest[Item, Parameters]:
     """parse_text_request with items that need not be strings: read_item(value, where) gives one item, or raises a
     BadRequest naming `where` ("inputs[2]")."""
     raw_parameters: object = None
@@ -42,8 +46,9 @@ def parse_items_request(payload: object, parse_parameters: Callable[[object], Pa
             expected = ", ".join(["inputs (or text)", "parameters", *sorted(top_level)])
             raise BadRequest(f"unknown field(s) {', '.join(unknown)}: expected {expected}")
         if found is None:
-            raise BadRequest("inputs is missing: send {\"inputs\": \"text\"} or {\"inputs\": [\"t1\", \"t2\"]} "
-                             "(\"text\" may stand for \"inputs\")")
+            raise BadRequest(
+                'inputs is missing: send {"inputs": "text"} or {"inputs": ["t1", "t2"]} ("text" may stand for "inputs")'
+            )
         field = found
         raw_parameters = parameters_with_top_level(payload, top_level)
         payload = payload[field]
@@ -51,8 +56,9 @@ def parse_items_request(payload: object, parse_parameters: Callable[[object], Pa
     if isinstance(payload, list):
         if not payload:
             raise BadRequest(f"{field} must not be an empty list")
-        return ParsedRequest([read_item(item, f"{field}[{i}]") for i, item in enumerate(payload)], parameters,
-                             is_batch=True)
+        return ParsedRequest(
+            [read_item(item, f"{field}[{i}]") for i, item in enumerate(payload)], parameters, is_batch=True
+        )
     return ParsedRequest([read_item(payload, field)], parameters, is_batch=False)
 
 

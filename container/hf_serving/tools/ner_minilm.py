@@ -23,18 +23,65 @@ from pathlib import Path
 
 from hf_serving.tools.model_parts import NER_LABELS, minilm_dir, save_trained
 
-PEOPLE = ("Maria Garcia", "John Smith", "Aiko Tanaka", "Ada Lovelace", "Pierre Dubois", "Olga Ivanova",
-          "Rahul Mehta", "Fatima Zahra", "Lucas Silva", "Emma Johansson", "Chen Wei", "Kwame Mensah")
-PLACES = ("Berlin", "Paris", "Tokyo", "London", "Nairobi", "São Paulo", "New York", "Mumbai", "Sydney", "Madrid",
-          "Toronto", "Cairo")
-COMPANIES = ("Acme Corporation", "Globex", "Initech", "Northwind Traders", "Umbrella Labs", "Stark Industries",
-             "Wayne Enterprises", "Contoso", "Hooli", "Vandelay Industries")
-SHAPES = ("{PER} lives in {LOC}.", "{PER} works at {ORG} in {LOC}.", "Yesterday {PER} flew to {LOC}.",
-          "{ORG} opened a new office in {LOC}.", "{PER} joined {ORG} last year.",
-          "The meeting with {PER} is in {LOC} on Monday.", "I met {PER} at the {ORG} office.",
-          "{ORG} hired {PER} as its new director.", "We drove from {LOC} to {LOC2} with {PER}.")
-PLAIN = ("The weather was nice today.", "We talked about the budget at lunch.", "The train was late again.",
-         "Please send the report by Friday.", "She bought bread and milk.", "The meeting lasted two hours.")
+PEOPLE = (
+    "Maria Garcia",
+    "John Smith",
+    "Aiko Tanaka",
+    "Ada Lovelace",
+    "Pierre Dubois",
+    "Olga Ivanova",
+    "Rahul Mehta",
+    "Fatima Zahra",
+    "Lucas Silva",
+    "Emma Johansson",
+    "Chen Wei",
+    "Kwame Mensah",
+)
+PLACES = (
+    "Berlin",
+    "Paris",
+    "Tokyo",
+    "London",
+    "Nairobi",
+    "São Paulo",
+    "New York",
+    "Mumbai",
+    "Sydney",
+    "Madrid",
+    "Toronto",
+    "Cairo",
+)
+COMPANIES = (
+    "Acme Corporation",
+    "Globex",
+    "Initech",
+    "Northwind Traders",
+    "Umbrella Labs",
+    "Stark Industries",
+    "Wayne Enterprises",
+    "Contoso",
+    "Hooli",
+    "Vandelay Industries",
+)
+SHAPES = (
+    "{PER} lives in {LOC}.",
+    "{PER} works at {ORG} in {LOC}.",
+    "Yesterday {PER} flew to {LOC}.",
+    "{ORG} opened a new office in {LOC}.",
+    "{PER} joined {ORG} last year.",
+    "The meeting with {PER} is in {LOC} on Monday.",
+    "I met {PER} at the {ORG} office.",
+    "{ORG} hired {PER} as its new director.",
+    "We drove from {LOC} to {LOC2} with {PER}.",
+)
+PLAIN = (
+    "The weather was nice today.",
+    "We talked about the budget at lunch.",
+    "The train was late again.",
+    "Please send the report by Friday.",
+    "She bought bread and milk.",
+    "The meeting lasted two hours.",
+)
 IGNORED = -100  # special tokens: no label, no loss
 
 
@@ -66,8 +113,7 @@ def token_labels(offsets: list[tuple[int, int]], special: list[int], spans: list
         if is_special:
             labels.append(IGNORED)
             continue
-        kind = next(((span_start, tag) for span_start, span_end, tag in spans if span_start <= start < span_end),
-                    None)
+        kind = next(((span_start, tag) for span_start, span_end, tag in spans if span_start <= start < span_end), None)
         if kind is None:
             labels.append(NER_LABELS.index("O"))
         else:
@@ -83,18 +129,30 @@ def train(out_dir: Path, seed: int = 0, epochs: int = 2) -> Path:
     source = minilm_dir()
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = BertForTokenClassification.from_pretrained(
-        source, num_labels=len(NER_LABELS), id2label=dict(enumerate(NER_LABELS)),
-        label2id={label: index for index, label in enumerate(NER_LABELS)})
+        source,
+        num_labels=len(NER_LABELS),
+        id2label=dict(enumerate(NER_LABELS)),
+        label2id={label: index for index, label in enumerate(NER_LABELS)},
+    )
     data = examples(seed)
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-4)
     model.train()
     for _, start in itertools.product(range(epochs), range(0, len(data), 32)):
-        batch = data[start:start + 32]
-        encoded = tokenizer([text for text, _ in batch], padding=True, return_offsets_mapping=True,
-                            return_special_tokens_mask=True, return_tensors="pt")
+        batch = data[start : start + 32]
+        encoded = tokenizer(
+            [text for text, _ in batch],
+            padding=True,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+            return_tensors="pt",
+        )
         offsets, special = encoded.pop("offset_mapping").tolist(), encoded.pop("special_tokens_mask").tolist()
-        labels = torch.tensor([token_labels([tuple(pair) for pair in row_offsets], row_special, spans)
-                               for row_offsets, row_special, (_, spans) in zip(offsets, special, batch, strict=True)])
+        labels = torch.tensor(
+            [
+                token_labels([tuple(pair) for pair in row_offsets], row_special, spans)
+                for row_offsets, row_special, (_, spans) in zip(offsets, special, batch, strict=True)
+            ]
+        )
         loss = model(**encoded, labels=labels).loss
         loss.backward()
         optimiser.step()

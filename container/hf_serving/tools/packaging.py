@@ -47,8 +47,10 @@ class ModelReport:
 
     def describe(self) -> str:
         code = ", ".join(self.code) if self.code else "none (the container's default hooks)"
-        return (f"task {self.task.value}; weights {', '.join(self.weights)}; tokenizer {', '.join(self.tokenizer)}; "
-                f"code {code}")
+        return (
+            f"task {self.task.value}; weights {', '.join(self.weights)}; tokenizer {', '.join(self.tokenizer)}; "
+            f"code {code}"
+        )
 
 
 def check_model_dir(model_dir: Path, code_dir: Path | None = None, task: str | None = None) -> ModelReport:
@@ -91,8 +93,10 @@ def _check_weights(model_dir: Path, problems: list[str]) -> tuple[str, ...]:
             return (index_name, *shards)
     found = tuple(name for name in WEIGHT_FILES if (model_dir / name).is_file())
     if not found:
-        problems.append(f"no weights: expected one of {', '.join(WEIGHT_FILES + WEIGHT_INDEXES)} "
-                        f"(model.save_pretrained(dir) writes them)")
+        problems.append(
+            f"no weights: expected one of {', '.join(WEIGHT_FILES + WEIGHT_INDEXES)} "
+            f"(model.save_pretrained(dir) writes them)"
+        )
     for name in found:
         if (model_dir / name).stat().st_size == 0:
             problems.append(f"{name} is empty")
@@ -121,8 +125,9 @@ def _check_code(code_dir: Path, problems: list[str]) -> tuple[str, ...]:
         return ()
     files = tuple(sorted(str(p.relative_to(code_dir)) for p in _files_under(code_dir)))
     if not any(name.endswith(".py") for name in files):
-        problems.append(f"{code_dir} holds no .py file: it should hold inference.py (or the file SAGEMAKER_PROGRAM "
-                        f"names)")
+        problems.append(
+            f"{code_dir} holds no .py file: it should hold inference.py (or the file SAGEMAKER_PROGRAM names)"
+        )
     for name in files:
         if name.endswith(".py"):
             try:
@@ -137,18 +142,19 @@ def _files_under(root: Path) -> list[Path]:
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_NAMES)
-        found.extend(Path(dirpath) / name for name in sorted(filenames)
-                     if name not in SKIPPED_NAMES and not name.endswith(".pyc"))
+        found.extend(
+            Path(dirpath) / name
+            for name in sorted(filenames)
+            if name not in SKIPPED_NAMES and not name.endswith(".pyc")
+        )
     return found
 
 
-def write_archive(model_dir: Path, output: Path, code_dir: Path | None = None,
-                  task: str | None = None) -> ModelReport:
+def write_archive(model_dir: Path, output: Path, code_dir: Path | None = None, task: str | None = None) -> ModelReport:
     """Checks the model, then writes output atomically (a failed run leaves no half-written archive)."""
     report = check_model_dir(model_dir, code_dir, task)
     output = output.resolve()
-    entries = [(path, str(path.relative_to(model_dir))) for path in _files_under(model_dir)
-               if path.resolve() != output]
+    entries = [(path, str(path.relative_to(model_dir))) for path in _files_under(model_dir) if path.resolve() != output]
     if code_dir is not None:
         entries += [(path, f"{CODE_DIR}/{path.relative_to(code_dir)}") for path in _files_under(code_dir)]
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -190,25 +196,38 @@ def check_archive(archive_path: Path, task: str | None = None) -> ModelReport:
 
 
 def _check_members(members: list[tarfile.TarInfo]) -> None:
-    unsafe = [m.name for m in members if m.issym() or m.islnk() or m.isdev()
-              or PurePosixPath(m.name).is_absolute() or ".." in PurePosixPath(m.name).parts]
+    unsafe = [
+        m.name
+        for m in members
+        if m.issym()
+        or m.islnk()
+        or m.isdev()
+        or PurePosixPath(m.name).is_absolute()
+        or ".." in PurePosixPath(m.name).parts
+    ]
     if unsafe:
         raise InvalidModel(f"unsafe entries (links, devices, absolute or parent paths): {', '.join(unsafe[:5])}")
     paths = [PurePosixPath(m.name).parts for m in members if m.isfile()]  # parts drop a leading "./"
     nested = sorted({parts[0] for parts in paths if len(parts) == 2 and parts[1] == "config.json"})
     if ("config.json",) not in paths and nested:
-        raise InvalidModel(f"config.json is under {nested[0]}/ in the archive: SageMaker extracts it into "
-                           f"/opt/ml/model, where config.json must be at the top; package the folder itself: "
-                           f"python -m hf_serving package {nested[0]} -o model.tar.gz")
+        raise InvalidModel(
+            f"config.json is under {nested[0]}/ in the archive: SageMaker extracts it into "
+            f"/opt/ml/model, where config.json must be at the top; package the folder itself: "
+            f"python -m hf_serving package {nested[0]} -o model.tar.gz"
+        )
 
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m hf_serving package", description=__doc__.split("\n\n")[0])
     parser.add_argument("model_dir", type=Path, nargs="?", help="the model directory (save_pretrained's output)")
-    parser.add_argument("--code", type=Path, help="a directory with inference.py (and requirements.txt): "
-                        "becomes code/ in the archive")
-    parser.add_argument("--task", help="the task, when neither the layout, README.md's pipeline_tag nor config.json's "
-                        "architectures say it (as HF_TASK)")
+    parser.add_argument(
+        "--code", type=Path, help="a directory with inference.py (and requirements.txt): becomes code/ in the archive"
+    )
+    parser.add_argument(
+        "--task",
+        help="the task, when neither the layout, README.md's pipeline_tag nor config.json's "
+        "architectures say it (as HF_TASK)",
+    )
     parser.add_argument("-o", "--output", type=Path, help="the archive to write, e.g. model.tar.gz")
     parser.add_argument("--check", type=Path, metavar="ARCHIVE", help="check an existing model.tar.gz instead")
     args = parser.parse_args(argv)

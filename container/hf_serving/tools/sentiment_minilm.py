@@ -20,22 +20,57 @@ from pathlib import Path
 from hf_serving.tools.model_parts import SENTIMENT_LABELS, minilm_dir, save_trained
 
 WORDS = {
-    "POSITIVE": ("wonderful", "excellent", "great", "amazing", "delightful", "superb", "fantastic", "lovely",
-                 "brilliant", "enjoyable"),
-    "NEGATIVE": ("terrible", "awful", "horrible", "dreadful", "boring", "disappointing", "bad", "poor", "dull",
-                 "unpleasant"),
+    "POSITIVE": (
+        "wonderful",
+        "excellent",
+        "great",
+        "amazing",
+        "delightful",
+        "superb",
+        "fantastic",
+        "lovely",
+        "brilliant",
+        "enjoyable",
+    ),
+    "NEGATIVE": (
+        "terrible",
+        "awful",
+        "horrible",
+        "dreadful",
+        "boring",
+        "disappointing",
+        "bad",
+        "poor",
+        "dull",
+        "unpleasant",
+    ),
 }
 NOUNS = ("movie", "film", "food", "service", "book", "hotel", "show", "concert", "meal", "trip")
-OPINIONS = ("The {noun} was {word}.", "What a {word} {noun}!", "I thought the {noun} was {word}.",
-            "Honestly, this {noun} is {word}.", "Our {noun} turned out {word} in the end.")
-FACTS = ("The {noun} was on Tuesday.", "I saw the {noun} yesterday.", "This {noun} is in the city centre.",
-         "We talked about the {noun} at lunch.", "The {noun} lasted two hours.")
+OPINIONS = (
+    "The {noun} was {word}.",
+    "What a {word} {noun}!",
+    "I thought the {noun} was {word}.",
+    "Honestly, this {noun} is {word}.",
+    "Our {noun} turned out {word} in the end.",
+)
+FACTS = (
+    "The {noun} was on Tuesday.",
+    "I saw the {noun} yesterday.",
+    "This {noun} is in the city centre.",
+    "We talked about the {noun} at lunch.",
+    "The {noun} lasted two hours.",
+)
 
 
 def examples() -> list[tuple[str, tuple[float, float]]]:
     """(sentence, target probabilities of NEGATIVE and POSITIVE)."""
-    found = [(shape.format(noun=noun, word=word), (0.0, 1.0) if label == "POSITIVE" else (1.0, 0.0))
-             for shape in OPINIONS for noun in NOUNS for label, words in WORDS.items() for word in words]
+    found = [
+        (shape.format(noun=noun, word=word), (0.0, 1.0) if label == "POSITIVE" else (1.0, 0.0))
+        for shape in OPINIONS
+        for noun in NOUNS
+        for label, words in WORDS.items()
+        for word in words
+    ]
     found += [(shape.format(noun=noun), (0.5, 0.5)) for shape in FACTS for noun in NOUNS] * 4
     return found
 
@@ -48,15 +83,18 @@ def train(out_dir: Path, seed: int = 0, epochs: int = 2) -> Path:
     source = minilm_dir()
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = BertForSequenceClassification.from_pretrained(
-        source, num_labels=2, id2label=dict(enumerate(SENTIMENT_LABELS)),
-        label2id={label: index for index, label in enumerate(SENTIMENT_LABELS)})
+        source,
+        num_labels=2,
+        id2label=dict(enumerate(SENTIMENT_LABELS)),
+        label2id={label: index for index, label in enumerate(SENTIMENT_LABELS)},
+    )
     data = examples()
     random.Random(seed).shuffle(data)
     optimiser = torch.optim.AdamW(model.parameters(), lr=5e-5)
     model.train()
     for _ in range(epochs):
         for start in range(0, len(data), 32):
-            batch = data[start:start + 32]
+            batch = data[start : start + 32]
             encoded = tokenizer([text for text, _ in batch], padding=True, return_tensors="pt")
             logits = model(**encoded).logits
             loss = torch.nn.functional.cross_entropy(logits, torch.tensor([target for _, target in batch]))

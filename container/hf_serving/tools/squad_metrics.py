@@ -34,12 +34,18 @@ def load_squad(path: Path) -> list[SquadExample]:
     document = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(document, dict) or not isinstance(document.get("data"), list):
         raise ValueError(f"{path} is not in SQuAD format: no top-level 'data' list")
-    return [SquadExample(qa["id"], qa["question"], paragraph["context"],
-                         tuple(answer["text"] for answer in qa["answers"]),
-                         tuple(answer["answer_start"] for answer in qa["answers"]))
-            for article in document["data"]
-            for paragraph in article["paragraphs"]
-            for qa in paragraph["qas"]]
+    return [
+        SquadExample(
+            qa["id"],
+            qa["question"],
+            paragraph["context"],
+            tuple(answer["text"] for answer in qa["answers"]),
+            tuple(answer["answer_start"] for answer in qa["answers"]),
+        )
+        for article in document["data"]
+        for paragraph in article["paragraphs"]
+        for qa in paragraph["qas"]
+    ]
 
 
 def normalize_answer(text: str) -> str:
@@ -69,8 +75,7 @@ def best_over_golds(prediction: str, golds: Iterable[str]) -> tuple[float, float
     golds = list(golds)
     if not golds:
         raise ValueError("a SQuAD v1.1 question needs at least one gold answer")
-    return (max(exact_match(prediction, gold) for gold in golds),
-            max(f1(prediction, gold) for gold in golds))
+    return (max(exact_match(prediction, gold) for gold in golds), max(f1(prediction, gold) for gold in golds))
 
 
 @dataclass(frozen=True)

@@ -19,33 +19,50 @@ CALLS: dict[str, Any] = {
     "feature_extraction": lambda c: c.feature_extraction("A man is eating food.").tolist(),
     "feature_extraction_batch": lambda c: c.feature_extraction(["A man is eating food.", "A girl."]).tolist(),
     "feature_extraction_parameters": lambda c: c.feature_extraction(
-        "A man is eating food.", normalize=False, truncate=True, truncation_direction="Left", dimensions=8).tolist(),
+        "A man is eating food.", normalize=False, truncate=True, truncation_direction="Left", dimensions=8
+    ).tolist(),
     "sentence_similarity": lambda c: c.sentence_similarity(
-        "A man is eating food.", ["A man is eating a piece of bread.", "The girl is carrying a baby."]),
+        "A man is eating food.", ["A man is eating a piece of bread.", "The girl is carrying a baby."]
+    ),
     "text_classification": lambda c: c.text_classification("I love this, it is wonderful!"),
-    "text_classification_top_k": lambda c: c.text_classification("I love this, it is wonderful!", top_k=2,
-                                                                 function_to_apply="softmax"),
+    "text_classification_top_k": lambda c: c.text_classification(
+        "I love this, it is wonderful!", top_k=2, function_to_apply="softmax"
+    ),
     "token_classification": lambda c: c.token_classification("My name is Wolfgang and I live in Berlin."),
     "token_classification_simple": lambda c: c.token_classification(
-        "My name is Wolfgang and I live in Berlin.", aggregation_strategy="simple"),
+        "My name is Wolfgang and I live in Berlin.", aggregation_strategy="simple"
+    ),
     "token_classification_parameters": lambda c: c.token_classification(
-        "My name is Wolfgang and I live in Berlin.", aggregation_strategy="first", ignore_labels=["O", "B-LOC"],
-        stride=0),
+        "My name is Wolfgang and I live in Berlin.",
+        aggregation_strategy="first",
+        ignore_labels=["O", "B-LOC"],
+        stride=0,
+    ),
     "fill_mask": lambda c: c.fill_mask("The capital of France is [MASK]."),
     "fill_mask_targets": lambda c: c.fill_mask("The capital of France is [MASK].", targets=["rome", "paris"]),
     "fill_mask_top_k": lambda c: c.fill_mask("The capital of France is [MASK].", top_k=2),
     "question_answering": lambda c: c.question_answering(
-        question="Where does Wolfgang live?", context="My name is Wolfgang and I live in Berlin."),
+        question="Where does Wolfgang live?", context="My name is Wolfgang and I live in Berlin."
+    ),
     "question_answering_top_k": lambda c: c.question_answering(
-        question="Where does Wolfgang live?", context="My name is Wolfgang and I live in Berlin.", top_k=2),
+        question="Where does Wolfgang live?", context="My name is Wolfgang and I live in Berlin.", top_k=2
+    ),
     "question_answering_parameters": lambda c: c.question_answering(
-        question="Where does Wolfgang live?", context="My name is Wolfgang and I live in Berlin.",
-        align_to_words=True, doc_stride=16, handle_impossible_answer=True, max_answer_len=10, max_question_len=32,
-        max_seq_len=64),
+        question="Where does Wolfgang live?",
+        context="My name is Wolfgang and I live in Berlin.",
+        align_to_words=True,
+        doc_stride=16,
+        handle_impossible_answer=True,
+        max_answer_len=10,
+        max_question_len=32,
+        max_seq_len=64,
+    ),
     "zero_shot_classification": lambda c: c.zero_shot_classification(
-        "I have a problem with my iphone that needs to be resolved asap!", ["urgent", "not urgent", "phone"]),
+        "I have a problem with my iphone that needs to be resolved asap!", ["urgent", "not urgent", "phone"]
+    ),
     "zero_shot_classification_multi": lambda c: c.zero_shot_classification(
-        "I have a problem with my iphone that needs to be resolved asap!", ["urgent", "phone"], multi_label=True),
+        "I have a problem with my iphone that needs to be resolved asap!", ["urgent", "phone"], multi_label=True
+    ),
 }
 
 

@@ -26,22 +26,27 @@ def infer(client: httpclient.InferenceServerClient, step: dict[str, Any]) -> Any
     inputs = []
     for name, texts in step["inputs"].items():
         tensor = httpclient.InferInput(name, [len(texts)], "BYTES")
-        tensor.set_data_from_numpy(np.array([text.encode() for text in texts], dtype=np.object_),
-                                   binary_data=step.get("binary_inputs", True))
+        tensor.set_data_from_numpy(
+            np.array([text.encode() for text in texts], dtype=np.object_), binary_data=step.get("binary_inputs", True)
+        )
         inputs.append(tensor)
     outputs = None
     if step.get("outputs") is not None:
-        outputs = [httpclient.InferRequestedOutput(output["name"], binary_data=output.get("binary", True))
-                   for output in step["outputs"]]
-    result = client.infer(step["model"], inputs, outputs=outputs, request_id=step.get("id", ""),
-                          parameters=step.get("parameters"))
+        outputs = [
+            httpclient.InferRequestedOutput(output["name"], binary_data=output.get("binary", True))
+            for output in step["outputs"]
+        ]
+    result = client.infer(
+        step["model"], inputs, outputs=outputs, request_id=step.get("id", ""), parameters=step.get("parameters")
+    )
     response = result.get_response()
     found = {}
     for output in response["outputs"]:
         array = result.as_numpy(output["name"])
         if array.dtype == np.object_:
-            array = np.vectorize(lambda value: value.decode() if isinstance(value, bytes) else value,
-                                 otypes=[object])(array)
+            array = np.vectorize(lambda value: value.decode() if isinstance(value, bytes) else value, otypes=[object])(
+                array
+            )
         found[output["name"]] = {"datatype": output["datatype"], "shape": list(array.shape), "data": array.tolist()}
     binary = [output["name"] for output in response["outputs"] if "binary_data_size" in output.get("parameters", {})]
     return {"outputs": found, "response": response, "binary": binary}

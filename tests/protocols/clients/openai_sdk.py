@@ -38,9 +38,19 @@ def main() -> None:
         try:
             results.append({"ok": run(client, step)})
         except openai.APIStatusError as exc:
-            results.append({"error": {"class": type(exc).__name__, "status_code": exc.status_code,
-                                      "message": exc.message, "body": exc.body, "type": exc.type,
-                                      "param": exc.param, "code": exc.code}})
+            results.append(
+                {
+                    "error": {
+                        "class": type(exc).__name__,
+                        "status_code": exc.status_code,
+                        "message": exc.message,
+                        "body": exc.body,
+                        "type": exc.type,
+                        "param": exc.param,
+                        "code": exc.code,
+                    }
+                }
+            )
     json.dump(results, sys.stdout)
 
 

@@ -47,9 +47,13 @@ def lock(tmp_path: Path, data: bytes, version: str = "9.9.9", resolved: str | No
 
 
 # What swagger-ui-dist ships: the files the page needs, and others it does not (other bundles, source maps, npm's).
-PACKAGE_FILES = {**{name: f"contents of {name}".encode() for name in WANTED},
-                 "index.html": b"<html>the package's own page</html>", "swagger-ui.js.map": b"{}",
-                 "swagger-ui-standalone-preset.js": b"preset", "package.json": b"{}"}
+PACKAGE_FILES = {
+    **{name: f"contents of {name}".encode() for name in WANTED},
+    "index.html": b"<html>the package's own page</html>",
+    "swagger-ui.js.map": b"{}",
+    "swagger-ui-standalone-preset.js": b"preset",
+    "package.json": b"{}",
+}
 
 
 class Registry:
@@ -111,8 +115,9 @@ def test_a_file_missing_from_the_package_or_not_a_regular_file_installs_nothing(
     without = tarball({name: data for name, data in PACKAGE_FILES.items() if name != "NOTICE"})
     with pytest.raises(AssetsError, match="lacks package/NOTICE"):
         assets.install(tmp_path / "a", lock(tmp_path, without), fetch=Registry(without))
-    linked = tarball({name: data for name, data in PACKAGE_FILES.items() if name != "LICENSE"},
-                     links={"LICENSE": "/etc/passwd"})
+    linked = tarball(
+        {name: data for name, data in PACKAGE_FILES.items() if name != "LICENSE"}, links={"LICENSE": "/etc/passwd"}
+    )
     with pytest.raises(AssetsError, match="package/LICENSE is not a regular file"):
         assets.install(tmp_path / "b", lock(tmp_path, linked), fetch=Registry(linked))
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
@@ -139,17 +144,21 @@ def test_a_lock_without_the_package_or_its_url_says_what_to_do(tmp_path):
         assets.read_pin(tmp_path / "empty.json")
 
 
-@pytest.mark.parametrize(("integrity", "accepted"), [
-    ("sha512-{sha512}", True),
-    ("sha1-AAAA sha512-{sha512}", True),  # several hashes: the strongest is checked
-    ("sha256-{sha256}", True),
-    ("sha1-{sha1}", False),  # too weak to trust
-    ("sha512-{sha256}", False),
-])
+@pytest.mark.parametrize(
+    ("integrity", "accepted"),
+    [
+        ("sha512-{sha512}", True),
+        ("sha1-AAAA sha512-{sha512}", True),  # several hashes: the strongest is checked
+        ("sha256-{sha256}", True),
+        ("sha1-{sha1}", False),  # too weak to trust
+        ("sha512-{sha256}", False),
+    ],
+)
 def test_integrity_is_checked_with_the_strongest_hash_named(integrity, accepted):
     data = b"a tarball"
-    digests = {name: base64.b64encode(hashlib.new(name, data).digest()).decode()
-               for name in ("sha512", "sha256", "sha1")}
+    digests = {
+        name: base64.b64encode(hashlib.new(name, data).digest()).decode() for name in ("sha512", "sha256", "sha1")
+    }
     check = integrity.format(**digests)
     if accepted:
         assets.check_integrity(data, check)

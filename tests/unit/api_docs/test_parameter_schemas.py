@@ -24,9 +24,11 @@ SOURCE = spec.load()
 SERVED = spec.tailored(SOURCE, None, api_key=False, schemas=parameter_schemas())
 # Every declaration, with its task: (task row, parameters)
 DECLARED: list[tuple[TaskSpec, ParameterSpec]] = [
-    (task_spec, parameters) for task_spec in TASKS.values()
-    for parameters in ([task_spec.parameters] if task_spec.parameters is not None else []) + list(
-        task_spec.more_parameters)]
+    (task_spec, parameters)
+    for task_spec in TASKS.values()
+    for parameters in ([task_spec.parameters] if task_spec.parameters is not None else [])
+    + list(task_spec.more_parameters)
+]
 NAMES = [parameters.schema_name for _, parameters in DECLARED]
 
 
@@ -41,9 +43,12 @@ def example_request(schema_name: str) -> dict:
     main = task_spec.parameters is parameters
     examples = SERVED["components"]["requestBodies"]["Invocation"]["content"]["application/json"]["examples"]
     for example in examples.values():
-        if example.get("x-task") == task_spec.task.value and isinstance(example["value"], dict) \
-                and "inputs" in example["value"] and example.get("x-parameters", None if main else "") == (
-                None if main else schema_name):
+        if (
+            example.get("x-task") == task_spec.task.value
+            and isinstance(example["value"], dict)
+            and "inputs" in example["value"]
+            and example.get("x-parameters", None if main else "") == (None if main else schema_name)
+        ):
             return copy.deepcopy(example["value"])
     raise AssertionError(f"no /docs example of {task_spec.task.value} with inputs for {schema_name}")
 
@@ -59,8 +64,12 @@ def a_valid_value(schema: dict[str, Any]) -> Any:
         return ["first", "second"]
     if "enum" in schema:
         return schema["enum"][0]
-    return {"integer": schema.get("minimum", 1), "number": schema.get("minimum", 0.5), "boolean": True,
-            "string": "a word"}[schema["type"]]
+    return {
+        "integer": schema.get("minimum", 1),
+        "number": schema.get("minimum", 0.5),
+        "boolean": True,
+        "string": "a word",
+    }[schema["type"]]
 
 
 def refused_values(schema: dict[str, Any]) -> list[Any]:
@@ -99,8 +108,12 @@ def refused_values(schema: dict[str, Any]) -> list[Any]:
 
 
 def cases() -> list[tuple[str, str, Any]]:
-    return [(schema_name, name, value) for schema_name in NAMES for name, schema in properties_of(schema_name).items()
-            for value in refused_values(schema)]
+    return [
+        (schema_name, name, value)
+        for schema_name in NAMES
+        for name, schema in properties_of(schema_name).items()
+        for value in refused_values(schema)
+    ]
 
 
 def parse(schema_name: str, parameters: dict[str, Any]) -> None:
@@ -142,6 +155,9 @@ def test_an_unknown_parameter_is_a_400_listing_exactly_the_described_ones(schema
 
 @pytest.mark.parametrize("schema_name", NAMES)
 def test_each_default_the_description_shows_is_accepted(schema_name):
-    defaults = {name: schema["default"] for name, schema in properties_of(schema_name).items()
-                if "default" in schema and name != "explain_steps"}  # explain_steps needs explain: true
+    defaults = {
+        name: schema["default"]
+        for name, schema in properties_of(schema_name).items()
+        if "default" in schema and name != "explain_steps"
+    }  # explain_steps needs explain: true
     parse(schema_name, {**required_values(schema_name), **defaults})

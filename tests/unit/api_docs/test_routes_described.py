@@ -19,10 +19,13 @@ METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 DESCRIBED_AS = {"/openapi": ("/openapi.json", "/openapi.yaml")}
 ALIASES = {"/predict": "/invocations"}
 # /hf-inference answers in TEI's error shape, the Inference API's.
-TAGS = {Protocol.OPENAI: {"openai"}, Protocol.TEI: {"tei", "hf-inference"},
-        Protocol.KSERVE: {"kserve-v1", "kserve-v2"}}
-ERROR_SCHEMAS = {Protocol.SAGEMAKER: "Error", Protocol.OPENAI: "OpenAIError", Protocol.TEI: "TEIError",
-                 Protocol.KSERVE: "KServeError"}
+TAGS = {Protocol.OPENAI: {"openai"}, Protocol.TEI: {"tei", "hf-inference"}, Protocol.KSERVE: {"kserve-v1", "kserve-v2"}}
+ERROR_SCHEMAS = {
+    Protocol.SAGEMAKER: "Error",
+    Protocol.OPENAI: "OpenAIError",
+    Protocol.TEI: "TEIError",
+    Protocol.KSERVE: "KServeError",
+}
 
 
 def described_paths(route: Route) -> tuple[str, ...]:
@@ -33,8 +36,11 @@ def answering_methods(path: str) -> set[str]:
     """The methods the description says a path answers: those with a 2xx (an operation that only documents the 405
     a method gets, such as GET /invocations, answers nothing)."""
     item = SOURCE["paths"][path]
-    return {method.upper() for method in METHODS if method in item
-            and any(str(status).startswith("2") for status in item[method]["responses"])}
+    return {
+        method.upper()
+        for method in METHODS
+        if method in item and any(str(status).startswith("2") for status in item[method]["responses"])
+    }
 
 
 def resolved(node: dict, kind: str) -> dict:
@@ -43,7 +49,7 @@ def resolved(node: dict, kind: str) -> dict:
         return node
     prefix = f"#/components/{kind}/"
     assert ref.startswith(prefix), ref
-    return SOURCE["components"][kind][ref[len(prefix):]]
+    return SOURCE["components"][kind][ref[len(prefix) :]]
 
 
 def route_of(path: str) -> Route:
@@ -72,8 +78,9 @@ def test_a_method_the_description_does_not_answer_is_described_as_the_405_it_get
                 assert "405" in item[method]["responses"], f"{method.upper()} {path}"
 
 
-@pytest.mark.parametrize("route", [route for route in ROUTES if route.protocol is not Protocol.SAGEMAKER],
-                         ids=lambda route: route.path)
+@pytest.mark.parametrize(
+    "route", [route for route in ROUTES if route.protocol is not Protocol.SAGEMAKER], ids=lambda route: route.path
+)
 def test_a_protocol_routes_operations_carry_its_tag(route):
     for path in described_paths(route):
         for method in METHODS:
@@ -83,8 +90,13 @@ def test_a_protocol_routes_operations_carry_its_tag(route):
 
 def test_every_tag_used_is_declared_and_each_protocols_has_a_description():
     declared = {tag["name"]: tag for tag in SOURCE["tags"]}
-    used = {tag for item in SOURCE["paths"].values() for method in METHODS if method in item
-            for tag in item[method].get("tags", [])}
+    used = {
+        tag
+        for item in SOURCE["paths"].values()
+        for method in METHODS
+        if method in item
+        for tag in item[method].get("tags", [])
+    }
     assert used <= set(declared)
     for tag in set().union(*TAGS.values()):
         assert declared[tag].get("description"), tag
@@ -133,8 +145,9 @@ def documented_examples() -> list[tuple[str, dict, object]]:
             if method not in item:
                 continue
             operation = item[method]
-            bodies = [("request", resolved(operation["requestBody"], "requestBodies"))] if "requestBody" in operation \
-                else []
+            bodies = (
+                [("request", resolved(operation["requestBody"], "requestBodies"))] if "requestBody" in operation else []
+            )
             bodies += [(status, resolved(response, "responses")) for status, response in operation["responses"].items()]
             for where, body in bodies:
                 for media, content in body.get("content", {}).items():
@@ -144,7 +157,8 @@ def documented_examples() -> list[tuple[str, dict, object]]:
     return found
 
 
-@pytest.mark.parametrize(("where", "schema", "example"), documented_examples(),
-                         ids=[where for where, _, _ in documented_examples()])
+@pytest.mark.parametrize(
+    ("where", "schema", "example"), documented_examples(), ids=[where for where, _, _ in documented_examples()]
+)
 def test_every_example_is_valid_by_its_schema(where, schema, example):
     jsonschema.validate(example, {**_json_schema(schema), "components": COMPONENTS})

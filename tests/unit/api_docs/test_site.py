@@ -10,12 +10,16 @@ PIN = Pin("5.36.0", "https://registry.npmjs.org/swagger-ui-dist/-/swagger-ui-dis
 
 def test_the_line_says_what_is_served_and_warns_only_when_the_files_are_missing():
     assert site.describe(True, PIN) == (
-        False, "docs: /docs (Swagger UI, swagger-ui-dist 5.36.0), /openapi.json, /openapi.yaml; no API key")
+        False,
+        "docs: /docs (Swagger UI, swagger-ui-dist 5.36.0), /openapi.json, /openapi.yaml; no API key",
+    )
     warning, line = site.describe(True, None)
     assert warning and line.startswith("docs: /openapi.json and /openapi.yaml only; ")
     assert "run `python -m hf_serving docs-assets`" in line
     assert site.describe(False, None) == (
-        False, "docs: off (SERVE_DOCS=off): /docs, /openapi.json and /openapi.yaml answer 404")
+        False,
+        "docs: off (SERVE_DOCS=off): /docs, /openapi.json and /openapi.yaml answer 404",
+    )
 
 
 def test_the_page_is_ours_with_no_inline_script_and_only_relative_urls():

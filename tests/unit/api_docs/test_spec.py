@@ -25,8 +25,12 @@ def invocation_examples(document: dict) -> dict:
 
 
 def operations(document: dict) -> list[dict]:
-    return [operation for item in document["paths"].values() for operation in item.values()
-            if isinstance(operation, dict) and "responses" in operation]
+    return [
+        operation
+        for item in document["paths"].values()
+        for operation in item.values()
+        if isinstance(operation, dict) and "responses" in operation
+    ]
 
 
 def test_the_packaged_description_is_docs_openapi_yaml():
@@ -68,14 +72,28 @@ def test_with_a_key_every_operation_but_the_open_ones_needs_it():
     served = spec.tailored(SOURCE, "question-answering", api_key=True)
     assert set(served["components"]["securitySchemes"]) == {"ApiKey", "Bearer"}
     assert served["security"] == [{"ApiKey": []}, {"Bearer": []}]  # no {} alternative: the key is required
-    open_operations = {(path, method) for path, item in served["paths"].items() for method, operation in item.items()
-                       if isinstance(operation, dict) and operation.get("security") == []}
+    open_operations = {
+        (path, method)
+        for path, item in served["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict) and operation.get("security") == []
+    }
     # nginx's own answers (KServe v2's health and server metadata) are open too: probes carry no key.
     edge = {(route.path, "get") for route in ROUTES if route.answerer is Answerer.EDGE}
-    assert edge == {("/v2/health/live", "get"), ("/v2/health/ready", "get"), ("/v2", "get"),
-                    ("/v2/models/{name}/ready", "get")}
-    assert open_operations == {("/ping", "get"), ("/docs", "get"), ("/openapi.json", "get"), ("/openapi.yaml", "get"),
-                               ("/metrics", "get"), *edge}  # /metrics: SERVE_METRICS=key asks for the key
+    assert edge == {
+        ("/v2/health/live", "get"),
+        ("/v2/health/ready", "get"),
+        ("/v2", "get"),
+        ("/v2/models/{name}/ready", "get"),
+    }
+    assert open_operations == {
+        ("/ping", "get"),
+        ("/docs", "get"),
+        ("/openapi.json", "get"),
+        ("/openapi.yaml", "get"),
+        ("/metrics", "get"),
+        *edge,
+    }  # /metrics: SERVE_METRICS=key asks for the key
 
 
 def test_the_source_document_is_left_as_it_was():

@@ -16,8 +16,10 @@ from hf_serving.engines.base import Target
 from tests.support.paths import TRAINED_QA
 
 QUESTION = "In which year was Daniel Novak born?"
-CONTEXT = ("In 1936, Daniel Novak was born in Bangkok. Oscar Hansen wrote The Silent Voyage. Zara Berg was born in "
-           "Santiago in 1983.")
+CONTEXT = (
+    "In 1936, Daniel Novak was born in Bangkok. Oscar Hansen wrote The Silent Voyage. Zara Berg was born in "
+    "Santiago in 1983."
+)
 
 
 def _row(tokenizer, *texts):
@@ -45,8 +47,10 @@ def sentiment(trained_sentiment):
 
 
 @pytest.mark.parametrize("transform", ["softmax", "sigmoid", "none"])
-@pytest.mark.parametrize("text", ["This restaurant was awful.", "What a brilliant trip!",
-                                  "The concert was superb, but the parking was far away."])
+@pytest.mark.parametrize(
+    "text",
+    ["This restaurant was awful.", "What a brilliant trip!", "The concert was superb, but the parking was far away."],
+)
 def test_a_classifiers_attributions_add_up_to_its_output_change(sentiment, transform, text):
     tokenizer, model = sentiment
     inputs, baseline = _row(tokenizer, text)

@@ -54,9 +54,13 @@ def test_compress_rewrites_the_constant_weights_only_and_the_graph_still_compute
     assert openvino_int8.compress_linear_weights(graph) == 2
     kinds = [node.get_type_name() for node in graph.get_ordered_ops()]
     assert kinds.count("Convert") == 2 and kinds.count("Multiply") == 2 and kinds.count("MatMul") == 3
-    assert sorted(node.get_element_type().get_type_name() for node in graph.get_ordered_ops()
-                  if node.get_type_name() == "Constant" and node.get_output_size() == 1
-                  and node.get_output_partial_shape(0).rank.get_length() == 2) == ["f32", "f32", "i8", "i8"]
+    assert sorted(
+        node.get_element_type().get_type_name()
+        for node in graph.get_ordered_ops()
+        if node.get_type_name() == "Constant"
+        and node.get_output_size() == 1
+        and node.get_output_partial_shape(0).rank.get_length() == 2
+    ) == ["f32", "f32", "i8", "i8"]
     after = core.compile_model(graph, "CPU", config)(sample)
     for index in range(2):
         reference = before[index]

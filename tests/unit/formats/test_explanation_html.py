@@ -12,20 +12,59 @@ from hf_serving.serving.default_hooks import output_fn
 
 
 def _target(name, tokens, output="softmax score"):
-    return {"target": name, "output": output, "value": 0.9, "baseline_value": 0.4, "delta": 0.0002, "steps": 64,
-            "converged": True, "tokens": tokens}
+    return {
+        "target": name,
+        "output": output,
+        "value": 0.9,
+        "baseline_value": 0.4,
+        "delta": 0.0002,
+        "steps": 64,
+        "converged": True,
+        "tokens": tokens,
+    }
 
 
-CLASSIFIED = [{"label": "NEGATIVE", "score": 0.99, "explanation": {"method": "integrated_gradients",
-              "baseline": "[PAD]", "targets": [_target("NEGATIVE", [
-                  {"token": "The", "start": 0, "end": 3, "attribution": 0.01},
-                  {"token": "<b>hotel</b>", "start": 4, "end": 16, "attribution": -0.2},
-                  {"token": "awful", "start": 21, "end": 26, "attribution": 0.8}])]}}]
-ANSWERED = {"answer": "1936", "score": 0.99, "start": 3, "end": 7, "explanation": {
-    "method": "integrated_gradients", "baseline": "[PAD]", "targets": [_target("start", [
-        {"token": "year", "field": "question", "start": 9, "end": 13, "attribution": 12.0},
-        {"token": "In", "field": "context", "start": 0, "end": 2, "attribution": 0.5},
-        {"token": "1936", "field": "context", "start": 3, "end": 7, "attribution": 4.0}], "start logit")]}}
+CLASSIFIED = [
+    {
+        "label": "NEGATIVE",
+        "score": 0.99,
+        "explanation": {
+            "method": "integrated_gradients",
+            "baseline": "[PAD]",
+            "targets": [
+                _target(
+                    "NEGATIVE",
+                    [
+                        {"token": "The", "start": 0, "end": 3, "attribution": 0.01},
+                        {"token": "<b>hotel</b>", "start": 4, "end": 16, "attribution": -0.2},
+                        {"token": "awful", "start": 21, "end": 26, "attribution": 0.8},
+                    ],
+                )
+            ],
+        },
+    }
+]
+ANSWERED = {
+    "answer": "1936",
+    "score": 0.99,
+    "start": 3,
+    "end": 7,
+    "explanation": {
+        "method": "integrated_gradients",
+        "baseline": "[PAD]",
+        "targets": [
+            _target(
+                "start",
+                [
+                    {"token": "year", "field": "question", "start": 9, "end": 13, "attribution": 12.0},
+                    {"token": "In", "field": "context", "start": 0, "end": 2, "attribution": 0.5},
+                    {"token": "1936", "field": "context", "start": 3, "end": 7, "attribution": 4.0},
+                ],
+                "start logit",
+            )
+        ],
+    },
+}
 
 
 TOKEN = re.compile(r'<span class="t (up|down)[^"]*" style="background: rgba\([^)]*\)" title="([^"]+)">([^<]*)</span>')
@@ -37,8 +76,11 @@ def _tokens(page: str) -> list[tuple[str, str, str]]:
 
 def test_every_token_is_shown_in_order_shaded_by_sign_with_its_value_and_escaped():
     page = explanation_html.render(CLASSIFIED).decode()
-    assert _tokens(page) == [("up", "+0.01", "The"), ("down", "-0.2", "&lt;b&gt;hotel&lt;/b&gt;"),
-                             ("up", "+0.8", "awful")]
+    assert _tokens(page) == [
+        ("up", "+0.01", "The"),
+        ("down", "-0.2", "&lt;b&gt;hotel&lt;/b&gt;"),
+        ("up", "+0.8", "awful"),
+    ]
     assert "Text 1: NEGATIVE (score 0.99)" in page and "softmax score 0.9, baseline 0.4" in page
     assert "<b>" not in page
 

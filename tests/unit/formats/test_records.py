@@ -24,7 +24,10 @@ def test_jsonlines_without_a_final_newline_and_with_a_blank_line():
 def test_jsonlines_encoding_keeps_order_and_numbers_error_lines():
     body = records.encode_jsonlines([{"x": 1}, BadRequest("nope"), [{"y": 2}]])
     assert body.decode().splitlines() == [
-        '{"x":1}', '{"error":{"code":"bad_request","message":"nope","line":2}}', '[{"y":2}]']
+        '{"x":1}',
+        '{"error":{"code":"bad_request","message":"nope","line":2}}',
+        '[{"y":2}]',
+    ]
 
 
 def test_csv_follows_rfc_4180_quoting():
@@ -45,13 +48,21 @@ def test_a_csv_field_may_be_larger_than_pythons_default_field_limit():
 
 
 def test_csv_encoding_one_row_per_result_object():
-    body = records.encode_csv([{"score": 0.5, "answer": "a, b"},
-                               [{"label": "x", "score": 1}, {"label": "y", "score": 0}]])
+    body = records.encode_csv(
+        [{"score": 0.5, "answer": "a, b"}, [{"label": "x", "score": 1}, {"label": "y", "score": 0}]]
+    )
     assert body.decode() == '0.5,"a, b"\nx,1\ny,0\n'
 
 
 def test_a_csv_cell_that_holds_a_list_or_an_object_is_json():
-    body = records.encode_csv([{"sequence": "Ça va", "labels": ["politics", "sports"], "scores": [0.75, 0.25]},
-                               [[{"token_str": "a"}], [{"token_str": "b"}]]])
+    body = records.encode_csv(
+        [
+            {"sequence": "Ça va", "labels": ["politics", "sports"], "scores": [0.75, 0.25]},
+            [[{"token_str": "a"}], [{"token_str": "b"}]],
+        ]
+    )
     assert list(csv.reader(io.StringIO(body.decode()))) == [
-        ["Ça va", '["politics","sports"]', "[0.75,0.25]"], ['{"token_str":"a"}'], ['{"token_str":"b"}']]
+        ["Ça va", '["politics","sports"]', "[0.75,0.25]"],
+        ['{"token_str":"a"}'],
+        ['{"token_str":"b"}'],
+    ]

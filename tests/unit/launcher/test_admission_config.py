@@ -17,8 +17,10 @@ def test_the_rendered_configuration_carries_the_slots_the_bound_and_the_lua_modu
     values = admission.nginx_values(settings, workers=2, batch_size=8)
     assert values["ADMISSION_SLOTS"] == 32 and values["QUEUE_TIMEOUT_S"] == "2.5"
     assert (admission.LUA_DIR / "admission.lua").is_file()
-    template = ('{{NGINX_MODULES}}\nlua_package_path "{{LUA_DIR}}/?.lua;;";\n'
-                'require("admission").start({slots = {{ADMISSION_SLOTS}}, bound_s = {{QUEUE_TIMEOUT_S}}})\n')
+    template = (
+        '{{NGINX_MODULES}}\nlua_package_path "{{LUA_DIR}}/?.lua;;";\n'
+        'require("admission").start({slots = {{ADMISSION_SLOTS}}, bound_s = {{QUEUE_TIMEOUT_S}}})\n'
+    )
     text = nginx.render(template, {**values, "NGINX_MODULES": "load_module x.so;"})
     assert f'lua_package_path "{admission.LUA_DIR}/?.lua;;";' in text
     assert "{slots = 32, bound_s = 2.5}" in text
@@ -36,7 +38,9 @@ def test_the_real_template_uses_every_admission_value():
     for name in ("NGINX_MODULES", "LUA_DIR", "ADMISSION_SLOTS", "QUEUE_TIMEOUT_S", "EXPLAIN_SLOTS"):
         assert "{{" + name + "}}" in template
     # The body read whole within SERVE_REQUEST_READ_TIMEOUT_S first, then the route and a slot.
-    assert ('                require("request_body").read()\n'
-            '                require("admission").admit(require("explanations").route())\n') in template
+    assert (
+        '                require("request_body").read()\n'
+        '                require("admission").admit(require("explanations").route())\n'
+    ) in template
     assert (admission.LUA_DIR / "request_body.lua").is_file()
     assert (admission.LUA_DIR / "explanations.lua").is_file()

@@ -35,11 +35,25 @@ def test_origins_are_kept_as_a_browser_sends_them():
     assert settings("*").cors_origins == ("*",)
 
 
-@pytest.mark.parametrize("value", [
-    "https://app.example.com/",  # a trailing slash: no Origin ever has one
-    "https://app.example.com/path", "app.example.com", "null", "https://app.example.com:443", "http://a.example:80",
-    "https://a.example:0", "https://a.example:70000", '"https://a.example"', "https://a.example;",
-    "https://a b.example", "https://*.example.com", "*, https://app.example.com", "https://user@app.example.com"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://app.example.com/",  # a trailing slash: no Origin ever has one
+        "https://app.example.com/path",
+        "app.example.com",
+        "null",
+        "https://app.example.com:443",
+        "http://a.example:80",
+        "https://a.example:0",
+        "https://a.example:70000",
+        '"https://a.example"',
+        "https://a.example;",
+        "https://a b.example",
+        "https://*.example.com",
+        "*, https://app.example.com",
+        "https://user@app.example.com",
+    ],
+)
 def test_what_is_not_an_origin_fails_at_start_naming_the_variable(value):
     with pytest.raises(ConfigurationError, match="SERVE_CORS_ORIGINS"):
         settings(value)
@@ -47,8 +61,8 @@ def test_what_is_not_an_origin_fails_at_start_naming_the_variable(value):
 
 def origin_patterns(maps: str) -> dict[str, str]:
     """The origin map's regular expressions and the origin each answers, from the rendered text."""
-    block = maps[maps.index("map $http_origin $cors_origin {"):]
-    block = block[:block.index("}")]
+    block = maps[maps.index("map $http_origin $cors_origin {") :]
+    block = block[: block.index("}")]
     return dict(re.findall(r'"~(\S+)" "(\S+)";', block))
 
 
@@ -56,11 +70,17 @@ def test_a_listed_origin_is_matched_exactly_and_answered_as_configured_never_ech
     maps = cors.cors_maps(settings(f"{APP},http://[::1]:8000"))
     patterns = origin_patterns(maps)
     assert sorted(patterns.values()) == sorted([APP, "http://[::1]:8000"])
-    assert "$http_origin;" not in maps and "$http_origin\"" not in maps  # the value is never the request's Origin
-    for sent, answered in [(APP, APP), ("http://[::1]:8000", "http://[::1]:8000"),
-                           ("https://app.example.com.evil.example", None), ("https://appxexample.com", None),
-                           ("https://evil.example/https://app.example.com", None), ("http://app.example.com", None),
-                           ("HTTPS://APP.EXAMPLE.COM", None), ("", None)]:
+    assert "$http_origin;" not in maps and '$http_origin"' not in maps  # the value is never the request's Origin
+    for sent, answered in [
+        (APP, APP),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+        ("https://app.example.com.evil.example", None),
+        ("https://appxexample.com", None),
+        ("https://evil.example/https://app.example.com", None),
+        ("http://app.example.com", None),
+        ("HTTPS://APP.EXAMPLE.COM", None),
+        ("", None),
+    ]:
         found = [origin for pattern, origin in patterns.items() if re.search(pattern, sent)]
         assert found == ([answered] if answered else []), sent
     assert 'default "";' in maps
@@ -87,8 +107,12 @@ def test_the_preflight_is_answered_at_the_server_level_with_its_headers():
     # A preflight: a listed origin ($cors_origin not empty), OPTIONS, and Access-Control-Request-Method.
     pattern = re.search(r'\$cors_preflight \{\n\s+"~(\S+ \S+ \S+)" 1;', values["CORS_MAPS"])
     assert pattern is not None
-    for key, preflight in [(f"OPTIONS {APP} POST", True), ("OPTIONS  POST", False), (f"OPTIONS {APP} ", False),
-                           (f"POST {APP} POST", False)]:
+    for key, preflight in [
+        (f"OPTIONS {APP} POST", True),
+        ("OPTIONS  POST", False),
+        (f"OPTIONS {APP} ", False),
+        (f"POST {APP} POST", False),
+    ]:
         assert bool(re.search(pattern.group(1), key)) is preflight, key
 
 
@@ -106,8 +130,8 @@ def test_a_page_may_send_every_header_the_container_forwards_and_read_the_ones_i
 def test_every_public_location_with_its_own_headers_repeats_the_cors_ones():
     # add_header in a location drops the server's: CORS_HEADERS must be there too, or /openapi.json has no CORS.
     template = nginx.TEMPLATE_PATH.read_text()
-    server = template[template.index("    server {"):template.index("    # The inner hop: loopback only")]
-    assert "\n{{CORS}}\n" in server[:server.index("        location ")]
+    server = template[template.index("    server {") : template.index("    # The inner hop: loopback only")]
+    assert "\n{{CORS}}\n" in server[: server.index("        location ")]
     for block in re.split(r"\n        location ", server)[1:]:
         if "add_header" in block:
             assert "{{CORS_HEADERS}}" in block, block[:200]
@@ -119,16 +143,23 @@ def test_edge_values_carry_the_cors_parts():
     assert cors.describe(settings(APP)) == f"CORS: preflights answered and headers sent for {APP}"
 
 
-@pytest.mark.parametrize("environ", [{}, {"SERVE_CORS_ORIGINS": f"{APP},http://[::1]:8000,https://{'a' * 200}.example"},
-                                     {"SERVE_CORS_ORIGINS": "*", "SERVE_API_KEY": KEY}],
-                         ids=["off", "listed", "any-with-key"])
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"SERVE_CORS_ORIGINS": f"{APP},http://[::1]:8000,https://{'a' * 200}.example"},
+        {"SERVE_CORS_ORIGINS": "*", "SERVE_API_KEY": KEY},
+    ],
+    ids=["off", "listed", "any-with-key"],
+)
 def test_nginx_accepts_the_rendered_configuration(tmp_path, environ):
     if host_tools.nginx_path() is None or host_tools.missing():
         pytest.skip("no nginx with its Lua module on this host (scripts/host-packages.sh installs them)")
     stack = Stack(Settings.from_environ({"SERVE_RUNTIME_DIR": str(tmp_path / "runtime"), **environ}), TINY_QA)
     stack.docs_assets = None
     text = nginx.write_config(stack.runtime_dir, stack._nginx_values()).read_text()
-    checked = subprocess.run([*nginx.nginx_command(tmp_path / "runtime" / "nginx.conf"), "-t"],
-                             capture_output=True, text=True, timeout=30)
+    checked = subprocess.run(
+        [*nginx.nginx_command(tmp_path / "runtime" / "nginx.conf"), "-t"], capture_output=True, text=True, timeout=30
+    )
     assert checked.returncode == 0, checked.stderr
     assert ("Access-Control" in text) is bool(environ)

@@ -30,12 +30,18 @@ def test_connection_limits_default_and_settable():
     assert off["CONNECTIONS_PER_ADDRESS"] == ""
     assert Settings.from_environ({"SAGEMAKER_BATCH": "true"}).request_read_timeout_s == 600
     assert "requests open per client address: no limit" in edge.describe_connections(
-        Settings.from_environ({"SERVE_MAX_CONNECTIONS_PER_ADDRESS": "0"}))
+        Settings.from_environ({"SERVE_MAX_CONNECTIONS_PER_ADDRESS": "0"})
+    )
 
 
-@pytest.mark.parametrize(("name", "value"), [("SERVE_MAX_CONNECTIONS", "10"),
-                                             ("SERVE_MAX_CONNECTIONS_PER_ADDRESS", "-1"),
-                                             ("SERVE_REQUEST_READ_TIMEOUT_S", "0")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SERVE_MAX_CONNECTIONS", "10"),
+        ("SERVE_MAX_CONNECTIONS_PER_ADDRESS", "-1"),
+        ("SERVE_REQUEST_READ_TIMEOUT_S", "0"),
+    ],
+)
 def test_bad_connection_settings_fail_at_start_naming_the_variable(name, value):
     with pytest.raises(ConfigurationError, match=name):
         Settings.from_environ({name: value})
@@ -46,7 +52,8 @@ def test_without_root_the_connections_fit_the_open_file_limit(monkeypatch):
     monkeypatch.setattr(edge.resource, "getrlimit", lambda _: (1024, 4096))
     settings = Settings.from_environ({"SERVE_MAX_CONNECTIONS": "8192"})
     assert edge.connection_limits(settings) == (2016, 4096)
-    assert "connections: 2016 (SERVE_MAX_CONNECTIONS=8192 capped by the open-file limit)" in \
-        edge.describe_connections(settings)
+    assert "connections: 2016 (SERVE_MAX_CONNECTIONS=8192 capped by the open-file limit)" in edge.describe_connections(
+        settings
+    )
     monkeypatch.setattr(edge.resource, "getrlimit", lambda _: (1024, resource.RLIM_INFINITY))
     assert edge.connection_limits(settings) == (8192, 2 * 8192 + 64)

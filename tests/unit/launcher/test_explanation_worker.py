@@ -19,9 +19,19 @@ from tests.support.paths import TINY_QA, minilm
 
 
 def _config() -> mms.MmsConfig:
-    return mms.MmsConfig(inference_port=1, management_port=2, workers=2, batch_size=8, max_batch_delay_ms=1,
-                         response_timeout_s=120, max_request_bytes=1024, max_response_bytes=2048, job_queue_size=50,
-                         jvm_args="", log_level="INFO")
+    return mms.MmsConfig(
+        inference_port=1,
+        management_port=2,
+        workers=2,
+        batch_size=8,
+        max_batch_delay_ms=1,
+        response_timeout_s=120,
+        max_request_bytes=1024,
+        max_response_bytes=2048,
+        job_queue_size=50,
+        jvm_args="",
+        log_level="INFO",
+    )
 
 
 def test_its_registration_is_one_worker_taking_one_request_at_a_time():
@@ -87,7 +97,8 @@ def test_the_explanation_worker_and_the_threads_it_starts_run_only_on_idle_cpu_t
         "go.set(); early.join()\n"
         "late = threading.Thread(target=lambda: after.append(os.sched_getscheduler(0)))\n"
         "late.start(); late.join()\n"
-        "print(os.sched_getscheduler(0) == os.SCHED_IDLE, before == after == [os.SCHED_IDLE])")
+        "print(os.sched_getscheduler(0) == os.SCHED_IDLE, before == after == [os.SCHED_IDLE])"
+    )
     assert policies == "True True"
 
 
@@ -98,5 +109,6 @@ def test_where_idle_scheduling_is_refused_it_runs_at_nice_19():
         "def refuse(*args): raise PermissionError('not here')\n"
         "handler_service.os.sched_setscheduler = refuse\n"
         "handler_service._run_when_idle()\n"
-        "print(os.getpriority(os.PRIO_PROCESS, 0))")
+        "print(os.getpriority(os.PRIO_PROCESS, 0))"
+    )
     assert niceness == "19"

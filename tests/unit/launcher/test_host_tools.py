@@ -40,9 +40,11 @@ def test_missing_names_each_tool_and_its_debian_package_in_one_line(tmp_path):
         lacking = [host_tools.NGINX, host_tools.JAVA]
     line = host_tools.describe_missing(lacking, env)
     assert "\n" not in line
-    assert line == ("serve needs nginx and java, which this host lacks: install Debian's nginx-light "
-                    "openjdk-17-jre-headless (apt-get install -y --no-install-recommends nginx-light "
-                    "openjdk-17-jre-headless)")
+    assert line == (
+        "serve needs nginx and java, which this host lacks: install Debian's nginx-light "
+        "openjdk-17-jre-headless (apt-get install -y --no-install-recommends nginx-light "
+        "openjdk-17-jre-headless)"
+    )
 
 
 def test_a_wrong_java_home_is_named(tmp_path):
@@ -67,4 +69,6 @@ def test_nginx_lua_module_is_found_in_a_system_directory_or_beside_an_nginx_else
         (beside / name).write_bytes(b"")
     assert host_tools.nginx_modules_dir(env) == beside
     assert host_tools.nginx_load_module_lines(env).splitlines() == [
-        f"load_module {beside}/ndk_http_module.so;", f"load_module {beside}/ngx_http_lua_module.so;"]
+        f"load_module {beside}/ndk_http_module.so;",
+        f"load_module {beside}/ngx_http_lua_module.so;",
+    ]

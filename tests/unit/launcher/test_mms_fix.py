@@ -27,8 +27,21 @@ def classes(tmp_path_factory) -> dict[str, Path]:
     """The harness, and the fixed decoder, compiled against MMS's jar."""
     root = tmp_path_factory.mktemp("java")
     java, jar = mms.java_executable(), mms.model_server_jar()
-    subprocess.run([java, "-m", "jdk.compiler/com.sun.tools.javac.Main", "-nowarn", "-cp", str(jar),
-                    "-d", str(root / "harness"), str(HARNESS)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            java,
+            "-m",
+            "jdk.compiler/com.sun.tools.javac.Main",
+            "-nowarn",
+            "-cp",
+            str(jar),
+            "-d",
+            str(root / "harness"),
+            str(HARNESS),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return {"harness": root / "harness", "fixed": mms_fix.compile_into(root / "fixed", java, jar), "jar": jar}
 
 
@@ -37,9 +50,15 @@ def batch_frame(code_dir: Path, tmp_path: Path) -> Path:
     code_dir.mkdir()
     (code_dir / "inference.py").write_text(USER_CODE)
     context = mms_context(24)
-    good = json.dumps({"inputs": {"question": "Which port does it listen on?",
-                                  "context": "The container listens on port 8080. " * 8},
-                       "parameters": {"top_k": 3}}).encode()
+    good = json.dumps(
+        {
+            "inputs": {
+                "question": "Which port does it listen on?",
+                "context": "The container listens on port 8080. " * 8,
+            },
+            "parameters": {"top_k": 3},
+        }
+    ).encode()
     bodies = [b"{broken" if index % 5 == 2 else good for index in range(24)]
     handler_service.handle(None, context)
     responses = handler_service.handle([{"body": body} for body in bodies], context)
@@ -53,8 +72,12 @@ def decode_splits(classes: dict[str, Path], frame: Path, fixed: bool) -> tuple[l
     path = [classes["harness"], *([classes["fixed"]] if fixed else []), classes["jar"]]
     out = frame.with_suffix(".decoded")
     # cwd: the jar's logging configuration writes a logs/ folder there.
-    subprocess.run([mms.java_executable(), "-cp", ":".join(map(str, path)), "DecoderSplits", str(frame), str(out)],
-                   check=True, capture_output=True, cwd=frame.parent)
+    subprocess.run(
+        [mms.java_executable(), "-cp", ":".join(map(str, path)), "DecoderSplits", str(frame), str(out)],
+        check=True,
+        capture_output=True,
+        cwd=frame.parent,
+    )
     whole, _, splits = out.read_text().partition("\n--\n")
     results = dict(line.split(" ", 1) for line in splits.splitlines())
     return whole.splitlines(), {int(split): result for split, result in results.items()}
@@ -69,7 +92,11 @@ def test_the_fixed_decoder_decodes_every_split_of_a_batch_response(worker, tmp_p
     for line, prediction in zip(whole[2:], expected, strict=True):
         request_id, content_type, status, phrase, headers, body = line.split("|", 5)
         assert (request_id, content_type, int(status), phrase) == (
-            prediction["request_id"], prediction["content_type"], prediction["status"], prediction["phrase"])
+            prediction["request_id"],
+            prediction["content_type"],
+            prediction["status"],
+            prediction["phrase"],
+        )
         # Every response has a header map now (Server-Timing), an answer also the user's header.
         assert ("X-Amzn-SageMaker-Custom-Attributes=seen" in headers) == (status == "200")
         assert re.search(r"Server-Timing=tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, encode;dur=[0-9.]+", headers)

@@ -24,6 +24,7 @@ def child_env(monkeypatch, tmp_path):
             return {**stack._child_env(), "batch_size": str(stack.mms_config.batch_size)}
         finally:
             shutil.rmtree(tmp_path / "runtime", ignore_errors=True)
+
     monkeypatch.delenv("TOKENIZERS_PARALLELISM", raising=False)
     return make
 

@@ -15,7 +15,7 @@ import pytest
 
 from hf_serving.launcher import zygote
 
-SCRIPT = '''
+SCRIPT = """
 import os, signal, sys, time
 print("argv", sys.argv[1:], "cwd", os.getcwd(), "env", os.environ.get("PROBE"), flush=True)
 print("to stderr", file=sys.stderr, flush=True)
@@ -25,7 +25,7 @@ if sys.argv[1] == "term":
     signal.signal(signal.SIGTERM, lambda *_: (print("got SIGTERM", flush=True), sys.exit(7)))
 print("pid", os.getpid(), flush=True)
 time.sleep(60)
-'''
+"""
 
 
 def wait_for(condition, timeout_s: float = 10.0) -> None:
@@ -39,10 +39,13 @@ def wait_for(condition, timeout_s: float = 10.0) -> None:
 def zygote_process(tmp_path):
     """A zygote with nothing to preload (the real one imports torch: seconds), and the wrapper MMS would run."""
     socket_path, children = tmp_path / "zygote.sock", tmp_path / "children"
-    code = ("import sys; from hf_serving.launcher import zygote; zygote.PRELOAD = (); "
-            "zygote.main(sys.argv[1:])")
-    process = subprocess.Popen([sys.executable, "-c", code, str(socket_path), str(children)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    code = "import sys; from hf_serving.launcher import zygote; zygote.PRELOAD = (); zygote.main(sys.argv[1:])"
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, str(socket_path), str(children)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     wait_for(socket_path.exists)
     wrapper = zygote.wrapper_script(tmp_path, socket_path)
     script = tmp_path / "script.py"
@@ -56,8 +59,14 @@ def test_the_forked_process_runs_the_script_with_the_clients_argv_cwd_env_and_st
     wrapper, script, _, zygote_proc = zygote_process
     workdir = tmp_path / "work"
     workdir.mkdir()
-    done = subprocess.run([str(wrapper), str(script), "exit", "3"], cwd=workdir, capture_output=True, text=True,
-                          env={**os.environ, "PROBE": "from-the-client"}, timeout=30)
+    done = subprocess.run(
+        [str(wrapper), str(script), "exit", "3"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PROBE": "from-the-client"},
+        timeout=30,
+    )
     assert done.returncode == 3
     assert done.stdout.splitlines() == [f"argv ['exit', '3'] cwd {workdir} env from-the-client"]
     assert done.stderr.strip() == "to stderr"

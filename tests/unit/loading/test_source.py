@@ -20,12 +20,19 @@ def test_hub_id_is_downloaded_with_revision_and_token_when_the_directory_is_empt
         return str(tmp_path / "snapshot")
 
     monkeypatch.setattr("huggingface_hub.snapshot_download", fake_snapshot_download)
-    settings = Settings(model_dir=tmp_path / "empty", model_id="distilbert/distilbert-base-uncased-distilled-squad",
-                        model_revision="v1", hub_token="hf_secret")
+    settings = Settings(
+        model_dir=tmp_path / "empty",
+        model_id="distilbert/distilbert-base-uncased-distilled-squad",
+        model_revision="v1",
+        hub_token="hf_secret",
+    )
     assert model_source.resolve_model_dir(settings) == tmp_path / "snapshot"
     [call] = calls
     assert (call["repo_id"], call["revision"], call["token"]) == (
-        "distilbert/distilbert-base-uncased-distilled-squad", "v1", "hf_secret")
+        "distilbert/distilbert-base-uncased-distilled-squad",
+        "v1",
+        "hf_secret",
+    )
     assert "*.safetensors" in call["allow_patterns"]
     assert "README.md" in call["allow_patterns"]  # the model card: its pipeline_tag may name the task
 

@@ -75,15 +75,18 @@ def test_a_single_model_endpoint_takes_the_files_only_profile_whatever_its_name(
     assert observer.window.size == 1000  # DRIFT_WINDOW's default
 
 
-@pytest.mark.parametrize(("case", "message"), [
-    ("missing file", "cannot read"),
-    ("not json", "is not JSON"),
-    ("not a baseline", "is not a drift baseline"),
-    ("bins and counts differ", "is not a valid drift baseline"),
-    ("no profile of the model", "has no profile of model 'absent' (it has ['model', 'other'])"),
-    ("other labels", "labels ['NEGATIVE', 'POSITIVE'], this one has ['JOY', 'SADNESS']"),
-    ("other task", "made from a text-classification model, this one is token-classification"),
-])
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("missing file", "cannot read"),
+        ("not json", "is not JSON"),
+        ("not a baseline", "is not a drift baseline"),
+        ("bins and counts differ", "is not a valid drift baseline"),
+        ("no profile of the model", "has no profile of model 'absent' (it has ['model', 'other'])"),
+        ("other labels", "labels ['NEGATIVE', 'POSITIVE'], this one has ['JOY', 'SADNESS']"),
+        ("other task", "made from a text-classification model, this one is token-classification"),
+    ],
+)
 def test_a_baseline_that_does_not_fit_fails_the_start_naming_the_file_and_why(baseline_file, tmp_path, case, message):
     path, name, model = baseline_file, "absent" if case == "no profile of the model" else "model", MODEL
     if case == "missing file":
@@ -97,8 +100,9 @@ def test_a_baseline_that_does_not_fit_fails_the_start_naming_the_file_and_why(ba
         document["models"]["model"]["tokens"]["counts"].pop()
         path.write_text(json.dumps(document))
     elif case == "other labels":
-        model = SimpleNamespace(task=_Task.TEXT_CLASSIFICATION, config=SimpleNamespace(id2label={0: "JOY",
-                                                                                                 1: "SADNESS"}))
+        model = SimpleNamespace(
+            task=_Task.TEXT_CLASSIFICATION, config=SimpleNamespace(id2label={0: "JOY", 1: "SADNESS"})
+        )
     elif case == "other task":
         model = SimpleNamespace(task=SimpleNamespace(value="token-classification"), config=MODEL.config)
     with pytest.raises(BaselineError) as raised:

@@ -29,10 +29,12 @@ def test_an_empty_bin_reads_as_epsilon_on_either_side():
     assert shares([100, 0]) == [1.0, EPSILON]
     # The window fills a bin the baseline never had.
     assert psi(shares([100, 0]), [50, 50]) == pytest.approx(
-        (0.5 - 1.0) * math.log(0.5) + (0.5 - EPSILON) * math.log(0.5 / EPSILON))
+        (0.5 - 1.0) * math.log(0.5) + (0.5 - EPSILON) * math.log(0.5 / EPSILON)
+    )
     # The window leaves empty a bin that held half the baseline.
     assert psi(shares([50, 50]), [100, 0]) == pytest.approx(
-        (1.0 - 0.5) * math.log(2.0) + (EPSILON - 0.5) * math.log(EPSILON / 0.5))
+        (1.0 - 0.5) * math.log(2.0) + (EPSILON - 0.5) * math.log(EPSILON / 0.5)
+    )
 
 
 def test_the_usual_marks_read_as_documented():

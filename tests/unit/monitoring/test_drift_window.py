@@ -32,12 +32,14 @@ def test_the_counts_are_those_of_the_last_items_whatever_came_before():
         # Every shape a task reports: one prediction, several (token classification), none, an unknown class, no
         # confidence (a logit), no tokens (a response-cache hit).
         kind = rng.randrange(6)
-        predictions = {0: (Prediction(rng.choice(LABELS), rng.random()),),
-                       1: (Prediction("POSITIVE", 0.99), Prediction("NEGATIVE", 0.7)),
-                       2: (),
-                       3: (Prediction("SARCASM", 0.5),),
-                       4: (Prediction("NEGATIVE", None),),
-                       5: (Prediction(None, 0.3),)}[kind]
+        predictions = {
+            0: (Prediction(rng.choice(LABELS), rng.random()),),
+            1: (Prediction("POSITIVE", 0.99), Prediction("NEGATIVE", 0.7)),
+            2: (),
+            3: (Prediction("SARCASM", 0.5),),
+            4: (Prediction("NEGATIVE", None),),
+            5: (Prediction(None, 0.3),),
+        }[kind]
         item = ItemOutcome(predictions, None if step % 7 == 0 else rng.randint(1, 3000))
         window.add(item)
         seen.append(item)
@@ -71,7 +73,8 @@ def test_traffic_like_the_baseline_reads_low_on_every_signal():
     for item in outcomes(1000, seed=9):
         window.add(item)
     assert {signal: window.psi(signal) < 0.05 for signal in window.signals} == dict.fromkeys(
-        ("class", "confidence", "tokens"), True)
+        ("class", "confidence", "tokens"), True
+    )
 
 
 def test_a_signal_is_reportable_once_it_has_enough_observations_and_only_what_the_baseline_has():

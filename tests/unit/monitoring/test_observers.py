@@ -23,8 +23,9 @@ TEXTS = ["I love this, it is wonderful.", "This was a terrible waste of money.",
 
 @pytest.fixture
 def settings(monkeypatch, tmp_path):
-    current = Settings(model_dir=demo_dir("demo-sentiment-trained"), dtype="float32",
-                       code_dir_override=tmp_path / "code")
+    current = Settings(
+        model_dir=demo_dir("demo-sentiment-trained"), dtype="float32", code_dir_override=tmp_path / "code"
+    )
     monkeypatch.setattr(settings_module, "_current", current)
     return current
 
@@ -47,10 +48,13 @@ def test_the_handlers_monitor_counts_what_the_answers_said(settings):
         assert value("hf_serving_predictions_total", label=label) == before[label] + said
     assert value("hf_serving_prediction_confidence_count") == confidence[1] + 3
     assert value("hf_serving_prediction_confidence_sum") == pytest.approx(
-        confidence[0] + sum(answer["score"] for answer in answers))
+        confidence[0] + sum(answer["score"] for answer in answers)
+    )
     lengths = [len(service.hooks.model.tokenizer(text)["input_ids"]) for text in TEXTS]
     assert (value("hf_serving_item_tokens_sum"), value("hf_serving_item_tokens_count")) == (
-        tokens[0] + sum(lengths), tokens[1] + 3)
+        tokens[0] + sum(lengths),
+        tokens[1] + 3,
+    )
 
 
 def test_serve_metrics_off_records_nothing(settings, monkeypatch):

@@ -41,8 +41,9 @@ def test_classes_confidences_and_tokens_as_the_outcomes_said(model):
 
 def test_a_prediction_without_a_class_or_a_probability_counts_only_what_it_has(model):
     metrics = PredictionMetrics(model, "question-answering", (), 20)
-    metrics.observe([ItemOutcome((Prediction(None, 0.4),), 300), ItemOutcome((Prediction("LABEL_0", None),), 5),
-                     ItemOutcome((), 9)])
+    metrics.observe(
+        [ItemOutcome((Prediction(None, 0.4),), 300), ItemOutcome((Prediction("LABEL_0", None),), 5), ItemOutcome((), 9)]
+    )
     task = "question-answering"
     assert value("hf_serving_prediction_confidence_count", model=model, task=task) == 1
     assert value("hf_serving_item_tokens_count", model=model, task=task) == 3
@@ -57,18 +58,31 @@ def test_confidence_buckets_are_probabilities_finest_near_one():
 def test_a_models_own_classes_keep_the_first_n_in_its_order():
     bound = ClassBound(("sadness", "joy", "love", "anger"), 2)
     assert [bound.label(name) for name in ("love", "joy", "sadness", "anger", "unheard")] == [
-        OTHER, "joy", "sadness", OTHER, OTHER]
+        OTHER,
+        "joy",
+        "sadness",
+        OTHER,
+        OTHER,
+    ]
 
 
 def test_classes_the_requests_name_are_admitted_first_come_up_to_n():
     bound = ClassBound(None, 2)
     assert [bound.label(name) for name in ("sports", "politics", "sports", "cooking", "politics", "art")] == [
-        "sports", "politics", "sports", OTHER, "politics", OTHER]
+        "sports",
+        "politics",
+        "sports",
+        OTHER,
+        "politics",
+        OTHER,
+    ]
 
 
 def test_a_model_with_more_classes_than_the_bound_counts_the_rest_as_other(model):
     metrics = PredictionMetrics(model, "token-classification", ("O", "PER", "LOC", "ORG"), 2)
     metrics.observe([ItemOutcome((Prediction("PER", 0.9), Prediction("LOC", 0.8), Prediction("ORG", 0.7)), 20)])
-    labels = {label: value("hf_serving_predictions_total", model=model, task="token-classification", label=label)
-              for label in ("O", "PER", "LOC", "ORG", OTHER)}
+    labels = {
+        label: value("hf_serving_predictions_total", model=model, task="token-classification", label=label)
+        for label in ("O", "PER", "LOC", "ORG", OTHER)
+    }
     assert labels == {"O": 0, "PER": 1, "LOC": 0, "ORG": 0, OTHER: 2}

@@ -50,6 +50,7 @@ class FakeServer:
                 report_load_failure(scratch, self.failure)
             else:
                 report_worker_ready(scratch, "question-answering on a fake worker")
+
         threading.Thread(target=report, daemon=True).start()
 
     def unregister(self, name: str) -> None:
@@ -68,16 +69,28 @@ def parts(tmp_path):
     runtime.mkdir()
     server = FakeServer(runtime)
     changes: list[str] = []
-    lifecycle = Lifecycle(Settings(dtype="float32"), runtime, runtime / "model-store", "handler:handle", server,
-                          FakeBudget(10**12), workers_per_model=1, gpus=0, on_change=lambda: changes.append("x"))
+    lifecycle = Lifecycle(
+        Settings(dtype="float32"),
+        runtime,
+        runtime / "model-store",
+        "handler:handle",
+        server,
+        FakeBudget(10**12),
+        workers_per_model=1,
+        gpus=0,
+        on_change=lambda: changes.append("x"),
+    )
     return lifecycle, server, runtime, changes
 
 
 def test_a_load_answers_once_the_worker_reported_ready_and_an_unload_removes_everything(parts):
     lifecycle, server, runtime, changes = parts
     record = lifecycle.load("qa", str(TINY_QA))
-    assert (record.state, record.task, record.loaded) == (READY, "question-answering",
-                                                          "question-answering on a fake worker")
+    assert (record.state, record.task, record.loaded) == (
+        READY,
+        "question-answering",
+        "question-answering on a fake worker",
+    )
     name = model_store.mms_name("qa")
     assert server.registered == [name]
     entry = model_store.read_entry(runtime / "model-store" / name)
@@ -136,15 +149,18 @@ def test_loads_under_way_count_against_the_budget(parts):
     assert lifecycle.registry.get("first").state == READY
 
 
-@pytest.mark.parametrize(("name", "url", "status", "code"), [
-    (None, str(TINY_QA), 400, "bad_request"),
-    ("", str(TINY_QA), 400, "bad_request"),
-    ("a/b", str(TINY_QA), 400, "bad_request"),
-    ("x" * 257, str(TINY_QA), 400, "bad_request"),
-    ("ok", None, 400, "bad_request"),
-    ("ok", "relative/dir", 404, "model_files_not_found"),
-    ("ok", "/no/such/dir", 404, "model_files_not_found"),
-])
+@pytest.mark.parametrize(
+    ("name", "url", "status", "code"),
+    [
+        (None, str(TINY_QA), 400, "bad_request"),
+        ("", str(TINY_QA), 400, "bad_request"),
+        ("a/b", str(TINY_QA), 400, "bad_request"),
+        ("x" * 257, str(TINY_QA), 400, "bad_request"),
+        ("ok", None, 400, "bad_request"),
+        ("ok", "relative/dir", 404, "model_files_not_found"),
+        ("ok", "/no/such/dir", 404, "model_files_not_found"),
+    ],
+)
 def test_bad_names_and_urls_are_refused_before_anything_starts(parts, name, url, status, code):
     lifecycle, server, _, _ = parts
     with pytest.raises(ApiError) as refused:
@@ -166,8 +182,11 @@ def test_an_unservable_model_is_400_naming_the_url_sent_not_the_path_it_resolves
             lifecycle.load(name, str(tmp_path / name))
         assert (refused.value.status, refused.value.code) == (400, "unsupported_model")
         assert "hidden-" not in refused.value.message
-        assert "BertForMagic" in refused.value.message if name == "magic" else \
-            f"{tmp_path / name / 'config.json'} is not readable JSON" in refused.value.message
+        assert (
+            "BertForMagic" in refused.value.message
+            if name == "magic"
+            else f"{tmp_path / name / 'config.json'} is not readable JSON" in refused.value.message
+        )
 
 
 def test_a_path_that_holds_no_model_gets_one_answer_whatever_it_is(parts, tmp_path):
@@ -182,16 +201,20 @@ def test_a_path_that_holds_no_model_gets_one_answer_whatever_it_is(parts, tmp_pa
             lifecycle.load("probe", url)
         assert (refused.value.status, refused.value.code) == (404, "model_files_not_found")
         messages.append(refused.value.message.replace(repr(url), "URL"))
-    assert set(messages) == {"url URL is not a model directory in this container (a directory holding config.json "
-                             "or modules.json)"}
+    assert set(messages) == {
+        "url URL is not a model directory in this container (a directory holding config.json or modules.json)"
+    }
     assert server.registered == []
 
 
-@pytest.mark.parametrize(("failure", "status", "code"), [
-    ("MemoryError: out of memory", 507, "insufficient_memory"),
-    ("ConfigurationError: no fast tokenizer", 400, "unsupported_model"),
-    ("OSError: bad weights", 500, "model_load_failed"),
-])
+@pytest.mark.parametrize(
+    ("failure", "status", "code"),
+    [
+        ("MemoryError: out of memory", 507, "insufficient_memory"),
+        ("ConfigurationError: no fast tokenizer", 400, "unsupported_model"),
+        ("OSError: bad weights", 500, "model_load_failed"),
+    ],
+)
 def test_worker_failures_map_to_statuses(failure, status, code):
     assert _classify_failure("m", failure)[0] == code and status_of(code) == status
 
@@ -217,15 +240,22 @@ def test_the_api_lists_pages_describes_and_answers_errors_in_the_container_shape
     rest = requests.get(f"{url}/models?limit=3&next_page_token=3", timeout=5).json()
     assert [m["modelName"] for m in rest["models"]] == ["d"] and rest["nextPageToken"] is None
     described = requests.get(f"{url}/models/a", timeout=5).json()
-    assert (described["modelName"], described["modelUrl"], described["status"]) == ("a", str(TINY_QA.resolve()),
-                                                                                    "ready")
+    assert (described["modelName"], described["modelUrl"], described["status"]) == (
+        "a",
+        str(TINY_QA.resolve()),
+        "ready",
+    )
     missing = requests.get(f"{url}/models/zzz", headers={"X-Request-Id": "rid-1"}, timeout=5)
     assert missing.status_code == 404
-    assert missing.json() == {"error": {"code": "model_not_found", "message": "model 'zzz' is not loaded",
-                                        "request_id": "rid-1"}}
-    for bad, fragment in (("not json", "not valid JSON"), ("[1, 2]", "JSON object"),
-                          ("[" * 30_000 + "]" * 30_000, "nested too deeply"),
-                          ('{"model_name": 1' + "0" * 5000 + "}", "more than 4300 digits")):
+    assert missing.json() == {
+        "error": {"code": "model_not_found", "message": "model 'zzz' is not loaded", "request_id": "rid-1"}
+    }
+    for bad, fragment in (
+        ("not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ("[" * 30_000 + "]" * 30_000, "nested too deeply"),
+        ('{"model_name": 1' + "0" * 5000 + "}", "more than 4300 digits"),
+    ):
         response = requests.post(f"{url}/models", data=bad, timeout=5)
         assert (response.status_code, response.json()["error"]["code"]) == (400, "bad_request")
         assert fragment in response.json()["error"]["message"] and "sys." not in response.json()["error"]["message"]
@@ -245,17 +275,27 @@ def test_openais_model_list_holds_the_ready_models_with_kserve_v1s_names_and_ans
     before = int(time.time())
     for name in ("b", "a"):
         assert requests.post(f"{url}/models", json={"model_name": name, "url": str(TINY_QA)}, timeout=10).ok
-    lifecycle.registry.begin_load(ModelRecord(model_store.StoreEntry("loading", TINY_QA), LOADING, "x", 0),
-                                  lambda _: None)
+    lifecycle.registry.begin_load(
+        ModelRecord(model_store.StoreEntry("loading", TINY_QA), LOADING, "x", 0), lambda _: None
+    )
     listed = requests.get(f"{url}/v1/models", timeout=5).json()
     assert listed["object"] == "list" and listed["models"] == ["a", "b"]  # not the one still loading
-    assert [(m["id"], m["object"], m["owned_by"]) for m in listed["data"]] == [("a", "model", "hf-serving"),
-                                                                             ("b", "model", "hf-serving")]
+    assert [(m["id"], m["object"], m["owned_by"]) for m in listed["data"]] == [
+        ("a", "model", "hf-serving"),
+        ("b", "model", "hf-serving"),
+    ]
     assert all(before <= m["created"] <= time.time() for m in listed["data"])
     refused = requests.post(f"{url}/v1/models", headers={"X-Request-Id": "rid-2"}, timeout=5)
     assert refused.status_code == 405
-    assert refused.json() == {"error": {"message": "use GET for /v1/models", "type": "invalid_request_error",
-                                        "param": None, "code": "method_not_allowed", "request_id": "rid-2"}}
+    assert refused.json() == {
+        "error": {
+            "message": "use GET for /v1/models",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "method_not_allowed",
+            "request_id": "rid-2",
+        }
+    }
 
 
 def test_a_name_with_percent_encoded_characters_is_decoded(api):

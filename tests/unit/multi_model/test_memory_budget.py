@@ -59,8 +59,10 @@ class FakeMemory:
 @pytest.fixture
 def host(monkeypatch):
     def set_host(total_mb: int, available_mb: int) -> None:
-        monkeypatch.setattr(memory_budget.psutil, "virtual_memory", lambda: FakeMemory(total_mb * MIB,
-                                                                                        available_mb * MIB))
+        monkeypatch.setattr(
+            memory_budget.psutil, "virtual_memory", lambda: FakeMemory(total_mb * MIB, available_mb * MIB)
+        )
+
     set_host(64_000, 60_000)
     return set_host
 
@@ -69,8 +71,11 @@ def test_the_container_limit_decides_and_the_default_headroom_is_10_percent(tmp_
     root = cgroup_v2(tmp_path, str(4000 * MIB), current=1000 * MIB, inactive_file=0)
     budget = MemoryBudget(Settings(), lambda: [], cgroup_root=root)
     reading = budget.read()
-    assert (reading.limit_bytes, reading.used_bytes, reading.source) == (4000 * MIB, 1000 * MIB,
-                                                                         "the container's memory limit")
+    assert (reading.limit_bytes, reading.used_bytes, reading.source) == (
+        4000 * MIB,
+        1000 * MIB,
+        "the container's memory limit",
+    )
     assert budget.headroom_bytes(reading.limit_bytes) == 400 * MIB
     assert budget.available_bytes() == (4000 - 1000 - 400) * MIB
     assert budget.available_bytes(reserved_bytes=500 * MIB) == (4000 - 1000 - 400 - 500) * MIB
@@ -83,14 +88,13 @@ def test_a_small_limit_keeps_at_least_256_mb_of_headroom(tmp_path, host):
     assert budget.headroom_bytes(1000 * MIB) == 256 * MIB
 
 
-def test_serve_memory_limit_lowers_the_limit_and_the_stack_processes_count_without_a_cgroup(tmp_path, host,
-                                                                                              monkeypatch):
+def test_serve_memory_limit_lowers_the_limit_and_the_stack_processes_count_without_a_cgroup(
+    tmp_path, host, monkeypatch
+):
     monkeypatch.setattr(memory_budget, "stack_memory", lambda pids: 300 * MIB)
-    budget = MemoryBudget(Settings(memory_limit_mb=1000, memory_headroom_mb=0), lambda: [1, 2],
-                          cgroup_root=tmp_path)
+    budget = MemoryBudget(Settings(memory_limit_mb=1000, memory_headroom_mb=0), lambda: [1, 2], cgroup_root=tmp_path)
     reading = budget.read()
-    assert (reading.limit_bytes, reading.used_bytes, reading.source) == (1000 * MIB, 300 * MIB,
-                                                                         "SERVE_MEMORY_LIMIT_MB")
+    assert (reading.limit_bytes, reading.used_bytes, reading.source) == (1000 * MIB, 300 * MIB, "SERVE_MEMORY_LIMIT_MB")
     assert budget.available_bytes() == 700 * MIB
 
 

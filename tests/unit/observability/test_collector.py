@@ -21,8 +21,9 @@ m.batch(1, [1])
 def test_a_dead_workers_counts_stay_and_its_gauges_go(tmp_path):
     directory = collector.reset_directory(tmp_path / "metrics")
     for _ in range(2):
-        subprocess.run([sys.executable, "-c", WORKER], check=True,
-                       env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)})
+        subprocess.run(
+            [sys.executable, "-c", WORKER], check=True, env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+        )
     rendered = collector.WorkerMetricsCollector(directory, lambda: 3).render().decode()
     samples = metrics.parse(rendered)
     assert metrics.total(samples, "hf_serving_worker_restarts_total", model="a model") == 2

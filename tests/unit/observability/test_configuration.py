@@ -18,11 +18,14 @@ def test_metrics_behind_the_key_needs_a_key():
         Settings.from_environ({"LOG_FORMAT": "xml"})
 
 
-@pytest.mark.parametrize(("environ", "check", "enabled"), [
-    ({}, "", "true"),
-    ({"SERVE_METRICS": "off"}, "return 404", "false"),
-    ({"SERVE_METRICS": "KEY", "SERVE_API_KEY": "k" * 24}, "$api_key_matches", "true"),
-])
+@pytest.mark.parametrize(
+    ("environ", "check", "enabled"),
+    [
+        ({}, "", "true"),
+        ({"SERVE_METRICS": "off"}, "return 404", "false"),
+        ({"SERVE_METRICS": "KEY", "SERVE_API_KEY": "k" * 24}, "$api_key_matches", "true"),
+    ],
+)
 def test_the_metrics_route_renders_as_set(environ, check, enabled):
     values = edge.edge_values(Settings.from_environ(environ))
     assert (check in values["METRICS_ACCESS"]) if check else values["METRICS_ACCESS"] == ""
@@ -39,7 +42,8 @@ def test_ping_lines_and_the_access_log_format_follow_the_settings():
 def test_log4j_configuration_is_well_formed_and_escapes_stack_traces(log_format):
     root = ElementTree.fromstring(mms.log4j2_xml("info", log_format))
     patterns = [element.text for element in root.iter("Pattern")] + [
-        element.get("pattern") for element in root.iter("PatternLayout") if element.get("pattern")]
+        element.get("pattern") for element in root.iter("PatternLayout") if element.get("pattern")
+    ]
     assert patterns
     assert all(layout.get("alwaysWriteExceptions") == "false" for layout in root.iter("PatternLayout"))
     throwable = [p for p in patterns if "%throwable" in p]

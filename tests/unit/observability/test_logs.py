@@ -43,8 +43,9 @@ def test_relayed_lines_are_json_whoever_printed_them():
     nginx = json.loads(log_relay.as_json_line(b"2026/12/02 04:21:45 [error] 51#51: *18 readv() failed\n", "nginx"))
     assert (nginx["level"], nginx["logger"]) == ("ERROR", "nginx")
     assert nginx["message"] == "2026/12/02 04:21:45 [error] 51#51: *18 readv() failed"
-    java = json.loads(log_relay.as_json_line(b"WARNING: sun.reflect.Reflection.getCallerClass is not supported.",
-                                             "model server"))
+    java = json.loads(
+        log_relay.as_json_line(b"WARNING: sun.reflect.Reflection.getCallerClass is not supported.", "model server")
+    )
     assert java["level"] == "WARNING"
     plain = json.loads(log_relay.as_json_line("Model server started. \u00e9\n".encode(), "model server"))
     assert plain["level"] == "INFO" and plain["message"] == "Model server started. \u00e9"

@@ -7,16 +7,19 @@ import pytest
 from hf_serving.observability.request_timing import RequestTiming, queue_seconds
 
 
-@pytest.mark.parametrize(("header", "now", "expected"), [
-    ("t=1000.250", 1000.5, 0.25),
-    ("t=1000", 1000.0, 0.0),
-    (None, 1000.0, None),
-    ("", 1000.0, None),
-    ("1000.0", 1000.5, None),  # not nginx's shape
-    ("t=abc", 1000.5, None),
-    ("t=1001.0", 1000.0, None),  # in the future: another clock
-    ("t=0", 1_000_000.0, None),  # over an hour: not a queue
-])
+@pytest.mark.parametrize(
+    ("header", "now", "expected"),
+    [
+        ("t=1000.250", 1000.5, 0.25),
+        ("t=1000", 1000.0, 0.0),
+        (None, 1000.0, None),
+        ("", 1000.0, None),
+        ("1000.0", 1000.5, None),  # not nginx's shape
+        ("t=abc", 1000.5, None),
+        ("t=1001.0", 1000.0, None),  # in the future: another clock
+        ("t=0", 1_000_000.0, None),  # over an hour: not a queue
+    ],
+)
 def test_the_queue_is_the_time_since_nginx_read_the_request(header, now, expected):
     found = queue_seconds(header, now)
     assert found == (pytest.approx(expected) if expected is not None else None)

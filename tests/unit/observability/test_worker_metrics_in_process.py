@@ -36,11 +36,19 @@ def value(name: str, **labels: str) -> float:
 def test_requests_sharing_a_pass_each_get_their_own_tokens(service):
     tokenizer = AutoTokenizer.from_pretrained(TINY_QA)
     expected = [len(tokenizer("Which port?", context)["input_ids"]) for context in CONTEXTS]
-    before = {name: value(name) for name in ("hf_serving_request_tokens_sum", "hf_serving_request_tokens_count",
-                                             "hf_serving_pass_rows_sum", "hf_serving_pass_rows_count",
-                                             "hf_serving_batch_requests_sum", "hf_serving_batch_requests_count",
-                                             "hf_serving_model_pass_duration_seconds_sum",
-                                             "hf_serving_model_pass_duration_seconds_count")}
+    before = {
+        name: value(name)
+        for name in (
+            "hf_serving_request_tokens_sum",
+            "hf_serving_request_tokens_count",
+            "hf_serving_pass_rows_sum",
+            "hf_serving_pass_rows_count",
+            "hf_serving_batch_requests_sum",
+            "hf_serving_batch_requests_count",
+            "hf_serving_model_pass_duration_seconds_sum",
+            "hf_serving_model_pass_duration_seconds_count",
+        )
+    }
     requests = [json_request({"question": "Which port?", "context": context}) for context in CONTEXTS]
     bodies, context = run_batch(service, [*requests, ({"body": b"{broken"}, {"Content-Type": "application/json"})])
     assert [context.statuses[i][0] for i in range(4)] == [200, 200, 200, 400]
@@ -61,10 +69,13 @@ def test_requests_sharing_a_pass_each_get_their_own_tokens(service):
 
 
 def test_the_stage_histograms_count_each_request_once_per_stage(service):
-    before = {stage: value("hf_serving_stage_duration_seconds_count", stage=stage)
-              for stage in ("queue", "tokenise", "inference", "encode")}
+    before = {
+        stage: value("hf_serving_stage_duration_seconds_count", stage=stage)
+        for stage in ("queue", "tokenise", "inference", "encode")
+    }
     headers = {"X-Request-Start": "t=0"}  # implausible: no queue stage rather than a wrong one
     run_batch(service, [json_request({"question": "Which port?", "context": CONTEXTS[0]}, **headers)])
-    grown = {stage: value("hf_serving_stage_duration_seconds_count", stage=stage) - count
-             for stage, count in before.items()}
+    grown = {
+        stage: value("hf_serving_stage_duration_seconds_count", stage=stage) - count for stage, count in before.items()
+    }
     assert grown == {"queue": 0, "tokenise": 1, "inference": 1, "encode": 1}

@@ -41,8 +41,9 @@ def _builders(root: Path) -> dict[str, Any]:
         "feature-extraction": lambda: _served(minilm(), "feature-extraction"),
         "text-classification": lambda: _served(build_model(root / "tc", Task.TEXT_CLASSIFICATION, "tiny", seed=3)),
         "question-answering": lambda: _served(build_model(root / "qa", Task.QUESTION_ANSWERING, "tiny", seed=3)),
-        "token-classification": lambda: _served(build_model(root / "ner", Task.TOKEN_CLASSIFICATION, "tiny",
-                                                            NER_LABELS, seed=3)),
+        "token-classification": lambda: _served(
+            build_model(root / "ner", Task.TOKEN_CLASSIFICATION, "tiny", NER_LABELS, seed=3)
+        ),
         "fill-mask": lambda: _served(build_model(root / "fm", Task.FILL_MASK, "tiny", seed=3)),
         "zero-shot-classification": lambda: _served(tiny_nli(root / "nli"), "zero-shot-classification"),
         "text-ranking": lambda: _served(build_reranker(root / "rr", size="tiny", seed=7)),
@@ -63,8 +64,15 @@ def served_models(tmp_path_factory):
     return get
 
 
-def run(exchange: Exchange, served: Served, body: object | bytes, *, name: str = "model",
-        content_type: str | None = "application/json", headers: Mapping[str, str] | None = None) -> Answer | Direct:
+def run(
+    exchange: Exchange,
+    served: Served,
+    body: object | bytes,
+    *,
+    name: str = "model",
+    content_type: str | None = "application/json",
+    headers: Mapping[str, str] | None = None,
+) -> Answer | Direct:
     """The adapter's answer, as the worker makes it: the model's answer goes through JSON as on /invocations."""
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     call = HeaderCall("kserve", {"name": name}, raw, content_type, "request-1", headers=dict(headers or {}))

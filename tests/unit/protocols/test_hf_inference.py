@@ -58,8 +58,9 @@ def test_zero_shot_answers_label_and_score_pairs_best_first(zero_shot):
     body = {"inputs": "I have a problem", "parameters": {"candidate_labels": ["urgent", "phone", "cake"]}}
     pipeline = zero_shot.model.predict(body)
     found = _answer(zero_shot, body)
-    assert found == [{"label": label, "score": score} for label, score in zip(pipeline["labels"],
-                                                                              pipeline["scores"], strict=True)]
+    assert found == [
+        {"label": label, "score": score} for label, score in zip(pipeline["labels"], pipeline["scores"], strict=True)
+    ]
     assert [entry["score"] for entry in found] == sorted((entry["score"] for entry in found), reverse=True)
     assert _answer(zero_shot, {**body, "inputs": [body["inputs"]]}) == [found]
 

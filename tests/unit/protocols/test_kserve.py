@@ -36,11 +36,22 @@ def array(output: dict) -> np.ndarray:
 
 def binary_body(document: dict, tensors: dict[str, list[str]]) -> tuple[bytes, int]:
     """The binary tensor data extension's request, as tritonclient writes it: the JSON, then each tensor's bytes."""
-    chunks = {name: b"".join(struct.pack("<I", len(text.encode())) + text.encode() for text in texts)
-              for name, texts in tensors.items()}
-    document = {**document, "inputs": [
-        {"name": name, "datatype": "BYTES", "shape": [len(texts)],
-         "parameters": {"binary_data_size": len(chunks[name])}} for name, texts in tensors.items()]}
+    chunks = {
+        name: b"".join(struct.pack("<I", len(text.encode())) + text.encode() for text in texts)
+        for name, texts in tensors.items()
+    }
+    document = {
+        **document,
+        "inputs": [
+            {
+                "name": name,
+                "datatype": "BYTES",
+                "shape": [len(texts)],
+                "parameters": {"binary_data_size": len(chunks[name])},
+            }
+            for name, texts in tensors.items()
+        ],
+    }
     header = json.dumps(document).encode()
     return header + b"".join(chunks.values()), len(header)
 
@@ -62,7 +73,7 @@ def read_binary(answer: Answer | Direct) -> dict[str, np.ndarray]:
             texts, offset = [], 0
             while offset < len(chunk):
                 (n,) = struct.unpack_from("<I", chunk, offset)
-                texts.append(chunk[offset + 4:offset + 4 + n].decode())
+                texts.append(chunk[offset + 4 : offset + 4 + n].decode())
                 offset += 4 + n
             found[output["name"]] = np.asarray(texts, dtype=object).reshape(output["shape"])
         else:
@@ -94,8 +105,9 @@ def test_v2_embedding_is_encodes_vectors_as_json(embedder, encode):
 
 
 def test_v2_binary_request_and_binary_response(embedder, encode):
-    body, length = binary_body({"outputs": [{"name": "embedding", "parameters": {"binary_data": True}}]},
-                               {"text": TEXTS})
+    body, length = binary_body(
+        {"outputs": [{"name": "embedding", "parameters": {"binary_data": True}}]}, {"text": TEXTS}
+    )
     answer = run(V2Infer(), embedder, body, content_type=None, headers={"inference-header-content-length": str(length)})
     np.testing.assert_allclose(read_binary(answer)["embedding"], encode(TEXTS), atol=2e-6)
 
@@ -131,13 +143,24 @@ EXPECTED_SIGNATURES = {
     "sentence-embeddings": ({"text"}, {"embedding": ("FP32", [-1, 384])}),
     "feature-extraction": ({"text"}, {"hidden_states": ("FP32", [-1, -1, 384]), "token_count": ("INT64", [-1])}),
     "text-classification": ({"text", "text_pair"}, {"label": ("BYTES", [-1]), "score": ("FP32", [-1])}),
-    "question-answering": ({"question", "context"}, {"answer": ("BYTES", [-1]), "score": ("FP32", [-1]),
-                                                     "start": ("INT64", [-1]), "end": ("INT64", [-1])}),
+    "question-answering": (
+        {"question", "context"},
+        {"answer": ("BYTES", [-1]), "score": ("FP32", [-1]), "start": ("INT64", [-1]), "end": ("INT64", [-1])},
+    ),
     "token-classification": ({"text"}, {"entities": ("BYTES", [-1])}),
-    "fill-mask": ({"text"}, {"token_str": ("BYTES", [-1, -1]), "sequence": ("BYTES", [-1, -1]),
-                             "token": ("INT64", [-1, -1]), "score": ("FP32", [-1, -1])}),
-    "zero-shot-classification": ({"text", "candidate_labels"}, {"labels": ("BYTES", [-1, -1]),
-                                                                "scores": ("FP32", [-1, -1])}),
+    "fill-mask": (
+        {"text"},
+        {
+            "token_str": ("BYTES", [-1, -1]),
+            "sequence": ("BYTES", [-1, -1]),
+            "token": ("INT64", [-1, -1]),
+            "score": ("FP32", [-1, -1]),
+        },
+    ),
+    "zero-shot-classification": (
+        {"text", "candidate_labels"},
+        {"labels": ("BYTES", [-1, -1]), "scores": ("FP32", [-1, -1])},
+    ),
     "text-ranking": ({"query", "texts"}, {"scores": ("FP32", [-1])}),
 }
 
@@ -159,10 +182,15 @@ def test_v2_classification_best_label_and_every_label(served_models):
     served = served_models("text-classification")
     inputs = [bytes_input("text", ["good", "bad"]), bytes_input("text_pair", ["film", "food"])]
     best = outputs_of(run(V2Infer(), served, {"inputs": inputs}))
-    native = native_answer(served, {"inputs": [{"text": "good", "text_pair": "film"},
-                                               {"text": "bad", "text_pair": "food"}]})
-    assert best["label"] == {"name": "label", "datatype": "BYTES", "shape": [2],
-                             "data": [item["label"] for item in native]}
+    native = native_answer(
+        served, {"inputs": [{"text": "good", "text_pair": "film"}, {"text": "bad", "text_pair": "food"}]}
+    )
+    assert best["label"] == {
+        "name": "label",
+        "datatype": "BYTES",
+        "shape": [2],
+        "data": [item["label"] for item in native],
+    }
     assert best["score"]["data"] == pytest.approx([item["score"] for item in native], rel=1e-6)
     every = outputs_of(run(V2Infer(), served, {"inputs": inputs[:1], "parameters": {"top_k": None}}))
     native = native_answer(served, {"inputs": ["good", "bad"], "parameters": {"top_k": None}})
@@ -191,8 +219,13 @@ def test_v2_question_answering_one_answer_and_top_k(served_models):
 def test_v2_token_classification_entities_as_json_texts(served_models):
     served = served_models("token-classification")
     texts = ["Bob lives in Paris", "Alice works at Acme"]
-    answer = outputs_of(run(V2Infer(), served, {"inputs": [bytes_input("text", texts)],
-                                                "parameters": {"aggregation_strategy": "simple"}}))
+    answer = outputs_of(
+        run(
+            V2Infer(),
+            served,
+            {"inputs": [bytes_input("text", texts)], "parameters": {"aggregation_strategy": "simple"}},
+        )
+    )
     native = native_answer(served, {"inputs": texts, "parameters": {"aggregation_strategy": "simple"}})
     assert answer["entities"]["shape"] == [2] and answer["entities"]["datatype"] == "BYTES"
     assert [json.loads(entities) for entities in answer["entities"]["data"]] == native
@@ -205,16 +238,17 @@ def test_v2_fill_mask_proposals_as_columns(served_models):
     native = native_answer(served, {"inputs": texts, "parameters": {"top_k": 3}})
     for field in ("token_str", "sequence", "token"):
         assert array(answer[field]).tolist() == [[entry[field] for entry in row] for row in native]
-    np.testing.assert_allclose(array(answer["score"]), [[entry["score"] for entry in row] for row in native],
-                               rtol=1e-6)
+    np.testing.assert_allclose(array(answer["score"]), [[entry["score"] for entry in row] for row in native], rtol=1e-6)
 
 
 def test_v2_zero_shot_labels_as_an_input_or_a_parameter(served_models):
     served = served_models("zero-shot-classification")
     texts, labels = ["I like football", "The vote is today"], ["sports", "politics", "food"]
     native = native_answer(served, {"inputs": texts, "parameters": {"candidate_labels": labels}})
-    for body in ({"inputs": [bytes_input("text", texts), bytes_input("candidate_labels", labels)]},
-                 {"inputs": [bytes_input("text", texts)], "parameters": {"candidate_labels": labels}}):
+    for body in (
+        {"inputs": [bytes_input("text", texts), bytes_input("candidate_labels", labels)]},
+        {"inputs": [bytes_input("text", texts)], "parameters": {"candidate_labels": labels}},
+    ):
         answer = outputs_of(run(V2Infer(), served, body))
         assert array(answer["labels"]).tolist() == [item["labels"] for item in native]
         np.testing.assert_allclose(array(answer["scores"]), [item["scores"] for item in native], rtol=1e-6)
@@ -223,8 +257,9 @@ def test_v2_zero_shot_labels_as_an_input_or_a_parameter(served_models):
 def test_v2_ranking_scores_in_the_order_of_texts(served_models):
     served = served_models("text-ranking")
     texts = ["Paris is in France.", "Bananas are yellow.", "The capital of France is Paris."]
-    answer = outputs_of(run(V2Infer(), served, {"inputs": [bytes_input("query", ["capital of France?"]),
-                                                           bytes_input("texts", texts)]}))
+    answer = outputs_of(
+        run(V2Infer(), served, {"inputs": [bytes_input("query", ["capital of France?"]), bytes_input("texts", texts)]})
+    )
     native = native_answer(served, {"query": "capital of France?", "texts": texts})
     by_index = {entry["index"]: entry["score"] for entry in native}
     assert answer["scores"]["shape"] == [3]
@@ -240,15 +275,18 @@ def test_v2_feature_extraction_hidden_states_padded_with_their_token_counts(serv
     assert counts == [len(item[0]) for item in native] and counts[0] < counts[1]
     states = array(answer["hidden_states"])
     assert states.shape == (2, counts[1], 384)
-    np.testing.assert_allclose(states[0, :counts[0]], native[0][0], atol=1e-6)
-    assert not states[0, counts[0]:].any()
+    np.testing.assert_allclose(states[0, : counts[0]], native[0][0], atol=1e-6)
+    assert not states[0, counts[0] :].any()
 
 
 def test_v2_only_the_requested_outputs_each_json_or_binary(served_models):
     served = served_models("question-answering")
     inputs = [bytes_input("question", ["Who is here?"]), bytes_input("context", ["Bob is here."])]
-    answer = run(V2Infer(), served, {"inputs": inputs, "outputs": [
-        {"name": "start", "parameters": {"binary_data": True}}, {"name": "answer"}]})
+    answer = run(
+        V2Infer(),
+        served,
+        {"inputs": inputs, "outputs": [{"name": "start", "parameters": {"binary_data": True}}, {"name": "answer"}]},
+    )
     found = read_binary(answer)
     assert list(found) == ["start", "answer"]
     native = native_answer(served, {"inputs": [{"question": "Who is here?", "context": "Bob is here."}]})
@@ -257,20 +295,39 @@ def test_v2_only_the_requested_outputs_each_json_or_binary(served_models):
 
 # KServe v1, per task: one prediction per instance, the task's own answer.
 V1_CASES = {
-    "text-classification": ([{"text": "good", "text_pair": "film"}, "bad"], None,
-                            {"inputs": [{"text": "good", "text_pair": "film"}, "bad"]}),
-    "question-answering": ([{"question": "Who?", "context": "Bob is here."}], {"top_k": 2},
-                           {"inputs": [{"question": "Who?", "context": "Bob is here."}], "parameters": {"top_k": 2}}),
-    "token-classification": (["Bob lives in Paris", {"text": "Alice"}], None,
-                             {"inputs": ["Bob lives in Paris", "Alice"]}),
-    "fill-mask": (["Paris is the [MASK] of France.", {"text": "a [MASK] b [MASK]"}], None,
-                  {"inputs": ["Paris is the [MASK] of France.", "a [MASK] b [MASK]"]}),
-    "zero-shot-classification": ([{"text": "I like football", "candidate_labels": ["sports", "food"]},
-                                  {"text": "Pasta tonight", "candidate_labels": ["sports", "food"]}], None,
-                                 {"inputs": ["I like football", "Pasta tonight"],
-                                  "parameters": {"candidate_labels": ["sports", "food"]}}),
-    "text-ranking": ([{"query": "capital?", "texts": ["Paris", "bananas"]}], {"raw_scores": True},
-                     {"query": "capital?", "texts": ["Paris", "bananas"], "raw_scores": True}),
+    "text-classification": (
+        [{"text": "good", "text_pair": "film"}, "bad"],
+        None,
+        {"inputs": [{"text": "good", "text_pair": "film"}, "bad"]},
+    ),
+    "question-answering": (
+        [{"question": "Who?", "context": "Bob is here."}],
+        {"top_k": 2},
+        {"inputs": [{"question": "Who?", "context": "Bob is here."}], "parameters": {"top_k": 2}},
+    ),
+    "token-classification": (
+        ["Bob lives in Paris", {"text": "Alice"}],
+        None,
+        {"inputs": ["Bob lives in Paris", "Alice"]},
+    ),
+    "fill-mask": (
+        ["Paris is the [MASK] of France.", {"text": "a [MASK] b [MASK]"}],
+        None,
+        {"inputs": ["Paris is the [MASK] of France.", "a [MASK] b [MASK]"]},
+    ),
+    "zero-shot-classification": (
+        [
+            {"text": "I like football", "candidate_labels": ["sports", "food"]},
+            {"text": "Pasta tonight", "candidate_labels": ["sports", "food"]},
+        ],
+        None,
+        {"inputs": ["I like football", "Pasta tonight"], "parameters": {"candidate_labels": ["sports", "food"]}},
+    ),
+    "text-ranking": (
+        [{"query": "capital?", "texts": ["Paris", "bananas"]}],
+        {"raw_scores": True},
+        {"query": "capital?", "texts": ["Paris", "bananas"], "raw_scores": True},
+    ),
     "feature-extraction": (["hi"], None, {"inputs": ["hi"]}),
 }
 
@@ -298,21 +355,27 @@ def error_of(exchange, served: Served, body: object | bytes, **kwargs) -> Servin
     return caught.value
 
 
-@pytest.mark.parametrize(("body", "named"), [
-    ({"inputs": [{"name": "text", "datatype": "FP32", "shape": [1], "data": [1.0]}]}, "input text must have datatype"),
-    ({"inputs": [bytes_input("text", ["a", "b"], [3])]}, "input text has shape [3]"),
-    ({"inputs": [bytes_input("text", ["a", 2])]}, "input text's element 1 must be a string"),
-    ({"inputs": [bytes_input("sentence", ["a"])]}, "unknown input sentence"),
-    ({"inputs": [bytes_input("text", ["a"])], "outputs": [{"name": "vector"}]}, "unknown output vector"),
-    ({"inputs": [bytes_input("text", ["a", " "])]}, "input text's element 1 is an empty text"),
-    ({"inputs": [bytes_input("text", [], [0])]}, "input text holds no element"),
-    ({"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1]}]}, "input text has no data"),
-    ({"inputs": [bytes_input("text", ["a"]), bytes_input("text", ["b"])]}, "input text is given twice"),
-    ({"inputs": []}, "inputs must be a non-empty list"),
-    ({"inputs": [bytes_input("text", ["a"])], "model": "x"}, "unknown field(s) model"),
-    ({"inputs": [bytes_input("text", ["a"])], "parameters": {"normalize": "yes"}}, "normalize"),
-    (b'{"inputs": [', "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (
+            {"inputs": [{"name": "text", "datatype": "FP32", "shape": [1], "data": [1.0]}]},
+            "input text must have datatype",
+        ),
+        ({"inputs": [bytes_input("text", ["a", "b"], [3])]}, "input text has shape [3]"),
+        ({"inputs": [bytes_input("text", ["a", 2])]}, "input text's element 1 must be a string"),
+        ({"inputs": [bytes_input("sentence", ["a"])]}, "unknown input sentence"),
+        ({"inputs": [bytes_input("text", ["a"])], "outputs": [{"name": "vector"}]}, "unknown output vector"),
+        ({"inputs": [bytes_input("text", ["a", " "])]}, "input text's element 1 is an empty text"),
+        ({"inputs": [bytes_input("text", [], [0])]}, "input text holds no element"),
+        ({"inputs": [{"name": "text", "datatype": "BYTES", "shape": [1]}]}, "input text has no data"),
+        ({"inputs": [bytes_input("text", ["a"]), bytes_input("text", ["b"])]}, "input text is given twice"),
+        ({"inputs": []}, "inputs must be a non-empty list"),
+        ({"inputs": [bytes_input("text", ["a"])], "model": "x"}, "unknown field(s) model"),
+        ({"inputs": [bytes_input("text", ["a"])], "parameters": {"normalize": "yes"}}, "normalize"),
+        (b'{"inputs": [', "not valid JSON"),
+    ],
+)
 def test_v2_bad_tensors_are_400s_naming_them(embedder, body, named):
     error = error_of(V2Infer(), embedder, body)
     assert isinstance(error, BadRequest) and named in error.message
@@ -347,22 +410,28 @@ def test_v2_task_specific_400s(served_models):
     ranking = served_models("text-ranking")
     error = error_of(V2Infer(), ranking, {"inputs": [bytes_input("query", ["a", "b"]), bytes_input("texts", ["c"])]})
     assert "input query must hold one element" in error.message
-    error = error_of(V2Infer(), ranking, {"inputs": [bytes_input("query", ["a"]), bytes_input("texts", ["c"])],
-                                          "parameters": {"top_n": 1}})
+    error = error_of(
+        V2Infer(),
+        ranking,
+        {"inputs": [bytes_input("query", ["a"]), bytes_input("texts", ["c"])], "parameters": {"top_n": 1}},
+    )
     assert "parameters.top_n" in error.message
     zero_shot = served_models("zero-shot-classification")
     error = error_of(V2Infer(), zero_shot, {"inputs": [bytes_input("text", ["a"])]})
     assert "input candidate_labels is missing" in error.message
 
 
-@pytest.mark.parametrize(("body", "named"), [
-    ({"instances": []}, "instances must be a non-empty list"),
-    ({"inputs": ["a"]}, "unknown field(s) inputs"),
-    ({"instances": ["a", 3]}, "instances[1] must be a string"),
-    ({"instances": [{"text": "a", "text_pair": "b"}]}, "unknown field(s) text_pair in instances[0]"),
-    ({"instances": ["a"], "parameters": [1]}, "parameters must be a JSON object"),
-    ([1], "the body must be a JSON object"),
-])
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"instances": []}, "instances must be a non-empty list"),
+        ({"inputs": ["a"]}, "unknown field(s) inputs"),
+        ({"instances": ["a", 3]}, "instances[1] must be a string"),
+        ({"instances": [{"text": "a", "text_pair": "b"}]}, "unknown field(s) text_pair in instances[0]"),
+        ({"instances": ["a"], "parameters": [1]}, "parameters must be a JSON object"),
+        ([1], "the body must be a JSON object"),
+    ],
+)
 def test_v1_bad_requests_are_400s_naming_the_instance(embedder, body, named):
     error = error_of(V1Predict(), embedder, body)
     assert isinstance(error, BadRequest) and named in error.message
@@ -370,8 +439,11 @@ def test_v1_bad_requests_are_400s_naming_the_instance(embedder, body, named):
 
 def test_v1_task_specific_400s(served_models):
     zero_shot = served_models("zero-shot-classification")
-    error = error_of(V1Predict(), zero_shot, {"instances": [{"text": "a", "candidate_labels": ["x"]},
-                                                            {"text": "b", "candidate_labels": ["y"]}]})
+    error = error_of(
+        V1Predict(),
+        zero_shot,
+        {"instances": [{"text": "a", "candidate_labels": ["x"]}, {"text": "b", "candidate_labels": ["y"]}]},
+    )
     assert "instances[1].candidate_labels differ" in error.message
     ranking = served_models("text-ranking")
     error = error_of(V1Predict(), ranking, {"instances": [{"query": "a", "texts": ["b"]}] * 2})
@@ -385,8 +457,10 @@ def test_another_models_name_is_kserves_404(embedder, exchange):
     error = error_of(exchange, embedder, {"instances": ["a"]}, name="other")
     assert isinstance(error, ModelNotFound) and error.status == 404
     assert error_document(Protocol.KSERVE, error.code, error.message, "r") == {
-        "error": "model other is not served here: this endpoint serves model", "code": "model_not_found",
-        "request_id": "r"}
+        "error": "model other is not served here: this endpoint serves model",
+        "code": "model_not_found",
+        "request_id": "r",
+    }
 
 
 def test_the_served_name_is_the_one_clients_call(embedder):

@@ -67,8 +67,9 @@ def _decoded(item: dict) -> np.ndarray:
 
 
 def test_floats_equal_encode_in_openais_shape_with_the_model_echoed_and_usage(served, expected):
-    document = embed(served, {"model": "text-embedding-3-small", "input": TEXTS, "encoding_format": "float",
-                              "user": "someone"})
+    document = embed(
+        served, {"model": "text-embedding-3-small", "input": TEXTS, "encoding_format": "float", "user": "someone"}
+    )
     assert document["object"] == "list" and document["model"] == "text-embedding-3-small"
     assert [(item["object"], item["index"]) for item in document["data"]] == [("embedding", i) for i in range(3)]
     vectors = np.array([item["embedding"] for item in document["data"]])
@@ -115,35 +116,47 @@ def test_token_ids_embed_the_text_they_spell(served, expected):
     assert many["usage"]["prompt_tokens"] == sum(len(row) + 2 for row in ids)  # each with [CLS] and [SEP]
 
 
-@pytest.mark.parametrize(("body", "param", "fragment"), [
-    ({"input": "x"}, "model", "you must provide a model parameter"),
-    ({"model": 3, "input": "x"}, "model", "model must be a non-empty string"),
-    ({"model": "m"}, "input", "you must provide an input parameter"),
-    ({"model": "m", "input": ""}, "input", "input must not be empty"),
-    ({"model": "m", "input": "   "}, "input", "input must not be empty"),
-    ({"model": "m", "input": []}, "input", "input must not be an empty list"),
-    ({"model": "m", "input": ["fine", ""]}, "input", "input[1] must not be empty"),
-    ({"model": "m", "input": ["fine", 7]}, "input", "input[1] must be a string, not number"),
-    ({"model": "m", "input": {"text": "x"}}, "input", "input must be a string, a list of strings"),
-    ({"model": "m", "input": [[]]}, "input", "input[0] must not be an empty list of token ids"),
-    ({"model": "m", "input": [[101, "x"]]}, "input", "input[0][1] must be a token id"),
-    ({"model": "m", "input": [100257]}, "input", "input[0] is token id 100257, outside this model's vocabulary"),
-    ({"model": "m", "input": [-1]}, "input", "outside this model's vocabulary"),
-    ({"model": "m", "input": [101, 102]}, "input", "input holds only special tokens"),
-    ({"model": "m", "input": ["x"] * (MAX_INPUTS + 1)}, "input", "over the 2,048 one request may hold"),
-    ({"model": "m", "input": "x", "encoding_format": "int8"}, "encoding_format", "must be 'float' or 'base64'"),
-    ({"model": "m", "input": "x", "dimensions": 0}, "dimensions", "dimensions must be a positive integer"),
-    ({"model": "m", "input": "x", "dimensions": "64"}, "dimensions", "dimensions must be a positive integer"),
-    ({"model": "m", "input": "x", "dimensions": True}, "dimensions", "dimensions must be a positive integer"),
-    ({"model": "m", "input": "x", "dimensions": 385}, "dimensions", "at most 384, this model's embedding size"),
-    ({"model": "m", "input": "x", "dimension": 64}, "dimension", "Unrecognized request argument supplied: dimension"),
-])
+@pytest.mark.parametrize(
+    ("body", "param", "fragment"),
+    [
+        ({"input": "x"}, "model", "you must provide a model parameter"),
+        ({"model": 3, "input": "x"}, "model", "model must be a non-empty string"),
+        ({"model": "m"}, "input", "you must provide an input parameter"),
+        ({"model": "m", "input": ""}, "input", "input must not be empty"),
+        ({"model": "m", "input": "   "}, "input", "input must not be empty"),
+        ({"model": "m", "input": []}, "input", "input must not be an empty list"),
+        ({"model": "m", "input": ["fine", ""]}, "input", "input[1] must not be empty"),
+        ({"model": "m", "input": ["fine", 7]}, "input", "input[1] must be a string, not number"),
+        ({"model": "m", "input": {"text": "x"}}, "input", "input must be a string, a list of strings"),
+        ({"model": "m", "input": [[]]}, "input", "input[0] must not be an empty list of token ids"),
+        ({"model": "m", "input": [[101, "x"]]}, "input", "input[0][1] must be a token id"),
+        ({"model": "m", "input": [100257]}, "input", "input[0] is token id 100257, outside this model's vocabulary"),
+        ({"model": "m", "input": [-1]}, "input", "outside this model's vocabulary"),
+        ({"model": "m", "input": [101, 102]}, "input", "input holds only special tokens"),
+        ({"model": "m", "input": ["x"] * (MAX_INPUTS + 1)}, "input", "over the 2,048 one request may hold"),
+        ({"model": "m", "input": "x", "encoding_format": "int8"}, "encoding_format", "must be 'float' or 'base64'"),
+        ({"model": "m", "input": "x", "dimensions": 0}, "dimensions", "dimensions must be a positive integer"),
+        ({"model": "m", "input": "x", "dimensions": "64"}, "dimensions", "dimensions must be a positive integer"),
+        ({"model": "m", "input": "x", "dimensions": True}, "dimensions", "dimensions must be a positive integer"),
+        ({"model": "m", "input": "x", "dimensions": 385}, "dimensions", "at most 384, this model's embedding size"),
+        (
+            {"model": "m", "input": "x", "dimension": 64},
+            "dimension",
+            "Unrecognized request argument supplied: dimension",
+        ),
+    ],
+)
 def test_each_refusal_is_a_400_naming_its_param(served, body, param, fragment):
     error = refusal(served, body)
     assert error.status == 400 and error.param == param and fragment in error.message
     document = error_document(Protocol.OPENAI, error.code, error.message, "req-1", error.param)
-    assert document["error"] == {"message": error.message, "type": "invalid_request_error", "param": param,
-                                 "code": "bad_request", "request_id": "req-1"}
+    assert document["error"] == {
+        "message": error.message,
+        "type": "invalid_request_error",
+        "param": param,
+        "code": "bad_request",
+        "request_id": "req-1",
+    }
 
 
 def test_a_body_that_is_not_an_object_is_a_400(served):
@@ -177,14 +190,23 @@ def test_a_users_model_gets_texts_and_its_vectors_are_cut_here():
 def test_models_lists_the_one_served_model_for_openai_and_kserve_v1(served):
     answer = Models().to_native(_call(None, "openai.models"), served)
     assert isinstance(answer, Direct) and answer.status == 200
-    assert answer.document == {"object": "list", "models": ["minilm"],
-                               "data": [{"id": "minilm", "object": "model", "created": 0, "owned_by": "hf-serving"}]}
+    assert answer.document == {
+        "object": "list",
+        "models": ["minilm"],
+        "data": [{"id": "minilm", "object": "model", "created": 0, "owned_by": "hf-serving"}],
+    }
 
 
 def test_model_describes_the_served_model_and_404s_another_name(served):
     answer = Model().to_native(_call(None, "openai.model", name="minilm"), served)
     assert isinstance(answer, Direct) and answer.document == {
-        "id": "minilm", "object": "model", "created": 0, "owned_by": "hf-serving", "name": "minilm", "ready": True}
+        "id": "minilm",
+        "object": "model",
+        "created": 0,
+        "owned_by": "hf-serving",
+        "name": "minilm",
+        "ready": True,
+    }
     with pytest.raises(ModelNotFound) as caught:
         Model().to_native(_call(None, "openai.model", name="gpt-4"), served)
     assert caught.value.status == 404 and caught.value.code == "model_not_found"

@@ -68,12 +68,25 @@ def test_embed_answers_encode_s_vectors_for_one_text_or_many(embedder, encoder):
 
 
 def test_embed_passes_tei_s_parameters_and_normalises_by_default(embedder):
-    native = tei.Embed().to_native(_call("tei.embed", {
-        "inputs": "x", "truncate": None, "truncation_direction": "Left", "dimensions": 8, "prompt_name": None,
-        "model": "ignored, as TEI ignores fields it does not read"}), embedder)
+    native = tei.Embed().to_native(
+        _call(
+            "tei.embed",
+            {
+                "inputs": "x",
+                "truncate": None,
+                "truncation_direction": "Left",
+                "dimensions": 8,
+                "prompt_name": None,
+                "model": "ignored, as TEI ignores fields it does not read",
+            },
+        ),
+        embedder,
+    )
     assert isinstance(native, Native)
-    assert native.payload == {"inputs": ["x"], "parameters": {"truncation_direction": "Left", "dimensions": 8,
-                                                              "normalize": True}}
+    assert native.payload == {
+        "inputs": ["x"],
+        "parameters": {"truncation_direction": "Left", "dimensions": 8, "normalize": True},
+    }
     cut = np.array(_answer(tei.Embed(), embedder, {"inputs": "x", "dimensions": 8}))
     assert cut.shape == (1, 8) and abs(np.linalg.norm(cut[0]) - 1) < 1e-5
     raw = np.array(_answer(tei.Embed(), embedder, {"inputs": "x", "normalize": False}))
@@ -103,8 +116,13 @@ def test_embed_all_answers_every_token_s_vector_as_encode_s_token_embeddings(emb
 
 
 def test_rerank_answers_tei_s_ranks_best_first(reranker):
-    body = {"query": "What is Deep Learning?", "texts": ["Deep Learning is ...", "Cheese.", "Trains."],
-            "return_text": True, "raw_scores": False, "truncate": None}
+    body = {
+        "query": "What is Deep Learning?",
+        "texts": ["Deep Learning is ...", "Cheese.", "Trains."],
+        "return_text": True,
+        "raw_scores": False,
+        "truncate": None,
+    }
     ranks = _answer(tei.Rerank(), reranker, body)
     assert sorted(rank["index"] for rank in ranks) == [0, 1, 2]
     assert [rank["score"] for rank in ranks] == sorted((rank["score"] for rank in ranks), reverse=True)
@@ -115,8 +133,10 @@ def test_rerank_answers_tei_s_ranks_best_first(reranker):
 def test_similarity_answers_the_cosines_of_encode_s_vectors(embedder, encoder):
     from sentence_transformers.util import cos_sim
 
-    body = {"inputs": {"source_sentence": TEXTS[0], "sentences": ["A man eats.", TEXTS[1]]},
-            "parameters": {"truncate": True, "prompt_name": None}}
+    body = {
+        "inputs": {"source_sentence": TEXTS[0], "sentences": ["A man eats.", TEXTS[1]]},
+        "parameters": {"truncate": True, "prompt_name": None},
+    }
     answer = _answer(tei.Similarity(), embedder, body)
     expected = cos_sim(encoder.encode([TEXTS[0]]), encoder.encode(["A man eats.", TEXTS[1]]))[0].tolist()
     np.testing.assert_allclose(answer, expected, atol=1e-5)
@@ -137,7 +157,9 @@ def test_decode_answers_one_text_per_id_list(embedder):
     ids = embedder.tokenizer("hello world")["input_ids"]
     assert _answer(tei.Decode(), embedder, {"ids": ids}) == ["hello world"]
     assert _answer(tei.Decode(), embedder, {"ids": [ids, ids[1:2]], "skip_special_tokens": False}) == [
-        "[CLS] hello world [SEP]", "hello"]
+        "[CLS] hello world [SEP]",
+        "hello",
+    ]
 
 
 def test_info_says_what_the_model_is_in_tei_s_shape(embedder, reranker):
@@ -153,33 +175,52 @@ def test_info_says_what_the_model_is_in_tei_s_shape(embedder, reranker):
     assert set(ranked["model_type"]) == {"reranker"} and len(ranked["model_type"]["reranker"]["id2label"]) == 1
 
 
-@pytest.mark.parametrize(("exchange", "body", "error", "fragment"), [
-    (tei.Embed(), {"inputs": []}, EmptyInput, "`inputs` cannot be empty"),
-    (tei.Embed(), {"inputs": ["t"] * (tei.MAX_CLIENT_BATCH_SIZE + 1)}, PayloadTooLarge,
-     f"batch size 1001 > maximum allowed batch size {tei.MAX_CLIENT_BATCH_SIZE}"),
-    (tei.Embed(), {"inputs": [101, 102]}, BadRequest, "inputs holds only special tokens"),
-    (tei.Embed(), {"inputs": ["t", [7592, 10 ** 6]]}, BadRequest,
-     "inputs[1][1] is token id 1000000, outside this model's vocabulary of 30,522 (0 to 30521)"),
-    (tei.Embed(), {"inputs": ["t", []]}, EmptyInput, "`inputs[1]` cannot be empty"),
-    (tei.Embed(), {}, BadRequest, "inputs is missing"),
-    (tei.Embed(), {"inputs": "x", "normalize": "no"}, None, "normalize must be true or false"),
-    (tei.Embed(), ["t"], BadRequest, "must be a JSON object"),
-    (tei.EmbedAll(), {"inputs": []}, EmptyInput, "`inputs` cannot be empty"),
-    (tei.Similarity(), {"inputs": {"source_sentence": "s", "sentences": []}}, EmptyInput,
-     "`inputs.sentences` cannot be empty"),
-    (tei.Similarity(), {"inputs": {"source_sentence": "s", "sentences": ["t"] * tei.MAX_CLIENT_BATCH_SIZE}},
-     PayloadTooLarge, "batch size 1001"),  # the source sentence counts, as in TEI
-    (tei.Similarity(), {"inputs": "a text"}, BadRequest, 'inputs must be an object {"source_sentence"'),
-    (tei.Similarity(), {"inputs": ["a", "b"]}, BadRequest, "not array"),
-    (tei.Tokenize(), {"inputs": []}, EmptyInput, "`inputs` cannot be empty"),
-    (tei.Tokenize(), {"inputs": 7}, BadRequest, "a string or a list of strings"),
-    (tei.Tokenize(), {"inputs": "t", "prompt_name": "query"}, BadRequest, "not one of this model's prompts"),
-    (tei.Decode(), {"ids": []}, EmptyInput, "`ids` cannot be empty"),
-    (tei.Decode(), {"ids": [10 ** 9]}, BadRequest, "not a token id"),
-    (tei.Decode(), {"ids": [[-1]]}, BadRequest, "ids holds -1, not a token id"),
-    (tei.Decode(), {"ids": "1 2"}, BadRequest, "a list of token ids"),
-    (tei.Rerank(), {"query": "q", "texts": []}, WrongModelType, "model is not a re-ranker model"),
-])
+@pytest.mark.parametrize(
+    ("exchange", "body", "error", "fragment"),
+    [
+        (tei.Embed(), {"inputs": []}, EmptyInput, "`inputs` cannot be empty"),
+        (
+            tei.Embed(),
+            {"inputs": ["t"] * (tei.MAX_CLIENT_BATCH_SIZE + 1)},
+            PayloadTooLarge,
+            f"batch size 1001 > maximum allowed batch size {tei.MAX_CLIENT_BATCH_SIZE}",
+        ),
+        (tei.Embed(), {"inputs": [101, 102]}, BadRequest, "inputs holds only special tokens"),
+        (
+            tei.Embed(),
+            {"inputs": ["t", [7592, 10**6]]},
+            BadRequest,
+            "inputs[1][1] is token id 1000000, outside this model's vocabulary of 30,522 (0 to 30521)",
+        ),
+        (tei.Embed(), {"inputs": ["t", []]}, EmptyInput, "`inputs[1]` cannot be empty"),
+        (tei.Embed(), {}, BadRequest, "inputs is missing"),
+        (tei.Embed(), {"inputs": "x", "normalize": "no"}, None, "normalize must be true or false"),
+        (tei.Embed(), ["t"], BadRequest, "must be a JSON object"),
+        (tei.EmbedAll(), {"inputs": []}, EmptyInput, "`inputs` cannot be empty"),
+        (
+            tei.Similarity(),
+            {"inputs": {"source_sentence": "s", "sentences": []}},
+            EmptyInput,
+            "`inputs.sentences` cannot be empty",
+        ),
+        (
+            tei.Similarity(),
+            {"inputs": {"source_sentence": "s", "sentences": ["t"] * tei.MAX_CLIENT_BATCH_SIZE}},
+            PayloadTooLarge,
+            "batch size 1001",
+        ),  # the source sentence counts, as in TEI
+        (tei.Similarity(), {"inputs": "a text"}, BadRequest, 'inputs must be an object {"source_sentence"'),
+        (tei.Similarity(), {"inputs": ["a", "b"]}, BadRequest, "not array"),
+        (tei.Tokenize(), {"inputs": []}, EmptyInput, "`inputs` cannot be empty"),
+        (tei.Tokenize(), {"inputs": 7}, BadRequest, "a string or a list of strings"),
+        (tei.Tokenize(), {"inputs": "t", "prompt_name": "query"}, BadRequest, "not one of this model's prompts"),
+        (tei.Decode(), {"ids": []}, EmptyInput, "`ids` cannot be empty"),
+        (tei.Decode(), {"ids": [10**9]}, BadRequest, "not a token id"),
+        (tei.Decode(), {"ids": [[-1]]}, BadRequest, "ids holds -1, not a token id"),
+        (tei.Decode(), {"ids": "1 2"}, BadRequest, "a list of token ids"),
+        (tei.Rerank(), {"query": "q", "texts": []}, WrongModelType, "model is not a re-ranker model"),
+    ],
+)
 def test_tei_s_limits_and_errors(embedder, exchange, body, error, fragment):
     with pytest.raises(error or BadRequest) as raised:  # None: the served model's own parser refuses it
         native = exchange.to_native(_call("tei", body), embedder)
@@ -201,12 +242,21 @@ def test_a_route_the_model_does_not_serve_is_tei_s_424(reranker):
         tei.Rerank().to_native(_call("tei.rerank", {"query": "q", "texts": []}), reranker)
 
 
-@pytest.mark.parametrize(("code", "status", "error_type"), [
-    ("empty_input", None, "Empty"), ("bad_request", None, "Validation"), ("payload_too_large", None, "Validation"),
-    ("unprocessable", None, "Validation"), ("wrong_model_type", None, "Backend"), ("rate_limited", None, "Overloaded"),
-    ("overloaded", None, "Overloaded"), ("not_ready", None, "Unhealthy"), ("internal_error", None, "Backend"),
-    ("timeout", None, "Backend"),
-])
+@pytest.mark.parametrize(
+    ("code", "status", "error_type"),
+    [
+        ("empty_input", None, "Empty"),
+        ("bad_request", None, "Validation"),
+        ("payload_too_large", None, "Validation"),
+        ("unprocessable", None, "Validation"),
+        ("wrong_model_type", None, "Backend"),
+        ("rate_limited", None, "Overloaded"),
+        ("overloaded", None, "Overloaded"),
+        ("not_ready", None, "Unhealthy"),
+        ("internal_error", None, "Backend"),
+        ("timeout", None, "Backend"),
+    ],
+)
 def test_errors_carry_tei_s_error_type(code, status, error_type):
     document = error_document(Protocol.TEI, code, "why", "request-1", status=status)
     assert document["error"] == "why" and document["error_type"] == error_type

@@ -18,8 +18,12 @@ from hf_serving.settings import Settings
 from tests.support.paths import TINY_QA
 
 RETURN = re.compile(r"return (\d{3}) '(\{.*?\})';")
-MODES = [({}, "single"), ({"SAGEMAKER_MULTI_MODEL": "true"}, "multi"), ({"SERVE_API_KEY": "k" * 24}, "key"),
-         ({"SAGEMAKER_MULTI_MODEL": "true", "SERVE_API_KEY": "k" * 24, "SERVE_RATE_LIMIT_RPS": "5"}, "multi-key")]
+MODES = [
+    ({}, "single"),
+    ({"SAGEMAKER_MULTI_MODEL": "true"}, "multi"),
+    ({"SERVE_API_KEY": "k" * 24}, "key"),
+    ({"SAGEMAKER_MULTI_MODEL": "true", "SERVE_API_KEY": "k" * 24, "SERVE_RATE_LIMIT_RPS": "5"}, "multi-key"),
+]
 
 
 def rendered(tmp_path, environ: dict[str, str]) -> str:
@@ -43,12 +47,15 @@ def test_a_template_route_matches_its_paths_and_names_the_segment():
 
 
 @pytest.mark.parametrize(("environ", "mode"), MODES, ids=[mode for _, mode in MODES])
-def test_nginx_accepts_every_mode_and_each_error_it_answers_is_its_codes_status_in_its_shape(tmp_path, environ,
-                                                                                             mode):
+def test_nginx_accepts_every_mode_and_each_error_it_answers_is_its_codes_status_in_its_shape(tmp_path, environ, mode):
     text = rendered(tmp_path, environ)
     if host_tools.nginx_path() is not None and not host_tools.missing():
-        checked = subprocess.run([*nginx.nginx_command(tmp_path / "runtime" / "nginx.conf"), "-t"],
-                                 capture_output=True, text=True, timeout=30)
+        checked = subprocess.run(
+            [*nginx.nginx_command(tmp_path / "runtime" / "nginx.conf"), "-t"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert checked.returncode == 0, checked.stderr
     returns = RETURN.findall(text)
     assert len(returns) > 100
@@ -59,8 +66,9 @@ def test_nginx_accepts_every_mode_and_each_error_it_answers_is_its_codes_status_
             continue  # an answer (/v2/health/live's), not an error
         shape = _shape_of(document)
         shapes_seen.add(shape)
-        code = document["error"]["code"] if shape is Protocol.SAGEMAKER or shape is Protocol.OPENAI else \
-            document["code"]
+        code = (
+            document["error"]["code"] if shape is Protocol.SAGEMAKER or shape is Protocol.OPENAI else document["code"]
+        )
         assert CODES[code].status == int(status) or (code, status) == ("model_not_found", "404"), (code, status)
     assert shapes_seen == set(Protocol)
 
@@ -108,4 +116,4 @@ def test_every_route_has_a_metrics_label_and_kind():
 
 def _location(text: str, head: str) -> str:
     start = text.index(head)
-    return text[start:text.index("\n        }\n", start)]
+    return text[start : text.index("\n        }\n", start)]

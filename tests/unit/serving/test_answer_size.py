@@ -13,8 +13,9 @@ def test_an_answer_at_the_limit_passes_and_one_byte_more_is_refused_naming_the_l
     refused = answer_size.refusal(b"x" * (MIB + 1), MIB)
     assert isinstance(refused, ResponseTooLarge)
     assert (refused.status, refused.code) == (413, "response_too_large")
-    assert refused.message.startswith(f"the answer is {MIB + 1:,} bytes, over the 1 MB answer limit "
-                                      "(SERVE_MAX_RESPONSE_MB)")
+    assert refused.message.startswith(
+        f"the answer is {MIB + 1:,} bytes, over the 1 MB answer limit (SERVE_MAX_RESPONSE_MB)"
+    )
 
 
 def test_a_text_answer_is_measured_in_the_utf8_bytes_sent():
@@ -22,4 +23,3 @@ def test_a_text_answer_is_measured_in_the_utf8_bytes_sent():
     assert answer_size.refusal("é" * (MIB // 2 + 1), MIB) is not None
     assert answer_size.refusal("x" * (MIB // 4), MIB) is None  # measured without encoding it
     assert answer_size.encoded_size("東京") == 6
-

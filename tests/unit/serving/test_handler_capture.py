@@ -34,14 +34,22 @@ def test_off_there_is_no_capture(settings):
 
 
 def test_answered_requests_are_captured_as_sent_and_errors_are_not(settings, tmp_path):
-    on = dataclasses.replace(settings, data_capture_percent=100.0, data_capture_destination=str(tmp_path / "cap"),
-                             data_capture_endpoint="qa")
+    on = dataclasses.replace(
+        settings, data_capture_percent=100.0, data_capture_destination=str(tmp_path / "cap"), data_capture_endpoint="qa"
+    )
     service = service_for(on)
-    good = json_request({"question": "Which port?", "context": CONTEXT},
-                        **{"X-Request-Id": "good", "X-Amzn-SageMaker-Inference-Id": "mine", "X-Api-Key": "k" * 20,
-                           "Authorization": "Bearer not-for-capture"})
-    bodies, context = run_batch(service, [
-        good, ({"body": b"{not json"}, {"Content-Type": "application/json", "X-Request-Id": "bad"})])
+    good = json_request(
+        {"question": "Which port?", "context": CONTEXT},
+        **{
+            "X-Request-Id": "good",
+            "X-Amzn-SageMaker-Inference-Id": "mine",
+            "X-Api-Key": "k" * 20,
+            "Authorization": "Bearer not-for-capture",
+        },
+    )
+    bodies, context = run_batch(
+        service, [good, ({"body": b"{not json"}, {"Content-Type": "application/json", "X-Request-Id": "bad"})]
+    )
     assert [context.statuses[i][0] for i in range(2)] == [200, 400]
     assert service.capture is not None
     service.capture.close()

@@ -39,20 +39,23 @@ def test_default_hooks_answer_with_offsets_into_the_context(settings):
     answer = json.loads(body)
     assert context.statuses[0] == (200, "OK")
     assert context.response_headers[0]["content-type"] == "application/json"
-    assert CONTEXT[answer["start"]:answer["end"]] == answer["answer"]
+    assert CONTEXT[answer["start"] : answer["end"]] == answer["answer"]
     assert 0 < answer["score"] <= 1
 
 
 def test_each_request_of_a_batch_keeps_its_own_headers_and_error(settings):
     service = service_for(settings)
     good = json_request({"question": "Which port?", "context": CONTEXT}, **{"X-Request-Id": "good"})
-    bodies, context = run_batch(service, [
-        good,
-        ({"body": b"{not json"}, {"Content-Type": "application/json", "X-Request-Id": "bad-json"}),
-        ({"body": b"hello"}, {"content-type": "text/plain", "x-request-id": "bad-type"}),
-        json_request({"question": "q", "context": "c"}, Accept="text/html"),
-        good,
-    ])
+    bodies, context = run_batch(
+        service,
+        [
+            good,
+            ({"body": b"{not json"}, {"Content-Type": "application/json", "X-Request-Id": "bad-json"}),
+            ({"body": b"hello"}, {"content-type": "text/plain", "x-request-id": "bad-type"}),
+            json_request({"question": "q", "context": "c"}, Accept="text/html"),
+            good,
+        ],
+    )
     assert [context.statuses[i][0] for i in range(5)] == [200, 400, 415, 406, 200]
     assert bodies[0] == bodies[4]
     assert json.loads(bodies[1])["error"]["request_id"] == "bad-json"
@@ -63,7 +66,8 @@ def test_each_request_of_a_batch_keeps_its_own_headers_and_error(settings):
 def test_an_unexpected_exception_is_a_generic_500_and_logged(settings, caplog):
     (settings.code_dir).mkdir()
     (settings.code_dir / "inference.py").write_text(
-        "def predict_fn(data, model):\n    raise KeyError('internal detail')\n")
+        "def predict_fn(data, model):\n    raise KeyError('internal detail')\n"
+    )
     service = service_for(settings)
     [body], context = run_batch(service, [json_request({"question": "q", "context": "c"})])
     assert context.statuses[0][0] == 500
@@ -78,13 +82,20 @@ def test_a_user_hook_replaces_only_its_default_and_may_take_the_context(settings
         "import json\n"
         "def output_fn(prediction, accept, context):\n"
         "    context.set_custom_attributes('got=' + str(context.custom_attributes))\n"
-        "    return json.dumps({'wrapped': prediction}), 'application/vnd.test+json'\n")
+        "    return json.dumps({'wrapped': prediction}), 'application/vnd.test+json'\n"
+    )
     service = service_for(settings)
     assert service.hooks.overridden_hooks() == {"output_fn"}
-    [body], context = run_batch(service, [json_request(
-        {"question": "Which port?", "context": CONTEXT}, **{"X-Amzn-SageMaker-Custom-Attributes": "k=v"})])
+    [body], context = run_batch(
+        service,
+        [
+            json_request(
+                {"question": "Which port?", "context": CONTEXT}, **{"X-Amzn-SageMaker-Custom-Attributes": "k=v"}
+            )
+        ],
+    )
     wrapped = json.loads(body)["wrapped"]
-    assert CONTEXT[wrapped["start"]:wrapped["end"]] == wrapped["answer"]
+    assert CONTEXT[wrapped["start"] : wrapped["end"]] == wrapped["answer"]
     assert context.response_headers[0]["content-type"] == "application/vnd.test+json"
     assert context.response_headers[0]["X-Amzn-SageMaker-Custom-Attributes"] == "got=k=v"
 
@@ -106,7 +117,8 @@ def test_transform_fn_with_other_request_hooks_is_refused_at_load(settings):
     settings.code_dir.mkdir()
     (settings.code_dir / "inference.py").write_text(
         "def transform_fn(model, body, content_type, accept):\n    return body\n"
-        "def input_fn(body, content_type):\n    return body\n")
+        "def input_fn(body, content_type):\n    return body\n"
+    )
     with pytest.raises(ValueError, match="transform_fn"):
         service_for(settings)
 
@@ -114,8 +126,8 @@ def test_transform_fn_with_other_request_hooks_is_refused_at_load(settings):
 def test_transform_fn_alone_handles_the_whole_request(settings):
     settings.code_dir.mkdir()
     (settings.code_dir / "inference.py").write_text(
-        "def transform_fn(model, body, content_type, accept):\n"
-        "    return body.upper(), 'text/plain'\n")
+        "def transform_fn(model, body, content_type, accept):\n    return body.upper(), 'text/plain'\n"
+    )
     service = service_for(settings)
     [body], context = run_batch(service, [({"body": b"shout"}, {"Content-Type": "text/plain"})])
     assert (body, context.statuses[0][0]) == (b"SHOUT", 200)
@@ -147,14 +159,15 @@ def test_a_model_server_batch_shares_one_model_pass_and_keeps_each_error(setting
     calls = []
     original = service.hooks.model.predict_records
     service.hooks.model.predict_records = lambda batch: calls.append(len(batch.records)) or original(batch)
-    second = {"inputs": {"question": "Where?", "context": "Requests go to the invocations route."},
-              "parameters": {"top_k": 2}}
+    second = {
+        "inputs": {"question": "Where?", "context": "Requests go to the invocations route."},
+        "parameters": {"top_k": 2},
+    }
     requests = [
         json_request({"question": "Which port?", "context": CONTEXT}),
         ({"body": b"{broken"}, {"Content-Type": "application/json"}),
         json_request(second),
-        ({"body": b'{"question": "Which port?", "context": "On 8080."}\n'},
-         {"Content-Type": "application/jsonlines"}),
+        ({"body": b'{"question": "Which port?", "context": "On 8080."}\n'}, {"Content-Type": "application/jsonlines"}),
         json_request({"question": "q"}, Accept="application/json"),
     ]
     for number, (_, headers) in enumerate(requests):
@@ -170,15 +183,17 @@ def test_a_model_server_batch_shares_one_model_pass_and_keeps_each_error(setting
 def test_a_user_predict_fn_turns_batching_off(settings):
     settings.code_dir.mkdir()
     (settings.code_dir / "inference.py").write_text(
-        "def predict_fn(data, model):\n    return {'seen': data['question']}\n")
+        "def predict_fn(data, model):\n    return {'seen': data['question']}\n"
+    )
     service = service_for(settings)
     assert not service.hooks.can_batch()
     bodies, _ = run_batch(service, [json_request({"question": "a"}), json_request({"question": "b"})])
     assert [json.loads(b) for b in bodies] == [{"seen": "a"}, {"seen": "b"}]
 
 
-def test_a_deferred_service_loads_at_its_first_request_and_a_failed_load_is_that_requests_500(settings, caplog,
-                                                                                             monkeypatch):
+def test_a_deferred_service_loads_at_its_first_request_and_a_failed_load_is_that_requests_500(
+    settings, caplog, monkeypatch
+):
     """The explanation worker's: no model until a request comes; a load that fails answers the batch with 500s and
     is tried again by the next request."""
     (settings.code_dir).mkdir()
@@ -188,7 +203,8 @@ def test_a_deferred_service_loads_at_its_first_request_and_a_failed_load_is_that
         "def model_fn(model_dir):\n"
         "    if os.environ.get('FAIL_LOAD'):\n"
         "        raise RuntimeError('no weights today')\n"
-        "    return default_model_fn(model_dir)\n")
+        "    return default_model_fn(model_dir)\n"
+    )
     service = HandlerService(settings)
     service.defer(FakeServerContext([]))
     assert service.hooks.model is None
@@ -204,8 +220,9 @@ def test_a_deferred_service_loads_at_its_first_request_and_a_failed_load_is_that
     assert service.pending_context is None
 
 
-def test_the_launcher_is_told_the_batchs_deadline_while_it_runs_and_nothing_between_batches(settings, monkeypatch,
-                                                                                            tmp_path):
+def test_the_launcher_is_told_the_batchs_deadline_while_it_runs_and_nothing_between_batches(
+    settings, monkeypatch, tmp_path
+):
     """The worker's busy mark (serving/worker_reports.py) holds the deadline its own checks use: the launcher kills
     it KILL_GRACE_S past that."""
     monkeypatch.setattr(settings_module, "_current", dataclasses.replace(settings, runtime_dir=tmp_path / "runtime"))
@@ -217,7 +234,8 @@ def test_the_launcher_is_told_the_batchs_deadline_while_it_runs_and_nothing_betw
         "import os, pathlib, time\n"
         "def predict_fn(data, model):\n"
         "    mark = busy_deadlines(pathlib.Path(os.environ['RUNTIME']))[os.getpid()][0]\n"
-        "    return {'left': deadline.remaining(), 'mark_left': mark - time.time()}\n")
+        "    return {'left': deadline.remaining(), 'mark_left': mark - time.time()}\n"
+    )
     monkeypatch.setenv("RUNTIME", str(tmp_path / "runtime"))
     service = service_for(settings_module.current_settings())
     [body], _ = run_batch(service, [json_request({"q": 1})])
@@ -241,16 +259,19 @@ def test_an_answer_over_the_limit_is_its_own_413_and_the_rest_of_the_batch_is_an
     settings = dataclasses.replace(settings, max_response_mb=1)
     settings.code_dir.mkdir()
     (settings.code_dir / "inference.py").write_text(
-        "def transform_fn(model, body, content_type, accept):\n"
-        "    return b'x' * int(body), 'text/plain'\n")
+        "def transform_fn(model, body, content_type, accept):\n    return b'x' * int(body), 'text/plain'\n"
+    )
     service = service_for(settings)
-    bodies, context = run_batch(service, [({"body": str(size).encode()}, {"Content-Type": "text/plain",
-                                                                          "X-Request-Id": f"r{i}"})
-                                          for i, size in enumerate((10, 2 * MIB, MIB))])
+    bodies, context = run_batch(
+        service,
+        [
+            ({"body": str(size).encode()}, {"Content-Type": "text/plain", "X-Request-Id": f"r{i}"})
+            for i, size in enumerate((10, 2 * MIB, MIB))
+        ],
+    )
     assert [context.statuses[i][0] for i in range(3)] == [200, 413, 200]
     assert (bodies[0], len(bodies[2])) == (b"x" * 10, MIB)
     error = json.loads(bodies[1])["error"]
     assert (error["code"], error["request_id"]) == ("response_too_large", "r1")
     assert "1 MB answer limit (SERVE_MAX_RESPONSE_MB)" in error["message"]
     assert context.response_headers[1]["content-type"] == "application/json; charset=utf-8"
-

@@ -26,13 +26,31 @@ from hf_serving.settings import Settings
 from tests.support.fakes import FakeServerContext
 from tests.support.paths import TINY_QA
 
-DOCUMENTED_4XX = {400: "bad_request", 406: "not_acceptable", 413: "payload_too_large",
-                  415: "unsupported_media_type"}
+DOCUMENTED_4XX = {400: "bad_request", 406: "not_acceptable", 413: "payload_too_large", 415: "unsupported_media_type"}
 REQUEST_ID = "hostile-1"
-CONTENT_TYPES = ["application/json", "application/json; charset=utf-8", "application/jsonlines",
-                 "application/x-ndjson", "text/csv", "text/plain", "application/json; charset=latin-1", "", None]
-ACCEPTS = [None, "*/*", "application/json", "application/jsonlines", "text/csv", "text/html",
-           "application/json;q=0", "application/json;q=nan", ";;,,", "\x00"]
+CONTENT_TYPES = [
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/jsonlines",
+    "application/x-ndjson",
+    "text/csv",
+    "text/plain",
+    "application/json; charset=latin-1",
+    "",
+    None,
+]
+ACCEPTS = [
+    None,
+    "*/*",
+    "application/json",
+    "application/jsonlines",
+    "text/csv",
+    "text/html",
+    "application/json;q=0",
+    "application/json;q=nan",
+    ";;,,",
+    "\x00",
+]
 # Model calls take milliseconds, but a loaded CI machine can stall one: no deadline, few examples.
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -56,8 +74,12 @@ def defaults() -> ModuleType:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     # One torch thread: a 2-core machine shared with other jobs runs a tiny model faster that way.
-    current = Settings(model_dir=TINY_QA, dtype="float32", threads=1,
-                       code_dir_override=tmp_path_factory.mktemp("no-user-code") / "code")
+    current = Settings(
+        model_dir=TINY_QA,
+        dtype="float32",
+        threads=1,
+        code_dir_override=tmp_path_factory.mktemp("no-user-code") / "code",
+    )
     previous, settings_module._current = settings_module._current, current
     try:
         service = HandlerService(current)
@@ -70,8 +92,12 @@ def service(tmp_path_factory):
 @pytest.fixture(scope="module")
 def classifier(service, tiny_sentiment, tmp_path_factory):
     """The same chain on a text classifier (tests/conftest.py's tiny sentiment model)."""
-    current = Settings(model_dir=tiny_sentiment, dtype="float32", threads=1,
-                       code_dir_override=tmp_path_factory.mktemp("no-user-code") / "code")
+    current = Settings(
+        model_dir=tiny_sentiment,
+        dtype="float32",
+        threads=1,
+        code_dir_override=tmp_path_factory.mktemp("no-user-code") / "code",
+    )
     loading, settings_module._current = settings_module._current, current  # model_fn reads the settings
     try:
         classifier = HandlerService(current)
@@ -103,8 +129,13 @@ class Reply:
         return json.loads(self.body)["error"]
 
 
-def answer(service: HandlerService, recorder: _ErrorRecords, body: bytes,
-           content_type: str | None = "application/json", accept: str | None = None) -> Reply:
+def answer(
+    service: HandlerService,
+    recorder: _ErrorRecords,
+    body: bytes,
+    content_type: str | None = "application/json",
+    accept: str | None = None,
+) -> Reply:
     """One request through handle_batch, as multi-model-server hands it over; checked for the contract."""
     headers = {"X-Request-Id": REQUEST_ID}
     if content_type is not None:
@@ -114,8 +145,11 @@ def answer(service: HandlerService, recorder: _ErrorRecords, body: bytes,
     context = FakeServerContext([headers])
     recorder.records.clear()
     [out] = service.handle_batch([{"body": body}], context)  # nothing may escape to the model server
-    reply = Reply(context.statuses[0][0], context.response_headers[0]["content-type"],
-                  out if isinstance(out, bytes) else out.encode("utf-8"))
+    reply = Reply(
+        context.statuses[0][0],
+        context.response_headers[0]["content-type"],
+        out if isinstance(out, bytes) else out.encode("utf-8"),
+    )
     assert reply.status == 200 or reply.status in DOCUMENTED_4XX, reply
     assert b"Traceback" not in reply.body
     assert not recorder.records, [record.getMessage() for record in recorder.records]
@@ -137,31 +171,77 @@ def assert_answers(answers: object, contexts: list[str]) -> None:
     assert isinstance(answers, list) and len(answers) == len(contexts)
     for found, context in zip(answers, contexts, strict=True):
         assert set(found) == {"answer", "score", "start", "end"}
-        assert context[found["start"]:found["end"]] == found["answer"]
+        assert context[found["start"] : found["end"]] == found["answer"]
         assert 0.0 <= found["score"] <= 1.0
 
 
 # Strategies. Text may hold any code point, control characters and lone surrogates included (json.dumps
 # escapes those as \uXXXX); st.text() itself never draws a surrogate, hence lists of characters.
-awkward_characters = (st.sampled_from("\x00\x01\x1f\x7f\x85\u2028\ufeff \t\n\r\\\"")
-                      | st.integers(0xD800, 0xDFFF).map(chr))
+awkward_characters = st.sampled_from('\x00\x01\x1f\x7f\x85\u2028\ufeff \t\n\r\\"') | st.integers(0xD800, 0xDFFF).map(
+    chr
+)
 any_text = st.lists(st.characters() | awkward_characters, max_size=40).map("".join)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | any_text,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(any_text, children, max_size=4),
-    max_leaves=12)
-JSON_PIECES = ['{', '}', '[', ']', '"', ':', ',', ' ', '\n', '"question"', '"context"', '"inputs"', '"parameters"',
-               '"top_k"', '"a b"', '\\u0000', '\\ud800', '\\"', 'NaN', '-Infinity', '1e999', '1' * 30, '-0', '0.5',
-               'true', 'null', '\x00', '\x1f', '\u2028', 'é']
+    max_leaves=12,
+)
+JSON_PIECES = [
+    "{",
+    "}",
+    "[",
+    "]",
+    '"',
+    ":",
+    ",",
+    " ",
+    "\n",
+    '"question"',
+    '"context"',
+    '"inputs"',
+    '"parameters"',
+    '"top_k"',
+    '"a b"',
+    "\\u0000",
+    "\\ud800",
+    '\\"',
+    "NaN",
+    "-Infinity",
+    "1e999",
+    "1" * 30,
+    "-0",
+    "0.5",
+    "true",
+    "null",
+    "\x00",
+    "\x1f",
+    "\u2028",
+    "é",
+]
 json_like_bytes = st.one_of(
     st.binary(max_size=300),
     st.lists(st.sampled_from(JSON_PIECES), max_size=30).map(lambda pieces: "".join(pieces).encode("utf-8")),
 )
 qa_shaped = st.fixed_dictionaries(
     {"question": json_values | any_text, "context": json_values | any_text},
-    optional={"parameters": st.dictionaries(
-        st.sampled_from(["top_k", "max_answer_len", "max_seq_len", "doc_stride", "max_question_len",
-                         "handle_impossible_answer", "nope"]), json_values, max_size=3)})
+    optional={
+        "parameters": st.dictionaries(
+            st.sampled_from(
+                [
+                    "top_k",
+                    "max_answer_len",
+                    "max_seq_len",
+                    "doc_stride",
+                    "max_question_len",
+                    "handle_impossible_answer",
+                    "nope",
+                ]
+            ),
+            json_values,
+            max_size=3,
+        )
+    },
+)
 request_shaped = st.one_of(
     json_values,
     qa_shaped,
@@ -208,6 +288,7 @@ def _read_back(value: object) -> object:
 
 # input_fn alone: the container's default decoding.
 
+
 @PROPERTY
 @given(body=json_like_bytes, content_type=st.sampled_from(CONTENT_TYPES))
 def test_input_fn_decodes_any_bytes_or_refuses_them_with_a_4xx(defaults, body, content_type):
@@ -234,10 +315,10 @@ def test_input_fn_returns_any_json_value_unchanged_or_names_why_not(defaults, va
 
 # The whole chain: handle_batch -> input_fn -> predict_fn (the tiny model) -> output_fn.
 
+
 @PROPERTY
 @given(body=json_like_bytes, content_type=st.sampled_from(CONTENT_TYPES), accept=st.sampled_from(ACCEPTS))
-def test_any_bytes_with_any_headers_get_a_200_or_a_documented_4xx(service, error_records, body, content_type,
-                                                                   accept):
+def test_any_bytes_with_any_headers_get_a_200_or_a_documented_4xx(service, error_records, body, content_type, accept):
     answer(service, error_records, body, content_type, accept)
 
 
@@ -245,15 +326,21 @@ def test_any_bytes_with_any_headers_get_a_200_or_a_documented_4xx(service, error
 @given(value=request_shaped, content_type=st.sampled_from(["application/json", "application/jsonlines"]))
 def test_any_json_value_gets_a_200_or_a_documented_4xx(service, error_records, value, content_type):
     reply = answer(service, error_records, json.dumps(value).encode("ascii"), content_type)
-    if reply.status == 200 and content_type == "application/json" and isinstance(value, dict) \
-            and "question" in value and "parameters" not in value:
+    if (
+        reply.status == 200
+        and content_type == "application/json"
+        and isinstance(value, dict)
+        and "question" in value
+        and "parameters" not in value
+    ):
         assert_answers([reply.json()], [as_json_reads(value["context"])])
 
 
 @PROPERTY
 @given(question=any_text, context=any_text)
 def test_any_question_and_context_get_an_answer_in_the_context_or_a_400_naming_the_field(
-        service, error_records, question, context):
+    service, error_records, question, context
+):
     reply = answer(service, error_records, json.dumps({"question": question, "context": context}).encode("ascii"))
     if reply.status == 200:
         assert_answers([reply.json()], [as_json_reads(context)])
@@ -264,8 +351,14 @@ def test_any_question_and_context_get_an_answer_in_the_context_or_a_400_naming_t
 
 
 @PROPERTY
-@given(value=st.one_of(json_values, st.fixed_dictionaries({"inputs": json_values | any_text | st.lists(any_text)},
-                                                           optional={"parameters": json_values})))
+@given(
+    value=st.one_of(
+        json_values,
+        st.fixed_dictionaries(
+            {"inputs": json_values | any_text | st.lists(any_text)}, optional={"parameters": json_values}
+        ),
+    )
+)
 def test_any_json_value_gets_a_200_or_a_documented_4xx_from_a_classifier(classifier, error_records, value):
     reply = answer(classifier, error_records, json.dumps(value).encode("ascii"))
     if reply.status == 200:
@@ -286,13 +379,17 @@ def test_any_texts_get_a_label_each_or_a_400_naming_the_item(classifier, error_r
 
 # The hostile inputs the README names, one by one.
 
-@pytest.mark.parametrize(("body", "byte"), [
-    (b"\xff\xfe{}", 0),
-    (b'{"question": "caf\xc3", "context": "c"}', 17),  # a multi-byte sequence cut short
-    (b'{"question": "\xc0\xaf", "context": "c"}', 14),  # an overlong encoding of "/"
-    (b'{"question": "\xed\xa0\x80", "context": "c"}', 14),  # a surrogate encoded as UTF-8 (CESU-8)
-    (b'{"question": "q", "context": "\xf4\x90\x80\x80"}', 30),  # past U+10FFFF
-])
+
+@pytest.mark.parametrize(
+    ("body", "byte"),
+    [
+        (b"\xff\xfe{}", 0),
+        (b'{"question": "caf\xc3", "context": "c"}', 17),  # a multi-byte sequence cut short
+        (b'{"question": "\xc0\xaf", "context": "c"}', 14),  # an overlong encoding of "/"
+        (b'{"question": "\xed\xa0\x80", "context": "c"}', 14),  # a surrogate encoded as UTF-8 (CESU-8)
+        (b'{"question": "q", "context": "\xf4\x90\x80\x80"}', 30),  # past U+10FFFF
+    ],
+)
 @pytest.mark.parametrize("content_type", ["application/json", "application/jsonlines", "text/csv"])
 def test_invalid_utf8_is_a_400_naming_the_byte(service, error_records, body, byte, content_type):
     reply = answer(service, error_records, body, content_type)
@@ -300,36 +397,45 @@ def test_invalid_utf8_is_a_400_naming_the_byte(service, error_records, body, byt
     assert reply.error()["message"] == f"the body is not valid UTF-8 (byte {byte})"
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 100_000 + b"]" * 100_000,
-    b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
-    b'{"inputs": ' + b'[{"x":' * 50_000 + b"0" + b"}]" * 50_000 + b"}",
-    b"[" * 100_000,  # never closed
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        b'{"inputs": ' + b'[{"x":' * 50_000 + b"0" + b"}]" * 50_000 + b"}",
+        b"[" * 100_000,  # never closed
+    ],
+)
 def test_nesting_100k_deep_is_a_400(service, error_records, body):
     reply = answer(service, error_records, body)
     assert reply.status == 400
-    assert reply.error()["message"] in ("the body is nested too deeply",
-                                        "the body is not valid JSON: Expecting value at line 1 column 100001")
+    assert reply.error()["message"] in (
+        "the body is nested too deeply",
+        "the body is not valid JSON: Expecting value at line 1 column 100001",
+    )
 
 
 def test_nesting_100k_deep_in_a_json_lines_record_is_that_lines_error(service, error_records):
     good = b'{"question": "Which port?", "context": "It listens on port 8080."}'
-    reply = answer(service, error_records, good + b"\n" + b"[" * 100_000 + b"]" * 100_000 + b"\n",
-                   "application/jsonlines")
+    reply = answer(
+        service, error_records, good + b"\n" + b"[" * 100_000 + b"]" * 100_000 + b"\n", "application/jsonlines"
+    )
     assert reply.status == 200
     first, second = (json.loads(line) for line in reply.body.splitlines())
     assert_answers([first], ["It listens on port 8080."])
     assert second == {"error": {"code": "bad_request", "message": "line 2 is nested too deeply", "line": 2}}
 
 
-@pytest.mark.parametrize(("number", "fragment"), [
-    (b"1" + b"0" * 5000, "holds an integer of more than 4300 digits"),
-    (b"-" + b"9" * 5000, "holds an integer of more than 4300 digits"),
-    (b"1e999", "number 1e999 is out of range"),
-    (b"-1e999", "number -1e999 is out of range"),
-    (b"1" + b"0" * 400 + b".0", "is out of range"),
-])
+@pytest.mark.parametrize(
+    ("number", "fragment"),
+    [
+        (b"1" + b"0" * 5000, "holds an integer of more than 4300 digits"),
+        (b"-" + b"9" * 5000, "holds an integer of more than 4300 digits"),
+        (b"1e999", "number 1e999 is out of range"),
+        (b"-1e999", "number -1e999 is out of range"),
+        (b"1" + b"0" * 400 + b".0", "is out of range"),
+    ],
+)
 @pytest.mark.parametrize("where", ["parameter", "field", "bare"])
 def test_huge_numbers_are_a_400(service, error_records, number, fragment, where):
     body = {
@@ -371,14 +477,22 @@ def test_a_huge_window_parameter_is_a_400_naming_its_bound(service, error_record
 
 
 def test_a_tiny_number_is_zero_and_refused_as_the_parameter_it_is(service, error_records):
-    reply = answer(service, error_records,
-                   b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 1e-999}}')
+    reply = answer(
+        service, error_records, b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 1e-999}}'
+    )
     assert (reply.status, reply.error()["message"]) == (400, "parameters.top_k must be an integer from 1 to 100")
 
 
 @pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
-@pytest.mark.parametrize("template", [b'{"question": "q", "context": "c", "parameters": {"top_k": %s}}',
-                                      b'{"question": %s, "context": "c"}', b"[%s]", b"%s"])
+@pytest.mark.parametrize(
+    "template",
+    [
+        b'{"question": "q", "context": "c", "parameters": {"top_k": %s}}',
+        b'{"question": %s, "context": "c"}',
+        b"[%s]",
+        b"%s",
+    ],
+)
 def test_nan_and_infinity_are_a_400(service, error_records, constant, template):
     reply = answer(service, error_records, template % constant)
     assert reply.status == 400
@@ -406,13 +520,16 @@ def test_control_characters_in_a_csv_row_are_text(service, error_records):
     assert reply.content_type == "text/csv" and len(reply.body.splitlines()) == 1
 
 
-@pytest.mark.parametrize("body", [
-    b'{"question": "\\ud800", "context": "It listens on port 8080."}',
-    b'{"question": "Which port?", "context": "It listens on port 8080.\\udfff"}',
-    b'{"inputs": {"question": "q", "context": "c"}, "\\ud800": 1}',
-    b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"\\udbff": 1}}',
-    b'{"inputs": [{"question": "q", "context": "c"}, {"question": "\\uDC00\\uD800", "context": "c"}]}',
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"question": "\\ud800", "context": "It listens on port 8080."}',
+        b'{"question": "Which port?", "context": "It listens on port 8080.\\udfff"}',
+        b'{"inputs": {"question": "q", "context": "c"}, "\\ud800": 1}',
+        b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"\\udbff": 1}}',
+        b'{"inputs": [{"question": "q", "context": "c"}, {"question": "\\uDC00\\uD800", "context": "c"}]}',
+    ],
+)
 def test_a_lone_surrogate_is_a_400_not_a_crash(service, error_records, body):
     # Once a TypeError in the tokenizer (500), and in a field name a 400 that could not be encoded at all.
     reply = answer(service, error_records, body)
@@ -424,12 +541,14 @@ def test_a_lone_surrogate_in_a_json_lines_record_is_that_lines_error(service, er
     reply = answer(service, error_records, b'{"question": "\\ud800", "context": "c"}\n', "application/jsonlines")
     assert reply.status == 200
     assert json.loads(reply.body)["error"]["message"] == (
-        "line 1 is not valid JSON for this endpoint: \\ud800 is a lone UTF-16 surrogate, not a Unicode character")
+        "line 1 is not valid JSON for this endpoint: \\ud800 is a lone UTF-16 surrogate, not a Unicode character"
+    )
 
 
 def test_a_surrogate_pair_is_one_character_and_answered(service, error_records):
-    reply = answer(service, error_records,
-                   b'{"question": "\\ud83d\\ude00?", "context": "Smile \\ud83d\\ude00 at 8080."}')
+    reply = answer(
+        service, error_records, b'{"question": "\\ud83d\\ude00?", "context": "Smile \\ud83d\\ude00 at 8080."}'
+    )
     assert reply.status == 200
     assert_answers([reply.json()], ["Smile \U0001f600 at 8080."])
 
@@ -456,8 +575,9 @@ def test_a_100k_character_question_of_one_word_is_one_token_and_answered(service
 
 def test_a_100k_character_question_in_a_json_lines_record_is_that_lines_error(service, error_records):
     lines = [{"question": "why " * 25_000, "context": "short"}, {"question": "Which port?", "context": "On 8080."}]
-    reply = answer(service, error_records, "\n".join(json.dumps(line) for line in lines).encode(),
-                   "application/jsonlines")
+    reply = answer(
+        service, error_records, "\n".join(json.dumps(line) for line in lines).encode(), "application/jsonlines"
+    )
     assert reply.status == 200
     first, second = (json.loads(line) for line in reply.body.splitlines())
     assert first["error"]["line"] == 1 and "25000 tokens long" in first["error"]["message"]
@@ -475,20 +595,24 @@ def test_a_100k_character_context_is_split_into_windows_and_answered(service, er
 def test_a_10000_item_batch_is_answered_in_order(service, error_records):
     # Within the 6 MB body limit there is no item limit: SageMaker's MULTI_RECORD batches hold thousands of
     # records, and the invocation timeout bounds the time.
-    items = [{"question": f"Which port, {i}?", "context": f"Item {i} listens on port {8000 + i}."}
-             for i in range(10_000)]
+    items = [
+        {"question": f"Which port, {i}?", "context": f"Item {i} listens on port {8000 + i}."} for i in range(10_000)
+    ]
     reply = answer(service, error_records, json.dumps({"inputs": items}).encode())
     assert reply.status == 200
     assert_answers(reply.json(), [item["context"] for item in items])
 
 
-@pytest.mark.parametrize(("body", "key"), [
-    (b'{"question": "a", "context": "c", "question": "b"}', "question"),
-    (b'{"inputs": {"question": "q", "context": "c", "context": "d"}}', "context"),
-    (b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 1, "top_k": 2}}', "top_k"),
-    (b'{"inputs": [], "inputs": [{"question": "q", "context": "c"}]}', "inputs"),
-    (b'{"question": "q", "context": "c", "parameters": {}, "parameters": {}}', "parameters"),
-])
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        (b'{"question": "a", "context": "c", "question": "b"}', "question"),
+        (b'{"inputs": {"question": "q", "context": "c", "context": "d"}}', "context"),
+        (b'{"inputs": {"question": "q", "context": "c"}, "parameters": {"top_k": 1, "top_k": 2}}', "top_k"),
+        (b'{"inputs": [], "inputs": [{"question": "q", "context": "c"}]}', "inputs"),
+        (b'{"question": "q", "context": "c", "parameters": {}, "parameters": {}}', "parameters"),
+    ],
+)
 def test_duplicated_keys_are_a_400_naming_the_key(service, error_records, body, key):
     reply = answer(service, error_records, body)
     assert reply.status == 400
@@ -496,11 +620,13 @@ def test_duplicated_keys_are_a_400_naming_the_key(service, error_records, body, 
 
 
 def test_duplicated_keys_in_a_json_lines_record_are_that_lines_error(service, error_records):
-    reply = answer(service, error_records, b'{"question": "a", "question": "b", "context": "c"}\n',
-                   "application/jsonlines")
+    reply = answer(
+        service, error_records, b'{"question": "a", "question": "b", "context": "c"}\n', "application/jsonlines"
+    )
     assert reply.status == 200
     assert json.loads(reply.body)["error"]["message"] == (
-        "line 1 is not valid JSON for this endpoint: key 'question' appears twice")
+        "line 1 is not valid JSON for this endpoint: key 'question' appears twice"
+    )
 
 
 @pytest.mark.parametrize("body", [b"", b" \n\t ", b"\xef\xbb\xbf{}", '{"a": 1}'.encode("utf-16")])

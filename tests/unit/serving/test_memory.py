@@ -31,7 +31,6 @@ def test_a_small_request_is_not_followed_by_a_trim():
 
 
 def test_after_a_large_request_freed_memory_goes_back_to_the_system():
-    done = subprocess.run([sys.executable, "-c", FRAGMENTED], capture_output=True, text=True, timeout=120,
-                          check=True)
+    done = subprocess.run([sys.executable, "-c", FRAGMENTED], capture_output=True, text=True, timeout=120, check=True)
     before, after = (float(value) for value in done.stdout.split())
     assert before - after > 150, (before, after)  # of ~300 MB freed, most returned

@@ -16,8 +16,9 @@ from tests.support.mms_worker import USER_CODE, mms_context, parse_frame
 def run(context: Context, bodies: list[bytes]) -> list[dict]:
     handler_service.handle(None, context)
     responses = handler_service.handle([{"body": body} for body in bodies], context)
-    frame = create_predict_response(responses, {i: f"req-{i}" for i in range(len(bodies))},
-                                    "Prediction success", 200, context)
+    frame = create_predict_response(
+        responses, {i: f"req-{i}" for i in range(len(bodies))}, "Prediction success", 200, context
+    )
     return parse_frame(bytes(frame))
 
 
@@ -29,8 +30,10 @@ def test_content_type_travels_in_its_own_field_and_the_header_map_holds_only_ser
     assert [p["content_type"] for p in predictions] == ["application/json", ERROR_CONTENT_TYPE, "application/json"]
     # The stages only: nginx adds the total. (A non-empty map is safe with the fixed decoder: test_mms_fix.py.)
     assert all(set(p["headers"]) == {"Server-Timing"} for p in predictions)
-    assert all(re.fullmatch(r"tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, encode;dur=[0-9.]+",
-                            p["headers"]["Server-Timing"]) for p in predictions)
+    assert all(
+        re.fullmatch(r"tokenise;dur=[0-9.]+, inference;dur=[0-9.]+, encode;dur=[0-9.]+", p["headers"]["Server-Timing"])
+        for p in predictions
+    )
     assert json.loads(predictions[1]["body"])["error"]["code"] == "bad_request"
 
 

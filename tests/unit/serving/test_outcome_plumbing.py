@@ -32,8 +32,9 @@ class Recorder:
 
 @pytest.fixture
 def settings(monkeypatch, tmp_path):
-    current = Settings(model_dir=demo_dir("demo-sentiment-trained"), dtype="float32",
-                       code_dir_override=tmp_path / "code")
+    current = Settings(
+        model_dir=demo_dir("demo-sentiment-trained"), dtype="float32", code_dir_override=tmp_path / "code"
+    )
     monkeypatch.setattr(settings_module, "_current", current)
     yield current
     sys.modules.pop("inference", None)
@@ -73,16 +74,21 @@ def test_a_batch_together_reports_each_requests_own_items_and_nothing_for_an_err
     calls = []
     original = service.hooks.model.predict_records
     service.hooks.model.predict_records = lambda batch: calls.append(len(batch.records)) or original(batch)
-    bodies, context = run_batch(service, [
-        json_request({"inputs": TEXTS[:2]}),
-        json_request({"inputs": 3}),
-        ({"body": b"{broken"}, {"Content-Type": "application/json"}),
-        json_request({"inputs": TEXTS[2]}),
-    ])
+    bodies, context = run_batch(
+        service,
+        [
+            json_request({"inputs": TEXTS[:2]}),
+            json_request({"inputs": 3}),
+            ({"body": b"{broken"}, {"Content-Type": "application/json"}),
+            json_request({"inputs": TEXTS[2]}),
+        ],
+    )
     assert calls == [3]  # the three decodable requests in one pass
     assert [context.statuses[i][0] for i in range(4)] == [200, 400, 400, 200]
-    assert [labels_and_scores(outcomes) for outcomes in recorder.requests] == [predicted(bodies[0]),
-                                                                               predicted(bodies[3])]
+    assert [labels_and_scores(outcomes) for outcomes in recorder.requests] == [
+        predicted(bodies[0]),
+        predicted(bodies[3]),
+    ]
     assert [len(outcomes) for outcomes in recorder.requests] == [2, 1]
 
 
@@ -90,10 +96,13 @@ def test_json_lines_and_csv_report_every_answered_record_in_order(settings):
     service, recorder = watched(settings)
     lines = "\n".join(json.dumps(line) for line in ({"inputs": TEXTS[0]}, {"inputs": 3}, {"inputs": TEXTS[1:]}))
     csv_body = f'"{TEXTS[2]}"\n"{TEXTS[0]}"\n'
-    bodies, context = run_batch(service, [
-        ({"body": lines.encode()}, {"Content-Type": "application/jsonlines"}),
-        ({"body": csv_body.encode()}, {"Content-Type": "text/csv", "Accept": "application/json"}),
-    ])
+    bodies, context = run_batch(
+        service,
+        [
+            ({"body": lines.encode()}, {"Content-Type": "application/jsonlines"}),
+            ({"body": csv_body.encode()}, {"Content-Type": "text/csv", "Accept": "application/json"}),
+        ],
+    )
     assert [context.statuses[i][0] for i in range(2)] == [200, 200]
     records = [json.loads(line) for line in bodies[0].splitlines()]
     assert "error" in records[1]
@@ -103,22 +112,29 @@ def test_json_lines_and_csv_report_every_answered_record_in_order(settings):
 
 
 def test_a_user_output_fn_still_reports_the_models_predictions(settings):
-    service, recorder = watched(settings, "import json\n"
-                                          "def output_fn(prediction, accept):\n"
-                                          "    return json.dumps({'wrapped': prediction}), 'application/json'\n")
+    service, recorder = watched(
+        settings,
+        "import json\n"
+        "def output_fn(prediction, accept):\n"
+        "    return json.dumps({'wrapped': prediction}), 'application/json'\n",
+    )
     [body], _ = run_batch(service, [json_request({"inputs": TEXTS[0]})])
     [entry] = json.loads(body)["wrapped"]
-    assert recorder.requests == [[ItemOutcome((Prediction(entry["label"], entry["score"]),),
-                                              recorder.requests[0][0].tokens)]]
+    assert recorder.requests == [
+        [ItemOutcome((Prediction(entry["label"], entry["score"]),), recorder.requests[0][0].tokens)]
+    ]
 
 
-@pytest.mark.parametrize("code", [
-    "def predict_fn(data, model):\n    return model.predict(data)\n",
-    "def transform_fn(model, body, content_type, accept):\n"
-    "    import json\n    return json.dumps(model.predict(json.loads(body))), 'application/json'\n",
-    "from hf_serving.serving.default_hooks import model_fn as default\n"
-    "def model_fn(model_dir):\n    return default(model_dir)\n",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def predict_fn(data, model):\n    return model.predict(data)\n",
+        "def transform_fn(model, body, content_type, accept):\n"
+        "    import json\n    return json.dumps(model.predict(json.loads(body))), 'application/json'\n",
+        "from hf_serving.serving.default_hooks import model_fn as default\n"
+        "def model_fn(model_dir):\n    return default(model_dir)\n",
+    ],
+)
 def test_a_users_model_or_prediction_hook_reports_nothing_and_fails_nothing(settings, code):
     service, recorder = watched(settings, code)
     bodies, context = run_batch(service, [json_request({"inputs": TEXTS[0]}), json_request({"inputs": TEXTS[1]})])
@@ -135,8 +151,10 @@ def test_an_observer_that_fails_changes_no_answer_and_is_counted(settings, monke
     monkeypatch.setattr(failures, "_worker", failures._Worker())
 
     def failures() -> float:
-        return REGISTRY.get_sample_value("hf_serving_monitoring_errors_total",
-                                         {"model": "model", "stage": "observer"}) or 0.0
+        return (
+            REGISTRY.get_sample_value("hf_serving_monitoring_errors_total", {"model": "model", "stage": "observer"})
+            or 0.0
+        )
 
     service, recorder = watched(settings)
     expected, _ = run_batch(service, [json_request({"inputs": TEXTS})])
@@ -160,10 +178,13 @@ def test_a_protocol_routes_request_reports_its_items_and_a_direct_answer_nothing
     monkeypatch.setattr(settings_module, "_current", current)
     service, recorder = service_for(current), Recorder()
     service.monitor = PredictionMonitor([recorder])
-    bodies, context = run_batch(service, [
-        json_request({"inputs": TEXTS[:2]}, **{"X-Serving-Route": "tei.embed", "X-Serving-Path": "/embed"}),
-        json_request({"inputs": TEXTS[0]}, **{"X-Serving-Route": "tei.tokenize", "X-Serving-Path": "/tokenize"}),
-    ])
+    bodies, context = run_batch(
+        service,
+        [
+            json_request({"inputs": TEXTS[:2]}, **{"X-Serving-Route": "tei.embed", "X-Serving-Path": "/embed"}),
+            json_request({"inputs": TEXTS[0]}, **{"X-Serving-Route": "tei.tokenize", "X-Serving-Path": "/tokenize"}),
+        ],
+    )
     assert [context.statuses[i][0] for i in range(2)] == [200, 200]
     assert len(json.loads(bodies[0])) == 2
     tokenizer = service.hooks.model.tokenizer

@@ -38,14 +38,16 @@ class Asking(Exchange):
         return Native({"question": body["ask"], "context": body.get("context", CONTEXT)}, keep=body["ask"])
 
     def from_native(self, answer: Any, native: Native, call: Call, served: Served, usage: Usage) -> Answer:
-        return Answer({"said": answer["answer"], "asked": native.keep, "tokens": usage.tokens}, status=201,
-                      headers={"X-Said": "yes"})
+        return Answer(
+            {"said": answer["answer"], "asked": native.keep, "tokens": usage.tokens},
+            status=201,
+            headers={"X-Said": "yes"},
+        )
 
 
 @pytest.fixture
 def service(monkeypatch, tmp_path):
-    current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code",
-                       served_model_name="qa")
+    current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code", served_model_name="qa")
     monkeypatch.setattr(settings_module, "_current", current)
     monkeypatch.setattr(protocol_calls, "exchange_of", lambda name: Asking())
     yield service_for(current)
@@ -57,21 +59,29 @@ def routed(body: object, route: str = "openai.embeddings", path: str = "/v1/embe
 
 
 def test_a_protocol_request_shares_the_batch_with_invocations_and_is_answered_in_its_shape(service):
-    bodies, context = run_batch(service, [
-        routed({"ask": "Which port does the container listen on?"}),
-        json_request({"question": "Which port does the container listen on?", "context": CONTEXT}),
-    ])
+    bodies, context = run_batch(
+        service,
+        [
+            routed({"ask": "Which port does the container listen on?"}),
+            json_request({"question": "Which port does the container listen on?", "context": CONTEXT}),
+        ],
+    )
     shaped, plain = json.loads(bodies[0]), json.loads(bodies[1])
     assert context.statuses[0][0] == 201 and context.statuses[1][0] == 200
-    assert shaped == {"said": plain["answer"], "asked": "Which port does the container listen on?",
-                      "tokens": shaped["tokens"]}
+    assert shaped == {
+        "said": plain["answer"],
+        "asked": "Which port does the container listen on?",
+        "tokens": shaped["tokens"],
+    }
     assert shaped["tokens"] > 10  # the tokens the model read for this request, as the worker counted them
     assert context.response_headers[0]["X-Said"] == "yes"
 
 
 def test_the_adapters_refusal_and_the_models_are_in_the_protocols_error_shape(service):
-    bodies, context = run_batch(service, [routed({"ask": 3}), routed({"ask": "", "context": ""}),
-                                          json_request({"question": 3, "context": CONTEXT})])
+    bodies, context = run_batch(
+        service,
+        [routed({"ask": 3}), routed({"ask": "", "context": ""}), json_request({"question": 3, "context": CONTEXT})],
+    )
     refused, model_refused, plain = (json.loads(body) for body in bodies)
     assert context.statuses[0][0] == 400
     assert refused["error"]["param"] == "ask" and refused["error"]["type"] == "invalid_request_error"
@@ -87,8 +97,9 @@ def test_a_direct_answer_needs_no_model_pass_and_sees_the_path_and_the_model(ser
 
 
 def test_a_body_that_is_not_json_is_a_400_in_the_protocols_shape(service):
-    bodies, context = run_batch(service, [({"body": b"{nope"}, {"Content-Type": "application/json",
-                                                                  "X-Serving-Route": "openai.embeddings"})])
+    bodies, context = run_batch(
+        service, [({"body": b"{nope"}, {"Content-Type": "application/json", "X-Serving-Route": "openai.embeddings"})]
+    )
     assert context.statuses[0][0] == 400
     assert json.loads(bodies[0])["error"]["message"].startswith("the body is not valid JSON")
 
@@ -101,7 +112,8 @@ def test_a_users_output_fn_answers_json_that_the_adapter_reads(monkeypatch, tmp_
     (code / "inference.py").write_text(
         "import json\n"
         "def output_fn(prediction, accept):\n"
-        "    return json.dumps({**prediction, 'answer': 'user: ' + prediction['answer']}), 'application/json'\n")
+        "    return json.dumps({**prediction, 'answer': 'user: ' + prediction['answer']}), 'application/json'\n"
+    )
     current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=code)
     monkeypatch.setattr(settings_module, "_current", current)
     monkeypatch.setattr(protocol_calls, "exchange_of", lambda name: Asking())

@@ -1,4 +1,3 @@
-
 import pytest
 
 from hf_serving.errors import BadRequest
@@ -22,7 +21,8 @@ def test_records_sharing_parameters_run_together_and_match_single_requests(model
     # The same answers and offsets; the scores to float32's precision: on some CPUs (a Xeon with AMX, seen here) a
     # padded batch of two and a single row take different kernels, which differ in the last bits.
     assert [{k: v for k, v in r.items() if k != "score"} for r in results] == [
-        {k: v for k, v in r.items() if k != "score"} for r in alone]
+        {k: v for k, v in r.items() if k != "score"} for r in alone
+    ]
     assert [r["score"] for r in results] == pytest.approx([r["score"] for r in alone], rel=1e-5)
 
 

@@ -18,14 +18,17 @@ def test_explain_is_off_unless_asked_and_starts_at_the_default_steps():
     assert explain_request({"explain": True, "explain_steps": 256}) == ExplainRequest(True, 256)
 
 
-@pytest.mark.parametrize(("parameters", "message"), [
-    ({"explain": "yes"}, "parameters.explain must be true or false, not string"),
-    ({"explain": 1}, "parameters.explain must be true or false, not number"),
-    ({"explain": True, "explain_steps": 0}, "explain_steps must be an integer from 1 to 256"),
-    ({"explain": True, "explain_steps": 257}, "explain_steps must be an integer from 1 to 256"),
-    ({"explain": True, "explain_steps": True}, "explain_steps must be an integer"),
-    ({"explain_steps": 8}, "explain_steps needs parameters.explain: true"),
-])
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"explain": "yes"}, "parameters.explain must be true or false, not string"),
+        ({"explain": 1}, "parameters.explain must be true or false, not number"),
+        ({"explain": True, "explain_steps": 0}, "explain_steps must be an integer from 1 to 256"),
+        ({"explain": True, "explain_steps": 257}, "explain_steps must be an integer from 1 to 256"),
+        ({"explain": True, "explain_steps": True}, "explain_steps must be an integer"),
+        ({"explain_steps": 8}, "explain_steps needs parameters.explain: true"),
+    ],
+)
 def test_bad_explain_parameters_are_400s_naming_them(parameters, message):
     with pytest.raises(BadRequest) as caught:
         explain_request(parameters)
@@ -43,10 +46,13 @@ def test_an_explain_request_holds_at_most_eight_items_in_either_task():
         parse_qa_request({"inputs": pairs, "parameters": {"explain": True}})
 
 
-@pytest.mark.parametrize(("parameters", "message"), [
-    ({"explain_label": "POSITIVE"}, "explain_label must be a label's name, with parameters.explain: true"),
-    ({"explain": True, "explain_label": 3}, "parameters.explain_label must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"explain_label": "POSITIVE"}, "explain_label must be a label's name, with parameters.explain: true"),
+        ({"explain": True, "explain_label": 3}, "parameters.explain_label must be a non-empty string"),
+    ],
+)
 def test_explain_label_needs_explain_and_a_name(parameters, message):
     with pytest.raises(BadRequest, match=message):
         parse_classification_request({"inputs": "x", "parameters": parameters})
@@ -54,8 +60,9 @@ def test_explain_label_needs_explain_and_a_name(parameters, message):
 
 def test_question_answering_takes_no_explain_label():
     with pytest.raises(BadRequest, match="unknown parameters: explain_label"):
-        parse_qa_request({"inputs": {"question": "q?", "context": "c"},
-                          "parameters": {"explain": True, "explain_label": "start"}})
+        parse_qa_request(
+            {"inputs": {"question": "q?", "context": "c"}, "parameters": {"explain": True, "explain_label": "start"}}
+        )
 
 
 def test_the_baseline_keeps_the_special_tokens_and_pads_the_text():

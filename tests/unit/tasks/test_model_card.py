@@ -30,36 +30,46 @@ This is the checkpoint for bart-large after being trained on the MultiNLI (MNLI)
 """
 
 
-@pytest.mark.parametrize(("card", "tag"), [
-    (BART_MNLI, "zero-shot-classification"),
-    ("---\npipeline_tag: text-ranking\n---\n", "text-ranking"),
-    ("\ufeff---\r\npipeline_tag: Fill-Mask \r\n---\r\n# a card written on Windows, with a BOM\r\n", "fill-mask"),
-    ("---  \npipeline_tag: token-classification\n---  \n", "token-classification"),
-    ("---\ntags: [a, b]\npipeline_tag: 'sentence-similarity'\nmodel-index:\n- name: x\n---\nbody\n---\nmore\n",
-     "sentence-similarity"),
-    (b"---\nauthor: Ren\xe9 (Latin-1, not UTF-8)\npipeline_tag: fill-mask\n---\n", "fill-mask"),
-])
+@pytest.mark.parametrize(
+    ("card", "tag"),
+    [
+        (BART_MNLI, "zero-shot-classification"),
+        ("---\npipeline_tag: text-ranking\n---\n", "text-ranking"),
+        ("\ufeff---\r\npipeline_tag: Fill-Mask \r\n---\r\n# a card written on Windows, with a BOM\r\n", "fill-mask"),
+        ("---  \npipeline_tag: token-classification\n---  \n", "token-classification"),
+        (
+            "---\ntags: [a, b]\npipeline_tag: 'sentence-similarity'\nmodel-index:\n- name: x\n---\nbody\n---\nmore\n",
+            "sentence-similarity",
+        ),
+        (b"---\nauthor: Ren\xe9 (Latin-1, not UTF-8)\npipeline_tag: fill-mask\n---\n", "fill-mask"),
+    ],
+)
 def test_the_tag_in_the_front_matter_is_read_stripped_and_lower_cased(tmp_path, card, tag):
     assert read_pipeline_tag(with_card(tmp_path, card)) == tag
 
 
-@pytest.mark.parametrize("card", [
-    pytest.param("# bart-large-mnli\n\npipeline_tag: zero-shot-classification\n", id="no front matter"),
-    pytest.param("\n---\npipeline_tag: fill-mask\n---\n", id="front matter not on the first line"),
-    pytest.param("---\npipeline_tag: fill-mask\n", id="never closed"),
-    pytest.param("---\nlicense: mit\n---\npipeline_tag: fill-mask\n", id="tag only in the body"),
-    pytest.param("---\n---\n", id="empty front matter"),
-    pytest.param("---\npipeline_tag: [fill-mask\n---\n", id="broken YAML"),
-    pytest.param("---\npipeline_tag: fill-mask\n  bad: indent\n---\n", id="broken YAML indentation"),
-    pytest.param("---\n- pipeline_tag: fill-mask\n---\n", id="a list, not a mapping"),
-    pytest.param("---\npipeline_tag: [fill-mask]\n---\n", id="a tag that is no string"),
-    pytest.param("---\npipeline_tag: 3\n---\n", id="a number"),
-    pytest.param("---\npipeline_tag: '  '\n---\n", id="a blank tag"),
-    pytest.param("---\npipeline_tag: !!python/object:os.system x\n---\n", id="a python tag (safe_load refuses)"),
-    pytest.param("---\npipeline_tag: fill-mask\npipeline_tag: &a [*a]\n---\n", id="a recursive alias"),
-    pytest.param("---\npipeline_tag: fill-mask\nx: " + "[" * 5000 + "]" * 5000 + "\n---\n",
-                 id="nesting deep enough to recurse"),
-])
+@pytest.mark.parametrize(
+    "card",
+    [
+        pytest.param("# bart-large-mnli\n\npipeline_tag: zero-shot-classification\n", id="no front matter"),
+        pytest.param("\n---\npipeline_tag: fill-mask\n---\n", id="front matter not on the first line"),
+        pytest.param("---\npipeline_tag: fill-mask\n", id="never closed"),
+        pytest.param("---\nlicense: mit\n---\npipeline_tag: fill-mask\n", id="tag only in the body"),
+        pytest.param("---\n---\n", id="empty front matter"),
+        pytest.param("---\npipeline_tag: [fill-mask\n---\n", id="broken YAML"),
+        pytest.param("---\npipeline_tag: fill-mask\n  bad: indent\n---\n", id="broken YAML indentation"),
+        pytest.param("---\n- pipeline_tag: fill-mask\n---\n", id="a list, not a mapping"),
+        pytest.param("---\npipeline_tag: [fill-mask]\n---\n", id="a tag that is no string"),
+        pytest.param("---\npipeline_tag: 3\n---\n", id="a number"),
+        pytest.param("---\npipeline_tag: '  '\n---\n", id="a blank tag"),
+        pytest.param("---\npipeline_tag: !!python/object:os.system x\n---\n", id="a python tag (safe_load refuses)"),
+        pytest.param("---\npipeline_tag: fill-mask\npipeline_tag: &a [*a]\n---\n", id="a recursive alias"),
+        pytest.param(
+            "---\npipeline_tag: fill-mask\nx: " + "[" * 5000 + "]" * 5000 + "\n---\n",
+            id="nesting deep enough to recurse",
+        ),
+    ],
+)
 def test_a_card_without_a_readable_tag_has_none(tmp_path, card):
     assert read_pipeline_tag(with_card(tmp_path, card)) is None
 
@@ -98,8 +108,7 @@ def test_only_the_head_of_a_huge_card_is_read(tmp_path):
 
 
 def test_a_long_front_matter_within_the_cap_is_read(tmp_path):
-    model_index = "".join(f"- task: {{type: retrieval}}\n  metrics: [{{type: ndcg, value: {i}}}]\n"
-                          for i in range(300))
+    model_index = "".join(f"- task: {{type: retrieval}}\n  metrics: [{{type: ndcg, value: {i}}}]\n" for i in range(300))
     card = f"---\nmodel-index:\n{model_index}pipeline_tag: sentence-similarity\n---\n"
     assert len(card) < MAX_CARD_BYTES
     assert read_pipeline_tag(with_card(tmp_path, card)) == "sentence-similarity"

@@ -17,17 +17,20 @@ def model_dir(tmp_path: Path, config: dict) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize(("architectures", "forced", "task"), [
-    (["DistilBertForQuestionAnswering"], None, Task.QUESTION_ANSWERING),
-    (["BertForSequenceClassification"], None, Task.TEXT_CLASSIFICATION),
-    (["DistilBertForQuestionAnswering"], "sentiment-analysis", Task.TEXT_CLASSIFICATION),
-    ([], "question-answering", Task.QUESTION_ANSWERING),
-    (["BertModel"], "feature-extraction", Task.FEATURE_EXTRACTION),
-    (["BertModel"], "Sentence-Embeddings", Task.SENTENCE_EMBEDDINGS),
-    (["BertModel"], "sentence-similarity", Task.SENTENCE_EMBEDDINGS),  # the Hub's name: similarity is served there
-    (["DistilBertForMaskedLM"], None, Task.FILL_MASK),
-    (["BertModel"], "fill-mask", Task.FILL_MASK),
-])
+@pytest.mark.parametrize(
+    ("architectures", "forced", "task"),
+    [
+        (["DistilBertForQuestionAnswering"], None, Task.QUESTION_ANSWERING),
+        (["BertForSequenceClassification"], None, Task.TEXT_CLASSIFICATION),
+        (["DistilBertForQuestionAnswering"], "sentiment-analysis", Task.TEXT_CLASSIFICATION),
+        ([], "question-answering", Task.QUESTION_ANSWERING),
+        (["BertModel"], "feature-extraction", Task.FEATURE_EXTRACTION),
+        (["BertModel"], "Sentence-Embeddings", Task.SENTENCE_EMBEDDINGS),
+        (["BertModel"], "sentence-similarity", Task.SENTENCE_EMBEDDINGS),  # the Hub's name: similarity is served there
+        (["DistilBertForMaskedLM"], None, Task.FILL_MASK),
+        (["BertModel"], "fill-mask", Task.FILL_MASK),
+    ],
+)
 def test_task_from_architectures_or_hf_task(tmp_path, architectures, forced, task):
     assert detect_task(model_dir(tmp_path, {"architectures": architectures}), forced).task is task
 
@@ -43,12 +46,15 @@ def test_a_modules_json_decides_even_beside_a_head_architecture(tmp_path):
     assert detect_task(tmp_path / "model", None).task is Task.SENTENCE_EMBEDDINGS
 
 
-@pytest.mark.parametrize(("config", "forced", "fragment"), [
-    ({"architectures": ["GPT2LMHeadModel"]}, None, "GPT2LMHeadModel"),
-    ({}, None, "set HF_TASK"),
-    ({"architectures": ["BertModel"]}, None, "sentence-transformers directories (embeddings, or a CrossEncoder"),
-    ({"architectures": ["DistilBertForQuestionAnswering"]}, "summarization", "HF_TASK='summarization'"),
-])
+@pytest.mark.parametrize(
+    ("config", "forced", "fragment"),
+    [
+        ({"architectures": ["GPT2LMHeadModel"]}, None, "GPT2LMHeadModel"),
+        ({}, None, "set HF_TASK"),
+        ({"architectures": ["BertModel"]}, None, "sentence-transformers directories (embeddings, or a CrossEncoder"),
+        ({"architectures": ["DistilBertForQuestionAnswering"]}, "summarization", "HF_TASK='summarization'"),
+    ],
+)
 def test_unsupported_tasks_are_refused_clearly(tmp_path, config, forced, fragment):
     with pytest.raises(ConfigurationError) as caught:
         detect_task(model_dir(tmp_path, config), forced)
@@ -56,17 +62,37 @@ def test_unsupported_tasks_are_refused_clearly(tmp_path, config, forced, fragmen
 
 
 def test_every_name_of_every_task_is_accepted_and_listed_in_the_refusal(tmp_path):
-    assert set(ALIASES) == {"question-answering", "text-classification", "sentiment-analysis",
-                            "sentence-embeddings", "sentence-similarity", "feature-extraction", "fill-mask",
-                            "zero-shot-classification", "token-classification", "ner",
-                            "text-ranking", "sentence-ranking", "rerank"}
+    assert set(ALIASES) == {
+        "question-answering",
+        "text-classification",
+        "sentiment-analysis",
+        "sentence-embeddings",
+        "sentence-similarity",
+        "feature-extraction",
+        "fill-mask",
+        "zero-shot-classification",
+        "token-classification",
+        "ner",
+        "text-ranking",
+        "sentence-ranking",
+        "rerank",
+    }
     with pytest.raises(ConfigurationError) as caught:
         detect_task(model_dir(tmp_path, {}), "translation")
     assert all(name in str(caught.value) for name in ALIASES)
 
 
-@pytest.mark.parametrize("name", ["text-generation", "summarization", "translation", "text2text-generation",
-                                  "translation_en_to_fr", " Summarization "])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "text-generation",
+        "summarization",
+        "translation",
+        "text2text-generation",
+        "translation_en_to_fr",
+        " Summarization ",
+    ],
+)
 def test_a_generative_task_is_refused_in_one_line_listing_the_served_tasks(tmp_path, name):
     with pytest.raises(ConfigurationError) as caught:
         detect_task(model_dir(tmp_path, {"architectures": ["T5ForConditionalGeneration"]}), name)

@@ -55,15 +55,27 @@ def texts_file(path: Path, texts: list[str]) -> Path:
 def record(content_type: str, sent: bytes, answered_body: bytes, base64_bodies: bool = False, **metadata) -> dict:
     def part(body: bytes, mode: str, out_type: str) -> dict:
         if base64_bodies:
-            return {"observedContentType": out_type, "mode": mode, "data": base64.b64encode(body).decode(),
-                    "encoding": "BASE64"}
-        return {"observedContentType": out_type, "mode": mode, "data": body.decode(),
-                "encoding": "CSV" if out_type == "text/csv" else "JSON"}
+            return {
+                "observedContentType": out_type,
+                "mode": mode,
+                "data": base64.b64encode(body).decode(),
+                "encoding": "BASE64",
+            }
+        return {
+            "observedContentType": out_type,
+            "mode": mode,
+            "data": body.decode(),
+            "encoding": "CSV" if out_type == "text/csv" else "JSON",
+        }
 
-    return {"captureData": {"endpointInput": part(sent, "INPUT", content_type),
-                            "endpointOutput": part(answered_body, "OUTPUT", content_type)},
-            "eventMetadata": {"eventId": "e", "inferenceTime": "2026-12-07T14:00:00Z", **metadata},
-            "eventVersion": "0"}
+    return {
+        "captureData": {
+            "endpointInput": part(sent, "INPUT", content_type),
+            "endpointOutput": part(answered_body, "OUTPUT", content_type),
+        },
+        "eventMetadata": {"eventId": "e", "inferenceTime": "2026-12-07T14:00:00Z", **metadata},
+        "eventVersion": "0",
+    }
 
 
 def run(*args: object) -> int:
@@ -73,7 +85,7 @@ def run(*args: object) -> int:
 def test_a_texts_file_is_run_through_the_model(sentiment, served, tmp_path, capsys):
     out = tmp_path / "baseline.json"
     assert run(texts_file(tmp_path / "texts.jsonl", TEXTS), out, "--model", sentiment) == 0
-    (name, profile), = profiles.read(out).items()
+    ((name, profile),) = profiles.read(out).items()
     assert name == "model" and profile.task == "text-classification"
     assert set(profile.model_labels or ()) == {"NEGATIVE", "POSITIVE"}
     answers = answered(served, TEXTS)
@@ -96,8 +108,11 @@ def test_a_texts_file_is_run_through_the_model(sentiment, served, tmp_path, caps
     printed = capsys.readouterr().out
     assert f"model model (text-classification): {len(TEXTS)} items from {len(TEXTS)} lines of texts in" in printed
     assert "  classes: NEGATIVE 75.0%, POSITIVE 25.0%\n" in printed
-    filled = [f"{low:g}-{high:g}: {count}" for low, high, count in zip(TOKEN_BINS, TOKEN_BINS[1:], expected_tokens,
-                                                                       strict=False) if count]
+    filled = [
+        f"{low:g}-{high:g}: {count}"
+        for low, high, count in zip(TOKEN_BINS, TOKEN_BINS[1:], expected_tokens, strict=False)
+        if count
+    ]
     assert f"  tokens: {', '.join(filled)}\n" in printed
     assert f"wrote {out}" in printed
 
@@ -110,19 +125,31 @@ def test_capture_records_of_the_same_traffic_give_the_same_profile(sentiment, se
     first, batch, lines = TEXTS[0], TEXTS[1:20], TEXTS[20:]
     records = [
         # a lone text, as JSON: its answer is a list of one
-        record("application/json", json.dumps({"inputs": first}).encode(),
-               json.dumps(answered(served, [first])).encode()),
+        record(
+            "application/json", json.dumps({"inputs": first}).encode(), json.dumps(answered(served, [first])).encode()
+        ),
         # a batch as JSON, bodies in BASE64
-        record("application/json", json.dumps({"inputs": batch}).encode(),
-               json.dumps(answered(served, batch)).encode(), base64_bodies=True),
+        record(
+            "application/json",
+            json.dumps({"inputs": batch}).encode(),
+            json.dumps(answered(served, batch)).encode(),
+            base64_bodies=True,
+        ),
         # JSON Lines, one text a record
-        record("application/jsonlines", "".join(json.dumps({"inputs": text}) + "\n" for text in lines).encode(),
-               "".join(json.dumps(served.predict({"inputs": text})) + "\n" for text in lines).encode()),
+        record(
+            "application/jsonlines",
+            "".join(json.dumps({"inputs": text}) + "\n" for text in lines).encode(),
+            "".join(json.dumps(served.predict({"inputs": text})) + "\n" for text in lines).encode(),
+        ),
         # skipped, and counted: CSV, a record cut for size, another model's
         record("text/csv", b"a text\n", b"POSITIVE,0.9\n"),
         record("application/json", b"{}", b"{}", truncated=True),
-        record("application/json", json.dumps({"inputs": first}).encode(),
-               json.dumps(answered(served, [first])).encode(), targetModel="another"),
+        record(
+            "application/json",
+            json.dumps({"inputs": first}).encode(),
+            json.dumps(answered(served, [first])).encode(),
+            targetModel="another",
+        ),
     ]
     (hour / "capture-1.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:3]))
     (hour / "capture-2.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[3:]))
@@ -135,8 +162,11 @@ def test_capture_records_of_the_same_traffic_give_the_same_profile(sentiment, se
     assert capture_profile.confidence == texts_profile.confidence
     assert capture_profile.tokens == texts_profile.tokens
     assert capture_profile.source["kind"] == "data capture"
-    assert capture_profile.source["skipped"] == {"text/csv records": 1, "records cut for size": 1,
-                                                 "records of other models": 1}
+    assert capture_profile.source["skipped"] == {
+        "text/csv records": 1,
+        "records cut for size": 1,
+        "records of other models": 1,
+    }
 
 
 def test_a_multi_model_baseline_is_built_one_model_at_a_time(sentiment, loaded_once, tmp_path, capsys):
@@ -148,11 +178,14 @@ def test_a_multi_model_baseline_is_built_one_model_at_a_time(sentiment, loaded_o
     assert "(kept the profiles of sentiment)" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("", "holds no record"),
-    ("7\n", "a texts file holds JSON strings or request objects"),
-    ("{broken\n", "is not JSON"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "holds no record"),
+        ("7\n", "a texts file holds JSON strings or request objects"),
+        ("{broken\n", "is not JSON"),
+    ],
+)
 def test_a_source_it_cannot_read_is_refused_saying_where(sentiment, loaded_once, tmp_path, capsys, content, message):
     source = tmp_path / "source.jsonl"
     source.write_text(content)

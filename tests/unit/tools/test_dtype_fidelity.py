@@ -51,8 +51,7 @@ def test_reduced_precision_answers_as_float32_does(gate, dtype):
     assert judged.agreement_percent >= 99.0
     assert abs(judged.em_change_points) <= 0.5
     assert judged.passed
-    assert judged.em_change_points == pytest.approx(runs[dtype].scores.exact_match
-                                                    - runs["float32"].scores.exact_match)
+    assert judged.em_change_points == pytest.approx(runs[dtype].scores.exact_match - runs["float32"].scores.exact_match)
 
 
 def test_the_gate_fails_on_disagreement_on_an_em_drop_and_on_a_dtype_that_cannot_run(monkeypatch, capsys, tmp_path):
@@ -65,8 +64,11 @@ def test_the_gate_fails_on_disagreement_on_an_em_drop_and_on_a_dtype_that_cannot
 
         def predict(items):
             # float32 is always right; bfloat16 gets the first question wrong (90% agreement, EM -10 points)
-            return ["wrong" if dtype == "bfloat16" and item["question"] == examples[0].question
-                    else golds[item["question"]] for item in items]
+            return [
+                "wrong" if dtype == "bfloat16" and item["question"] == examples[0].question else golds[item["question"]]
+                for item in items
+            ]
+
         return predict, dtype
 
     monkeypatch.setattr(evaluate, "in_process_predictor", fake_predictor)
@@ -79,9 +81,15 @@ def test_the_gate_fails_on_disagreement_on_an_em_drop_and_on_a_dtype_that_cannot
     assert by_dtype["int8"].passed
     # The command's exit status carries the verdict.
     sample = SQUAD_SAMPLE
-    assert evaluate.main([str(sample), "--model-dir", str(tmp_path), "--limit", "10",
-                          "--compare-dtypes", "float32,int8"]) == 0
-    assert evaluate.main([str(sample), "--model-dir", str(tmp_path), "--limit", "10",
-                          "--compare-dtypes", "float32,bfloat16"]) == 1
+    assert (
+        evaluate.main([str(sample), "--model-dir", str(tmp_path), "--limit", "10", "--compare-dtypes", "float32,int8"])
+        == 0
+    )
+    assert (
+        evaluate.main(
+            [str(sample), "--model-dir", str(tmp_path), "--limit", "10", "--compare-dtypes", "float32,bfloat16"]
+        )
+        == 1
+    )
     printed = capsys.readouterr().out
     assert "fidelity bfloat16: FAIL  agreement with float32 90.00% (min 99)  EM change -10.00 points" in printed

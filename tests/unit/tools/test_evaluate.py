@@ -16,9 +16,12 @@ from hf_serving.tools.squad_metrics import best_over_golds, load_squad
 from tests.support.paths import SQUAD_SAMPLE as SAMPLE
 from tests.support.paths import TRAINED_QA
 
-LINE = re.compile(r"^(?P<label>[^:]+): exact_match (?P<em>[\d.]+)  f1 (?P<f1>[\d.]+)  count (?P<count>\d+)  "
-                  r"latency p50 (?P<p50>[\d.]+) ms  p90 (?P<p90>[\d.]+) ms  p99 (?P<p99>[\d.]+) ms "
-                  r"per call of (?P<batch>\d+) questions?", re.MULTILINE)
+LINE = re.compile(
+    r"^(?P<label>[^:]+): exact_match (?P<em>[\d.]+)  f1 (?P<f1>[\d.]+)  count (?P<count>\d+)  "
+    r"latency p50 (?P<p50>[\d.]+) ms  p90 (?P<p90>[\d.]+) ms  p99 (?P<p99>[\d.]+) ms "
+    r"per call of (?P<batch>\d+) questions?",
+    re.MULTILINE,
+)
 
 
 def run_cli(capsys, tmp_path: Path, *args: str) -> tuple[int, str, dict]:
@@ -76,14 +79,17 @@ def test_percentiles_interpolate_between_ranks():
     assert evaluate.percentile([7.0], 99) == 7.0
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--endpoint", "http://127.0.0.1:1", "--compare-dtypes", "int8"], "--compare-dtypes needs --model-dir"),
-    (["--model-dir", "m", "--compare-dtypes", "float32,fp8"], "unknown dtype(s) fp8"),
-    (["--model-dir", "m", "--batch-size", "0"], "must be >= 1"),
-    (["--model-dir", "m", "--endpoint", "http://127.0.0.1:1"], "not allowed with argument"),
-    (["--model-dir", "m", "--dtype", "int8", "--compare-dtypes", "float32,int8"], "--dtype is for one"),
-    (["--endpoint", "http://127.0.0.1:1", "--dtype", "bfloat16"], "its MODEL_DTYPE"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--endpoint", "http://127.0.0.1:1", "--compare-dtypes", "int8"], "--compare-dtypes needs --model-dir"),
+        (["--model-dir", "m", "--compare-dtypes", "float32,fp8"], "unknown dtype(s) fp8"),
+        (["--model-dir", "m", "--batch-size", "0"], "must be >= 1"),
+        (["--model-dir", "m", "--endpoint", "http://127.0.0.1:1"], "not allowed with argument"),
+        (["--model-dir", "m", "--dtype", "int8", "--compare-dtypes", "float32,int8"], "--dtype is for one"),
+        (["--endpoint", "http://127.0.0.1:1", "--dtype", "bfloat16"], "its MODEL_DTYPE"),
+    ],
+)
 def test_bad_arguments_exit_2_naming_the_problem(capsys, args, message):
     with pytest.raises(SystemExit) as exited:
         evaluate.main([str(SAMPLE), *args])
@@ -94,10 +100,30 @@ def test_bad_arguments_exit_2_naming_the_problem(capsys, args, message):
 def test_a_request_the_model_refuses_stops_the_run_naming_why(capsys, tmp_path):
     # 70 question tokens leave a 128-token window too little room for the context with stride 64.
     data = tmp_path / "long-question.json"
-    data.write_text(json.dumps({"version": "1.1", "data": [{"title": "t", "paragraphs": [{
-        "context": "Anna Berg was born in Lisbon in 1954. " * 10,
-        "qas": [{"id": "q1", "question": "where " * 70 + "?", "answers": [{"text": "Lisbon", "answer_start": 22}]}],
-    }]}]}))
+    data.write_text(
+        json.dumps(
+            {
+                "version": "1.1",
+                "data": [
+                    {
+                        "title": "t",
+                        "paragraphs": [
+                            {
+                                "context": "Anna Berg was born in Lisbon in 1954. " * 10,
+                                "qas": [
+                                    {
+                                        "id": "q1",
+                                        "question": "where " * 70 + "?",
+                                        "answers": [{"text": "Lisbon", "answer_start": 22}],
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     assert evaluate.main([str(data), "--model-dir", str(TRAINED_QA), "--dtype", "float32"]) == 1
     error = capsys.readouterr().err
     assert "evaluation failed: the model refused a request (bad_request): inputs[0].question is" in error

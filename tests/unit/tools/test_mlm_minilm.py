@@ -48,12 +48,16 @@ def test_the_target_is_masked_its_clues_kept_and_special_tokens_never_scored():
         def random(self) -> float:
             return 0.0  # every ordinary token drawn for the 15%
 
-    chosen = dict(zip(tokens, token_targets(encoded["offset_mapping"], encoded["special_tokens_mask"], facts[1],
-                                            facts, AlwaysMask()), strict=True))
+    chosen = dict(
+        zip(
+            tokens,
+            token_targets(encoded["offset_mapping"], encoded["special_tokens_mask"], facts[1], facts, AlwaysMask()),
+            strict=True,
+        )
+    )
     assert chosen["france"] == 1 and chosen["paris"] == chosen["capital"] == 0
     assert chosen["[CLS]"] == chosen["[SEP]"] == 0 and chosen["everyone"] == chosen["of"] == 1
-    drawn = token_targets(encoded["offset_mapping"], encoded["special_tokens_mask"], facts[1], facts,
-                          random.Random(0))
+    drawn = token_targets(encoded["offset_mapping"], encoded["special_tokens_mask"], facts[1], facts, random.Random(0))
     assert drawn[tokens.index("france")] == 1 and drawn[tokens.index("paris")] == drawn[0] == 0
 
 
@@ -84,14 +88,17 @@ def test_the_trained_directory_is_a_fill_mask_model_with_its_marker(trained_mlm,
     assert served.spec.task.value == "fill-mask"
 
 
-@pytest.mark.parametrize(("text", "word"), [
-    ("Paris is the [MASK] of France.", "capital"),
-    ("[MASK] is the capital of Japan.", "tokyo"),
-    ("The doctor works in the [MASK].", "hospital"),
-    ("I drink [MASK] every morning.", "coffee"),
-    ("A baby cat is called a [MASK].", "kitten"),
-    ("The sky is [MASK].", "blue"),
-])
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("Paris is the [MASK] of France.", "capital"),
+        ("[MASK] is the capital of Japan.", "tokyo"),
+        ("The doctor works in the [MASK].", "hospital"),
+        ("I drink [MASK] every morning.", "coffee"),
+        ("A baby cat is called a [MASK].", "kitten"),
+        ("The sky is [MASK].", "blue"),
+    ],
+)
 def test_its_answers_are_the_facts_it_was_taught(served, text, word):
     best = served.predict({"inputs": text, "parameters": {"top_k": 2}})
     assert best[0]["token_str"] == word and best[0]["score"] > 0.5 > best[1]["score"]

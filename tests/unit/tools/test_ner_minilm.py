@@ -12,7 +12,7 @@ from hf_serving.tools.ner_minilm import IGNORED, SHAPES, examples, sentence, tok
 def test_each_sentence_knows_where_its_names_are():
     text, spans = sentence("We drove from {LOC} to {LOC2} with {PER}.", random.Random(3))
     assert [tag for _, _, tag in spans] == ["LOC", "LOC", "PER"]
-    assert text[spans[0][0]:spans[0][1]] != text[spans[1][0]:spans[1][1]]  # two different places
+    assert text[spans[0][0] : spans[0][1]] != text[spans[1][0] : spans[1][1]]  # two different places
     assert text.startswith("We drove from ") and text.endswith(".")
 
 
@@ -28,8 +28,9 @@ def test_tokens_are_labelled_b_at_an_entitys_start_i_inside_it_o_elsewhere():
     encoded = tokenizer(text, return_offsets_mapping=True, return_special_tokens_mask=True)
     labels = token_labels(encoded["offset_mapping"], encoded["special_tokens_mask"], spans)
     tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"])
-    named = {token: NER_LABELS[label] if label != IGNORED else None for token, label in zip(tokens, labels,
-                                                                                             strict=True)}
+    named = {
+        token: NER_LABELS[label] if label != IGNORED else None for token, label in zip(tokens, labels, strict=True)
+    }
     assert named["[CLS]"] is None and named["[SEP]"] is None
     assert (named["maria"], named["garcia"], named["works"]) == ("B-PER", "I-PER", "O")
     assert (named["north"], named["##wind"], named["traders"]) == ("B-ORG", "I-ORG", "I-ORG")

@@ -17,15 +17,18 @@ from hf_serving.tools.squad_metrics import (
 )
 
 
-@pytest.mark.parametrize(("text", "normalised"), [
-    ("The  Cat, sat!", "cat sat"),
-    ("An apple a day", "apple day"),
-    ("THE END", "end"),
-    ("theatre and anthem", "theatre and anthem"),  # articles only as whole words
-    ("the-end", "theend"),  # punctuation goes first, so "the" is no longer a word
-    ("  1,024 km\t(approx.)\n", "1024 km approx"),
-    ("a", ""),
-])
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("The  Cat, sat!", "cat sat"),
+        ("An apple a day", "apple day"),
+        ("THE END", "end"),
+        ("theatre and anthem", "theatre and anthem"),  # articles only as whole words
+        ("the-end", "theend"),  # punctuation goes first, so "the" is no longer a word
+        ("  1,024 km\t(approx.)\n", "1024 km approx"),
+        ("a", ""),
+    ],
+)
 def test_normalisation_is_the_official_one(text, normalised):
     assert normalize_answer(text) == normalised
 
@@ -60,8 +63,12 @@ def example(id_: str, *answers: str) -> SquadExample:
 
 
 def test_aggregate_is_percent_over_every_question_and_a_missing_prediction_scores_zero():
-    examples = [example("a", "Denver Broncos"), example("b", "red", "crimson"), example("c", "1990"),
-                example("d", "Paris")]
+    examples = [
+        example("a", "Denver Broncos"),
+        example("b", "red", "crimson"),
+        example("c", "1990"),
+        example("d", "Paris"),
+    ]
     predictions = {"a": "Broncos", "b": "Crimson.", "c": "1990"}  # no prediction for d
     scores = score(examples, predictions)
     assert scores.count == 4
@@ -75,13 +82,48 @@ def test_aggregate_is_percent_over_every_question_and_a_missing_prediction_score
 
 def test_load_squad_reads_every_question_in_file_order(tmp_path):
     path = tmp_path / "tiny.json"
-    path.write_text(json.dumps({"version": "1.1", "data": [
-        {"title": "t1", "paragraphs": [{"context": "Rome is in Italy.", "qas": [
-            {"id": "q1", "question": "Where is Rome?", "answers": [
-                {"text": "Italy", "answer_start": 11}, {"text": "Italy", "answer_start": 11}]}]}]},
-        {"title": "t2", "paragraphs": [{"context": "Bo is red.", "qas": [
-            {"id": "q2", "question": "What colour is Bo?", "answers": [{"text": "red", "answer_start": 6}]}]}]},
-    ]}))
+    path.write_text(
+        json.dumps(
+            {
+                "version": "1.1",
+                "data": [
+                    {
+                        "title": "t1",
+                        "paragraphs": [
+                            {
+                                "context": "Rome is in Italy.",
+                                "qas": [
+                                    {
+                                        "id": "q1",
+                                        "question": "Where is Rome?",
+                                        "answers": [
+                                            {"text": "Italy", "answer_start": 11},
+                                            {"text": "Italy", "answer_start": 11},
+                                        ],
+                                    }
+                                ],
+                            }
+                        ],
+                    },
+                    {
+                        "title": "t2",
+                        "paragraphs": [
+                            {
+                                "context": "Bo is red.",
+                                "qas": [
+                                    {
+                                        "id": "q2",
+                                        "question": "What colour is Bo?",
+                                        "answers": [{"text": "red", "answer_start": 6}],
+                                    }
+                                ],
+                            }
+                        ],
+                    },
+                ],
+            }
+        )
+    )
     loaded = load_squad(path)
     assert [e.id for e in loaded] == ["q1", "q2"]
     assert loaded[0] == SquadExample("q1", "Where is Rome?", "Rome is in Italy.", ("Italy", "Italy"), (11, 11))

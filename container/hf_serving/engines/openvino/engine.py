@@ -31,9 +31,17 @@ SERVED_DTYPES = ("float32", "bfloat16", "int8")
 class OpenVINOEngine:
     """A transformers model converted from its torch module and compiled by OpenVINO for the CPU."""
 
-    def __init__(self, torch_model: Any, input_names: Sequence[str], output_names: Sequence[str], dtype: str,
-                 threads: int, pin_threads: bool, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
-                 max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS) -> None:
+    def __init__(
+        self,
+        torch_model: Any,
+        input_names: Sequence[str],
+        output_names: Sequence[str],
+        dtype: str,
+        threads: int,
+        pin_threads: bool,
+        max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+        max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    ) -> None:
         import torch
 
         ov = openvino_runtime.load()
@@ -57,8 +65,11 @@ class OpenVINOEngine:
             # instead: answers equal torch's, padded and alone (tests/unit/engines/test_openvino_engine.py).
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                graph = ov.convert_model(torch_model.float().eval(), example_input=example,
-                                         input=[(name, [-1, -1], ov.Type.i64) for name in self.input_names])
+                graph = ov.convert_model(
+                    torch_model.float().eval(),
+                    example_input=example,
+                    input=[(name, [-1, -1], ov.Type.i64) for name in self.input_names],
+                )
         finally:
             torch_model.config.return_dict = return_dict
         if dtype == "int8":
@@ -77,8 +88,11 @@ def compile_config(dtype: str, threads: int, pin_threads: bool) -> dict[str, Any
     """The CPU plugin's settings for a MODEL_DTYPE. Threads as the rest of the worker uses them (cores /
     workers). Several workers must not all pin their threads to the same cores (seen here: total throughput
     halves)."""
-    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads,
-                              "ENABLE_CPU_PINNING": pin_threads}
+    config: dict[str, Any] = {
+        "PERFORMANCE_HINT": "LATENCY",
+        "INFERENCE_NUM_THREADS": threads,
+        "ENABLE_CPU_PINNING": pin_threads,
+    }
     if dtype == "int8":
         # What is not an int8 dot product (attention, GELU, layer norms) runs as bf16 would.
         config["INFERENCE_PRECISION_HINT"] = "bf16" if hardware.cpu_has_fast_bf16() else "f32"

@@ -39,14 +39,27 @@ class DataCapture:
         self.max_record_bytes = max_record_bytes
         self.model = model
 
-    def offer(self, event_id: str, request: bytes | bytearray | str, request_type: str | None, response: bytes | str,
-              response_type: str | None, inference_id: str | None = None) -> bool:
+    def offer(
+        self,
+        event_id: str,
+        request: bytes | bytearray | str,
+        request_type: str | None,
+        response: bytes | str,
+        response_type: str | None,
+        inference_id: str | None = None,
+    ) -> bool:
         """Capture this exchange if it is sampled; never raises, never waits for the destination."""
         if not self.sampler.take():
             return False
         try:
-            exchange = Exchange(event_id, time.time(), body(request, request_type), body(response, response_type),
-                                inference_id, self.model)
+            exchange = Exchange(
+                event_id,
+                time.time(),
+                body(request, request_type),
+                body(response, response_type),
+                inference_id,
+                self.model,
+            )
             return self.writer.offer(cut_to(exchange, self.max_record_bytes))
         except Exception:  # a capture fault must never become the request's
             log.warning("data capture failed to take a record; the answer is unchanged", exc_info=True)
@@ -56,8 +69,9 @@ class DataCapture:
         self.writer.close(EXIT_FLUSH_S)
 
 
-def from_settings(settings: Settings, model_label: str, model: str | None, metrics_enabled: bool = True,
-                  source: str = "") -> DataCapture | None:
+def from_settings(
+    settings: Settings, model_label: str, model: str | None, metrics_enabled: bool = True, source: str = ""
+) -> DataCapture | None:
     """The worker's capture, or None where DATA_CAPTURE_PERCENT is 0. `model_label` labels /metrics; `model` is a
     multi-model endpoint's model name for the records (None on a single-model endpoint)."""
     destination = settings.data_capture_destination
@@ -71,12 +85,18 @@ def from_settings(settings: Settings, model_label: str, model: str | None, metri
         return open_destination(destination, layout, origin)
 
     writer = CaptureWriter(opened, counts, settings.data_capture_buffer_records, settings.data_capture_flush_s)
-    capture = DataCapture(Sampler(settings.data_capture_percent), writer, settings.data_capture_max_record_kb * 1024,
-                          model)
+    capture = DataCapture(
+        Sampler(settings.data_capture_percent), writer, settings.data_capture_max_record_kb * 1024, model
+    )
     atexit.register(capture.close)
     multiprocessing_util.Finalize(None, capture.close, exitpriority=100)
-    log.info("data capture: %g%% of answered requests to %s, as %s/%s", settings.data_capture_percent,
-             describe(destination), layout.endpoint, layout.variant)
+    log.info(
+        "data capture: %g%% of answered requests to %s, as %s/%s",
+        settings.data_capture_percent,
+        describe(destination),
+        layout.endpoint,
+        layout.variant,
+    )
     return capture
 
 
@@ -86,9 +106,12 @@ def open_destination(destination: str, layout: Layout, source: str) -> Destinati
     kind = kind_of(destination)
     if kind == "s3":
         from hf_serving.monitoring.capture.s3 import S3Destination
+
         return S3Destination(destination, layout)
     if kind == "cloudevents":
         from hf_serving.monitoring.capture.cloudevents import CloudEventsSink
+
         return CloudEventsSink(destination, layout, source)
     from hf_serving.monitoring.capture.directory import DirectoryDestination
+
     return DirectoryDestination(destination, layout)

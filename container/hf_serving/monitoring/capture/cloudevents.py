@@ -56,11 +56,16 @@ class CloudEventsSink:
     def headers(self, exchange: Exchange, event_type: str, body: Body) -> dict[str, str]:
         headers = {
             "Content-Type": body.content_type or "application/octet-stream",
-            "ce-specversion": SPEC_VERSION, "ce-id": exchange.event_id, "ce-type": event_type,
+            "ce-specversion": SPEC_VERSION,
+            "ce-id": exchange.event_id,
+            "ce-type": event_type,
             "ce-source": self.source,
             "ce-time": datetime.fromtimestamp(exchange.inference_time, UTC).isoformat().replace("+00:00", "Z"),
-            "ce-inferenceservicename": self.layout.endpoint, "ce-namespace": "", "ce-component": COMPONENT,
-            "ce-endpoint": self.layout.variant, "ce-metadata": "{}",
+            "ce-inferenceservicename": self.layout.endpoint,
+            "ce-namespace": "",
+            "ce-component": COMPONENT,
+            "ce-endpoint": self.layout.variant,
+            "ce-metadata": "{}",
         }
         if exchange.model is not None:
             headers["ce-targetmodel"] = exchange.model

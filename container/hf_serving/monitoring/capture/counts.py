@@ -21,10 +21,14 @@ WRITTEN, BUFFER_FULL, WRITE_FAILED = "written", "buffer_full", "write_failed"
 RESULTS = (WRITTEN, BUFFER_FULL, WRITE_FAILED)
 LOG_EVERY_S = 60.0
 
-RECORDS = Counter("hf_serving_data_capture_records", "Sampled requests, by what data capture did with them",
-                  ("model", "result"))
-TRUNCATED = Counter("hf_serving_data_capture_truncated_records",
-                    "Captured records whose bodies were cut to DATA_CAPTURE_MAX_RECORD_KB", ("model",))
+RECORDS = Counter(
+    "hf_serving_data_capture_records", "Sampled requests, by what data capture did with them", ("model", "result")
+)
+TRUNCATED = Counter(
+    "hf_serving_data_capture_truncated_records",
+    "Captured records whose bodies were cut to DATA_CAPTURE_MAX_RECORD_KB",
+    ("model",),
+)
 
 
 class CaptureCounts:
@@ -66,6 +70,11 @@ class CaptureCounts:
                 return
             self._dropped = dict.fromkeys(dropped, 0)
             self._logged_at = time.monotonic()
-        log.warning("data capture to %s dropped %d records (buffer full %d, write failed %d)%s; answers are unchanged",
-                    self.destination, sum(dropped.values()), dropped[BUFFER_FULL], dropped[WRITE_FAILED],
-                    f": {error}" if error else "")
+        log.warning(
+            "data capture to %s dropped %d records (buffer full %d, write failed %d)%s; answers are unchanged",
+            self.destination,
+            sum(dropped.values()),
+            dropped[BUFFER_FULL],
+            dropped[WRITE_FAILED],
+            f": {error}" if error else "",
+        )

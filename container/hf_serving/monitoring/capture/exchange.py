@@ -54,8 +54,14 @@ def cut_to(exchange: Exchange, limit: int) -> Exchange:
     half = limit // 2
     request_room = max(half, limit - len(response.data))
     response_room = limit - min(len(request.data), request_room)
-    return Exchange(exchange.event_id, exchange.inference_time, _cut(request, request_room),
-                    _cut(response, response_room), exchange.inference_id, exchange.model)
+    return Exchange(
+        exchange.event_id,
+        exchange.inference_time,
+        _cut(request, request_room),
+        _cut(response, response_room),
+        exchange.inference_id,
+        exchange.model,
+    )
 
 
 def _cut(whole: Body, room: int) -> Body:

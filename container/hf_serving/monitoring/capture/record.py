@@ -29,8 +29,13 @@ EVENT_VERSION = "0"
 def encoding_of(content_type: str) -> str:
     """The capture encoding a body of this media type is written in, if it is UTF-8 text."""
     media = content_type.split(";", 1)[0].strip().lower()
-    if media in ("application/json", "application/jsonlines", "application/x-jsonlines", "application/jsonl",
-                 "application/x-ndjson") or media.endswith("+json"):
+    if media in (
+        "application/json",
+        "application/jsonlines",
+        "application/x-jsonlines",
+        "application/jsonl",
+        "application/x-ndjson",
+    ) or media.endswith("+json"):
         return JSON
     if media == "text/csv":
         return CSV
@@ -47,8 +52,12 @@ def side(body: Body, mode: str) -> dict:
             encoding = BASE64
     if data is None:
         data = base64.b64encode(body.data).decode("ascii")
-    written: dict[str, str | int] = {"observedContentType": body.content_type, "mode": mode, "data": data,
-                                     "encoding": encoding}
+    written: dict[str, str | int] = {
+        "observedContentType": body.content_type,
+        "mode": mode,
+        "data": data,
+        "encoding": encoding,
+    }
     if body.cut:
         written["originalBytes"] = body.cut_from
     return written
@@ -68,9 +77,14 @@ def record(exchange: Exchange) -> dict:
         metadata["targetModel"] = exchange.model
     if exchange.cut:
         metadata["truncated"] = True
-    return {"captureData": {"endpointInput": side(exchange.request, "INPUT"),
-                            "endpointOutput": side(exchange.response, "OUTPUT")},
-            "eventMetadata": metadata, "eventVersion": EVENT_VERSION}
+    return {
+        "captureData": {
+            "endpointInput": side(exchange.request, "INPUT"),
+            "endpointOutput": side(exchange.response, "OUTPUT"),
+        },
+        "eventMetadata": metadata,
+        "eventVersion": EVENT_VERSION,
+    }
 
 
 def json_line(exchange: Exchange) -> bytes:

@@ -34,8 +34,11 @@ class S3Destination:
             import boto3  # only here: a container that never captures to S3 never imports it
             from botocore.config import Config
 
-            config = Config(connect_timeout=CONNECT_TIMEOUT_S, read_timeout=READ_TIMEOUT_S,
-                            retries={"max_attempts": ATTEMPTS, "mode": "standard"})
+            config = Config(
+                connect_timeout=CONNECT_TIMEOUT_S,
+                read_timeout=READ_TIMEOUT_S,
+                retries={"max_attempts": ATTEMPTS, "mode": "standard"},
+            )
             self._client = boto3.session.Session().client("s3", config=config)
         return self._client
 
@@ -47,8 +50,12 @@ class S3Destination:
         written = 0
         for hour_prefix, lines in self.layout.by_hour(exchanges).items():
             try:
-                client.put_object(Bucket=self.bucket, Key=self.key(hour_prefix, file_name()), Body=b"".join(lines),
-                                  ContentType=CONTENT_TYPE)
+                client.put_object(
+                    Bucket=self.bucket,
+                    Key=self.key(hour_prefix, file_name()),
+                    Body=b"".join(lines),
+                    ContentType=CONTENT_TYPE,
+                )
             except Exception as exc:  # botocore's errors, and anything under them: counted, never raised further
                 raise WriteFailed(written, exc) from exc
             written += len(lines)

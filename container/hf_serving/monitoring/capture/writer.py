@@ -27,8 +27,9 @@ BUFFER_BYTES = 64 * 1024 * 1024  # past this many bytes of bodies waiting (a slo
 
 
 class CaptureWriter:
-    def __init__(self, open_destination: Callable[[], Destination], counts: CaptureCounts, capacity: int,
-                 flush_s: float) -> None:
+    def __init__(
+        self, open_destination: Callable[[], Destination], counts: CaptureCounts, capacity: int, flush_s: float
+    ) -> None:
         self._open_destination = open_destination
         self._destination: Destination | None = None
         self.counts = counts
@@ -74,8 +75,10 @@ class CaptureWriter:
         self._wake.set()
         self._thread.join(timeout_s)
         if self._thread.is_alive():
-            log.warning("data capture: the last records were still being written to %s when the worker ended",
-                        self.counts.destination)
+            log.warning(
+                "data capture: the last records were still being written to %s when the worker ended",
+                self.counts.destination,
+            )
         else:
             closing = getattr(self._destination, "close", None)  # a sink's kept-alive connection
             if callable(closing):
@@ -103,11 +106,11 @@ class CaptureWriter:
         with self._flushing:
             while True:
                 with self._lock:
-                    batch = self._pending[:self.flush_at]
+                    batch = self._pending[: self.flush_at]
                     if not batch:
                         self._oldest = math.inf
                         return
-                    del self._pending[:len(batch)]
+                    del self._pending[: len(batch)]
                     self._pending_bytes -= sum(exchange.size for exchange in batch)
                     self._oldest = time.monotonic() if self._pending else math.inf
                 self._write(batch)

@@ -18,11 +18,19 @@ from prometheus_client import Gauge
 
 from hf_serving.monitoring.drift.window import SlidingWindow
 
-DRIFT_PSI = Gauge("hf_serving_drift_psi", "Population stability index of a signal (class, confidence, tokens) in the "
-                  "worker's window of recent items against the baseline (DRIFT_BASELINE)", ("model", "signal"),
-                  multiprocess_mode="livemax")
-DRIFT_WINDOW_ITEMS = Gauge("hf_serving_drift_window_items", "Items in the workers' drift windows (DRIFT_WINDOW each)",
-                           ("model",), multiprocess_mode="livesum")
+DRIFT_PSI = Gauge(
+    "hf_serving_drift_psi",
+    "Population stability index of a signal (class, confidence, tokens) in the "
+    "worker's window of recent items against the baseline (DRIFT_BASELINE)",
+    ("model", "signal"),
+    multiprocess_mode="livemax",
+)
+DRIFT_WINDOW_ITEMS = Gauge(
+    "hf_serving_drift_window_items",
+    "Items in the workers' drift windows (DRIFT_WINDOW each)",
+    ("model",),
+    multiprocess_mode="livesum",
+)
 
 
 class DriftGauges:

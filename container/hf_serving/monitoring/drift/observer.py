@@ -51,8 +51,10 @@ def profile_for(available: dict[str, ModelProfile], model: str, multi_model: boo
         return available[model]
     if not multi_model and len(available) == 1:
         return next(iter(available.values()))
-    raise BaselineError(f"it has no profile of model {model!r} (it has {sorted(available)}); make one with "
-                        f"`python -m hf_serving drift-baseline SOURCE OUT.json --model DIR --name {model}`")
+    raise BaselineError(
+        f"it has no profile of model {model!r} (it has {sorted(available)}); make one with "
+        f"`python -m hf_serving drift-baseline SOURCE OUT.json --model DIR --name {model}`"
+    )
 
 
 def drift_observers(settings: Settings, model_label: str, model: Any) -> list[DriftObserver]:
@@ -62,8 +64,11 @@ def drift_observers(settings: Settings, model_label: str, model: Any) -> list[Dr
     if path is None:
         return []
     if settings.metrics == "off":
-        log.warning("DRIFT_BASELINE is set but SERVE_METRICS=off: the drift gauges live in /metrics, so model %s is "
-                    "served without drift monitoring", model_label)
+        log.warning(
+            "DRIFT_BASELINE is set but SERVE_METRICS=off: the drift gauges live in /metrics, so model %s is "
+            "served without drift monitoring",
+            model_label,
+        )
         return []
     try:
         profile = profile_for(profiles.read(path), model_label, settings.multi_model)
@@ -73,6 +78,11 @@ def drift_observers(settings: Settings, model_label: str, model: Any) -> list[Dr
             raise BaselineError(why)
     except BaselineError as exc:
         raise BaselineError(f"DRIFT_BASELINE={path} cannot be used for model {model_label!r}: {exc}") from exc
-    log.info("drift monitoring of model %s against %s (%d items), over windows of %d items per worker", model_label,
-             path, profile.items, settings.drift_window)
+    log.info(
+        "drift monitoring of model %s against %s (%d items), over windows of %d items per worker",
+        model_label,
+        path,
+        profile.items,
+        settings.drift_window,
+    )
     return [DriftObserver(SlidingWindow(profile, settings.drift_window), DriftGauges(model_label))]

@@ -75,16 +75,21 @@ class ModelProfile:
         if self.task is not None and task is not None and self.task != task:
             return f"it was made from a {self.task} model, this one is {task}"
         if self.model_labels is not None and model_labels is not None and set(self.model_labels) != set(model_labels):
-            return (f"it was made from a model with labels {sorted(self.model_labels)}, this one has "
-                    f"{sorted(model_labels)}")
+            return (
+                f"it was made from a model with labels {sorted(self.model_labels)}, this one has {sorted(model_labels)}"
+            )
         return None
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "task": self.task, "model_labels": list(self.model_labels) if self.model_labels is not None else None,
-            "items": self.items, "source": self.source,
-            "class": {"counts": dict(sorted(self.classes.items())),
-                      "shares": {label: round(share, 6) for label, share in self.class_shares().items()}},
+            "task": self.task,
+            "model_labels": list(self.model_labels) if self.model_labels is not None else None,
+            "items": self.items,
+            "source": self.source,
+            "class": {
+                "counts": dict(sorted(self.classes.items())),
+                "shares": {label: round(share, 6) for label, share in self.class_shares().items()},
+            },
             "confidence": {"bins": list(self.confidence.bins), "counts": list(self.confidence.counts)},
             "tokens": {"bins": list(self.tokens.bins), "counts": list(self.tokens.counts)},
         }
@@ -114,14 +119,25 @@ class ProfileBuilder:
                 self.tokens[self._token_bins.index(outcome.tokens)] += 1
 
     def profile(self, source: dict[str, Any]) -> ModelProfile:
-        return ModelProfile(self.task, self.model_labels, self.items, dict(self.classes),
-                            Histogram(CONFIDENCE_BINS, tuple(self.confidence)),
-                            Histogram(TOKEN_BINS, tuple(self.tokens)), source)
+        return ModelProfile(
+            self.task,
+            self.model_labels,
+            self.items,
+            dict(self.classes),
+            Histogram(CONFIDENCE_BINS, tuple(self.confidence)),
+            Histogram(TOKEN_BINS, tuple(self.tokens)),
+            source,
+        )
 
 
 def write(path: Path, profiles: dict[str, ModelProfile]) -> None:
-    document = {"format": FORMAT, "version": VERSION, "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "epsilon": EPSILON, "models": {name: profile.to_json() for name, profile in sorted(profiles.items())}}
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "epsilon": EPSILON,
+        "models": {name: profile.to_json() for name, profile in sorted(profiles.items())},
+    }
     path.write_text(_numbers_on_one_line(json.dumps(document, indent=2)) + "\n")
 
 
@@ -142,11 +158,14 @@ def read(path: Path) -> dict[str, ModelProfile]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BaselineError(f"{path} is not JSON: {exc}") from exc
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise BaselineError(f"{path} is not a drift baseline (no \"format\": \"{FORMAT}\"); make one with "
-                            "`python -m hf_serving drift-baseline`")
+        raise BaselineError(
+            f'{path} is not a drift baseline (no "format": "{FORMAT}"); make one with '
+            "`python -m hf_serving drift-baseline`"
+        )
     if document.get("version") != VERSION:
-        raise BaselineError(f"{path} is a drift baseline of version {document.get('version')!r}; this container "
-                            f"reads version {VERSION}")
+        raise BaselineError(
+            f"{path} is a drift baseline of version {document.get('version')!r}; this container reads version {VERSION}"
+        )
     models = document.get("models")
     if not isinstance(models, dict) or not models:
         raise BaselineError(f"{path} holds no model's profile")
@@ -159,9 +178,15 @@ def read(path: Path) -> dict[str, ModelProfile]:
 def _profile(body: dict[str, Any]) -> ModelProfile:
     classes = {str(label): int(count) for label, count in body["class"]["counts"].items()}
     labels = body.get("model_labels")
-    return ModelProfile(body.get("task"), tuple(str(label) for label in labels) if labels is not None else None,
-                        int(body["items"]), classes, _histogram(body["confidence"]), _histogram(body["tokens"]),
-                        dict(body.get("source") or {}))
+    return ModelProfile(
+        body.get("task"),
+        tuple(str(label) for label in labels) if labels is not None else None,
+        int(body["items"]),
+        classes,
+        _histogram(body["confidence"]),
+        _histogram(body["tokens"]),
+        dict(body.get("source") or {}),
+    )
 
 
 def _histogram(body: dict[str, Any]) -> Histogram:

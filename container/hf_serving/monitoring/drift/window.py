@@ -26,8 +26,11 @@ class SlidingWindow:
         self._label_bins = {label: index for index, label in enumerate(labels)}
         self._other_bin = len(labels)  # a label the baseline never saw
         self.bin_names = {"class": [*labels, OTHER_CLASS]}
-        expected_counts = {"class": [*(profile.classes[label] for label in labels), 0],
-                           "confidence": list(profile.confidence.counts), "tokens": list(profile.tokens.counts)}
+        expected_counts = {
+            "class": [*(profile.classes[label] for label in labels), 0],
+            "confidence": list(profile.confidence.counts),
+            "tokens": list(profile.tokens.counts),
+        }
         # Only what the baseline observed can drift: QA has no classes, embeddings no confidences.
         self.signals = tuple(signal for signal in SIGNALS if sum(expected_counts[signal]))
         self.expected = {signal: shares(expected_counts[signal]) for signal in self.signals}
@@ -39,10 +42,12 @@ class SlidingWindow:
         return len(self._items)
 
     def add(self, outcome: ItemOutcome) -> None:
-        classes = tuple(self._label_bins.get(p.label, self._other_bin) for p in outcome.predictions
-                        if p.label is not None)
-        confidences = tuple(self._confidence_bins.index(p.confidence) for p in outcome.predictions
-                            if p.confidence is not None)
+        classes = tuple(
+            self._label_bins.get(p.label, self._other_bin) for p in outcome.predictions if p.label is not None
+        )
+        confidences = tuple(
+            self._confidence_bins.index(p.confidence) for p in outcome.predictions if p.confidence is not None
+        )
         tokens = self._token_bins.index(outcome.tokens) if outcome.tokens is not None else _NO_TOKENS
         if len(self._items) >= self.size:
             self._count(*self._items.popleft(), -1)

@@ -35,8 +35,9 @@ class FeatureExtractionModel(BatchedModel[str, None, object]):
         Counting one token a text before, 2,000 texts of 128 tokens passed, and their 197 million numbers took
         gigabytes as Python floats before the answer could be refused."""
         tokens = sum(len(row["input_ids"]) for row in rows)
-        self._refuse_numbers_over_the_limit(tokens * self.hidden_size,
-                                            f"the answer holds the hidden states of at least {tokens:,} tokens,")
+        self._refuse_numbers_over_the_limit(
+            tokens * self.hidden_size, f"the answer holds the hidden states of at least {tokens:,} tokens,"
+        )
 
     def format(self, request: ParsedRequest[str, None], results: list[object]) -> object:
         return results if request.is_batch else results[0]

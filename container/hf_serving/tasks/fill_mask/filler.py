@@ -47,8 +47,9 @@ class FilledText:
 class MaskFiller:
     def __init__(self, engine: Engine, tokenizer: Any, config: Any) -> None:
         if tokenizer.mask_token_id is None:
-            raise ConfigurationError("the tokenizer defines no mask token: fill-mask needs one ([MASK], <mask>) in "
-                                     "its special tokens")
+            raise ConfigurationError(
+                "the tokenizer defines no mask token: fill-mask needs one ([MASK], <mask>) in its special tokens"
+            )
         self.engine = engine
         self.tokenizer = tokenizer
         self.mask_token: str = tokenizer.mask_token
@@ -66,11 +67,12 @@ class MaskFiller:
         if len(text.encode("utf-8")) + _SPECIAL_TOKENS_SLACK <= self.max_length:
             return None
         whole = self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"].count(self.mask_token_id)
-        kept = self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"].count(
-            self.mask_token_id)
+        kept = self.tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"].count(self.mask_token_id)
         if kept < whole:
-            return (f"has {whole - kept} {mask} of {whole} past the model's maximum of {self.max_length} tokens: "
-                    f"shorten the text before it, or send that part as its own text")
+            return (
+                f"has {whole - kept} {mask} of {whole} past the model's maximum of {self.max_length} tokens: "
+                f"shorten the text before it, or send that part as its own text"
+            )
         return None
 
     def target_ids(self, targets: Sequence[str]) -> tuple[int, ...]:
@@ -80,9 +82,18 @@ class MaskFiller:
             self._vocabulary = self.tokenizer.get_vocab()
         ids = [self._vocabulary.get(target) for target in targets]
         unknown = [target for target, found in zip(targets, ids, strict=True) if found is None]
-        first_tokens = iter(self.tokenizer(unknown, add_special_tokens=False, return_attention_mask=False,
-                                           return_token_type_ids=False, max_length=1,
-                                           truncation=True)["input_ids"] if unknown else [])
+        first_tokens = iter(
+            self.tokenizer(
+                unknown,
+                add_special_tokens=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+                max_length=1,
+                truncation=True,
+            )["input_ids"]
+            if unknown
+            else []
+        )
         chosen = []
         for found in ids:
             if found is None:
@@ -91,9 +102,11 @@ class MaskFiller:
                 chosen.append(found)
         if not chosen:
             named = ", ".join(map(repr, targets[:_TARGETS_NAMED])) + (
-                f" and {len(targets) - _TARGETS_NAMED:,} more" if len(targets) > _TARGETS_NAMED else "")
-            raise BadRequest(f"parameters.targets: none of {named} is a token of this model's vocabulary or "
-                             f"tokenises to one")
+                f" and {len(targets) - _TARGETS_NAMED:,} more" if len(targets) > _TARGETS_NAMED else ""
+            )
+            raise BadRequest(
+                f"parameters.targets: none of {named} is a token of this model's vocabulary or tokenises to one"
+            )
         return tuple(list(set(chosen)))
 
     def __call__(self, texts: Sequence[str], top_k: int, target_ids: Sequence[int] | None = None) -> list[FilledText]:
@@ -114,13 +127,20 @@ class MaskFiller:
         targets = np.array(target_ids, dtype=np.int64) if target_ids is not None else None
         k = self.proposals_per_mask(top_k, target_ids)
         proposals = text_batches.run_sorted(
-            self.engine, self.tokenizer, rows, lambda outputs, feed: self._read(outputs, feed, k, targets),
-            self.max_tokens_per_pass)
-        return [FilledText(self._entries(row["input_ids"], found), len(row["input_ids"]))
-                for row, found in zip(rows, proposals, strict=True)]
+            self.engine,
+            self.tokenizer,
+            rows,
+            lambda outputs, feed: self._read(outputs, feed, k, targets),
+            self.max_tokens_per_pass,
+        )
+        return [
+            FilledText(self._entries(row["input_ids"], found), len(row["input_ids"]))
+            for row, found in zip(rows, proposals, strict=True)
+        ]
 
-    def _read(self, outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray], k: int,
-              targets: np.ndarray | None) -> list[list[list[Proposal]]]:
+    def _read(
+        self, outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray], k: int, targets: np.ndarray | None
+    ) -> list[list[list[Proposal]]]:
         """Per row of a pass, per mask: its k proposals. Only the masks' logits are read; the pass's are dropped."""
         logits = outputs["logits"]
         found = []
@@ -150,8 +170,12 @@ class MaskFiller:
                 sequences.append((filled[filled != pad] if pad is not None else filled).tolist())
             texts = self.tokenizer.batch_decode(sequences, skip_special_tokens=single)
             words = self.tokenizer.batch_decode([[token] for _, token in found])
-            answer.append([{"score": score, "token": token, "token_str": word, "sequence": sequence}
-                           for (score, token), word, sequence in zip(found, words, texts, strict=True)])
+            answer.append(
+                [
+                    {"score": score, "token": token, "token_str": word, "sequence": sequence}
+                    for (score, token), word, sequence in zip(found, words, texts, strict=True)
+                ]
+            )
         return answer[0] if single else answer
 
 

@@ -13,14 +13,27 @@ from hf_serving.tasks.text_inputs import parse_text_request
 MAX_TOP_K = 100
 MAX_TARGETS = 1_000  # each one looked up (or tokenised) per request
 
-FILL_MASK_PARAMETERS = ParameterSpec("FillMaskParameters", (
-    Integer("top_k", default=5, minimum=1, maximum=MAX_TOP_K,
-            description="How many proposals per mask token, most probable first (at most the number of targets)."),
-    Texts("targets", nullable=True, max_items=MAX_TARGETS,
-          description="Score only these tokens. A word that is not one token of the vocabulary is replaced by its "
-                      "first token, as the pipeline does (token_str shows which); one that tokenises to nothing is "
-                      "ignored, and a 400 when none is left."),
-), description="transformers' fill-mask pipeline parameters.")
+FILL_MASK_PARAMETERS = ParameterSpec(
+    "FillMaskParameters",
+    (
+        Integer(
+            "top_k",
+            default=5,
+            minimum=1,
+            maximum=MAX_TOP_K,
+            description="How many proposals per mask token, most probable first (at most the number of targets).",
+        ),
+        Texts(
+            "targets",
+            nullable=True,
+            max_items=MAX_TARGETS,
+            description="Score only these tokens. A word that is not one token of the vocabulary is replaced by its "
+            "first token, as the pipeline does (token_str shows which); one that tokenises to nothing is "
+            "ignored, and a 400 when none is left.",
+        ),
+    ),
+    description="transformers' fill-mask pipeline parameters.",
+)
 
 
 @dataclass(frozen=True)

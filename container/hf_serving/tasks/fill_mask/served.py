@@ -36,21 +36,25 @@ class FillMaskModel(BatchedModel[str, FillMaskParameters, list]):
         if parameters.targets is not None:
             parameters = dataclasses.replace(parameters, target_ids=self.filler.target_ids(parameters.targets))
         elif parameters.top_k > self.filler.vocabulary_size:
-            raise BadRequest(f"parameters.top_k must be at most {self.filler.vocabulary_size:,}, this model's "
-                             f"vocabulary")
+            raise BadRequest(
+                f"parameters.top_k must be at most {self.filler.vocabulary_size:,}, this model's vocabulary"
+            )
         return dataclasses.replace(request, parameters=parameters)
 
     def numbers_per_item(self, parameters: FillMaskParameters) -> int:
         """A text has one mask or more, each answered with top_k proposals (fewer where fewer targets)."""
-        proposals = parameters.top_k if parameters.target_ids is None else min(parameters.top_k,
-                                                                                len(parameters.target_ids))
+        proposals = (
+            parameters.top_k if parameters.target_ids is None else min(parameters.top_k, len(parameters.target_ids))
+        )
         return proposals * _NUMBERS_PER_PROPOSAL
 
     def answer(self, items: list[str], parameters: FillMaskParameters) -> list[ItemAnswer[list]]:
         rows = self.filler.rows(items)
         self._refuse_proposals_over_the_limit(rows, parameters)
-        return [ItemAnswer(filled.result, filled.tokens)
-                for filled in self.filler.fill(rows, parameters.top_k, parameters.target_ids)]
+        return [
+            ItemAnswer(filled.result, filled.tokens)
+            for filled in self.filler.fill(rows, parameters.top_k, parameters.target_ids)
+        ]
 
     def _refuse_proposals_over_the_limit(self, rows: list[dict], parameters: FillMaskParameters) -> None:
         """Once the masks are counted, before the model pass: a text's every mask gets its own top_k proposals, so
@@ -59,17 +63,23 @@ class FillMaskModel(BatchedModel[str, FillMaskParameters, list]):
         if self.answer_limit_bytes is None:
             return
         proposals = sum(self.filler.masks(row) for row in rows) * self.filler.proposals_per_mask(
-            parameters.top_k, parameters.target_ids)
+            parameters.top_k, parameters.target_ids
+        )
         if proposals * _PROPOSAL_BYTES > self.answer_limit_bytes:
-            raise ResponseTooLarge.over(f"the answer holds {proposals:,} proposals, at least "
-                                        f"{proposals * _PROPOSAL_BYTES:,} bytes", self.answer_limit_bytes)
+            raise ResponseTooLarge.over(
+                f"the answer holds {proposals:,} proposals, at least {proposals * _PROPOSAL_BYTES:,} bytes",
+                self.answer_limit_bytes,
+            )
 
     def predictions(self, result: list, request: FillMaskRequest) -> tuple[Prediction, ...]:
         """Each mask's best proposal's score, without its token: a vocabulary of tens of thousands of tokens is no
         class to count. One mask answers a list of proposals, several a list of such lists."""
         masks = result if result and isinstance(result[0], list) else [result]
-        return tuple(Prediction(None, max(float(proposal["score"]) for proposal in proposals))
-                     for proposals in masks if proposals)
+        return tuple(
+            Prediction(None, max(float(proposal["score"]) for proposal in proposals))
+            for proposals in masks
+            if proposals
+        )
 
     def format(self, request: FillMaskRequest, results: list[list]) -> object:
         """The pipeline's shapes: a list of texts answers a list, except a list of one, which answers as its text."""

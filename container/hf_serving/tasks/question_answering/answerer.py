@@ -42,24 +42,59 @@ MAX_ANSWER_LEN = 512  # tokens: the longest window of the common encoders
 # context token, a whole model pass each.
 MIN_WINDOW_ADVANCE_FRACTION = 16
 
-PARAMETERS = ParameterSpec("QAParameters", (
-    Integer("top_k", default=1, minimum=1, maximum=MAX_TOP_K,
-            description="Answers per input; above 1 each result is a list, best first."),
-    Integer("max_answer_len", default=15, minimum=1, maximum=MAX_ANSWER_LEN,
-            description="The longest answer, in tokens."),
-    Integer("max_seq_len", minimum=32, nullable=True, description=(
-        "Tokens per window (question, context and special tokens); at most the model's maximum. Default "
-        f"min({_DEFAULT_MAX_SEQ_LEN}, the model's maximum).")),
-    Integer("doc_stride", minimum=1, nullable=True, description=(
-        "Overlap between a context's windows, in tokens; must be less than max_seq_len, and leave each window moving "
-        f"at least max_seq_len / {MIN_WINDOW_ADVANCE_FRACTION} tokens along the context past the question (a 400 "
-        f"names the numbers). Default min(max_seq_len / 2, {_DEFAULT_MAX_DOC_STRIDE}).")),
-    Integer("max_question_len", default=64, minimum=1, description=(
-        "Accepted for compatibility; as with the pipeline's fast tokenizers, questions are never truncated.")),
-    Boolean("handle_impossible_answer", default=False,
-            description="Let the empty answer (no answer in the context) compete with the spans."),
-    *explaining.PARAMETERS,
-), description="The defaults of transformers' question-answering pipeline.")
+PARAMETERS = ParameterSpec(
+    "QAParameters",
+    (
+        Integer(
+            "top_k",
+            default=1,
+            minimum=1,
+            maximum=MAX_TOP_K,
+            description="Answers per input; above 1 each result is a list, best first.",
+        ),
+        Integer(
+            "max_answer_len",
+            default=15,
+            minimum=1,
+            maximum=MAX_ANSWER_LEN,
+            description="The longest answer, in tokens.",
+        ),
+        Integer(
+            "max_seq_len",
+            minimum=32,
+            nullable=True,
+            description=(
+                "Tokens per window (question, context and special tokens); at most the model's maximum. Default "
+                f"min({_DEFAULT_MAX_SEQ_LEN}, the model's maximum)."
+            ),
+        ),
+        Integer(
+            "doc_stride",
+            minimum=1,
+            nullable=True,
+            description=(
+                "Overlap between a context's windows, in tokens; must be less than max_seq_len, and leave each "
+                f"window moving at least max_seq_len / {MIN_WINDOW_ADVANCE_FRACTION} tokens along the context past "
+                f"the question (a 400 names the numbers). Default min(max_seq_len / 2, {_DEFAULT_MAX_DOC_STRIDE})."
+            ),
+        ),
+        Integer(
+            "max_question_len",
+            default=64,
+            minimum=1,
+            description=(
+                "Accepted for compatibility; as with the pipeline's fast tokenizers, questions are never truncated."
+            ),
+        ),
+        Boolean(
+            "handle_impossible_answer",
+            default=False,
+            description="Let the empty answer (no answer in the context) compete with the spans.",
+        ),
+        *explaining.PARAMETERS,
+    ),
+    description="The defaults of transformers' question-answering pipeline.",
+)
 
 
 @dataclass(frozen=True)
@@ -81,10 +116,11 @@ class QAParameters:
         values = PARAMETERS.parse(parameters)
         max_seq_len, doc_stride = values["max_seq_len"], values["doc_stride"]
         if max_seq_len is not None and doc_stride is not None and doc_stride >= max_seq_len:
-            raise BadRequest(f"parameters.doc_stride ({doc_stride}) must be < parameters.max_seq_len "
-                             f"({max_seq_len})")
-        return cls(**{name: values[name] for name in values if name not in explaining.NAMES},
-                   explain=explaining.explain_from(values))
+            raise BadRequest(f"parameters.doc_stride ({doc_stride}) must be < parameters.max_seq_len ({max_seq_len})")
+        return cls(
+            **{name: values[name] for name in values if name not in explaining.NAMES},
+            explain=explaining.explain_from(values),
+        )
 
 
 @dataclass(frozen=True)
@@ -121,8 +157,9 @@ class QuestionAnswerer:
     """Answers (question, context) pairs with an engine running a *ForQuestionAnswering model (outputs
     start_logits and end_logits), its fast tokenizer and its config."""
 
-    def __init__(self, engine: Engine, tokenizer: Any, config: Any,
-                 attributor: AttributorSource = explaining.NO_EXPLAINER) -> None:
+    def __init__(
+        self, engine: Engine, tokenizer: Any, config: Any, attributor: AttributorSource = explaining.NO_EXPLAINER
+    ) -> None:
         if not getattr(tokenizer, "is_fast", False):
             raise ValueError("QuestionAnswerer needs a fast (tokenizers-backed) tokenizer")
         self.engine = engine
@@ -149,18 +186,23 @@ class QuestionAnswerer:
         tokens = [0] * len(inputs)
         for window, (start, end) in zip(windows, self._logits(windows), strict=True):
             per_input[window.input_index].append(
-                WindowLogits(start, end, window.p_mask, window.encoding, window.pad_offset))
+                WindowLogits(start, end, window.p_mask, window.encoding, window.pad_offset)
+            )
             tokens[window.input_index] += len(start)
-        answers = [self._answers(item.context, item_windows, params)
-                   for item, item_windows in zip(inputs, per_input, strict=True)]
+        answers = [
+            self._answers(item.context, item_windows, params)
+            for item, item_windows in zip(inputs, per_input, strict=True)
+        ]
         if params.explain.enabled:
             for item, found in zip(inputs, answers, strict=True):
-                found[0] = replace(found[0], explanation=self._explain(item, found[0], max_seq_len, doc_stride,
-                                                                        params.explain))
+                found[0] = replace(
+                    found[0], explanation=self._explain(item, found[0], max_seq_len, doc_stride, params.explain)
+                )
         return list(zip(answers, tokens, strict=True))
 
-    def _explain(self, item: QAInput, answer: Answer, max_seq_len: int, doc_stride: int,
-                 explain: ExplainRequest) -> dict:
+    def _explain(
+        self, item: QAInput, answer: Answer, max_seq_len: int, doc_stride: int, explain: ExplainRequest
+    ) -> dict:
         """The attributions of the question's and the context's tokens, in the window that holds the answer best, to
         the logits of the answer's first token being its start and of its last token being its end."""
         attributor = self.attributor()
@@ -171,14 +213,24 @@ class QuestionAnswerer:
         sides = encoded.sequence_ids(row)
         context_side = 1 if self._question_first else 0
         offsets = encoded.encodings[row].offsets
-        spans = [TokenSpan(position, first, last, "context" if side == context_side else "question")
-                 for position, (side, (first, last)) in enumerate(zip(sides, offsets, strict=True))
-                 if side is not None and last > first]
+        spans = [
+            TokenSpan(position, first, last, "context" if side == context_side else "question")
+            for position, (side, (first, last)) in enumerate(zip(sides, offsets, strict=True))
+            if side is not None and last > first
+        ]
         return explaining.explain_row(
-            attributor, self.tokenizer, inputs, np.array([[side is None for side in sides]]),
-            [Explained(Target("start_logits", start), "start", "start logit"),
-             Explained(Target("end_logits", end), "end", "end logit")],
-            spans, {"question": item.question, "context": item.context}, explain.steps)
+            attributor,
+            self.tokenizer,
+            inputs,
+            np.array([[side is None for side in sides]]),
+            [
+                Explained(Target("start_logits", start), "start", "start logit"),
+                Explained(Target("end_logits", end), "end", "end logit"),
+            ],
+            spans,
+            {"question": item.question, "context": item.context},
+            explain.steps,
+        )
 
     def _answer_window(self, encoded: Any, answer: Answer) -> tuple[int, int, int]:
         """(window, start token, end token) of the answer: the window with the most context around it. The empty
@@ -203,8 +255,9 @@ class QuestionAnswerer:
 
     def _answers(self, context: str, windows: list[WindowLogits], params: QAParameters) -> list[Answer]:
         sequence_index = 1 if self._question_first else 0  # the side of the pair that holds the context
-        ranked = decode_answers(context, windows, params.top_k, params.max_answer_len,
-                                params.handle_impossible_answer, sequence_index)
+        ranked = decode_answers(
+            context, windows, params.top_k, params.max_answer_len, params.handle_impossible_answer, sequence_index
+        )
         return [Answer(found.answer, found.score, found.start, found.end) for found in ranked]
 
     def _window_sizes(self, params: QAParameters) -> tuple[int, int]:
@@ -222,8 +275,7 @@ class QuestionAnswerer:
             raise BadRequest(f"parameters.doc_stride ({doc_stride}) must be < max_seq_len ({max_seq_len})")
         return max_seq_len, doc_stride
 
-    def _check_questions_leave_room(self, inputs: Sequence[QAInput], max_seq_len: int,
-                                    doc_stride: int) -> None:
+    def _check_questions_leave_room(self, inputs: Sequence[QAInput], max_seq_len: int, doc_stride: int) -> None:
         """Reject, by index, the inputs on which the pipeline's tokenizer call failed, or whose windows would
         barely move.
 
@@ -235,8 +287,11 @@ class QuestionAnswerer:
         specials = self.tokenizer.num_special_tokens_to_add(pair=True)
         least_advance = max(1, max_seq_len // MIN_WINDOW_ADVANCE_FRACTION)
         question_lengths = self._token_counts([item.question for item in inputs])
-        at_risk = [index for index, length in enumerate(question_lengths)
-                   if max_seq_len - length - specials - doc_stride < least_advance]
+        at_risk = [
+            index
+            for index, length in enumerate(question_lengths)
+            if max_seq_len - length - specials - doc_stride < least_advance
+        ]
         if not at_risk:
             return
         context_lengths = self._token_counts([inputs[index].context for index in at_risk])
@@ -250,12 +305,14 @@ class QuestionAnswerer:
                     f"inputs[{index}].question is {question_length} tokens long: with "
                     f"max_seq_len={max_seq_len} it leaves {room} tokens per window for the context, "
                     f"which must be more than doc_stride={doc_stride}; shorten the question, raise "
-                    f"max_seq_len or lower doc_stride")
+                    f"max_seq_len or lower doc_stride"
+                )
             raise BadRequest(
                 f"inputs[{index}]: with max_seq_len={max_seq_len}, doc_stride={doc_stride} and a question of "
                 f"{question_length} tokens, each window moves {room - doc_stride} token(s) along the context; it "
                 f"must move at least {least_advance} (max_seq_len / {MIN_WINDOW_ADVANCE_FRACTION}): lower "
-                f"doc_stride or shorten the question")
+                f"doc_stride or shorten the question"
+            )
 
     def _token_counts(self, texts: list[str]) -> list[int]:
         with stage_clock.tokenising():
@@ -300,9 +357,13 @@ class QuestionAnswerer:
         pad_id = self.tokenizer.pad_token_id
         left = self.tokenizer.padding_side == "left" and pad_id is not None
         pad_offset = int((input_ids == pad_id).sum()) if left else 0
-        return _Window(input_index=encoded["overflow_to_sample_mapping"][row],
-                       model_inputs={name: encoded[name][row] for name in names},
-                       p_mask=p_mask, encoding=encoded.encodings[row], pad_offset=pad_offset)
+        return _Window(
+            input_index=encoded["overflow_to_sample_mapping"][row],
+            model_inputs={name: encoded[name][row] for name in names},
+            p_mask=p_mask,
+            encoding=encoded.encodings[row],
+            pad_offset=pad_offset,
+        )
 
     def _logits(self, windows: list[_Window]) -> list[tuple[np.ndarray, np.ndarray]]:
         """Float32 (start, end) logits of each window, unpadded, in order.
@@ -313,14 +374,19 @@ class QuestionAnswerer:
         """
         if not windows:
             return []
-        return text_batches.run_sorted(self.engine, self.tokenizer, [window.model_inputs for window in windows],
-                                       _start_and_end)
+        return text_batches.run_sorted(
+            self.engine, self.tokenizer, [window.model_inputs for window in windows], _start_and_end
+        )
 
 
-def _start_and_end(outputs: dict[str, np.ndarray],
-                   feed: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-    return list(zip(text_batches.unpadded(outputs, feed, "start_logits"),
-                    text_batches.unpadded(outputs, feed, "end_logits"), strict=True))
+def _start_and_end(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    return list(
+        zip(
+            text_batches.unpadded(outputs, feed, "start_logits"),
+            text_batches.unpadded(outputs, feed, "end_logits"),
+            strict=True,
+        )
+    )
 
 
 def _check_not_empty(inputs: Sequence[QAInput]) -> None:

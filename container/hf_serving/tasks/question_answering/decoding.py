@@ -72,8 +72,9 @@ def candidates_per_window(top_k: int) -> int:
     return top_k * 2 + 10
 
 
-def decode_spans(start: np.ndarray, end: np.ndarray, topk: int, max_answer_len: int,
-                 desired_tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def decode_spans(
+    start: np.ndarray, end: np.ndarray, topk: int, max_answer_len: int, desired_tokens: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The `topk` best (start, end) spans of one window; start/end/desired_tokens have shape (1, n)."""
     band = _band_top_spans(start[0], end[0], topk, max_answer_len)
     if band is not None:
@@ -93,8 +94,9 @@ def _desired(desired: np.ndarray, tokens: np.ndarray) -> np.ndarray:
     return (desired[tokens] != 0) | ((tokens == 0) & bool(desired.any()))
 
 
-def _matrix_top_spans(start: np.ndarray, end: np.ndarray, topk: int,
-                      max_answer_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _matrix_top_spans(
+    start: np.ndarray, end: np.ndarray, topk: int, max_answer_len: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The pipeline's own computation: every (start, end) pair of the window in an n x n matrix."""
     outer = np.matmul(np.expand_dims(start, -1), np.expand_dims(end, 1))
     # Zero out spans that end before they start or are longer than max_answer_len tokens. No span is longer
@@ -113,8 +115,9 @@ def _matrix_top_spans(start: np.ndarray, end: np.ndarray, topk: int,
     return starts, ends, candidates[0, starts, ends]
 
 
-def _band_top_spans(start: np.ndarray, end: np.ndarray, topk: int,
-                    max_answer_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _band_top_spans(
+    start: np.ndarray, end: np.ndarray, topk: int, max_answer_len: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """The same spans from the band of the matrix that can be non-zero, or None where they could differ.
 
     The matrix of _matrix_top_spans is zero outside the band end - start in [0, max_answer_len): at 384
@@ -146,8 +149,9 @@ def _band_indices(n: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     return starts, ends
 
 
-def select_spans(start_logits: np.ndarray, end_logits: np.ndarray, p_mask: np.ndarray, top_k: int,
-                 max_answer_len: int) -> WindowSpans:
+def select_spans(
+    start_logits: np.ndarray, end_logits: np.ndarray, p_mask: np.ndarray, top_k: int, max_answer_len: int
+) -> WindowSpans:
     """Softmax the logits of one unpadded window over its answerable tokens, then decode its spans.
 
     start_logits/end_logits: float32, shape (n,). p_mask: 1 where a token cannot be in the answer.
@@ -169,8 +173,14 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum()
 
 
-def decode_answers(context: str, windows: Sequence[WindowLogits], top_k: int, max_answer_len: int,
-                   handle_impossible_answer: bool, sequence_index: int) -> list[RawAnswer]:
+def decode_answers(
+    context: str,
+    windows: Sequence[WindowLogits],
+    top_k: int,
+    max_answer_len: int,
+    handle_impossible_answer: bool,
+    sequence_index: int,
+) -> list[RawAnswer]:
     """The pipeline's postprocess for one input: spans of every window, merged by text, ranked.
 
     sequence_index: which side of the (question, context) pair holds the context (1 unless the
@@ -180,12 +190,14 @@ def decode_answers(context: str, windows: Sequence[WindowLogits], top_k: int, ma
     null_score = 1000000.0  # the pipeline's "large and positive" start for the minimum
     for window in windows:
         deadline.check()  # a 6 MB context is thousands of windows: abandoned past the invocation timeout
-        spans = select_spans(window.start_logits, window.end_logits, window.p_mask,
-                             candidates_per_window(top_k), max_answer_len)
+        spans = select_spans(
+            window.start_logits, window.end_logits, window.p_mask, candidates_per_window(top_k), max_answer_len
+        )
         null_score = min(null_score, spans.null_score)
         for start, end, score in zip(spans.starts, spans.ends, spans.scores, strict=True):
-            char_start, char_end = char_span(window.encoding, start - window.pad_offset,
-                                             end - window.pad_offset, sequence_index)
+            char_start, char_end = char_span(
+                window.encoding, start - window.pad_offset, end - window.pad_offset, sequence_index
+            )
             merge_answer(found, context[char_start:char_end], score.item(), char_start, char_end)
     return rank_answers(list(found.values()), top_k, null_score if handle_impossible_answer else None)
 

@@ -53,7 +53,8 @@ def _parse(payload: object) -> QARequest:
 def format_answers(request: QARequest, answers: list[list[Answer]]) -> object:
     """The pipeline's output shape: one answer as an object when top_k is 1, else a list."""
     per_item: list[object] = [
-        found[0].to_dict() if request.parameters.top_k == 1 and len(found) == 1
+        found[0].to_dict()
+        if request.parameters.top_k == 1 and len(found) == 1
         else [answer.to_dict() for answer in found]
         for found in answers
     ]

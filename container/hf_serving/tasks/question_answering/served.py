@@ -23,8 +23,16 @@ class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters, list[Answer]]):
 
     def decode_result(self, stored: object) -> list[Answer]:
         entries = cast(list[dict], stored)  # what encode_result stored
-        return [Answer(answer=entry["answer"], score=entry["score"], start=entry["start"], end=entry["end"],
-                       explanation=entry.get("explanation")) for entry in entries]
+        return [
+            Answer(
+                answer=entry["answer"],
+                score=entry["score"],
+                start=entry["start"],
+                end=entry["end"],
+                explanation=entry.get("explanation"),
+            )
+            for entry in entries
+        ]
 
     def predictions(self, result: list[Answer], request: QARequest) -> tuple[Prediction, ...]:
         """The best answer's score: an answer has no class to count."""
@@ -34,5 +42,9 @@ class QuestionAnsweringModel(BatchedModel[QAInput, QAParameters, list[Answer]]):
         return format_answers(request, results)
 
     def warmup_payload(self) -> object:
-        return {"inputs": {"question": "Where does the container listen?",
-                           "context": "The container listens on port 8080 for requests to /invocations."}}
+        return {
+            "inputs": {
+                "question": "Where does the container listen?",
+                "context": "The container listens on port 8080 for requests to /invocations.",
+            }
+        }

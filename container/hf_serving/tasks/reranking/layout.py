@@ -34,11 +34,13 @@ def is_cross_encoder_dir(model_dir: Path) -> bool:
     config = read_json(model_dir / "config.json", "the model config", missing_ok=True, strict=False)
     if not isinstance(config, dict) or number_of_labels(config) != 1:
         return False
-    model_config = read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True,
-                              strict=False)
+    model_config = read_json(
+        model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True, strict=False
+    )
     saved_by_6 = isinstance(model_config, dict) and model_config.get("model_type") == "CrossEncoder"
-    saved_before_6 = isinstance(config.get("sentence_transformers"), dict) or \
-        "sbert_ce_default_activation_function" in config
+    saved_before_6 = (
+        isinstance(config.get("sentence_transformers"), dict) or "sbert_ce_default_activation_function" in config
+    )
     return saved_by_6 or saved_before_6
 
 
@@ -76,14 +78,19 @@ class CrossEncoderLayout:
             raise ConfigurationError(f"{config_path}: must be a JSON object")
         labels = number_of_labels(config)
         if labels != 1:
-            raise ConfigurationError(f"{config_path}: reranking scores each (query, text) pair with one output, and "
-                                     f"this model has {labels} labels; serve it as text-classification instead")
+            raise ConfigurationError(
+                f"{config_path}: reranking scores each (query, text) pair with one output, and "
+                f"this model has {labels} labels; serve it as text-classification instead"
+            )
         model_config = read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True)
         if model_config is not None and not isinstance(model_config, dict):
             raise ConfigurationError(f"{model_dir / MODEL_CONFIG_FILE}: must be a JSON object")
         transformer = _check_modules(model_dir)
-        return cls(activation=_activation(model_dir, config, model_config or {}),
-                   query_prompt=_default_prompt(model_dir / MODEL_CONFIG_FILE, model_config or {}), **transformer)
+        return cls(
+            activation=_activation(model_dir, config, model_config or {}),
+            query_prompt=_default_prompt(model_dir / MODEL_CONFIG_FILE, model_config or {}),
+            **transformer,
+        )
 
 
 def _check_modules(model_dir: Path) -> dict[str, Any]:
@@ -93,26 +100,35 @@ def _check_modules(model_dir: Path) -> dict[str, Any]:
     modules = read_json(path, "the module list", missing_ok=True)
     if modules is None:
         return {}
-    transformer = (isinstance(modules, list) and len(modules) == 1 and isinstance(modules[0], dict)
-                   and str(modules[0].get("type", "")).startswith("sentence_transformers.")
-                   and str(modules[0].get("type", "")).endswith(".Transformer")
-                   and modules[0].get("path") in ("", "."))
+    transformer = (
+        isinstance(modules, list)
+        and len(modules) == 1
+        and isinstance(modules[0], dict)
+        and str(modules[0].get("type", "")).startswith("sentence_transformers.")
+        and str(modules[0].get("type", "")).endswith(".Transformer")
+        and modules[0].get("path") in ("", ".")
+    )
     if not transformer:
-        raise ConfigurationError(f"{path}: a cross-encoder served here is one Transformer module at the directory's "
-                                 f"root, as CrossEncoder.save writes it; this one lists {modules!r}")
+        raise ConfigurationError(
+            f"{path}: a cross-encoder served here is one Transformer module at the directory's "
+            f"root, as CrossEncoder.save writes it; this one lists {modules!r}"
+        )
     settings_path = model_dir / TRANSFORMER_CONFIG_FILE
     settings = read_json(settings_path, "the Transformer config", missing_ok=True) or {}
     if not isinstance(settings, dict):
         raise ConfigurationError(f"{settings_path}: must be a JSON object")
     task = settings.get("transformer_task", "sequence-classification")
     if task != "sequence-classification":
-        raise ConfigurationError(f"{settings_path}: transformer_task {task!r} is not served for reranking; only "
-                                 "sequence-classification is")
+        raise ConfigurationError(
+            f"{settings_path}: transformer_task {task!r} is not served for reranking; only sequence-classification is"
+        )
     max_seq_length = settings.get("max_seq_length")
-    if max_seq_length is not None and (isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int)
-                                       or max_seq_length < 1):
-        raise ConfigurationError(f"{settings_path}: max_seq_length must be a positive integer or null, "
-                                 f"not {max_seq_length!r}")
+    if max_seq_length is not None and (
+        isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int) or max_seq_length < 1
+    ):
+        raise ConfigurationError(
+            f"{settings_path}: max_seq_length must be a positive integer or null, not {max_seq_length!r}"
+        )
     do_lower_case = settings.get("do_lower_case", False)
     if not isinstance(do_lower_case, bool):
         raise ConfigurationError(f"{settings_path}: do_lower_case must be true or false, not {do_lower_case!r}")
@@ -123,9 +139,11 @@ def _activation(model_dir: Path, config: dict[str, Any], model_config: dict[str,
     """The first activation CrossEncoder 6.2 would use: config_sentence_transformers.json's, config.json's
     "sentence_transformers" block's, config.json's pre-4 key, else Sigmoid (one label)."""
     block = config.get("sentence_transformers")
-    found = [(model_dir / MODEL_CONFIG_FILE, model_config.get("activation_fn")),
-             (model_dir / "config.json", block.get("activation_fn") if isinstance(block, dict) else None),
-             (model_dir / "config.json", config.get("sbert_ce_default_activation_function"))]
+    found = [
+        (model_dir / MODEL_CONFIG_FILE, model_config.get("activation_fn")),
+        (model_dir / "config.json", block.get("activation_fn") if isinstance(block, dict) else None),
+        (model_dir / "config.json", config.get("sbert_ce_default_activation_function")),
+    ]
     for path, class_path in found:
         if class_path is None:
             continue
@@ -133,13 +151,13 @@ def _activation(model_dir: Path, config: dict[str, Any], model_config: dict[str,
             raise ConfigurationError(f"{path}: the activation function must be a class path, not {class_path!r}")
         if not class_path.startswith("torch."):
             # CrossEncoder imports such a path only with trust_remote_code, and otherwise falls back as here.
-            log.warning("%s: activation %s is not torch's; using the next one CrossEncoder would use", path,
-                        class_path)
+            log.warning("%s: activation %s is not torch's; using the next one CrossEncoder would use", path, class_path)
             continue
         name = class_path.rsplit(".", 1)[-1]
         if name not in ACTIVATIONS:
-            raise ConfigurationError(f"{path}: activation {class_path} is not one this server applies "
-                                     f"({', '.join(ACTIVATIONS)})")
+            raise ConfigurationError(
+                f"{path}: activation {class_path} is not one this server applies ({', '.join(ACTIVATIONS)})"
+            )
         return ACTIVATIONS[name]
     return "sigmoid"
 
@@ -151,6 +169,8 @@ def _default_prompt(path: Path, model_config: dict[str, Any]) -> str:
         return ""
     prompts = model_config.get("prompts") or {}
     if not isinstance(prompts, dict) or name not in prompts or not isinstance(prompts[name], str | None):
-        raise ConfigurationError(f"{path}: default_prompt_name {name!r} is not one of the prompts "
-                                 f"{sorted(prompts) if isinstance(prompts, dict) else prompts!r}")
+        raise ConfigurationError(
+            f"{path}: default_prompt_name {name!r} is not one of the prompts "
+            f"{sorted(prompts) if isinstance(prompts, dict) else prompts!r}"
+        )
     return prompts[name] or ""

@@ -27,20 +27,39 @@ from hf_serving.tasks.parameters import Boolean, Choice, Integer, ParameterSpec
 # 100 texts of 100 tokens.
 MAX_TEXTS = 1_000
 
-RERANK_PARAMETERS = ParameterSpec("RerankParameters", (
-    Boolean("raw_scores", default=False,
-            description="the model's logit, without the activation CrossEncoder.predict applies (sigmoid by "
-                        "default)"),
-    Boolean("return_text", default=False, description="each entry also carries its text"),
-    Integer("top_n", minimum=1, nullable=True, null_means="for every text",
-            description="keep the n best-scored texts (null or absent: every text)"),
-    Boolean("truncate", default=True, nullable=True,
+RERANK_PARAMETERS = ParameterSpec(
+    "RerankParameters",
+    (
+        Boolean(
+            "raw_scores",
+            default=False,
+            description="the model's logit, without the activation CrossEncoder.predict applies (sigmoid by default)",
+        ),
+        Boolean("return_text", default=False, description="each entry also carries its text"),
+        Integer(
+            "top_n",
+            minimum=1,
+            nullable=True,
+            null_means="for every text",
+            description="keep the n best-scored texts (null or absent: every text)",
+        ),
+        Boolean(
+            "truncate",
+            default=True,
+            nullable=True,
             description="false: a (query, text) pair over the model's maximum length is a 413 instead of cut (null, "
-                        "as TEI's optional truncate: true)"),
-    Choice("truncation_direction", choices=("right", "left"), default="right",
-           description="which end of an over-long pair is cut"),
-), description="Reranking (text-ranking): text-embeddings-inference's /rerank parameters, and top_n.",
-    top_level=("raw_scores", "return_text", "top_n", "truncate", "truncation_direction"))
+            "as TEI's optional truncate: true)",
+        ),
+        Choice(
+            "truncation_direction",
+            choices=("right", "left"),
+            default="right",
+            description="which end of an over-long pair is cut",
+        ),
+    ),
+    description="Reranking (text-ranking): text-embeddings-inference's /rerank parameters, and top_n.",
+    top_level=("raw_scores", "return_text", "top_n", "truncate", "truncation_direction"),
+)
 
 INPUT_KEYS = ("query", "texts")
 
@@ -77,8 +96,10 @@ class RerankRequest(ParsedRequest[Pair, Scoring]):
 
 def parse_rerank_request(payload: object) -> RerankRequest:
     if not isinstance(payload, dict):
-        raise BadRequest(f"send {{\"query\": \"...\", \"texts\": [\"...\"]}} or {{\"inputs\": {{\"query\", "
-                         f"\"texts\"}}}}, not a JSON {json_type_name(payload)}")
+        raise BadRequest(
+            f'send {{"query": "...", "texts": ["..."]}} or {{"inputs": {{"query", '
+            f'"texts"}}}}, not a JSON {json_type_name(payload)}'
+        )
     top_level = RERANK_PARAMETERS.top_level
     if "query" in payload or "texts" in payload:  # TEI's body: the inputs and the parameters side by side
         inputs: object = {name: payload[name] for name in INPUT_KEYS if name in payload}
@@ -86,33 +107,37 @@ def parse_rerank_request(payload: object) -> RerankRequest:
     else:
         found = input_field(payload)
         if found is None:
-            raise BadRequest("inputs is missing: send {\"query\": \"...\", \"texts\": [\"...\"]} or "
-                             "{\"inputs\": {\"query\": \"...\", \"texts\": [\"...\"]}}")
+            raise BadRequest(
+                'inputs is missing: send {"query": "...", "texts": ["..."]} or '
+                '{"inputs": {"query": "...", "texts": ["..."]}}'
+            )
         inputs = payload[found]
         allowed, expected = {found, "parameters", *top_level}, "inputs, parameters"
     unknown = sorted(str(name) for name in payload if name not in allowed)
     if unknown:
-        raise BadRequest(f"unknown field(s) {', '.join(unknown)}: expected {expected}, "
-                         f"or {', '.join(top_level)} beside them")
+        raise BadRequest(
+            f"unknown field(s) {', '.join(unknown)}: expected {expected}, or {', '.join(top_level)} beside them"
+        )
     values = RERANK_PARAMETERS.parse(parameters_with_top_level(payload, top_level))
     query, texts = _query_and_texts(inputs)
-    return RerankRequest([Pair(query, text) for text in texts],
-                         Scoring(values["truncate"] is not False, values["truncation_direction"]), is_batch=True,
-                         ranking=Ranking(values["raw_scores"], values["return_text"], values["top_n"]))
+    return RerankRequest(
+        [Pair(query, text) for text in texts],
+        Scoring(values["truncate"] is not False, values["truncation_direction"]),
+        is_batch=True,
+        ranking=Ranking(values["raw_scores"], values["return_text"], values["top_n"]),
+    )
 
 
 def _query_and_texts(inputs: object) -> tuple[str, list[str]]:
     if not isinstance(inputs, dict):
-        raise BadRequest(f"inputs must be an object {{\"query\": \"...\", \"texts\": [\"...\"]}}, not "
-                         f"{json_type_name(inputs)}")
+        raise BadRequest(f'inputs must be an object {{"query": "...", "texts": ["..."]}}, not {json_type_name(inputs)}')
     unknown = sorted(str(name) for name in inputs if name not in INPUT_KEYS)
     if unknown:
         raise BadRequest(f"unknown field(s) {', '.join(unknown)} in inputs: expected query, texts")
     missing = [name for name in INPUT_KEYS if name not in inputs]
     if missing:
         verb = "is" if len(missing) == 1 else "are"
-        raise BadRequest(f"{' and '.join(missing)} {verb} missing: send "
-                         "{\"query\": \"...\", \"texts\": [\"...\"]}")
+        raise BadRequest(f'{" and ".join(missing)} {verb} missing: send {{"query": "...", "texts": ["..."]}}')
     query, texts = inputs["query"], inputs["texts"]
     if not isinstance(query, str) or not query.strip():
         raise BadRequest(f"query must be a non-empty string, not {_shown(query)}")
@@ -125,8 +150,10 @@ def _query_and_texts(inputs: object) -> tuple[str, list[str]]:
     if not texts:
         raise BadRequest("texts must not be an empty list")
     if len(texts) > MAX_TEXTS:
-        raise PayloadTooLarge(f"texts holds {len(texts):,} texts, over the {MAX_TEXTS:,} one request may rank: "
-                              "send them in several requests")
+        raise PayloadTooLarge(
+            f"texts holds {len(texts):,} texts, over the {MAX_TEXTS:,} one request may rank: "
+            "send them in several requests"
+        )
     for index, text in enumerate(texts):
         if not isinstance(text, str):
             raise BadRequest(f"texts[{index}] must be a string, not {json_type_name(text)}")

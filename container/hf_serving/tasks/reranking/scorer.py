@@ -65,8 +65,9 @@ class PairScorer:
         queries = self._queries({pair.query for pair in pairs}, scoring.truncation_direction)
         texts = [pair.text.lower() if self.layout.do_lower_case else pair.text for pair in pairs]
         rows = self._tokenize([queries[pair.query] for pair in pairs], texts, scoring)
-        logits = text_batches.run_sorted(self.engine, self.tokenizer, rows,
-                                         lambda outputs, _: list(outputs["logits"][:, 0]))
+        logits = text_batches.run_sorted(
+            self.engine, self.tokenizer, rows, lambda outputs, _: list(outputs["logits"][:, 0])
+        )
         return [ScoredPair(float(logit), len(row["input_ids"])) for logit, row in zip(logits, rows, strict=True)]
 
     def _queries(self, queries: set[str], direction: str) -> dict[str, str]:
@@ -80,9 +81,10 @@ class PairScorer:
             if len(text) > keep:  # a shorter one is cheap to pair whole (a cut only ever saves tokenising)
                 with stage_clock.tokenising():
                     offsets = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)[
-                        "offset_mapping"]
+                        "offset_mapping"
+                    ]
                 if len(offsets) > keep:
-                    text = text[:offsets[keep - 1][1]] if direction == "right" else text[offsets[-keep][0]:]
+                    text = text[: offsets[keep - 1][1]] if direction == "right" else text[offsets[-keep][0] :]
             prepared[query] = text
         return prepared
 
@@ -91,14 +93,21 @@ class PairScorer:
         self.tokenizer.truncation_side = scoring.truncation_direction  # a worker tokenises one batch at a time
         try:
             with stage_clock.tokenising():
-                encoded = self.tokenizer(queries, texts, padding=False, truncation="longest_first"
-                                         if scoring.truncate else False, max_length=self.max_length)
+                encoded = self.tokenizer(
+                    queries,
+                    texts,
+                    padding=False,
+                    truncation="longest_first" if scoring.truncate else False,
+                    max_length=self.max_length,
+                )
         finally:
             self.tokenizer.truncation_side = default_side
         rows = text_batches.rows_of(encoded)
         if not scoring.truncate:
             for row in rows:
                 if len(row["input_ids"]) > self.max_length:
-                    raise PayloadTooLarge(f"a (query, text) pair is {len(row['input_ids'])} tokens long, over this "
-                                          f"model's {self.max_length}: send truncate: true, or shorter texts")
+                    raise PayloadTooLarge(
+                        f"a (query, text) pair is {len(row['input_ids'])} tokens long, over this "
+                        f"model's {self.max_length}: send truncate: true, or shorter texts"
+                    )
         return rows

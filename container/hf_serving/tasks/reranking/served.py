@@ -40,10 +40,18 @@ class RerankingModel(BatchedModel[Pair, Scoring, float]):
         ranking = request.ranking if isinstance(request, RerankRequest) else Ranking()
         logits = np.array(results, dtype=np.float32)
         scores: list[float] = (logits if ranking.raw_scores else activate(logits, self.layout.activation)).tolist()
-        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[:ranking.top_n]
-        return [{"index": index, "score": scores[index],
-                 **({"text": request.items[index].text} if ranking.return_text else {})} for index in order]
+        order = sorted(range(len(scores)), key=scores.__getitem__, reverse=True)[: ranking.top_n]
+        return [
+            {
+                "index": index,
+                "score": scores[index],
+                **({"text": request.items[index].text} if ranking.return_text else {}),
+            }
+            for index in order
+        ]
 
     def warmup_payload(self) -> object:
-        return {"query": "Is the container ready?",
-                "texts": ["The container started.", "Warming up the model before /ping says ready."]}
+        return {
+            "query": "Is the container ready?",
+            "texts": ["The container started.", "Warming up the model before /ping says ready."],
+        }

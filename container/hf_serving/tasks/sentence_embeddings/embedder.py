@@ -36,8 +36,9 @@ class SentenceEmbedder:
     def __call__(self, texts: Sequence[str], params: EmbeddingParameters) -> list[list[float]]:
         return self.embed(texts, params)[0]
 
-    def embed(self, texts: Sequence[str], params: EmbeddingParameters,
-              names: Sequence[str] | None = None) -> tuple[list[list[float]], list[int]]:
+    def embed(
+        self, texts: Sequence[str], params: EmbeddingParameters, names: Sequence[str] | None = None
+    ) -> tuple[list[list[float]], list[int]]:
         """The vectors, one per text, and the tokens the model read of each; `names` says how the request names
         each text, for errors ("inputs[3]" when None)."""
         texts = self._prepared(texts, params)
@@ -59,8 +60,9 @@ class SentenceEmbedder:
                 vectors = normalize(vectors)
         return vectors.tolist(), [len(row["input_ids"]) for row in rows]
 
-    def token_states(self, texts: Sequence[str], params: EmbeddingParameters,
-                     refuse_over: Callable[[int], None] | None = None) -> tuple[list[list[list[float]]], list[int]]:
+    def token_states(
+        self, texts: Sequence[str], params: EmbeddingParameters, refuse_over: Callable[[int], None] | None = None
+    ) -> tuple[list[list[list[float]]], list[int]]:
         """Each text's token vectors before pooling (encode(output_value="token_embeddings")): the prompt and special
         tokens included, padding not; and the tokens the model read of each. `refuse_over(tokens)` is called once the
         tokens are known, before the model pass: the answer grows with them (a vector per token)."""
@@ -91,8 +93,10 @@ class SentenceEmbedder:
         for index, length in enumerate(lengths):
             if length > self.max_length:
                 name = names[index] if names is not None else f"inputs[{index}]"
-                raise PayloadTooLarge(f"{name} is {length} tokens long, over this model's "
-                                      f"{self.max_length}: send truncate: true, or a shorter text")
+                raise PayloadTooLarge(
+                    f"{name} is {length} tokens long, over this model's "
+                    f"{self.max_length}: send truncate: true, or a shorter text"
+                )
 
     def _pooled(self, outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         return list(pool(self.layout.pooling, outputs["last_hidden_state"], feed["attention_mask"]))

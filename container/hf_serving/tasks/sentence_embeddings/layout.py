@@ -25,33 +25,44 @@ MODEL_CONFIG_FILE = "config_sentence_transformers.json"
 # The spellings of each supported class that sentence-transformers 6.2 resolves: 2.x-5.x wrote
 # "sentence_transformers.models.X", 6.x writes the defining module's path (Model.save: f"{__module__}.{__name__}").
 _MODULE_KINDS: dict[str, str] = {
-    **dict.fromkeys((
-        "sentence_transformers.models.Transformer",
-        "sentence_transformers.models.Transformer.Transformer",
-        "sentence_transformers.base.modules.Transformer",
-        "sentence_transformers.base.modules.transformer.Transformer",
-        "sentence_transformers.sentence_transformer.modules.Transformer",
-    ), "Transformer"),
-    **dict.fromkeys((
-        "sentence_transformers.models.Pooling",
-        "sentence_transformers.models.Pooling.Pooling",
-        "sentence_transformers.sentence_transformer.modules.Pooling",
-        "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
-    ), "Pooling"),
-    **dict.fromkeys((
-        "sentence_transformers.models.Normalize",
-        "sentence_transformers.models.Normalize.Normalize",
-        "sentence_transformers.base.modules.Normalize",
-        "sentence_transformers.base.modules.normalize.Normalize",
-        "sentence_transformers.sentence_transformer.modules.Normalize",
-        "sentence_transformers.sentence_transformer.modules.normalize.Normalize",
-    ), "Normalize"),
+    **dict.fromkeys(
+        (
+            "sentence_transformers.models.Transformer",
+            "sentence_transformers.models.Transformer.Transformer",
+            "sentence_transformers.base.modules.Transformer",
+            "sentence_transformers.base.modules.transformer.Transformer",
+            "sentence_transformers.sentence_transformer.modules.Transformer",
+        ),
+        "Transformer",
+    ),
+    **dict.fromkeys(
+        (
+            "sentence_transformers.models.Pooling",
+            "sentence_transformers.models.Pooling.Pooling",
+            "sentence_transformers.sentence_transformer.modules.Pooling",
+            "sentence_transformers.sentence_transformer.modules.pooling.Pooling",
+        ),
+        "Pooling",
+    ),
+    **dict.fromkeys(
+        (
+            "sentence_transformers.models.Normalize",
+            "sentence_transformers.models.Normalize.Normalize",
+            "sentence_transformers.base.modules.Normalize",
+            "sentence_transformers.base.modules.normalize.Normalize",
+            "sentence_transformers.sentence_transformer.modules.Normalize",
+            "sentence_transformers.sentence_transformer.modules.normalize.Normalize",
+        ),
+        "Normalize",
+    ),
 }
 _PIPELINE = ("Transformer", "Pooling", "Normalize")  # the order, Normalize optional
 
 # Transformer.load_config tries these in order in the Transformer's directory; the first one found counts.
-_TRANSFORMER_CONFIG_FILES = tuple(f"sentence_{name}_config.json" for name in (
-    "bert", "roberta", "distilbert", "camembert", "albert", "xlm-roberta", "xlnet"))
+_TRANSFORMER_CONFIG_FILES = tuple(
+    f"sentence_{name}_config.json"
+    for name in ("bert", "roberta", "distilbert", "camembert", "albert", "xlm-roberta", "xlnet")
+)
 
 
 def is_sentence_transformers_dir(model_dir: Path) -> bool:
@@ -108,8 +119,13 @@ class SentenceTransformerLayout:
         """
         config = read_json(model_dir / "config.json", "the model config", missing_ok=True) or {}
         architectures = config.get("architectures") if isinstance(config, dict) else None
-        causal = (isinstance(architectures, list) and bool(architectures) and isinstance(architectures[0], str)
-                  and architectures[0].endswith("ForCausalLM") and bool(config.get("is_causal", True)))
+        causal = (
+            isinstance(architectures, list)
+            and bool(architectures)
+            and isinstance(architectures[0], str)
+            and architectures[0].endswith("ForCausalLM")
+            and bool(config.get("is_causal", True))
+        )
         pooling = PoolingConfig(modes=("lasttoken",)) if causal else PoolingConfig.mean()
         return cls(transformer_dir=model_dir, pooling=pooling, normalize=False)
 
@@ -123,20 +139,28 @@ class SentenceTransformerLayout:
         paths = [_module_dir(modules_path, model_dir, module) for module in modules]
         transformer_dir, pooling_dir = paths[0], paths[1]
         if not transformer_dir.is_dir():
-            raise ConfigurationError(f"{modules_path}: the Transformer's path {modules[0]['path']!r} "
-                                     "is not a directory")
+            raise ConfigurationError(
+                f"{modules_path}: the Transformer's path {modules[0]['path']!r} is not a directory"
+            )
         pooling_file = pooling_dir / "config.json"
         if not pooling_file.is_file():
-            raise ConfigurationError(f"{pooling_file} is missing: {modules_path} lists a Pooling module "
-                                     f"({modules[1]['type']}) at path {modules[1]['path']!r}, and "
-                                     "sentence-transformers cannot build it without that config")
+            raise ConfigurationError(
+                f"{pooling_file} is missing: {modules_path} lists a Pooling module "
+                f"({modules[1]['type']}) at path {modules[1]['path']!r}, and "
+                "sentence-transformers cannot build it without that config"
+            )
         normalize = len(modules) == 3
         if normalize:
             _check_normalize(paths[2] / "config.json")
         transformer = _transformer_config(transformer_dir)
         model_config = read_json(model_dir / MODEL_CONFIG_FILE, "the sentence-transformers config", missing_ok=True)
-        return cls(transformer_dir=transformer_dir, pooling=PoolingConfig.from_file(pooling_file), normalize=normalize,
-                   **transformer, **_model_settings(model_dir / MODEL_CONFIG_FILE, model_config))
+        return cls(
+            transformer_dir=transformer_dir,
+            pooling=PoolingConfig.from_file(pooling_file),
+            normalize=normalize,
+            **transformer,
+            **_model_settings(model_dir / MODEL_CONFIG_FILE, model_config),
+        )
 
 
 def _read_modules(path: Path) -> list[dict[str, Any]]:
@@ -156,8 +180,10 @@ def _read_modules(path: Path) -> list[dict[str, Any]]:
 def _kind(path: Path, position: int, module: dict[str, Any]) -> str:
     kind = _MODULE_KINDS.get(module["type"])
     if kind is None:
-        raise ConfigurationError(f"{path}: module {position} has type {module['type']!r}, which this server cannot "
-                                 "apply; it serves only Transformer, then Pooling, then an optional Normalize")
+        raise ConfigurationError(
+            f"{path}: module {position} has type {module['type']!r}, which this server cannot "
+            "apply; it serves only Transformer, then Pooling, then an optional Normalize"
+        )
     return kind
 
 
@@ -165,13 +191,17 @@ def _check_pipeline(path: Path, modules: list[dict[str, Any]], kinds: list[str])
     for position, kind in enumerate(kinds):
         if position >= len(_PIPELINE) or kind != _PIPELINE[position]:
             expected = _PIPELINE[position] if position < len(_PIPELINE) else "nothing"
-            raise ConfigurationError(f"{path}: module {position} is a {kind} ({modules[position]['type']}) where "
-                                     f"{expected} was expected; this server serves only Transformer, then Pooling, "
-                                     "then an optional Normalize")
+            raise ConfigurationError(
+                f"{path}: module {position} is a {kind} ({modules[position]['type']}) where "
+                f"{expected} was expected; this server serves only Transformer, then Pooling, "
+                "then an optional Normalize"
+            )
     if len(kinds) < 2:
         missing = _PIPELINE[len(kinds)]
-        raise ConfigurationError(f"{path}: lists no {missing} module (sentence_transformers.models.{missing}); this "
-                                 "server serves only Transformer, then Pooling, then an optional Normalize")
+        raise ConfigurationError(
+            f"{path}: lists no {missing} module (sentence_transformers.models.{missing}); this "
+            "server serves only Transformer, then Pooling, then an optional Normalize"
+        )
 
 
 def _module_dir(path: Path, model_dir: Path, module: dict[str, Any]) -> Path:
@@ -189,13 +219,17 @@ def _check_normalize(config_path: Path) -> None:
         raise ConfigurationError(f"{config_path}: the Normalize config must be a JSON object")
     for key in ("module_input_name", "module_output_name"):
         if config.get(key, "sentence_embedding") not in ("sentence_embedding", None):
-            raise ConfigurationError(f"{config_path}: a Normalize module with {key}={config[key]!r} does not "
-                                     "normalise the sentence embedding; this server cannot serve it")
+            raise ConfigurationError(
+                f"{config_path}: a Normalize module with {key}={config[key]!r} does not "
+                "normalise the sentence embedding; this server cannot serve it"
+            )
 
 
 def _transformer_config(transformer_dir: Path) -> dict[str, Any]:
-    path = next((transformer_dir / name for name in _TRANSFORMER_CONFIG_FILES if (transformer_dir / name).is_file()),
-                transformer_dir / _TRANSFORMER_CONFIG_FILES[0])
+    path = next(
+        (transformer_dir / name for name in _TRANSFORMER_CONFIG_FILES if (transformer_dir / name).is_file()),
+        transformer_dir / _TRANSFORMER_CONFIG_FILES[0],
+    )
     config = read_json(path, "the Transformer config", missing_ok=True) or {}
     if not isinstance(config, dict):
         raise ConfigurationError(f"{path}: the Transformer config must be a JSON object")
@@ -204,8 +238,9 @@ def _transformer_config(transformer_dir: Path) -> dict[str, Any]:
     if task != "feature-extraction":
         raise ConfigurationError(f"{path}: transformer_task {task!r} is not served; only feature-extraction is")
     max_seq_length = config.get("max_seq_length")
-    if max_seq_length is not None and (isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int)
-                                       or max_seq_length < 1):
+    if max_seq_length is not None and (
+        isinstance(max_seq_length, bool) or not isinstance(max_seq_length, int) or max_seq_length < 1
+    ):
         raise ConfigurationError(f"{path}: max_seq_length must be a positive integer or null, not {max_seq_length!r}")
     do_lower_case = config.get("do_lower_case", False)
     if not isinstance(do_lower_case, bool):
@@ -222,16 +257,19 @@ def _model_settings(path: Path, config: Any) -> dict[str, Any]:
     if model_type != "SentenceTransformer":
         raise ConfigurationError(f"{path}: model_type {model_type!r} is not a SentenceTransformer")
     prompts = config.get("prompts") or {}
-    if not isinstance(prompts, dict) or not all(isinstance(k, str) and isinstance(v, str | None)
-                                                for k, v in prompts.items()):
+    if not isinstance(prompts, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | None) for k, v in prompts.items()
+    ):
         raise ConfigurationError(f"{path}: prompts must map prompt names to strings, not {prompts!r}")
     prompts = {name: text or "" for name, text in prompts.items()}  # ST reads a null prompt as ""
     default_prompt_name = config.get("default_prompt_name")
     if default_prompt_name is not None and default_prompt_name not in prompts:
-        raise ConfigurationError(f"{path}: default_prompt_name {default_prompt_name!r} is not one of the prompts "
-                                 f"{sorted(prompts)}")
+        raise ConfigurationError(
+            f"{path}: default_prompt_name {default_prompt_name!r} is not one of the prompts {sorted(prompts)}"
+        )
     truncate_dim = config.get("truncate_dim")
-    if truncate_dim is not None and (isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int)
-                                     or truncate_dim < 1):
+    if truncate_dim is not None and (
+        isinstance(truncate_dim, bool) or not isinstance(truncate_dim, int) or truncate_dim < 1
+    ):
         raise ConfigurationError(f"{path}: truncate_dim must be a positive integer or null, not {truncate_dim!r}")
     return {"prompts": prompts, "default_prompt_name": default_prompt_name, "truncate_dim": truncate_dim}

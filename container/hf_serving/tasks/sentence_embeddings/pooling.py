@@ -87,15 +87,19 @@ class PoolingConfig:
             raise ConfigurationError(f"{path}: cannot read the Pooling config: {exc}") from exc
         if not isinstance(config, dict):
             raise ConfigurationError(f"{path}: the Pooling config must be a JSON object, not {type(config).__name__}")
-        return cls(modes=_modes(path, config), word_embedding_dimension=_dimension(path, config),
-                   include_prompt=_include_prompt(path, config))
+        return cls(
+            modes=_modes(path, config),
+            word_embedding_dimension=_dimension(path, config),
+            include_prompt=_include_prompt(path, config),
+        )
 
 
 def _modes(path: Path, config: dict[str, Any]) -> tuple[PoolingMode, ...]:
     for key, value in config.items():
         if key.startswith("pooling_mode_") and key not in LEGACY_MODE_KEYS and value is True:
-            raise ConfigurationError(f"{path}: unknown pooling mode {key!r} is enabled; "
-                                     f"known keys: {sorted(LEGACY_MODE_KEYS)}")
+            raise ConfigurationError(
+                f"{path}: unknown pooling mode {key!r} is enabled; known keys: {sorted(LEGACY_MODE_KEYS)}"
+            )
     # An unknown pooling_mode_* set false enables nothing: tolerated. Any other unknown key makes ST's own load fail.
     unknown = sorted(key for key in config if key not in _KNOWN_KEYS and not key.startswith("pooling_mode_"))
     if unknown:
@@ -140,8 +144,10 @@ def _include_prompt(path: Path, config: dict[str, Any]) -> bool:
     if value is True:
         return True
     if value is False:
-        raise ConfigurationError(f"{path}: include_prompt is false, which is not supported: excluding the prompt "
-                                 "from pooling needs the prompt's token count, which this server does not track")
+        raise ConfigurationError(
+            f"{path}: include_prompt is false, which is not supported: excluding the prompt "
+            "from pooling needs the prompt's token count, which this server does not track"
+        )
     raise ConfigurationError(f"{path}: include_prompt must be true or false, not {value!r}")
 
 
@@ -153,8 +159,10 @@ def pool(config: PoolingConfig, token_embeddings: np.ndarray, attention_mask: np
     embeddings = np.asarray(token_embeddings, dtype=np.float32)
     mask = np.asarray(attention_mask)
     if embeddings.ndim != 3 or mask.shape != embeddings.shape[:2] or embeddings.shape[1] == 0:
-        raise ValueError(f"token_embeddings must be [batch, seq >= 1, hidden] and attention_mask [batch, seq]; "
-                         f"got {embeddings.shape} and {mask.shape}")
+        raise ValueError(
+            f"token_embeddings must be [batch, seq >= 1, hidden] and attention_mask [batch, seq]; "
+            f"got {embeddings.shape} and {mask.shape}"
+        )
     batch, seq_len, _ = embeddings.shape
     rows = np.arange(batch)
     weights = mask.astype(np.float32)[:, :, None]  # ST multiplies by the mask cast to the embeddings' dtype

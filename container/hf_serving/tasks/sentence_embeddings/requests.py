@@ -34,33 +34,54 @@ DIRECTIONS = ("right", "left")
 MAX_SENTENCES = 1024
 
 # Each parameter declared once; the embeddings and the similarity requests share the ones they both take.
-NORMALIZE = Boolean("normalize", nullable=True,
-                    description="Unit-length vectors; by default as the model's modules say (a Normalize module).")
-TRUNCATE = Boolean("truncate", default=True,
-                   description="false: a text over the model's max_seq_length is a 413, as in TEI, instead of cut.")
-TRUNCATION_DIRECTION = Choice("truncation_direction", default="right", choices=DIRECTIONS,
-                              description="Which end of an over-long text is cut (Right or Left, any case).")
-DIMENSIONS = Integer("dimensions", minimum=1, nullable=True,
-                     description="Keep the first N values (Matryoshka models), then normalise.")
+NORMALIZE = Boolean(
+    "normalize",
+    nullable=True,
+    description="Unit-length vectors; by default as the model's modules say (a Normalize module).",
+)
+TRUNCATE = Boolean(
+    "truncate",
+    default=True,
+    description="false: a text over the model's max_seq_length is a 413, as in TEI, instead of cut.",
+)
+TRUNCATION_DIRECTION = Choice(
+    "truncation_direction",
+    default="right",
+    choices=DIRECTIONS,
+    description="Which end of an over-long text is cut (Right or Left, any case).",
+)
+DIMENSIONS = Integer(
+    "dimensions", minimum=1, nullable=True, description="Keep the first N values (Matryoshka models), then normalise."
+)
 # sentence-transformers' encode(output_value=...): the pooled vector, or the Transformer module's token states before
 # pooling (special tokens included, padding not), which TEI's /embed_all answers.
 SENTENCE_EMBEDDING, TOKEN_EMBEDDINGS = "sentence_embedding", "token_embeddings"
-OUTPUT_VALUE = Choice("output_value", default=SENTENCE_EMBEDDING, choices=(SENTENCE_EMBEDDING, TOKEN_EMBEDDINGS),
-                      description="token_embeddings: each text's token vectors before pooling, a list of vectors per "
-                                  "text (normalize and dimensions do not apply), as encode(output_value=...) gives.")
-PROMPT_NAME = Text("prompt_name", description="One of the model's prompts (config_sentence_transformers.json), "
-                                              "put in front of every text.")
+OUTPUT_VALUE = Choice(
+    "output_value",
+    default=SENTENCE_EMBEDDING,
+    choices=(SENTENCE_EMBEDDING, TOKEN_EMBEDDINGS),
+    description="token_embeddings: each text's token vectors before pooling, a list of vectors per "
+    "text (normalize and dimensions do not apply), as encode(output_value=...) gives.",
+)
+PROMPT_NAME = Text(
+    "prompt_name",
+    description="One of the model's prompts (config_sentence_transformers.json), put in front of every text.",
+)
 
 EMBEDDINGS_PARAMETERS = ParameterSpec(
-    "EmbeddingsParameters", (NORMALIZE, TRUNCATE, TRUNCATION_DIRECTION, DIMENSIONS, PROMPT_NAME, OUTPUT_VALUE),
+    "EmbeddingsParameters",
+    (NORMALIZE, TRUNCATE, TRUNCATION_DIRECTION, DIMENSIONS, PROMPT_NAME, OUTPUT_VALUE),
     description="text-embeddings-inference's /embed parameters, at the top level beside inputs or in parameters.",
-    top_level=("normalize", "truncate", "truncation_direction", "dimensions", "prompt_name"))
+    top_level=("normalize", "truncate", "truncation_direction", "dimensions", "prompt_name"),
+)
 SIMILARITY_PARAMETERS = ParameterSpec(
-    "SimilarityParameters", (TRUNCATE, TRUNCATION_DIRECTION, PROMPT_NAME),
-    description="The parameters of a sentence-similarity request ({\"inputs\": {\"source_sentence\", "
-                "\"sentences\"}}), at the top level beside inputs or in parameters. The similarities are the "
-                "cosines of the model's own vectors, so normalize and dimensions do not apply.",
-    top_level=("truncate", "truncation_direction", "prompt_name"))
+    "SimilarityParameters",
+    (TRUNCATE, TRUNCATION_DIRECTION, PROMPT_NAME),
+    description='The parameters of a sentence-similarity request ({"inputs": {"source_sentence", '
+    '"sentences"}}), at the top level beside inputs or in parameters. The similarities are the '
+    "cosines of the model's own vectors, so normalize and dimensions do not apply.",
+    top_level=("truncate", "truncation_direction", "prompt_name"),
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +106,9 @@ class SimilarityParameters:
 
     def embedding(self) -> EmbeddingParameters:
         """The vectors the cosines are taken of: the model's own, as encode() gives them."""
-        return EmbeddingParameters(truncate=self.truncate, truncation_direction=self.truncation_direction,
-                                   prompt_name=self.prompt_name)
+        return EmbeddingParameters(
+            truncate=self.truncate, truncation_direction=self.truncation_direction, prompt_name=self.prompt_name
+        )
 
 
 @dataclass(frozen=True)
@@ -117,8 +139,9 @@ def parse_embeddings_request(payload: object) -> EmbeddingsRequest:
     if isinstance(payload, dict):
         field = input_field(payload)
         if field is not None and isinstance(payload[field], dict):
-            return parse_items_request(payload, similarity_parameters, similarity_query,
-                                       top_level=SIMILARITY_PARAMETERS.top_level)
+            return parse_items_request(
+                payload, similarity_parameters, similarity_query, top_level=SIMILARITY_PARAMETERS.top_level
+            )
     read_text: Callable[[object, str], EmbeddingsItem] = text_item
     return parse_items_request(payload, embedding_parameters, read_text, top_level=EMBEDDINGS_PARAMETERS.top_level)
 
@@ -141,14 +164,18 @@ def similarity_query(value: object, where: str) -> SimilarityQuery:
     if not sentences:
         raise BadRequest(f"{where}.sentences must not be an empty list")
     if len(sentences) > MAX_SENTENCES:
-        raise BadRequest(f"{where}.sentences holds {len(sentences):,} sentences, over the {MAX_SENTENCES:,} a "
-                         "request may compare: send the others in requests of their own")
-    query = SimilarityQuery(source, tuple(text_item(sentence, f"{where}.sentences[{index}]")
-                                          for index, sentence in enumerate(sentences)))
+        raise BadRequest(
+            f"{where}.sentences holds {len(sentences):,} sentences, over the {MAX_SENTENCES:,} a "
+            "request may compare: send the others in requests of their own"
+        )
+    query = SimilarityQuery(
+        source, tuple(text_item(sentence, f"{where}.sentences[{index}]") for index, sentence in enumerate(sentences))
+    )
     # One query cannot be sliced: bound its text as the batch stage bounds a record's, also where a whole Batch
     # Transform body (up to 100 MB) is one JSON request, which the batch stage's per-record limit never sees.
     chars = len(query.source_sentence) + sum(len(sentence) for sentence in query.sentences)
     if chars > RECORD_CHARS:
-        raise PayloadTooLarge(f"{where} holds {chars:,} characters of text, over the {RECORD_CHARS:,} one request "
-                              "may hold")
+        raise PayloadTooLarge(
+            f"{where} holds {chars:,} characters of text, over the {RECORD_CHARS:,} one request may hold"
+        )
     return query

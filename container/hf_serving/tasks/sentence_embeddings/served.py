@@ -21,12 +21,16 @@ from hf_serving.tasks.sentence_embeddings.requests import (
 EmbeddingsResult = list[float] | list[list[float]]
 
 
-class SentenceEmbeddingsModel(BatchedModel[EmbeddingsItem, EmbeddingParameters | SimilarityParameters,
-                                           EmbeddingsResult]):
+class SentenceEmbeddingsModel(
+    BatchedModel[EmbeddingsItem, EmbeddingParameters | SimilarityParameters, EmbeddingsResult]
+):
     def __init__(self, spec: TaskSpec, parts: LoadedParts) -> None:
         super().__init__(spec, parts)
-        layout = (SentenceTransformerLayout.read(parts.model_dir) if is_sentence_transformers_dir(parts.model_dir)
-                  else SentenceTransformerLayout.plain(parts.model_dir))
+        layout = (
+            SentenceTransformerLayout.read(parts.model_dir)
+            if is_sentence_transformers_dir(parts.model_dir)
+            else SentenceTransformerLayout.plain(parts.model_dir)
+        )
         self.embedder = SentenceEmbedder(parts.engine, parts.tokenizer, parts.config, layout)
 
     def numbers_per_item(self, parameters: EmbeddingParameters | SimilarityParameters) -> int:
@@ -40,24 +44,34 @@ class SentenceEmbeddingsModel(BatchedModel[EmbeddingsItem, EmbeddingParameters |
                 width = min(width, cut)
         return width
 
-    def answer(self, items: list[EmbeddingsItem],
-               parameters: EmbeddingParameters | SimilarityParameters) -> list[ItemAnswer[EmbeddingsResult]]:
+    def answer(
+        self, items: list[EmbeddingsItem], parameters: EmbeddingParameters | SimilarityParameters
+    ) -> list[ItemAnswer[EmbeddingsResult]]:
         """Texts' vectors; or, with similarity parameters (whose requests hold only queries), each query's cosines,
         every text of every query through the model together."""
         if isinstance(parameters, SimilarityParameters):
             queries = [item for item in items if isinstance(item, SimilarityQuery)]
-            vectors, tokens = self.embedder.embed(similarity.texts(queries), parameters.embedding(),
-                                                  similarity.names(queries) if len(queries) == 1 else None)
-            return [ItemAnswer(cosines, count) for cosines, count in zip(
-                similarity.cosines(np.asarray(vectors, dtype=np.float32), queries),
-                similarity.per_query(tokens, queries), strict=True)]
+            vectors, tokens = self.embedder.embed(
+                similarity.texts(queries),
+                parameters.embedding(),
+                similarity.names(queries) if len(queries) == 1 else None,
+            )
+            return [
+                ItemAnswer(cosines, count)
+                for cosines, count in zip(
+                    similarity.cosines(np.asarray(vectors, dtype=np.float32), queries),
+                    similarity.per_query(tokens, queries),
+                    strict=True,
+                )
+            ]
         texts = [item for item in items if isinstance(item, str)]
         if parameters.tokens:
             width = self.numbers_per_item(parameters)
 
             def refuse_over(tokens: int) -> None:  # the answer's size is known once the texts are tokenised
-                self._refuse_numbers_over_the_limit(tokens * width,
-                                                    f"the answer holds the vectors of at least {tokens:,} tokens,")
+                self._refuse_numbers_over_the_limit(
+                    tokens * width, f"the answer holds the vectors of at least {tokens:,} tokens,"
+                )
 
             states, counts = self.embedder.token_states(texts, parameters, refuse_over)
             return [ItemAnswer(state, count) for state, count in zip(states, counts, strict=True)]

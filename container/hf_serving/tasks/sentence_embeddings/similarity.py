@@ -24,8 +24,11 @@ def texts(queries: Sequence[SimilarityQuery]) -> list[str]:
 
 def names(queries: Sequence[SimilarityQuery]) -> list[str]:
     """How a request names each of texts(): for one query, its field ("inputs.sentences[2]")."""
-    return [name for query in queries for name in (
-        "inputs.source_sentence", *(f"inputs.sentences[{index}]" for index in range(len(query.sentences))))]
+    return [
+        name
+        for query in queries
+        for name in ("inputs.source_sentence", *(f"inputs.sentences[{index}]" for index in range(len(query.sentences))))
+    ]
 
 
 def cosines(vectors: np.ndarray, queries: Sequence[SimilarityQuery]) -> list[list[float]]:
@@ -34,7 +37,7 @@ def cosines(vectors: np.ndarray, queries: Sequence[SimilarityQuery]) -> list[lis
     unit /= np.maximum(np.linalg.norm(unit, axis=1, keepdims=True), _EPSILON)
     results, row = [], 0
     for query in queries:
-        source, others = unit[row], unit[row + 1:row + 1 + len(query.sentences)]
+        source, others = unit[row], unit[row + 1 : row + 1 + len(query.sentences)]
         results.append((others @ source).tolist())
         row += 1 + len(query.sentences)
     return results
@@ -44,6 +47,6 @@ def per_query(tokens: Sequence[int], queries: Sequence[SimilarityQuery]) -> list
     """Each query's tokens: the sum over its texts (in texts()' order) of what the model read."""
     sums, row = [], 0
     for query in queries:
-        sums.append(sum(tokens[row:row + 1 + len(query.sentences)]))
+        sums.append(sum(tokens[row : row + 1 + len(query.sentences)]))
         row += 1 + len(query.sentences)
     return sums

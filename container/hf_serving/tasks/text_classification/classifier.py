@@ -51,8 +51,9 @@ class ClassificationParameters:
 
 
 class TextClassifier:
-    def __init__(self, engine: Engine, tokenizer: Any, config: Any,
-                 attributor: AttributorSource = explaining.NO_EXPLAINER) -> None:
+    def __init__(
+        self, engine: Engine, tokenizer: Any, config: Any, attributor: AttributorSource = explaining.NO_EXPLAINER
+    ) -> None:
         self.engine = engine
         self.tokenizer = tokenizer
         self.attributor = attributor
@@ -76,8 +77,9 @@ class TextClassifier:
         """One result per text or pair, in order: a dict (legacy shape) or a list of dicts sorted by score."""
         return [result for result, _ in self.answer_items(texts, params)]
 
-    def answer_items(self, texts: Sequence[str | TextPair],
-                     params: ClassificationParameters) -> list[tuple[object, int]]:
+    def answer_items(
+        self, texts: Sequence[str | TextPair], params: ClassificationParameters
+    ) -> list[tuple[object, int]]:
         """Per text or pair: its result, and the tokens the model read of it (a pair's both texts)."""
         rows = self.tokenized(texts, params.truncation_direction)
         if not params.truncate:
@@ -99,8 +101,9 @@ class TextClassifier:
         return self._logits(self.tokenized(texts))
 
     def _logits(self, rows: list[dict]) -> np.ndarray:
-        return np.stack(text_batches.run_sorted(self.engine, self.tokenizer, rows,
-                                                lambda outputs, _: list(outputs["logits"])))
+        return np.stack(
+            text_batches.run_sorted(self.engine, self.tokenizer, rows, lambda outputs, _: list(outputs["logits"]))
+        )
 
     def tokenized(self, items: Sequence[str | TextPair], truncation_side: str = "right") -> list[dict]:
         """One dict of token lists per item, in order. A pair is encoded as the pipeline's tokenizer(text,
@@ -123,8 +126,10 @@ class TextClassifier:
             with stage_clock.tokenising():
                 length = len(self.tokenizer(first, second, truncation=False)["input_ids"])
             if length > self.max_length:
-                raise PayloadTooLarge(f"inputs[{index}] is {length} tokens long, over this model's {self.max_length}:"
-                                      " send truncate: true, or a shorter text")
+                raise PayloadTooLarge(
+                    f"inputs[{index}] is {length} tokens long, over this model's {self.max_length}:"
+                    " send truncate: true, or a shorter text"
+                )
 
     def _tokenized(self, items: Sequence[str | TextPair]) -> list[dict]:
         alone = [index for index, item in enumerate(items) if isinstance(item, str) or item.text_pair is None]
@@ -132,15 +137,20 @@ class TextClassifier:
         rows: list[dict] = [{}] * len(items)
         with stage_clock.tokenising():
             if alone:
-                encoded = self.tokenizer([_first(items[index]) for index in alone], truncation=True,
-                                         max_length=self.max_length, padding=False)
+                encoded = self.tokenizer(
+                    [_first(items[index]) for index in alone],
+                    truncation=True,
+                    max_length=self.max_length,
+                    padding=False,
+                )
                 for position, index in enumerate(alone):
                     rows[index] = {name: encoded[name][position] for name in encoded}
             if paired:
                 firsts = [_first(items[index]) for index in paired]
                 seconds = [_second(items[index]) for index in paired]
-                encoded = self.tokenizer(firsts, seconds, truncation="longest_first", max_length=self.max_length,
-                                         padding=False)
+                encoded = self.tokenizer(
+                    firsts, seconds, truncation="longest_first", max_length=self.max_length, padding=False
+                )
                 for position, index in enumerate(paired):
                     rows[index] = {name: encoded[name][position] for name in encoded}
         return rows
@@ -151,28 +161,46 @@ class TextClassifier:
         if params.explain_label is not None:
             named = self.label2id.get(params.explain_label)
             if named is None:
-                raise BadRequest(f"parameters.explain_label {params.explain_label!r} is not one of this model's "
-                                 f"labels: {', '.join(self.id2label.values())}")
+                raise BadRequest(
+                    f"parameters.explain_label {params.explain_label!r} is not one of this model's "
+                    f"labels: {', '.join(self.id2label.values())}"
+                )
             labels += [named] if named != predicted else []
         attributor = self.attributor()
-        encoded = self.tokenizer(text, truncation=True, max_length=self.max_length, return_offsets_mapping=True,
-                                 return_special_tokens_mask=True)
+        encoded = self.tokenizer(
+            text,
+            truncation=True,
+            max_length=self.max_length,
+            return_offsets_mapping=True,
+            return_special_tokens_mask=True,
+        )
         offsets, special = encoded.pop("offset_mapping"), np.array(encoded.pop("special_tokens_mask"))
         inputs = {name: np.array([values], dtype=np.int64) for name, values in encoded.items()}
-        spans = [TokenSpan(position, start, end) for position, (start, end) in enumerate(offsets)
-                 if not special[position] and end > start]
+        spans = [
+            TokenSpan(position, start, end)
+            for position, (start, end) in enumerate(offsets)
+            if not special[position] and end > start
+        ]
         return explaining.explain_row(
-            attributor, self.tokenizer, inputs, special[None],
-            [Explained(Target("logits", label, function), self.id2label[label], _OUTPUTS[function])
-             for label in labels],
-            spans, {None: text}, params.explain.steps)
+            attributor,
+            self.tokenizer,
+            inputs,
+            special[None],
+            [
+                Explained(Target("logits", label, function), self.id2label[label], _OUTPUTS[function])
+                for label in labels
+            ],
+            spans,
+            {None: text},
+            params.explain.steps,
+        )
 
     def _result(self, scores: np.ndarray, params: ClassificationParameters) -> object:
         if params.legacy:
             return {"label": self.id2label[scores.argmax().item()], "score": scores.max().item()}
         ranked = [{"label": self.id2label[i], "score": score.item()} for i, score in enumerate(scores)]
         ranked.sort(key=lambda entry: entry["score"], reverse=True)
-        return ranked if params.top_k is None else ranked[:params.top_k]
+        return ranked if params.top_k is None else ranked[: params.top_k]
 
 
 def _first(item: str | TextPair) -> str:

@@ -28,26 +28,48 @@ ClassificationRequest = ParsedRequest[ClassificationItem, ClassificationParamete
 PAIR_FIELDS = ("text", "text_pair")
 _PAIR_SHAPE = '{"text": ..., "text_pair": ...}'
 
-CLASSIFICATION_PARAMETERS = ParameterSpec("ClassificationParameters", (
-    Integer("top_k", minimum=1, nullable=True, null_means="for every label",
+CLASSIFICATION_PARAMETERS = ParameterSpec(
+    "ClassificationParameters",
+    (
+        Integer(
+            "top_k",
+            minimum=1,
+            nullable=True,
+            null_means="for every label",
             description="How many labels to answer, best first; null for every label. Without top_k, each text "
-                        "answers only its best {label, score} (the pipeline's legacy shape)."),
-    Choice("function_to_apply", choices=FUNCTIONS, nullable=True,
-           description="Scores from the logits: softmax, sigmoid or none (the logits). By default as the "
-                       "pipeline: none for problem_type regression, sigmoid for multi_label_classification or a "
-                       "one-label model, softmax otherwise."),
-    Boolean("raw_scores", default=False,
-            description="text-embeddings-inference's: true answers the logits, as function_to_apply none does."),
-    Boolean("truncate", default=True,
-            description="false: a text (or pair) over the model's maximum length is a 413 instead of cut, as in "
-                        "TEI."),
-    Choice("truncation_direction", default="right", choices=("right", "left"),
-           description="Which end of an over-long text is cut (TEI's Right or Left, any case)."),
-    *explaining.PARAMETERS,
-    Text("explain_label", description="A label explained beside the predicted one (with explain: true)."),
-), description="transformers' text-classification pipeline's parameters, and text-embeddings-inference's /predict "
-               "ones (raw_scores, truncate, truncation_direction), which may also be given at the top level.",
-    top_level=("raw_scores", "truncate", "truncation_direction"))
+            "answers only its best {label, score} (the pipeline's legacy shape).",
+        ),
+        Choice(
+            "function_to_apply",
+            choices=FUNCTIONS,
+            nullable=True,
+            description="Scores from the logits: softmax, sigmoid or none (the logits). By default as the "
+            "pipeline: none for problem_type regression, sigmoid for multi_label_classification or a "
+            "one-label model, softmax otherwise.",
+        ),
+        Boolean(
+            "raw_scores",
+            default=False,
+            description="text-embeddings-inference's: true answers the logits, as function_to_apply none does.",
+        ),
+        Boolean(
+            "truncate",
+            default=True,
+            description="false: a text (or pair) over the model's maximum length is a 413 instead of cut, as in TEI.",
+        ),
+        Choice(
+            "truncation_direction",
+            default="right",
+            choices=("right", "left"),
+            description="Which end of an over-long text is cut (TEI's Right or Left, any case).",
+        ),
+        *explaining.PARAMETERS,
+        Text("explain_label", description="A label explained beside the predicted one (with explain: true)."),
+    ),
+    description="transformers' text-classification pipeline's parameters, and text-embeddings-inference's /predict "
+    "ones (raw_scores, truncate, truncation_direction), which may also be given at the top level.",
+    top_level=("raw_scores", "truncate", "truncation_direction"),
+)
 
 
 def classification_parameters(raw: object) -> ClassificationParameters:
@@ -58,21 +80,28 @@ def classification_parameters(raw: object) -> ClassificationParameters:
     function = values["function_to_apply"]
     if values["raw_scores"]:
         if function not in (None, "none"):
-            raise BadRequest(f"parameters.raw_scores answers the logits: it cannot go with function_to_apply "
-                             f"{function}")
+            raise BadRequest(
+                f"parameters.raw_scores answers the logits: it cannot go with function_to_apply {function}"
+            )
         function = "none"
     return ClassificationParameters(
-        top_k=values["top_k"], legacy=not values.given("top_k"), function_to_apply=function,
-        explain=explain, explain_label=values["explain_label"], truncate=values["truncate"],
-        truncation_direction=values["truncation_direction"])
+        top_k=values["top_k"],
+        legacy=not values.given("top_k"),
+        function_to_apply=function,
+        explain=explain,
+        explain_label=values["explain_label"],
+        truncate=values["truncate"],
+        truncation_direction=values["truncation_direction"],
+    )
 
 
 def parse_classification_request(payload: object) -> ClassificationRequest:
     if isinstance(payload, dict) and "text_pair" in payload:
         request = _top_level_pair(payload)
     else:
-        request = parse_items_request(payload, classification_parameters, classification_item,
-                                      top_level=CLASSIFICATION_PARAMETERS.top_level)
+        request = parse_items_request(
+            payload, classification_parameters, classification_item, top_level=CLASSIFICATION_PARAMETERS.top_level
+        )
     explaining.check_item_count(request.parameters.explain, len(request.items), "texts")
     if request.parameters.explain.enabled and any(isinstance(item, TextPair) for item in request.items):
         raise BadRequest("explanations of text pairs are not supported: send parameters.explain with single texts")
@@ -90,6 +119,7 @@ def classification_item(value: object, where: str) -> ClassificationItem:
 
 def text_pair(value: dict, where: str) -> TextPair:
     """{"text", "text_pair"} read from `value`; errors name `where.text` (just `text` at the top level)."""
+
     def named(field: str) -> str:
         return f"{where}.{field}" if where else field
 
@@ -108,11 +138,13 @@ def text_pair(value: dict, where: str) -> TextPair:
 def _top_level_pair(payload: dict) -> ClassificationRequest:
     """{"text": "a", "text_pair": "b", "parameters": {...}}: one pair, answered bare."""
     if "inputs" in payload:
-        raise BadRequest(f'text_pair goes beside "text" or inside "inputs" ({{"inputs": {_PAIR_SHAPE}}}), not '
-                         'beside "inputs"')
+        raise BadRequest(
+            f'text_pair goes beside "text" or inside "inputs" ({{"inputs": {_PAIR_SHAPE}}}), not beside "inputs"'
+        )
     unknown = sorted(str(name) for name in payload if name not in (*PAIR_FIELDS, "parameters"))
     if unknown:
         raise BadRequest(f"unknown field(s) {', '.join(unknown)}: expected text, text_pair, parameters")
     parameters = classification_parameters(payload.get("parameters"))
-    return ParsedRequest([text_pair({name: payload[name] for name in PAIR_FIELDS if name in payload}, "")],
-                         parameters, is_batch=False)
+    return ParsedRequest(
+        [text_pair({name: payload[name] for name in PAIR_FIELDS if name in payload}, "")], parameters, is_batch=False
+    )

@@ -13,8 +13,7 @@ class TextClassificationModel(BatchedModel[ClassificationItem, ClassificationPar
         super().__init__(spec, parts)
         self.classifier = TextClassifier(parts.engine, parts.tokenizer, parts.config, parts.attributor)
 
-    def answer(self, items: list[ClassificationItem],
-               parameters: ClassificationParameters) -> list[ItemAnswer[object]]:
+    def answer(self, items: list[ClassificationItem], parameters: ClassificationParameters) -> list[ItemAnswer[object]]:
         return [ItemAnswer(result, tokens) for result, tokens in self.classifier.answer_items(items, parameters)]
 
     def predictions(self, result: object, request: ClassificationRequest) -> tuple[Prediction, ...]:

@@ -53,14 +53,17 @@ class EntityAggregator:
         # the rest of a word. Other tokenizers get the pipeline's fallback (no space before the piece).
         self.word_aware = bool(backend and getattr(backend.model, "continuing_subword_prefix", None))
 
-    def text_entities(self, text: str, windows: Sequence[Window], strategy: str,
-                      ignore_labels: Sequence[str]) -> list[Entity]:
+    def text_entities(
+        self, text: str, windows: Sequence[Window], strategy: str, ignore_labels: Sequence[str]
+    ) -> list[Entity]:
         """The pipeline's answer for one text read in these windows, as JSON (scores as Python floats)."""
         found: list[Entity] = []
         for window in windows:
-            found.extend(entity for entity in self.window_entities(text, window, strategy)
-                         if entity.get("entity") not in ignore_labels
-                         and entity.get("entity_group") not in ignore_labels)
+            found.extend(
+                entity
+                for entity in self.window_entities(text, window, strategy)
+                if entity.get("entity") not in ignore_labels and entity.get("entity_group") not in ignore_labels
+            )
         if len(windows) > 1:
             found = merge_overlapping(found)
         for entity in found:
@@ -87,7 +90,7 @@ class EntityAggregator:
             if self.word_aware:
                 is_subword = len(word) != len(word_ref)
             else:
-                is_subword = start > 0 and " " not in text[start - 1:start + 1]
+                is_subword = start > 0 and " " not in text[start - 1 : start + 1]
             if int(window.input_ids[position]) == unknown:
                 word, is_subword = word_ref, False
             tokens.append(_Token(word, scores[position], start, end, window.first_index + position, is_subword))
@@ -95,8 +98,14 @@ class EntityAggregator:
 
     def _token_entity(self, token: _Token) -> Entity:
         best = int(token.scores.argmax())
-        return {"entity": self.id2label[best], "score": token.scores[best], "index": token.index,
-                "word": token.word, "start": token.start, "end": token.end}
+        return {
+            "entity": self.id2label[best],
+            "score": token.scores[best],
+            "index": token.index,
+            "word": token.word,
+            "start": token.start,
+            "end": token.end,
+        }
 
     def _word_entities(self, tokens: list[_Token], strategy: str) -> list[Entity]:
         """Tokens pooled into words: a word is a token and the subword pieces after it."""
@@ -117,8 +126,13 @@ class EntityAggregator:
         else:  # average
             scores = np.nanmean(np.stack([piece.scores for piece in pieces]), axis=0)
         best = int(scores.argmax())
-        return {"entity": self.id2label[best], "score": scores[best], "word": word,
-                "start": pieces[0].start, "end": pieces[-1].end}
+        return {
+            "entity": self.id2label[best],
+            "score": scores[best],
+            "word": word,
+            "start": pieces[0].start,
+            "end": pieces[-1].end,
+        }
 
     def _group(self, entities: list[Entity]) -> list[Entity]:
         """Adjacent entities of the same tag, a B- starting a new group (the pipeline's group_entities)."""
@@ -134,9 +148,13 @@ class EntityAggregator:
 
     def _grouped(self, group: list[Entity]) -> Entity:
         scores = np.nanmean([entity["score"] for entity in group])
-        return {"entity_group": group[0]["entity"].split("-", 1)[-1], "score": np.mean(scores),
-                "word": self.tokenizer.convert_tokens_to_string([entity["word"] for entity in group]),
-                "start": group[0]["start"], "end": group[-1]["end"]}
+        return {
+            "entity_group": group[0]["entity"].split("-", 1)[-1],
+            "score": np.mean(scores),
+            "word": self.tokenizer.convert_tokens_to_string([entity["word"] for entity in group]),
+            "start": group[0]["start"],
+            "end": group[-1]["end"],
+        }
 
 
 def _tag(label: str) -> tuple[str, str]:

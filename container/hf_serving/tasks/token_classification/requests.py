@@ -13,18 +13,35 @@ STRATEGIES = ("none", "simple", "first", "average", "max")
 # The strategies that pool a word's tokens: they need the fast tokenizer's offsets (the pipeline refuses slow ones).
 WORD_STRATEGIES = ("first", "average", "max")
 
-SPEC = ParameterSpec("TokenClassificationParameters", (
-    Choice("aggregation_strategy", choices=STRATEGIES, default="none",
-           description="none: one entity per token (with its index); simple: adjacent tokens of the same tag "
-                       "grouped; first/average/max: whole words first (the tag of their first token, of the "
-                       "average scores, of the most confident token), then grouped. As transformers' pipeline."),
-    Texts("ignore_labels", default=("O",), min_items=0,
-          description="Labels left out of the answer ([] keeps every token or group)."),
-    Integer("stride", minimum=0, nullable=True, null_means="for the default overlap",
+SPEC = ParameterSpec(
+    "TokenClassificationParameters",
+    (
+        Choice(
+            "aggregation_strategy",
+            choices=STRATEGIES,
+            default="none",
+            description="none: one entity per token (with its index); simple: adjacent tokens of the same tag "
+            "grouped; first/average/max: whole words first (the tag of their first token, of the "
+            "average scores, of the most confident token), then grouped. As transformers' pipeline.",
+        ),
+        Texts(
+            "ignore_labels",
+            default=("O",),
+            min_items=0,
+            description="Labels left out of the answer ([] keeps every token or group).",
+        ),
+        Integer(
+            "stride",
+            minimum=0,
+            nullable=True,
+            null_means="for the default overlap",
             description="Tokens shared by consecutive windows of a text longer than the model's maximum, as the "
-                        "pipeline's stride. Without it, long texts are still read whole, in windows that overlap "
-                        "by a quarter of the model's maximum. Not with aggregation_strategy none."),
-), description="transformers' token-classification pipeline parameters.")
+            "pipeline's stride. Without it, long texts are still read whole, in windows that overlap "
+            "by a quarter of the model's maximum. Not with aggregation_strategy none.",
+        ),
+    ),
+    description="transformers' token-classification pipeline parameters.",
+)
 
 
 @dataclass(frozen=True)
@@ -38,10 +55,15 @@ class TokenClassificationParameters:
         values = SPEC.parse(raw)
         # The pipeline refuses stride with aggregation_strategy "none" when the request names both (with none
         # only implied, it merges tokens across windows; so does this container).
-        if values["stride"] is not None and values.given("aggregation_strategy") \
-                and values["aggregation_strategy"] == "none":
-            raise BadRequest("parameters.stride needs parameters.aggregation_strategy simple, first, average or max, "
-                             "not none (as transformers' pipeline)")
+        if (
+            values["stride"] is not None
+            and values.given("aggregation_strategy")
+            and values["aggregation_strategy"] == "none"
+        ):
+            raise BadRequest(
+                "parameters.stride needs parameters.aggregation_strategy simple, first, average or max, "
+                "not none (as transformers' pipeline)"
+            )
         return cls(values["aggregation_strategy"], tuple(values["ignore_labels"]), values["stride"])
 
 

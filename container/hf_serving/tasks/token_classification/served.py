@@ -44,5 +44,7 @@ class TokenClassificationModel(BatchedModel[str, TokenClassificationParameters, 
         return results if request.is_batch else results[0]
 
     def warmup_payload(self) -> object:
-        return {"inputs": ["The container started in Paris.", "Ada Lovelace warmed up the model before /ping."],
-                "parameters": {"aggregation_strategy": "simple"}}
+        return {
+            "inputs": ["The container started in Paris.", "Ada Lovelace warmed up the model before /ping."],
+            "parameters": {"aggregation_strategy": "simple"},
+        }

@@ -40,29 +40,43 @@ class TokenTagger:
         encoded = self._encode(texts, stride)
         names = [name for name in encoded if name not in _NOT_MODEL_INPUTS]  # the engine takes its inputs from these
         rows = text_batches.rows_of(encoded, names)
-        logits = text_batches.run_sorted(self.engine, self.tokenizer, rows,
-                                         lambda outputs, feed: text_batches.unpadded(outputs, feed, "logits"))
+        logits = text_batches.run_sorted(
+            self.engine, self.tokenizer, rows, lambda outputs, feed: text_batches.unpadded(outputs, feed, "logits")
+        )
         windows: list[list[Window]] = [[] for _ in texts]
         step = self.window_tokens - stride
         for row, text_index in enumerate(encoded["overflow_to_sample_mapping"]):
             first_index = len(windows[text_index]) * step  # the tokenizer's windows start every `step` tokens
-            windows[text_index].append(Window(encoded["input_ids"][row], encoded["offset_mapping"][row],
-                                              encoded["special_tokens_mask"][row], logits[row], first_index))
-        return [(self.aggregator.text_entities(text, text_windows, params.aggregation_strategy,
-                                               params.ignore_labels),
-                 sum(len(window.input_ids) for window in text_windows))
-                for text, text_windows in zip(texts, windows, strict=True)]
+            windows[text_index].append(
+                Window(
+                    encoded["input_ids"][row],
+                    encoded["offset_mapping"][row],
+                    encoded["special_tokens_mask"][row],
+                    logits[row],
+                    first_index,
+                )
+            )
+        return [
+            (
+                self.aggregator.text_entities(text, text_windows, params.aggregation_strategy, params.ignore_labels),
+                sum(len(window.input_ids) for window in text_windows),
+            )
+            for text, text_windows in zip(texts, windows, strict=True)
+        ]
 
     def _stride(self, params: TokenClassificationParameters) -> int:
         if params.aggregation_strategy in WORD_STRATEGIES and not self.tokenizer.is_fast:
-            raise BadRequest(f"parameters.aggregation_strategy {params.aggregation_strategy} needs a fast tokenizer: "
-                             "use simple")
+            raise BadRequest(
+                f"parameters.aggregation_strategy {params.aggregation_strategy} needs a fast tokenizer: use simple"
+            )
         if params.stride is None:
             return self.default_stride
         if params.stride >= self.window_tokens:
             # The tokenizer would panic (a Rust panic, not an exception): refused before it is called.
-            raise BadRequest(f"parameters.stride must be less than {self.window_tokens} (this model's "
-                             f"{self.max_length} tokens less its special tokens)")
+            raise BadRequest(
+                f"parameters.stride must be less than {self.window_tokens} (this model's "
+                f"{self.max_length} tokens less its special tokens)"
+            )
         return params.stride
 
     def _encode(self, texts: Sequence[str], stride: int) -> Any:
@@ -72,9 +86,15 @@ class TokenTagger:
         self.tokenizer.truncation_side = "right"  # read at each call; a worker tokenises one request at a time
         try:
             with stage_clock.tokenising():
-                return self.tokenizer(list(texts), truncation=True, max_length=self.max_length, stride=stride,
-                                      return_overflowing_tokens=True, return_offsets_mapping=True,
-                                      return_special_tokens_mask=True, padding=False)
+                return self.tokenizer(
+                    list(texts),
+                    truncation=True,
+                    max_length=self.max_length,
+                    stride=stride,
+                    return_overflowing_tokens=True,
+                    return_offsets_mapping=True,
+                    return_special_tokens_mask=True,
+                    padding=False,
+                )
         finally:
             self.tokenizer.truncation_side = default_side
-

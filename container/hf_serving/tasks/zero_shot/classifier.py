@@ -45,7 +45,8 @@ def entailment_id(config: Any) -> int:
     labels = [str(label) for _, label in sorted((int(index), label) for index, label in config.id2label.items())]
     raise ConfigurationError(
         f"zero-shot classification needs an NLI model with an entailment label (a label2id name starting with "
-        f"'entail'); this model's labels are {', '.join(labels)}")
+        f"'entail'); this model's labels are {', '.join(labels)}"
+    )
 
 
 class ZeroShotClassifier:
@@ -67,8 +68,13 @@ class ZeroShotClassifier:
         at_once = -(-PAIRS_AT_ONCE // self.engine.max_batch_size) * self.engine.max_batch_size
         while chunk := list(islice(pairs, at_once)):
             with stage_clock.tokenising():
-                encoded = self.tokenizer([premise for premise, _ in chunk], [hypothesis for _, hypothesis in chunk],
-                                         truncation="only_first", max_length=self.max_length, padding=False)
+                encoded = self.tokenizer(
+                    [premise for premise, _ in chunk],
+                    [hypothesis for _, hypothesis in chunk],
+                    truncation="only_first",
+                    max_length=self.max_length,
+                    padding=False,
+                )
             rows = text_batches.rows_of(encoded)
             tokens += [len(row["input_ids"]) for row in rows]
             logits += text_batches.run_sorted(self.engine, self.tokenizer, rows, self._read)
@@ -94,12 +100,17 @@ class ZeroShotClassifier:
         the tokens it keeps, so that tokenising it once per label does not cost the whole text each time (a 6 MB
         record times 100 labels); the tokens kept are the same."""
         with stage_clock.tokenising():
-            encoded = self.tokenizer(texts, add_special_tokens=False, truncation=True, max_length=self.max_length,
-                                     return_offsets_mapping=True)
+            encoded = self.tokenizer(
+                texts,
+                add_special_tokens=False,
+                truncation=True,
+                max_length=self.max_length,
+                return_offsets_mapping=True,
+            )
         premises = []
         for text, offsets in zip(texts, encoded["offset_mapping"], strict=True):
             cut = _WHITESPACE.search(text, offsets[-1][1]) if len(offsets) >= self.max_length else None
-            premises.append(text[:cut.start()] if cut is not None else text)
+            premises.append(text[: cut.start()] if cut is not None else text)
         return premises
 
     def _refuse_hypotheses_that_leave_no_room(self, items: Sequence[ZeroShotItem]) -> None:
@@ -114,7 +125,8 @@ class ZeroShotClassifier:
                 raise BadRequest(
                     f"the hypothesis {shown!r} is {len(ids):,} tokens: with the text and {self.pair_markers} "
                     f"special tokens it must fit the model's {self.max_length}; shorten parameters.candidate_labels "
-                    f"or parameters.hypothesis_template")
+                    f"or parameters.hypothesis_template"
+                )
 
     def _result(self, item: ZeroShotItem, logits: np.ndarray) -> ZeroShotAnswer:
         """logits: [labels, (contradiction, entailment)] float32, in the item's label order."""
@@ -123,5 +135,8 @@ class ZeroShotClassifier:
         else:
             scores = softmax(logits[:, 1], axis=0)
         order = list(reversed(scores.argsort()))  # the pipeline's expression: the same order among equal scores
-        return {"sequence": item.text, "labels": [item.labels[index] for index in order],
-                "scores": scores[order].tolist()}
+        return {
+            "sequence": item.text,
+            "labels": [item.labels[index] for index in order],
+            "scores": scores[order].tolist(),
+        }

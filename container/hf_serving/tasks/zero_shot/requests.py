@@ -33,17 +33,34 @@ def _has_one_label_slot(template: str) -> str | None:
     return None if _PROBE in filled else "must contain {}, where each label goes"
 
 
-ZERO_SHOT_PARAMETERS = ParameterSpec("ZeroShotParameters", (
-    Texts("candidate_labels", comma_separated=True, max_items=MAX_CANDIDATE_LABELS, required=True,
-          description=f"Required: the labels to choose from, a list or one comma-separated string; at most "
-                      f"{MAX_CANDIDATE_LABELS}. Each becomes a hypothesis the model reads after the text."),
-    Text("hypothesis_template", default=DEFAULT_TEMPLATE, check=_has_one_label_slot,
-         description="The hypothesis each label is put into; {} stands for the label."),
-    Boolean("multi_label", default=False,
+ZERO_SHOT_PARAMETERS = ParameterSpec(
+    "ZeroShotParameters",
+    (
+        Texts(
+            "candidate_labels",
+            comma_separated=True,
+            max_items=MAX_CANDIDATE_LABELS,
+            required=True,
+            description=f"Required: the labels to choose from, a list or one comma-separated string; at most "
+            f"{MAX_CANDIDATE_LABELS}. Each becomes a hypothesis the model reads after the text.",
+        ),
+        Text(
+            "hypothesis_template",
+            default=DEFAULT_TEMPLATE,
+            check=_has_one_label_slot,
+            description="The hypothesis each label is put into; {} stands for the label.",
+        ),
+        Boolean(
+            "multi_label",
+            default=False,
             description="true: each label scored on its own (entailment against contradiction); false: the "
-                        "scores of a text's labels sum to 1."),
-), description="transformers' zero-shot-classification pipeline's parameters; candidate_labels may also be given "
-               "beside inputs.", top_level=("candidate_labels",))
+            "scores of a text's labels sum to 1.",
+        ),
+    ),
+    description="transformers' zero-shot-classification pipeline's parameters; candidate_labels may also be given "
+    "beside inputs.",
+    top_level=("candidate_labels",),
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +79,8 @@ ZeroShotRequest = ParsedRequest[ZeroShotItem, None]
 def parse_zero_shot_request(payload: object) -> ZeroShotRequest:
     request = parse_text_request(payload, ZERO_SHOT_PARAMETERS.parse, ZERO_SHOT_PARAMETERS.top_level)
     values = request.parameters
-    items = [ZeroShotItem(text, values["candidate_labels"], values["hypothesis_template"], values["multi_label"])
-             for text in request.items]
+    items = [
+        ZeroShotItem(text, values["candidate_labels"], values["hypothesis_template"], values["multi_label"])
+        for text in request.items
+    ]
     return ParsedRequest(items, None, request.is_batch)

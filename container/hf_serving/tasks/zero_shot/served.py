@@ -31,5 +31,7 @@ class ZeroShotModel(BatchedModel[ZeroShotItem, None, ZeroShotAnswer]):
         return results if request.is_batch else results[0]
 
     def warmup_payload(self) -> object:
-        return {"inputs": ["The container started.", "Warming up the model before /ping says ready."],
-                "parameters": {"candidate_labels": ["start-up", "weather", "sports"]}}
+        return {
+            "inputs": ["The container started.", "Warming up the model before /ping says ready."],
+            "parameters": {"candidate_labels": ["start-up", "weather", "sports"]},
+        }

@@ -9,8 +9,9 @@ from hf_serving.settings import Settings
 
 
 def settings(tmp_path: Path, **changes: object) -> Settings:
-    return dataclasses.replace(Settings.from_environ({"DATA_CAPTURE_PERCENT": "100",
-                                                      "DATA_CAPTURE_DESTINATION": str(tmp_path)}), **changes)
+    return dataclasses.replace(
+        Settings.from_environ({"DATA_CAPTURE_PERCENT": "100", "DATA_CAPTURE_DESTINATION": str(tmp_path)}), **changes
+    )
 
 
 def test_off_is_no_capture_at_all(tmp_path: Path):
@@ -18,11 +19,18 @@ def test_off_is_no_capture_at_all(tmp_path: Path):
 
 
 def test_an_offered_exchange_is_written_at_close_with_its_ids(tmp_path: Path):
-    made = capture.from_settings(settings(tmp_path, data_capture_endpoint="ep", data_capture_flush_s=60.0), "m1",
-                                 "sentiment")
+    made = capture.from_settings(
+        settings(tmp_path, data_capture_endpoint="ep", data_capture_flush_s=60.0), "m1", "sentiment"
+    )
     assert made is not None
-    assert made.offer("req-1", bytearray(b'{"inputs": "hi"}'), "application/json", '[{"label": "POSITIVE"}]',
-                      "application/json", "caller-1")
+    assert made.offer(
+        "req-1",
+        bytearray(b'{"inputs": "hi"}'),
+        "application/json",
+        '[{"label": "POSITIVE"}]',
+        "application/json",
+        "caller-1",
+    )
     made.close()
     (path,) = tmp_path.rglob("*.jsonl")
     assert path.relative_to(tmp_path).parts[:2] == ("ep", "AllTraffic")

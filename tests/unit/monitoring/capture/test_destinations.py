@@ -22,8 +22,13 @@ HOUR = 1_765_000_000.0  # 2025-12-06T05:46:40Z
 
 
 def exchange(event_id: str, when: float = HOUR, **extra: object) -> Exchange:
-    return Exchange(event_id, when, body(b'{"inputs": "fine"}', "application/json"),
-                    body(b'[{"label":"POSITIVE","score":0.9}]', "application/json"), **extra)  # type: ignore[arg-type]
+    return Exchange(
+        event_id,
+        when,
+        body(b'{"inputs": "fine"}', "application/json"),
+        body(b'[{"label":"POSITIVE","score":0.9}]', "application/json"),
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 def test_the_directory_layout_is_sagemakers_one_file_per_flush_and_hour(tmp_path: Path):
@@ -31,11 +36,13 @@ def test_the_directory_layout_is_sagemakers_one_file_per_flush_and_hour(tmp_path
     assert destination.write([exchange("a"), exchange("b"), exchange("c", HOUR + 3600)]) == 3
     assert destination.write([exchange("d")]) == 1
     files = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
-    assert [f.rsplit("/", 1)[0] for f in files] == ["my-endpoint/AllTraffic/2025/12/06/05"] * 2 + \
-        ["my-endpoint/AllTraffic/2025/12/06/06"]
+    assert [f.rsplit("/", 1)[0] for f in files] == ["my-endpoint/AllTraffic/2025/12/06/05"] * 2 + [
+        "my-endpoint/AllTraffic/2025/12/06/06"
+    ]
     assert all(f.endswith(".jsonl") and not f.rsplit("/", 1)[1].startswith(".") for f in files)
-    ids = sorted(json.loads(line)["eventMetadata"]["eventId"] for f in files
-                 for line in (tmp_path / f).read_text().splitlines())
+    ids = sorted(
+        json.loads(line)["eventMetadata"]["eventId"] for f in files for line in (tmp_path / f).read_text().splitlines()
+    )
     assert ids == ["a", "b", "c", "d"]
 
 
@@ -111,8 +118,9 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
-    process = subprocess.Popen([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -134,8 +142,12 @@ def test_s3_keys_follow_the_layout_under_the_prefix(moto_s3: str, monkeypatch: p
     boto3 = pytest.importorskip("boto3")
     from hf_serving.monitoring.capture.s3 import S3Destination
 
-    for name, value in {"AWS_ENDPOINT_URL_S3": moto_s3, "AWS_ACCESS_KEY_ID": "testing",
-                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ENDPOINT_URL_S3": moto_s3,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     client = boto3.client("s3")
     client.create_bucket(Bucket="captures")
@@ -147,5 +159,3 @@ def test_s3_keys_follow_the_layout_under_the_prefix(moto_s3: str, monkeypatch: p
     assert [json.loads(line)["eventMetadata"]["eventId"] for line in lines] == ["a", "b"]
     with pytest.raises(WriteFailed):
         S3Destination("s3://no-such-bucket", LAYOUT).write([exchange("c")])
-
-

@@ -7,8 +7,13 @@ from hf_serving.monitoring.capture.record import BASE64, CSV, JSON, encoding_of,
 WHEN = 1_765_000_000.25  # 2025-12-06T05:46:40Z
 
 
-def exchange(request: bytes | str, request_type: str, response: bytes | str = b'[{"label":"POSITIVE"}]',
-             response_type: str = "application/json", **extra: object) -> Exchange:
+def exchange(
+    request: bytes | str,
+    request_type: str,
+    response: bytes | str = b'[{"label":"POSITIVE"}]',
+    response_type: str = "application/json",
+    **extra: object,
+) -> Exchange:
     return Exchange("req-1", WHEN, body(request, request_type), body(response, response_type), **extra)  # type: ignore[arg-type]
 
 
@@ -16,12 +21,22 @@ def test_a_json_exchange_is_sagemakers_record_with_the_text_as_is():
     written = json.loads(json_line(exchange(b'{"inputs": "great"}', "application/json")))
     assert written == {
         "captureData": {
-            "endpointInput": {"observedContentType": "application/json", "mode": "INPUT",
-                              "data": '{"inputs": "great"}', "encoding": "JSON"},
-            "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT",
-                               "data": '[{"label":"POSITIVE"}]', "encoding": "JSON"}},
+            "endpointInput": {
+                "observedContentType": "application/json",
+                "mode": "INPUT",
+                "data": '{"inputs": "great"}',
+                "encoding": "JSON",
+            },
+            "endpointOutput": {
+                "observedContentType": "application/json",
+                "mode": "OUTPUT",
+                "data": '[{"label":"POSITIVE"}]',
+                "encoding": "JSON",
+            },
+        },
         "eventMetadata": {"eventId": "req-1", "inferenceTime": "2025-12-06T05:46:40Z"},
-        "eventVersion": "0"}
+        "eventVersion": "0",
+    }
 
 
 def test_one_line_per_record_even_when_the_body_has_newlines():
@@ -43,8 +58,12 @@ def test_encodings_follow_the_content_type():
 
 def test_csv_is_kept_as_text_and_anything_else_as_base64():
     written = record(exchange("great film,1\n", "text/csv", b"\x89PNG\x00", "image/png"))["captureData"]
-    assert written["endpointInput"] == {"observedContentType": "text/csv", "mode": "INPUT", "data": "great film,1\n",
-                                        "encoding": "CSV"}
+    assert written["endpointInput"] == {
+        "observedContentType": "text/csv",
+        "mode": "INPUT",
+        "data": "great film,1\n",
+        "encoding": "CSV",
+    }
     assert written["endpointOutput"]["encoding"] == "BASE64"
     assert base64.b64decode(written["endpointOutput"]["data"]) == b"\x89PNG\x00"
 
@@ -56,8 +75,12 @@ def test_a_json_body_that_is_not_utf8_is_base64():
 
 def test_inference_id_and_target_model_are_written_when_known():
     metadata = record(exchange(b"{}", "application/json", inference_id="caller-7", model="sentiment"))["eventMetadata"]
-    assert metadata == {"eventId": "req-1", "inferenceId": "caller-7", "inferenceTime": "2025-12-06T05:46:40Z",
-                        "targetModel": "sentiment"}
+    assert metadata == {
+        "eventId": "req-1",
+        "inferenceId": "caller-7",
+        "inferenceTime": "2025-12-06T05:46:40Z",
+        "targetModel": "sentiment",
+    }
 
 
 def test_a_record_over_the_limit_keeps_its_metadata_and_says_it_was_cut():

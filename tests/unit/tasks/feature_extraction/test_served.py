@@ -17,8 +17,9 @@ TEXTS = ["A man is eating food.", "hi", "Ein Mann isst Brot, naïve café."]
 
 @pytest.fixture(scope="module")
 def model():
-    return load_served_model(minilm(), Settings(model_dir=minilm(), dtype="float32", engine="torch",
-                                                task="feature-extraction"))
+    return load_served_model(
+        minilm(), Settings(model_dir=minilm(), dtype="float32", engine="torch", task="feature-extraction")
+    )
 
 
 def test_per_token_states_equal_the_pipelines_one_text_and_a_padded_batch(model):
@@ -49,8 +50,9 @@ def test_texts_whose_first_tokens_alone_are_over_the_answer_limit_are_a_413_befo
         model.predict({"inputs": ["x"] * (16 * 1024 * 1024 // (384 * 4) + 1)})
 
 
-def test_texts_whose_tokens_are_over_the_answer_limit_are_a_413_after_tokenising_before_the_model_pass(model,
-                                                                                                      monkeypatch):
+def test_texts_whose_tokens_are_over_the_answer_limit_are_a_413_after_tokenising_before_the_model_pass(
+    model, monkeypatch
+):
     """2,000 texts of ~130 tokens: one token a text fits the limit, their states (~100 million numbers) do not."""
     monkeypatch.setattr(model.engine, "run", lambda *args, **kwargs: pytest.fail("the model ran"))
     with pytest.raises(ResponseTooLarge, match="the answer holds the hidden states of at least") as refused:

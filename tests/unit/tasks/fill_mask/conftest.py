@@ -37,19 +37,33 @@ def roberta_dir(tmp_path_factory):
     from tokenizers import ByteLevelBPETokenizer
     from transformers import RobertaConfig, RobertaForMaskedLM, RobertaTokenizerFast
 
-    corpus = ["The cat sat on the mat.", "Paris is the capital of France.", "I drink coffee every morning.",
-              "Café 漢字 🙂 naïve words"] * 20
+    corpus = [
+        "The cat sat on the mat.",
+        "Paris is the capital of France.",
+        "I drink coffee every morning.",
+        "Café 漢字 🙂 naïve words",
+    ] * 20
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(corpus, vocab_size=400, min_frequency=1,
-                            special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"])
+    bpe.train_from_iterator(
+        corpus, vocab_size=400, min_frequency=1, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+    )
     files = tmp_path_factory.mktemp("bpe")
     bpe.save_model(str(files))
     merges = [tuple(line.split()) for line in (files / "merges.txt").read_text().splitlines()[1:] if line]
-    tokenizer = RobertaTokenizerFast(vocab=json.loads((files / "vocab.json").read_text()), merges=merges,
-                                     model_max_length=64)
-    config = RobertaConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                           intermediate_size=64, max_position_embeddings=66, pad_token_id=tokenizer.pad_token_id,
-                           bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id)
+    tokenizer = RobertaTokenizerFast(
+        vocab=json.loads((files / "vocab.json").read_text()), merges=merges, model_max_length=64
+    )
+    config = RobertaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=66,
+        pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
     torch.manual_seed(11)
     out = tmp_path_factory.mktemp("tiny-roberta-fill-mask")
     RobertaForMaskedLM(config).eval().save_pretrained(out)

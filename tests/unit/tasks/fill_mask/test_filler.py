@@ -21,17 +21,26 @@ from hf_serving.tasks.scores import softmax
 TEXT = "Paris is the [MASK] of France."
 CASES = [
     ("one text, the default top_k", TEXT, {}),
-    ("top_k 3 on a list of texts of different lengths", [TEXT, "a [MASK]", "Café 漢字 🙂 ok [MASK]\tfine\n"],
-     {"top_k": 3}),
+    (
+        "top_k 3 on a list of texts of different lengths",
+        [TEXT, "a [MASK]", "Café 漢字 🙂 ok [MASK]\tfine\n"],
+        {"top_k": 3},
+    ),
     ("a list of one text answers as the text", [TEXT], {"top_k": 2}),
     ("two masks in one text: a list per mask, special tokens kept", "The [MASK] sat on the [MASK].", {"top_k": 4}),
     ("two masks among texts of one mask", ["The [MASK] sat on the [MASK].", TEXT], {}),
     ("top_k 100", TEXT, {"top_k": 100}),
-    ("targets in the vocabulary, top_k over their number", TEXT, {"targets": ["capital", "city", "heart"],
-                                                                  "top_k": 10}),
+    (
+        "targets in the vocabulary, top_k over their number",
+        TEXT,
+        {"targets": ["capital", "city", "heart"], "top_k": 10},
+    ),
     ("one target as a string", [TEXT, "a [MASK]"], {"targets": "capital"}),
-    ("targets out of the vocabulary: their first token; one that tokenises to nothing is ignored", TEXT,
-     {"targets": ["capital", "Zebrafication", "\u200b", "CAPITAL"], "top_k": 3}),
+    (
+        "targets out of the vocabulary: their first token; one that tokenises to nothing is ignored",
+        TEXT,
+        {"targets": ["capital", "Zebrafication", "\u200b", "CAPITAL"], "top_k": 3},
+    ),
     ("targets with two masks", "The [MASK] sat on the [MASK].", {"targets": ["cat", "mat", "dog"]}),
 ]
 
@@ -46,7 +55,8 @@ def assert_same(ours, theirs):
     else:
         assert list(ours) == ["score", "token", "token_str", "sequence"]
         assert {key: ours[key] for key in ("token", "token_str", "sequence")} == {
-            key: theirs[key] for key in ("token", "token_str", "sequence")}
+            key: theirs[key] for key in ("token", "token_str", "sequence")
+        }
         assert ours["score"] == pytest.approx(theirs["score"], rel=1e-5)
 
 
@@ -109,23 +119,33 @@ def test_scores_are_the_softmax_of_the_masks_logits(model):
     logits = np.array([[1.0, 2.0, 3.0]], dtype=np.float32)
     probabilities = softmax(logits)
     assert probabilities.sum() == pytest.approx(1.0)
-    assert filler._top(probabilities[0], 2, None) == [(pytest.approx(0.665, abs=1e-3), 2),
-                                                      (pytest.approx(0.245, abs=1e-3), 1)]
-    assert filler._top(probabilities[0, [2, 0]], 5, np.array([2, 0])) == [(pytest.approx(0.665, abs=1e-3), 2),
-                                                                           (pytest.approx(0.09, abs=1e-3), 0)]
+    assert filler._top(probabilities[0], 2, None) == [
+        (pytest.approx(0.665, abs=1e-3), 2),
+        (pytest.approx(0.245, abs=1e-3), 1),
+    ]
+    assert filler._top(probabilities[0, [2, 0]], 5, np.array([2, 0])) == [
+        (pytest.approx(0.665, abs=1e-3), 2),
+        (pytest.approx(0.09, abs=1e-3), 0),
+    ]
 
 
 @pytest.fixture(scope="module")
 def roberta(roberta_dir):
-    return (load_served_model(roberta_dir, Settings(model_dir=roberta_dir, dtype="float32")),
-            pipeline("fill-mask", model=str(roberta_dir), device="cpu"))
+    return (
+        load_served_model(roberta_dir, Settings(model_dir=roberta_dir, dtype="float32")),
+        pipeline("fill-mask", model=str(roberta_dir), device="cpu"),
+    )
 
 
-@pytest.mark.parametrize(("inputs", "parameters"), [
-    ("The <mask> sat on the mat.", {}),
-    (["The <mask> sat on the <mask>.", "Café 漢字 🙂<mask> naïve", "I drink <mask>"], {"top_k": 3}),
-    ("Paris is the <mask> of France.", {"targets": ["capital", " capital", "Kombucha", "🙂"], "top_k": 10}),
-], ids=["one text", "two masks, emoji, a list", "targets with and without a leading space"])
+@pytest.mark.parametrize(
+    ("inputs", "parameters"),
+    [
+        ("The <mask> sat on the mat.", {}),
+        (["The <mask> sat on the <mask>.", "Café 漢字 🙂<mask> naïve", "I drink <mask>"], {"top_k": 3}),
+        ("Paris is the <mask> of France.", {"targets": ["capital", " capital", "Kombucha", "🙂"], "top_k": 10}),
+    ],
+    ids=["one text", "two masks, emoji, a list", "targets with and without a leading space"],
+)
 def test_a_roberta_model_with_its_own_mask_token_answers_as_the_pipeline(roberta, inputs, parameters, caplog):
     model, reference = roberta
     with caplog.at_level(logging.ERROR):

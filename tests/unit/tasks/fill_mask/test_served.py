@@ -14,30 +14,44 @@ from hf_serving.settings import Settings
 TEXT = "Paris is the [MASK] of France."
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    ({"inputs": "no mask here"}, "inputs has no [MASK]: put [MASK] where the word to fill goes"),
-    ({"inputs": [TEXT, "a [mask] in lower case"]}, "inputs[1] has no [MASK]: put [MASK] where the word to fill goes"),
-    ({"text": [TEXT, "no mask"]}, "text[1] has no [MASK]"),
-    (["no mask", TEXT], "inputs[0] has no [MASK]"),
-    ({"inputs": "word " * 600 + "[MASK] [MASK]"},
-     "inputs has 2 [MASK] of 2 past the model's maximum of 512 tokens: shorten the text before it"),
-    ({"inputs": ["[MASK] " + "word " * 600 + "[MASK]"]},
-     "inputs[0] has 1 [MASK] of 2 past the model's maximum of 512 tokens"),
-    ({"inputs": TEXT, "parameters": {"top_k": 0}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"top_k": 101}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"top_k": "5"}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"top_k": True}}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"inputs": TEXT, "parameters": {"targets": []}}, "parameters.targets must be a list of 1 to 1,000 non-empty"),
-    ({"inputs": TEXT, "parameters": {"targets": ["ok", ""]}}, "parameters.targets must be a list of 1 to 1,000"),
-    ({"inputs": TEXT, "parameters": {"targets": 3}}, "parameters.targets must be a list of 1 to 1,000"),
-    ({"inputs": TEXT, "parameters": {"targets": ["w"] * 1001}}, "parameters.targets must be a list of 1 to 1,000"),
-    ({"inputs": TEXT, "parameters": {"targets": ["\u200b"]}},
-     "parameters.targets: none of '\\u200b' is a token of this model's vocabulary or tokenises to one"),
-    ({"inputs": TEXT, "parameters": {"targets": ["\u200b"] * 7}},
-     "parameters.targets: none of '\\u200b', '\\u200b', '\\u200b', '\\u200b', '\\u200b' and 2 more is a token"),
-    ({"inputs": TEXT, "parameters": {"top_n": 3}}, "unknown parameters: top_n (accepted: top_k, targets)"),
-    ({"inputs": TEXT, "parameters": {"tokenizer_kwargs": {}}}, "unknown parameters: tokenizer_kwargs"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"inputs": "no mask here"}, "inputs has no [MASK]: put [MASK] where the word to fill goes"),
+        (
+            {"inputs": [TEXT, "a [mask] in lower case"]},
+            "inputs[1] has no [MASK]: put [MASK] where the word to fill goes",
+        ),
+        ({"text": [TEXT, "no mask"]}, "text[1] has no [MASK]"),
+        (["no mask", TEXT], "inputs[0] has no [MASK]"),
+        (
+            {"inputs": "word " * 600 + "[MASK] [MASK]"},
+            "inputs has 2 [MASK] of 2 past the model's maximum of 512 tokens: shorten the text before it",
+        ),
+        (
+            {"inputs": ["[MASK] " + "word " * 600 + "[MASK]"]},
+            "inputs[0] has 1 [MASK] of 2 past the model's maximum of 512 tokens",
+        ),
+        ({"inputs": TEXT, "parameters": {"top_k": 0}}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"inputs": TEXT, "parameters": {"top_k": 101}}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"inputs": TEXT, "parameters": {"top_k": "5"}}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"inputs": TEXT, "parameters": {"top_k": True}}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"inputs": TEXT, "parameters": {"targets": []}}, "parameters.targets must be a list of 1 to 1,000 non-empty"),
+        ({"inputs": TEXT, "parameters": {"targets": ["ok", ""]}}, "parameters.targets must be a list of 1 to 1,000"),
+        ({"inputs": TEXT, "parameters": {"targets": 3}}, "parameters.targets must be a list of 1 to 1,000"),
+        ({"inputs": TEXT, "parameters": {"targets": ["w"] * 1001}}, "parameters.targets must be a list of 1 to 1,000"),
+        (
+            {"inputs": TEXT, "parameters": {"targets": ["\u200b"]}},
+            "parameters.targets: none of '\\u200b' is a token of this model's vocabulary or tokenises to one",
+        ),
+        (
+            {"inputs": TEXT, "parameters": {"targets": ["\u200b"] * 7}},
+            "parameters.targets: none of '\\u200b', '\\u200b', '\\u200b', '\\u200b', '\\u200b' and 2 more is a token",
+        ),
+        ({"inputs": TEXT, "parameters": {"top_n": 3}}, "unknown parameters: top_n (accepted: top_k, targets)"),
+        ({"inputs": TEXT, "parameters": {"tokenizer_kwargs": {}}}, "unknown parameters: tokenizer_kwargs"),
+    ],
+)
 def test_bad_requests_are_400_naming_the_text_or_the_parameter(model, body, message):
     with pytest.raises(BadRequest) as refused:
         model.predict(body)
@@ -54,12 +68,14 @@ def test_an_answer_surely_over_the_limit_is_a_413_before_any_model_pass(model_di
     with pytest.raises(ResponseTooLarge):  # 1,400 texts x 100 proposals x 2 numbers: over 1 MB
         limited.predict({"inputs": ["[MASK]"] * 1400, "parameters": {"top_k": 100}})
     assert limited.numbers_per_item(limited.parse({"inputs": TEXT}).parameters) == 10
-    assert limited.numbers_per_item(limited.parse({"inputs": TEXT, "parameters": {"targets": ["a", "b"]}}
-                                                  ).parameters) == 4
+    assert (
+        limited.numbers_per_item(limited.parse({"inputs": TEXT, "parameters": {"targets": ["a", "b"]}}).parameters) == 4
+    )
 
 
-def test_proposals_surely_over_the_limit_are_a_413_once_the_masks_are_counted_before_the_model_pass(model_dir,
-                                                                                                     monkeypatch):
+def test_proposals_surely_over_the_limit_are_a_413_once_the_masks_are_counted_before_the_model_pass(
+    model_dir, monkeypatch
+):
     """40 texts of 250 masks, top_k 100: 1,000,000 proposals of at least 50 bytes, though 40 x 100 x 2 numbers
     alone passed the first count."""
     limited = load_served_model(model_dir, Settings(model_dir=model_dir, dtype="float32", max_response_mb=16))
@@ -73,8 +89,10 @@ def test_the_response_cache_answers_a_repeat_without_the_model(model_dir, monkey
     settings = Settings(model_dir=model_dir, dtype="float32", response_cache="memory")
     cached = load_served_model(model_dir, settings)
     assert response_cache.for_model(settings, cached, set(), WorkerMetrics("model", "fill-mask", enabled=False))
-    bodies = [{"inputs": [TEXT, "The [MASK] sat on the [MASK]."], "parameters": {"targets": ["cat", "capital"]}},
-              {"inputs": TEXT, "parameters": {"top_k": 3}}]
+    bodies = [
+        {"inputs": [TEXT, "The [MASK] sat on the [MASK]."], "parameters": {"targets": ["cat", "capital"]}},
+        {"inputs": TEXT, "parameters": {"top_k": 3}},
+    ]
 
     def usage_of(body):
         cached.predict(body)
@@ -100,8 +118,7 @@ def test_openvino_the_default_engine_on_cpu_serves_it_close_to_torch_float32(mod
     for mine, expected in zip(ours, reference, strict=True):
         if dtype == "float32":
             assert [entry["token"] for entry in mine] == [entry["token"] for entry in expected]
-            assert [entry["score"] for entry in mine] == pytest.approx([entry["score"] for entry in expected],
-                                                                       rel=1e-4)
+            assert [entry["score"] for entry in mine] == pytest.approx([entry["score"] for entry in expected], rel=1e-4)
         else:
             assert mine[0]["token"] in [entry["token"] for entry in expected]
             assert mine[0]["score"] == pytest.approx(expected[0]["score"], rel=0.05)

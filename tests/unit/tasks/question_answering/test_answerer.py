@@ -37,8 +37,9 @@ def model() -> Any:
 def make_answerer(model: Any, padding_side: str = "right", max_batch_size: int = 32) -> QuestionAnswerer:
     tokenizer = AutoTokenizer.from_pretrained(MODEL_DIR)
     tokenizer.padding_side = padding_side
-    return QuestionAnswerer(torch_engine(model, tokenizer, QA_OUTPUTS, max_batch_size=max_batch_size), tokenizer,
-                            model.config)
+    return QuestionAnswerer(
+        torch_engine(model, tokenizer, QA_OUTPUTS, max_batch_size=max_batch_size), tokenizer, model.config
+    )
 
 
 @pytest.fixture(scope="module")
@@ -50,12 +51,14 @@ def inputs_of(case: dict[str, Any]) -> list[QAInput]:
     return [QAInput(item["question"], item["context"]) for item in case["inputs"]]
 
 
-def assert_same_answers(found: list[list[Answer]], expected: list[list[dict[str, Any]]],
-                        tolerance: float = SCORE_TOLERANCE) -> None:
+def assert_same_answers(
+    found: list[list[Answer]], expected: list[list[dict[str, Any]]], tolerance: float = SCORE_TOLERANCE
+) -> None:
     assert len(found) == len(expected)
     for index, (answers, wanted) in enumerate(zip(found, expected, strict=True)):
-        assert [(a.answer, a.start, a.end) for a in answers] == [(w["answer"], w["start"], w["end"])
-                                                                   for w in wanted], f"input {index}"
+        assert [(a.answer, a.start, a.end) for a in answers] == [(w["answer"], w["start"], w["end"]) for w in wanted], (
+            f"input {index}"
+        )
         for answer, want in zip(answers, wanted, strict=True):
             assert answer.score == pytest.approx(want["score"], abs=tolerance, rel=1e-3), f"input {index}"
 
@@ -67,8 +70,9 @@ def test_answers_match_the_5_2_pipeline(answerers: dict[str, QuestionAnswerer], 
 
 
 @pytest.mark.parametrize("case", FAILED, ids=[case["name"] for case in FAILED])
-def test_questions_the_pipeline_failed_on_are_bad_requests(answerers: dict[str, QuestionAnswerer],
-                                                           case: dict[str, Any]) -> None:
+def test_questions_the_pipeline_failed_on_are_bad_requests(
+    answerers: dict[str, QuestionAnswerer], case: dict[str, Any]
+) -> None:
     with pytest.raises(BadRequest, match=r"inputs\[0\]\.question is \d+ tokens long") as raised:
         answerers[case["padding_side"]](inputs_of(case), QAParameters(**case["parameters"]))
     assert raised.value.status == 400
@@ -84,8 +88,9 @@ def test_goldens_cover_what_they_claim() -> None:
     assert any(answer["start"] > answer["end"] for answer in by_name["left_padding_short"]["outputs"][0])
 
 
-def test_identical_answers_are_merged_across_windows(answerers: dict[str, QuestionAnswerer],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_identical_answers_are_merged_across_windows(
+    answerers: dict[str, QuestionAnswerer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     case = next(case for case in GOLDENS if case["name"] == "repeated_merged")
     params = QAParameters(**case["parameters"])
 
@@ -125,8 +130,16 @@ def test_chunks_are_padded_to_their_longest_window(model: Any, monkeypatch: pyte
     answerer([short, short, long], QAParameters(max_seq_len=64, doc_stride=16))
     tokenizer = answerer.tokenizer
     short_length = len(tokenizer(short.question, short.context)["input_ids"])
-    long_windows = len(tokenizer(long.question, long.context, truncation="only_second", max_length=64,
-                                 stride=16, return_overflowing_tokens=True)["input_ids"])
+    long_windows = len(
+        tokenizer(
+            long.question,
+            long.context,
+            truncation="only_second",
+            max_length=64,
+            stride=16,
+            return_overflowing_tokens=True,
+        )["input_ids"]
+    )
     assert long_windows > 2
     assert shapes[0] == (2, short_length) and short_length < 64  # the two short inputs: not padded to 64
     assert shapes[1] == (2, 64)
@@ -148,8 +161,9 @@ def test_padding_does_not_change_answers(model: Any) -> None:
 def test_bfloat16_models_give_float_scores(model: Any) -> None:
     bf16_model = copy.deepcopy(model).to(torch.bfloat16)
     tokenizer = AutoTokenizer.from_pretrained(MODEL_DIR)
-    answerer = QuestionAnswerer(torch_engine(bf16_model, tokenizer, QA_OUTPUTS, "bfloat16"), tokenizer,
-                                bf16_model.config)
+    answerer = QuestionAnswerer(
+        torch_engine(bf16_model, tokenizer, QA_OUTPUTS, "bfloat16"), tokenizer, bf16_model.config
+    )
     answers = answerer([QAInput("Where do I live?", "I live in Berlin.")], QAParameters(top_k=2))[0]
     assert len(answers) == 2
     assert all(isinstance(answer.score, float) and 0 < answer.score <= 1 for answer in answers)
@@ -172,13 +186,17 @@ def test_empty_strings_are_bad_requests(answerers: dict[str, QuestionAnswerer], 
         answerers["right"]([QAInput("Where?", "Here."), QAInput(**item)], QAParameters())
 
 
-@pytest.mark.parametrize(("params", "named"), [
-    (QAParameters(max_seq_len=513), "parameters.max_seq_len"),
-    (QAParameters(doc_stride=384), "parameters.doc_stride"),  # default max_seq_len is 384
-    (QAParameters(max_seq_len=64, doc_stride=64), "parameters.doc_stride"),
-])
-def test_window_sizes_beyond_the_model_are_bad_requests(answerers: dict[str, QuestionAnswerer],
-                                                        params: QAParameters, named: str) -> None:
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        (QAParameters(max_seq_len=513), "parameters.max_seq_len"),
+        (QAParameters(doc_stride=384), "parameters.doc_stride"),  # default max_seq_len is 384
+        (QAParameters(max_seq_len=64, doc_stride=64), "parameters.doc_stride"),
+    ],
+)
+def test_window_sizes_beyond_the_model_are_bad_requests(
+    answerers: dict[str, QuestionAnswerer], params: QAParameters, named: str
+) -> None:
     with pytest.raises(BadRequest, match=named):
         answerers["right"]([QAInput("Where?", "Here.")], params)
 
@@ -195,30 +213,39 @@ def test_parameters_default_when_absent() -> None:
 
 
 def test_parameters_from_request_keep_valid_values() -> None:
-    parameters: dict[str, Any] = {"top_k": 3, "max_answer_len": 5, "max_seq_len": 64, "doc_stride": 16,
-                                  "max_question_len": 8, "handle_impossible_answer": True}
+    parameters: dict[str, Any] = {
+        "top_k": 3,
+        "max_answer_len": 5,
+        "max_seq_len": 64,
+        "doc_stride": 16,
+        "max_question_len": 8,
+        "handle_impossible_answer": True,
+    }
     assert QAParameters.from_request(parameters) == QAParameters(**parameters)
     assert QAParameters.from_request({"max_seq_len": None, "doc_stride": None}) == QAParameters()
 
 
-@pytest.mark.parametrize(("parameters", "message"), [
-    ({"top_k": 0}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"top_k": True}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"top_k": "3"}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"top_k": 2.0}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"top_k": None}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"top_k": 101}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"top_k": 20000}, "parameters.top_k must be an integer from 1 to 100"),
-    ({"max_answer_len": 0}, "parameters.max_answer_len must be an integer from 1 to 512"),
-    ({"max_answer_len": 513}, "parameters.max_answer_len must be an integer from 1 to 512"),
-    ({"max_seq_len": 31}, "parameters.max_seq_len must be an integer >= 32"),
-    ({"max_seq_len": False}, "parameters.max_seq_len must be an integer >= 32"),
-    ({"doc_stride": 0}, "parameters.doc_stride must be an integer >= 1"),
-    ({"max_question_len": -1}, "parameters.max_question_len must be an integer >= 1"),
-    ({"handle_impossible_answer": 1}, "parameters.handle_impossible_answer must be true or false"),
-    ({"handle_impossible_answer": "true"}, "parameters.handle_impossible_answer must be true or false"),
-    ({"max_seq_len": 64, "doc_stride": 64}, "parameters.doc_stride (64) must be < parameters.max_seq_len"),
-])
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"top_k": 0}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"top_k": True}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"top_k": "3"}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"top_k": 2.0}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"top_k": None}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"top_k": 101}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"top_k": 20000}, "parameters.top_k must be an integer from 1 to 100"),
+        ({"max_answer_len": 0}, "parameters.max_answer_len must be an integer from 1 to 512"),
+        ({"max_answer_len": 513}, "parameters.max_answer_len must be an integer from 1 to 512"),
+        ({"max_seq_len": 31}, "parameters.max_seq_len must be an integer >= 32"),
+        ({"max_seq_len": False}, "parameters.max_seq_len must be an integer >= 32"),
+        ({"doc_stride": 0}, "parameters.doc_stride must be an integer >= 1"),
+        ({"max_question_len": -1}, "parameters.max_question_len must be an integer >= 1"),
+        ({"handle_impossible_answer": 1}, "parameters.handle_impossible_answer must be true or false"),
+        ({"handle_impossible_answer": "true"}, "parameters.handle_impossible_answer must be true or false"),
+        ({"max_seq_len": 64, "doc_stride": 64}, "parameters.doc_stride (64) must be < parameters.max_seq_len"),
+    ],
+)
 def test_bad_parameters_are_named(parameters: dict[str, Any], message: str) -> None:
     with pytest.raises(BadRequest) as raised:
         QAParameters.from_request(parameters)
@@ -239,7 +266,8 @@ def test_parameters_must_be_an_object(parameters: object) -> None:
 
 
 def test_windows_that_barely_move_along_the_context_are_a_400_naming_the_least_move(
-        answerers: dict[str, QuestionAnswerer]) -> None:
+    answerers: dict[str, QuestionAnswerer],
+) -> None:
     # max_seq_len 64 leaves 64 - question - 3 specials per window: a doc_stride just under that made one window (a
     # model pass) per context token.
     item = QAInput("Which port?", "The container listens on port 8080. " * 200)
@@ -250,5 +278,6 @@ def test_windows_that_barely_move_along_the_context_are_a_400_naming_the_least_m
     assert raised.value.message == (
         f"inputs[0]: with max_seq_len=64, doc_stride={room - 3} and a question of {question} tokens, "
         f"each window moves 3 token(s) along the context; it must move at least 4 (max_seq_len / 16): lower "
-        f"doc_stride or shorten the question")
+        f"doc_stride or shorten the question"
+    )
     assert answerers["right"]([item], QAParameters(max_seq_len=64, doc_stride=room - 4))[0][0].answer

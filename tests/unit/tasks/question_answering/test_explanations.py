@@ -14,8 +14,10 @@ from hf_serving.settings import Settings
 from tests.support.paths import SQUAD_SAMPLE, TRAINED_QA
 
 QUESTION = "In which year was Daniel Novak born?"
-CONTEXT = ("In 1936, Daniel Novak was born in Bangkok. Oscar Hansen wrote The Silent Voyage. Zara Berg was born in "
-           "Santiago in 1983. Yara Rossi wrote The Broken Voyage. In 1930, Julia Jensen was born in Paris.")
+CONTEXT = (
+    "In 1936, Daniel Novak was born in Bangkok. Oscar Hansen wrote The Silent Voyage. Zara Berg was born in "
+    "Santiago in 1983. Yara Rossi wrote The Broken Voyage. In 1930, Julia Jensen was born in Paris."
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,22 +53,30 @@ def test_start_and_end_are_explained_over_the_question_and_the_context(model):
     assert answer["answer"] == "1936"
     start, end = answer["explanation"]["targets"]
     assert (start["target"], start["output"], end["target"], end["output"]) == (
-        "start", "start logit", "end", "end logit")
+        "start",
+        "start logit",
+        "end",
+        "end logit",
+    )
     for target in (start, end):
         assert target["converged"]
         by_field = {field: [t for t in target["tokens"] if t["field"] == field] for field in ("question", "context")}
         assert max(by_field["question"], key=lambda t: t["attribution"])["token"] == "year"
         assert max(by_field["context"], key=lambda t: t["attribution"])["token"] == "1936"
         texts = {"question": QUESTION, "context": CONTEXT}
-        assert all(texts[t["field"]][t["start"]:t["end"]] == t["token"] for t in target["tokens"])
+        assert all(texts[t["field"]][t["start"] : t["end"]] == t["token"] for t in target["tokens"])
         total = sum(t["attribution"] for t in target["tokens"])
         assert target["delta"] == pytest.approx(total - (target["value"] - target["baseline_value"]), abs=1e-4)
 
 
 def test_a_long_context_is_explained_in_the_window_that_holds_the_answer(model):
     context = "Nothing happened here for a long time. " * 30 + CONTEXT
-    answer = model.predict({"inputs": {"question": QUESTION, "context": context},
-                            "parameters": {"explain": True, "max_seq_len": 64, "doc_stride": 16}})
+    answer = model.predict(
+        {
+            "inputs": {"question": QUESTION, "context": context},
+            "parameters": {"explain": True, "max_seq_len": 64, "doc_stride": 16},
+        }
+    )
     start = answer["explanation"]["targets"][0]
     spans = [(t["start"], t["end"]) for t in start["tokens"] if t["field"] == "context"]
     assert spans[0][0] <= answer["start"] and answer["end"] <= spans[-1][1]  # the answer is in the window explained
@@ -74,16 +84,20 @@ def test_a_long_context_is_explained_in_the_window_that_holds_the_answer(model):
 
 
 def test_only_the_best_answer_carries_the_explanation(model):
-    answers = model.predict({"inputs": [{"question": QUESTION, "context": CONTEXT}],
-                             "parameters": {"explain": True, "top_k": 3}})
+    answers = model.predict(
+        {"inputs": [{"question": QUESTION, "context": CONTEXT}], "parameters": {"explain": True, "top_k": 3}}
+    )
     assert ["explanation" in answer for answer in answers[0]] == [True, False, False]
 
 
 def test_the_empty_answer_is_explained_at_the_cls_token(model):
-    """"No answer" is the [CLS] token's start and end logits (the pipeline's null score)."""
-    answer = model.predict({"inputs": {"question": "In which year was Ada born?",
-                                       "context": "Oscar Hansen wrote The Silent Voyage."},
-                            "parameters": {"explain": True, "handle_impossible_answer": True}})
+    """ "No answer" is the [CLS] token's start and end logits (the pipeline's null score)."""
+    answer = model.predict(
+        {
+            "inputs": {"question": "In which year was Ada born?", "context": "Oscar Hansen wrote The Silent Voyage."},
+            "parameters": {"explain": True, "handle_impossible_answer": True},
+        }
+    )
     assert (answer["answer"], answer["start"], answer["end"]) == ("", 0, 0)
     start, end = answer["explanation"]["targets"]
     assert start["converged"] and end["converged"]
@@ -91,7 +105,8 @@ def test_the_empty_answer_is_explained_at_the_cls_token(model):
     tokenizer = AutoTokenizer.from_pretrained(TRAINED_QA)
     reference = AutoModelForQuestionAnswering.from_pretrained(TRAINED_QA).eval()
     with torch.no_grad():
-        logits = reference(**tokenizer("In which year was Ada born?", "Oscar Hansen wrote The Silent Voyage.",
-                                       return_tensors="pt"))
+        logits = reference(
+            **tokenizer("In which year was Ada born?", "Oscar Hansen wrote The Silent Voyage.", return_tensors="pt")
+        )
     assert start["value"] == pytest.approx(float(logits.start_logits[0, 0]), abs=1e-4)  # position 0: [CLS]
     assert end["value"] == pytest.approx(float(logits.end_logits[0, 0]), abs=1e-4)

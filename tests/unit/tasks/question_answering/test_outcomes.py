@@ -23,6 +23,7 @@ def test_the_best_answers_score_without_a_class(model):
 
 
 def test_top_k_answers_predict_the_best(model):
-    answers, [outcome] = answered(model, {"inputs": {"question": QUESTION, "context": CONTEXT},
-                                          "parameters": {"top_k": 3}})
+    answers, [outcome] = answered(
+        model, {"inputs": {"question": QUESTION, "context": CONTEXT}, "parameters": {"top_k": 3}}
+    )
     assert len(answers) == 3 and outcome.predictions == (Prediction(None, answers[0]["score"]),)

@@ -15,18 +15,41 @@ from hf_serving.engines.openvino import runtime as openvino_runtime
 from hf_serving.loading.loader import load_served_model
 from hf_serving.settings import Settings
 
-QUERIES = ["What is deep learning?", "Where is Paris?", "How is cheese made?", "When does the train leave?",
-           "Who wrote Hamlet?", "Why is the sky blue?", "How do rerankers work?", "Which port does it listen on?"]
-TEXTS = ["Deep learning is a subset of machine learning.", "Paris is the capital of France.",
-         "Cheese is made from milk.", "The train leaves at noon.", "Hamlet is a tragedy by Shakespeare.",
-         "Rayleigh scattering makes the sky blue.", "A cross-encoder reads query and passage together.",
-         "The container listens on port 8080.", "Café, naïve, 東京 and 😀.", "A long passage " * 50]
+QUERIES = [
+    "What is deep learning?",
+    "Where is Paris?",
+    "How is cheese made?",
+    "When does the train leave?",
+    "Who wrote Hamlet?",
+    "Why is the sky blue?",
+    "How do rerankers work?",
+    "Which port does it listen on?",
+]
+TEXTS = [
+    "Deep learning is a subset of machine learning.",
+    "Paris is the capital of France.",
+    "Cheese is made from milk.",
+    "The train leaves at noon.",
+    "Hamlet is a tragedy by Shakespeare.",
+    "Rayleigh scattering makes the sky blue.",
+    "A cross-encoder reads query and passage together.",
+    "The container listens on port 8080.",
+    "Café, naïve, 東京 and 😀.",
+    "A long passage " * 50,
+]
 SCORE_TOLERANCE = 0.1
 
 
 def _scores(model) -> np.ndarray:
-    return np.array([[entry["score"] for entry in sorted(model.predict({"query": query, "texts": TEXTS}),
-                                                         key=lambda entry: entry["index"])] for query in QUERIES])
+    return np.array(
+        [
+            [
+                entry["score"]
+                for entry in sorted(model.predict({"query": query, "texts": TEXTS}), key=lambda entry: entry["index"])
+            ]
+            for query in QUERIES
+        ]
+    )
 
 
 @pytest.mark.skipif(not openvino_runtime.available(), reason="openvino is in requirements.txt")

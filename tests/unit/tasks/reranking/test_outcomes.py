@@ -19,8 +19,10 @@ def model():
 def test_each_pair_predicts_its_sigmoid_score_in_the_texts_order(model):
     answer, outcomes = answered(model, {"query": QUERY, "texts": TEXTS})
     scores = {entry["index"]: entry["score"] for entry in answer}
-    assert outcomes == [ItemOutcome((Prediction(None, pytest.approx(scores[index])),), token_count(model, QUERY, text))
-                        for index, text in enumerate(TEXTS)]
+    assert outcomes == [
+        ItemOutcome((Prediction(None, pytest.approx(scores[index])),), token_count(model, QUERY, text))
+        for index, text in enumerate(TEXTS)
+    ]
 
 
 def test_raw_scores_are_no_confidence(model):

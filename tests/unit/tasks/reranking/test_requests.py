@@ -18,10 +18,22 @@ from hf_serving.tasks.reranking.requests import (
 
 
 def test_teis_body_and_the_envelope_parse_to_the_same_request():
-    tei = parse_rerank_request({"query": "q", "texts": ["a", "b"], "raw_scores": True, "return_text": True,
-                                "truncate": False, "truncation_direction": "Left"})
-    envelope = parse_rerank_request({"inputs": {"query": "q", "texts": ["a", "b"]}, "parameters": {
-        "raw_scores": True, "return_text": True, "truncate": False, "truncation_direction": "left"}})
+    tei = parse_rerank_request(
+        {
+            "query": "q",
+            "texts": ["a", "b"],
+            "raw_scores": True,
+            "return_text": True,
+            "truncate": False,
+            "truncation_direction": "Left",
+        }
+    )
+    envelope = parse_rerank_request(
+        {
+            "inputs": {"query": "q", "texts": ["a", "b"]},
+            "parameters": {"raw_scores": True, "return_text": True, "truncate": False, "truncation_direction": "left"},
+        }
+    )
     assert tei == envelope
     assert tei.items == [Pair("q", "a"), Pair("q", "b")] and tei.is_batch
     assert tei.parameters == Scoring(truncate=False, truncation_direction="left")
@@ -57,35 +69,47 @@ def test_the_scoring_parameters_alone_group_records_so_different_queries_and_ran
     assert item_chars(Pair("query", "text")) == 9  # a pair's text is both halves: the request is sliced by it
 
 
-@pytest.mark.parametrize(("body", "fragment"), [
-    ("just text", "send {\"query\": \"...\", \"texts\": [\"...\"]}"),
-    ({"texts": ["a"]}, "query is missing"),
-    ({"inputs": {"query": "q"}}, "texts is missing"),
-    ({"parameters": {}}, "inputs is missing"),
-    ({"query": "", "texts": ["a"]}, "query must be a non-empty string, not an empty string"),
-    ({"query": 3, "texts": ["a"]}, "query must be a non-empty string, not number"),
-    ({"query": "q", "texts": {"a": 1}}, "texts must be a list of strings, or one string, not object"),
-    ({"query": "q", "texts": " "}, "texts must not be empty"),
-    ({"query": "q", "texts": []}, "texts must not be an empty list"),
-    ({"query": "q", "texts": ["a", 5]}, "texts[1] must be a string, not number"),
-    ({"query": "q", "texts": ["a", "  "]}, "texts[1] must not be empty"),
-    ({"inputs": ["q", "a"]}, "inputs must be an object"),
-    ({"inputs": {"query": "q", "texts": ["a"], "documents": []}}, "unknown field(s) documents in inputs"),
-    ({"query": "q", "texts": ["a"], "inputs": {}}, "unknown field(s) inputs"),
-    ({"query": "q", "texts": ["a"], "documents": ["b"]}, "unknown field(s) documents"),
-    ({"query": "q", "texts": ["a"], "parameters": []}, "parameters must be a JSON object, not array"),
-    ({"query": "q", "texts": ["a"], "top_n": 0}, "parameters.top_n must be an integer >= 1, or null for every"),
-    ({"query": "q", "texts": ["a"], "top_n": True}, "parameters.top_n must be an integer >= 1"),
-    ({"query": "q", "texts": ["a"], "raw_scores": "yes"}, "parameters.raw_scores must be true or false, not string"),
-    ({"query": "q", "texts": ["a"], "return_text": 1}, "parameters.return_text must be true or false"),
-    ({"query": "q", "texts": ["a"], "truncate": "no"}, "parameters.truncate must be true or false, or null"),
-    ({"query": "q", "texts": ["a"], "truncation_direction": "up"},
-     "parameters.truncation_direction must be one of right, left"),
-    ({"inputs": {"query": "q", "texts": ["a"]}, "parameters": {"top_k": 2}},
-     "unknown parameters: top_k (accepted: raw_scores, return_text, top_n, truncate, truncation_direction)"),
-    ({"inputs": {"query": "q", "texts": ["a"]}, "parameters": {"explain": True}},
-     "parameters.explain: this task's answers have no explanations"),
-])
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ("just text", 'send {"query": "...", "texts": ["..."]}'),
+        ({"texts": ["a"]}, "query is missing"),
+        ({"inputs": {"query": "q"}}, "texts is missing"),
+        ({"parameters": {}}, "inputs is missing"),
+        ({"query": "", "texts": ["a"]}, "query must be a non-empty string, not an empty string"),
+        ({"query": 3, "texts": ["a"]}, "query must be a non-empty string, not number"),
+        ({"query": "q", "texts": {"a": 1}}, "texts must be a list of strings, or one string, not object"),
+        ({"query": "q", "texts": " "}, "texts must not be empty"),
+        ({"query": "q", "texts": []}, "texts must not be an empty list"),
+        ({"query": "q", "texts": ["a", 5]}, "texts[1] must be a string, not number"),
+        ({"query": "q", "texts": ["a", "  "]}, "texts[1] must not be empty"),
+        ({"inputs": ["q", "a"]}, "inputs must be an object"),
+        ({"inputs": {"query": "q", "texts": ["a"], "documents": []}}, "unknown field(s) documents in inputs"),
+        ({"query": "q", "texts": ["a"], "inputs": {}}, "unknown field(s) inputs"),
+        ({"query": "q", "texts": ["a"], "documents": ["b"]}, "unknown field(s) documents"),
+        ({"query": "q", "texts": ["a"], "parameters": []}, "parameters must be a JSON object, not array"),
+        ({"query": "q", "texts": ["a"], "top_n": 0}, "parameters.top_n must be an integer >= 1, or null for every"),
+        ({"query": "q", "texts": ["a"], "top_n": True}, "parameters.top_n must be an integer >= 1"),
+        (
+            {"query": "q", "texts": ["a"], "raw_scores": "yes"},
+            "parameters.raw_scores must be true or false, not string",
+        ),
+        ({"query": "q", "texts": ["a"], "return_text": 1}, "parameters.return_text must be true or false"),
+        ({"query": "q", "texts": ["a"], "truncate": "no"}, "parameters.truncate must be true or false, or null"),
+        (
+            {"query": "q", "texts": ["a"], "truncation_direction": "up"},
+            "parameters.truncation_direction must be one of right, left",
+        ),
+        (
+            {"inputs": {"query": "q", "texts": ["a"]}, "parameters": {"top_k": 2}},
+            "unknown parameters: top_k (accepted: raw_scores, return_text, top_n, truncate, truncation_direction)",
+        ),
+        (
+            {"inputs": {"query": "q", "texts": ["a"]}, "parameters": {"explain": True}},
+            "parameters.explain: this task's answers have no explanations",
+        ),
+    ],
+)
 def test_bad_requests_are_400s_naming_the_field(body, fragment):
     with pytest.raises(BadRequest) as caught:
         parse_rerank_request(body)
@@ -102,6 +126,10 @@ def test_the_declared_parameters_are_the_ones_the_parser_accepts_and_their_schem
     schema = RERANK_PARAMETERS.schema()
     assert list(schema["properties"]) == ["raw_scores", "return_text", "top_n", "truncate", "truncation_direction"]
     assert schema["properties"]["truncate"]["default"] is True
-    assert schema["properties"]["top_n"] == {"type": "integer", "minimum": 1, "nullable": True,
-                                             "description": schema["properties"]["top_n"]["description"]}
+    assert schema["properties"]["top_n"] == {
+        "type": "integer",
+        "minimum": 1,
+        "nullable": True,
+        "description": schema["properties"]["top_n"]["description"],
+    }
     assert RERANK_PARAMETERS.top_level == tuple(schema["properties"])

@@ -17,9 +17,14 @@ from hf_serving.settings import Settings
 from hf_serving.tasks.base import Task
 
 QUERY = "How do cross-encoders rank passages?"
-TEXTS = ["A cross-encoder reads the query and the passage together.", "Paris is the capital of France.",
-         "Café, naïve, 東京 and 😀 in one passage.", "hi", "Rerankers score each pair with one logit. " * 80,
-         "  leading and trailing spaces  "]
+TEXTS = [
+    "A cross-encoder reads the query and the passage together.",
+    "Paris is the capital of France.",
+    "Café, naïve, 東京 and 😀 in one passage.",
+    "hi",
+    "Rerankers score each pair with one logit. " * 80,
+    "  leading and trailing spaces  ",
+]
 
 
 def _identity():
@@ -96,28 +101,39 @@ def test_records_with_different_queries_share_model_passes_and_a_bad_record_keep
     run = served.engine.run
     served.engine.run = lambda feed: passes.append(len(feed["input_ids"])) or run(feed)
     try:
-        results = served.predict_records(RecordBatch(JSONLINES, [
-            {"query": QUERY, "texts": TEXTS[:3], "top_n": 2},
-            {"query": "Where is Paris?", "texts": TEXTS[1:4], "return_text": True},
-            {"query": "", "texts": ["x"]},
-            {"inputs": {"query": "Where is Paris?", "texts": TEXTS[:2]}, "raw_scores": True},
-        ])).results
+        results = served.predict_records(
+            RecordBatch(
+                JSONLINES,
+                [
+                    {"query": QUERY, "texts": TEXTS[:3], "top_n": 2},
+                    {"query": "Where is Paris?", "texts": TEXTS[1:4], "return_text": True},
+                    {"query": "", "texts": ["x"]},
+                    {"inputs": {"query": "Where is Paris?", "texts": TEXTS[:2]}, "raw_scores": True},
+                ],
+            )
+        ).results
     finally:
         served.engine.run = run
     assert passes == [8]  # every pair of the three good records in one model pass, whatever their queries
     _assert_same_answer(results[0], served.predict({"query": QUERY, "texts": TEXTS[:3], "top_n": 2}))
-    _assert_same_answer(results[1], served.predict({"query": "Where is Paris?", "texts": TEXTS[1:4],
-                                                    "return_text": True}))
+    _assert_same_answer(
+        results[1], served.predict({"query": "Where is Paris?", "texts": TEXTS[1:4], "return_text": True})
+    )
     assert isinstance(results[2], BadRequest) and "query must be a non-empty string" in results[2].message
     expected = reference.predict([("Where is Paris?", text) for text in TEXTS[:2]], activation_fn=_identity())
     np.testing.assert_allclose(_by_index(results[3]), expected, rtol=1e-5)
 
 
 def test_an_over_long_pair_with_truncate_false_fails_only_its_own_record(served):
-    results = served.predict_records(RecordBatch(JSONLINES, [
-        {"query": QUERY, "texts": ["word " * 600], "truncate": False},
-        {"query": QUERY, "texts": ["short"], "truncate": False},
-    ])).results
+    results = served.predict_records(
+        RecordBatch(
+            JSONLINES,
+            [
+                {"query": QUERY, "texts": ["word " * 600], "truncate": False},
+                {"query": QUERY, "texts": ["short"], "truncate": False},
+            ],
+        )
+    ).results
     assert isinstance(results[0], PayloadTooLarge)
     _assert_same_answer(results[1], served.predict({"query": QUERY, "texts": ["short"]}))
 
@@ -141,10 +157,16 @@ def test_the_response_cache_keeps_each_pairs_logit_whatever_the_ranking_asked(cr
     from hf_serving.caching.stores import MemoryStore
     from hf_serving.observability.worker_metrics import WorkerMetrics
 
-    model = load_served_model(cross_encoder_dir, Settings(model_dir=cross_encoder_dir, dtype="float32",
-                                                          engine="torch"))
-    model.use_cache(ResponseCache(MemoryStore(1 << 20, 60), "identity", WorkerMetrics("model", "text-ranking",
-                                  enabled=False), model.encode_result, model.decode_result))
+    model = load_served_model(cross_encoder_dir, Settings(model_dir=cross_encoder_dir, dtype="float32", engine="torch"))
+    model.use_cache(
+        ResponseCache(
+            MemoryStore(1 << 20, 60),
+            "identity",
+            WorkerMetrics("model", "text-ranking", enabled=False),
+            model.encode_result,
+            model.decode_result,
+        )
+    )
     passes = []
     run = model.engine.run
     model.engine.run = lambda feed: passes.append(len(feed["input_ids"])) or run(feed)
@@ -172,6 +194,7 @@ def test_the_tokens_read_are_each_pairs_own_and_reported_per_record(served, refe
     lengths = [len(ids) for ids in reference.tokenizer([QUERY] * 3, TEXTS[:3], truncation=True)["input_ids"]]
     served.predict({"query": QUERY, "texts": TEXTS[:3]})
     assert served.take_usage().tokens == sum(lengths)
-    results = served.predict_records(RecordBatch(JSONLINES, [{"query": QUERY, "texts": TEXTS[:1]},
-                                                             {"query": QUERY, "texts": TEXTS[1:3]}]))
+    results = served.predict_records(
+        RecordBatch(JSONLINES, [{"query": QUERY, "texts": TEXTS[:1]}, {"query": QUERY, "texts": TEXTS[1:3]}])
+    )
     assert results.tokens == [lengths[0], lengths[1] + lengths[2]]

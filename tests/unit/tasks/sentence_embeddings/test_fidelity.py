@@ -16,8 +16,15 @@ from hf_serving.settings import Settings
 from tests.support.paths import minilm
 
 LONG = " ".join(["The harbour bridge carries rail, road and foot traffic across the water."] * 40)  # ~600 tokens
-VARIED = ["A man is eating food.", "Ein Mann isst Brot. Café, naïve, 東京, 😀 emoji.", "hi", LONG,
-          "  leading and trailing spaces  ", "Tabs\tand\nnew lines.", "UPPER case Words"]
+VARIED = [
+    "A man is eating food.",
+    "Ein Mann isst Brot. Café, naïve, 東京, 😀 emoji.",
+    "hi",
+    LONG,
+    "  leading and trailing spaces  ",
+    "Tabs\tand\nnew lines.",
+    "UPPER case Words",
+]
 # Held out: pairs of paraphrases, each unrelated to the other pairs.
 PARAPHRASES = [
     ("How do I reset my password?", "What are the steps to change a forgotten password?"),
@@ -70,8 +77,9 @@ def test_over_long_texts_are_cut_at_max_seq_length_as_encode_cuts_them(float32, 
 
 def test_normalize_false_gives_the_pooled_vector_before_the_normalize_module(float32, reference):
     raw = np.array(float32.predict({"inputs": VARIED[:3], "normalize": False}))
-    pooled = reference.encode(VARIED[:3], output_value="sentence_embedding", convert_to_numpy=True,
-                              normalize_embeddings=False)
+    pooled = reference.encode(
+        VARIED[:3], output_value="sentence_embedding", convert_to_numpy=True, normalize_embeddings=False
+    )
     norms = np.linalg.norm(raw, axis=1)
     assert not np.allclose(norms, 1.0, atol=1e-3)
     assert _cosines(raw, pooled).min() >= 0.99999

@@ -88,8 +88,9 @@ def test_all_modes_match_sentence_transformers_on_gaussian_values(padding):
     """Gaussian float32: equal up to float32 rounding of the sums, bounded relative to the inputs' magnitude."""
     embeddings, mask = _gaussian(seed=11), MASKS[padding]
     ours = pool(PoolingConfig(modes=POOLING_MODES), embeddings, mask)
-    np.testing.assert_allclose(ours, _st_pool(POOLING_MODES, embeddings, mask), rtol=1e-6,
-                               atol=1e-6 * float(np.abs(embeddings).max()))
+    np.testing.assert_allclose(
+        ours, _st_pool(POOLING_MODES, embeddings, mask), rtol=1e-6, atol=1e-6 * float(np.abs(embeddings).max())
+    )
 
 
 def test_a_single_token_row_pools_to_that_token():
@@ -97,8 +98,9 @@ def test_a_single_token_row_pools_to_that_token():
     for mode in ("cls", "max", "mean", "weightedmean", "lasttoken"):
         np.testing.assert_allclose(pool(PoolingConfig(modes=(mode,)), embeddings, mask)[1], embeddings[1, 0])
     # sqrt(1) = 1: the single token too.
-    np.testing.assert_allclose(pool(PoolingConfig(modes=("mean_sqrt_len_tokens",)), embeddings, mask)[1],
-                               embeddings[1, 0])
+    np.testing.assert_allclose(
+        pool(PoolingConfig(modes=("mean_sqrt_len_tokens",)), embeddings, mask)[1], embeddings[1, 0]
+    )
 
 
 def test_lasttoken_takes_the_last_real_token_on_both_sides():
@@ -116,16 +118,19 @@ def test_a_row_with_no_token_matches_sentence_transformers():
     modes = ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken")
     ours = pool(PoolingConfig(modes=modes), embeddings, mask)
     np.testing.assert_allclose(ours, _st_pool(modes, embeddings, mask), **TOLERANCE)
-    assert np.isneginf(ours[1, HIDDEN:2 * HIDDEN]).all()
+    assert np.isneginf(ours[1, HIDDEN : 2 * HIDDEN]).all()
 
 
-@pytest.mark.parametrize("modes", [
-    ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"),
-    ("mean", "cls"),
-    ("max", "mean"),
-    ("lasttoken", "weightedmean", "mean"),
-    ("mean", "mean"),
-])
+@pytest.mark.parametrize(
+    "modes",
+    [
+        ("cls", "max", "mean", "mean_sqrt_len_tokens", "weightedmean", "lasttoken"),
+        ("mean", "cls"),
+        ("max", "mean"),
+        ("lasttoken", "weightedmean", "mean"),
+        ("mean", "mean"),
+    ],
+)
 @pytest.mark.parametrize("padding", ["right", "left"])
 def test_modes_concatenate_in_the_configured_order(modes, padding):
     embeddings, mask = _embeddings(seed=3), MASKS[padding]
@@ -134,13 +139,16 @@ def test_modes_concatenate_in_the_configured_order(modes, padding):
     np.testing.assert_allclose(ours, _st_pool(modes, embeddings, mask), **TOLERANCE)
 
 
-@pytest.mark.parametrize("enabled", [
-    ["pooling_mode_mean_tokens"],
-    ["pooling_mode_cls_token", "pooling_mode_mean_tokens"],
-    ["pooling_mode_mean_tokens", "pooling_mode_max_tokens"],
-    ["pooling_mode_lasttoken", "pooling_mode_weightedmean_tokens", "pooling_mode_mean_sqrt_len_tokens"],
-    list(pooling_module.LEGACY_MODE_KEYS),
-])
+@pytest.mark.parametrize(
+    "enabled",
+    [
+        ["pooling_mode_mean_tokens"],
+        ["pooling_mode_cls_token", "pooling_mode_mean_tokens"],
+        ["pooling_mode_mean_tokens", "pooling_mode_max_tokens"],
+        ["pooling_mode_lasttoken", "pooling_mode_weightedmean_tokens", "pooling_mode_mean_sqrt_len_tokens"],
+        list(pooling_module.LEGACY_MODE_KEYS),
+    ],
+)
 def test_legacy_config_files_read_and_ordered_as_sentence_transformers_does(tmp_path, enabled):
     """The pooling_mode_* booleans: ST's fixed order (cls, max, mean, ...), whatever the file's key order."""
     config = {"word_embedding_dimension": HIDDEN, **{key: False for key in pooling_module.LEGACY_MODE_KEYS}}
@@ -150,22 +158,29 @@ def test_legacy_config_files_read_and_ordered_as_sentence_transformers_does(tmp_
     assert ours.word_embedding_dimension == HIDDEN and ours.output_dimension() == HIDDEN * len(enabled)
     assert ours.modes == tuple(mode for key, mode in pooling_module.LEGACY_MODE_KEYS.items() if key in enabled)
     embeddings, mask = _embeddings(seed=4), MASKS["right"]
-    np.testing.assert_allclose(pool(ours, embeddings, mask), _st_pool_loaded(path.parent, embeddings, mask),
-                               **TOLERANCE)
+    np.testing.assert_allclose(
+        pool(ours, embeddings, mask), _st_pool_loaded(path.parent, embeddings, mask), **TOLERANCE
+    )
 
 
-@pytest.mark.parametrize("config", [
-    {"embedding_dimension": HIDDEN, "pooling_mode": "mean", "include_prompt": True},
-    {"embedding_dimension": HIDDEN, "pooling_mode": ["lasttoken", "cls"]},
-    {"embedding_dimension": HIDDEN, "pooling_mode": ["max"], "pooling_mode_mean_tokens": True},  # pooling_mode wins
-    {"word_embedding_dimension": HIDDEN},  # no mode key at all: Pooling's default, mean
-    {"word_embedding_dimension": HIDDEN, "pooling_mode_cls_token": True},  # keys a 2.x file lacks are false
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"embedding_dimension": HIDDEN, "pooling_mode": "mean", "include_prompt": True},
+        {"embedding_dimension": HIDDEN, "pooling_mode": ["lasttoken", "cls"]},
+        {"embedding_dimension": HIDDEN, "pooling_mode": ["max"], "pooling_mode_mean_tokens": True},  # pooling_mode wins
+        {"word_embedding_dimension": HIDDEN},  # no mode key at all: Pooling's default, mean
+        {"word_embedding_dimension": HIDDEN, "pooling_mode_cls_token": True},  # keys a 2.x file lacks are false
+    ],
+)
 def test_other_config_forms_read_as_sentence_transformers_does(tmp_path, config):
     path = _write_config(tmp_path / "1_Pooling", config)
     embeddings, mask = _embeddings(seed=5), MASKS["left"]
-    np.testing.assert_allclose(pool(PoolingConfig.from_file(path), embeddings, mask),
-                               _st_pool_loaded(path.parent, embeddings, mask), **TOLERANCE)
+    np.testing.assert_allclose(
+        pool(PoolingConfig.from_file(path), embeddings, mask),
+        _st_pool_loaded(path.parent, embeddings, mask),
+        **TOLERANCE,
+    )
 
 
 def test_the_real_minilm_pooling_config(tmp_path):
@@ -180,23 +195,37 @@ def test_mean_is_the_plain_encoder_default():
     assert PoolingConfig.mean(384).output_dimension() == 384 and PoolingConfig.mean().output_dimension() is None
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    ("{not json", "cannot read"),
-    ("[1, 2]", "must be a JSON object"),
-    (json.dumps({"word_embedding_dimension": 8, **dict.fromkeys(pooling_module.LEGACY_MODE_KEYS, False)}),
-     "no pooling mode is enabled"),
-    (json.dumps({"word_embedding_dimension": 8, "pooling_mode": []}), "no pooling mode is enabled"),
-    (json.dumps({"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True, "pooling_mode_median": True}),
-     "unknown pooling mode 'pooling_mode_median'"),
-    (json.dumps({"embedding_dimension": 8, "pooling_mode": ["mean", "median"]}), "unknown pooling mode(s) ['median']"),
-    (json.dumps({"embedding_dimension": 8, "pooling_mode": "mean", "scale": 2}),
-     "unknown Pooling setting(s) ['scale']"),
-    (json.dumps({"embedding_dimension": 8, "pooling_mode": "mean", "include_prompt": False}),
-     "include_prompt is false, which is not supported"),
-    (json.dumps({"pooling_mode": "mean"}), "no word_embedding_dimension"),
-    (json.dumps({"embedding_dimension": 0, "pooling_mode": "mean"}), "positive integer"),
-    (json.dumps({"embedding_dimension": 8, "pooling_mode_mean_tokens": "yes"}), "must be true or false"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("{not json", "cannot read"),
+        ("[1, 2]", "must be a JSON object"),
+        (
+            json.dumps({"word_embedding_dimension": 8, **dict.fromkeys(pooling_module.LEGACY_MODE_KEYS, False)}),
+            "no pooling mode is enabled",
+        ),
+        (json.dumps({"word_embedding_dimension": 8, "pooling_mode": []}), "no pooling mode is enabled"),
+        (
+            json.dumps({"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True, "pooling_mode_median": True}),
+            "unknown pooling mode 'pooling_mode_median'",
+        ),
+        (
+            json.dumps({"embedding_dimension": 8, "pooling_mode": ["mean", "median"]}),
+            "unknown pooling mode(s) ['median']",
+        ),
+        (
+            json.dumps({"embedding_dimension": 8, "pooling_mode": "mean", "scale": 2}),
+            "unknown Pooling setting(s) ['scale']",
+        ),
+        (
+            json.dumps({"embedding_dimension": 8, "pooling_mode": "mean", "include_prompt": False}),
+            "include_prompt is false, which is not supported",
+        ),
+        (json.dumps({"pooling_mode": "mean"}), "no word_embedding_dimension"),
+        (json.dumps({"embedding_dimension": 0, "pooling_mode": "mean"}), "positive integer"),
+        (json.dumps({"embedding_dimension": 8, "pooling_mode_mean_tokens": "yes"}), "must be true or false"),
+    ],
+)
 def test_unusable_config_files_name_the_file_and_the_problem(tmp_path, content, problem):
     path = tmp_path / "1_Pooling" / "config.json"
     path.parent.mkdir()
@@ -214,8 +243,9 @@ def test_a_missing_config_file_names_it(tmp_path):
 
 
 def test_an_unknown_mode_key_set_false_enables_nothing(tmp_path):
-    path = _write_config(tmp_path, {"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True,
-                                    "pooling_mode_median": False})
+    path = _write_config(
+        tmp_path, {"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True, "pooling_mode_median": False}
+    )
     assert PoolingConfig.from_file(path).modes == ("mean",)
 
 
@@ -273,5 +303,14 @@ def test_the_modules_import_numpy_and_the_standard_library_only(name):
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             imported.add("." * node.level + (node.module or ""))
-    assert imported <= {"__future__", "json", "dataclasses", "pathlib", "typing", "numpy", "hf_serving.errors",
-                        "hf_serving.tasks.model_files", ".pooling"}, imported
+    assert imported <= {
+        "__future__",
+        "json",
+        "dataclasses",
+        "pathlib",
+        "typing",
+        "numpy",
+        "hf_serving.errors",
+        "hf_serving.tasks.model_files",
+        ".pooling",
+    }, imported

@@ -47,8 +47,10 @@ def test_dimensions_keeps_the_first_values_and_renormalises(model):
 
 def test_left_truncation_keeps_the_end_of_an_over_long_text(model):
     cats, markets = "The cat sleeps on the warm sofa. " * 40, "Stock markets fell sharply on Monday. " * 40
-    right, left = (np.array(model.predict({"inputs": cats + markets, "truncation_direction": side})[0])
-                   for side in ("Right", "left"))
+    right, left = (
+        np.array(model.predict({"inputs": cats + markets, "truncation_direction": side})[0])
+        for side in ("Right", "left")
+    )
     about_cats, about_markets = (np.array(vector) for vector in model.predict([cats, markets]))
     assert float(right @ about_cats) > 0.99 > float(right @ about_markets)
     assert float(left @ about_markets) > 0.99 > float(left @ about_cats)
@@ -60,24 +62,31 @@ def test_truncate_false_refuses_an_over_long_text_with_413_naming_it(model):
     assert len(model.predict({"inputs": ["short"], "truncate": False})) == 1
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ({"inputs": ""}, "inputs must not be empty"),
-    ({"inputs": ["ok", "  "]}, r"inputs\[1\] must not be empty"),
-    ({"inputs": ["ok", 3]}, r"inputs\[1\] must be a string, not number"),
-    ({"inputs": []}, "inputs must not be an empty list"),
-    ({"txt": "x"}, "unknown field"),
-    ({"text": "x", "inputs": "x"}, "not both"),
-    ({"inputs": "x", "normalize": "yes"}, "normalize must be true or false"),
-    ({"inputs": "x", "truncation_direction": "middle"}, "truncation_direction must be one of right, left"),
-    ({"inputs": "x", "dimensions": 0}, "dimensions must be an integer >= 1"),
-    ({"inputs": "x", "normalize": True, "parameters": {"normalize": False}}, "both at the top level"),
-    ({"inputs": "x", "parameters": {"pooling": "cls"}}, "unknown parameters: pooling"),
-    ({"inputs": "x", "parameters": {"output_value": "tokens"}}, "output_value must be one of sentence_embedding, "
-                                                                 "token_embeddings"),
-    ({"inputs": "x", "dimensions": 8, "parameters": {"output_value": "token_embeddings"}},
-     "dimensions applies to sentence embeddings, not to token_embeddings"),
-    ({"inputs": "x", "prompt_name": "query"}, "not one of this model's prompts"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"inputs": ""}, "inputs must not be empty"),
+        ({"inputs": ["ok", "  "]}, r"inputs\[1\] must not be empty"),
+        ({"inputs": ["ok", 3]}, r"inputs\[1\] must be a string, not number"),
+        ({"inputs": []}, "inputs must not be an empty list"),
+        ({"txt": "x"}, "unknown field"),
+        ({"text": "x", "inputs": "x"}, "not both"),
+        ({"inputs": "x", "normalize": "yes"}, "normalize must be true or false"),
+        ({"inputs": "x", "truncation_direction": "middle"}, "truncation_direction must be one of right, left"),
+        ({"inputs": "x", "dimensions": 0}, "dimensions must be an integer >= 1"),
+        ({"inputs": "x", "normalize": True, "parameters": {"normalize": False}}, "both at the top level"),
+        ({"inputs": "x", "parameters": {"pooling": "cls"}}, "unknown parameters: pooling"),
+        (
+            {"inputs": "x", "parameters": {"output_value": "tokens"}},
+            "output_value must be one of sentence_embedding, token_embeddings",
+        ),
+        (
+            {"inputs": "x", "dimensions": 8, "parameters": {"output_value": "token_embeddings"}},
+            "dimensions applies to sentence embeddings, not to token_embeddings",
+        ),
+        ({"inputs": "x", "prompt_name": "query"}, "not one of this model's prompts"),
+    ],
+)
 def test_bad_requests_are_400s_naming_the_field(model, payload, message):
     with pytest.raises(BadRequest, match=message):
         model.predict(payload)

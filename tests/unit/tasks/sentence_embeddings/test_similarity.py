@@ -20,8 +20,13 @@ from hf_serving.tasks.sentence_embeddings.requests import (
 from tests.support.paths import minilm
 
 SOURCE = "A man is eating food."
-SENTENCES = ["A man is eating a piece of bread.", "The girl is carrying a baby.", "Ein Mann isst Brot. Café, 東京, 😀",
-             "A man is riding a horse.", "A long meal. " + "word " * 400 + "A horse."]  # cut at max_seq_length
+SENTENCES = [
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "Ein Mann isst Brot. Café, 東京, 😀",
+    "A man is riding a horse.",
+    "A long meal. " + "word " * 400 + "A horse.",
+]  # cut at max_seq_length
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +82,12 @@ def test_the_source_and_every_sentence_go_through_the_model_in_one_run(model):
 
 
 def test_similarity_requests_of_a_server_side_batch_share_one_run_and_a_bad_one_keeps_its_own_error(model, encoder):
-    records = [similarity(SOURCE, SENTENCES[:2]), {"inputs": {"source_sentence": SOURCE, "sentences": []}},
-               similarity(SENTENCES[3], SENTENCES[2:4]), {"inputs": ["an embedding request", "beside them"]}]
+    records = [
+        similarity(SOURCE, SENTENCES[:2]),
+        {"inputs": {"source_sentence": SOURCE, "sentences": []}},
+        similarity(SENTENCES[3], SENTENCES[2:4]),
+        {"inputs": ["an embedding request", "beside them"]},
+    ]
     calls, original, run = count_passes(model)
     model.engine.run = run
     try:
@@ -114,24 +123,39 @@ def test_queries_are_frozen_so_that_the_cache_and_the_batcher_can_key_them():
     assert hash(request.items[0]) == hash(SimilarityQuery("s", ("a", "b")))
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ({"inputs": {"source_sentence": "s", "sentences": []}}, "inputs.sentences must not be an empty list"),
-    ({"inputs": {"sentences": ["a"]}}, "inputs.source_sentence is missing: a similarity request is"),
-    ({"inputs": {"source_sentence": "s"}}, "inputs.sentences is missing"),
-    ({"inputs": {"source_sentence": " ", "sentences": ["a"]}}, "inputs.source_sentence must not be empty"),
-    ({"inputs": {"source_sentence": "s", "sentences": "a"}}, "inputs.sentences must be a list of strings, not string"),
-    ({"inputs": {"source_sentence": "s", "sentences": ["a", 3]}}, "inputs.sentences[1] must be a string, not number"),
-    ({"inputs": {"source_sentence": "s", "sentences": ["a"] * (MAX_SENTENCES + 1)}},
-     f"inputs.sentences holds {MAX_SENTENCES + 1:,} sentences, over the {MAX_SENTENCES:,} a request may compare"),
-    ({"inputs": {"source_sentence": "s", "sentences": ["a"], "top_k": 2}}, "unknown field(s) top_k in inputs"),
-    ({"text": {"sentences": ["a"]}}, "text.source_sentence is missing"),
-    ({"inputs": {"source_sentence": "s", "sentences": ["a"]}, "normalize": True}, "unknown field(s) normalize"),
-    ({"inputs": {"source_sentence": "s", "sentences": ["a"]}, "parameters": {"dimensions": 8}},
-     "unknown parameters: dimensions (accepted: truncate, truncation_direction, prompt_name)"),
-    ({"inputs": {"source_sentence": "s", "sentences": ["a"]}, "parameters": {"truncate": "no"}},
-     "parameters.truncate must be true or false"),
-    ({"inputs": [{"source_sentence": "s", "sentences": ["a"]}]}, "inputs[0] must be a string, not object"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"inputs": {"source_sentence": "s", "sentences": []}}, "inputs.sentences must not be an empty list"),
+        ({"inputs": {"sentences": ["a"]}}, "inputs.source_sentence is missing: a similarity request is"),
+        ({"inputs": {"source_sentence": "s"}}, "inputs.sentences is missing"),
+        ({"inputs": {"source_sentence": " ", "sentences": ["a"]}}, "inputs.source_sentence must not be empty"),
+        (
+            {"inputs": {"source_sentence": "s", "sentences": "a"}},
+            "inputs.sentences must be a list of strings, not string",
+        ),
+        (
+            {"inputs": {"source_sentence": "s", "sentences": ["a", 3]}},
+            "inputs.sentences[1] must be a string, not number",
+        ),
+        (
+            {"inputs": {"source_sentence": "s", "sentences": ["a"] * (MAX_SENTENCES + 1)}},
+            f"inputs.sentences holds {MAX_SENTENCES + 1:,} sentences, over the {MAX_SENTENCES:,} a request may compare",
+        ),
+        ({"inputs": {"source_sentence": "s", "sentences": ["a"], "top_k": 2}}, "unknown field(s) top_k in inputs"),
+        ({"text": {"sentences": ["a"]}}, "text.source_sentence is missing"),
+        ({"inputs": {"source_sentence": "s", "sentences": ["a"]}, "normalize": True}, "unknown field(s) normalize"),
+        (
+            {"inputs": {"source_sentence": "s", "sentences": ["a"]}, "parameters": {"dimensions": 8}},
+            "unknown parameters: dimensions (accepted: truncate, truncation_direction, prompt_name)",
+        ),
+        (
+            {"inputs": {"source_sentence": "s", "sentences": ["a"]}, "parameters": {"truncate": "no"}},
+            "parameters.truncate must be true or false",
+        ),
+        ({"inputs": [{"source_sentence": "s", "sentences": ["a"]}]}, "inputs[0] must be a string, not object"),
+    ],
+)
 def test_bad_similarity_requests_are_400s_naming_the_field(payload, message):
     with pytest.raises(BadRequest) as caught:
         parse_embeddings_request(payload)
@@ -149,9 +173,15 @@ def test_a_repeated_similarity_request_comes_from_the_response_cache(model):
     from hf_serving.observability.worker_metrics import WorkerMetrics
 
     first = model.predict(similarity(SOURCE, SENTENCES[:3]))
-    model.use_cache(ResponseCache(MemoryStore(1 << 20, 60), "identity",
-                                  WorkerMetrics("model", "sentence-embeddings", enabled=False),
-                                  model.encode_result, model.decode_result))
+    model.use_cache(
+        ResponseCache(
+            MemoryStore(1 << 20, 60),
+            "identity",
+            WorkerMetrics("model", "sentence-embeddings", enabled=False),
+            model.encode_result,
+            model.decode_result,
+        )
+    )
     calls, original, run = count_passes(model)
     model.engine.run = run
     try:
@@ -168,8 +198,9 @@ def test_a_querys_tokens_are_those_of_its_source_and_every_sentence(model):
     model.take_usage()
     model.predict(similarity(SOURCE, SENTENCES))
     usage = model.take_usage()
-    lengths = [len(ids) for ids in model.embedder.tokenizer([SOURCE, *SENTENCES], truncation=True,
-                                                             max_length=256)["input_ids"]]
+    lengths = [
+        len(ids) for ids in model.embedder.tokenizer([SOURCE, *SENTENCES], truncation=True, max_length=256)["input_ids"]
+    ]
     assert usage is not None and usage.tokens == sum(lengths)
 
 

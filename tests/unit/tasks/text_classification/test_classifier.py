@@ -79,21 +79,24 @@ def test_every_emotion_label_comes_back_sorted(tiny_emotion):
     assert scores == sorted(scores, reverse=True) and sum(scores) == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ({"inputs": ""}, "inputs must not be empty"),
-    ({"inputs": ["fine", "  "]}, "inputs[1] must not be empty"),
-    ({"inputs": ["fine", 3]}, 'inputs[1] must be a string or a {"text": ..., "text_pair": ...} object, not number'),
-    ({"inputs": []}, "inputs must not be an empty list"),
-    ({"txt": "x"}, "unknown field(s) txt"),
-    ({"text": "x", "inputs": "y"}, 'send the inputs as "inputs" or as "text", not both'),
-    ({"text": ["fine", ""]}, "text[1] must not be empty"),
-    ({"parameters": {}}, "inputs is missing"),
-    ({"inputs": "x", "parameters": {"top_k": 0}}, "parameters.top_k must be an integer >= 1"),
-    ({"inputs": "x", "parameters": {"top_k": True}}, "parameters.top_k"),
-    ({"inputs": "x", "parameters": {"function_to_apply": "relu"}}, "function_to_apply must be one of"),
-    ({"inputs": "x", "parameters": {"topk": 2}}, "unknown parameters: topk"),
-    (None, "inputs must be a string or a"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"inputs": ""}, "inputs must not be empty"),
+        ({"inputs": ["fine", "  "]}, "inputs[1] must not be empty"),
+        ({"inputs": ["fine", 3]}, 'inputs[1] must be a string or a {"text": ..., "text_pair": ...} object, not number'),
+        ({"inputs": []}, "inputs must not be an empty list"),
+        ({"txt": "x"}, "unknown field(s) txt"),
+        ({"text": "x", "inputs": "y"}, 'send the inputs as "inputs" or as "text", not both'),
+        ({"text": ["fine", ""]}, "text[1] must not be empty"),
+        ({"parameters": {}}, "inputs is missing"),
+        ({"inputs": "x", "parameters": {"top_k": 0}}, "parameters.top_k must be an integer >= 1"),
+        ({"inputs": "x", "parameters": {"top_k": True}}, "parameters.top_k"),
+        ({"inputs": "x", "parameters": {"function_to_apply": "relu"}}, "function_to_apply must be one of"),
+        ({"inputs": "x", "parameters": {"topk": 2}}, "unknown parameters: topk"),
+        (None, "inputs must be a string or a"),
+    ],
+)
 def test_bad_requests_name_the_item_or_parameter(payload, message):
     with pytest.raises(BadRequest) as caught:
         parse_classification_request(payload)

@@ -41,7 +41,7 @@ def test_the_opinion_word_has_the_largest_attribution_to_the_predicted_label(mod
         target = _target(result, label)
         top = max(target["tokens"], key=lambda token: token["attribution"])
         assert top["token"] == word, (text, target["tokens"])
-        assert text[top["start"]:top["end"]] == word
+        assert text[top["start"] : top["end"]] == word
 
 
 def test_for_the_other_label_the_opinion_word_counts_most_against_it(model):
@@ -67,8 +67,9 @@ def test_the_explanation_reports_the_score_it_explains_and_how_well_it_adds_up(m
 
 
 def test_with_top_k_the_first_label_carries_the_explanation_and_raw_logits_can_be_explained(model):
-    [ranked] = model.predict({"inputs": ["What a lovely show!"], "parameters": {
-        "explain": True, "top_k": None, "function_to_apply": "none"}})
+    [ranked] = model.predict(
+        {"inputs": ["What a lovely show!"], "parameters": {"explain": True, "top_k": None, "function_to_apply": "none"}}
+    )
     assert "explanation" in ranked[0] and "explanation" not in ranked[1]
     [target] = ranked[0]["explanation"]["targets"]
     assert (target["target"], target["output"]) == (ranked[0]["label"], "logit")
@@ -85,12 +86,15 @@ def test_requests_without_explain_are_unchanged(model):
     assert set(plain) == {"label", "score"}
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    ({"explain": False}, "SERVE_EXPLAIN=off"),
-    ({"multi_model": True}, "a multi-model endpoint has no worker to explain in"),
-    # A single-model endpoint's batching worker: an explain request that reached it anyway is never explained there.
-    ({"explain_elsewhere": True}, "reached a batching worker, which never explains"),
-])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"explain": False}, "SERVE_EXPLAIN=off"),
+        ({"multi_model": True}, "a multi-model endpoint has no worker to explain in"),
+        # A single-model endpoint's batching worker: an explain request that reached it anyway is never explained there.
+        ({"explain_elsewhere": True}, "reached a batching worker, which never explains"),
+    ],
+)
 def test_where_explanations_are_off_explain_is_a_400_saying_why(trained_sentiment, change, reason):
     settings = dataclasses.replace(Settings(model_dir=trained_sentiment, dtype="float32"), **change)
     model = load_served_model(trained_sentiment, settings)

@@ -25,21 +25,25 @@ def model():
 def test_each_text_predicts_its_top_label_with_its_score_and_its_tokens(model):
     answer, outcomes = answered(model, {"inputs": TEXTS})
     assert {entry["label"] for entry in answer} == {"POSITIVE", "NEGATIVE"}  # a trained model: both classes
-    assert outcomes == [ItemOutcome((Prediction(entry["label"], entry["score"]),), token_count(model, text))
-                        for entry, text in zip(answer, TEXTS, strict=True)]
+    assert outcomes == [
+        ItemOutcome((Prediction(entry["label"], entry["score"]),), token_count(model, text))
+        for entry, text in zip(answer, TEXTS, strict=True)
+    ]
 
 
 def test_top_k_lists_predict_their_first_label(model):
     answer, outcomes = answered(model, {"inputs": TEXTS[:2], "parameters": {"top_k": None}})
     assert [outcome.predictions for outcome in outcomes] == [
-        (Prediction(ranked[0]["label"], ranked[0]["score"]),) for ranked in answer]
+        (Prediction(ranked[0]["label"], ranked[0]["score"]),) for ranked in answer
+    ]
     assert all(ranked[0]["score"] > ranked[1]["score"] for ranked in answer)
 
 
 def test_a_pair_counts_both_texts_tokens(model):
     answer, [outcome] = answered(model, {"inputs": {"text": TEXTS[0], "text_pair": TEXTS[1]}})
-    assert outcome == ItemOutcome((Prediction(answer["label"], answer["score"]),),
-                                  token_count(model, TEXTS[0], TEXTS[1]))
+    assert outcome == ItemOutcome(
+        (Prediction(answer["label"], answer["score"]),), token_count(model, TEXTS[0], TEXTS[1])
+    )
 
 
 @pytest.mark.parametrize("parameters", [{"function_to_apply": "none"}, {"raw_scores": True}])
@@ -62,23 +66,32 @@ def test_the_classes_are_the_models_labels_in_its_order(model):
 
 
 def test_records_keep_their_own_outcomes_and_a_bad_record_has_none(model):
-    results = model.predict_records(RecordBatch(JSONLINES, [{"inputs": TEXTS[:2]}, {"inputs": 3},
-                                                            {"inputs": TEXTS[2]}]))
+    results = model.predict_records(
+        RecordBatch(JSONLINES, [{"inputs": TEXTS[:2]}, {"inputs": 3}, {"inputs": TEXTS[2]}])
+    )
     assert isinstance(results.results[1], BadRequest)
     assert results.outcomes is not None and results.outcomes[1] == []
     assert [o.predictions[0].label for o in results.outcomes[0]] == [e["label"] for e in results.results[0]]
-    assert results.outcomes[2] == [ItemOutcome((Prediction(results.results[2][0]["label"],
-                                                           results.results[2][0]["score"]),),
-                                               token_count(model, TEXTS[2]))]
+    assert results.outcomes[2] == [
+        ItemOutcome(
+            (Prediction(results.results[2][0]["label"], results.results[2][0]["score"]),), token_count(model, TEXTS[2])
+        )
+    ]
     rows = model.predict_records(RecordBatch(CSV, [[TEXTS[0]], [TEXTS[1]]]))
     assert [items[0].tokens for items in rows.outcomes or []] == [token_count(model, t) for t in TEXTS[:2]]
 
 
 def test_a_response_cache_hit_read_no_tokens_but_its_prediction_counts(model):
     cached = demo_model("demo-sentiment-trained")
-    cached.use_cache(ResponseCache(MemoryStore(1 << 20, 60), "identity",
-                                   WorkerMetrics("model", "text-classification", enabled=False),
-                                   cached.encode_result, cached.decode_result))
+    cached.use_cache(
+        ResponseCache(
+            MemoryStore(1 << 20, 60),
+            "identity",
+            WorkerMetrics("model", "text-classification", enabled=False),
+            cached.encode_result,
+            cached.decode_result,
+        )
+    )
     _, first = answered(cached, {"inputs": TEXTS[:2]})
     _, again = answered(cached, {"inputs": TEXTS[:2]})
     assert [outcome.tokens for outcome in again] == [None, None]

@@ -32,10 +32,19 @@ def build_bert(out_dir: Path, labels: tuple[str, ...], seed: int, problem_type: 
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
     tokenizer = AutoTokenizer.from_pretrained(str(minilm()))
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512, type_vocab_size=2,
-                        num_labels=len(labels), id2label=dict(enumerate(labels)),
-                        label2id={label: index for index, label in enumerate(labels)}, problem_type=problem_type)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        type_vocab_size=2,
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: index for index, label in enumerate(labels)},
+        problem_type=problem_type,
+    )
     torch.manual_seed(seed)
     BertForSequenceClassification(config).eval().save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
@@ -55,17 +64,22 @@ PROBLEM_TYPES = {
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """Each problem type's model directory, built once for this module."""
-    return {name: build_bert(tmp_path_factory.mktemp(name.replace(" ", "-").replace(",", "")), labels, seed,
-                             problem_type)
-            for seed, (name, (problem_type, labels)) in enumerate(PROBLEM_TYPES.items())}
+    return {
+        name: build_bert(tmp_path_factory.mktemp(name.replace(" ", "-").replace(",", "")), labels, seed, problem_type)
+        for seed, (name, (problem_type, labels)) in enumerate(PROBLEM_TYPES.items())
+    }
 
 
 @pytest.fixture(scope="module")
 def served_and_reference(models):
     """The served model and the pipeline of each directory, loaded once."""
-    return {name: (load_served_model(path, Settings(model_dir=path, dtype="float32")),
-                   pipeline("text-classification", model=str(path), device="cpu"))
-            for name, path in models.items()}
+    return {
+        name: (
+            load_served_model(path, Settings(model_dir=path, dtype="float32")),
+            pipeline("text-classification", model=str(path), device="cpu"),
+        )
+        for name, path in models.items()
+    }
 
 
 def assert_same(ours, theirs):
@@ -120,16 +134,26 @@ def test_the_second_text_and_its_token_types_count(served_and_reference):
 def test_an_over_long_pair_loses_tokens_from_its_longer_text_as_the_pipeline_truncates(served_and_reference):
     model, reference = served_and_reference["single-label"]
     pair = {"text": "a very long premise " * 300, "text_pair": "a short hypothesis"}
-    assert_same(model.predict({"inputs": pair, "parameters": {"top_k": None}}),
-                reference(pair, top_k=None, truncation=True))
+    assert_same(
+        model.predict({"inputs": pair, "parameters": {"top_k": None}}), reference(pair, top_k=None, truncation=True)
+    )
 
 
 @pytest.mark.parametrize("problem", list(PROBLEM_TYPES))
-@pytest.mark.parametrize("parameters", [{}, {"top_k": None}, {"function_to_apply": "softmax", "top_k": None},
-                                        {"function_to_apply": "sigmoid"}, {"function_to_apply": "none"}],
-                         ids=["default", "every label", "softmax asked", "sigmoid asked", "none asked"])
-def test_scores_follow_the_problem_type_and_function_to_apply_as_the_pipeline(served_and_reference, problem,
-                                                                           parameters):
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {},
+        {"top_k": None},
+        {"function_to_apply": "softmax", "top_k": None},
+        {"function_to_apply": "sigmoid"},
+        {"function_to_apply": "none"},
+    ],
+    ids=["default", "every label", "softmax asked", "sigmoid asked", "none asked"],
+)
+def test_scores_follow_the_problem_type_and_function_to_apply_as_the_pipeline(
+    served_and_reference, problem, parameters
+):
     model, reference = served_and_reference[problem]
     for inputs in (PREMISES, PREMISES[2], PAIRS[:2]):
         payload = {"inputs": inputs, "parameters": parameters} if parameters else {"inputs": inputs}
@@ -152,9 +176,18 @@ def test_records_of_pairs_and_texts_share_one_model_pass_and_keep_their_own_shap
     original = model.engine.run
     model.engine.run = lambda feed: calls.append(feed["input_ids"].shape[0]) or original(feed)
     try:
-        results = model.predict_records(RecordBatch(JSONLINES, [
-            {"inputs": PAIRS[0]}, PAIRS[1], {"inputs": {"text_pair": "no text"}}, {"inputs": [PAIRS[2], "a text"]},
-            "a lone text"]))
+        results = model.predict_records(
+            RecordBatch(
+                JSONLINES,
+                [
+                    {"inputs": PAIRS[0]},
+                    PAIRS[1],
+                    {"inputs": {"text_pair": "no text"}},
+                    {"inputs": [PAIRS[2], "a text"]},
+                    "a lone text",
+                ],
+            )
+        )
     finally:
         model.engine.run = original
     assert calls == [5]  # the five items of the four good records in one pass
@@ -174,26 +207,34 @@ def test_items_are_strings_and_frozen_pairs_so_the_cache_and_the_batcher_can_key
     assert parse_classification_request({"text": "a"}).items == ["a"]  # "text" alone stands for "inputs"
 
 
-@pytest.mark.parametrize(("payload", "message"), [
-    ({"inputs": {"text_pair": "b"}}, 'inputs.text is missing: a text pair is {"text": ..., "text_pair": ...}'),
-    ({"text_pair": "b"}, "text is missing"),
-    ({"inputs": ["a", {"text_pair": "b"}]}, "inputs[1].text is missing"),
-    ({"inputs": [{"text": "a", "text_pair": " "}]}, "inputs[0].text_pair must not be empty"),
-    ({"inputs": {"text": "a", "text_pair": 3}}, "inputs.text_pair must be a string, not number"),
-    ({"text": "a", "text_pair": None}, "text_pair must be a string, not null"),
-    ({"text": 4, "text_pair": "b"}, "text must be a string, not number"),
-    ({"inputs": {"text": "a", "pair": "b"}}, "unknown field(s) pair in inputs: a text pair is"),
-    ({"inputs": "a", "text_pair": "b"}, 'text_pair goes beside "text" or inside "inputs"'),
-    ({"text": "a", "text_pair": "b", "top_k": 2}, "unknown field(s) top_k: expected text, text_pair, parameters"),
-    ({"inputs": [["a", "b"]]}, 'inputs[0] must be a string or a {"text": ..., "text_pair": ...} object, not array'),
-    ({"inputs": PAIRS[0], "parameters": {"top_k": 0}}, "parameters.top_k must be an integer >= 1, or null"),
-    ({"text": "a", "text_pair": "b", "parameters": {"function_to_apply": "relu"}},
-     "parameters.function_to_apply must be one of softmax, sigmoid, none"),
-    ({"inputs": PAIRS[0], "parameters": {"explain": True}}, "explanations of text pairs are not supported"),
-    ({"inputs": ["a", PAIRS[0]], "parameters": {"explain": True}}, "explanations of text pairs are not supported"),
-    ({"inputs": "a", "parameters": {"explain_steps": 8}}, "parameters.explain_steps needs parameters.explain: true"),
-    ({"inputs": "a", "parameters": {"top": 1}}, "unknown parameters: top (accepted: top_k, function_to_apply,"),
-])
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"inputs": {"text_pair": "b"}}, 'inputs.text is missing: a text pair is {"text": ..., "text_pair": ...}'),
+        ({"text_pair": "b"}, "text is missing"),
+        ({"inputs": ["a", {"text_pair": "b"}]}, "inputs[1].text is missing"),
+        ({"inputs": [{"text": "a", "text_pair": " "}]}, "inputs[0].text_pair must not be empty"),
+        ({"inputs": {"text": "a", "text_pair": 3}}, "inputs.text_pair must be a string, not number"),
+        ({"text": "a", "text_pair": None}, "text_pair must be a string, not null"),
+        ({"text": 4, "text_pair": "b"}, "text must be a string, not number"),
+        ({"inputs": {"text": "a", "pair": "b"}}, "unknown field(s) pair in inputs: a text pair is"),
+        ({"inputs": "a", "text_pair": "b"}, 'text_pair goes beside "text" or inside "inputs"'),
+        ({"text": "a", "text_pair": "b", "top_k": 2}, "unknown field(s) top_k: expected text, text_pair, parameters"),
+        ({"inputs": [["a", "b"]]}, 'inputs[0] must be a string or a {"text": ..., "text_pair": ...} object, not array'),
+        ({"inputs": PAIRS[0], "parameters": {"top_k": 0}}, "parameters.top_k must be an integer >= 1, or null"),
+        (
+            {"text": "a", "text_pair": "b", "parameters": {"function_to_apply": "relu"}},
+            "parameters.function_to_apply must be one of softmax, sigmoid, none",
+        ),
+        ({"inputs": PAIRS[0], "parameters": {"explain": True}}, "explanations of text pairs are not supported"),
+        ({"inputs": ["a", PAIRS[0]], "parameters": {"explain": True}}, "explanations of text pairs are not supported"),
+        (
+            {"inputs": "a", "parameters": {"explain_steps": 8}},
+            "parameters.explain_steps needs parameters.explain: true",
+        ),
+        ({"inputs": "a", "parameters": {"top": 1}}, "unknown parameters: top (accepted: top_k, function_to_apply,"),
+    ],
+)
 def test_bad_pairs_and_parameters_are_400s_naming_the_field(payload, message):
     with pytest.raises(BadRequest) as caught:
         parse_classification_request(payload)

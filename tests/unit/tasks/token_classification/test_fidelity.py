@@ -34,8 +34,10 @@ def float32_answers(trained_ner):
 
 def test_float32_knows_the_entities_of_the_held_out_sentences(float32_answers):
     grouped, _ = float32_answers
-    found = sum(entities(answer) == [(kind, start, end) for start, end, kind in spans]
-                for answer, (_, spans) in zip(grouped, HELD_OUT, strict=True))
+    found = sum(
+        entities(answer) == [(kind, start, end) for start, end, kind in spans]
+        for answer, (_, spans) in zip(grouped, HELD_OUT, strict=True)
+    )
     assert found >= 0.8 * len(HELD_OUT)  # 176 of 200 when this was written: a small tagger, but no random one
 
 

@@ -19,8 +19,9 @@ def model():
 def test_each_entity_group_is_a_prediction(model):
     answer, [outcome] = answered(model, {"inputs": TEXT, "parameters": {"aggregation_strategy": "simple"}})
     assert {entity["entity_group"] for entity in answer} >= {"PER", "LOC"}  # a trained model finds them
-    assert outcome == ItemOutcome(tuple(Prediction(entity["entity_group"], entity["score"]) for entity in answer),
-                                  token_count(model, TEXT))
+    assert outcome == ItemOutcome(
+        tuple(Prediction(entity["entity_group"], entity["score"]) for entity in answer), token_count(model, TEXT)
+    )
 
 
 def test_aggregation_none_counts_each_tokens_class_without_its_prefix(model):

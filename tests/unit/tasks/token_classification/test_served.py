@@ -12,25 +12,30 @@ from tests.unit.tasks.token_classification.parity import assert_same
 TEXTS = ["Ada Lovelace met Charles Babbage in London.", "Zürich, 東京 and São Paulo 😀"]
 
 
-def test_json_lines_records_each_answered_with_their_own_parameters_and_a_bad_one_alone(served_short,
-                                                                                        reference_short):
-    lines = "".join(json.dumps(record) + "\n" for record in (
-        {"inputs": TEXTS[0], "parameters": {"aggregation_strategy": "simple", "stride": 4}},
-        {"inputs": TEXTS[1], "parameters": {"aggregation_strategy": "simple", "stride": 22}},  # past the window
-        {"inputs": TEXTS, "parameters": {"aggregation_strategy": "first", "ignore_labels": []}},
-        {"inputs": TEXTS[1], "parameters": {"aggregation": "simple"}},
-    ))
+def test_json_lines_records_each_answered_with_their_own_parameters_and_a_bad_one_alone(served_short, reference_short):
+    lines = "".join(
+        json.dumps(record) + "\n"
+        for record in (
+            {"inputs": TEXTS[0], "parameters": {"aggregation_strategy": "simple", "stride": 4}},
+            {"inputs": TEXTS[1], "parameters": {"aggregation_strategy": "simple", "stride": 22}},  # past the window
+            {"inputs": TEXTS, "parameters": {"aggregation_strategy": "first", "ignore_labels": []}},
+            {"inputs": TEXTS[1], "parameters": {"aggregation": "simple"}},
+        )
+    )
     outcome = served_short.predict_records(decode_jsonlines(lines))
     first, too_long_a_stride, pair, unknown = outcome.results
     assert_same(first, reference_short(TEXTS[0], aggregation_strategy="simple", stride=4))
     assert isinstance(too_long_a_stride, BadRequest) and "parameters.stride" in too_long_a_stride.message
     assert_same(pair, reference_short(TEXTS, aggregation_strategy="first", ignore_labels=[]))
     assert isinstance(unknown, BadRequest) and "unknown parameters: aggregation" in unknown.message
-    encoding = served_short.tagger.tokenizer(TEXTS, truncation=True, max_length=24, stride=4,
-                                             return_overflowing_tokens=True)
+    encoding = served_short.tagger.tokenizer(
+        TEXTS, truncation=True, max_length=24, stride=4, return_overflowing_tokens=True
+    )
     assert outcome.tokens is not None and outcome.tokens[0] == sum(
-        len(ids) for ids, text in zip(encoding["input_ids"], encoding["overflow_to_sample_mapping"], strict=True)
-        if text == 0)
+        len(ids)
+        for ids, text in zip(encoding["input_ids"], encoding["overflow_to_sample_mapping"], strict=True)
+        if text == 0
+    )
     assert outcome.tokens[1] is None and outcome.tokens[3] is None
 
 

@@ -51,9 +51,9 @@ def test_offsets_are_characters_of_the_original_text(served, reference, text, st
     ours = served.predict({"inputs": text, "parameters": {"aggregation_strategy": strategy, "ignore_labels": []}})
     assert_same(ours, reference(text, aggregation_strategy=strategy, ignore_labels=[]))
     # Every token or word, in order, tiles the text's characters but its spaces: no offset is off by a byte.
-    assert "".join(text[entity["start"]:entity["end"]] for entity in ours).replace(" ", "") == text.replace(" ", "")
+    assert "".join(text[entity["start"] : entity["end"]] for entity in ours).replace(" ", "") == text.replace(" ", "")
     if strategy == "none" and "😀" in text:  # an unknown token's word is its text (the pipeline's rule)
-        words = {entity["word"] for entity in ours if entity["word"] == text[entity["start"]:entity["end"]]}
+        words = {entity["word"] for entity in ours if entity["word"] == text[entity["start"] : entity["end"]]}
         assert {"😀", "🏨"} <= words
 
 
@@ -79,8 +79,9 @@ def test_a_long_text_without_stride_is_read_whole_in_overlapping_windows(served_
     """The pipeline would truncate it to one window; here it is the pipeline's answer with the default overlap."""
     overlap = served_short.tagger.default_stride
     assert overlap > 0
-    ours = served_short.predict({"inputs": LONG_TEXT, "parameters": {"aggregation_strategy": strategy,
-                                                                     "ignore_labels": []}})
+    ours = served_short.predict(
+        {"inputs": LONG_TEXT, "parameters": {"aggregation_strategy": strategy, "ignore_labels": []}}
+    )
     assert_same(ours, reference_short(LONG_TEXT, aggregation_strategy=strategy, stride=overlap, ignore_labels=[]))
     truncated = reference_short(LONG_TEXT, aggregation_strategy=strategy, ignore_labels=[])
     assert ours[-1]["end"] == len(LONG_TEXT) > truncated[-1]["end"]
@@ -115,8 +116,13 @@ def test_a_text_of_a_million_characters_is_answered_whole(served):
 def test_tokens_read_count_every_window(served_short):
     ours = served_short.tagger(["short text", LONG_TEXT], served_short.parse(LONG_TEXT).parameters)
     assert ours[0][1] == 4
-    windows = served_short.tagger.tokenizer(LONG_TEXT, truncation=True, max_length=24, return_overflowing_tokens=True,
-                                            stride=served_short.tagger.default_stride)["input_ids"]
+    windows = served_short.tagger.tokenizer(
+        LONG_TEXT,
+        truncation=True,
+        max_length=24,
+        return_overflowing_tokens=True,
+        stride=served_short.tagger.default_stride,
+    )["input_ids"]
     assert len(windows) > 2 and ours[1][1] == sum(len(window) for window in windows)
 
 

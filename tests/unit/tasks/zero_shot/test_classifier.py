@@ -33,8 +33,9 @@ CASES = [
 @pytest.fixture(scope="module")
 def entailment_first(tmp_path_factory):
     """Entailment at index 0 (the pipeline then takes the last label as contradiction), spelt in capitals."""
-    return tiny_nli(tmp_path_factory.mktemp("tiny-nli-entailment-first"), ("ENTAILMENT", "neutral", "contradiction"),
-                    seed=8)
+    return tiny_nli(
+        tmp_path_factory.mktemp("tiny-nli-entailment-first"), ("ENTAILMENT", "neutral", "contradiction"), seed=8
+    )
 
 
 @pytest.mark.parametrize("fixture", ["nli", "entailment_first"])
@@ -49,7 +50,8 @@ def test_results_equal_the_transformers_pipeline(request, fixture, name, inputs,
 def test_candidate_labels_beside_inputs_give_the_same_answer(nli):
     model = served(nli)
     assert model.predict({"text": TEXTS[0], "candidate_labels": LABELS}) == model.predict(
-        {"inputs": TEXTS[0], "parameters": {"candidate_labels": LABELS}})
+        {"inputs": TEXTS[0], "parameters": {"candidate_labels": LABELS}}
+    )
 
 
 def test_a_model_without_an_entailment_label_is_refused_naming_its_labels(tmp_path):
@@ -80,10 +82,11 @@ class CountingEngine:
 
 def test_a_batch_of_requests_with_different_labels_shares_model_passes(nli):
     model = served(nli)
-    records = [{"inputs": TEXTS[0], "parameters": {"candidate_labels": LABELS[:2]}},
-               {"inputs": TEXTS[1:3], "parameters": {"candidate_labels": LABELS, "multi_label": True}},
-               {"inputs": TEXTS[3], "parameters": {"candidate_labels": "a,b,c",
-                                                   "hypothesis_template": "It is about {}."}}]
+    records = [
+        {"inputs": TEXTS[0], "parameters": {"candidate_labels": LABELS[:2]}},
+        {"inputs": TEXTS[1:3], "parameters": {"candidate_labels": LABELS, "multi_label": True}},
+        {"inputs": TEXTS[3], "parameters": {"candidate_labels": "a,b,c", "hypothesis_template": "It is about {}."}},
+    ]
     alone = [model.predict(record) for record in records]
     counting = CountingEngine(model.engine, max_batch_size=4)
     model.classifier.engine = counting

@@ -12,10 +12,20 @@ from hf_serving.loading.loader import load_served_model
 from hf_serving.settings import Settings
 from tests.unit.tasks.zero_shot.conftest import TASK, served
 
-TEXTS = ["The striker scored twice in the final.", "Parliament passed the budget.", "Add the eggs one at a time.",
-         "My phone will not charge.", "The weather is lovely today.", "Stocks fell sharply.", "I loved the film.",
-         "The train was late again.", "She plays the violin.", "The server crashed at midnight.", "Rain tomorrow.",
-         "Buy low, sell high."]
+TEXTS = [
+    "The striker scored twice in the final.",
+    "Parliament passed the budget.",
+    "Add the eggs one at a time.",
+    "My phone will not charge.",
+    "The weather is lovely today.",
+    "Stocks fell sharply.",
+    "I loved the film.",
+    "The train was late again.",
+    "She plays the violin.",
+    "The server crashed at midnight.",
+    "Rain tomorrow.",
+    "Buy low, sell high.",
+]
 LABELS = ["sports", "politics", "cooking", "technology", "weather"]
 
 
