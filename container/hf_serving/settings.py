@@ -7,21 +7,80 @@ once (the worker inherits the launcher's environment through the Java model serv
 
 from __future__ import annotations
 
+import enum
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from hf_serving.errors import ConfigurationError
 
-DTYPES = ("auto", "float32", "bfloat16", "float16", "int8")
-ENGINES = ("auto", "torch", "openvino")
-BATCH_STRATEGIES = ("SINGLE_RECORD", "MULTI_RECORD")
-METRICS_ACCESS = ("public", "key", "off")
-LOG_FORMATS = ("text", "json")
-LOG_LEVELS = {"10": "DEBUG", "20": "INFO", "30": "WARNING", "40": "ERROR", "50": "CRITICAL"}
+
+# The choices: StrEnums, so that a value prints, formats and compares as the string it was read from
+# (settings.dtype == "float32", f"{settings.engine}") and JSON-encodes as that string.
+class Dtype(enum.StrEnum):
+    AUTO = "auto"
+    FLOAT32 = "float32"
+    BFLOAT16 = "bfloat16"
+    FLOAT16 = "float16"
+    INT8 = "int8"
+
+
+class Engine(enum.StrEnum):
+    AUTO = "auto"
+    TORCH = "torch"
+    OPENVINO = "openvino"
+
+
+class BatchStrategy(enum.StrEnum):
+    """Batch Transform's SAGEMAKER_BATCH_STRATEGY: one record per request, or many."""
+
+    SINGLE_RECORD = "SINGLE_RECORD"
+    MULTI_RECORD = "MULTI_RECORD"
+
+
+class MetricsAccess(enum.StrEnum):
+    """/metrics: open (SageMaker's scraper sends no key), behind the API key, or a 404."""
+
+    PUBLIC = "public"
+    KEY = "key"
+    OFF = "off"
+
+
+class LogFormat(enum.StrEnum):
+    TEXT = "text"
+    JSON = "json"  # one object per line
+
+
+class LogLevel(enum.StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+    CRITICAL = "CRITICAL"
+
+
+class ResponseCacheKind(enum.StrEnum):
+    OFF = "off"
+    MEMORY = "memory"  # an LRU per worker
+    REDIS = "redis"  # shared, at RESPONSE_CACHE's URL
+
+
+class _OnOff(enum.StrEnum):
+    ON = "on"
+    OFF = "off"
+
+
+_Choice = TypeVar("_Choice", bound=enum.StrEnum)
+LOG_LEVELS = {
+    "10": LogLevel.DEBUG,
+    "20": LogLevel.INFO,
+    "30": LogLevel.WARNING,
+    "40": LogLevel.ERROR,
+    "50": LogLevel.CRITICAL,
+}
 TRUE_WORDS = ("1", "true", "yes", "on")
 FALSE_WORDS = ("0", "false", "no", "off", "")
 
@@ -49,8 +108,8 @@ class Settings:
     user_program: str = "inference.py"
     install_code_requirements: bool = False
     # How it runs.
-    dtype: str = "auto"
-    engine: str = "auto"
+    dtype: Dtype = Dtype.AUTO
+    engine: Engine = Engine.AUTO
     workers: int | None = None
     threads: int | None = None
     batch_size: int | None = None  # None: by the hardware (concurrency.effective_batch_size)
@@ -84,11 +143,11 @@ class Settings:
     memory_headroom_mb: int | None = None  # None: multi_model.memory_budget.default_headroom
     # Batch Transform.
     batch_mode: bool = False
-    batch_strategy: str = "MULTI_RECORD"
+    batch_strategy: BatchStrategy = BatchStrategy.MULTI_RECORD
     max_concurrent_transforms: int | None = None
     # Observability (README): /metrics public (SageMaker's scraper sends no key), behind the API key, or off.
-    metrics: str = "public"
-    log_format: str = "text"  # or json: one object per line
+    metrics: MetricsAccess = MetricsAccess.PUBLIC
+    log_format: LogFormat = LogFormat.TEXT
     # The single-model endpoint's model as the protocols name it (KServe's /v2/models/{name}, OpenAI's model list).
     served_model_name: str = "model"
     log_ping: bool = False  # /ping's access lines (a health checker's every few seconds)
@@ -103,7 +162,7 @@ class Settings:
     # case (https://app.example.com), or ("*",) for any origin; () (the default): off, no CORS header at all.
     cors_origins: tuple[str, ...] = ()
     # The response cache (caching/): off, "memory" (an LRU per worker) or a redis:// or rediss:// URL (shared).
-    response_cache: str = "off"
+    response_cache: ResponseCacheKind = ResponseCacheKind.OFF
     response_cache_url: str | None = field(default=None, repr=False)  # its password may be in it: never shown
     response_cache_password: str | None = field(default=None, repr=False)
     response_cache_ttl_s: int = 3600
@@ -123,11 +182,17 @@ class Settings:
     drift_baseline: Path | None = None  # a baseline profile (drift-baseline's OUT.json): drift gauges on
     drift_window: int = 1000  # items in the sliding window each drift gauge compares with the baseline
     # Plumbing.
-    log_level: str = "INFO"
+    log_level: LogLevel = LogLevel.INFO
     jvm_args: str | None = None
     runtime_dir: Path | None = None
     code_dir_override: Path | None = None
     bind_address: str = "0.0.0.0"
+    # Libraries' own variables, which the launcher sets for its children unless the caller did (launcher/plan.py):
+    # the tokenizer's threads (None: by the hardware), and libgomp's spinning on a multi-model endpoint (None: the
+    # launcher's default; OMP_WAIT_POLICY set: the caller chose libgomp's waiting, the launcher sets nothing).
+    tokenizers_parallelism: str | None = None
+    gomp_spincount: str | None = None
+    omp_wait_policy: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -144,8 +209,8 @@ class Settings:
             trust_remote_code=env.flag("HF_TRUST_REMOTE_CODE", False),
             user_program=env.text("SAGEMAKER_PROGRAM") or "inference.py",
             install_code_requirements=env.flag("INSTALL_CODE_REQUIREMENTS", False),
-            dtype=env.choice("MODEL_DTYPE", DTYPES, "auto"),
-            engine=env.choice("MODEL_ENGINE", ENGINES, "auto"),
+            dtype=env.choice("MODEL_DTYPE", Dtype, Dtype.AUTO),
+            engine=env.choice("MODEL_ENGINE", Engine, Engine.AUTO),
             workers=env.integer("SAGEMAKER_MODEL_SERVER_WORKERS", None, low=1),
             threads=env.integer("MODEL_SERVER_THREADS", None, low=1),
             # Real-time endpoints batch by default (concurrency.effective_batch_size: 8 on CPU, 32 on a GPU), the
@@ -185,10 +250,10 @@ class Settings:
             memory_limit_mb=env.integer("SERVE_MEMORY_LIMIT_MB", None, low=64),
             memory_headroom_mb=env.integer("SERVE_MEMORY_HEADROOM_MB", None, low=0),
             batch_mode=batch_mode,
-            batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BATCH_STRATEGIES, "MULTI_RECORD"),
+            batch_strategy=env.choice("SAGEMAKER_BATCH_STRATEGY", BatchStrategy, BatchStrategy.MULTI_RECORD),
             max_concurrent_transforms=env.integer("SAGEMAKER_MAX_CONCURRENT_TRANSFORMS", None, low=1),
             metrics=_metrics_access(env),
-            log_format=env.choice("LOG_FORMAT", LOG_FORMATS, "text"),
+            log_format=env.choice("LOG_FORMAT", LogFormat, LogFormat.TEXT),
             served_model_name=env.model_name("SERVE_MODEL_NAME"),
             log_ping=env.flag("SERVE_LOG_PING", False),
             explain=env.on_off("SERVE_EXPLAIN", True),
@@ -201,6 +266,9 @@ class Settings:
             runtime_dir=Path(p) if (p := env.text("SERVE_RUNTIME_DIR")) else None,
             code_dir_override=Path(p) if (p := env.text("SERVE_CODE_DIR")) else None,
             bind_address=env.text("SERVE_BIND_ADDRESS") or "0.0.0.0",
+            tokenizers_parallelism=env.text("TOKENIZERS_PARALLELISM"),
+            gomp_spincount=env.text("GOMP_SPINCOUNT"),
+            omp_wait_policy=env.text("OMP_WAIT_POLICY"),
         )
 
     @property
@@ -235,9 +303,9 @@ class _Env:
         raise ConfigurationError(f"{name}={raw!r} is not a boolean: use true or false")
 
     def on_off(self, name: str, default: bool) -> bool:
-        return self.choice(name, ("on", "off"), "on" if default else "off") == "on"
+        return self.choice(name, _OnOff, _OnOff.ON if default else _OnOff.OFF) is _OnOff.ON
 
-    def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
+    def choice(self, name: str, choices: type[_Choice], default: _Choice) -> _Choice:
         raw = self.text(name)
         if raw is None:
             return default
@@ -300,26 +368,33 @@ class _Env:
             raise ConfigurationError(f"{name}={value!r}: use letters, digits, '.', '_' and '-' (at most 128)")
         return value
 
-    def log_level(self, name: str) -> str:
+    def log_level(self, name: str) -> LogLevel:
         raw = self.text(name)
         if raw is None:
-            return "INFO"
-        level = LOG_LEVELS.get(raw, raw.upper())
-        if level not in LOG_LEVELS.values():
+            return LogLevel.INFO
+        level = LOG_LEVELS.get(raw) or next((level for level in LogLevel if level == raw.upper()), None)
+        if level is None:
             raise ConfigurationError(f"{name}={raw!r} is not a log level (10-50 or DEBUG..CRITICAL)")
         return level
+
+
+def early_log_format(environ: Mapping[str, str] | None = None) -> LogFormat:
+    """LOG_FORMAT before the settings are read, for the lines that say why they could not be (a bad value: text,
+    until Settings.from_environ names it)."""
+    raw = (os.environ if environ is None else environ).get("LOG_FORMAT", "").strip().lower()
+    return LogFormat.JSON if raw == LogFormat.JSON else LogFormat.TEXT
 
 
 _current: Settings | None = None
 
 
-def _metrics_access(env: _Env) -> str:
+def _metrics_access(env: _Env) -> MetricsAccess:
     # A multi-model endpoint's /metrics names every model it holds, which GET /models shows only to key holders: with
     # a key, /metrics asks for it too unless SERVE_METRICS=public says otherwise. A single-model endpoint's /metrics
     # names no model ("model"): public, as SageMaker's scraper needs it.
     keyed_models = env.flag("SAGEMAKER_MULTI_MODEL", False) and env.api_key("SERVE_API_KEY") is not None
-    access = env.choice("SERVE_METRICS", METRICS_ACCESS, "key" if keyed_models else "public")
-    if access == "key" and env.api_key("SERVE_API_KEY") is None:
+    access = env.choice("SERVE_METRICS", MetricsAccess, MetricsAccess.KEY if keyed_models else MetricsAccess.PUBLIC)
+    if access is MetricsAccess.KEY and env.api_key("SERVE_API_KEY") is None:
         raise ConfigurationError("SERVE_METRICS=key needs SERVE_API_KEY: there is no key to ask for")
     return access
 
@@ -364,14 +439,14 @@ def _cors_origins(raw: str | None) -> tuple[str, ...]:
 
 def _response_cache(env: _Env) -> dict[str, Any]:
     raw = env.text("RESPONSE_CACHE")
-    kind, url = "off", None
-    if raw is not None and raw.lower() not in ("off", "memory"):
+    kind, url = ResponseCacheKind.OFF, None
+    if raw is not None and raw.lower() not in (ResponseCacheKind.OFF, ResponseCacheKind.MEMORY):
         if not raw.lower().startswith(("redis://", "rediss://", "unix://")):
             # The value is not echoed: a URL may carry a password.
             raise ConfigurationError("RESPONSE_CACHE must be off, memory, or a redis://, rediss:// or unix:// URL")
-        kind, url = "redis", raw
+        kind, url = ResponseCacheKind.REDIS, raw
     elif raw is not None:
-        kind = raw.lower()
+        kind = ResponseCacheKind(raw.lower())
     return {
         "response_cache": kind,
         "response_cache_url": url,

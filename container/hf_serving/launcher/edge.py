@@ -11,7 +11,7 @@ from hf_serving.api_docs import site
 from hf_serving.api_docs.assets import Pin
 from hf_serving.error_catalogue import Protocol, nginx_return
 from hf_serving.launcher.cors import cors_values
-from hf_serving.settings import Settings
+from hf_serving.settings import MetricsAccess, Settings
 
 _UNAUTHORIZED = "missing or wrong API key: send X-Api-Key or Authorization: Bearer"
 
@@ -81,9 +81,9 @@ def describe_connections(settings: Settings) -> str:
 
 def metrics_access(settings: Settings) -> str:
     """/metrics' own check: none (SageMaker's scraper sends no key), the API key's, or the route is off."""
-    if settings.metrics == "off":
+    if settings.metrics is MetricsAccess.OFF:
         return _not_found("metrics are off (SERVE_METRICS=off)")
-    return api_key_check(settings) if settings.metrics == "key" else ""
+    return api_key_check(settings) if settings.metrics is MetricsAccess.KEY else ""
 
 
 def _not_found(message: str) -> str:
@@ -120,7 +120,7 @@ def edge_values(settings: Settings) -> dict[str, str | int]:
         "RATE_LIMIT": rate_limit(settings),
         "CLIENT_TIMEOUT_S": settings.client_timeout_s,
         "METRICS_ACCESS": metrics_access(settings),
-        "METRICS_ENABLED": "false" if settings.metrics == "off" else "true",
+        "METRICS_ENABLED": "false" if settings.metrics is MetricsAccess.OFF else "true",
         "ACCESS_LOG_FORMAT": settings.log_format,
         "LOG_PING": int(settings.log_ping),
         "WORKER_CONNECTIONS": worker_connections,

@@ -7,7 +7,7 @@ from hf_serving.monitoring.drift.observer import drift_observers
 from hf_serving.monitoring.failures import set_worker_model
 from hf_serving.monitoring.monitor import OutcomeObserver, PredictionMonitor
 from hf_serving.monitoring.prediction_metrics import PredictionMetrics
-from hf_serving.settings import Settings
+from hf_serving.settings import MetricsAccess, Settings
 
 
 def for_worker(
@@ -17,7 +17,7 @@ def for_worker(
     returned, whose class_names() bound the class label (a user's model has none: it reports no outcome).
     `watch_drift` is False in a single-model endpoint's explanation worker: its few explained requests are no sample
     of the traffic, and the model's drift is watched by the workers that answer the rest."""
-    metrics_on = settings.metrics != "off"
+    metrics_on = settings.metrics is not MetricsAccess.OFF
     set_worker_model(model_label, metrics_on)
     observers: list[OutcomeObserver] = []
     if metrics_on:  # SERVE_METRICS=off: nothing recorded

@@ -48,7 +48,7 @@ from hf_serving.serving.worker_reports import (
     report_worker_started,
     served_before,
 )
-from hf_serving.settings import Settings, current_settings, use_settings
+from hf_serving.settings import Dtype, Engine, Settings, current_settings, use_settings
 
 log = logging.getLogger("hf_serving.requests")
 
@@ -353,7 +353,7 @@ def _worker_place(context: Any) -> WorkerPlace:
     properties = getattr(context, "system_properties", None) or {}
     entry_dir = Path(properties.get("model_dir") or ".")
     if model_store.is_explanation_entry(entry_dir):
-        explaining = dataclasses.replace(settings, dtype="float32", engine="torch")
+        explaining = dataclasses.replace(settings, dtype=Dtype.FLOAT32, engine=Engine.TORCH)
         use_settings(explaining)
         return WorkerPlace(explaining, None, EXPLANATION_LABEL, explains=True)
     entry = model_store.read_entry(entry_dir)

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hf_serving.settings import DTYPES
+from hf_serving.settings import Dtype
 from hf_serving.tools.squad_metrics import Scores, SquadExample, load_squad, score
 
+DTYPES = tuple(Dtype)  # MODEL_DTYPE's choices
 MIN_AGREEMENT_PERCENT = 99.0
 MAX_EM_CHANGE_POINTS = 0.5
 
@@ -131,7 +132,7 @@ def in_process_predictor(model_dir: Path, dtype: str, batch_size: int) -> tuple[
     from hf_serving.loading.loader import load_served_model
     from hf_serving.settings import Settings
 
-    served = load_served_model(model_dir, Settings(model_dir=model_dir, dtype=dtype))
+    served = load_served_model(model_dir, Settings(model_dir=model_dir, dtype=Dtype(dtype)))
     label = f"auto ({served.engine.dtype})" if dtype == "auto" else dtype
 
     def predict(items: list[dict[str, str]]) -> list[str]:

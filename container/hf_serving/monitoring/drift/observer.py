@@ -20,7 +20,7 @@ from hf_serving.monitoring.drift.gauges import DriftGauges
 from hf_serving.monitoring.drift.profile import BaselineError, ModelProfile
 from hf_serving.monitoring.drift.window import SlidingWindow
 from hf_serving.monitoring.outcomes import ItemOutcome
-from hf_serving.settings import Settings
+from hf_serving.settings import MetricsAccess, Settings
 
 log = logging.getLogger("hf_serving.monitoring")
 
@@ -63,7 +63,7 @@ def drift_observers(settings: Settings, model_label: str, model: Any) -> list[Dr
     path = settings.drift_baseline
     if path is None:
         return []
-    if settings.metrics == "off":
+    if settings.metrics is MetricsAccess.OFF:
         log.warning(
             "DRIFT_BASELINE is set but SERVE_METRICS=off: the drift gauges live in /metrics, so model %s is "
             "served without drift monitoring",
