@@ -23,7 +23,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from hf_serving.launcher import serve
+from hf_serving.launcher import supervisor
 
 ROOT = Path(__file__).resolve().parents[2]
 KUBE = ROOT / "deploy" / "kubernetes"
@@ -124,11 +124,11 @@ def test_probes_drain_and_ports(overlay: str) -> None:
     for probe in ("readinessProbe", "startupProbe"):
         assert container[probe]["httpGet"] == {"path": "/ping", "port": "http"}, probe
     startup = container["startupProbe"]
-    assert startup["periodSeconds"] * startup["failureThreshold"] >= serve.STARTUP_TIMEOUT_S
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= supervisor.STARTUP_TIMEOUT_S
     # Liveness never asks /ping (503 while the model server restarts, and on SIGTERM): a TCP connect to nginx.
     assert container["livenessProbe"]["tcpSocket"] == {"port": "http"}
     assert "httpGet" not in container["livenessProbe"]
-    drain = prestop_sleep_s(container) + serve.SHUTDOWN_GRACE_S + LAUNCHER_LAST_STEPS_S
+    drain = prestop_sleep_s(container) + supervisor.SHUTDOWN_GRACE_S + LAUNCHER_LAST_STEPS_S
     assert spec["terminationGracePeriodSeconds"] >= drain + 1, (spec["terminationGracePeriodSeconds"], drain)
 
 
@@ -295,7 +295,7 @@ def test_kserve_inference_service() -> None:
     assert env["PROTOCOL"]["value"] == "v2"
     assert env["SERVE_MODEL_NAME"]["value"] == service["metadata"]["name"]
     assert container["readinessProbe"]["httpGet"]["path"] == "/ping" and "tcpSocket" in container["livenessProbe"]
-    drain = prestop_sleep_s(container) + serve.SHUTDOWN_GRACE_S + LAUNCHER_LAST_STEPS_S
+    drain = prestop_sleep_s(container) + supervisor.SHUTDOWN_GRACE_S + LAUNCHER_LAST_STEPS_S
     assert predictor["terminationGracePeriodSeconds"] >= drain + 1
     assert container["resources"]["requests"] == container["resources"]["limits"]
     # The predictor is a pod spec plus KServe's own fields: validated strictly as the pod it becomes.

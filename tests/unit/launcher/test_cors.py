@@ -3,6 +3,7 @@ nginx's acceptance of it (`nginx -t`). The browser's side is tests/integration/t
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 
@@ -10,7 +11,7 @@ import pytest
 
 from hf_serving.errors import ConfigurationError
 from hf_serving.launcher import cors, edge, host_tools, nginx
-from hf_serving.launcher.serve import Stack
+from hf_serving.launcher.plan import HostFacts, make_plan
 from hf_serving.settings import Settings
 from tests.support.paths import TINY_QA
 
@@ -155,9 +156,9 @@ def test_edge_values_carry_the_cors_parts():
 def test_nginx_accepts_the_rendered_configuration(tmp_path, environ):
     if host_tools.nginx_path() is None or host_tools.missing():
         pytest.skip("no nginx with its Lua module on this host (scripts/host-packages.sh installs them)")
-    stack = Stack(Settings.from_environ({"SERVE_RUNTIME_DIR": str(tmp_path / "runtime"), **environ}), TINY_QA)
-    stack.docs_assets = None
-    text = nginx.write_config(stack.runtime_dir, stack._nginx_values()).read_text()
+    settings = Settings.from_environ({"SERVE_RUNTIME_DIR": str(tmp_path / "runtime"), **environ})
+    plan = make_plan(settings, TINY_QA, dataclasses.replace(HostFacts.read(settings), docs_assets=None))
+    text = nginx.write_config(plan.runtime_dir, plan.nginx_values).read_text()
     checked = subprocess.run(
         [*nginx.nginx_command(tmp_path / "runtime" / "nginx.conf"), "-t"], capture_output=True, text=True, timeout=30
     )

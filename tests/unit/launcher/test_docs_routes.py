@@ -3,6 +3,7 @@ and accepted by nginx itself (`nginx -t`) whether the docs are served, off, or m
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 
@@ -11,7 +12,7 @@ import pytest
 from hf_serving.api_docs import site
 from hf_serving.api_docs.assets import Pin
 from hf_serving.launcher import edge, host_tools, nginx
-from hf_serving.launcher.serve import Stack
+from hf_serving.launcher.plan import HostFacts, make_plan
 from hf_serving.settings import Settings
 from tests.support.paths import TINY_QA
 
@@ -45,9 +46,9 @@ def test_files_never_fetched_make_the_page_a_404_naming_the_command_and_leave_th
 
 
 def rendered(tmp_path, environ: dict[str, str], assets: Pin | None) -> str:
-    stack = Stack(Settings.from_environ({"SERVE_RUNTIME_DIR": str(tmp_path / "runtime"), **environ}), TINY_QA)
-    stack.docs_assets = assets
-    return nginx.write_config(stack.runtime_dir, stack._nginx_values()).read_text()
+    settings = Settings.from_environ({"SERVE_RUNTIME_DIR": str(tmp_path / "runtime"), **environ})
+    plan = make_plan(settings, TINY_QA, dataclasses.replace(HostFacts.read(settings), docs_assets=assets))
+    return nginx.write_config(plan.runtime_dir, plan.nginx_values).read_text()
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import logging
 import subprocess
 import sys
 from types import SimpleNamespace
 
+from hf_serving.launcher import banner as launcher_banner
 from hf_serving.launcher import mms
-from hf_serving.launcher.serve import Stack
+from hf_serving.launcher.plan import make_plan
 from hf_serving.loading import model_store
 from hf_serving.serving import handler_service
 from hf_serving.settings import Settings, current_settings, use_settings
@@ -69,13 +69,11 @@ def test_a_worker_on_the_marked_entry_serves_float32_on_torch_and_reports_nothin
         use_settings(Settings())
 
 
-def test_the_banner_says_whether_explanations_are_on_and_where(tmp_path, caplog):
+def test_the_banner_says_whether_explanations_are_on_and_where(tmp_path):
     def banner(model_dir=TINY_QA, **change: object) -> str:
         settings = dataclasses.replace(Settings(model_dir=model_dir, runtime_dir=tmp_path / "runtime"), **change)
-        caplog.clear()
-        with caplog.at_level(logging.INFO, logger="hf_serving.serve"):
-            Stack(settings, model_dir)._print_banner()
-        return next(r.getMessage() for r in caplog.records if r.getMessage().startswith("explanations:"))
+        lines = launcher_banner.lines(make_plan(settings, model_dir), [])
+        return next(line for line in lines if line.startswith("explanations:"))
 
     assert banner().startswith("explanations: on, in a worker of their own (float32 torch")
     assert banner(explain=False) == "explanations: off (SERVE_EXPLAIN=off)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from hf_serving.launcher import mms
-from hf_serving.launcher.serve import Stack
+from hf_serving.launcher.plan import make_plan
 from hf_serving.settings import Settings
 from tests.support.paths import TINY_QA
 
@@ -15,7 +15,7 @@ MIB = 1024 * 1024
 def test_the_answer_limit_reaches_config_properties_1_mib_above_what_the_worker_sends(tmp_path):
     settings = Settings(model_dir=TINY_QA, runtime_dir=tmp_path / "runtime", max_payload_mb=6, max_response_mb=40)
     try:
-        config = Stack(settings, TINY_QA).mms_config
+        config = make_plan(settings, TINY_QA).mms_config
         assert (config.max_request_bytes, config.max_response_bytes) == (7 * MIB, 41 * MIB)
         mms.write_runtime_files(tmp_path / "files", config)
     finally:
@@ -34,6 +34,6 @@ def test_the_jvm_heap_holds_two_copies_of_every_answer_the_workers_can_send_at_o
 def test_the_callers_jvm_options_win(tmp_path):
     settings = Settings(model_dir=TINY_QA, runtime_dir=tmp_path / "runtime", jvm_args="-Xmx3g")
     try:
-        assert Stack(settings, TINY_QA).mms_config.jvm_args == "-Xmx3g"
+        assert make_plan(settings, TINY_QA).mms_config.jvm_args == "-Xmx3g"
     finally:
         shutil.rmtree(tmp_path / "runtime", ignore_errors=True)

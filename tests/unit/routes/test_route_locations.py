@@ -12,7 +12,7 @@ import pytest
 
 from hf_serving.error_catalogue import CODES, Protocol
 from hf_serving.launcher import host_tools, nginx, route_locations
-from hf_serving.launcher.serve import Stack
+from hf_serving.launcher.plan import make_plan
 from hf_serving.routes import BY_NAME, ROUTES, Answerer
 from hf_serving.settings import Settings
 from tests.support.paths import TINY_QA
@@ -27,8 +27,8 @@ MODES = [
 
 
 def rendered(tmp_path, environ: dict[str, str]) -> str:
-    stack = Stack(Settings.from_environ({"SERVE_RUNTIME_DIR": str(tmp_path / "runtime"), **environ}), TINY_QA)
-    return nginx.write_config(stack.runtime_dir, stack._nginx_values()).read_text()
+    plan = make_plan(Settings.from_environ({"SERVE_RUNTIME_DIR": str(tmp_path / "runtime"), **environ}), TINY_QA)
+    return nginx.write_config(plan.runtime_dir, plan.nginx_values).read_text()
 
 
 def test_the_table_names_each_route_once_and_every_worker_route_has_an_adapter():

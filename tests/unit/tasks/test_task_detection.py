@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hf_serving.errors import ConfigurationError
-from hf_serving.launcher.serve import found_by
+from hf_serving.launcher.banner import found_by
 from hf_serving.tasks.base import Task
 from hf_serving.tasks.registry import FoundBy, detect, detect_task
 from tests.support.paths import TINY_QA, minilm
