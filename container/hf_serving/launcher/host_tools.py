@@ -43,6 +43,11 @@ _CJSON_DIRS = (
 _MODULE_DIRS = ("/usr/lib/nginx/modules", "/usr/share/nginx/modules", "/usr/lib64/nginx/modules", "/etc/nginx/modules")
 
 
+# PATH and JAVA_HOME are read here, not in settings.py: they are the host's own lookup of programs, which the shell
+# and multi-model-server read the same way, and they are looked up before the settings (a host without nginx or Java
+# is told so first). Tests pass a mapping of their own.
+
+
 def _executable(path: Path) -> bool:
     return path.is_file() and os.access(path, os.X_OK)
 

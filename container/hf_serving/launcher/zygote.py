@@ -177,6 +177,8 @@ def _become(
         logging.root.handlers.clear()
         logging.root.setLevel(logging.WARNING)
         os.chdir(request["cwd"])
+        # The forked process takes on its client's environment whole, as the process MMS meant to start would have
+        # had it (the launcher's, passed through MMS): not configuration read here, so not settings.py's.
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ.pop("HF_SERVING_ZYGOTE_SOCKET", None)

@@ -36,6 +36,8 @@ def _connect(path: str) -> socket.socket:
 
 
 def main() -> int:
+    # Set by the launcher's wrapper (zygote.wrapper_script), not by a user: plumbing, read without settings.py, which
+    # this process, on the standard library alone, does not import. Its whole environment goes to the zygote.
     path = os.environ["HF_SERVING_ZYGOTE_SOCKET"]
     sock = _connect(path)
     request = json.dumps(
