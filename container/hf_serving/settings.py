@@ -1,8 +1,10 @@
 """Every environment variable the container reads, named once and read once into a frozen object.
 
-A bad value fails at start with a message naming the variable and what it accepts. Nothing else in the
-package reads os.environ: the launcher and the model server's worker each call `Settings.from_environ()`
-once (the worker inherits the launcher's environment through the Java model server).
+A bad value fails at start with a message naming the variable and what it accepts; a choice is a StrEnum. Nothing
+else in the package reads configuration from os.environ: the launcher and the model server's worker each call
+`Settings.from_environ()` once (the worker inherits the launcher's environment through the Java model server).
+What stays outside says why: the launcher passes its environment through to its children (launcher/plan.py), looks
+nginx and Java up on PATH and JAVA_HOME (launcher/host_tools.py), and the zygote's plumbing (launcher/zygote*.py).
 """
 
 from __future__ import annotations
@@ -96,7 +98,7 @@ class PortRange:
 
 @dataclass(frozen=True)
 class Settings:
-    """The container's configuration; see the README's table for what each field does."""
+    """The container's configuration; docs/reference/configuration.md says what each variable does."""
 
     # Where the model comes from.
     model_dir: Path = Path("/opt/ml/model")

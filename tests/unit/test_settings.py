@@ -5,7 +5,18 @@ import pytest
 from hf_serving import hardware
 from hf_serving.errors import ConfigurationError
 from hf_serving.loading.sizing import effective_batch_size, effective_threads, effective_workers
-from hf_serving.settings import PortRange, Settings
+from hf_serving.settings import (
+    BatchStrategy,
+    Dtype,
+    Engine,
+    LogFormat,
+    LogLevel,
+    MetricsAccess,
+    PortRange,
+    ResponseCacheKind,
+    Settings,
+    early_log_format,
+)
 
 
 def test_defaults_match_the_sagemaker_contract():
@@ -209,3 +220,43 @@ def test_a_sink_url_with_credentials_is_not_echoed_in_the_error():
 def test_capture_destinations_that_work(destination):
     settings = Settings.from_environ({"DATA_CAPTURE_PERCENT": "5", "DATA_CAPTURE_DESTINATION": destination})
     assert settings.data_capture_destination == destination
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "field", "member"),
+    [
+        ("MODEL_DTYPE", "INT8", "dtype", Dtype.INT8),
+        ("MODEL_ENGINE", "OpenVINO", "engine", Engine.OPENVINO),
+        ("SAGEMAKER_BATCH_STRATEGY", "single_record", "batch_strategy", BatchStrategy.SINGLE_RECORD),
+        ("SERVE_METRICS", "OFF", "metrics", MetricsAccess.OFF),
+        ("LOG_FORMAT", "Json", "log_format", LogFormat.JSON),
+        ("SAGEMAKER_CONTAINER_LOG_LEVEL", "warning", "log_level", LogLevel.WARNING),
+        ("SAGEMAKER_CONTAINER_LOG_LEVEL", "40", "log_level", LogLevel.ERROR),
+        ("RESPONSE_CACHE", "Memory", "response_cache", ResponseCacheKind.MEMORY),
+        ("RESPONSE_CACHE", "redis://cache:6379/0", "response_cache", ResponseCacheKind.REDIS),
+    ],
+)
+def test_a_choice_is_read_in_any_case_into_its_enum_which_prints_and_compares_as_its_value(name, raw, field, member):
+    value = getattr(Settings.from_environ({name: raw}), field)
+    assert value is member
+    assert value == member.value and f"{value}" == member.value and str(value) == member.value
+
+
+def test_a_choice_outside_its_enum_fails_listing_the_values():
+    with pytest.raises(ConfigurationError, match="MODEL_ENGINE='onnx' is not one of: auto, torch, openvino"):
+        Settings.from_environ({"MODEL_ENGINE": "onnx"})
+
+
+def test_the_libraries_variables_are_read_for_the_children_and_left_unset_by_default():
+    defaults = Settings.from_environ({})
+    assert (defaults.tokenizers_parallelism, defaults.gomp_spincount, defaults.omp_wait_policy) == (None, None, None)
+    chosen = Settings.from_environ(
+        {"TOKENIZERS_PARALLELISM": "true", "GOMP_SPINCOUNT": "500", "OMP_WAIT_POLICY": "passive"}
+    )
+    assert (chosen.tokenizers_parallelism, chosen.gomp_spincount, chosen.omp_wait_policy) == ("true", "500", "passive")
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("json", "json"), (" JSON ", "json"), ("text", "text"), ("xml", "text")])
+def test_the_log_format_before_the_settings_is_json_only_when_asked_and_text_otherwise(raw, expected):
+    assert early_log_format({"LOG_FORMAT": raw}) == expected
+    assert early_log_format({}) is LogFormat.TEXT
