@@ -21,7 +21,8 @@ from hf_serving.errors import ConfigurationError
 
 
 # The choices: StrEnums, so that a value prints, formats and compares as the string it was read from
-# (settings.dtype == "float32", f"{settings.engine}") and JSON-encodes as that string.
+# (settings.dtype == "float32", f"{settings.engine}") and JSON-encodes as that string. Compare with ==, never `is`:
+# a Settings made in code (a test's Settings(metrics="off")) may hold the plain string.
 class Dtype(enum.StrEnum):
     AUTO = "auto"
     FLOAT32 = "float32"
@@ -396,7 +397,7 @@ def _metrics_access(env: _Env) -> MetricsAccess:
     # names no model ("model"): public, as SageMaker's scraper needs it.
     keyed_models = env.flag("SAGEMAKER_MULTI_MODEL", False) and env.api_key("SERVE_API_KEY") is not None
     access = env.choice("SERVE_METRICS", MetricsAccess, MetricsAccess.KEY if keyed_models else MetricsAccess.PUBLIC)
-    if access is MetricsAccess.KEY and env.api_key("SERVE_API_KEY") is None:
+    if access == MetricsAccess.KEY and env.api_key("SERVE_API_KEY") is None:
         raise ConfigurationError("SERVE_METRICS=key needs SERVE_API_KEY: there is no key to ask for")
     return access
 

@@ -79,11 +79,11 @@ def describe(settings: Settings) -> str:
 
 
 def _store_description(settings: Settings) -> str:
-    if settings.response_cache is ResponseCacheKind.MEMORY:
+    if settings.response_cache == ResponseCacheKind.MEMORY:
         return (
             f"memory (an LRU of {settings.response_cache_max_mb} MB per worker, TTL {settings.response_cache_ttl_s} s)"
         )
-    if settings.response_cache is ResponseCacheKind.REDIS and settings.response_cache_url is not None:
+    if settings.response_cache == ResponseCacheKind.REDIS and settings.response_cache_url is not None:
         return (
             f"redis {redact(settings.response_cache_url)} (TTL {settings.response_cache_ttl_s} s, "
             f"timeout {settings.response_cache_timeout_ms} ms)"
@@ -96,7 +96,7 @@ def for_model(
 ) -> ResponseCache | None:
     """The cache for this worker's model, or None: off, a model this container did not load, or user hooks that
     did not opt in (each said once in the log)."""
-    if settings.response_cache is ResponseCacheKind.OFF:
+    if settings.response_cache == ResponseCacheKind.OFF:
         return None
     if not hasattr(model, "use_cache"):
         log.info("response cache: off for this model (a user model_fn's own model)")
@@ -110,7 +110,7 @@ def for_model(
         )
         return None
     store: Store
-    if settings.response_cache is ResponseCacheKind.MEMORY:
+    if settings.response_cache == ResponseCacheKind.MEMORY:
         store = MemoryStore(settings.response_cache_max_mb * 1024 * 1024, settings.response_cache_ttl_s)
     else:
         assert settings.response_cache_url is not None

@@ -84,14 +84,14 @@ def log_banner(plan: Plan, mode_lines: list[str]) -> None:
     s = plan.settings
     for line in lines(plan, mode_lines):
         log.info("%s", line)
-    if s.multi_model and s.api_key is not None and s.metrics is MetricsAccess.PUBLIC:
+    if s.multi_model and s.api_key is not None and s.metrics == MetricsAccess.PUBLIC:
         log.warning(
             "/metrics is public (SERVE_METRICS=public) and names every model loaded, which GET /models "
             "shows only with the API key"
         )
     docs_warning, docs_line = site.describe(s.docs, plan.docs_assets)
     log.log(logging.WARNING if docs_warning else logging.INFO, "%s", docs_line)
-    if s.log_format is LogFormat.JSON:  # the same, as fields (secrets, which settings never repr, left out)
+    if s.log_format == LogFormat.JSON:  # the same, as fields (secrets, which settings never repr, left out)
         log.info("start-up configuration", extra={"configuration": configuration(plan)})
     if plan.model_dir is not None and has_random_weights(plan.model_dir):
         log.warning(

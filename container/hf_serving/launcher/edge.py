@@ -81,9 +81,9 @@ def describe_connections(settings: Settings) -> str:
 
 def metrics_access(settings: Settings) -> str:
     """/metrics' own check: none (SageMaker's scraper sends no key), the API key's, or the route is off."""
-    if settings.metrics is MetricsAccess.OFF:
+    if settings.metrics == MetricsAccess.OFF:
         return _not_found("metrics are off (SERVE_METRICS=off)")
-    return api_key_check(settings) if settings.metrics is MetricsAccess.KEY else ""
+    return api_key_check(settings) if settings.metrics == MetricsAccess.KEY else ""
 
 
 def _not_found(message: str) -> str:
@@ -120,7 +120,7 @@ def edge_values(settings: Settings) -> dict[str, str | int]:
         "RATE_LIMIT": rate_limit(settings),
         "CLIENT_TIMEOUT_S": settings.client_timeout_s,
         "METRICS_ACCESS": metrics_access(settings),
-        "METRICS_ENABLED": "false" if settings.metrics is MetricsAccess.OFF else "true",
+        "METRICS_ENABLED": "false" if settings.metrics == MetricsAccess.OFF else "true",
         "ACCESS_LOG_FORMAT": settings.log_format,
         "LOG_PING": int(settings.log_ping),
         "WORKER_CONNECTIONS": worker_connections,

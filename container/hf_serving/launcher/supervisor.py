@@ -132,7 +132,7 @@ class Supervisor:
         self.plan = plan
         self.readiness = readiness
         self.stop_requested = stop_requested
-        self.children = Children(json_logs=plan.settings.log_format is LogFormat.JSON)
+        self.children = Children(json_logs=plan.settings.log_format == LogFormat.JSON)
         self.env = plan.child_env
         self.commands: dict[str, list[str]] = {}
         self.running: dict[str, Child] = {}  # by name: nginx, the model server, the mode's helpers

@@ -17,7 +17,7 @@ def for_worker(
     returned, whose class_names() bound the class label (a user's model has none: it reports no outcome).
     `watch_drift` is False in a single-model endpoint's explanation worker: its few explained requests are no sample
     of the traffic, and the model's drift is watched by the workers that answer the rest."""
-    metrics_on = settings.metrics is not MetricsAccess.OFF
+    metrics_on = settings.metrics != MetricsAccess.OFF
     set_worker_model(model_label, metrics_on)
     observers: list[OutcomeObserver] = []
     if metrics_on:  # SERVE_METRICS=off: nothing recorded

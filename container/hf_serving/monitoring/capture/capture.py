@@ -8,7 +8,7 @@ The last records are written when the worker ends. multi-model-server's Python w
 leaves through os._exit, where atexit handlers never run; its exit runs multiprocessing's finalizers instead (and so
 does a forked zygote process, through the same multiprocessing child). Both are registered. The launcher's graceful
 drain lets the workers end on their own, once the model server has closed their connections, before it kills what is
-left (launcher/serve.py).
+left (launcher/supervisor.py).
 """
 
 from __future__ import annotations

@@ -63,7 +63,7 @@ def drift_observers(settings: Settings, model_label: str, model: Any) -> list[Dr
     path = settings.drift_baseline
     if path is None:
         return []
-    if settings.metrics is MetricsAccess.OFF:
+    if settings.metrics == MetricsAccess.OFF:
         log.warning(
             "DRIFT_BASELINE is set but SERVE_METRICS=off: the drift gauges live in /metrics, so model %s is "
             "served without drift monitoring",
