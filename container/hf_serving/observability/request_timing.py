@@ -2,8 +2,8 @@
 
 The stages (docs/operating/observability.md): `queue` from the moment nginx read the request (its X-Request-Start
 header) until a worker starts it; `tokenise`, input_fn and the tokenizer; `inference`, the model passes and what turns
-their outputs into answers; `encode`, output_fn. A request answered in a shared model pass counts that whole pass: it waited for
-all of it.
+their outputs into answers; `encode`, output_fn. A request answered in a shared model pass counts that whole pass:
+it waited for all of it.
 """
 
 from __future__ import annotations
