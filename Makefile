@@ -100,6 +100,7 @@ lint: install
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy docs/hooks
 
 # Lays the code out as `make lint` checks it.
 format: install
