@@ -43,10 +43,10 @@ PROTOCOL_NAMES = {
     error_catalogue.Protocol.TEI: "text-embeddings-inference (TEI)",
     error_catalogue.Protocol.KSERVE: "KServe (v1 and v2)",
 }
-ANSWERER_WORDS = {
-    routes.Answerer.WORKER: "the model's workers",
-    routes.Answerer.EDGE: "nginx alone",
-    routes.Answerer.TEMPLATE: "the container's own location",
+ANSWERER_WORDS = {  # docs/reference/routes.md says what each means
+    routes.Answerer.WORKER: "workers",
+    routes.Answerer.EDGE: "nginx",
+    routes.Answerer.TEMPLATE: "nginx.conf",
 }
 MODEL_FROM_WORDS = {
     routes.ModelFrom.NONE: "none",
