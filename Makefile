@@ -129,7 +129,7 @@ install-clients: $(CLIENTS_VENV)/.installed
 clean:
 	rm -rf build
 
-# The image and the deployment path (docs/DEPLOYMENT.md). Their tools (SageMaker SDK 2.x, moto, papermill,
+# The image and the deployment path (docs/deploying/sagemaker.md). Their tools (SageMaker SDK 2.x, moto, papermill,
 # hadolint) live in .venv-deploy; the stack under test still runs from .venv through entrypoint/serve.
 DEPLOY_VENV := .venv-deploy
 
@@ -154,7 +154,7 @@ image-test: install-deploy
 deploy-test: install install-deploy
 	$(DEPLOY_VENV)/bin/pytest tests/deploy -q
 
-# Evaluation (docs/EVALUATION.md): exact match, F1 and latency on a SQuAD v1.1-format file, in-process with the
+# Evaluation (docs/accuracy.md): exact match, F1 and latency on a SQuAD v1.1-format file, in-process with the
 # dtype fidelity gate (exit 1 if a dtype disagrees with float32), or through a running endpoint:
 #   make evaluate [DATA=dev-v1.1.json] [MODEL_DIR=dir | ENDPOINT=http://localhost:8080] [EVAL_ARGS=--limit 500]
 # MODEL_DIR given on the command line or in the environment wins; otherwise the trained fixture (not serve's default).
