@@ -9,10 +9,11 @@ nginx and Java up on PATH and JAVA_HOME (launcher/host_tools.py), and the zygote
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -509,6 +510,19 @@ def use_settings(settings: Settings) -> None:
     """Make `settings` the process's own: a multi-model worker's, whose model directory is its model's."""
     global _current
     _current = settings
+
+
+@contextlib.contextmanager
+def settings_in_use(settings: Settings) -> Iterator[Settings]:
+    """`settings` as the process's own within the block, and whatever was before it afterwards: code run in-process
+    (tests, tools) that must see other settings than the environment's."""
+    global _current
+    previous = _current
+    _current = settings
+    try:
+        yield settings
+    finally:
+        _current = previous
 
 
 def current_settings() -> Settings:

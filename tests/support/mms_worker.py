@@ -8,9 +8,8 @@ import struct
 import pytest
 from mms.context import Context, RequestProcessor
 
-from hf_serving import settings as settings_module
 from hf_serving.serving import handler_service
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.paths import TINY_QA
 
 USER_CODE = (
@@ -25,11 +24,9 @@ USER_CODE = (
 def worker(monkeypatch, tmp_path):
     """handle() as MMS's worker calls it, with a fresh service each test."""
     code_dir = tmp_path / "code"
-    monkeypatch.setattr(
-        settings_module, "_current", Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=code_dir)
-    )
     monkeypatch.setattr(handler_service, "_service", None)
-    yield code_dir
+    with settings_in_use(Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=code_dir)):
+        yield code_dir
     import sys
 
     sys.modules.pop("inference", None)

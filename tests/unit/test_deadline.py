@@ -9,7 +9,7 @@ import pytest
 from hf_serving import deadline
 from hf_serving.deadline import DeadlineExceeded, deadline_after
 from hf_serving.loading.loader import load_served_model
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.fakes import FakeServerContext, json_request, service_for
 from tests.support.paths import TINY_QA
 
@@ -33,13 +33,11 @@ def test_a_passed_deadline_stops_question_answering_and_classification(tiny_emot
 
 
 def test_the_handler_answers_an_abandoned_request_with_a_json_504(monkeypatch, tmp_path):
-    from hf_serving import settings as settings_module
-
     settings = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code", invocation_timeout_s=0)
-    monkeypatch.setattr(settings_module, "_current", settings)
-    service = service_for(settings)
-    request, headers = json_request(LONG)
-    context = FakeServerContext([headers])
-    [body] = service.handle_batch([request], context)
-    assert context.statuses[0][0] == 504
-    assert json.loads(body)["error"]["code"] == "timeout"
+    with settings_in_use(settings):
+        service = service_for(settings)
+        request, headers = json_request(LONG)
+        context = FakeServerContext([headers])
+        [body] = service.handle_batch([request], context)
+        assert context.statuses[0][0] == 504
+        assert json.loads(body)["error"]["code"] == "timeout"

@@ -60,7 +60,8 @@ class Refused(Exception):
 
 
 class ModelServer(Protocol):
-    """What the lifecycle needs of the running model server (launcher/serve.py provides it)."""
+    """What the lifecycle needs of the running model server (launcher/model_server_models.py provides it; launcher/
+    registration.py builds it for a multi-model endpoint)."""
 
     def register(self, name: str, workers: int) -> None: ...
     def unregister(self, name: str) -> None: ...

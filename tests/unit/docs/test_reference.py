@@ -32,9 +32,6 @@ API_KEY = "a-key-of-sixteen-chars"
 READ_ELSEWHERE = {
     "HF_SERVING_PYTHON": ROOT / "entrypoint" / "serve",  # before any Python runs: which Python to run
     "JAVA_HOME": CONTAINER / "hf_serving" / "launcher" / "host_tools.py",  # multi-model-server's own rule for Java
-    "TOKENIZERS_PARALLELISM": CONTAINER / "hf_serving" / "launcher" / "serve.py",
-    "GOMP_SPINCOUNT": CONTAINER / "hf_serving" / "launcher" / "serve.py",
-    "OMP_WAIT_POLICY": CONTAINER / "hf_serving" / "launcher" / "serve.py",
 }
 
 # Environments that reach the reads a default environment skips: each branch of from_environ that reads a variable

@@ -9,11 +9,10 @@ import json
 import pytest
 from prometheus_client import REGISTRY
 
-from hf_serving import settings as settings_module
 from hf_serving.monitoring import failures, observers
 from hf_serving.monitoring.outcomes import ItemOutcome, Prediction
 from hf_serving.monitoring.prediction_metrics import PredictionMetrics
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.fakes import json_request, run_batch, service_for
 from tests.support.outcomes import demo_dir
 
@@ -26,8 +25,8 @@ def settings(monkeypatch, tmp_path):
     current = Settings(
         model_dir=demo_dir("demo-sentiment-trained"), dtype="float32", code_dir_override=tmp_path / "code"
     )
-    monkeypatch.setattr(settings_module, "_current", current)
-    return current
+    with settings_in_use(current):
+        yield current
 
 
 def value(name: str, **labels: str) -> float:

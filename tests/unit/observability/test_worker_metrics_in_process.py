@@ -11,8 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 from transformers import AutoTokenizer
 
-from hf_serving import settings as settings_module
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.fakes import json_request, run_batch, service_for
 from tests.support.paths import TINY_QA
 
@@ -23,10 +22,8 @@ CONTEXTS = ["The container listens on port 8080.", "Answers come back as JSON li
 @pytest.fixture(scope="module")
 def service():
     current = Settings(model_dir=TINY_QA, dtype="float32")
-    previous = settings_module._current
-    settings_module._current = current
-    yield service_for(current)
-    settings_module._current = previous
+    with settings_in_use(current):
+        yield service_for(current)
 
 
 def value(name: str, **labels: str) -> float:

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hf_serving import settings as settings_module
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.fakes import json_request, run_batch, service_for
 from tests.support.paths import TINY_QA
 
@@ -20,9 +19,9 @@ CONTEXT = "The container listens on port 8080 for requests."
 @pytest.fixture
 def settings(monkeypatch, tmp_path):
     current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code")
-    monkeypatch.setattr(settings_module, "_current", current)
-    yield current
-    sys.modules.pop("inference", None)
+    with settings_in_use(current):
+        yield current
+        sys.modules.pop("inference", None)
 
 
 def records(root: Path) -> list[dict]:

@@ -9,14 +9,13 @@ import time
 
 import pytest
 
-from hf_serving import settings as settings_module
 from hf_serving.deadline import INVOCATION_START
 from hf_serving.serving import default_hooks
 from hf_serving.serving.batch_handler import HandlerService
 from hf_serving.serving.hook_runner import call_hook
 from hf_serving.serving.request_context import RequestContext
 from hf_serving.serving.worker_reports import busy_deadlines
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.fakes import FakeServerContext, json_request, run_batch, service_for
 from tests.support.paths import ROOT, TINY_QA
 
@@ -26,11 +25,11 @@ CONTEXT = "The container listens on port 8080 for requests."
 @pytest.fixture
 def settings(monkeypatch, tmp_path):
     current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code")
-    monkeypatch.setattr(settings_module, "_current", current)
-    yield current
-    sys.modules.pop("inference", None)  # a user module imported by one test must not leak into the next
-    if str(tmp_path / "code") in sys.path:
-        sys.path.remove(str(tmp_path / "code"))
+    with settings_in_use(current):
+        yield current
+        sys.modules.pop("inference", None)  # a user module imported by one test must not leak into the next
+        if str(tmp_path / "code") in sys.path:
+            sys.path.remove(str(tmp_path / "code"))
 
 
 def test_default_hooks_answer_with_offsets_into_the_context(settings):
@@ -225,7 +224,7 @@ def test_the_launcher_is_told_the_batchs_deadline_while_it_runs_and_nothing_betw
 ):
     """The worker's busy mark (serving/worker_reports.py) holds the deadline its own checks use: the launcher kills
     it KILL_GRACE_S past that."""
-    monkeypatch.setattr(settings_module, "_current", dataclasses.replace(settings, runtime_dir=tmp_path / "runtime"))
+    in_use = dataclasses.replace(settings, runtime_dir=tmp_path / "runtime")
     (tmp_path / "runtime").mkdir()
     settings.code_dir.mkdir()
     (settings.code_dir / "inference.py").write_text(
@@ -237,8 +236,9 @@ def test_the_launcher_is_told_the_batchs_deadline_while_it_runs_and_nothing_betw
         "    return {'left': deadline.remaining(), 'mark_left': mark - time.time()}\n"
     )
     monkeypatch.setenv("RUNTIME", str(tmp_path / "runtime"))
-    service = service_for(settings_module.current_settings())
-    [body], _ = run_batch(service, [json_request({"q": 1})])
+    with settings_in_use(in_use):
+        service = service_for(in_use)
+        [body], _ = run_batch(service, [json_request({"q": 1})])
     found = json.loads(body)
     assert settings.invocation_timeout_s - 5 < found["left"] <= settings.invocation_timeout_s
     assert abs(found["mark_left"] - found["left"]) < 1

@@ -18,11 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hf_serving import settings as settings_module
 from hf_serving.errors import ERROR_CONTENT_TYPE, ServingError, error_body
 from hf_serving.serving import default_hooks
 from hf_serving.serving.batch_handler import HandlerService
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.fakes import FakeServerContext
 from tests.support.paths import TINY_QA
 
@@ -80,13 +79,10 @@ def service(tmp_path_factory):
         threads=1,
         code_dir_override=tmp_path_factory.mktemp("no-user-code") / "code",
     )
-    previous, settings_module._current = settings_module._current, current
-    try:
+    with settings_in_use(current):
         service = HandlerService(current)
         service.initialize(FakeServerContext([]))
         yield service
-    finally:
-        settings_module._current = previous
 
 
 @pytest.fixture(scope="module")
@@ -98,12 +94,9 @@ def classifier(service, tiny_sentiment, tmp_path_factory):
         threads=1,
         code_dir_override=tmp_path_factory.mktemp("no-user-code") / "code",
     )
-    loading, settings_module._current = settings_module._current, current  # model_fn reads the settings
-    try:
+    with settings_in_use(current):  # model_fn reads the settings
         classifier = HandlerService(current)
         classifier.initialize(FakeServerContext([]))
-    finally:
-        settings_module._current = loading
     return classifier
 
 

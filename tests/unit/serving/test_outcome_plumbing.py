@@ -9,11 +9,10 @@ import sys
 
 import pytest
 
-from hf_serving import settings as settings_module
 from hf_serving.monitoring.monitor import PredictionMonitor
 from hf_serving.monitoring.outcomes import ItemOutcome, Prediction
 from hf_serving.serving.batch_handler import HandlerService
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.fakes import json_request, run_batch, service_for
 from tests.support.outcomes import demo_dir
 
@@ -35,11 +34,11 @@ def settings(monkeypatch, tmp_path):
     current = Settings(
         model_dir=demo_dir("demo-sentiment-trained"), dtype="float32", code_dir_override=tmp_path / "code"
     )
-    monkeypatch.setattr(settings_module, "_current", current)
-    yield current
-    sys.modules.pop("inference", None)
-    if str(tmp_path / "code") in sys.path:
-        sys.path.remove(str(tmp_path / "code"))
+    with settings_in_use(current):
+        yield current
+        sys.modules.pop("inference", None)
+        if str(tmp_path / "code") in sys.path:
+            sys.path.remove(str(tmp_path / "code"))
 
 
 def watched(settings: Settings, code: str | None = None) -> tuple[HandlerService, Recorder]:
@@ -175,17 +174,19 @@ def test_a_protocol_routes_request_reports_its_items_and_a_direct_answer_nothing
     """TEI's /embed through the worker (its adapter over the served model): each text's tokens, no prediction;
     /tokenize is answered by the adapter alone, with no model pass: nothing to report."""
     current = Settings(model_dir=demo_dir("demo-embeddings"), dtype="float32", code_dir_override=tmp_path / "code")
-    monkeypatch.setattr(settings_module, "_current", current)
-    service, recorder = service_for(current), Recorder()
-    service.monitor = PredictionMonitor([recorder])
-    bodies, context = run_batch(
-        service,
-        [
-            json_request({"inputs": TEXTS[:2]}, **{"X-Serving-Route": "tei.embed", "X-Serving-Path": "/embed"}),
-            json_request({"inputs": TEXTS[0]}, **{"X-Serving-Route": "tei.tokenize", "X-Serving-Path": "/tokenize"}),
-        ],
-    )
-    assert [context.statuses[i][0] for i in range(2)] == [200, 200]
-    assert len(json.loads(bodies[0])) == 2
-    tokenizer = service.hooks.model.tokenizer
-    assert recorder.requests == [[ItemOutcome((), len(tokenizer(text)["input_ids"])) for text in TEXTS[:2]]]
+    with settings_in_use(current):
+        service, recorder = service_for(current), Recorder()
+        service.monitor = PredictionMonitor([recorder])
+        bodies, context = run_batch(
+            service,
+            [
+                json_request({"inputs": TEXTS[:2]}, **{"X-Serving-Route": "tei.embed", "X-Serving-Path": "/embed"}),
+                json_request(
+                    {"inputs": TEXTS[0]}, **{"X-Serving-Route": "tei.tokenize", "X-Serving-Path": "/tokenize"}
+                ),
+            ],
+        )
+        assert [context.statuses[i][0] for i in range(2)] == [200, 200]
+        assert len(json.loads(bodies[0])) == 2
+        tokenizer = service.hooks.model.tokenizer
+        assert recorder.requests == [[ItemOutcome((), len(tokenizer(text)["input_ids"])) for text in TEXTS[:2]]]

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from hf_serving import settings as settings_module
 from hf_serving.error_catalogue import Protocol
 from hf_serving.errors import BadRequest
 from hf_serving.protocols.exchange import Answer, Call, Direct, Exchange, Native, Served, Usage
 from hf_serving.serving import protocol_calls
-from hf_serving.settings import Settings
+from hf_serving.settings import Settings, settings_in_use
 from tests.support.fakes import json_request, run_batch, service_for
 from tests.support.paths import TINY_QA
 
@@ -48,10 +47,10 @@ class Asking(Exchange):
 @pytest.fixture
 def service(monkeypatch, tmp_path):
     current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=tmp_path / "code", served_model_name="qa")
-    monkeypatch.setattr(settings_module, "_current", current)
-    monkeypatch.setattr(protocol_calls, "exchange_of", lambda name: Asking())
-    yield service_for(current)
-    sys.modules.pop("inference", None)
+    with settings_in_use(current):
+        monkeypatch.setattr(protocol_calls, "exchange_of", lambda name: Asking())
+        yield service_for(current)
+        sys.modules.pop("inference", None)
 
 
 def routed(body: object, route: str = "openai.embeddings", path: str = "/v1/embeddings"):
@@ -115,16 +114,16 @@ def test_a_users_output_fn_answers_json_that_the_adapter_reads(monkeypatch, tmp_
         "    return json.dumps({**prediction, 'answer': 'user: ' + prediction['answer']}), 'application/json'\n"
     )
     current = Settings(model_dir=TINY_QA, dtype="float32", code_dir_override=code)
-    monkeypatch.setattr(settings_module, "_current", current)
-    monkeypatch.setattr(protocol_calls, "exchange_of", lambda name: Asking())
-    try:
-        service = service_for(current)
-        bodies, context = run_batch(service, [routed({"ask": "Which port does the container listen on?"})])
-    finally:
-        sys.modules.pop("inference", None)
-        sys.path.remove(str(code))
-    said = json.loads(bodies[0])["said"]
-    assert context.statuses[0][0] == 201 and said.startswith("user: ")
+    with settings_in_use(current):
+        monkeypatch.setattr(protocol_calls, "exchange_of", lambda name: Asking())
+        try:
+            service = service_for(current)
+            bodies, context = run_batch(service, [routed({"ask": "Which port does the container listen on?"})])
+        finally:
+            sys.modules.pop("inference", None)
+            sys.path.remove(str(code))
+        said = json.loads(bodies[0])["said"]
+        assert context.statuses[0][0] == 201 and said.startswith("user: ")
 
 
 def test_an_answer_json_cannot_hold_is_that_requests_500_and_the_batch_is_answered(service):
