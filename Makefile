@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_MODEL := build/demo-model
 
-.PHONY: install host-packages demo-model demo-models serve task-examples test unit integration lint format clean
+.PHONY: install host-packages demo-model demo-models serve task-examples test unit integration lint format clean \
+	install-docs docs docs-build
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
@@ -92,13 +93,14 @@ serve: host-packages install demo-models
 task-examples: host-packages install demo-models
 	$(PY) scripts/task_examples.py
 
-PY_SOURCES = container tests bench scripts reliability load
+PY_SOURCES = container tests bench scripts reliability load docs/hooks
 
 # ruff format is the layout (checked here, in CI), ruff check the rules, mypy the types.
 lint: install
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy docs/hooks
 
 # Lays the code out as `make lint` checks it.
 format: install
@@ -114,7 +116,8 @@ unit: install
 integration: host-packages install
 	$(VENV)/bin/pytest tests/integration -q $(SLOWEST)
 
-test: host-packages install install-clients lint
+# docs-build first: a broken link or a reference table that no longer builds fails `make test`, and CI with it.
+test: host-packages install install-clients lint docs-build
 	$(VENV)/bin/pytest -q $(SLOWEST)
 
 # The protocol clients (OpenAI's SDK, huggingface_hub's InferenceClient, tritonclient) in a venv of their own, as
@@ -130,10 +133,34 @@ $(CLIENTS_VENV)/.installed: requirements-clients.txt
 
 install-clients: $(CLIENTS_VENV)/.installed
 
+# The documentation site (mkdocs.yml, docs/): MkDocs and the Material theme in a venv of their own, pinned in
+# docs/requirements.txt. `make docs` serves it on 127.0.0.1:8000 and rebuilds on every edit; `make docs-build` builds
+# it into build/site as CI does, --strict: a broken link, a missing page or a generated table that fails stops it.
+# Nothing is fetched while building (no web fonts): it builds offline once installed.
+DOCS_VENV := .venv-docs
+
+$(DOCS_VENV)/.installed: docs/requirements.txt
+	$(PYTHON) -m venv $(DOCS_VENV)
+	echo '*' > $(DOCS_VENV)/.gitignore
+	$(DOCS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(DOCS_VENV)/bin/python -m pip install -q -r docs/requirements.txt
+	touch $@
+
+install-docs: $(DOCS_VENV)/.installed
+
+# Material's notice about its successor, printed at every build, says nothing about this site.
+DOCS_ENV := NO_MKDOCS_2_WARNING=1
+
+docs: install-docs
+	$(DOCS_ENV) $(DOCS_VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
+
+docs-build: install-docs
+	$(DOCS_ENV) $(DOCS_VENV)/bin/mkdocs build --strict
+
 clean:
 	rm -rf build
 
-# The image and the deployment path (docs/DEPLOYMENT.md). Their tools (SageMaker SDK 2.x, moto, papermill,
+# The image and the deployment path (docs/deploying/sagemaker.md). Their tools (SageMaker SDK 2.x, moto, papermill,
 # hadolint) live in .venv-deploy; the stack under test still runs from .venv through entrypoint/serve.
 DEPLOY_VENV := .venv-deploy
 
@@ -158,7 +185,7 @@ image-test: install-deploy
 deploy-test: install install-deploy
 	$(DEPLOY_VENV)/bin/pytest tests/deploy -q
 
-# Evaluation (docs/EVALUATION.md): exact match, F1 and latency on a SQuAD v1.1-format file, in-process with the
+# Evaluation (docs/accuracy.md): exact match, F1 and latency on a SQuAD v1.1-format file, in-process with the
 # dtype fidelity gate (exit 1 if a dtype disagrees with float32), or through a running endpoint:
 #   make evaluate [DATA=dev-v1.1.json] [MODEL_DIR=dir | ENDPOINT=http://localhost:8080] [EVAL_ARGS=--limit 500]
 # MODEL_DIR given on the command line or in the environment wins; otherwise the trained fixture (not serve's default).

@@ -9,8 +9,10 @@ get_request_header, set_response_header).
 
 The defaults, in hf_serving.serving.default_hooks:
 - model_fn(model_dir, context=None) -> a served model: loads config.json, weights and tokenizer for the task
-  the directory holds (question answering, text classification, sentence embeddings; HF_TASK forces one),
-  on the engine and dtype chosen for this machine (MODEL_ENGINE, MODEL_DTYPE).
+  the directory holds (any task of hf_serving.tasks.registry: question answering, text classification,
+  zero-shot classification, token classification, fill-mask, reranking, sentence embeddings and similarity,
+  feature extraction; the layout, the model card or config.json decide it, HF_TASK forces one), on the engine
+  and dtype chosen for this machine (MODEL_ENGINE, MODEL_DTYPE).
 - input_fn(input_data, content_type, context=None): application/json gives the decoded JSON value;
   application/jsonlines and text/csv give a hf_serving.formats.records.RecordBatch (Batch Transform).
 - predict_fn(data, model, context=None): validates the request for the model's task (a 400 naming the

@@ -5,7 +5,7 @@ The launcher renders nginx's locations for the protocol routes from these rows (
 metrics' route labels for every row; nginx tells the worker which route a request came by (X-Serving-Route), and the
 worker answers it with the row's adapter (serving/protocol_calls.py). The container's own routes (/ping,
 /invocations, /models, /docs...) keep their hand-written locations in docker/nginx.conf (`rendered=False`): their
-rows give their metrics labels and the list /docs and the README check against.
+rows give their metrics labels and the list /docs and docs/reference/routes.md are checked against.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ class Settings:
     log_ping: bool = False  # /ping's access lines (a health checker's every few seconds)
     # Explanations (`"explain": true`, tasks/explaining.py): on, with a worker of their own on a single-model endpoint.
     explain: bool = True
-    # Not read from the environment: set in a single-model endpoint's batching workers (serving/handler_service.py),
+    # Not read from the environment: set in a single-model endpoint's batching workers (serving/worker_place.py),
     # whose explain requests are the explanation worker's: explain work never runs in a batch, whatever reached it.
     explain_elsewhere: bool = False
     # GET /docs (Swagger UI) and /openapi.json, /openapi.yaml (hf_serving/api_docs); SERVE_DOCS=off makes them 404s.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import ipaddress
+import json
 import re
 
 import psutil
@@ -190,6 +191,33 @@ def test_bad_requests_never_kill_a_worker_or_disturb_others(stack):
     assert all(same_answer(r.json(), expected) for r in results[1::2])
     assert _workers(stack) == workers_before
     assert stack.ping().status_code == 200
+
+
+def test_batched_answers_and_errors_each_reach_the_client_with_one_content_type_of_their_own(stack):
+    """Each response of a batch carries its own Content-Type, once, and its own Server-Timing: the worker sends the
+    type in its frame's field and in its header map, and the fixed decoder (launcher/java/) reads header maps split
+    across socket reads, so no worker dies for it under concurrency."""
+    workers_before = _workers(stack)
+    good = {"question": "Which port?", "context": CONTEXT}
+    kinds = [
+        ("json", lambda: stack.invoke(good), 200, "application/json"),
+        ("jsonlines", lambda: stack.invoke(good, Accept="application/jsonlines"), 200, "application/jsonlines"),
+        ("bad", lambda: stack.invoke(None, b"{bad"), 400, "application/json; charset=utf-8"),
+    ]
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        futures = [(kinds[i % 3], pool.submit(kinds[i % 3][1])) for i in range(90)]
+        results = [(kind, future.result()) for kind, future in futures]
+    for (name, _, status, content_type), response in results:
+        assert response.status_code == status, (name, response.text)
+        assert response.raw.headers.getlist("Content-Type") == [content_type], name
+        # The worker's stages (nginx adds the total): an answer's include its model pass.
+        stages = response.headers["Server-Timing"]
+        assert "total;dur=" in stages and ("inference;dur=" in stages or status != 200), (name, stages)
+        if name == "jsonlines":
+            [line] = response.text.splitlines()
+            assert_answer(json.loads(line), CONTEXT)
+    assert _workers(stack) == workers_before
+    assert "CorruptedFrameException" not in stack.log() and "DecoderException" not in stack.log()
 
 
 def test_internal_servers_listen_on_loopback_inside_the_safe_range(stack):

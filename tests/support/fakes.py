@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hf_serving.serving.handler_service import HandlerService
+from hf_serving.serving.batch_handler import HandlerService
 from hf_serving.settings import Settings
 from tests.support.paths import TINY_QA
 

@@ -26,7 +26,7 @@ DASHBOARD = DEPLOY / "grafana" / "hf-serving-dashboard.json"
 ALERTS = DEPLOY / "prometheus" / "alerts.yml"
 PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 ALERT_TESTS = DEPLOY / "prometheus" / "alerts.test.yml"
-METRICS_DOC = ROOT / "README.md"  # its Observability section holds the metric table
+METRICS_DOC = ROOT / "docs" / "reference" / "metrics.md"  # the metric table, every series /metrics serves
 PROMETHEUS = Path("/usr/bin/prometheus")
 PROMTOOL = Path("/usr/bin/promtool")
 
@@ -91,7 +91,7 @@ class Metric:
 
 
 def documented_metrics(doc: Path = METRICS_DOC) -> dict[str, Metric]:
-    """The metric table of the README's Observability section: `| \\`name\\` | type | labels | what |`."""
+    """The metric table of docs/reference/metrics.md: `| \\`name\\` | type | labels | what |`."""
     metrics = {}
     for line in doc.read_text().splitlines():
         row = re.match(r"\|\s*`(hf_serving_[a-z0-9_]+)`\s*\|([^|]*)\|([^|]*)\|", line)

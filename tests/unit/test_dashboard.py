@@ -1,6 +1,6 @@
 """deploy/grafana/hf-serving-dashboard.json and deploy/prometheus/ without a stack: the dashboard's structure, and
-every metric and label the dashboard and the alerting rules name is one the README lists (a misspelt name
-would make a panel silently empty, an alert silently never fire). promtool checks the rules and the config, and
+every metric and label the dashboard and the alerting rules name is one docs/reference/metrics.md lists (a misspelt
+name would make a panel silently empty, an alert silently never fire). promtool checks the rules and the config, and
 runs alerts.test.yml. tests/integration/test_observability_prometheus.py runs every expression against a live
 stack."""
 
@@ -101,7 +101,7 @@ def test_every_metric_and_label_is_one_the_metrics_doc_lists(name, expr):
     available: set[str] = set()
     for metric, matchers in used.selectors:
         labels = series_labels(metric, METRICS)
-        assert labels is not None, f"{metric} ({name}) is no series of the README's Observability section"
+        assert labels is not None, f"{metric} ({name}) is no series of docs/reference/metrics.md"
         for label, _, _ in matchers:
             assert label in labels, f"{metric} has no label {label} ({name})"
         available |= labels

@@ -22,7 +22,7 @@ def test_every_code_written_anywhere_in_the_container_is_in_the_catalogue():
     for path in CONTAINER.rglob("*.py"):
         text = path.read_text()
         written |= set(re.findall(r'\bcode = "([a-z_]+)"', text))
-        written |= set(re.findall(r'ApiError\(\s*"([a-z_]+)"', text))
+        written |= set(re.findall(r'Refused\(\s*"([a-z_]+)"', text))
         written |= set(re.findall(r'return "([a-z_]+)", [f(]?"', text)) & set(re.findall(r'"([a-z_]+)"', text))
     template = (ROOT / "docker" / "nginx.conf").read_text()
     written |= set(re.findall(r"\{\{(?:INNER_)?ERROR:([a-z_]+):", template))

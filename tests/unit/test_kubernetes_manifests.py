@@ -89,13 +89,13 @@ def dockerfile_user() -> tuple[int, str]:
 
 
 def exported_gauges() -> set[str]:
-    """Gauges /metrics really serves: those nginx renders (launcher/lua/metrics.lua) and the README's table lists."""
+    """Gauges /metrics really serves: those nginx renders (launcher/lua/metrics.lua) and the metric reference lists."""
     lua = (ROOT / "container" / "hf_serving" / "launcher" / "lua" / "metrics.lua").read_text()
     from_lua = set(re.findall(r'\{"(hf_serving_\w+)", "[^"]*", "\w+"\}', lua))
-    readme = (ROOT / "README.md").read_text()
-    from_readme = set(re.findall(r"^\| `(hf_serving_\w+)` \| gauge \|", readme, re.M))
-    assert from_lua and from_readme
-    return from_lua & from_readme
+    reference = (ROOT / "docs" / "reference" / "metrics.md").read_text()
+    from_reference = set(re.findall(r"^\| `(hf_serving_\w+)` \| gauge \|", reference, re.M))
+    assert from_lua and from_reference
+    return from_lua & from_reference
 
 
 def prestop_sleep_s(container: Doc) -> int:

@@ -24,6 +24,7 @@ BASE_MODULES = {
     "deadline",
     "hardware",
     "cgroup_cpu",
+    "processes_alive",  # psutil's "alive and not a zombie", asked by every floor that counts processes
     "loopback",
     "error_catalogue",
     "routes",

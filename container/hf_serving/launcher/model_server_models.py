@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psutil
 
+from hf_serving import processes_alive
 from hf_serving.launcher import mms
 from hf_serving.launcher.supervision import LISTENER_SCRIPT, model_name_argument
 
@@ -59,7 +60,7 @@ class MmsModels:
         for process in descendants:
             try:
                 command = process.cmdline()
-                if process.status() == psutil.STATUS_ZOMBIE or not any(LISTENER_SCRIPT in p for p in command):
+                if not processes_alive.alive(process) or not any(LISTENER_SCRIPT in p for p in command):
                     continue
             except psutil.NoSuchProcess:
                 continue

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 
+from hf_serving import processes_alive
 from hf_serving.serving.worker_reports import busy_deadlines, forget_busy
 
 log = logging.getLogger("hf_serving.serve")
@@ -58,6 +59,6 @@ def _is_the_worker(pid: int, written: float) -> bool:
     """Whether `pid` is still the process that wrote its mark at `written`, not a PID reused since."""
     try:
         process = psutil.Process(pid)
-        return process.status() != psutil.STATUS_ZOMBIE and process.create_time() <= written + 1.0
+        return processes_alive.alive(process) and process.create_time() <= written + 1.0
     except psutil.NoSuchProcess:
         return False

@@ -15,6 +15,8 @@ from collections import deque
 
 import psutil
 
+from hf_serving import processes_alive
+
 LISTENER_SCRIPT = "model_service_worker"  # mms/model_service_worker.py: what Java starts, once per worker
 
 
@@ -53,7 +55,7 @@ def listener_models(java_pid: int) -> dict[int, str]:
     for child in children:
         try:
             command = child.cmdline()
-            if child.status() != psutil.STATUS_ZOMBIE and any(LISTENER_SCRIPT in part for part in command):
+            if processes_alive.alive(child) and any(LISTENER_SCRIPT in part for part in command):
                 found[child.pid] = model_name_argument(command) or ""
         except psutil.NoSuchProcess:
             continue

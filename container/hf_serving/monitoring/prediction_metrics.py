@@ -1,5 +1,5 @@
 """What each worker's answered items predicted, in /metrics: the predicted classes, their confidence, and the tokens
-each item was, per model and task (the README's Observability section has the table).
+each item was, per model and task (docs/reference/metrics.md has the table).
 
 prometheus_client in its multiprocess mode, as observability/worker_metrics.py: each worker writes its own files and
 the launcher sums them at each scrape. Every series carries the model label, so that an unloaded model's series go

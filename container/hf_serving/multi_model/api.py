@@ -21,11 +21,11 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from hf_serving.error_catalogue import Protocol, error_json
+from hf_serving.error_catalogue import Protocol, error_json, status_of
 from hf_serving.errors import ERROR_CONTENT_TYPE, BadRequest, error_body
 from hf_serving.formats import media
 from hf_serving.loopback import LoopbackServer
-from hf_serving.multi_model.lifecycle import ApiError, Lifecycle, describe
+from hf_serving.multi_model.lifecycle import Lifecycle, Refused, describe
 from hf_serving.multi_model.registry import READY
 from hf_serving.protocols.openai import model_list
 
@@ -50,23 +50,23 @@ class ModelsApi(LoopbackServer):
                 fields = _fields(query, body)
                 loaded = self.lifecycle.load(fields.get("model_name"), fields.get("url"))
                 return 200, describe(loaded)
-            raise ApiError("method_not_allowed", "use GET or POST for /models")
+            raise Refused("method_not_allowed", "use GET or POST for /models")
         if len(parts) == 2 and parts[0] == "models" and parts[1]:
             name = parts[1]
             if method == "GET":
                 record = self.lifecycle.registry.get(name)
                 if record is None:
-                    raise ApiError("model_not_found", f"model {name!r} is not loaded")
+                    raise Refused("model_not_found", f"model {name!r} is not loaded")
                 return 200, describe(record)
             if method == "DELETE":
                 self.lifecycle.unload(name)
                 return 200, {"status": f"model {name!r} unloaded"}
-            raise ApiError("method_not_allowed", "use GET or DELETE for /models/{name}")
+            raise Refused("method_not_allowed", "use GET or DELETE for /models/{name}")
         if parts == ["v1", "models"]:
             if method == "GET":
                 return 200, self._openai_list()
-            raise ApiError("method_not_allowed", "use GET for /v1/models")
-        raise ApiError("not_found", "no such route")
+            raise Refused("method_not_allowed", "use GET for /v1/models")
+        raise Refused("not_found", "no such route")
 
     def _openai_list(self) -> dict[str, Any]:
         """The models a request can use now (a model still loading or unloading is not one), in OpenAI's list."""
@@ -98,7 +98,7 @@ def _model_name(part: str) -> str:
     try:
         return urllib.parse.unquote(part, errors="strict")
     except UnicodeDecodeError:
-        raise ApiError("model_not_found", "no model has this name: it is not UTF-8") from None
+        raise Refused("model_not_found", "no model has this name: it is not UTF-8") from None
 
 
 def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
@@ -108,9 +108,9 @@ def _fields(query: dict[str, list[str]], body: bytes) -> dict[str, Any]:
         try:  # the same strict decoding as /invocations: deep nesting and huge numbers are 400s, not tracebacks
             decoded = media.decode_json(media.decode_text(body))
         except BadRequest as exc:
-            raise ApiError("bad_request", f'{exc.message}: send {{"model_name": ..., "url": ...}}') from None
+            raise Refused("bad_request", f'{exc.message}: send {{"model_name": ..., "url": ...}}') from None
         if not isinstance(decoded, dict):
-            raise ApiError("bad_request", "the body must be a JSON object with model_name and url")
+            raise Refused("bad_request", "the body must be a JSON object with model_name and url")
         fields.update(decoded)
     return fields
 
@@ -122,9 +122,9 @@ def _integer(query: dict[str, list[str]], name: str, default: int, low: int, hig
     try:
         value = int(raw)
     except ValueError:
-        raise ApiError("bad_request", f"{name} must be an integer") from None
+        raise Refused("bad_request", f"{name} must be an integer") from None
     if value < low or (high is not None and value > high):
-        raise ApiError("bad_request", f"{name} must be between {low} and {high if high is not None else 'any'}")
+        raise Refused("bad_request", f"{name} must be between {low} and {high if high is not None else 'any'}")
     return value
 
 
@@ -147,15 +147,16 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
-                raise ApiError("payload_too_large", "a /models request body is at most 64 KB")
+                raise Refused("payload_too_large", "a /models request body is at most 64 KB")
             body = self.rfile.read(length) if length else b""
             status, answer = self.api.route(method, split.path, urllib.parse.parse_qs(split.query), body)
             payload, content_type = json.dumps(answer).encode(), "application/json"
-        except ApiError as exc:
-            if exc.status >= 500:
-                log.warning("%s %s: %d %s", method, split.path, exc.status, exc.message)
+        except Refused as exc:
+            status = status_of(exc.code)  # the HTTP status of every refusal, the lifecycle's too, is given here
+            if status >= 500:
+                log.warning("%s %s: %d %s", method, split.path, status, exc.message)
             status, payload, content_type = (
-                exc.status,
+                status,
                 _error(split.path, exc.code, exc.message, request_id),
                 ERROR_CONTENT_TYPE,
             )

@@ -8,13 +8,17 @@ is undone completely (unregistered, processes gone, files removed) before the er
 and the other models go on as if it had never been tried.
 
 An unload stops new invocations first (nginx routes on the model's serving mark), lets the ones in flight finish,
-has MMS stop the workers, and answers only when the model's processes are gone: their memory is free then.
+has MMS stop the workers, and answers only when the model's processes are gone (model_processes.py): their memory
+is free then.
+
+A model's states and their order are the registry's (registry.py: LOADING, then READY, then UNLOADING, then
+forgotten); this module moves a model through them. What it refuses it raises as Refused, by the error code alone:
+the HTTP status is the API's to give (api.py, from the error catalogue).
 """
 
 from __future__ import annotations
 
 import logging
-import signal
 import time
 import urllib.error
 from collections.abc import Callable
@@ -25,10 +29,10 @@ from typing import Protocol
 import psutil
 
 from hf_serving.engines import select
-from hf_serving.error_catalogue import status_of
 from hf_serving.errors import ConfigurationError
 from hf_serving.loading import code_requirements, model_store
 from hf_serving.loading.model_store import StoreEntry
+from hf_serving.multi_model import model_processes
 from hf_serving.multi_model.memory_budget import MIB, MemoryBudget, estimate_model_bytes
 from hf_serving.multi_model.registry import LOADING, Conflict, ModelRecord, Registry
 from hf_serving.serving.worker_reports import load_failure, ready_worker_descriptions, workers_died_loading
@@ -39,7 +43,6 @@ log = logging.getLogger("hf_serving.models")
 
 LOAD_TIMEOUT_S = 360.0  # SageMaker lets a load run this long
 UNLOAD_DRAIN_S = 30.0  # invocations in flight on a model being unloaded may finish within this
-PROCESS_EXIT_S = 20.0
 MAX_NAME_LENGTH = 256
 POLL_S = 0.05
 # What a model directory holds at least: a transformers model's config, or a sentence-transformers layout's modules.
@@ -48,15 +51,12 @@ MAX_LOAD_ATTEMPTS = 3  # worker starts per worker before a load whose workers ke
 
 
 @dataclass(frozen=True)
-class ApiError(Exception):
-    """A refusal of the model management API, by its code; the status is the catalogue's (error_catalogue.py)."""
+class Refused(Exception):
+    """A load or unload refused, or a request to the model management API: its error code (error_catalogue.py)
+    and the message the caller reads. The API answers it with the code's status."""
 
     code: str
     message: str
-
-    @property
-    def status(self) -> int:
-        return status_of(self.code)
 
 
 class ModelServer(Protocol):
@@ -101,7 +101,7 @@ class Lifecycle:
         except ConfigurationError as exc:
             # Named by the url as sent: the resolved path may say more of the container (a link's target, a PID).
             message = str(exc).replace(str(entry.url), given.removeprefix("file://").rstrip("/"))
-            raise ApiError("unsupported_model", f"model {entry.name!r} cannot be served: {message}") from None
+            raise Refused("unsupported_model", f"model {entry.name!r} cannot be served: {message}") from None
         spec = detection.spec
         log.info(
             "model %r: task %s (from %s%s)",
@@ -115,18 +115,18 @@ class Lifecycle:
         try:
             self.registry.begin_load(record, lambda reserved: self._check_fits(entry.name, estimate, reserved))
         except Conflict as exc:
-            raise ApiError("model_already_loaded", str(exc)) from None
+            raise Refused("model_already_loaded", str(exc)) from None
         started = time.monotonic()
         try:
             self._start(entry)
             loaded = self._wait_until_ready(entry, started + LOAD_TIMEOUT_S)
-        except ApiError:
+        except Refused:
             self._undo(entry)
             raise
         except BaseException:
             log.exception("loading model %r failed", entry.name)
             self._undo(entry)
-            raise ApiError(
+            raise Refused(
                 "model_load_failed", f"model {entry.name!r} could not be loaded; the server log has the details"
             ) from None
         load_s = time.monotonic() - started
@@ -142,9 +142,9 @@ class Lifecycle:
         try:
             record = self.registry.begin_unload(name)
         except Conflict as exc:
-            raise ApiError("model_busy", str(exc)) from None
+            raise Refused("model_busy", str(exc)) from None
         if record is None:
-            raise ApiError("model_not_found", f"model {name!r} is not loaded")
+            raise Refused("model_not_found", f"model {name!r} is not loaded")
         started = time.monotonic()
         scratch = model_store.scratch_dir(self.runtime_dir, record.entry.mms_name)
         (scratch / model_store.SERVING_MARK).unlink(missing_ok=True)  # new invocations get 404 from here on
@@ -169,7 +169,7 @@ class Lifecycle:
     def _check_fits(self, name: str, estimate: int, reserved: int) -> None:
         available = self.budget.available_bytes(reserved)
         if estimate > available:
-            raise ApiError(
+            raise Refused(
                 "insufficient_memory",
                 f"model {name!r} needs about {estimate / MIB:.0f} MB and {max(0, available) / MIB:.0f} MB "
                 f"of the memory budget is free; unload a model and retry",
@@ -185,7 +185,7 @@ class Lifecycle:
             self.server.register(entry.mms_name, self.workers)
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")[:500]
-            raise ApiError(
+            raise Refused(
                 "insufficient_memory" if exc.code == 507 else "model_load_failed",
                 f"the model server refused model {entry.name!r}: {detail}",
             ) from None
@@ -200,7 +200,7 @@ class Lifecycle:
         log.info("installing %s for model %r", requirements, entry.name)
         failure = code_requirements.install(requirements, scratch / model_store.CODE_PACKAGES)
         if failure is not None:
-            raise ApiError(
+            raise Refused(
                 "requirements_failed", f"pip could not install {requirements} for model {entry.name!r} ({failure})"
             )
 
@@ -209,15 +209,15 @@ class Lifecycle:
         while time.monotonic() < deadline:
             failure = load_failure(scratch)
             if failure is not None:
-                raise ApiError(*_classify_failure(entry.name, failure))
+                raise Refused(*_classify_failure(entry.name, failure))
             described = ready_worker_descriptions(scratch)
             if len(described) >= self.workers:
                 return described[0]
             deaths = workers_died_loading(scratch)  # MMS starts a dead worker again, forever
             if deaths >= self.workers * MAX_LOAD_ATTEMPTS:
-                raise ApiError(*self._died_while_loading(entry, deaths))
+                raise Refused(*self._died_while_loading(entry, deaths))
             time.sleep(POLL_S)
-        raise ApiError("load_timeout", f"model {entry.name!r} was not loaded within {LOAD_TIMEOUT_S:.0f} s")
+        raise Refused("load_timeout", f"model {entry.name!r} was not loaded within {LOAD_TIMEOUT_S:.0f} s")
 
     def _died_while_loading(self, entry: StoreEntry, deaths: int) -> tuple[str, str]:
         """A worker that dies without a word (killed by the kernel, a crash in native code, os._exit in model_fn):
@@ -240,11 +240,8 @@ class Lifecycle:
             time.sleep(POLL_S)
 
     def _stop(self, entry: StoreEntry) -> None:
-        """Unregister from MMS and wait for the model's processes to be gone (killed if they linger).
-
-        The processes are listed before MMS stops them: once the listener is gone, nothing links its workers, still
-        exiting, to the model any more."""
-        known = {process.pid: process for process in self.server.processes_of(entry.mms_name)}
+        """Unregister from MMS and wait for the model's processes to be gone (killed if they linger)."""
+        known = self.server.processes_of(entry.mms_name)  # before MMS stops them: model_processes.wait_gone
         try:
             self.server.unregister(entry.mms_name)
         except urllib.error.HTTPError as exc:
@@ -252,20 +249,7 @@ class Lifecycle:
                 log.warning("the model server could not unregister model %r: %s", entry.name, exc)
         except (OSError, urllib.error.URLError) as exc:
             log.warning("the model server could not unregister model %r: %s", entry.name, exc)
-        deadline = time.monotonic() + PROCESS_EXIT_S
-        while time.monotonic() < deadline:
-            known.update((process.pid, process) for process in self.server.processes_of(entry.mms_name))
-            processes = [process for process in known.values() if _alive(process)]
-            if not processes:
-                return
-            time.sleep(POLL_S)
-        for process in processes:
-            log.warning("model %r: process %d outlived its unload; killing it", entry.name, process.pid)
-            try:
-                process.send_signal(signal.SIGKILL)
-            except psutil.NoSuchProcess:
-                continue
-        psutil.wait_procs(processes, timeout=5.0)
+        model_processes.wait_gone(known, lambda: self.server.processes_of(entry.mms_name), entry.name)
 
     def _undo(self, entry: StoreEntry) -> None:
         scratch = model_store.scratch_dir(self.runtime_dir, entry.mms_name)
@@ -276,18 +260,11 @@ class Lifecycle:
         self.on_change()
 
 
-def _alive(process: psutil.Process) -> bool:
-    try:
-        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def _checked_name(name: object) -> str:
     if not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH:
-        raise ApiError("bad_request", f"model_name must be a string of 1 to {MAX_NAME_LENGTH} characters")
+        raise Refused("bad_request", f"model_name must be a string of 1 to {MAX_NAME_LENGTH} characters")
     if "/" in name or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name) or name in (".", ".."):
-        raise ApiError("bad_request", "model_name may not hold '/' or control characters")
+        raise Refused("bad_request", "model_name may not hold '/' or control characters")
     return name
 
 
@@ -295,14 +272,14 @@ def _checked_url(url: object) -> Path:
     """The model's directory, resolved. A path that is no directory and a directory without a model's files get the
     same answer: a key holder must not learn from it what else the container's file system holds."""
     if not isinstance(url, str) or not url:
-        raise ApiError("bad_request", "url must name the model's directory, e.g. /opt/ml/models/<name>/model")
+        raise Refused("bad_request", "url must name the model's directory, e.g. /opt/ml/models/<name>/model")
     path = Path(url.removeprefix("file://"))
     try:
         found = path.is_absolute() and path.is_dir() and any((path / name).is_file() for name in MODEL_FILES)
     except OSError:  # unreadable, a name too long: not a model directory either
         found = False
     if not found:
-        raise ApiError(
+        raise Refused(
             "model_files_not_found",
             f"url {url!r} is not a model directory in this container (a directory holding {' or '.join(MODEL_FILES)})",
         )
@@ -310,7 +287,7 @@ def _checked_url(url: object) -> Path:
 
 
 def _classify_failure(name: str, failure: str) -> tuple[str, str]:
-    """A worker's load failure (`ExceptionType: message`) as the status and code the caller gets."""
+    """A worker's load failure (`ExceptionType: message`) as the error code and message the caller gets."""
     kind = failure.partition(":")[0]
     if kind == "MemoryError":
         return "insufficient_memory", f"model {name!r} ran out of memory while loading: {failure}"

@@ -14,11 +14,12 @@ import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import psutil
 from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.registry import Collector
+
+from hf_serving import processes_alive
 
 _LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]+_(\d+)\.db$")
 _PROCESS_FILE = re.compile(r"^[a-z]+(?:_[a-z]+)?_(\d+)\.db$")  # counter_12.db, histogram_12.db, gauge_livesum_12.db
@@ -68,7 +69,7 @@ class WorkerMetricsCollector:
     def _forget_unloaded_models(self, known: set[str]) -> None:
         for path in self.directory.glob("*.db"):
             match = _PROCESS_FILE.match(path.name)
-            if match is None or _alive(int(match.group(1))):
+            if match is None or processes_alive.alive(int(match.group(1))):
                 continue  # a live worker's model is known: it is loading, loaded or unloading
             models = _models_in(path)
             if models and not models & known:
@@ -77,7 +78,7 @@ class WorkerMetricsCollector:
     def _forget_dead_processes(self) -> None:
         for path in self.directory.glob("gauge_live*.db"):
             match = _LIVE_GAUGE_FILE.match(path.name)
-            if match and not _alive(int(match.group(1))):
+            if match and not processes_alive.alive(int(match.group(1))):
                 multiprocess.mark_process_dead(int(match.group(1)), str(self.directory))
 
 
@@ -88,10 +89,3 @@ def _models_in(path: Path) -> set[str]:
         return {json.loads(key)[2].get("model", "") for key, _, _, _ in values} - {""}
     except (OSError, ValueError, IndexError, AttributeError):  # gone since, or torn: left for the next scrape
         return set()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False

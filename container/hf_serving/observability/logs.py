@@ -4,7 +4,7 @@ Every process logs to its stdout: the launcher's is the container's; a worker's 
 whose log4j configuration (launcher/mms.py) passes a worker's JSON lines through untouched and writes its own as
 JSON too. nginx's access lines have the same keys where they mean the same (docker/nginx.conf): time, level,
 logger, message, request_id, model. A request's line carries its id, model, status, each stage's time, the batch
-size and its tokens (serving/handler_service.py); an error's line its request id and the traceback, in one field.
+size and its tokens (serving/batch_handler.py); an error's line its request id and the traceback, in one field.
 """
 
 from __future__ import annotations

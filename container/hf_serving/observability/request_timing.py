@@ -1,9 +1,9 @@
 """One request's time by stage, as Server-Timing and for the stage histograms.
 
-The stages (README, Observability): `queue` from the moment nginx read the request (its X-Request-Start header) until a
-worker starts it; `tokenise`, input_fn and the tokenizer; `inference`, the model passes and what turns their outputs
-into answers; `encode`, output_fn. A request answered in a shared model pass counts that whole pass: it waited for
-all of it.
+The stages (docs/operating/observability.md): `queue` from the moment nginx read the request (its X-Request-Start
+header) until a worker starts it; `tokenise`, input_fn and the tokenizer; `inference`, the model passes and what turns
+their outputs into answers; `encode`, output_fn. A request answered in a shared model pass counts that whole pass:
+it waited for all of it.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 A worker answers one batch at a time, so the clock of the batch being answered is module state: the task code
 (tasks/text_batches.py) calls `tokenising()` around its tokenizer calls and `model_pass()` around each engine call,
 without knowing whether anyone measures (with no batch begun, nothing is kept). The handler
-begins a clock per batch (serving/handler_service.py) and reads it into Server-Timing and the metrics. Timings only:
+begins a clock per batch (serving/batch_handler.py) and reads it into Server-Timing and the metrics. Timings only:
 what each item cost in tokens, and whether the response cache had it, travel with its answer (tasks/base.py).
 """
 

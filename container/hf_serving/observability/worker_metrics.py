@@ -1,4 +1,4 @@
-"""What each model worker process records for /metrics (the README's Observability section has the table).
+"""What each model worker process records for /metrics (docs/reference/metrics.md has the table).
 
 prometheus_client in its multiprocess mode: the launcher sets PROMETHEUS_MULTIPROC_DIR for every worker, each
 process writes its values to its own memory-mapped files there, and the launcher sums them per scrape

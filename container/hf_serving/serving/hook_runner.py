@@ -5,7 +5,7 @@ it imports the user's module (SAGEMAKER_PROGRAM, default inference.py), takes ea
 the default for each it does not, refuses transform_fn mixed with the other request hooks, and calls
 model_fn with or without a context. What it gets wrong for a server we replace here: its transform()
 reads request 0's headers for a whole batch and puts tracebacks in response bodies. Here each request
-runs alone, with its own headers and its own errors (handler_service.py).
+runs alone, with its own headers and its own errors (batch_handler.py).
 """
 
 from __future__ import annotations

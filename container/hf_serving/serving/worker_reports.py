@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import psutil
+from hf_serving import processes_alive
 
 LOAD_FAILURE_FILE = "model-load-failed"
 READY_WORKERS_DIR = "ready-workers"
@@ -59,11 +59,7 @@ def workers_died_loading(runtime_dir: Path) -> int:
     ready = runtime_dir / READY_WORKERS_DIR
     died = 0
     for path in directory.iterdir() if directory.is_dir() else []:
-        try:
-            alive = psutil.Process(int(path.name)).status() != psutil.STATUS_ZOMBIE
-        except (ValueError, psutil.NoSuchProcess):
-            alive = False
-        if not alive and not (ready / path.name).exists():
+        if not (path.name.isdigit() and processes_alive.alive(int(path.name))) and not (ready / path.name).exists():
             died += 1
     return died
 
@@ -87,11 +83,7 @@ def ready_worker_pids(runtime_dir: Path) -> list[int]:
     for path in directory.iterdir() if directory.is_dir() else []:
         if path.name.startswith("."):
             continue  # a report being written
-        try:
-            running = psutil.Process(int(path.name)).status() != psutil.STATUS_ZOMBIE
-        except (ValueError, psutil.NoSuchProcess):
-            running = False
-        if running:
+        if path.name.isdigit() and processes_alive.alive(int(path.name)):
             alive.append(int(path.name))
         else:
             path.unlink(missing_ok=True)

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from hf_serving.launcher import mms
 from hf_serving.launcher.serve import Stack
 from hf_serving.loading import model_store
-from hf_serving.serving import handler_service
+from hf_serving.serving.worker_place import worker_place
 from hf_serving.settings import Settings, current_settings, use_settings
 from tests.support.paths import TINY_QA, minilm
 
@@ -55,12 +55,12 @@ def test_a_worker_on_the_marked_entry_serves_float32_on_torch_and_reports_nothin
     use_settings(Settings(model_dir=TINY_QA, dtype="bfloat16", engine="openvino", runtime_dir=tmp_path))
     try:
         entry = model_store.write_explanation_entry(tmp_path / "store", mms.HANDLER)
-        place = handler_service._worker_place(SimpleNamespace(system_properties={"model_dir": str(entry)}))
+        place = worker_place(SimpleNamespace(system_properties={"model_dir": str(entry)}))
         assert place.explains and place.reports is None and place.model_name == "explain"
         assert (place.settings.dtype, place.settings.engine, place.settings.model_dir) == ("float32", "torch", TINY_QA)
         single = model_store.write_manifest(tmp_path / "store", model_store.SINGLE_MODEL_NAME, mms.HANDLER)
         use_settings(Settings(model_dir=TINY_QA, dtype="bfloat16", runtime_dir=tmp_path))
-        place = handler_service._worker_place(SimpleNamespace(system_properties={"model_dir": str(single)}))
+        place = worker_place(SimpleNamespace(system_properties={"model_dir": str(single)}))
         assert not place.explains and place.reports == tmp_path and place.settings.dtype == "bfloat16"
         # Its explain requests are the explanation worker's: a batching worker never explains, whatever reached it.
         assert place.settings.explain_elsewhere and current_settings().explain_elsewhere
@@ -89,11 +89,11 @@ def _in_a_child(code: str) -> str:
 def test_the_explanation_worker_and_the_threads_it_starts_run_only_on_idle_cpu_time():
     policies = _in_a_child(
         "import os, threading\n"
-        "from hf_serving.serving.handler_service import _run_when_idle\n"
+        "from hf_serving.serving.idle_priority import run_when_idle\n"
         "before, after, go = [], [], threading.Event()\n"
         "early = threading.Thread(target=lambda: (go.wait(), before.append(os.sched_getscheduler(0))))\n"
         "early.start()\n"
-        "_run_when_idle()\n"
+        "run_when_idle()\n"
         "go.set(); early.join()\n"
         "late = threading.Thread(target=lambda: after.append(os.sched_getscheduler(0)))\n"
         "late.start(); late.join()\n"
@@ -105,10 +105,10 @@ def test_the_explanation_worker_and_the_threads_it_starts_run_only_on_idle_cpu_t
 def test_where_idle_scheduling_is_refused_it_runs_at_nice_19():
     niceness = _in_a_child(
         "import os\n"
-        "from hf_serving.serving import handler_service\n"
+        "from hf_serving.serving import idle_priority\n"
         "def refuse(*args): raise PermissionError('not here')\n"
-        "handler_service.os.sched_setscheduler = refuse\n"
-        "handler_service._run_when_idle()\n"
+        "os.sched_setscheduler = refuse\n"
+        "idle_priority.run_when_idle()\n"
         "print(os.getpriority(os.PRIO_PROCESS, 0))"
     )
     assert niceness == "19"

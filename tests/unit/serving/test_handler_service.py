@@ -12,7 +12,7 @@ import pytest
 from hf_serving import settings as settings_module
 from hf_serving.deadline import INVOCATION_START
 from hf_serving.serving import default_hooks
-from hf_serving.serving.handler_service import HandlerService
+from hf_serving.serving.batch_handler import HandlerService
 from hf_serving.serving.hook_runner import call_hook
 from hf_serving.serving.request_context import RequestContext
 from hf_serving.serving.worker_reports import busy_deadlines

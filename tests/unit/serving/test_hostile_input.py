@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from hf_serving import settings as settings_module
 from hf_serving.errors import ERROR_CONTENT_TYPE, ServingError, error_body
 from hf_serving.serving import default_hooks
-from hf_serving.serving.handler_service import HandlerService
+from hf_serving.serving.batch_handler import HandlerService
 from hf_serving.settings import Settings
 from tests.support.fakes import FakeServerContext
 from tests.support.paths import TINY_QA

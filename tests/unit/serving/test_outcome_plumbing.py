@@ -12,7 +12,7 @@ import pytest
 from hf_serving import settings as settings_module
 from hf_serving.monitoring.monitor import PredictionMonitor
 from hf_serving.monitoring.outcomes import ItemOutcome, Prediction
-from hf_serving.serving.handler_service import HandlerService
+from hf_serving.serving.batch_handler import HandlerService
 from hf_serving.settings import Settings
 from tests.support.fakes import json_request, run_batch, service_for
 from tests.support.outcomes import demo_dir
