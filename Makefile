@@ -106,15 +106,19 @@ lint: install
 format: install
 	$(VENV)/bin/ruff format $(PY_SOURCES)
 
+# The slowest tests (setup, call and teardown each), listed after every run: where the suite's time goes, in CI's
+# log too (docs/internals/tests.md keeps the figures). One second and over: the rest is noise.
+SLOWEST := --durations=30 --durations-min=1
+
 unit: install
-	$(VENV)/bin/pytest tests/unit -q
+	$(VENV)/bin/pytest tests/unit -q $(SLOWEST)
 
 integration: host-packages install
-	$(VENV)/bin/pytest tests/integration -q
+	$(VENV)/bin/pytest tests/integration -q $(SLOWEST)
 
 # docs-build first: a broken link or a reference table that no longer builds fails `make test`, and CI with it.
 test: host-packages install install-clients lint docs-build
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q $(SLOWEST)
 
 # The protocol clients (OpenAI's SDK, huggingface_hub's InferenceClient, tritonclient) in a venv of their own, as
 # users run them: the protocol tests (tests/protocols) drive them in subprocesses against the real stack.

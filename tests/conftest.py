@@ -1,5 +1,7 @@
-"""Models built once per test session: tiny text classifiers (random weights, the real vocabulary), and a sentiment
-classifier trained here on MiniLM (real weights, for explanations that mean something)."""
+"""Models the tests share: tiny text classifiers (random weights, the real vocabulary), built once per session; and
+MiniLM fine-tuned here (a sentiment classifier, a NER tagger, a masked LM: real weights, for answers and explanations
+that mean something), trained once into build/test-models/ and reused by later sessions until their trainer, seed or
+packages change (tests/support/built_once.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +11,10 @@ from pathlib import Path
 import pytest
 
 from hf_serving.tasks.registry import Task
+from hf_serving.tools import mlm_minilm, model_parts, ner_minilm, sentiment_minilm
 from hf_serving.tools.demo_models import build_model
-from hf_serving.tools.mlm_minilm import train as train_mlm
 from hf_serving.tools.model_parts import EMOTION_LABELS, SENTIMENT_LABELS
-from hf_serving.tools.ner_minilm import train as train_ner
-from hf_serving.tools.sentiment_minilm import train
+from tests.support.built_once import built_once
 
 
 @pytest.fixture(scope="session")
@@ -42,20 +43,20 @@ def tiny_multilabel(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def trained_sentiment(tmp_path_factory) -> Path:
-    """all-MiniLM-L6-v2 fine-tuned on templated opinions (tools/sentiment_minilm.py): ~20 s, once per session."""
-    return train(tmp_path_factory.mktemp("trained-sentiment") / "model")
+def trained_sentiment() -> Path:
+    """all-MiniLM-L6-v2 fine-tuned on templated opinions (tools/sentiment_minilm.py): ~20 s when trained."""
+    return built_once("sentiment-minilm", sentiment_minilm.train, [sentiment_minilm, model_parts], seed=0)
 
 
 @pytest.fixture(scope="session")
-def trained_ner(tmp_path_factory) -> Path:
+def trained_ner() -> Path:
     """all-MiniLM-L6-v2 fine-tuned on templated sentences of people, places and companies (tools/ner_minilm.py):
-    about a minute of CPU, once per session."""
-    return train_ner(tmp_path_factory.mktemp("trained-ner") / "model")
+    about a minute of CPU when trained."""
+    return built_once("ner-minilm", ner_minilm.train, [ner_minilm, model_parts], seed=0)
 
 
 @pytest.fixture(scope="session")
-def trained_mlm(tmp_path_factory) -> Path:
+def trained_mlm() -> Path:
     """all-MiniLM-L6-v2 with a masked-LM head fine-tuned on templated facts (tools/mlm_minilm.py): about a minute
-    and a half of CPU, once per session."""
-    return train_mlm(tmp_path_factory.mktemp("trained-mlm") / "model")
+    and a half of CPU when trained."""
+    return built_once("mlm-minilm", mlm_minilm.train, [mlm_minilm, model_parts], seed=0)

@@ -33,7 +33,10 @@ MOTO_SERVER = ROOT / ".venv-deploy" / "bin" / "moto_server"  # make install-depl
 TEXTS = ["A wonderful, moving film.", "Dull and far too long.", "The cast is superb.", "I want my money back."]
 DEADLINE_S = 60.0
 
-pytestmark = pytest.mark.skipif(not (SENTIMENT / "config.json").exists(), reason="make demo-models builds it")
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(not (SENTIMENT / "config.json").exists(), reason="make demo-models builds it"),
+]
 
 
 def records_under(root: Path) -> list[tuple[Path, dict]]:

@@ -317,4 +317,11 @@ class ParameterSpec:
         if required:
             schema["required"] = required
         schema["properties"] = {parameter.name: parameter.schema() for parameter in self.parameters}
+        if {"explain", "explain_steps"} <= set(self.names):
+            # explain_steps without explain: true is refused (tasks/explaining.py): the schema says so, so that a
+            # request valid under the description is never that 400 (the contract test checks it).
+            schema["anyOf"] = [
+                {"not": {"required": ["explain_steps"]}},
+                {"required": ["explain"], "properties": {"explain": {"enum": [True]}}},
+            ]
         return schema
