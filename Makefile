@@ -89,7 +89,7 @@ MODEL_DIR ?= $(DEMO_MODEL)
 serve: host-packages install demo-models
 	HF_MODEL_DIR=$(MODEL_DIR) entrypoint/serve
 
-# Every task's README example, as `make serve` answers it on each demo model in turn (scripts/task_examples.py).
+# Every task page's example (docs/tasks/), as `make serve` answers it on each demo model in turn (scripts/task_examples.py).
 task-examples: host-packages install demo-models
 	$(PY) scripts/task_examples.py
 
@@ -237,7 +237,7 @@ bench-tasks: install build/demo-ner/config.json build/demo-nli/config.json \
 	$(PY) -m bench.run --servers ours,aws,ce-fastapi --kinds ner128,zsl5,rerank20 --concurrency 4 --seconds 20 \
 		--warmup 3 --passes 2 --no-overhead --out bench/results --name tasks-latest $(BENCH_ARGS)
 
-# The response cache (README, "Response cache"): the same ~380-token QA request through the whole stack, ours without
+# The response cache (docs/features/response-cache.md): the same ~380-token QA request through the whole stack, ours without
 # the cache (misses) and with RESPONSE_CACHE=memory (hits after the first), one after the other. Writes
 # bench/results/cache-hit.{json,md}; about 2 minutes.
 .PHONY: bench-cache

@@ -1,4 +1,4 @@
-"""The README's request and answer for every task, produced as `make serve` produces them: entrypoint/serve on each
+"""Every task page's request and answer (docs/tasks/, and one each in the README), produced as `make serve` produces them: entrypoint/serve on each
 demo model in turn (its default engine and dtype), each request sent with curl's flags shown and the answer printed
 as the server sent it.
 

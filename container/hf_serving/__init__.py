@@ -1,4 +1,4 @@
-"""A SageMaker-compatible inference container for Hugging Face NLP models (see the README)."""
+"""A SageMaker-compatible inference container for Hugging Face NLP models (see the README and the site under docs/)."""
 
 from importlib import metadata as _metadata
 

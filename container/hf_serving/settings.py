@@ -132,7 +132,7 @@ class Settings:
     rate_limit_rps: int | None = None
     rate_limit_burst: int | None = None
     client_timeout_s: int = 20
-    # The edge's size, for clients that reach it directly (docker/nginx.conf; README, Reliability and security): its
+    # The edge's size, for clients that reach it directly (docker/nginx.conf; docs/operating/reliability.md): its
     # connections (clients' and the model server's), how many requests one client address may have open at once
     # (None: no limit, for a proxy in front that sends everyone's requests from one address), and the longest a
     # request may take to arrive, its body included.
@@ -149,7 +149,7 @@ class Settings:
     batch_mode: bool = False
     batch_strategy: BatchStrategy = BatchStrategy.MULTI_RECORD
     max_concurrent_transforms: int | None = None
-    # Observability (README): /metrics public (SageMaker's scraper sends no key), behind the API key, or off.
+    # Observability (docs/operating/observability.md): /metrics public (SageMaker's scraper sends no key), behind the API key, or off.
     metrics: MetricsAccess = MetricsAccess.PUBLIC
     log_format: LogFormat = LogFormat.TEXT
     # The single-model endpoint's model as the protocols name it (KServe's /v2/models/{name}, OpenAI's model list).
@@ -230,7 +230,7 @@ class Settings:
             max_payload_mb=env.integer("SAGEMAKER_MAX_PAYLOAD_IN_MB", 6, low=1, high=100) or 6,
             # 16 MB holds the vectors of 2,000 texts of a 384-dimension embeddings model (~8 KB each in JSON) or
             # ~170k JSON Lines error records, and 16 of them in flight fit the model server's 1 GB heap
-            # (README, "Reliability and security").
+            # (docs/operating/reliability.md, answer sizes).
             max_response_mb=env.integer("SERVE_MAX_RESPONSE_MB", 16, low=1, high=1024) or 16,
             default_accept=env.text("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT"),
             api_key=env.api_key("SERVE_API_KEY"),

@@ -167,7 +167,7 @@ class Decode(TEIExchange):
 
 
 class Info(TEIExchange):
-    """TEI's Info: what the model is, and this endpoint's limits in TEI's terms (see the README's TEI section)."""
+    """TEI's Info: what the model is, and this endpoint's limits in TEI's terms (see docs/features/protocols.md)."""
 
     def to_native(self, call: Call, served: Served) -> Native | Direct:
         model = served.model

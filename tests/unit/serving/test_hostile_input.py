@@ -3,7 +3,7 @@
 Whatever the bytes, headers or JSON values, the answer is a 200 or a documented 4xx in the one error shape
 {"error": {"code", "message", "request_id"}}: never a 5xx, never a traceback in a body or in the log, never
 an exception escaping to the model server. Property tests (hypothesis) search for counter-examples; the
-explicit cases pin down the status and message of each hostile input the README names.
+explicit cases pin down the status and message of each hostile input docs/operating/security.md names.
 """
 
 from __future__ import annotations
@@ -370,7 +370,7 @@ def test_any_texts_get_a_label_each_or_a_400_naming_the_item(classifier, error_r
         assert reply.error()["message"].startswith(("inputs[", "the body is not valid JSON for this endpoint"))
 
 
-# The hostile inputs the README names, one by one.
+# The hostile inputs docs/operating/security.md names, one by one.
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 -- route, status and model, with its end-to-end duration; admission control's queue, slots and refusals; readiness.
 -- The counts live in a shared dictionary (lua_shared_dict hf_metrics in docker/nginx.conf), which nginx's master
 -- holds: a worker killed and respawned keeps them. `serve` appends the workers' metrics, which the launcher renders
--- (hf_serving/observability/collector.py), so one scrape covers the container. the README's Observability section lists the metrics.
+-- (hf_serving/observability/collector.py), so one scrape covers the container. docs/reference/metrics.md lists the metrics.
 
 local M = {}
 
