@@ -1,6 +1,6 @@
-"""Every task page's request and answer (docs/tasks/, and one each in the README), produced as `make serve` produces them: entrypoint/serve on each
-demo model in turn (its default engine and dtype), each request sent with curl's flags shown and the answer printed
-as the server sent it.
+"""Every task page's request and answer (docs/tasks/, and one each in the README), produced as `make serve`
+produces them: entrypoint/serve on each demo model in turn (its default engine and dtype), each request sent with
+curl's flags shown and the answer printed as the server sent it.
 
     .venv/bin/python scripts/task_examples.py > build/task-examples.md     # after `make demo-models`
 

@@ -149,7 +149,8 @@ class Settings:
     batch_mode: bool = False
     batch_strategy: BatchStrategy = BatchStrategy.MULTI_RECORD
     max_concurrent_transforms: int | None = None
-    # Observability (docs/operating/observability.md): /metrics public (SageMaker's scraper sends no key), behind the API key, or off.
+    # Observability (docs/operating/observability.md): /metrics public (SageMaker's scraper sends no key), behind
+    # the API key, or off.
     metrics: MetricsAccess = MetricsAccess.PUBLIC
     log_format: LogFormat = LogFormat.TEXT
     # The single-model endpoint's model as the protocols name it (KServe's /v2/models/{name}, OpenAI's model list).

@@ -131,7 +131,8 @@ def test_the_management_api_and_model_server_routes_are_not_exposed(stack):
         response = requests.get(f"{stack.url}{path}", headers={"X-Api-Key": API_KEY}, timeout=10)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
-    # /metrics is the container's own (docs/operating/observability.md), not multi-model-server's, and asks no key by default.
+    # /metrics is the container's own (docs/operating/observability.md), not multi-model-server's, and asks no key
+    # by default.
     response = requests.get(f"{stack.url}/metrics", timeout=10)
     assert response.status_code == 200
     assert "hf_serving_requests_total" in response.text and "ts_inference" not in response.text
