@@ -1,7 +1,10 @@
 """The reference pages' tables, generated from the code's own at every build, so that they cannot drift from it.
 
-A page asks for a table with a marker on a line of its own (`<!-- generated: errors -->`, `<!-- generated: routes -->`);
-MkDocs calls `on_page_markdown` (mkdocs.yml, `hooks:`) and the marker becomes the table. The tables come from
+A page asks for a table with a marker on a line of its own (`<!-- generated: errors -->`, `<!-- generated: routes -->`).
+The table sits in the page's file after it, up to `<!-- end generated: NAME -->`, so that the page reads whole where
+Markdown is shown as it is (GitHub); `make docs-tables` (this file run as a program) rewrites those tables, and a test
+fails while a committed one differs from what the code gives. MkDocs calls `on_page_markdown` (mkdocs.yml, `hooks:`)
+and renders the table afresh at every build all the same. The tables come from
 container/hf_serving/error_catalogue.py (every error code, its status and meaning, and each protocol's error shape)
 and container/hf_serving/routes.py (every route), each route's summary from docs/openapi.yaml, the description that
 /docs serves. Those two modules import only the standard library, so the site builds in .venv-docs without the
@@ -24,7 +27,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "docs" / "openapi.yaml"
-MARKER = re.compile(r"^<!-- generated: ([a-z-]+) -->$", re.M)
+# A marker and the table it holds (up to its end marker), or a marker alone (a page that has never been filled).
+MARKER = re.compile(
+    r"^<!-- generated: (?P<name>[a-z-]+) -->\n(?:.*?\n)?<!-- end generated: (?P=name) -->$"
+    r"|^<!-- generated: (?P<bare>[a-z-]+) -->$",
+    re.M | re.S,
+)
+PAGES = ROOT / "docs" / "reference"
 
 # This checkout's code, ahead of any installed hf_serving: the site documents the tree it is built from.
 if str(ROOT / "container") not in sys.path:
@@ -189,13 +198,31 @@ def fill(markdown: str) -> str:
     """The page with each marker replaced by its table; an unknown marker fails the build, naming it."""
 
     def table(found: re.Match[str]) -> str:
-        render = GENERATED.get(found.group(1))
+        name = found.group("name") or found.group("bare")
+        render = GENERATED.get(name)
         if render is None:
-            raise ValueError(f"no generated table named {found.group(1)!r}: use one of {', '.join(GENERATED)}")
-        return render()
+            raise ValueError(f"no generated table named {name!r}: use one of {', '.join(GENERATED)}")
+        return f"<!-- generated: {name} -->\n{render().rstrip()}\n<!-- end generated: {name} -->"
 
     return MARKER.sub(table, markdown)
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return fill(markdown)
+
+
+def write_pages(pages: Path = PAGES) -> list[Path]:
+    """Rewrite the tables held in the reference pages' files; the pages changed."""
+    changed = []
+    for path in sorted(pages.glob("*.md")):
+        text = path.read_text()
+        filled = fill(text)
+        if filled != text:
+            path.write_text(filled)
+            changed.append(path)
+    return changed
+
+
+if __name__ == "__main__":
+    for changed in write_pages():
+        print(f"rewrote {changed.relative_to(ROOT)}")

@@ -192,6 +192,22 @@ def test_the_routes_page_lists_every_route_with_its_methods_protocol_and_kind(ro
     assert row[6], f"{route.path} has no summary"
 
 
+@pytest.mark.parametrize("page", ["errors.md", "routes.md"])
+def test_the_table_committed_in_the_page_is_the_one_the_code_gives(page):
+    """GitHub shows the file as committed: its table must be today's (`make docs-tables` rewrites it)."""
+    source = (REFERENCE / page).read_text()
+    assert f"<!-- end generated: {page.removesuffix('.md')} -->" in source.splitlines()
+    assert HOOK.fill(source) == source, f"docs/reference/{page}'s table is out of date: run make docs-tables"
+
+
+def test_a_bare_marker_and_a_stale_table_are_both_filled_with_todays_table():
+    today = HOOK.fill("<!-- generated: errors -->\n")
+    stale = "<!-- generated: errors -->\n| old | table |\n<!-- end generated: errors -->\n"
+    assert HOOK.fill(stale) == today
+    assert "| old | table |" not in today and "`not_ready`" in today
+    assert HOOK.fill(today) == today
+
+
 def test_an_unknown_marker_fails_the_build_naming_it():
     with pytest.raises(ValueError, match="'nope'"):
         HOOK.fill("# Page\n\n<!-- generated: nope -->\n")
