@@ -174,6 +174,8 @@ class TaskSpec:
     more_parameters: tuple[ParameterSpec, ...] = ()
     # Why a model's config.json does not fit this task (None: it fits): a model card's pipeline_tag is ignored then
     misfit: Callable[[dict[str, Any]], str | None] = _fits
+    # The names prompt_name takes (sentence-transformers' prompts), read from a model dir; None: no prompt_name
+    prompt_names: Callable[[Path], tuple[str, ...]] | None = None
 
 
 class BatchedModel(ABC, Generic[Item, Parameters, Result]):
