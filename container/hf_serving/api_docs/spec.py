@@ -14,7 +14,8 @@ Written by the launcher into its runtime directory, beside nginx's configuration
   task's own there, so that /docs and a client's generated code take what this model takes; an operation marked
   `x-answered-by` tasks other than the served one (TEI's /rerank on an embeddings model) keeps only its errors.
 - what the model's files say beyond its task (tasks/model_facts.py, read by the launcher): `prompt_name` takes its
-  prompts' names only, and a token id (components.schemas.TokenId) is bounded by its tokenizer's vocabulary.
+  prompts' names only, a token id (components.schemas.TokenId) is bounded by its tokenizer's vocabulary, and
+  `dimensions` by its vectors' width.
 """
 
 from __future__ import annotations
@@ -56,10 +57,12 @@ def tailored(
     *,
     prompt_names: tuple[str, ...] | None = None,
     vocabulary: int | None = None,
+    width: int | None = None,
 ) -> dict[str, Any]:
     """`document` for this container: `task` is the served task's name (None on a multi-model endpoint), `api_key`
     whether SERVE_API_KEY is set, `schemas` the tasks' declared parameter schemas by name; `prompt_names` the
-    model's prompts and `vocabulary` its tokenizer's size, where known (None: the description stays general)."""
+    model's prompts, `vocabulary` its tokenizer's size and `width` its vectors', where known (None: the description
+    stays general)."""
     served = copy.deepcopy(document)
     served["servers"] = copy.deepcopy(SAME_ORIGIN)
     info = served.setdefault("info", {})
@@ -80,6 +83,8 @@ def tailored(
         if isinstance(token_id, dict):
             token_id["maximum"] = vocabulary - 1
             token_id["description"] = f"A token id of this model's tokenizer: 0 to {vocabulary - 1:,}."
+    if width is not None:
+        _dimensions_up_to(served, width)
     if api_key:
         # The key is required then: the alternative "no security" ({}) would let Swagger UI send requests without it.
         schemes = list(served.get("components", {}).get("securitySchemes", {}))
@@ -141,6 +146,22 @@ def _prompt_names_only(node: object, names: tuple[str, ...]) -> None:
         _prompt_names_only(value, names)
 
 
+def _dimensions_up_to(node: object, width: int) -> None:
+    """Every integer `dimensions` property (the Matryoshka cut) is at most the model's width."""
+    if isinstance(node, list):
+        for item in node:
+            _dimensions_up_to(item, width)
+        return
+    if not isinstance(node, dict):
+        return
+    properties = node.get("properties")
+    if isinstance(properties, dict) and isinstance(properties.get("dimensions"), dict):
+        if properties["dimensions"].get("type") == "integer":
+            properties["dimensions"]["maximum"] = width
+    for value in node.values():
+        _dimensions_up_to(value, width)
+
+
 def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
     return [item[method] for item in document.get("paths", {}).values() for method in methods if method in item]
@@ -174,9 +195,12 @@ def write(
     *,
     prompt_names: tuple[str, ...] | None = None,
     vocabulary: int | None = None,
+    width: int | None = None,
 ) -> tuple[Path, Path]:
     """openapi.json and openapi.yaml in `runtime_dir`, the same document; readable by nginx's workers."""
-    document = tailored(load(source), task, api_key, schemas, prompt_names=prompt_names, vocabulary=vocabulary)
+    document = tailored(
+        load(source), task, api_key, schemas, prompt_names=prompt_names, vocabulary=vocabulary, width=width
+    )
     as_json = runtime_dir / JSON_NAME
     as_yaml = runtime_dir / YAML_NAME
     as_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

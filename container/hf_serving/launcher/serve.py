@@ -28,7 +28,8 @@ from hf_serving.loading.source import resolve_model_dir
 from hf_serving.observability import collector, logs
 from hf_serving.serving.worker_reports import BUSY_WORKERS_DIR, LOAD_FAILURE_FILE, READY_WORKERS_DIR, SERVED_MARK
 from hf_serving.settings import Settings, early_log_format
-from hf_serving.tasks.model_facts import ModelFacts, read_model_facts
+from hf_serving.tasks.base import ModelFacts
+from hf_serving.tasks.model_facts import read_model_facts
 from hf_serving.tasks.registry import parameter_schemas
 
 log = logging.getLogger("hf_serving.serve")
@@ -97,6 +98,7 @@ class Stack:
                 schemas=parameter_schemas(),
                 prompt_names=facts.prompt_names,
                 vocabulary=facts.vocabulary,
+                width=facts.width,
             )
         nginx.write_config(runtime_dir, plan.nginx_values)
         mms.write_runtime_files(

@@ -1,33 +1,28 @@
 """What the served OpenAPI description says of the model beyond its task (api_docs/spec.py), read from the model's
 files at start, without loading it:
-- the names of its prompts (config_sentence_transformers.json), the only values `prompt_name` takes: any other is the
-  embedder's 400, and a client generating its calls from /openapi.json should be told which;
+- the names of its prompts (config_sentence_transformers.json), the only values `prompt_name` takes (any other is
+  the embedder's 400);
 - its tokenizer's vocabulary size (tokenizer.json's vocabulary and added tokens: the fast tokenizer's len()), which
-  bounds the token ids the protocols take (protocols/token_ids.py and TEI's /decode refuse an id outside it).
+  bounds the token ids the protocols take (protocols/token_ids.py and TEI's /decode refuse an id outside it);
+- its vectors' width (the Pooling module's), the most `dimensions` may ask (a larger one is a 400).
 None where the files do not say, or say it wrongly: the description then stays general, and the worker's load names
 the problem.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 from hf_serving.errors import ConfigurationError
-from hf_serving.tasks.base import TaskSpec
+from hf_serving.tasks.base import ModelFacts, TaskSpec
 from hf_serving.tasks.model_files import read_json
-
-
-@dataclass(frozen=True)
-class ModelFacts:
-    prompt_names: tuple[str, ...] | None = None  # None: not a task with prompts, or unreadable
-    vocabulary: int | None = None  # token ids are 0 to vocabulary - 1
 
 
 def read_model_facts(spec: TaskSpec, model_dir: Path) -> ModelFacts:
     try:
-        prompt_names = spec.prompt_names(model_dir) if spec.prompt_names is not None else None
-        return ModelFacts(prompt_names, _vocabulary(spec.weights_dir(model_dir)))
+        facts = spec.layout_facts(model_dir) if spec.layout_facts is not None else ModelFacts()
+        return replace(facts, vocabulary=_vocabulary(spec.weights_dir(model_dir)))
     except ConfigurationError:
         return ModelFacts()
 

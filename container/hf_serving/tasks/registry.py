@@ -24,13 +24,13 @@ from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
 from hf_serving.tasks.reranking.layout import is_cross_encoder_dir, not_a_reranker
 from hf_serving.tasks.reranking.requests import RERANK_PARAMETERS, parse_rerank_request
 from hf_serving.tasks.reranking.served import RerankingModel
-from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, prompt_names, transformer_dir
+from hf_serving.tasks.sentence_embeddings.layout import is_sentence_transformers_dir, transformer_dir
 from hf_serving.tasks.sentence_embeddings.requests import (
     EMBEDDINGS_PARAMETERS,
     SIMILARITY_PARAMETERS,
     parse_embeddings_request,
 )
-from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
+from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel, layout_facts
 from hf_serving.tasks.text_classification.requests import CLASSIFICATION_PARAMETERS, parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
@@ -83,7 +83,7 @@ TASKS: dict[Task, TaskSpec] = {
             owns_directory=is_sentence_transformers_dir,
             parameters=EMBEDDINGS_PARAMETERS,
             more_parameters=(SIMILARITY_PARAMETERS,),
-            prompt_names=prompt_names,
+            layout_facts=layout_facts,
         ),
         # The transformers pipeline's per-token hidden states (AWS's Hugging Face toolkit serves this task).
         TaskSpec(

@@ -196,3 +196,10 @@ def test_token_ids_are_bounded_by_the_vocabulary():
     assert '"type": "integer", "minimum": 0}' not in json.dumps(
         {name: schema_of(SOURCE, name) for name in ("OpenAIEmbeddingsRequest", "TEITokenIds", "TEIDecodeRequest")}
     )
+
+
+def test_dimensions_are_at_most_the_models_width():
+    served = spec.tailored(SOURCE, "sentence-embeddings", api_key=False, schemas=parameter_schemas(), width=384)
+    schemas = served["components"]["schemas"]
+    for name in ("OpenAIEmbeddingsRequest", "EmbeddingsEnvelope", "EmbeddingsParameters", "TEIEmbedRequest"):
+        assert schemas[name]["properties"]["dimensions"]["maximum"] == 384, name

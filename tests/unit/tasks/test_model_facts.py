@@ -1,5 +1,5 @@
-"""What the served description is told of a model from its files (tasks/model_facts.py): its prompts' names and its
-tokenizer's vocabulary size, the same as the loaded tokenizer's len(), which protocols/token_ids.py bounds ids by."""
+"""What the served description is told of a model from its files (tasks/model_facts.py): its prompts' names, its
+tokenizer's vocabulary size (the loaded tokenizer's len(), which protocols/token_ids.py bounds ids by) and its width."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import shutil
 
 import transformers
 
-from hf_serving.tasks.base import Task
-from hf_serving.tasks.model_facts import ModelFacts, read_model_facts
+from hf_serving.tasks.base import ModelFacts, Task
+from hf_serving.tasks.model_facts import read_model_facts
 from hf_serving.tasks.registry import TASKS
 from tests.support.paths import minilm
 
@@ -26,9 +26,10 @@ def layout_of_minilm(tmp_path):
     return tmp_path
 
 
-def test_the_vocabulary_is_the_loaded_tokenizers_length():
+def test_the_vocabulary_is_the_loaded_tokenizers_length_and_the_width_the_vectors():
     facts = read_model_facts(EMBEDDINGS, minilm())
-    assert facts == ModelFacts(prompt_names=(), vocabulary=len(transformers.AutoTokenizer.from_pretrained(minilm())))
+    vocabulary = len(transformers.AutoTokenizer.from_pretrained(minilm()))
+    assert facts == ModelFacts(prompt_names=(), vocabulary=vocabulary, width=384)
 
 
 def test_the_prompts_names_are_the_models_sorted(tmp_path):
@@ -39,12 +40,12 @@ def test_the_prompts_names_are_the_models_sorted(tmp_path):
 
 
 def test_a_task_without_prompts_says_nothing_of_them():
-    assert read_model_facts(QA, minilm()).prompt_names is None
+    assert read_model_facts(QA, minilm()) == ModelFacts(vocabulary=30522)
 
 
 def test_files_that_do_not_say_leave_the_facts_unknown(tmp_path):
     model_dir = layout_of_minilm(tmp_path)
     (model_dir / "tokenizer.json").unlink()
-    assert read_model_facts(EMBEDDINGS, model_dir) == ModelFacts(prompt_names=(), vocabulary=None)
+    assert read_model_facts(EMBEDDINGS, model_dir) == ModelFacts(prompt_names=(), width=384)
     (model_dir / "config_sentence_transformers.json").write_text('{"prompts": ["query"]}', encoding="utf-8")
     assert read_model_facts(EMBEDDINGS, model_dir) == ModelFacts()  # the worker's load names the problem

@@ -91,13 +91,6 @@ def transformer_dir(model_dir: Path) -> Path:
     raise ConfigurationError(f"{modules_path}: lists no Transformer module (sentence_transformers.models.Transformer)")
 
 
-def prompt_names(model_dir: Path) -> tuple[str, ...]:
-    """The names of the model's prompts, as the layout reads them (a plain encoder has none)."""
-    if not is_sentence_transformers_dir(model_dir):
-        return ()
-    return tuple(sorted(SentenceTransformerLayout.read(model_dir).prompts))
-
-
 @dataclass(frozen=True)
 class SentenceTransformerLayout:
     """The settings that shape a sentence-transformers model's vectors, beyond the transformer's weights.
