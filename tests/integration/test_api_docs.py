@@ -81,7 +81,7 @@ def test_the_json_and_the_yaml_are_one_document_tailored_to_this_container(stack
     assert document["paths"]["/invocations"]["post"]["requestBody"] == {"$ref": "#/components/requestBodies/Invocation"}
     examples = document["components"]["requestBodies"]["Invocation"]["content"]["application/json"]["examples"]
     assert next(iter(examples.values()))["x-task"] == "question-answering"  # TINY_QA's task first
-    # The served task's request shapes only, and token ids within its tokenizer's vocabulary (tasks/model_facts.py).
+    # The served task's request shapes only, token ids within its tokenizer's vocabulary (registry.read_model_facts).
     shapes = document["components"]["schemas"]["InvocationRequest"]["anyOf"]
     assert [shape["$ref"].rsplit("/", 1)[1] for shape in shapes] == ["QARequest", "QAEnvelope", "QAList"]
     vocabulary = len(transformers.AutoTokenizer.from_pretrained(TINY_QA))

@@ -32,8 +32,7 @@ from schemathesis.specs.openapi.checks import (
 
 from hf_serving.api_docs import spec
 from hf_serving.tasks.base import ModelFacts, Task
-from hf_serving.tasks.model_facts import read_model_facts
-from hf_serving.tasks.registry import TASKS, parameter_schemas
+from hf_serving.tasks.registry import TASKS, parameter_schemas, read_model_facts
 from hf_serving.tools.demo_reranker import build_reranker
 from tests.support.paths import minilm
 from tests.support.stack import ROOT, TINY_QA, Stack

@@ -13,9 +13,9 @@ Written by the launcher into its runtime directory, beside nginx's configuration
 - a schema that holds `x-by-task` (the request shapes of /invocations, KServe v1's instances) becomes the served
   task's own there, so that /docs and a client's generated code take what this model takes; an operation marked
   `x-answered-by` tasks other than the served one (TEI's /rerank on an embeddings model) keeps only its errors.
-- what the model's files say beyond its task (tasks/model_facts.py, read by the launcher): `prompt_name` takes its
-  prompts' names only, a token id (components.schemas.TokenId) is bounded by its tokenizer's vocabulary, and
-  `dimensions` by its vectors' width.
+- what the model's files say beyond its task (tasks/registry.py read_model_facts, called by the launcher):
+  `prompt_name` takes its prompts' names only, a token id (components.schemas.TokenId) is bounded by its tokenizer's
+  vocabulary, and `dimensions` by its vectors' width.
 """
 
 from __future__ import annotations

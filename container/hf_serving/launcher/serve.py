@@ -29,8 +29,7 @@ from hf_serving.observability import collector, logs
 from hf_serving.serving.worker_reports import BUSY_WORKERS_DIR, LOAD_FAILURE_FILE, READY_WORKERS_DIR, SERVED_MARK
 from hf_serving.settings import Settings, early_log_format
 from hf_serving.tasks.base import ModelFacts
-from hf_serving.tasks.model_facts import read_model_facts
-from hf_serving.tasks.registry import parameter_schemas
+from hf_serving.tasks.registry import parameter_schemas, read_model_facts
 
 log = logging.getLogger("hf_serving.serve")
 

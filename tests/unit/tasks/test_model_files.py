@@ -1,5 +1,6 @@
-"""What the served description is told of a model from its files (tasks/model_facts.py): its prompts' names, its
-tokenizer's vocabulary size (the loaded tokenizer's len(), which protocols/token_ids.py bounds ids by) and its width."""
+"""A model directory's files read without loading it (tasks/model_files.py), as the served description is told of
+the model (registry.read_model_facts): its prompts' names, its width, and its tokenizer's vocabulary size, which is
+the loaded tokenizer's len() (protocols/token_ids.py bounds ids by it)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import shutil
 import transformers
 
 from hf_serving.tasks.base import ModelFacts, Task
-from hf_serving.tasks.model_facts import read_model_facts
-from hf_serving.tasks.registry import TASKS
+from hf_serving.tasks.model_files import tokenizer_vocabulary
+from hf_serving.tasks.registry import TASKS, read_model_facts
 from tests.support.paths import minilm
 
 EMBEDDINGS, QA = TASKS[Task.SENTENCE_EMBEDDINGS], TASKS[Task.QUESTION_ANSWERING]
@@ -27,9 +28,9 @@ def layout_of_minilm(tmp_path):
 
 
 def test_the_vocabulary_is_the_loaded_tokenizers_length_and_the_width_the_vectors():
-    facts = read_model_facts(EMBEDDINGS, minilm())
     vocabulary = len(transformers.AutoTokenizer.from_pretrained(minilm()))
-    assert facts == ModelFacts(prompt_names=(), vocabulary=vocabulary, width=384)
+    assert tokenizer_vocabulary(minilm()) == vocabulary
+    assert read_model_facts(EMBEDDINGS, minilm()) == ModelFacts(prompt_names=(), vocabulary=vocabulary, width=384)
 
 
 def test_the_prompts_names_are_the_models_sorted(tmp_path):
