@@ -10,6 +10,7 @@ import sys
 
 import pytest
 import requests
+import transformers
 import yaml
 
 from tests.support import metrics
@@ -80,6 +81,11 @@ def test_the_json_and_the_yaml_are_one_document_tailored_to_this_container(stack
     assert document["paths"]["/invocations"]["post"]["requestBody"] == {"$ref": "#/components/requestBodies/Invocation"}
     examples = document["components"]["requestBodies"]["Invocation"]["content"]["application/json"]["examples"]
     assert next(iter(examples.values()))["x-task"] == "question-answering"  # TINY_QA's task first
+    # The served task's request shapes only, token ids within its tokenizer's vocabulary (registry.read_model_facts).
+    shapes = document["components"]["schemas"]["InvocationRequest"]["anyOf"]
+    assert [shape["$ref"].rsplit("/", 1)[1] for shape in shapes] == ["QARequest", "QAEnvelope", "QAList"]
+    vocabulary = len(transformers.AutoTokenizer.from_pretrained(TINY_QA))
+    assert document["components"]["schemas"]["TokenId"]["maximum"] == vocabulary - 1
     assert document["security"] == [{"ApiKey": []}, {"Bearer": []}]  # SERVE_API_KEY is set on this stack
 
 

@@ -10,6 +10,12 @@ Written by the launcher into its runtime directory, beside nginx's configuration
 - each task's parameters schema (components.schemas.QAParameters, ...) is the one its declaration produces
   (tasks/parameters.py, handed in by the launcher), so /docs shows what the validator accepts; docs/openapi.yaml
   holds a pointer to the declaration in its place.
+- a schema that holds `x-by-task` (the request shapes of /invocations, KServe v1's instances) becomes the served
+  task's own there, so that /docs and a client's generated code take what this model takes; an operation marked
+  `x-answered-by` tasks other than the served one (TEI's /rerank on an embeddings model) keeps only its errors.
+- what the model's files say beyond its task (tasks/registry.py read_model_facts, called by the launcher):
+  `prompt_name` takes its prompts' names only, a token id (components.schemas.TokenId) is bounded by its tokenizer's
+  vocabulary, and `dimensions` by its vectors' width.
 """
 
 from __future__ import annotations
@@ -44,10 +50,19 @@ def load(source: Path = SOURCE) -> dict[str, Any]:
 
 
 def tailored(
-    document: dict[str, Any], task: str | None, api_key: bool, schemas: dict[str, dict[str, Any]] | None = None
+    document: dict[str, Any],
+    task: str | None,
+    api_key: bool,
+    schemas: dict[str, dict[str, Any]] | None = None,
+    *,
+    prompt_names: tuple[str, ...] | None = None,
+    vocabulary: int | None = None,
+    width: int | None = None,
 ) -> dict[str, Any]:
     """`document` for this container: `task` is the served task's name (None on a multi-model endpoint), `api_key`
-    whether SERVE_API_KEY is set, `schemas` the tasks' declared parameter schemas by name."""
+    whether SERVE_API_KEY is set, `schemas` the tasks' declared parameter schemas by name; `prompt_names` the
+    model's prompts, `vocabulary` its tokenizer's size and `width` its vectors', where known (None: the description
+    stays general)."""
     served = copy.deepcopy(document)
     served["servers"] = copy.deepcopy(SAME_ORIGIN)
     info = served.setdefault("info", {})
@@ -60,6 +75,16 @@ def tailored(
             for content in body.get("content", {}).values():
                 if isinstance(content.get("examples"), dict):
                     content["examples"] = _task_first(content["examples"], task)
+        _narrow_to_task(served, task)
+    if prompt_names is not None:
+        _prompt_names_only(served, prompt_names)
+    if vocabulary is not None:
+        token_id = served.get("components", {}).get("schemas", {}).get("TokenId")
+        if isinstance(token_id, dict):
+            token_id["maximum"] = vocabulary - 1
+            token_id["description"] = f"A token id of this model's tokenizer: 0 to {vocabulary - 1:,}."
+    if width is not None:
+        _dimensions_up_to(served, width)
     if api_key:
         # The key is required then: the alternative "no security" ({}) would let Swagger UI send requests without it.
         schemes = list(served.get("components", {}).get("securitySchemes", {}))
@@ -70,6 +95,71 @@ def tailored(
         for operation in _operations(served):
             operation.pop("security", None)
     return served
+
+
+def _narrow_to_task(served: dict[str, Any], task: str) -> None:
+    schemas = served.get("components", {}).get("schemas", {})
+    for name, schema in list(schemas.items()):
+        by_task = schema.pop("x-by-task", None) if isinstance(schema, dict) else None
+        if isinstance(by_task, dict) and task in by_task:
+            own = copy.deepcopy(by_task[task])
+            # A $ref's sibling keywords are ignored (OpenAPI 3.0): beside a description, the $ref goes in an allOf.
+            narrowed = {"allOf": [own]} if "$ref" in own else own
+            schemas[name] = {"description": schema["description"], **narrowed} if "description" in schema else narrowed
+    for operation in _operations(served):
+        answered_by = operation.get("x-answered-by")
+        if isinstance(answered_by, list) and task not in answered_by:
+            responses = operation.get("responses", {})
+            for status in [status for status in responses if str(status).startswith("2")]:
+                del responses[status]
+            operation["description"] = (
+                f"**Not answered by this container**: its model's task is {task}, and only "
+                f"{' or '.join(answered_by)} answers this route; it answers an error here.\n\n"
+                + str(operation.get("description", ""))
+            )
+
+
+def _prompt_names_only(node: object, names: tuple[str, ...]) -> None:
+    """Every `prompt_name` property takes one of `names` (or null where it did): none at all for a model without
+    prompts."""
+    if isinstance(node, list):
+        for item in node:
+            _prompt_names_only(item, names)
+        return
+    if not isinstance(node, dict):
+        return
+    properties = node.get("properties")
+    if isinstance(properties, dict) and isinstance(properties.get("prompt_name"), dict):
+        given = properties["prompt_name"]
+        nullable = bool(given.get("nullable"))
+        if names or nullable:
+            own = {"type": "string", "enum": [*names, *([None] if nullable else [])]}
+            properties["prompt_name"] = {**own, "nullable": True} if nullable else own
+        else:
+            properties["prompt_name"] = {"not": {}}  # no value is one of no prompts
+        properties["prompt_name"]["description"] = (
+            f"One of this model's prompts ({', '.join(names)}), put in front of every text."
+            if names
+            else "This model has no prompts (config_sentence_transformers.json): a prompt_name is a 400."
+        )
+    for value in node.values():
+        _prompt_names_only(value, names)
+
+
+def _dimensions_up_to(node: object, width: int) -> None:
+    """Every integer `dimensions` property (the Matryoshka cut) is at most the model's width."""
+    if isinstance(node, list):
+        for item in node:
+            _dimensions_up_to(item, width)
+        return
+    if not isinstance(node, dict):
+        return
+    properties = node.get("properties")
+    if isinstance(properties, dict) and isinstance(properties.get("dimensions"), dict):
+        if properties["dimensions"].get("type") == "integer":
+            properties["dimensions"]["maximum"] = width
+    for value in node.values():
+        _dimensions_up_to(value, width)
 
 
 def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -102,9 +192,15 @@ def write(
     api_key: bool,
     schemas: dict[str, dict[str, Any]] | None = None,
     source: Path = SOURCE,
+    *,
+    prompt_names: tuple[str, ...] | None = None,
+    vocabulary: int | None = None,
+    width: int | None = None,
 ) -> tuple[Path, Path]:
     """openapi.json and openapi.yaml in `runtime_dir`, the same document; readable by nginx's workers."""
-    document = tailored(load(source), task, api_key, schemas)
+    document = tailored(
+        load(source), task, api_key, schemas, prompt_names=prompt_names, vocabulary=vocabulary, width=width
+    )
     as_json = runtime_dir / JSON_NAME
     as_yaml = runtime_dir / YAML_NAME
     as_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -28,7 +28,8 @@ from hf_serving.loading.source import resolve_model_dir
 from hf_serving.observability import collector, logs
 from hf_serving.serving.worker_reports import BUSY_WORKERS_DIR, LOAD_FAILURE_FILE, READY_WORKERS_DIR, SERVED_MARK
 from hf_serving.settings import Settings, early_log_format
-from hf_serving.tasks.registry import parameter_schemas
+from hf_serving.tasks.base import ModelFacts
+from hf_serving.tasks.registry import parameter_schemas, read_model_facts
 
 log = logging.getLogger("hf_serving.serve")
 
@@ -87,11 +88,16 @@ class Stack:
             shutil.rmtree(runtime_dir / stale_dir, ignore_errors=True)
         collector.reset_directory(plan.metrics_dir)
         if plan.settings.docs:  # /openapi.json and /openapi.yaml, for this container (api_docs/spec.py)
+            task_spec, model_dir = plan.task_spec, plan.model_dir
+            facts = read_model_facts(task_spec, model_dir) if task_spec and model_dir else ModelFacts()
             spec.write(
                 runtime_dir,
-                plan.task_spec.task.value if plan.task_spec is not None else None,
+                task_spec.task.value if task_spec is not None else None,
                 api_key=plan.settings.api_key is not None,
                 schemas=parameter_schemas(),
+                prompt_names=facts.prompt_names,
+                vocabulary=facts.vocabulary,
+                width=facts.width,
             )
         nginx.write_config(runtime_dir, plan.nginx_values)
         mms.write_runtime_files(

@@ -115,7 +115,8 @@ class Similarity(TEIExchange):
             raise BadRequest(f"parameters must be an object, not {json_type_name(parameters)}")
         return Native(
             {
-                "inputs": inputs,
+                # The fields TEI reads: any other is ignored, as TEI ignores it (the task's parser would refuse it).
+                "inputs": {name: inputs[name] for name in ("source_sentence", "sentences") if name in inputs},
                 "parameters": _given(parameters or {}, ("truncate", "truncation_direction", "prompt_name")),
             }
         )

@@ -154,6 +154,15 @@ def _fits(config: dict[str, Any]) -> str | None:
 
 
 @dataclass(frozen=True)
+class ModelFacts:
+    """What the served description tells of a model beyond its task (registry.read_model_facts); None: unknown."""
+
+    prompt_names: tuple[str, ...] | None = None  # the values prompt_name takes
+    vocabulary: int | None = None  # its tokenizer's size: token ids are 0 to vocabulary - 1
+    width: int | None = None  # its vectors' size: the most `dimensions` asks
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """One task's row of the registry (tasks/registry.py): everything the loader and the launcher need to know."""
 
@@ -174,6 +183,8 @@ class TaskSpec:
     more_parameters: tuple[ParameterSpec, ...] = ()
     # Why a model's config.json does not fit this task (None: it fits): a model card's pipeline_tag is ignored then
     misfit: Callable[[dict[str, Any]], str | None] = _fits
+    # What a model dir's layout says of its requests, for the served description (registry.read_model_facts)
+    layout_facts: Callable[[Path], ModelFacts] | None = None
 
 
 class BatchedModel(ABC, Generic[Item, Parameters, Result]):

@@ -281,6 +281,9 @@ class ParameterSpec:
     description: str = ""
     # Accepted at the top level of the body as well as in "parameters" (TEI's shapes); the docs say so.
     top_level: tuple[str, ...] = field(default=())
+    # What the parameters' check refuses across parameters, as JSON schemas every request's parameters must satisfy
+    # (the schema's allOf): a request valid under the description is never that 400 (the contract test checks it).
+    rules: tuple[dict[str, Any], ...] = field(default=())
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -324,4 +327,6 @@ class ParameterSpec:
                 {"not": {"required": ["explain_steps"]}},
                 {"required": ["explain"], "properties": {"explain": {"enum": [True]}}},
             ]
+        if self.rules:
+            schema["allOf"] = [dict(rule) for rule in self.rules]
         return schema

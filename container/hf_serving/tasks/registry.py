@@ -7,17 +7,18 @@ The loader, the launcher's banner, the packaging checks and HF_TASK's accepted v
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from hf_serving.errors import ConfigurationError
-from hf_serving.tasks.base import Task, TaskSpec
+from hf_serving.tasks.base import ModelFacts, Task, TaskSpec
 from hf_serving.tasks.feature_extraction.served import FeatureExtractionModel
 from hf_serving.tasks.fill_mask.requests import FILL_MASK_PARAMETERS, parse_fill_mask_request
 from hf_serving.tasks.fill_mask.served import FillMaskModel
 from hf_serving.tasks.model_card import read_pipeline_tag
+from hf_serving.tasks.model_files import tokenizer_vocabulary
 from hf_serving.tasks.question_answering.answerer import PARAMETERS as QA_PARAMETERS
 from hf_serving.tasks.question_answering.requests import parse_qa_request
 from hf_serving.tasks.question_answering.served import QuestionAnsweringModel
@@ -30,7 +31,7 @@ from hf_serving.tasks.sentence_embeddings.requests import (
     SIMILARITY_PARAMETERS,
     parse_embeddings_request,
 )
-from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel
+from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel, layout_facts
 from hf_serving.tasks.text_classification.requests import CLASSIFICATION_PARAMETERS, parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
@@ -83,6 +84,7 @@ TASKS: dict[Task, TaskSpec] = {
             owns_directory=is_sentence_transformers_dir,
             parameters=EMBEDDINGS_PARAMETERS,
             more_parameters=(SIMILARITY_PARAMETERS,),
+            layout_facts=layout_facts,
         ),
         # The transformers pipeline's per-token hidden states (AWS's Hugging Face toolkit serves this task).
         TaskSpec(
@@ -157,6 +159,18 @@ def parameter_schemas() -> dict[str, dict[str, Any]]:
     declared = [spec.parameters for spec in TASKS.values() if spec.parameters is not None]
     declared += [more for spec in TASKS.values() for more in spec.more_parameters]
     return {parameters.schema_name: parameters.schema() for parameters in declared}
+
+
+def read_model_facts(spec: TaskSpec, model_dir: Path) -> ModelFacts:
+    """What the served description tells of the model beyond its task (api_docs/spec.py), read from its files at
+    start without loading it: its prompts' names and width (the task's layout, where it has one) and its tokenizer's
+    vocabulary. Files that say it wrongly leave it unknown (the description then stays general): the worker's load
+    names the problem."""
+    try:
+        facts = spec.layout_facts(model_dir) if spec.layout_facts is not None else ModelFacts()
+        return replace(facts, vocabulary=tokenizer_vocabulary(spec.weights_dir(model_dir)))
+    except ConfigurationError:
+        return ModelFacts()
 
 
 def read_config(model_dir: Path) -> dict:

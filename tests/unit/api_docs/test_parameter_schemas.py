@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import jsonschema
 import pytest
 
 from hf_serving.api_docs import spec
@@ -161,3 +162,18 @@ def test_each_default_the_description_shows_is_accepted(schema_name):
         if "default" in schema and name != "explain_steps"
     }  # explain_steps needs explain: true
     parse(schema_name, {**required_values(schema_name), **defaults})
+
+
+def test_a_combination_the_description_rules_out_is_a_400_and_each_part_alone_is_accepted():
+    schema = SERVED["components"]["schemas"]["EmbeddingsParameters"]
+    both = {"dimensions": 4, "output_value": "token_embeddings"}
+    assert not jsonschema.Draft4Validator(schema).is_valid(both)
+    with pytest.raises(BadRequest) as refused:
+        parse("EmbeddingsParameters", both)
+    assert "parameters.dimensions" in refused.value.message
+    for name, value in both.items():
+        assert jsonschema.Draft4Validator(schema).is_valid({name: value})
+        parse("EmbeddingsParameters", {name: value})
+    parse("EmbeddingsParameters", {"dimensions": None, "output_value": "token_embeddings"})  # null: no cut
+    (rule,) = schema["allOf"]
+    assert jsonschema.Draft4Validator(rule).is_valid({"dimensions": None, "output_value": "token_embeddings"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ import yaml
 from hf_serving.api_docs import spec
 from hf_serving.routes import ROUTES, Answerer
 from hf_serving.tasks.base import Task
+from hf_serving.tasks.registry import parameter_schemas
 from tests.support.paths import ROOT
 
 SOURCE = spec.load()
@@ -112,3 +114,92 @@ def test_the_json_and_the_yaml_written_are_the_same_document_readable_by_nginx(t
     assert {as_json.stat().st_mode & 0o777, as_yaml.stat().st_mode & 0o777} == {0o644}
     # Multi-line descriptions stay literal blocks, as in docs/openapi.yaml.
     assert "  description: |\n    The HTTP API of the hf-serving container" in as_yaml.read_text(encoding="utf-8")
+
+
+def schema_of(document: dict, name: str) -> dict:
+    return document["components"]["schemas"][name]
+
+
+def test_every_task_a_schema_narrows_to_is_a_task_and_every_schema_it_names_exists():
+    for name, schema in SOURCE["components"]["schemas"].items():
+        by_task = schema.get("x-by-task", {})
+        assert set(by_task) <= {task.value for task in Task}, name
+        for ref in re.findall(r"#/components/schemas/(\w+)", json.dumps(by_task)):
+            assert ref in SOURCE["components"]["schemas"], (name, ref)
+
+
+def test_a_served_task_describes_its_own_request_shapes_only():
+    served = spec.tailored(SOURCE, "question-answering", api_key=False)
+    shapes = [choice["$ref"].rsplit("/", 1)[1] for choice in schema_of(served, "InvocationRequest")["anyOf"]]
+    assert shapes == ["QARequest", "QAEnvelope", "QAList"]
+    assert schema_of(served, "KServeV1Instance") == {
+        "description": schema_of(SOURCE, "KServeV1Instance")["description"],
+        "allOf": [{"$ref": "#/components/schemas/QAInput"}],
+    }
+    assert all("x-by-task" not in schema for schema in served["components"]["schemas"].values())
+
+
+@pytest.mark.parametrize("task", [None, "fill-mask"])  # a multi-model endpoint; a task the source does not narrow
+def test_without_a_narrowing_every_shape_stays(task):
+    served = spec.tailored(SOURCE, task, api_key=False)
+    assert schema_of(served, "InvocationRequest")["anyOf"] == schema_of(SOURCE, "InvocationRequest")["anyOf"]
+
+
+def test_a_route_only_another_task_answers_keeps_its_errors_only():
+    on_embeddings = spec.tailored(SOURCE, "sentence-embeddings", api_key=False)["paths"]["/rerank"]["post"]
+    assert not [status for status in on_embeddings["responses"] if status.startswith("2")]
+    assert "424" in on_embeddings["responses"]
+    assert on_embeddings["description"].startswith("**Not answered by this container**")
+    on_a_reranker = spec.tailored(SOURCE, "text-ranking", api_key=False)["paths"]["/rerank"]["post"]
+    assert on_a_reranker == SOURCE["paths"]["/rerank"]["post"]
+
+
+def prompt_name_schemas(document: dict) -> list[dict]:
+    found = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("properties"), dict) and "prompt_name" in node["properties"]:
+                found.append(node["properties"]["prompt_name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(document)
+    return found
+
+
+def test_prompt_name_takes_the_models_prompts_only():
+    served = spec.tailored(
+        SOURCE, "sentence-embeddings", api_key=False, schemas=parameter_schemas(), prompt_names=("document", "query")
+    )
+    found = prompt_name_schemas(served)
+    assert len(found) >= 8  # /invocations' envelopes and parameters, TEI's four requests
+    for schema in found:
+        assert schema["enum"] in (["document", "query"], ["document", "query", None])
+        assert (None in schema["enum"]) == bool(schema.get("nullable"))
+
+
+def test_a_model_without_prompts_takes_no_prompt_name():
+    served = spec.tailored(SOURCE, "sentence-embeddings", api_key=False, schemas=parameter_schemas(), prompt_names=())
+    for schema in prompt_name_schemas(served):
+        assert schema.get("not") == {} or schema["enum"] == [None]  # absent, or TEI's null (its default)
+
+
+def test_token_ids_are_bounded_by_the_vocabulary():
+    assert "maximum" not in schema_of(spec.tailored(SOURCE, "sentence-embeddings", api_key=False), "TokenId")
+    served = spec.tailored(SOURCE, "sentence-embeddings", api_key=False, vocabulary=30522)
+    assert schema_of(served, "TokenId")["minimum"] == 0 and schema_of(served, "TokenId")["maximum"] == 30521
+    # Every token id of the description is that one schema: OpenAI's input, TEI's inputs and /decode's ids.
+    assert '"type": "integer", "minimum": 0}' not in json.dumps(
+        {name: schema_of(SOURCE, name) for name in ("OpenAIEmbeddingsRequest", "TEITokenIds", "TEIDecodeRequest")}
+    )
+
+
+def test_dimensions_are_at_most_the_models_width():
+    served = spec.tailored(SOURCE, "sentence-embeddings", api_key=False, schemas=parameter_schemas(), width=384)
+    schemas = served["components"]["schemas"]
+    for name in ("OpenAIEmbeddingsRequest", "EmbeddingsEnvelope", "EmbeddingsParameters", "TEIEmbedRequest"):
+        assert schemas[name]["properties"]["dimensions"]["maximum"] == 384, name

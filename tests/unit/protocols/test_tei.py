@@ -140,6 +140,9 @@ def test_similarity_answers_the_cosines_of_encode_s_vectors(embedder, encoder):
     answer = _answer(tei.Similarity(), embedder, body)
     expected = cos_sim(encoder.encode([TEXTS[0]]), encoder.encode(["A man eats.", TEXTS[1]]))[0].tolist()
     np.testing.assert_allclose(answer, expected, atol=1e-5)
+    # A field of inputs the route does not read is ignored, as TEI ignores it.
+    with_more = {**body, "inputs": {**body["inputs"], "source_sentences": ["x"]}}
+    assert _answer(tei.Similarity(), embedder, with_more) == answer
 
 
 def test_tokenize_lists_tei_s_tokens_with_byte_offsets(embedder):

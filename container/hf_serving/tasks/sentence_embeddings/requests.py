@@ -73,6 +73,15 @@ EMBEDDINGS_PARAMETERS = ParameterSpec(
     (NORMALIZE, TRUNCATE, TRUNCATION_DIRECTION, DIMENSIONS, PROMPT_NAME, OUTPUT_VALUE),
     description="text-embeddings-inference's /embed parameters, at the top level beside inputs or in parameters.",
     top_level=("normalize", "truncate", "truncation_direction", "dimensions", "prompt_name"),
+    # embedding_parameters refuses dimensions with token_embeddings (a token's vector is not cut).
+    rules=(
+        {
+            "not": {
+                "required": ["dimensions", "output_value"],
+                "properties": {"dimensions": {"type": "integer"}, "output_value": {"enum": [TOKEN_EMBEDDINGS]}},
+            }
+        },
+    ),
 )
 SIMILARITY_PARAMETERS = ParameterSpec(
     "SimilarityParameters",

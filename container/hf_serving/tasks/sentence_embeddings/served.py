@@ -3,9 +3,11 @@ request, a bare list of cosines."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, TaskSpec
+from hf_serving.tasks.base import BatchedModel, ItemAnswer, LoadedParts, ModelFacts, TaskSpec
 from hf_serving.tasks.sentence_embeddings import similarity
 from hf_serving.tasks.sentence_embeddings.embedder import SentenceEmbedder
 from hf_serving.tasks.sentence_embeddings.layout import SentenceTransformerLayout, is_sentence_transformers_dir
@@ -85,3 +87,11 @@ class SentenceEmbeddingsModel(
 
     def warmup_payload(self) -> object:
         return {"inputs": ["The container started.", "Warming up the model before /ping says ready."]}
+
+
+def layout_facts(model_dir: Path) -> ModelFacts:
+    """The names of the model's prompts and its vectors' width, as the layout reads them."""
+    if is_sentence_transformers_dir(model_dir):
+        layout = SentenceTransformerLayout.read(model_dir)
+        return ModelFacts(prompt_names=tuple(sorted(layout.prompts)), width=layout.pooling.output_dimension())
+    return ModelFacts(prompt_names=())  # a plain encoder: no prompts, and a width only its loaded weights say
