@@ -34,6 +34,7 @@ from hf_serving.api_docs import spec
 from hf_serving.tasks.base import ModelFacts, Task
 from hf_serving.tasks.registry import TASKS, parameter_schemas, read_model_facts
 from hf_serving.tools.demo_reranker import build_reranker
+from tests.support.outcomes import demo_dir
 from tests.support.paths import minilm
 from tests.support.stack import ROOT, TINY_QA, Stack
 
@@ -115,23 +116,24 @@ def served(task: str | None, model_dir: Path | None = None) -> schemathesis.sche
         vocabulary=facts.vocabulary,
         width=facts.width,
     )
-    if task in CSV_ROWS:
+    if task == "question-answering":
         schemas = document["components"]["schemas"]
         for name in WINDOW_PARAMETERS:
             del schemas["QAParameters"]["properties"][name]
+    if task in CSV_ROWS:
         csv = document["components"]["requestBodies"]["Invocation"]["content"]["text/csv"]["schema"]
         csv["pattern"] = f"^({CSV_ROWS[task]}\\n)*{CSV_ROWS[task]}\\n?$"
     return schemathesis.openapi.from_dict(document)
 
 
 # What the served model takes of what the description allows in a CSV body ("question,context" for question
-# answering, as the description says in words): rows of the task's columns.
+# answering, one text for text classification, as the description says in words): rows of the task's columns.
 FIELD = "[A-Za-z0-9][A-Za-z0-9 ?.]*"
 # And QA's window: max_seq_len and doc_stride bound each other, the model's maximum and the question's length
 # bound them (as their descriptions say in words, which a JSON schema cannot), so the generated requests leave them
 # to their defaults; tests/unit/tasks/question_answering/test_answerer.py checks their refusals.
 WINDOW_PARAMETERS = ("max_seq_len", "doc_stride")
-CSV_ROWS = {"question-answering": f"{FIELD},{FIELD}"}
+CSV_ROWS = {"question-answering": f"{FIELD},{FIELD}", "text-classification": FIELD}
 
 
 contract = served("question-answering", TINY_QA)
@@ -233,6 +235,30 @@ def test_the_protocol_routes_of_a_reranker_answer_as_the_description_says(case, 
     before = len(reranker_stack.log())
     case.call_and_validate(base_url=reranker_stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=60)
     added = reranker_stack.log()[before:]
+    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+
+
+@pytest.fixture(scope="module")
+def classification_stack(tmp_path_factory):
+    """The demo sentiment model trained here (text classification), for its task's shapes on /invocations and on
+    the protocol routes that take them."""
+    tmp = tmp_path_factory.mktemp("contract-classification")
+    model_dir = demo_dir("demo-sentiment-trained")
+    yield from Stack(model_dir, tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).serving()
+
+
+# The operations that take a text classification request: /invocations' shapes (and their protocol mappings).
+CLASSIFICATION_OPERATIONS = ["invoke", "predict", "hfInference", "kserveV1Predict"]
+
+
+@served("text-classification").include(operation_id=CLASSIFICATION_OPERATIONS).parametrize()
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+def test_a_text_classification_container_answers_as_the_description_says(case, classification_stack):
+    before = len(classification_stack.log())
+    case.call_and_validate(base_url=classification_stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=60)
+    added = classification_stack.log()[before:]
     assert "Traceback" not in added and "Exception" not in added, added[-4000:]
 
 

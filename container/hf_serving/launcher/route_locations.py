@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import hf_serving
 from hf_serving.error_catalogue import Protocol, nginx_return
-from hf_serving.routes import ROUTES, Answerer, ModelFrom, Route, rendered_routes
+from hf_serving.routes import ROUTES, Answerer, Kind, ModelFrom, Route, rendered_routes
 
 # The request-id variable of each server: the public one's own; the inner hop's, as the public one sent it.
 PUBLIC_ID, INNER_ID = "$request_id", "$http_x_request_id"
@@ -147,7 +147,9 @@ def shape_map() -> str:
         f"        default {Protocol.SAGEMAKER.value};",
         '        "~^/\\.errors/(?<page_shape>[a-z]+)/" $page_shape;',
     ]
-    for route in ROUTES:
+    # In _ordered's order: a map's regexes are tried in order too, and /v1/models/{name}'s (OpenAI's) would take
+    # KServe's /v1/models/{name}:predict.
+    for route in _ordered(ROUTES):
         if route.protocol is not Protocol.SAGEMAKER:
             lines.append(f'        "~{_regex(route)}" {route.protocol.value};')
     lines.append("    }")
@@ -247,6 +249,15 @@ def _worker_target(route: Route, facts: EdgeFacts, lines: list[str]) -> str:
                 f'{INDENT}if ($route_model != "{facts.served_name}") {{\n{INDENT}    '
                 f"{nginx_return(route.protocol, 'model_not_found', _not_this_model(facts))}\n{INDENT}}}"
             )
+        if route.kind is Kind.INFERENCE:
+            # As /invocations: a body that asks for explanations goes to the explanation worker (lua/explanations.lua),
+            # whose pool and route it names; the batching workers refuse explain requests.
+            lines.append(f"{INDENT}set $inner_route /invocations;")
+            lines.append(
+                f'{INDENT}access_by_lua_block {{\n{INDENT}    require("request_body").read()\n'
+                f'{INDENT}    require("admission").admit(require("explanations").route())\n{INDENT}}}'
+            )
+            return f"{INDENT}proxy_pass http://model_edge$inner_route;"
         lines.append(
             f'{INDENT}access_by_lua_block {{\n{INDENT}    require("request_body").read()\n'
             f'{INDENT}    require("admission").admit()\n{INDENT}}}'

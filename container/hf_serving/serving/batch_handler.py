@@ -180,7 +180,8 @@ class HandlerService:
         model = self.hooks.model
         if self.served is None or self.served.model is not model:
             settings = self.settings
-            name = self.model_label if self.model_label != SINGLE_MODEL_LABEL else settings.served_model_name
+            # A single-model endpoint's workers, its explanation worker ("explain") too, serve SERVE_MODEL_NAME.
+            name = self.model_label if settings.multi_model else settings.served_model_name
             self.served = protocol_calls.served_of(model, name, settings)
             # The container's output_fn hands a protocol's adapter the answer as it is (media.NATIVE); a user's
             # output_fn (or transform_fn) is asked for JSON, as on /invocations.

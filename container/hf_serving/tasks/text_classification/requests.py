@@ -69,6 +69,22 @@ CLASSIFICATION_PARAMETERS = ParameterSpec(
     description="transformers' text-classification pipeline's parameters, and text-embeddings-inference's /predict "
     "ones (raw_scores, truncate, truncation_direction), which may also be given at the top level.",
     top_level=("raw_scores", "truncate", "truncation_direction"),
+    # classification_parameters refuses raw_scores (the logits) with a function that is not none, and explain_label
+    # without explain: true.
+    rules=(
+        {
+            "not": {
+                "required": ["raw_scores", "function_to_apply"],
+                "properties": {"raw_scores": {"enum": [True]}, "function_to_apply": {"enum": ["softmax", "sigmoid"]}},
+            }
+        },
+        {
+            "anyOf": [
+                {"not": {"required": ["explain_label"]}},
+                {"required": ["explain"], "properties": {"explain": {"enum": [True]}}},
+            ]
+        },
+    ),
 )
 
 
