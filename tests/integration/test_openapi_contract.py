@@ -115,6 +115,7 @@ def served(task: str | None, model_dir: Path | None = None) -> schemathesis.sche
         prompt_names=facts.prompt_names,
         vocabulary=facts.vocabulary,
         width=facts.width,
+        labels=facts.labels,
     )
     if task == "question-answering":
         schemas = document["components"]["schemas"]
@@ -238,12 +239,15 @@ def test_the_protocol_routes_of_a_reranker_answer_as_the_description_says(case, 
     assert "Traceback" not in added and "Exception" not in added, added[-4000:]
 
 
+SENTIMENT = ROOT / "build" / "demo-sentiment-trained"  # make demo-models
+
+
 @pytest.fixture(scope="module")
 def classification_stack(tmp_path_factory):
     """The demo sentiment model trained here (text classification), for its task's shapes on /invocations and on
     the protocol routes that take them."""
     tmp = tmp_path_factory.mktemp("contract-classification")
-    model_dir = demo_dir("demo-sentiment-trained")
+    model_dir = demo_dir(SENTIMENT.name)
     yield from Stack(model_dir, tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).serving()
 
 
@@ -251,7 +255,7 @@ def classification_stack(tmp_path_factory):
 CLASSIFICATION_OPERATIONS = ["invoke", "predict", "hfInference", "kserveV1Predict"]
 
 
-@served("text-classification").include(operation_id=CLASSIFICATION_OPERATIONS).parametrize()
+@served("text-classification", SENTIMENT).include(operation_id=CLASSIFICATION_OPERATIONS).parametrize()
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )

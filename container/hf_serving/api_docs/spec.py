@@ -15,7 +15,7 @@ Written by the launcher into its runtime directory, beside nginx's configuration
   `x-answered-by` tasks other than the served one (TEI's /rerank on an embeddings model) keeps only its errors.
 - what the model's files say beyond its task (tasks/registry.py read_model_facts, called by the launcher):
   `prompt_name` takes its prompts' names only, a token id (components.schemas.TokenId) is bounded by its tokenizer's
-  vocabulary, and `dimensions` by its vectors' width.
+  vocabulary, `dimensions` by its vectors' width, and `explain_label` takes its labels.
 """
 
 from __future__ import annotations
@@ -58,11 +58,12 @@ def tailored(
     prompt_names: tuple[str, ...] | None = None,
     vocabulary: int | None = None,
     width: int | None = None,
+    labels: tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """`document` for this container: `task` is the served task's name (None on a multi-model endpoint), `api_key`
     whether SERVE_API_KEY is set, `schemas` the tasks' declared parameter schemas by name; `prompt_names` the
-    model's prompts, `vocabulary` its tokenizer's size and `width` its vectors', where known (None: the description
-    stays general)."""
+    model's prompts, `vocabulary` its tokenizer's size, `width` its vectors' and `labels` its classes, where known
+    (None: the description stays general)."""
     served = copy.deepcopy(document)
     served["servers"] = copy.deepcopy(SAME_ORIGIN)
     info = served.setdefault("info", {})
@@ -85,6 +86,8 @@ def tailored(
             token_id["description"] = f"A token id of this model's tokenizer: 0 to {vocabulary - 1:,}."
     if width is not None:
         _dimensions_up_to(served, width)
+    if labels is not None:
+        _explain_label_of(served, labels)
     if api_key:
         # The key is required then: the alternative "no security" ({}) would let Swagger UI send requests without it.
         schemes = list(served.get("components", {}).get("securitySchemes", {}))
@@ -162,6 +165,19 @@ def _dimensions_up_to(node: object, width: int) -> None:
         _dimensions_up_to(value, width)
 
 
+def _explain_label_of(document: dict[str, Any], labels: tuple[str, ...]) -> None:
+    """The task's `explain_label` parameter takes one of the model's labels (another is a 400)."""
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        properties = schema.get("properties") if isinstance(schema, dict) else None
+        if isinstance(properties, dict) and isinstance(properties.get("explain_label"), dict):
+            properties["explain_label"] = {
+                "type": "string",
+                "enum": list(labels),
+                "description": f"One of this model's labels ({', '.join(labels)}), explained beside the predicted "
+                "one (with explain: true).",
+            }
+
+
 def _operations(document: dict[str, Any]) -> list[dict[str, Any]]:
     methods = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
     return [item[method] for item in document.get("paths", {}).values() for method in methods if method in item]
@@ -196,10 +212,18 @@ def write(
     prompt_names: tuple[str, ...] | None = None,
     vocabulary: int | None = None,
     width: int | None = None,
+    labels: tuple[str, ...] | None = None,
 ) -> tuple[Path, Path]:
     """openapi.json and openapi.yaml in `runtime_dir`, the same document; readable by nginx's workers."""
     document = tailored(
-        load(source), task, api_key, schemas, prompt_names=prompt_names, vocabulary=vocabulary, width=width
+        load(source),
+        task,
+        api_key,
+        schemas,
+        prompt_names=prompt_names,
+        vocabulary=vocabulary,
+        width=width,
+        labels=labels,
     )
     as_json = runtime_dir / JSON_NAME
     as_yaml = runtime_dir / YAML_NAME

@@ -98,6 +98,7 @@ class Stack:
                 prompt_names=facts.prompt_names,
                 vocabulary=facts.vocabulary,
                 width=facts.width,
+                labels=facts.labels,
             )
         nginx.write_config(runtime_dir, plan.nginx_values)
         mms.write_runtime_files(

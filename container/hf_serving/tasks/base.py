@@ -160,6 +160,7 @@ class ModelFacts:
     prompt_names: tuple[str, ...] | None = None  # the values prompt_name takes
     vocabulary: int | None = None  # its tokenizer's size: token ids are 0 to vocabulary - 1
     width: int | None = None  # its vectors' size: the most `dimensions` asks
+    labels: tuple[str, ...] | None = None  # the classes it answers: the values explain_label takes
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from hf_serving.tasks.sentence_embeddings.requests import (
     parse_embeddings_request,
 )
 from hf_serving.tasks.sentence_embeddings.served import SentenceEmbeddingsModel, layout_facts
+from hf_serving.tasks.text_classification.labels import label_facts
 from hf_serving.tasks.text_classification.requests import CLASSIFICATION_PARAMETERS, parse_classification_request
 from hf_serving.tasks.text_classification.served import TextClassificationModel
 from hf_serving.tasks.text_inputs import parse_plain_text_request
@@ -67,6 +68,7 @@ TASKS: dict[Task, TaskSpec] = {
             served_model=TextClassificationModel,
             explainable=True,
             parameters=CLASSIFICATION_PARAMETERS,
+            layout_facts=label_facts,
         ),
         # A sentence-transformers directory (modules.json) names this task itself; HF_TASK names it for a plain
         # encoder, which is then mean-pooled as sentence-transformers does. It answers sentence similarity too (the
@@ -163,9 +165,9 @@ def parameter_schemas() -> dict[str, dict[str, Any]]:
 
 def read_model_facts(spec: TaskSpec, model_dir: Path) -> ModelFacts:
     """What the served description tells of the model beyond its task (api_docs/spec.py), read from its files at
-    start without loading it: its prompts' names and width (the task's layout, where it has one) and its tokenizer's
-    vocabulary. Files that say it wrongly leave it unknown (the description then stays general): the worker's load
-    names the problem."""
+    start without loading it: its prompts' names and width, or its labels (the task's layout_facts, where it has
+    one), and its tokenizer's vocabulary. Files that say it wrongly leave it unknown (the description then stays
+    general): the worker's load names the problem."""
     try:
         facts = spec.layout_facts(model_dir) if spec.layout_facts is not None else ModelFacts()
         return replace(facts, vocabulary=tokenizer_vocabulary(spec.weights_dir(model_dir)))

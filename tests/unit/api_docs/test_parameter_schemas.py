@@ -177,3 +177,35 @@ def test_a_combination_the_description_rules_out_is_a_400_and_each_part_alone_is
     parse("EmbeddingsParameters", {"dimensions": None, "output_value": "token_embeddings"})  # null: no cut
     (rule,) = schema["allOf"]
     assert jsonschema.Draft4Validator(rule).is_valid({"dimensions": None, "output_value": "token_embeddings"})
+
+
+@pytest.mark.parametrize(
+    ("refused", "named"),
+    [
+        ({"raw_scores": True, "function_to_apply": "softmax"}, "parameters.raw_scores"),
+        ({"raw_scores": True, "function_to_apply": "sigmoid"}, "parameters.raw_scores"),
+        ({"explain_label": "POSITIVE"}, "parameters.explain_label"),
+        ({"explain_label": "POSITIVE", "explain": False}, "parameters.explain_label"),
+    ],
+)
+def test_a_classification_combination_the_description_rules_out_is_a_400(refused, named):
+    schema = SERVED["components"]["schemas"]["ClassificationParameters"]
+    assert not jsonschema.Draft4Validator(schema).is_valid(refused)
+    with pytest.raises(BadRequest) as answered:
+        parse("ClassificationParameters", refused)
+    assert named in answered.value.message
+
+
+@pytest.mark.parametrize(
+    "accepted",
+    [
+        {"raw_scores": True},
+        {"raw_scores": True, "function_to_apply": "none"},
+        {"raw_scores": False, "function_to_apply": "softmax"},
+        {"function_to_apply": "sigmoid"},
+        {"explain_label": "POSITIVE", "explain": True},
+    ],
+)
+def test_each_classification_combination_the_description_allows_is_accepted(accepted):
+    assert jsonschema.Draft4Validator(SERVED["components"]["schemas"]["ClassificationParameters"]).is_valid(accepted)
+    parse("ClassificationParameters", accepted)

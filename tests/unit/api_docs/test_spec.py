@@ -203,3 +203,24 @@ def test_dimensions_are_at_most_the_models_width():
     schemas = served["components"]["schemas"]
     for name in ("OpenAIEmbeddingsRequest", "EmbeddingsEnvelope", "EmbeddingsParameters", "TEIEmbedRequest"):
         assert schemas[name]["properties"]["dimensions"]["maximum"] == 384, name
+
+
+def test_explain_label_takes_the_models_labels_only():
+    general = spec.tailored(SOURCE, "text-classification", api_key=False, schemas=parameter_schemas())
+    served = spec.tailored(
+        SOURCE, "text-classification", api_key=False, schemas=parameter_schemas(), labels=("NEGATIVE", "POSITIVE")
+    )
+    assert "enum" not in schema_of(general, "ClassificationParameters")["properties"]["explain_label"]
+    explain_label = schema_of(served, "ClassificationParameters")["properties"]["explain_label"]
+    assert explain_label["enum"] == ["NEGATIVE", "POSITIVE"] and explain_label["type"] == "string"
+
+
+def test_a_text_classification_container_describes_texts_and_pairs_only():
+    served = spec.tailored(SOURCE, "text-classification", api_key=False)
+    refs = set(re.findall(r"#/components/schemas/(\w+)", json.dumps(schema_of(served, "InvocationRequest"))))
+    assert refs == {"ClassificationEnvelope", "ClassificationPairAtTheTop", "ClassificationInputs"} | {
+        "ExplainAsked",
+        "ExplainedTexts",
+    }
+    assert "TextPair" in json.dumps(schema_of(served, "KServeV1Instance"))
+    assert "QAInput" not in json.dumps(schema_of(served, "KServeV1Instance"))

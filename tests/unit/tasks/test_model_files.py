@@ -50,3 +50,16 @@ def test_files_that_do_not_say_leave_the_facts_unknown(tmp_path):
     assert read_model_facts(EMBEDDINGS, model_dir) == ModelFacts(prompt_names=(), width=384)
     (model_dir / "config_sentence_transformers.json").write_text('{"prompts": ["query"]}', encoding="utf-8")
     assert read_model_facts(EMBEDDINGS, model_dir) == ModelFacts()  # the worker's load names the problem
+
+
+def test_a_classifiers_labels_are_its_configs_in_index_order_or_transformers_defaults(tmp_path):
+    classification = TASKS[Task.TEXT_CLASSIFICATION]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"id2label": {"1": "POSITIVE", "0": "NEGATIVE", "10": "MIXED"}}), encoding="utf-8")
+    assert read_model_facts(classification, tmp_path).labels == ("NEGATIVE", "POSITIVE", "MIXED")
+    config.write_text(json.dumps({"num_labels": 3}), encoding="utf-8")
+    assert read_model_facts(classification, tmp_path).labels == ("LABEL_0", "LABEL_1", "LABEL_2")
+    config.write_text("{}", encoding="utf-8")
+    assert read_model_facts(classification, tmp_path).labels == ("LABEL_0", "LABEL_1")
+    config.write_text(json.dumps({"id2label": {"first": "A"}}), encoding="utf-8")
+    assert read_model_facts(classification, tmp_path) == ModelFacts()  # the worker's load names the problem
