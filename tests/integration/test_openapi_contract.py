@@ -121,6 +121,9 @@ def served(task: str | None, model_dir: Path | None = None) -> schemathesis.sche
         schemas = document["components"]["schemas"]
         for name in WINDOW_PARAMETERS:
             del schemas["QAParameters"]["properties"][name]
+    if task == "token-classification":
+        # stride is below the model's maximum length less its special tokens, which its loaded tokenizer says.
+        document["components"]["schemas"]["TokenClassificationParameters"]["properties"]["stride"]["maximum"] = 64
     if task in CSV_ROWS:
         csv = document["components"]["requestBodies"]["Invocation"]["content"]["text/csv"]["schema"]
         csv["pattern"] = f"^({CSV_ROWS[task]}\\n)*{CSV_ROWS[task]}\\n?$"
@@ -128,13 +131,13 @@ def served(task: str | None, model_dir: Path | None = None) -> schemathesis.sche
 
 
 # What the served model takes of what the description allows in a CSV body ("question,context" for question
-# answering, one text for text classification, as the description says in words): rows of the task's columns.
+# answering, one text for text and token classification, as the description says in words): rows of the task's columns.
 FIELD = "[A-Za-z0-9][A-Za-z0-9 ?.]*"
 # And QA's window: max_seq_len and doc_stride bound each other, the model's maximum and the question's length
 # bound them (as their descriptions say in words, which a JSON schema cannot), so the generated requests leave them
 # to their defaults; tests/unit/tasks/question_answering/test_answerer.py checks their refusals.
 WINDOW_PARAMETERS = ("max_seq_len", "doc_stride")
-CSV_ROWS = {"question-answering": f"{FIELD},{FIELD}", "text-classification": FIELD}
+CSV_ROWS = {"question-answering": f"{FIELD},{FIELD}", "text-classification": FIELD, "token-classification": FIELD}
 
 
 contract = served("question-answering", TINY_QA)
@@ -251,7 +254,8 @@ def classification_stack(tmp_path_factory):
     yield from Stack(model_dir, tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).serving()
 
 
-# The operations that take a text classification request: /invocations' shapes (and their protocol mappings).
+# The operations that take a text or token classification request: /invocations' shapes (and their protocol
+# mappings).
 CLASSIFICATION_OPERATIONS = ["invoke", "predict", "hfInference", "kserveV1Predict"]
 
 
@@ -263,6 +267,27 @@ def test_a_text_classification_container_answers_as_the_description_says(case, c
     before = len(classification_stack.log())
     case.call_and_validate(base_url=classification_stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=60)
     added = classification_stack.log()[before:]
+    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+
+
+NER = ROOT / "build" / "demo-ner-trained"  # make demo-models
+
+
+@pytest.fixture(scope="module")
+def ner_stack(tmp_path_factory):
+    """The demo NER model trained here (token classification), for its task's shapes as above."""
+    tmp = tmp_path_factory.mktemp("contract-ner")
+    yield from Stack(demo_dir(NER.name), tmp / "serve.log", SERVE_CLIENT_TIMEOUT_S=str(CLIENT_TIMEOUT_S)).serving()
+
+
+@served("token-classification", NER).include(operation_id=CLASSIFICATION_OPERATIONS).parametrize()
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+def test_a_token_classification_container_answers_as_the_description_says(case, ner_stack):
+    before = len(ner_stack.log())
+    case.call_and_validate(base_url=ner_stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=60)
+    added = ner_stack.log()[before:]
     assert "Traceback" not in added and "Exception" not in added, added[-4000:]
 
 

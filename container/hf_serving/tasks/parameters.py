@@ -232,16 +232,18 @@ class Texts(Parameter):
         return f"a list of {count} non-empty strings, or {single}"
 
     def json_schema(self) -> dict[str, Any]:
+        # Blank items are refused as empty ones (convert strips them): the patterns say so.
         array: dict[str, Any] = {
             "type": "array",
-            "items": {"type": "string", "minLength": 1},
+            "items": {"type": "string", "minLength": 1, "pattern": "\\S"},
             "minItems": self.min_items,
         }
         if self.max_items is not None:
             array["maxItems"] = self.max_items
-        one: dict[str, Any] = {"type": "string", "minLength": 1}
+        one: dict[str, Any] = {"type": "string", "minLength": 1, "pattern": "\\S"}
         if self.comma_separated:
             one["description"] = "comma-separated"
+            one["pattern"] = "[^\\s,]"  # one part at least that is not blank
         return {"oneOf": [array, one]}
 
     def schema(self) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import jsonschema
 import pytest
 
 from hf_serving.errors import BadRequest
@@ -122,7 +123,7 @@ def test_the_schema_says_what_the_validator_accepts():
     }
     assert properties["candidate_labels"]["oneOf"][0] == {
         "type": "array",
-        "items": {"type": "string", "minLength": 1},
+        "items": {"type": "string", "minLength": 1, "pattern": "\\S"},
         "minItems": 1,
         "maxItems": 3,
     }
@@ -134,3 +135,10 @@ def test_explain_asked_of_a_task_without_explanations_says_so():
     assert refused.value.message.startswith("parameters.explain: this task's answers have no explanations")
     with pytest.raises(BadRequest, match="unknown parameters: explain "):
         SPEC.parse({"candidate_labels": "a", "explain": False})
+
+
+@pytest.mark.parametrize("blank", [["a", " \x1e"], " , ,"])
+def test_blank_labels_are_refused_and_the_schema_rules_them_out(blank):
+    with pytest.raises(BadRequest, match=r"parameters\.candidate_labels must be"):
+        SPEC.parse({"candidate_labels": blank})
+    assert not jsonschema.Draft4Validator(SPEC.schema()["properties"]["candidate_labels"]).is_valid(blank)

@@ -41,6 +41,15 @@ SPEC = ParameterSpec(
         ),
     ),
     description="transformers' token-classification pipeline parameters.",
+    # from_request refuses a stride with aggregation_strategy none named.
+    rules=(
+        {
+            "not": {
+                "required": ["stride", "aggregation_strategy"],
+                "properties": {"stride": {"type": "integer"}, "aggregation_strategy": {"enum": ["none"]}},
+            }
+        },
+    ),
 )
 
 
