@@ -270,6 +270,27 @@ def test_a_text_classification_container_answers_as_the_description_says(case, c
     assert "Traceback" not in added and "Exception" not in added, added[-4000:]
 
 
+def test_an_explain_request_on_a_protocol_route_is_answered_by_the_explanation_worker(classification_stack):
+    """The batching workers refuse explain requests; KServe v1's and the Inference API's routes send them to the
+    explanation worker as /invocations does, which serves the model under its public name (KServe's path names it)."""
+    text = "A wonderful, moving film."
+    kserve = requests.post(
+        f"{classification_stack.url}/v1/models/model:predict",
+        json={"instances": [text], "parameters": {"explain": True}},
+        timeout=120,
+    )
+    assert kserve.status_code == 200, kserve.text
+    (prediction,) = kserve.json()["predictions"]
+    assert prediction["explanation"]["method"] == "integrated_gradients"
+    assert prediction["explanation"]["targets"][0]["target"] == prediction["label"]
+    inference_api = requests.post(
+        f"{classification_stack.url}/hf-inference", json={"inputs": text, "parameters": {"explain": True}}, timeout=120
+    )
+    assert inference_api.status_code == 200, inference_api.text
+    (labels,) = inference_api.json()
+    assert labels[0]["label"] == prediction["label"] and labels[0]["explanation"]["method"] == "integrated_gradients"
+
+
 NER = ROOT / "build" / "demo-ner-trained"  # make demo-models
 
 

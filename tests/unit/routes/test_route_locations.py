@@ -106,6 +106,19 @@ def test_the_longer_template_is_tried_first(tmp_path):
     predict = text.index('location ~ "^/v1/models/(?<route_model>[^/]+):predict$"')
     model = text.index('location ~ "^/v1/models/(?<route_model>[^/]+)$"')
     assert predict < model
+    # The error shapes' map too: a map's regexes are tried in order, so KServe's errors are not OpenAI's.
+    shapes = route_locations.shape_map()
+    assert shapes.index(':predict$" kserve;') < shapes.index('[^/]+)$" openai;')
+
+
+def test_a_single_model_inference_route_sends_explain_requests_to_the_explanation_worker(tmp_path):
+    text = rendered(tmp_path, {})
+    for head in ('location ~ "^/v1/models/(?<route_model>[^/]+):predict$" {', "location = /hf-inference {"):
+        location = _location(text, head)
+        assert 'require("admission").admit(require("explanations").route())' in location, head
+        assert "proxy_pass http://model_edge$inner_route;" in location, head
+    info = _location(text, "location = /info {")  # metadata: never an explanation
+    assert "explanations" not in info
 
 
 def test_every_route_has_a_metrics_label_and_kind():
