@@ -151,7 +151,10 @@ PROTOCOL_TAGS = ["openai", "tei", "hf-inference", "kserve-v1", "kserve-v2"]
 @contract.exclude(tag="multi-model").exclude(tag=PROTOCOL_TAGS).parametrize()
 # quiet_log checks the log once, after all of an operation's examples: meant to span them.
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    derandomize=True,
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_the_stack_answers_as_its_openapi_description_says(case, stack, quiet_log):
     case.call_and_validate(base_url=stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=30)
@@ -206,7 +209,10 @@ def _shaped_as_their_data(body: dict) -> dict:
 
 @served("sentence-embeddings", minilm()).include(tag=PROTOCOL_TAGS).parametrize()
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    derandomize=True,
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_the_protocol_routes_answer_as_the_description_says(case, embeddings_stack):
     if isinstance(case.body, (dict, list)):
@@ -231,7 +237,10 @@ def reranker_stack(tmp_path_factory):
 
 @served("text-ranking").include(operation_id=["teiRerank", "teiInfo"]).parametrize()
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    derandomize=True,
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_the_protocol_routes_of_a_reranker_answer_as_the_description_says(case, reranker_stack):
     if isinstance(case.body, (dict, list)):
@@ -261,7 +270,10 @@ CLASSIFICATION_OPERATIONS = ["invoke", "predict", "hfInference", "kserveV1Predic
 
 @served("text-classification", SENTIMENT).include(operation_id=CLASSIFICATION_OPERATIONS).parametrize()
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    derandomize=True,
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_a_text_classification_container_answers_as_the_description_says(case, classification_stack):
     before = len(classification_stack.log())
@@ -303,7 +315,10 @@ def ner_stack(tmp_path_factory):
 
 @served("token-classification", NER).include(operation_id=CLASSIFICATION_OPERATIONS).parametrize()
 @settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    derandomize=True,
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_a_token_classification_container_answers_as_the_description_says(case, ner_stack):
     before = len(ner_stack.log())
@@ -330,7 +345,10 @@ def mme_stack(tmp_path_factory):
 
 @served(None).include(tag="multi-model").parametrize()
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    derandomize=True,
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_a_multi_model_endpoint_answers_as_the_description_says(case, mme_stack):
     before = len(mme_stack.log())
