@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -122,19 +123,24 @@ def _narrow_to_task(served: dict[str, Any], task: str) -> None:
             )
 
 
+def _holders_of(node: object, name: str) -> Iterator[dict[str, Any]]:
+    """Every `properties` object of the document that declares the property `name` (as a schema object)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _holders_of(item, name)
+    elif isinstance(node, dict):
+        properties = node.get("properties")
+        if isinstance(properties, dict) and isinstance(properties.get(name), dict):
+            yield properties
+        for value in node.values():
+            yield from _holders_of(value, name)
+
+
 def _prompt_names_only(node: object, names: tuple[str, ...]) -> None:
     """Every `prompt_name` property takes one of `names` (or null where it did): none at all for a model without
     prompts."""
-    if isinstance(node, list):
-        for item in node:
-            _prompt_names_only(item, names)
-        return
-    if not isinstance(node, dict):
-        return
-    properties = node.get("properties")
-    if isinstance(properties, dict) and isinstance(properties.get("prompt_name"), dict):
-        given = properties["prompt_name"]
-        nullable = bool(given.get("nullable"))
+    for properties in list(_holders_of(node, "prompt_name")):
+        nullable = bool(properties["prompt_name"].get("nullable"))
         if names or nullable:
             own = {"type": "string", "enum": [*names, *([None] if nullable else [])]}
             properties["prompt_name"] = {**own, "nullable": True} if nullable else own
@@ -145,24 +151,13 @@ def _prompt_names_only(node: object, names: tuple[str, ...]) -> None:
             if names
             else "This model has no prompts (config_sentence_transformers.json): a prompt_name is a 400."
         )
-    for value in node.values():
-        _prompt_names_only(value, names)
 
 
 def _dimensions_up_to(node: object, width: int) -> None:
     """Every integer `dimensions` property (the Matryoshka cut) is at most the model's width."""
-    if isinstance(node, list):
-        for item in node:
-            _dimensions_up_to(item, width)
-        return
-    if not isinstance(node, dict):
-        return
-    properties = node.get("properties")
-    if isinstance(properties, dict) and isinstance(properties.get("dimensions"), dict):
+    for properties in list(_holders_of(node, "dimensions")):
         if properties["dimensions"].get("type") == "integer":
             properties["dimensions"]["maximum"] = width
-    for value in node.values():
-        _dimensions_up_to(value, width)
 
 
 def _explain_label_of(document: dict[str, Any], labels: tuple[str, ...]) -> None:
