@@ -50,6 +50,11 @@ build/demo-embeddings/modules.json: | $(VENV)/.installed
 build/demo-sentiment-trained/config.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task text-classification --trained -o build/demo-sentiment-trained
 
+# A tiny text classifier with random weights (2 layers of width 32): the engine costs next to nothing on it, so what a
+# request costs is the serving stack's own (make bench-host).
+build/demo-tiny-clf/config.json: | $(VENV)/.installed
+	$(PY) -m hf_serving demo-model --task text-classification --labels sentiment --size tiny -o build/demo-tiny-clf
+
 # A masked language model of DistilBERT's size with random weights (fill-mask).
 build/demo-fill-mask/config.json: | $(VENV)/.installed
 	$(PY) -m hf_serving demo-model --task fill-mask --size full -o build/demo-fill-mask
@@ -249,6 +254,16 @@ bench-tasks: install build/demo-ner/config.json build/demo-nli/config.json \
 bench-cache: install demo-model
 	$(PY) -m bench.run --servers ours,ours-cache --kinds qa380 --concurrency 4 --seconds 15 --warmup 3 --passes 1 \
 		--no-overhead --out bench/results --name cache-hit $(BENCH_ARGS)
+
+# The serving stack's own cost per request (bench/README.md, "Host side"): a classifier whose engine costs next to
+# nothing, through ours and AWS's toolkit side by side at concurrency 1, 4 and 16, with every process's CPU per request
+# (bench/host_cpu.py). About 5 minutes. Writes bench/results/host-latest.{json,md}; BENCH_ARGS adds or overrides options
+# (e.g. --servers 'ours,ours@../before' for a checkout of the code before a change).
+.PHONY: bench-host
+bench-host: install build/demo-tiny-clf/config.json
+	PYTHON=$(PYTHON) bench/peers/setup.sh aws
+	$(PY) -m bench.run --servers ours,aws --kinds host60 --concurrency 1,4,16 --seconds 10 --warmup 5 --passes 2 \
+		--no-overhead --out bench/results --name host-latest $(BENCH_ARGS)
 
 # What /metrics costs (bench/metrics_overhead.py): ours against ours with SERVE_METRICS=off at concurrency 4, in
 # alternating passes; the goal is at most 1% of req/s. Writes bench/results/metrics-overhead.*.

