@@ -17,7 +17,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from hf_serving.serving import idle_priority, worker_logging
+from hf_serving.serving import frontend_reads, idle_priority, worker_logging
 from hf_serving.serving.batch_handler import HandlerService
 from hf_serving.serving.worker_place import worker_place
 from hf_serving.serving.worker_reports import (
@@ -36,6 +36,7 @@ def handle(data: list[dict] | None, context: Any) -> list[bytes | str] | None:
     global _service
     if _service is None:
         worker_logging.configure_logging()
+        frontend_reads.install()
         place = worker_place(context)
         settings, reports, model_name = place.settings, place.reports, place.model_name
         if place.explains:
