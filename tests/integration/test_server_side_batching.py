@@ -57,6 +57,24 @@ def batches_over(stack: Stack, size: int) -> float:
 
 
 @pytest.fixture(scope="module")
+def no_delay(tmp_path_factory):
+    yield from batching_stack(tmp_path_factory, "no-delay", 8, 0)
+
+
+def test_without_a_batch_delay_a_busy_worker_still_gets_what_queued_meanwhile(no_delay):
+    """MODEL_SERVER_MAX_BATCH_DELAY_MS=0: nothing waits for company, yet requests that queue while the worker is busy
+    go together, up to the batch size. MMS's own Model ended every such batch at two (launcher/java/Model.java)."""
+    bodies = [body(i) for i in range(24)]
+    expected = [no_delay.invoke(b).json() for b in bodies]
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        responses = list(pool.map(lambda i: no_delay.invoke(bodies[i % 24], timeout=60), range(240)))
+    assert [r.status_code for r in responses] == [200] * 240
+    for i, response in enumerate(responses):
+        assert same_answer(response.json(), expected[i % 24]), (response.json(), expected[i % 24])
+    assert batches_over(no_delay, 2) > 0
+
+
+@pytest.fixture(scope="module")
 def large_batches(tmp_path_factory):
     yield from batching_stack(tmp_path_factory, "large-batches", 32, 50)
 
