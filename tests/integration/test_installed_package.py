@@ -42,10 +42,10 @@ def installed(tmp_path_factory) -> Path:
     return python
 
 
-def test_the_wheel_carries_the_nginx_template_and_the_decoder_source_as_files(installed):
+def test_the_wheel_carries_the_nginx_template_and_the_java_sources_as_files(installed):
     code = (
         "import hf_serving.launcher.nginx as n, hf_serving.launcher.mms_fix as f, hf_serving.serving.default_hooks"
-        " as d\nprint(n.TEMPLATE_PATH)\nprint(f.SOURCE)\nprint(d.__file__)"
+        " as d\nprint(n.TEMPLATE_PATH)\nprint(*f.SOURCES)\nprint(d.__file__)"
     )
     done = subprocess.run(
         [str(installed), "-c", code],
@@ -56,16 +56,16 @@ def test_the_wheel_carries_the_nginx_template_and_the_decoder_source_as_files(in
         env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
     )
     assert done.returncode == 0, done.stderr
-    template, source, hooks = (Path(line) for line in done.stdout.split())
+    template, *sources, hooks = (Path(line) for line in done.stdout.split())
     site = installed.parent.parent / "lib"
-    for path in (template, source, hooks):
+    for path in (template, *sources, hooks):
         assert site in path.parents, path  # from the install, not from the checkout
     assert template.is_file() and not template.is_symlink()
     assert template.read_text() == (ROOT / "docker" / "nginx.conf").read_text()
-    assert (
-        source.read_bytes()
-        == (ROOT / "container" / "hf_serving" / "launcher" / "java" / "ModelResponseDecoder.java").read_bytes()
-    )
+    java = ROOT / "container" / "hf_serving" / "launcher" / "java"
+    assert sorted(source.name for source in sources) == sorted(path.name for path in java.glob("*.java"))
+    for source in sources:
+        assert source.read_bytes() == (java / source.name).read_bytes()
 
 
 def test_the_wheel_carries_the_docs_page_the_description_as_a_file_and_the_fetched_swagger_ui(installed):
