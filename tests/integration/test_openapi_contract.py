@@ -84,6 +84,25 @@ def _jsonlines_as_text(ctx, value):
     return value.encode("utf-8") if isinstance(value, str) else json.dumps(value).encode("utf-8")
 
 
+def examples(count: int) -> settings:
+    """Hypothesis' settings of a contract test: the same `count` examples every run (derandomized: a new
+    counter-example shows up in a change, not in an unrelated run), and no deadline (a stack answers in its time)."""
+    return settings(
+        derandomize=True,
+        max_examples=count,
+        deadline=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
+
+
+def call_quietly(case, stack: Stack, checks=CHECKS_VALID_ACCEPTED) -> None:
+    """The case sent to the stack and its answer checked; the server log gains no traceback or exception meanwhile."""
+    before = len(stack.log())
+    case.call_and_validate(base_url=stack.url, checks=checks, timeout=60)
+    added = stack.log()[before:]
+    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("contract-stack")
@@ -150,12 +169,7 @@ PROTOCOL_TAGS = ["openai", "tei", "hf-inference", "kserve-v1", "kserve-v2"]
 
 @contract.exclude(tag="multi-model").exclude(tag=PROTOCOL_TAGS).parametrize()
 # quiet_log checks the log once, after all of an operation's examples: meant to span them.
-@settings(
-    derandomize=True,
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@examples(30)
 def test_the_stack_answers_as_its_openapi_description_says(case, stack, quiet_log):
     case.call_and_validate(base_url=stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=30)
 
@@ -208,23 +222,13 @@ def _shaped_as_their_data(body: dict) -> dict:
 
 
 @served("sentence-embeddings", minilm()).include(tag=PROTOCOL_TAGS).parametrize()
-@settings(
-    derandomize=True,
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@examples(15)
 def test_the_protocol_routes_answer_as_the_description_says(case, embeddings_stack):
     if isinstance(case.body, (dict, list)):
         case.body = _cut_at_maximum(case.body)
     if case.operation.definition.raw.get("operationId") == "kserveV2Infer" and isinstance(case.body, dict):
         case.body = _shaped_as_their_data(case.body)
-    before = len(embeddings_stack.log())
-    case.call_and_validate(
-        base_url=embeddings_stack.url, checks=[*CHECKS, valid_data_is_not_a_400_on_the_embeddings_model], timeout=60
-    )
-    added = embeddings_stack.log()[before:]
-    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+    call_quietly(case, embeddings_stack, [*CHECKS, valid_data_is_not_a_400_on_the_embeddings_model])
 
 
 @pytest.fixture(scope="module")
@@ -236,19 +240,11 @@ def reranker_stack(tmp_path_factory):
 
 
 @served("text-ranking").include(operation_id=["teiRerank", "teiInfo"]).parametrize()
-@settings(
-    derandomize=True,
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@examples(15)
 def test_the_protocol_routes_of_a_reranker_answer_as_the_description_says(case, reranker_stack):
     if isinstance(case.body, (dict, list)):
         case.body = _cut_at_maximum(case.body)
-    before = len(reranker_stack.log())
-    case.call_and_validate(base_url=reranker_stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=60)
-    added = reranker_stack.log()[before:]
-    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+    call_quietly(case, reranker_stack)
 
 
 SENTIMENT = ROOT / "build" / "demo-sentiment-trained"  # make demo-models
@@ -269,17 +265,9 @@ CLASSIFICATION_OPERATIONS = ["invoke", "predict", "hfInference", "kserveV1Predic
 
 
 @served("text-classification", SENTIMENT).include(operation_id=CLASSIFICATION_OPERATIONS).parametrize()
-@settings(
-    derandomize=True,
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@examples(15)
 def test_a_text_classification_container_answers_as_the_description_says(case, classification_stack):
-    before = len(classification_stack.log())
-    case.call_and_validate(base_url=classification_stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=60)
-    added = classification_stack.log()[before:]
-    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+    call_quietly(case, classification_stack)
 
 
 def test_an_explain_request_on_a_protocol_route_is_answered_by_the_explanation_worker(classification_stack):
@@ -314,17 +302,9 @@ def ner_stack(tmp_path_factory):
 
 
 @served("token-classification", NER).include(operation_id=CLASSIFICATION_OPERATIONS).parametrize()
-@settings(
-    derandomize=True,
-    max_examples=15,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@examples(15)
 def test_a_token_classification_container_answers_as_the_description_says(case, ner_stack):
-    before = len(ner_stack.log())
-    case.call_and_validate(base_url=ner_stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=60)
-    added = ner_stack.log()[before:]
-    assert "Traceback" not in added and "Exception" not in added, added[-4000:]
+    call_quietly(case, ner_stack)
 
 
 @pytest.fixture(scope="module")
@@ -344,12 +324,7 @@ def mme_stack(tmp_path_factory):
 
 
 @served(None).include(tag="multi-model").parametrize()
-@settings(
-    derandomize=True,
-    max_examples=30,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@examples(30)
 def test_a_multi_model_endpoint_answers_as_the_description_says(case, mme_stack):
     before = len(mme_stack.log())
     case.call_and_validate(base_url=mme_stack.url, checks=CHECKS_VALID_ACCEPTED, timeout=60)

@@ -85,14 +85,14 @@ def send_in_pieces(sock: socket.socket, data: bytes, seed: int) -> None:
     sock.close()
 
 
-def read_all(module: ModuleType, data: bytes, seed: int) -> list[tuple[bytes, object]]:
-    """Every message of `data`, sent through a socket pair in random pieces, as the module's retrieve_msg reads them;
-    then the end of the connection as MMS's reader reports it."""
+def read_all(module: ModuleType, data: bytes, count: int, seed: int) -> list[tuple[bytes, object]]:
+    """The `count` messages of `data`, sent through a socket pair in random pieces, as the module's retrieve_msg reads
+    them; then the end of the connection as MMS's reader reports it."""
     reader, writer = socket.socketpair()
     sender = threading.Thread(target=send_in_pieces, args=(writer, data, seed))
     sender.start()
     try:
-        read = [module.retrieve_msg(reader) for _ in messages()]
+        read = [module.retrieve_msg(reader) for _ in range(count)]
         with pytest.raises(ValueError, match="Frontend disconnected"):
             module.retrieve_msg(reader)
         return read
@@ -103,11 +103,12 @@ def read_all(module: ModuleType, data: bytes, seed: int) -> list[tuple[bytes, ob
 
 @pytest.mark.parametrize("seed", range(5))
 def test_the_buffered_reads_give_what_mms_own_reads_give(seed):
-    data = b"".join(messages())
+    sent = messages()
+    data = b"".join(sent)
     original, patched = fresh_mms_reader(), fresh_mms_reader()
     assert frontend_reads.install(patched)
-    expected = read_all(original, data, seed)
-    assert read_all(patched, data, seed) == expected
+    expected = read_all(original, data, len(sent), seed)
+    assert read_all(patched, data, len(sent), seed) == expected
     [(load_cmd, load), (_, first), (_, batch)] = expected
     assert load_cmd == b"L" and load["batchSize"] == 8 and "gpu" not in load
     assert [r["requestId"] for r in batch] == [bytearray(b"b" * 32), bytearray(b"c" * 32), bytearray(b"d" * 32)]

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from hf_serving.errors import ConfigurationError
 from hf_serving.tasks.base import ModelFacts
+from hf_serving.tasks.model_files import read_json
 
 # transformers' PretrainedConfig: without id2label, num_labels labels named LABEL_0, LABEL_1, ... (2 by default).
 DEFAULT_LABEL_COUNT = 2
@@ -16,10 +16,7 @@ DEFAULT_LABEL_COUNT = 2
 def label_facts(model_dir: Path) -> ModelFacts:
     """The labels as the loaded config names them (config.id2label, by index); a config.json that is missing or says
     them wrongly is a ConfigurationError (the description then stays general; the worker's load names the problem)."""
-    try:
-        config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"{model_dir / 'config.json'} is not readable: {exc}") from None
+    config = read_json(model_dir / "config.json", "the model's config")
     if not isinstance(config, dict):
         raise ConfigurationError("config.json does not hold a JSON object")
     id2label = config.get("id2label")
