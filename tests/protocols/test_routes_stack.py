@@ -17,6 +17,7 @@ import requests
 from tests.support import metrics
 from tests.support.paths import minilm
 from tests.support.stack import Stack
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -124,6 +125,14 @@ def test_nginxs_refusals_are_in_the_routes_shape_and_counted_under_its_route(sta
             before, "hf_serving_requests_total", route=label, code=code
         )
 
+    def all_counted() -> bool:
+        nonlocal after
+        after = metrics.scrape(stack.url, **AUTH)
+        return (counted("401"), counted("405"), counted("413"), counted("400")) == (2, 1, 2, 1)
+
+    # A 413 is counted in nginx's log phase, which runs once its connection's lingering close ends (the client's
+    # close, read a moment after it has the answer): a scrape sent at once can come before it. Bounded, not slept.
+    wait_until(all_counted, deadline_s=10, every_s=0.1)
     assert (counted("401"), counted("405"), counted("413"), counted("400")) == (2, 1, 2, 1)
     kinds = {
         labels["kind"] for labels in metrics.series(after, "hf_serving_requests_total") if labels["route"] == label
