@@ -16,9 +16,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml scripts
 	$(PY) -m pip install -q --no-deps -e .
 	touch $@
 
-# multi-model-server's response decoder, replaced (container/hf_serving/launcher/java/ModelResponseDecoder.java says why).
+# multi-model-server's response decoder and its batch-forming Model, replaced (each .java file says why).
 MMS_FIX := container/hf_serving/launcher/java/classes/source.sha256
-$(MMS_FIX): container/hf_serving/launcher/java/ModelResponseDecoder.java | $(VENV)/.installed
+$(MMS_FIX): container/hf_serving/launcher/java/ModelResponseDecoder.java container/hf_serving/launcher/java/Model.java \
+	| $(VENV)/.installed
 	$(PY) -m hf_serving mms-fix
 
 # GET /docs' Swagger UI files: the swagger-ui-dist tarball that container/hf_serving/api_docs/package-lock.json pins,
@@ -121,8 +122,9 @@ unit: install
 integration: host-packages install
 	$(VENV)/bin/pytest tests/integration -q $(SLOWEST)
 
-# docs-build first: a broken link or a reference table that no longer builds fails `make test`, and CI with it.
-test: host-packages install install-clients lint docs-build
+# docs-build first: a broken link or a reference table that no longer builds fails `make test`, and CI with it. The
+# demo models too: the tests of the trained ones' answers (outcomes, data capture, fidelity) skip where none is built.
+test: host-packages install install-clients demo-models lint docs-build
 	$(VENV)/bin/pytest -q $(SLOWEST)
 
 # The protocol clients (OpenAI's SDK, huggingface_hub's InferenceClient, tritonclient) in a venv of their own, as

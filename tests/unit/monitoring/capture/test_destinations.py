@@ -1,7 +1,6 @@
 """Each destination for real: a temporary directory, moto's S3 server, a local HTTP sink."""
 
 import json
-import os
 import socket
 import subprocess
 import time
@@ -13,6 +12,7 @@ from hf_serving.monitoring.capture.cloudevents import REQUEST_TYPE, RESPONSE_TYP
 from hf_serving.monitoring.capture.destinations import Layout, WriteFailed, describe, kind_of
 from hf_serving.monitoring.capture.directory import DirectoryDestination
 from hf_serving.monitoring.capture.exchange import Exchange, body, cut_to
+from tests.support.missing import skip_or_fail
 from tests.support.paths import ROOT
 from tests.unit.monitoring.capture.sinks import EventSink
 
@@ -111,9 +111,7 @@ def test_a_sink_that_refuses_or_is_gone_fails_the_batch():
 @pytest.fixture(scope="module")
 def moto_s3(tmp_path_factory: pytest.TempPathFactory):
     if not MOTO_SERVER.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{MOTO_SERVER} is missing (make deploy-test builds it)")
-        pytest.skip(f"{MOTO_SERVER} is missing (make deploy-test builds it)")
+        skip_or_fail(f"{MOTO_SERVER} is missing (make deploy-test builds it)")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
