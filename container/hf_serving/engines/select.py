@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +81,16 @@ def load_engine(
     workers: int,
     trust_remote_code: bool,
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
+    prepare: Callable[[Any], Any] | None = None,
 ) -> Engine:
-    """The model in weights_dir, loaded by the transformers class auto_model, on the engine the policy picks."""
+    """The model in weights_dir, loaded by the transformers class auto_model, on the engine the policy picks;
+    `prepare` makes the loaded torch module into what the engine runs (a masked LM's head on its masks alone)."""
     engine = choose_engine(engine_setting, dtype, device, openvino_runtime.available())
+    prepared = prepare or (lambda module: module)
     if engine == "openvino":
         try:
-            module = _torch_module(auto_model, weights_dir, "float32", trust_remote_code)  # OpenVINO makes bf16
+            # OpenVINO makes bf16 from float32 weights
+            module = prepared(_torch_module(auto_model, weights_dir, "float32", trust_remote_code))
             return openvino_engine.OpenVINOEngine(
                 module,
                 forward_inputs(module, input_names),
@@ -107,7 +111,7 @@ def load_engine(
             )
     from hf_serving.engines.torch_engine import TorchEngine
 
-    module = _torch_module(auto_model, weights_dir, dtype, trust_remote_code)
+    module = prepared(_torch_module(auto_model, weights_dir, dtype, trust_remote_code))
     module = _on_device(module, dtype, device)
     return TorchEngine(
         module, forward_inputs(module, input_names), output_names, dtype, device, max_batch_tokens=max_batch_tokens

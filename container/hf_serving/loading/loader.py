@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from hf_serving.engines import select
 from hf_serving.engines.base import default_max_batch_tokens
@@ -52,6 +54,7 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
         workers,
         settings.trust_remote_code,
         settings.max_batch_tokens or default_max_batch_tokens(device),
+        prepare=partial(head_on_masks, tokenizer=tokenizer) if spec.reads_masks_only else None,
     )
     attributor = attributor_source(settings, engine, auto_model, weights_dir, tokenizer.model_input_names, device)
     served = spec.served_model(
@@ -59,3 +62,11 @@ def load_served_model(model_dir: Path, settings: Settings, worker_index: int = 0
     )
     log.info("loaded %s: %s, %d threads", model_dir, served.describe(), torch.get_num_threads())
     return served
+
+
+def head_on_masks(module: Any, tokenizer: Any) -> Any:
+    """A masked LM running its head on the mask tokens' rows alone, where it answers the same so: imported here, when
+    a fill-mask model loads, since engines/masked_lm.py needs torch."""
+    from hf_serving.engines.masked_lm import masks_only
+
+    return masks_only(module, tokenizer)

@@ -186,6 +186,9 @@ class TaskSpec:
     misfit: Callable[[dict[str, Any]], str | None] = _fits
     # What a model dir's layout says of its requests, for the served description (registry.read_model_facts)
     layout_facts: Callable[[Path], ModelFacts] | None = None
+    # Reads a masked LM's logits at its mask tokens alone: the engine may run the head on those rows alone, when the
+    # model answers the same so (engines/masked_lm.py), and the logits are then [1, masks, vocabulary]
+    reads_masks_only: bool = False
 
 
 class BatchedModel(ABC, Generic[Item, Parameters, Result]):

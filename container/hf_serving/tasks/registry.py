@@ -110,6 +110,7 @@ TASKS: dict[Task, TaskSpec] = {
             parse_request=parse_fill_mask_request,
             served_model=FillMaskModel,
             parameters=FILL_MASK_PARAMETERS,
+            reads_masks_only=True,
         ),
         # An NLI model (...ForSequenceClassification) is a text classifier unless HF_TASK names this task.
         TaskSpec(

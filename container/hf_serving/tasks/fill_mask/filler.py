@@ -7,9 +7,10 @@ Unlike the pipeline, a text longer than the model's maximum is truncated (as the
 tokenizer_kwargs={"truncation": True}) instead of failing in the model; a mask past the maximum is a 400
 (problem(), checked before any model pass).
 
-Only the masked positions matter, but the model's logits are [rows, tokens, vocabulary] float32 (120 KB a token
-for BERT's 30,522): each pass is read down to its masks' proposals inside the chunk loop and dropped, and a pass is
-capped at LOGITS_BYTES_PER_PASS of them.
+Only the masked positions matter: the model runs its head on the masks' rows alone where that answers the same
+(engines/masked_lm.py), and its logits are then [1, masks, vocabulary]; otherwise they are [rows, tokens,
+vocabulary] float32 (120 KB a token for BERT's 30,522). Each pass is read down to its masks' proposals inside the
+chunk loop and dropped, and a pass is capped at LOGITS_BYTES_PER_PASS of them, counted as if every token were a mask.
 """
 
 from __future__ import annotations
@@ -143,16 +144,19 @@ class MaskFiller:
     ) -> list[list[list[Proposal]]]:
         """Per row of a pass, per mask: its k proposals. Only the masks' logits are read; the pass's are dropped."""
         logits = outputs["logits"]
-        found = []
-        for row, input_ids in enumerate(feed["input_ids"]):
-            positions = np.flatnonzero(input_ids == self.mask_token_id)
-            if positions.size == 0:  # problem() refused such texts before the pass; this is its backstop
-                raise BadRequest(f"a text has no {self.mask_token} within the model's {self.max_length} tokens")
-            probabilities = softmax(logits[row, positions])
-            if targets is not None:
-                probabilities = probabilities[:, targets]
-            found.append([_top(scores, k, targets) for scores in probabilities])
-        return found
+        masked = feed["input_ids"] == self.mask_token_id
+        masks = masked.sum(axis=1)
+        if not masks.all():  # problem() refused such texts before the pass; this is its backstop
+            raise BadRequest(f"a text has no {self.mask_token} within the model's {self.max_length} tokens")
+        # [rows, tokens, vocabulary] where the head ran on every token; [1, masks, vocabulary] where it ran on the
+        # masks alone, in the same row-major order. (A single row made only of masks fits both readings alike.)
+        masks_logits = logits[masked] if logits.shape[:2] == masked.shape else logits[0]
+        probabilities = softmax(masks_logits)
+        if targets is not None:
+            probabilities = probabilities[:, targets]
+        proposals = [_top(scores, k, targets) for scores in probabilities]
+        ends = np.cumsum(masks).tolist()
+        return [proposals[end - count : end] for end, count in zip(ends, masks.tolist(), strict=True)]
 
     def _entries(self, input_ids: list[int], proposals: list[list[Proposal]]) -> list:
         """The pipeline's entries: each proposal put in its mask's place, pads left out, and the sequence decoded

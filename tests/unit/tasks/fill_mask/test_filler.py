@@ -92,7 +92,8 @@ def test_a_pass_holds_at_most_its_logits_cap_of_tokens_and_a_longer_text_goes_al
     # 4, 4, 4, 5 | 5, 5 | 15 | 15 | 15 tokens, shortest first: a fifth row of 5 would pad to 25
     assert shapes == [(4, 5), (2, 5), (1, 15), (1, 15), (1, 15)]
     monkeypatch.setattr(model.filler, "max_tokens_per_pass", 10_000)
-    assert answers == model.predict({"inputs": texts})
+    # The same answers, the scores to float32's rounding: the head's product has another shape in another pass.
+    assert_same(answers, model.predict({"inputs": texts}))
 
 
 def test_the_logits_cap_follows_the_vocabulary(model):
