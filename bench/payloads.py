@@ -103,6 +103,10 @@ HYPOTHESIS_TEMPLATE = "This example is {}."
 # Reranking: the QA question against 20 passages of three consecutive sentences each (a retriever's top 20).
 RERANK_PASSAGES = tuple(" ".join(PASSAGE[start : start + 3]) for start in range(20))
 
+# Fill-mask: the review with one word masked ("quieter"), the pipeline's default top_k (5).
+MASKED_WORD = "quieter"
+FILL_MASK_KEYS = {"score", "token", "token_str", "sequence"}
+
 # Which model (bench/servers.py MODEL_DIRS) serves each request kind, and the token range of each sequence (for
 # zsl5 and rerank20 each pair: text + hypothesis, query + passage).
 KIND_MODELS = {
@@ -114,6 +118,7 @@ KIND_MODELS = {
     "ner128": "ner",
     "zsl5": "nli",
     "rerank20": "rerank",
+    "fill60": "mlm",
     "host60": "host",
 }
 EXPECTED_TOKENS = {
@@ -126,13 +131,14 @@ EXPECTED_TOKENS = {
     "ner128": (120, 136),
     "zsl5": (60, 80),
     "rerank20": (60, 90),
+    "fill60": (55, 70),
 }
 
 
 @dataclass(frozen=True)
 class RequestKind:
-    name: str  # qa160, qa380, clf60, emb1, emb8, ner128, zsl5, rerank20
-    model: str  # "qa", "clf", "emb", "ner", "nli" or "rerank": which model directory serves it
+    name: str  # qa160, qa380, clf60, emb1, emb8, ner128, zsl5, rerank20, fill60, host60
+    model: str  # "qa", "clf", "emb", "ner", "nli", "rerank", "mlm" or "host": which model directory serves it
     body: bytes
     tokens: int  # as the model sees it; for several texts (or pairs), the longest of them
     description: str
@@ -249,6 +255,13 @@ def build(model_dirs: Mapping[str, Path]) -> dict[str, RequestKind]:
             f"reranking, one query x {len(RERANK_PASSAGES)} passages ({min(lengths)}-{max(lengths)} tokens per pair)",
             lengths,
         )
+    if "mlm" in model_dirs:
+        mask = json.loads((model_dirs["mlm"] / "tokenizer_config.json").read_text())["mask_token"]
+        text = REVIEW.replace(MASKED_WORD, mask, 1)
+        tokens = len(_tokenizer(model_dirs["mlm"]).encode(text).ids)
+        kinds["fill60"] = RequestKind(
+            "fill60", "mlm", json.dumps({"inputs": text}).encode(), tokens, f"fill-mask, {tokens} tokens, one mask"
+        )
     check_token_counts(kinds)
     return kinds
 
@@ -294,13 +307,19 @@ def valid_response(kind: RequestKind, payload: object) -> bool:
     """The answer has the shape every server promises: a QA answer object, one label with a score, one
     vector per text (for a single text, a bare vector is taken too) all of the same size, a list of entities
     (the pipeline's aggregated shape; a random-weights model may find none), the zero-shot object with one score
-    per candidate label, or TEI's ranking of every text."""
+    per candidate label, TEI's ranking of every text, or the fill-mask pipeline's five proposals for one mask."""
     if kind.model == "ner":
         return isinstance(payload, list) and all(isinstance(e, dict) and NER_ENTITY_KEYS <= e.keys() for e in payload)
     if kind.model == "nli":
         return _zero_shot_answer(payload, kind.texts)
     if kind.model == "rerank":
         return _ranking(payload, kind.texts)
+    if kind.model == "mlm":  # the pipeline's answer to one mask: its top 5 tokens
+        return (
+            isinstance(payload, list)
+            and len(payload) == 5
+            and all(isinstance(e, dict) and FILL_MASK_KEYS <= e.keys() for e in payload)
+        )
     if kind.model == "emb":
         vectors = [payload] if kind.texts == 1 and _vector(payload, kind.dim) else payload
         return (

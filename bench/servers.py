@@ -45,6 +45,8 @@ MODEL_DIRS = {
     "ner": ROOT / "build" / "demo-ner",
     "nli": ROOT / "build" / "demo-nli",
     "rerank": ROOT / "build" / "demo-reranker",
+    # A masked language model of DistilBERT's size with random weights: fill-mask.
+    "mlm": ROOT / "build" / "demo-fill-mask",
     # A tiny random DistilBERT classifier (2 layers of width 32): its engine costs next to nothing, so what a request
     # costs on it is the serving stack's own cost (bench/host_cpu.py, make bench-host).
     "host": ROOT / "build" / "demo-tiny-clf",
@@ -57,6 +59,7 @@ TASKS = {
     "ner": "token-classification",
     "nli": "zero-shot-classification",
     "rerank": "text-ranking",
+    "mlm": "fill-mask",
     "host": "text-classification",
 }
 MODEL_HINTS = {
@@ -68,7 +71,7 @@ MODEL_HINTS = {
     **{
         model: f"python -m hf_serving demo-model --task {TASKS[model]} --size full -o "
         f"{MODEL_DIRS[model].relative_to(ROOT)} (make bench-tasks does)"
-        for model in ("ner", "nli", "rerank")
+        for model in ("ner", "nli", "rerank", "mlm")
     },
 }
 # HF_TASK where the model directory alone may not say the task. Ours detects ...ForTokenClassification and a
@@ -76,7 +79,7 @@ MODEL_HINTS = {
 # zero-shot only from a model card's pipeline_tag (an NLI model without one would be served as a classifier).
 # AWS's toolkit is given HF_TASK as its users give it (its documentation's `ner` for token classification).
 OURS_HF_TASK = {"nli": "zero-shot-classification"}
-AWS_HF_TASK = {"ner": "ner", "nli": "zero-shot-classification"}
+AWS_HF_TASK = {"ner": "ner", "nli": "zero-shot-classification", "mlm": "fill-mask"}
 START_DEADLINE_S = 180.0
 STOP_GRACE_S = 30.0
 # Configuration that must not leak from the caller's shell into a server ("default" must mean default).
@@ -180,7 +183,7 @@ def _aws_command(model_dir: Path, port: int, work_dir: Path, env: dict[str, str]
     return command, env, work_dir
 
 
-OURS_MODELS = ("qa", "clf", "emb", "ner", "nli", "rerank", "host")  # every configuration of ours, variants included
+OURS_MODELS = ("qa", "clf", "emb", "ner", "nli", "rerank", "mlm", "host")  # every configuration of ours, variants included
 SERVERS = {
     "ours": ServerSpec(
         "ours",
@@ -193,8 +196,8 @@ SERVERS = {
         "AWS HF toolkit",
         "sagemaker-huggingface-inference-toolkit 2.6.0 on multi-model-server 1.1.11, "
         "transformers 5.2.0, 2 workers x 1 thread, in a PID namespace of its own as in its container; "
-        "HF_TASK=ner or zero-shot-classification where the model needs it",
-        ("qa", "clf", "ner", "nli", "host"),
+        "HF_TASK=ner, zero-shot-classification or fill-mask where the model needs it",
+        ("qa", "clf", "ner", "nli", "mlm", "host"),
         venv="aws",
         in_pid_namespace=True,
     ),
