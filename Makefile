@@ -244,9 +244,9 @@ bench-explain: install demo-models
 # Writes bench/results/tasks-latest.{json,md}; BENCH_ARGS adds or overrides options.
 .PHONY: bench-tasks
 bench-tasks: install build/demo-ner/config.json build/demo-nli/config.json \
-		build/demo-reranker/config_sentence_transformers.json
+		build/demo-reranker/config_sentence_transformers.json build/demo-fill-mask/config.json
 	PYTHON=$(PYTHON) bench/peers/setup.sh aws ce-fastapi
-	$(PY) -m bench.run --servers ours,aws,ce-fastapi --kinds ner128,zsl5,rerank20 --concurrency 4 --seconds 20 \
+	$(PY) -m bench.run --servers ours,aws,ce-fastapi --kinds ner128,zsl5,rerank20,fill60 --concurrency 4 --seconds 20 \
 		--warmup 3 --passes 2 --no-overhead --out bench/results --name tasks-latest $(BENCH_ARGS)
 
 # The response cache (docs/features/response-cache.md): the same ~380-token QA request through the whole stack, ours without
