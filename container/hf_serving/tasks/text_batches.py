@@ -50,18 +50,22 @@ def run_sorted(
     rows: list[dict],
     read: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], Sequence[Row]],
     max_tokens: int | None = None,
+    weights: Sequence[int] | None = None,
+    max_weight: int | None = None,
 ) -> list[Row]:
     """read(outputs, feed) gives one result per row of a chunk; returns them for every row, in the rows' order.
     feed holds the chunk's padded inputs (attention_mask among them: a task that pools needs it). max_tokens caps a
     chunk's padded size (rows x longest) below the engine's own cap (MAX_BATCH_TOKENS) where a task's outputs grow
-    with it (fill-mask's [rows, tokens, vocabulary] logits); a row longer than the cap still goes, alone."""
+    with it (fill-mask's [rows, tokens, vocabulary] logits); max_weight caps the sum of the chunk's rows' `weights`
+    where they grow with something else (fill-mask's [1, masks, vocabulary]). A row over a cap still goes, alone."""
     order = sorted(range(len(rows)), key=lambda index: len(rows[index]["input_ids"]))
     engine_tokens = getattr(engine, "max_batch_tokens", None)  # a test's stand-in engine may not say
     max_tokens = min((cap for cap in (max_tokens, engine_tokens) if cap is not None), default=None)
     names = list(rows[0])  # everything the tokenizer made: the engine takes its inputs from it, a pooling task the mask
     values = pad_values(tokenizer)
     found: dict[int, Row] = {}
-    for chunk in _chunks(order, [len(row["input_ids"]) for row in rows], engine.max_batch_size, max_tokens):
+    lengths = [len(row["input_ids"]) for row in rows]
+    for chunk in _chunks(order, lengths, engine.max_batch_size, max_tokens, weights, max_weight):
         deadline.check()
         feed = pad_rows([rows[index] for index in chunk], names, values)
         with stage_clock.model_pass(len(chunk)):
@@ -71,18 +75,31 @@ def run_sorted(
     return [found[index] for index in range(len(rows))]
 
 
-def _chunks(order: list[int], lengths: list[int], max_rows: int, max_tokens: int | None) -> list[list[int]]:
+def _chunks(
+    order: list[int],
+    lengths: list[int],
+    max_rows: int,
+    max_tokens: int | None,
+    weights: Sequence[int] | None = None,
+    max_weight: int | None = None,
+) -> list[list[int]]:
     """Consecutive runs of `order` (shortest first) of at most max_rows rows and, where given, max_tokens padded
-    tokens: the last row added is a chunk's longest, so its padded size is rows x that row's length."""
+    tokens (the last row added is a chunk's longest, so its padded size is rows x that row's length) and max_weight
+    of the rows' weights summed."""
     chunks: list[list[int]] = []
     chunk: list[int] = []
+    weight = 0
     for index in order:
+        row_weight = weights[index] if weights is not None else 0
         if chunk and (
-            len(chunk) == max_rows or (max_tokens is not None and (len(chunk) + 1) * lengths[index] > max_tokens)
+            len(chunk) == max_rows
+            or (max_tokens is not None and (len(chunk) + 1) * lengths[index] > max_tokens)
+            or (max_weight is not None and weight + row_weight > max_weight)
         ):
             chunks.append(chunk)
-            chunk = []
+            chunk, weight = [], 0
         chunk.append(index)
+        weight += row_weight
     if chunk:
         chunks.append(chunk)
     return chunks

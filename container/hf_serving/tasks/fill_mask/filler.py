@@ -10,7 +10,7 @@ tokenizer_kwargs={"truncation": True}) instead of failing in the model; a mask p
 Only the masked positions matter: the model runs its head on the masks' rows alone where that answers the same
 (engines/masked_lm.py), and its logits are then [1, masks, vocabulary]; otherwise they are [rows, tokens,
 vocabulary] float32 (120 KB a token for BERT's 30,522). Each pass is read down to its masks' proposals inside the
-chunk loop and dropped, and a pass is capped at LOGITS_BYTES_PER_PASS of them, counted as if every token were a mask.
+chunk loop and dropped, and a pass is capped at LOGITS_BYTES_PER_PASS of them (of its masks, or of its padded tokens).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from hf_serving.errors import BadRequest, ConfigurationError
 from hf_serving.tasks import text_batches
 from hf_serving.tasks.scores import softmax
 
-# A pass's logits, at most (a text longer than that still runs, alone): 2,200 tokens of BERT's vocabulary.
+# A pass's logits, at most (a text over it still runs, alone): 2,200 rows of BERT's vocabulary, of masks where the head
+# runs on the masks alone, else of tokens.
 LOGITS_BYTES_PER_PASS = 256 * 1024 * 1024
 # A text of N UTF-8 bytes is at most N tokens plus its special tokens and a SentencePiece word start (every token
 # covers at least one byte), so a text this far under the maximum is never truncated and needs no tokenising to
@@ -57,8 +58,20 @@ class MaskFiller:
         self.mask_token_id: int = tokenizer.mask_token_id
         self.max_length = text_batches.max_length(tokenizer, config)
         self.vocabulary_size = int(getattr(config, "vocab_size", None) or len(tokenizer))  # the logits' width
-        self.max_tokens_per_pass = max(1, LOGITS_BYTES_PER_PASS // (4 * self.vocabulary_size))
+        # A pass's logits at most: so many rows of the vocabulary's width, the masks' where the head runs on them
+        # alone, else every token's
+        self.max_logit_rows = max(1, LOGITS_BYTES_PER_PASS // (4 * self.vocabulary_size))
+        self.head_on_masks = self._engine_runs_head_on_masks()
         self._vocabulary: dict[str, int] | None = None
+
+    def _engine_runs_head_on_masks(self) -> bool:
+        """One pass of a one-mask text at load tells: [1, 1, vocabulary] logits where the head runs on the masks
+        alone (engines/masked_lm.py), [1, tokens, vocabulary] where it runs on every token."""
+        probe = self.rows([f"a {self.mask_token}"])
+        shapes = text_batches.run_sorted(
+            self.engine, self.tokenizer, probe, lambda outputs, _: [outputs["logits"].shape]
+        )
+        return bool(shapes[0][1] == 1)
 
     def problem(self, text: str) -> str | None:
         """Why the model cannot fill this text (a sentence after the text's name), or None."""
@@ -127,13 +140,17 @@ class MaskFiller:
     def fill(self, rows: list[dict], top_k: int, target_ids: Sequence[int] | None = None) -> list[FilledText]:
         targets = np.array(target_ids, dtype=np.int64) if target_ids is not None else None
         k = self.proposals_per_mask(top_k, target_ids)
-        proposals = text_batches.run_sorted(
-            self.engine,
-            self.tokenizer,
-            rows,
-            lambda outputs, feed: self._read(outputs, feed, k, targets),
-            self.max_tokens_per_pass,
-        )
+
+        def read(outputs: dict[str, np.ndarray], feed: dict[str, np.ndarray]) -> list[list[list[Proposal]]]:
+            return self._read(outputs, feed, k, targets)
+
+        if self.head_on_masks:  # a pass's logits grow with its masks
+            weights = [self.masks(row) for row in rows]
+            proposals = text_batches.run_sorted(
+                self.engine, self.tokenizer, rows, read, weights=weights, max_weight=self.max_logit_rows
+            )
+        else:  # with its padded tokens
+            proposals = text_batches.run_sorted(self.engine, self.tokenizer, rows, read, self.max_logit_rows)
         return [
             FilledText(self._entries(row["input_ids"], found), len(row["input_ids"]))
             for row, found in zip(rows, proposals, strict=True)
@@ -148,9 +165,8 @@ class MaskFiller:
         masks = masked.sum(axis=1)
         if not masks.all():  # problem() refused such texts before the pass; this is its backstop
             raise BadRequest(f"a text has no {self.mask_token} within the model's {self.max_length} tokens")
-        # [rows, tokens, vocabulary] where the head ran on every token; [1, masks, vocabulary] where it ran on the
-        # masks alone, in the same row-major order. (A single row made only of masks fits both readings alike.)
-        masks_logits = logits[masked] if logits.shape[:2] == masked.shape else logits[0]
+        # [1, masks, vocabulary] where the head ran on the masks alone, in row-major order; else every token's
+        masks_logits = logits[0] if self.head_on_masks else logits[masked]
         probabilities = softmax(masks_logits)
         if targets is not None:
             probabilities = probabilities[:, targets]

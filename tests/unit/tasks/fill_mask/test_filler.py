@@ -82,30 +82,34 @@ def test_a_text_over_the_maximum_is_truncated_as_the_pipeline_truncates_when_ask
     assert_same(model.predict(text), expected)
 
 
-def test_a_pass_holds_at_most_its_logits_cap_of_tokens_and_a_longer_text_goes_alone(model, monkeypatch):
+def test_a_pass_holds_at_most_its_logits_cap_of_masks_and_a_text_over_it_goes_alone(model, monkeypatch):
+    assert model.filler.head_on_masks  # the served model's head runs on the masks alone (engines/masked_lm.py)
     shapes = []
     run = model.engine.run
     monkeypatch.setattr(model.engine, "run", lambda feed: shapes.append(feed["input_ids"].shape) or run(feed))
-    monkeypatch.setattr(model.filler, "max_tokens_per_pass", 24)
-    texts = ["a [MASK]", "the [MASK] b", "one two three four five six seven eight nine ten [MASK] eleven twelve"] * 3
+    monkeypatch.setattr(model.filler, "max_logit_rows", 3)
+    texts = ["a [MASK]", "the [MASK] b", "one two three four five [MASK] six [MASK] seven [MASK] eight [MASK]"] * 2
     answers = model.predict({"inputs": texts})
-    # 4, 4, 4, 5 | 5, 5 | 15 | 15 | 15 tokens, shortest first: a fifth row of 5 would pad to 25
-    assert shapes == [(4, 5), (2, 5), (1, 15), (1, 15), (1, 15)]
-    monkeypatch.setattr(model.filler, "max_tokens_per_pass", 10_000)
+    # 4, 4, 5 | 5 tokens of one mask each, shortest first; then 14 tokens of 4 masks, twice: each over the cap, alone
+    assert shapes == [(3, 5), (1, 5), (1, 14), (1, 14)]
+    monkeypatch.setattr(model.filler, "max_logit_rows", 10_000)
     # The same answers, the scores to float32's rounding: the head's product has another shape in another pass.
     assert_same(answers, model.predict({"inputs": texts}))
 
 
 def test_the_logits_cap_follows_the_vocabulary(model):
-    assert model.filler.max_tokens_per_pass == filler.LOGITS_BYTES_PER_PASS // (4 * 30522)
+    assert model.filler.max_logit_rows == filler.LOGITS_BYTES_PER_PASS // (4 * 30522)
 
 
-def test_chunks_are_capped_by_rows_and_by_padded_tokens():
+def test_chunks_are_capped_by_rows_by_padded_tokens_and_by_weight():
     lengths = [3, 3, 5, 9, 40]
     order = list(range(5))
     assert text_batches._chunks(order, lengths, 32, None) == [[0, 1, 2, 3, 4]]
     assert text_batches._chunks(order, lengths, 2, None) == [[0, 1], [2, 3], [4]]
     assert text_batches._chunks(order, lengths, 32, 16) == [[0, 1, 2], [3], [4]]
+    weights = [1, 2, 1, 5, 1]
+    assert text_batches._chunks(order, lengths, 32, None, weights, 4) == [[0, 1, 2], [3], [4]]
+    assert text_batches._chunks(order, lengths, 32, 16, weights, 3) == [[0, 1], [2], [3], [4]]
 
 
 def test_a_tokenizer_without_a_mask_token_fails_at_start():

@@ -32,10 +32,27 @@ def test_the_filler_answers_the_same_from_the_whole_logits(model, model_dir):
     whole = AutoModelForMaskedLM.from_pretrained(model_dir).eval()
     engine = TorchEngine(whole, ["input_ids", "attention_mask"], ["logits"], "float32", "cpu")
     filler = MaskFiller(engine, model.tokenizer, model.config)
+    assert not filler.head_on_masks and model.filler.head_on_masks
     texts = [*TEXTS, "[MASK] [MASK]"]
     from_whole = [filled.result for filled in filler(texts, top_k=4)]
     assert_same(from_whole, [filled.result for filled in model.filler(texts, top_k=4)])
     assert engine.run(feed_np(model.tokenizer, texts))["logits"].shape[:2] == (4, 25)
+
+
+def test_whole_logits_cap_a_pass_by_its_padded_tokens_and_a_longer_text_goes_alone(model, model_dir, monkeypatch):
+    whole = AutoModelForMaskedLM.from_pretrained(model_dir).eval()
+    engine = TorchEngine(whole, ["input_ids", "attention_mask"], ["logits"], "float32", "cpu")
+    filler = MaskFiller(engine, model.tokenizer, model.config)
+    shapes = []
+    run = engine.run
+    monkeypatch.setattr(engine, "run", lambda feed: shapes.append(feed["input_ids"].shape) or run(feed))
+    monkeypatch.setattr(filler, "max_logit_rows", 24)
+    texts = ["a [MASK]", "the [MASK] b", "one two three four five six seven eight nine ten [MASK] eleven twelve"] * 3
+    answers = [filled.result for filled in filler(texts, top_k=5)]
+    # 4, 4, 4, 5 | 5, 5 | 15 | 15 | 15 tokens, shortest first: a fifth row of 5 would pad to 25
+    assert shapes == [(4, 5), (2, 5), (1, 15), (1, 15), (1, 15)]
+    monkeypatch.setattr(filler, "max_logit_rows", 10_000)
+    assert_same(answers, [filled.result for filled in filler(texts, top_k=5)])
 
 
 @pytest.mark.parametrize(
