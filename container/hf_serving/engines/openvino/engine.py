@@ -42,10 +42,6 @@ class OpenVINOEngine:
         max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
         max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS,
     ) -> None:
-        import torch
-
-        ov = openvino_runtime.load()
-
         if dtype not in SERVED_DTYPES:
             raise ValueError(f"OpenVINO serves {', '.join(SERVED_DTYPES)}, not {dtype}")
         self.dtype = dtype
@@ -56,25 +52,11 @@ class OpenVINOEngine:
         self.max_batch_tokens = max_batch_tokens
         quantised = " (int8 weights; activations quantised at run time)" if dtype == "int8" else ""
         self.description = describe() + quantised
-        return_dict = torch_model.config.return_dict
-        torch_model.config.return_dict = False  # a tuple of tensors traces; a ModelOutput does not
-        example = {name: torch.ones((1, 16), dtype=torch.long) for name in self.input_names}
-        try:
-            # Tracing warns about every Python-side check on shapes it freezes (the mask's padding, is_causal)
-            # and about deprecations inside transformers: noise in a server's log. What matters is checked
-            # instead: answers equal torch's, padded and alone (tests/unit/engines/test_openvino_engine.py).
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                graph = ov.convert_model(
-                    torch_model.float().eval(),
-                    example_input=example,
-                    input=[(name, [-1, -1], ov.Type.i64) for name in self.input_names],
-                )
-        finally:
-            torch_model.config.return_dict = return_dict
+        graph = convert(torch_model, self.input_names)
         if dtype == "int8":
             openvino_int8.compress_linear_weights(graph)
-        self._compiled = ov.Core().compile_model(graph, "CPU", compile_config(dtype, threads, pin_threads))
+        config = compile_config(dtype, threads, pin_threads)
+        self._compiled = openvino_runtime.load().Core().compile_model(graph, "CPU", config)
         self._request = self._compiled.create_infer_request()  # one worker runs one request at a time
 
     def run(self, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -82,6 +64,29 @@ class OpenVINOEngine:
         # Copies: the request's output buffers are reused by the next call. The graph's outputs come in the
         # module's tuple order, of which output_names name the first ones.
         return {name: np.array(results[index], dtype=np.float32) for index, name in enumerate(self.output_names)}
+
+
+def convert(torch_model: Any, input_names: Sequence[str]) -> Any:
+    """The torch module as an OpenVINO graph in float32, taking int64 [rows, tokens] arrays of any shape."""
+    import torch
+
+    ov = openvino_runtime.load()
+    return_dict = torch_model.config.return_dict
+    torch_model.config.return_dict = False  # a tuple of tensors traces; a ModelOutput does not
+    example = {name: torch.ones((1, 16), dtype=torch.long) for name in input_names}
+    try:
+        # Tracing warns about every Python-side check on shapes it freezes (the mask's padding, is_causal)
+        # and about deprecations inside transformers: noise in a server's log. What matters is checked
+        # instead: answers equal torch's, padded and alone (tests/unit/engines/test_openvino_engine.py).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ov.convert_model(
+                torch_model.float().eval(),
+                example_input=example,
+                input=[(name, [-1, -1], ov.Type.i64) for name in input_names],
+            )
+    finally:
+        torch_model.config.return_dict = return_dict
 
 
 def compile_config(dtype: str, threads: int, pin_threads: bool) -> dict[str, Any]:
