@@ -287,6 +287,13 @@ bench-capture: install demo-models
 bench-pass-size: install build/demo-embeddings/modules.json
 	$(PY) -m bench.pass_size $(BENCH_ARGS)
 
+# OpenVINO's CPU settings side by side (bench/engine_variants.py), model only: the default beside float32, int8, streams,
+# unpinned threads, padding to 32 tokens and static shapes, on QA's full-size model at 64/164/376 tokens, with the
+# host's bf16 matrix rate and each variant's share of it. About 5 minutes. Writes bench/results/engine-variants.{json,md}.
+.PHONY: bench-engine
+bench-engine: install demo-model
+	$(PY) -m bench.engine_variants $(BENCH_ARGS)
+
 # The protocols' routes (bench/protocols.py): the same 8 texts through /invocations, OpenAI's /v1/embeddings (floats
 # and base64), TEI's /embed and KServe v2's /infer on the real all-MiniLM-L6-v2, alternating, at concurrency 4: each
 # route's req/s over /invocations'. About 5 minutes. Writes bench/results/protocols-latest.{json,md}.
