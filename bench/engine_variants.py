@@ -1,11 +1,11 @@
 """make bench-engine: OpenVINO's CPU settings side by side, model only, with the host's bf16 matrix rate (issue 29).
 
 The served model's torch module is converted once, as the server converts it (engines/openvino/engine.convert), and
-compiled under each variant: the server's own settings (engine.compile_config), float32, int8, two streams with the
-rows split between two requests run at once, threads left unpinned, tokens padded to a multiple of 32, and a graph
-compiled for each cell's exact shape. The same rows go through every variant, the variants alternating within each
-round so that a shared machine's drift falls on all of them alike; per variant and cell the median over rounds of
-the time for a pass.
+compiled under each variant: the server's own settings (engine.compile_config), float32, int8, several streams (one a
+thread unless --streams) with a pass's rows split between them and run at once, threads left unpinned, tokens padded
+to a multiple of 32, and a graph compiled for each cell's exact shape. The same rows go through every variant, the
+variants alternating within each round so that a shared machine's drift falls on all of them alike; per variant and
+cell the median over rounds of the time for a pass.
 
 The share is what a variant delivers of the host's bf16 matrix rate (bench/matrix_rate.py, measured at the start and
 the end of the run in a subprocess): rows per second x the matrix FLOPs of a row at its own length, over the rate. A
@@ -53,16 +53,17 @@ class Variant:
     static: bool = False  # a graph compiled for the cell's exact [rows, tokens]
 
 
-def variants(threads: int) -> list[Variant]:
+def variants(threads: int, streams: int) -> list[Variant]:
     return [
         Variant("default", "the server's settings: bf16, LATENCY hint, threads pinned (one worker)"),
         Variant("float32", "f32 precision (the pipeline-exact reference)", dtype="float32"),
         Variant("int8", "MODEL_DTYPE=int8: int8 weights, activations quantised at run time", dtype="int8"),
         Variant(
             "streams",
-            f"THROUGHPUT hint, {threads} streams of one thread, the rows split over {threads} requests at once",
-            overrides={"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": threads},
-            streams=threads,
+            f"THROUGHPUT hint, {streams} streams sharing {threads} threads, the rows split over {streams} requests at "
+            "once",
+            overrides={"PERFORMANCE_HINT": "THROUGHPUT", "NUM_STREAMS": streams},
+            streams=streams,
         ),
         Variant("unpinned", "threads not pinned to cores", overrides={"ENABLE_CPU_PINNING": False}),
         Variant(f"pad {PAD_MULTIPLE}", f"tokens padded to a multiple of {PAD_MULTIPLE} (masked)", pad_to=PAD_MULTIPLE),
@@ -177,7 +178,7 @@ def measure(args: argparse.Namespace) -> dict:
     dims = matrix_rate.encoder_dims(args.model_dir)
     graph = engine.convert(model, input_names)
     ov = runtime.load()
-    chosen = [v for v in variants(threads) if not args.variants or v.name in args.variants]
+    chosen = [v for v in variants(threads, args.streams or threads) if not args.variants or v.name in args.variants]
     compiled = [Compiled(variant, graph, threads, ov) for variant in chosen]
     cells = [(tokens, rows) for tokens in args.tokens for rows in args.rows]
     feeds = {cell: feed_of(tokenizer, input_names, *cell) for cell in cells}
@@ -298,6 +299,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--rows", type=int, nargs="+", default=list(ROWS))
     parser.add_argument("--variants", nargs="+", help="run only these (by name; the first one is the reference)")
     parser.add_argument("--threads", type=int, help="default: the usable cores, as one worker has them")
+    parser.add_argument("--streams", type=int, help="of the streams variant; default: one a thread")
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--cell-seconds", type=float, default=0.5, help="time of the first variant in a cell a round")
     parser.add_argument("--matrix-seconds", type=float, default=3.0)
