@@ -238,9 +238,9 @@ bench: install demo-models
 bench-explain: install demo-models
 	$(PY) -m bench.explain $(BENCH_EXPLAIN_ARGS)
 
-# Issue 27's encoder tasks (bench/README.md, "Encoder tasks"): token classification and zero-shot against AWS's
-# toolkit, reranking against a CrossEncoder behind FastAPI (peer (d)), on the full-size random-weight demo models,
-# each server alone, at concurrency 4, 2 passes of 20 s cells; about 7 minutes on 2 cores, on a quiet machine.
+# Issue 27's encoder tasks (bench/README.md, "Encoder tasks"): token classification, zero-shot and fill-mask against
+# AWS's toolkit, reranking against a CrossEncoder behind FastAPI (peer (d)), on the full-size random-weight demo models,
+# each server alone, at concurrency 4, 2 passes of 20 s cells; about 10 minutes on 2 cores, on a quiet machine.
 # Writes bench/results/tasks-latest.{json,md}; BENCH_ARGS adds or overrides options.
 .PHONY: bench-tasks
 bench-tasks: install build/demo-ner/config.json build/demo-nli/config.json \
