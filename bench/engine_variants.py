@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import functools
 import itertools
-import json
 import os
 import statistics
 import sys
@@ -34,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import matrix_rate
+from bench import matrix_rate, report
 from bench.run import ROOT, machine_meta
 
 TOKENS = (64, 164, 376)  # the sizes of make bench's classification and QA requests
@@ -311,11 +310,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     result = measure(args)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / args.name
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(markdown(result))
-    print(markdown(result))
+    report.write_results(args.out, args.name, result, markdown(result))
     return 0
 
 

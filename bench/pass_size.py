@@ -13,7 +13,6 @@ Writes bench/results/pass-size.{json,md} with the host.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench import report
 from bench.run import ROOT, machine_meta
 
 ROWS = (8, 16, 32, 64, 128, 256)
@@ -92,11 +92,7 @@ def main(argv: list[str]) -> int:
         "rounds": args.rounds,
         "results": results,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / args.name
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
-    stem.with_suffix(".md").write_text(markdown(result))
-    print(markdown(result))
+    report.write_results(args.out, args.name, result, markdown(result))
     return 0
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
+from pathlib import Path
 
 from bench.loadgen import percentile
 from bench.payloads import KIND_MODELS
@@ -390,3 +392,12 @@ def markdown(result: dict) -> str:
         ]
     lines.append("")
     return "\n".join(lines)
+
+
+def write_results(out: Path, name: str, result: dict, text: str) -> None:
+    """An in-process bench's results: `result` as <out>/<name>.json, `text` as .md, and the text printed."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = out / name
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=1) + "\n")
+    stem.with_suffix(".md").write_text(text)
+    print(text)
