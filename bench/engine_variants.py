@@ -26,14 +26,14 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench import matrix_rate, report
+from bench import matrix_rate, pass_size, report
 from bench.run import ROOT, machine_meta
 
 TOKENS = (64, 164, 376)  # the sizes of make bench's classification and QA requests
@@ -68,13 +68,6 @@ def variants(threads: int, streams: int) -> list[Variant]:
         Variant(f"pad {PAD_MULTIPLE}", f"tokens padded to a multiple of {PAD_MULTIPLE} (masked)", pad_to=PAD_MULTIPLE),
         Variant("static shape", "a graph compiled for each cell's exact [rows, tokens]", static=True),
     ]
-
-
-def feed_of(tokenizer: Any, input_names: Iterable[str], tokens: int, rows: int) -> dict[str, np.ndarray]:
-    """`rows` rows of exactly `tokens` tokens each, as the engine takes them."""
-    words = " ".join(f"word{i % 50}" for i in range(4 * tokens))
-    encoded = tokenizer([words] * rows, truncation=True, max_length=tokens, padding="max_length", return_tensors="np")
-    return {name: encoded[name].astype(np.int64) for name in input_names}
 
 
 def padded(feed: dict[str, np.ndarray], multiple: int, pad_id: int) -> dict[str, np.ndarray]:
@@ -180,7 +173,9 @@ def measure(args: argparse.Namespace) -> dict:
     chosen = [v for v in variants(threads, args.streams or threads) if not args.variants or v.name in args.variants]
     compiled = [Compiled(variant, graph, threads, ov) for variant in chosen]
     cells = [(tokens, rows) for tokens in args.tokens for rows in args.rows]
-    feeds = {cell: feed_of(tokenizer, input_names, *cell) for cell in cells}
+    # pass_size's rows of exactly so many tokens, with the inputs this model takes
+    texts = {cell: pass_size.texts_of(tokenizer, *cell) for cell in cells}
+    feeds = {cell: {name: texts[cell][name] for name in input_names} for cell in cells}
     pad_id = tokenizer.pad_token_id or 0
 
     def feed_for(item: Compiled, cell: tuple[int, int]) -> dict[str, np.ndarray]:

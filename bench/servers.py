@@ -183,16 +183,8 @@ def _aws_command(model_dir: Path, port: int, work_dir: Path, env: dict[str, str]
     return command, env, work_dir
 
 
-OURS_MODELS = (
-    "qa",
-    "clf",
-    "emb",
-    "ner",
-    "nli",
-    "rerank",
-    "mlm",
-    "host",
-)  # every configuration of ours, variants included
+# every configuration of ours, variants included
+OURS_MODELS = ("qa", "clf", "emb", "ner", "nli", "rerank", "mlm", "host")
 SERVERS = {
     "ours": ServerSpec(
         "ours",
